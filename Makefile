@@ -1,0 +1,70 @@
+# Hookseal: every developer and CI command. `make help` lists them.
+# Only python3, make and git are needed: the first target run bootstraps a pinned uv
+# into .tools/ and the one project venv into .venv/ (re-runs are no-ops when nothing changed).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/uv/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.hookseal-installed
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+
+PYPROJECTS := pyproject.toml $(wildcard */pyproject.toml sdk/*/pyproject.toml)
+
+.PHONY: help install demo test lint typecheck pytest generate check-generated bench docs docs-build clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)/uv
+	$(TOOLS)/uv/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+uv.lock: $(PYPROJECTS) | $(UV)
+	$(UV) lock
+	@touch $@
+
+$(STAMP): uv.lock $(PYPROJECTS) | $(UV)
+	$(UV) sync --locked --all-packages --all-groups
+	@touch $@
+
+install: $(STAMP) ## Build the project venv (.venv) with every package editable and every command in .venv/bin
+
+demo: install ## Run the end-to-end demo (SQLite, temp dir) and exit
+	$(BIN)/python sdk/python/examples/demo.py
+
+lint: install ## ruff
+	$(BIN)/ruff check .
+
+typecheck: install ## mypy --strict over every package
+	$(BIN)/mypy
+
+pytest: install ## Run the test suite only
+	$(BIN)/pytest
+
+generate: install ## Regenerate every generated file (vectors, models, docs pages)
+	$(BIN)/python sdk/vectors/generate.py
+
+check-generated: install ## Fail if a generated file is stale
+	$(BIN)/python sdk/vectors/generate.py --check
+
+test: lint typecheck check-generated pytest ## Lint, type-check, check generated files, run every test
+
+bench: install ## Run the benchmarks (prints medians and ratios)
+	$(BIN)/python sdk/python/bench/bench_verify.py
+
+docs: install ## Serve the docs site locally on http://127.0.0.1:8000
+	$(BIN)/mkdocs serve -a 127.0.0.1:8000
+
+docs-build: install ## Build the docs site strictly into site/
+	$(BIN)/mkdocs build --strict
+
+clean: ## Remove the venv, tool venv and build output
+	rm -rf $(VENV) $(TOOLS) site dist build
