@@ -1,0 +1,219 @@
+"""Tests for hookseal.idempotency: claim/complete semantics over every store."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hookseal.idempotency import (
+    DEFAULT_TTL,
+    ClaimState,
+    IdempotencyStore,
+    MemoryStore,
+    ProcessOnce,
+    RedisStore,
+    SQLiteStore,
+)
+from receiving_fixtures import redis_url  # noqa: F401 - fixture
+
+
+class FakeClock:
+    def __init__(self, now: float = 1_763_800_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[IdempotencyStore]:
+    if request.param == "memory":
+        yield MemoryStore()
+    elif request.param == "sqlite":
+        s = SQLiteStore(tmp_path / "idem.db")
+        yield s
+        s.close()
+    else:
+        url = request.getfixturevalue("redis_url")
+        # A fresh prefix per test keeps tests independent on the shared server.
+        yield RedisStore.from_url(url, prefix=f"test:{uuid.uuid4().hex}:")
+
+
+def test_default_ttl_covers_a_three_day_retry_window() -> None:
+    assert 3 * 24 * 3600 < DEFAULT_TTL <= 4 * 24 * 3600
+
+
+def test_first_claim_acquires_and_completed_id_is_not_run_again(store: IdempotencyStore) -> None:
+    once = ProcessOnce(store)
+    calls: list[int] = []
+    first = once.run("msg_1", lambda: calls.append(1) or "ok")
+    second = once.run("msg_1", lambda: calls.append(2) or "again")
+    assert first.ran and first.value == "ok"
+    assert not second.ran and second.claim.state is ClaimState.COMPLETED and second.value is None
+    assert calls == [1]
+    assert once.run("msg_2", lambda: "other").ran  # ids are independent
+
+
+def test_crash_mid_processing_lets_the_retry_through_after_the_lease(
+    store: IdempotencyStore,
+) -> None:
+    clock = FakeClock()
+    once = ProcessOnce(store, lease=30, clock=clock)
+    crashed = once.claim("msg_crash")  # the process dies: never completed nor released
+    assert crashed.acquired
+    clock.now += 10
+    during = once.claim("msg_crash")
+    assert during.state is ClaimState.IN_PROGRESS
+    assert during.retry_after == 20
+    clock.now += 21
+    retry = once.claim("msg_crash")
+    assert retry.acquired
+    # The crashed holder's late completion must not count: the retry owns the id now.
+    assert not once.complete(crashed)
+    assert once.complete(retry)
+    assert once.claim("msg_crash").state is ClaimState.COMPLETED
+
+
+def test_failure_releases_the_claim_so_a_retry_runs_at_once(store: IdempotencyStore) -> None:
+    once = ProcessOnce(store, clock=FakeClock())
+
+    def boom() -> None:
+        raise RuntimeError("handler failed")
+
+    with pytest.raises(RuntimeError):
+        once.run("msg_fail", boom)
+    assert once.run("msg_fail", lambda: "second try").ran
+
+
+def test_release_and_complete_need_the_holders_token(store: IdempotencyStore) -> None:
+    once = ProcessOnce(store, clock=FakeClock())
+    claim = once.claim("msg_tok")
+    assert not store.release("msg_tok", "not-the-token")
+    assert not store.complete("msg_tok", "not-the-token", now=0, ttl=60)
+    assert once.claim("msg_tok").state is ClaimState.IN_PROGRESS
+    assert once.complete(claim)
+    assert not once.release(claim)  # a completed id stays completed
+    assert once.claim("msg_tok").state is ClaimState.COMPLETED
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_completed_id_is_forgotten_after_the_ttl(kind: str, tmp_path: Path) -> None:
+    clock = FakeClock()
+    s: IdempotencyStore = MemoryStore() if kind == "memory" else SQLiteStore(tmp_path / "t.db")
+    once = ProcessOnce(s, ttl=3600, clock=clock)
+    assert once.run("msg_ttl", lambda: None).ran
+    clock.now += 3599
+    assert not once.run("msg_ttl", lambda: None).ran
+    clock.now += 2
+    assert once.run("msg_ttl", lambda: None).ran
+
+
+def test_sqlite_purge_expired_deletes_only_expired_rows(tmp_path: Path) -> None:
+    clock = FakeClock()
+    s = SQLiteStore(tmp_path / "p.db")
+    once = ProcessOnce(s, ttl=100, clock=clock)
+    once.run("old", lambda: None)
+    clock.now += 50
+    once.run("new", lambda: None)
+    assert s.purge_expired(clock.now + 60) == 1
+    assert once.claim("new").state is ClaimState.COMPLETED
+
+
+def test_redis_completed_key_expires_after_the_ttl(redis_url: str) -> None:  # noqa: F811
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    prefix = f"ttl:{uuid.uuid4().hex}:"
+    once = ProcessOnce(RedisStore(client, prefix=prefix), ttl=7200)
+    once.run("msg_ttl", lambda: None)
+    pttl = client.pttl(prefix + "msg_ttl")
+    assert 7_100_000 < pttl <= 7_200_000
+
+
+def test_racing_claims_of_one_id_acquire_exactly_once(store: IdempotencyStore) -> None:
+    once = ProcessOnce(store)
+    n = 8
+    barrier = threading.Barrier(n)
+    states: list[ClaimState] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        barrier.wait(timeout=10)
+        state = once.claim("msg_race").state
+        with lock:
+            states.append(state)
+
+    threads = [threading.Thread(target=worker) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=20)
+    assert sorted(s.value for s in states) == ["acquired"] + ["in_progress"] * (n - 1)
+
+
+def test_simultaneous_deliveries_run_the_handler_once(store: IdempotencyStore) -> None:
+    # Deterministic overlap: the first handler blocks until the second delivery has been
+    # answered, so the two are provably in flight together.
+    once = ProcessOnce(store)
+    handler_started = threading.Event()
+    second_answered = threading.Event()
+    runs: list[str] = []
+
+    def slow_handler() -> str:
+        runs.append("first")
+        handler_started.set()
+        assert second_answered.wait(timeout=10)
+        return "done"
+
+    results: dict[str, Any] = {}
+    first = threading.Thread(
+        target=lambda: results.setdefault("a", once.run("msg_sim", slow_handler))
+    )
+    first.start()
+    assert handler_started.wait(timeout=10)
+    results["b"] = once.run("msg_sim", lambda: runs.append("second"))
+    second_answered.set()
+    first.join(timeout=10)
+    assert runs == ["first"]
+    assert results["a"].ran and results["a"].value == "done"
+    assert results["b"].claim.state is ClaimState.IN_PROGRESS
+    assert results["b"].claim.retry_after is not None
+    assert not once.run("msg_sim", lambda: runs.append("third")).ran
+
+
+def _claim_in_process(path: str, barrier: Any, out: Any) -> None:
+    once = ProcessOnce(SQLiteStore(path))
+    barrier.wait(timeout=30)
+    out.put(once.claim("msg_proc").state.value)
+
+
+def test_sqlite_store_is_safe_across_processes(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("spawn" if sys.platform != "linux" else "forkserver")
+    n = 4
+    path = str(tmp_path / "proc.db")
+    SQLiteStore(path).close()  # create the table once, before the race
+    barrier = ctx.Barrier(n)
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_claim_in_process, args=(path, barrier, out)) for _ in range(n)]
+    for p in procs:
+        p.start()
+    states = sorted(out.get(timeout=30) for _ in range(n))
+    for p in procs:
+        p.join(timeout=30)
+        assert p.exitcode == 0
+    assert states == ["acquired"] + ["in_progress"] * (n - 1)
+
+
+def test_invalid_configuration_is_refused() -> None:
+    with pytest.raises(ValueError):
+        ProcessOnce(MemoryStore(), lease=0)
+    with pytest.raises(ValueError):
+        ProcessOnce(MemoryStore()).claim("")
+    with pytest.raises(ValueError):
+        SQLiteStore(":memory:", table="x; DROP TABLE y")
