@@ -69,3 +69,59 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+SECRET = "whsec_dGVzdC1zZWNyZXQtZm9yLXJlY2VpdmluZy10ZXN0cy0zMmI="
+
+
+def event_body(event_id: str = "evt_1", event_type: str = "test.ping") -> bytes:
+    """Return a small envelope as the raw JSON bytes a sender would post."""
+    import json
+
+    return json.dumps(
+        {"id": event_id, "type": event_type, "created_at": "2026-11-23T12:00:00Z",
+         "data": {"message": "hello"}},
+        separators=(",", ":"),
+    ).encode()
+
+
+def signed(
+    body: bytes, *, secret: str = SECRET, profile: str = "hookseal-v1",
+    msg_id: str = "evt_1", timestamp: int | None = None,
+) -> dict[str, str]:
+    """Return the headers ``hookseal.sign`` produces for ``body``."""
+    import hookseal
+
+    headers = hookseal.sign(
+        body, secret, profile=profile, msg_id=msg_id, timestamp=timestamp, event_type="test.ping"
+    )
+    headers["Content-Type"] = "application/json"
+    return headers
+
+
+def rejection_cases() -> list[tuple[str, bytes, dict[str, str], int, str]]:
+    """Return ``(name, body, headers, status, code)`` for each way a delivery is refused."""
+    import time
+
+    body = event_body()
+    good = signed(body)
+    old = signed(body, timestamp=int(time.time()) - 3600)
+    return [
+        ("missing", body, {"Content-Type": "application/json"}, 400, "missing_header"),
+        ("malformed", body, {**good, "Hookseal-Signature": "v1=abc"}, 400, "malformed_header"),
+        ("tampered", body.replace(b"hello", b"HELLO"), good, 401, "signature_mismatch"),
+        ("old", body, old, 401, "timestamp_too_old"),
+        ("not_object", b"[1,2]", signed(b"[1,2]"), 400, "invalid_payload"),
+    ]
+
+
+def assert_problem(status: int, content_type: str, payload: dict[str, object],
+                   expected_status: int, code: str) -> None:
+    """Check an RFC 9457 problem answer carrying ``code``."""
+    assert status == expected_status, payload
+    assert content_type.startswith("application/problem+json")
+    assert payload["code"] == code
+    assert payload["status"] == expected_status
+    assert payload["type"] == f"urn:hookseal:problem:{code}"
+    assert isinstance(payload["title"], str) and payload["title"]
+    assert isinstance(payload["detail"], str)

@@ -1,0 +1,181 @@
+"""Framework-neutral core of the integrations: verify, map errors to problems, gate on ids."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Optional, Union
+
+from ..errors import InvalidPayloadError, WebhookVerificationError
+from ..idempotency import Claim, ClaimState, ProcessOnce
+
+if TYPE_CHECKING:
+    from ..webhook import Webhook
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+STATUS_FOR_CODE: dict[str, int] = {
+    "missing_header": 400,
+    "malformed_header": 400,
+    "invalid_payload": 400,
+    "timestamp_too_old": 401,
+    "timestamp_in_future": 401,
+    "signature_mismatch": 401,
+}
+"""The HTTP status each rejection code is answered with."""
+
+_TITLES: dict[str, str] = {
+    "missing_header": "Missing webhook header",
+    "malformed_header": "Malformed webhook header",
+    "invalid_payload": "Webhook body is not a JSON object",
+    "timestamp_too_old": "Webhook timestamp too old",
+    "timestamp_in_future": "Webhook timestamp in the future",
+    "signature_mismatch": "Webhook signature mismatch",
+    "missing_delivery_id": "Webhook delivery id missing",
+    "delivery_in_progress": "Webhook delivery in progress",
+    "payload_too_large": "Webhook body too large",
+}
+
+DEFAULT_MAX_BODY = 5 * 1024 * 1024
+"""Largest body (bytes) the ASGI/WSGI middleware read before answering 413."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A response the integration sends instead of running the handler.
+
+    Attributes:
+        status: HTTP status code.
+        payload: The JSON body.
+        content_type: ``application/problem+json`` for problems, else ``application/json``.
+        headers: Extra response headers (e.g. ``Retry-After``).
+    """
+
+    status: int
+    payload: dict[str, Any]
+    content_type: str = PROBLEM_CONTENT_TYPE
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def body(self) -> bytes:
+        """Return the JSON body as bytes."""
+        return json.dumps(self.payload, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True)
+class Admission:
+    """A verified delivery that the handler should process.
+
+    Attributes:
+        event: The verified, parsed event (a JSON object).
+        delivery_id: The delivery id, if one was found.
+        claim: The idempotency claim to complete or release (``None`` without ``once``).
+    """
+
+    event: dict[str, Any]
+    delivery_id: Optional[str]
+    claim: Optional[Claim] = None
+
+
+def problem(code: str, status: int, detail: str, headers: Optional[dict[str, str]] = None) -> Reply:
+    """Build an RFC 9457 problem reply carrying ``code``."""
+    payload = {
+        "type": f"urn:hookseal:problem:{code}",
+        "title": _TITLES.get(code, code.replace("_", " ").capitalize()),
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    return Reply(status, payload, PROBLEM_CONTENT_TYPE, dict(headers or {}))
+
+
+def _header_pairs(headers: Any) -> Iterable[tuple[Any, Any]]:
+    items = getattr(headers, "items", None)
+    pairs: Iterable[Any] = items() if items is not None else headers
+    return pairs
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("latin-1")
+    return str(value)
+
+
+def delivery_id(webhook: Webhook, event: dict[str, Any], headers: Any) -> Optional[str]:
+    """Return the delivery id to deduplicate on, preferring a signed value.
+
+    In ``standard-webhooks`` the ``webhook-id`` header is signed, so it is used. In
+    ``hookseal-v1`` the ``<prefix>-Webhook-Id`` header is not signed but always equals the
+    verified body's ``id`` (contract 2.1), so the body's ``id`` is used, then the header.
+    """
+    profile = getattr(webhook, "profile", "hookseal-v1")
+    prefix = str(getattr(webhook, "header_prefix", "Hookseal"))
+    wanted = "webhook-id" if profile == "standard-webhooks" else f"{prefix}-webhook-id".lower()
+    header_value: Optional[str] = None
+    for name, value in _header_pairs(headers):
+        if _text(name).lower() == wanted and value:
+            header_value = _text(value)
+            break
+    if profile == "standard-webhooks" and header_value:
+        return header_value
+    body_id = event.get("id")
+    if isinstance(body_id, str) and body_id:
+        return body_id
+    return header_value
+
+
+def admit(
+    webhook: Webhook, body: bytes, headers: Any, once: Optional[ProcessOnce] = None
+) -> Union[Admission, Reply]:
+    """Verify a delivery and, with ``once``, claim its id.
+
+    Returns:
+        An :class:`Admission` when the handler must run, else the :class:`Reply` to send:
+        a 400/401 problem, 200 for an already processed id, or 503 with ``Retry-After``
+        while another worker holds the id.
+    """
+    try:
+        event = webhook.construct_event(body, headers)
+    except (WebhookVerificationError, InvalidPayloadError) as err:
+        return problem(err.code, STATUS_FOR_CODE.get(err.code, 400), str(err))
+    did = delivery_id(webhook, event, headers)
+    if once is None:
+        return Admission(event, did)
+    if not did:
+        return problem(
+            "missing_delivery_id", 400, "the delivery has no id to deduplicate on"
+        )
+    claim = once.claim(did)
+    if claim.state is ClaimState.COMPLETED:
+        return Reply(200, {"status": "duplicate", "delivery_id": did}, "application/json")
+    if claim.state is ClaimState.IN_PROGRESS:
+        retry_after = str(claim.retry_after or 1)
+        return problem(
+            "delivery_in_progress",
+            503,
+            f"delivery {did} is being processed by another worker; retry later",
+            {"Retry-After": retry_after},
+        )
+    return Admission(event, did, claim)
+
+
+def finish(once: Optional[ProcessOnce], admission: Admission, succeeded: bool) -> None:
+    """Complete the claim after a 2xx, release it otherwise (so a retry runs at once)."""
+    if once is None or admission.claim is None:
+        return
+    if succeeded:
+        once.complete(admission.claim)
+    else:
+        once.release(admission.claim)
+
+
+def is_success(status: int) -> bool:
+    """Return True for a 2xx status, the only outcome that completes a claim."""
+    return 200 <= status < 300
+
+
+def path_set(paths: Optional[Union[str, Iterable[str]]]) -> Optional[frozenset[str]]:
+    """Normalise a middleware's ``paths`` option (``None`` means every path)."""
+    if paths is None:
+        return None
+    return frozenset([paths] if isinstance(paths, str) else paths)

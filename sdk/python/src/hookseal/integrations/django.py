@@ -1,0 +1,76 @@
+"""Django helper (``pip install 'hookseal[django]'``): a view decorator.
+
+>>> @verify_webhook(hookseal.Webhook(settings.HOOKSEAL_SECRET))
+... def webhooks(request, event):  # doctest: +SKIP
+...     return JsonResponse({"received": event["id"]})
+
+The decorated view receives the verified event after ``request``; it is also in
+``request.hookseal_event``. The view is exempt from CSRF checks (a webhook has no CSRF
+token; its signature is what authenticates it).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from django.http import HttpRequest, HttpResponse  # type: ignore[import-untyped]
+from django.views.decorators.csrf import csrf_exempt  # type: ignore[import-untyped]
+
+from ..idempotency import ProcessOnce
+from ._common import Reply, admit, finish, is_success
+
+if TYPE_CHECKING:
+    from ..webhook import Webhook
+
+__all__ = ["verify_webhook"]
+
+
+def _to_response(reply: Reply) -> HttpResponse:
+    response = HttpResponse(reply.body(), status=reply.status, content_type=reply.content_type)
+    for name, value in reply.headers.items():
+        response[name] = value
+    return response
+
+
+def verify_webhook(
+    webhook: Webhook, *, once: Optional[ProcessOnce] = None
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Decorate a Django view so it runs only for verified deliveries.
+
+    A failed verification is answered 400/401 with a problem+json body and the view never
+    runs.
+
+    Args:
+        webhook: A configured :class:`hookseal.Webhook`.
+        once: A :class:`~hookseal.idempotency.ProcessOnce`: a completed delivery id is
+            answered 200 without running the view, one in progress elsewhere 503 with
+            ``Retry-After``; the claim completes when the view answers 2xx and is
+            released otherwise.
+
+    Returns:
+        The decorator.
+    """
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            outcome = admit(webhook, request.body, request.headers, once)
+            if isinstance(outcome, Reply):
+                return _to_response(outcome)
+            request.hookseal_event = outcome.event
+            request.hookseal_delivery_id = outcome.delivery_id
+            if outcome.claim is None:
+                return view(request, outcome.event, *args, **kwargs)
+            try:
+                response = view(request, outcome.event, *args, **kwargs)
+            except BaseException:
+                finish(once, outcome, False)
+                raise
+            finish(once, outcome, is_success(response.status_code))
+            return response
+
+        exempt: Callable[..., HttpResponse] = csrf_exempt(wrapper)
+        return exempt
+
+    return decorator

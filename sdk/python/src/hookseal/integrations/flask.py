@@ -1,0 +1,77 @@
+"""Flask helper (``pip install 'hookseal[flask]'``): a view decorator.
+
+>>> @app.post("/webhooks")
+... @verify_webhook(hookseal.Webhook(secret))
+... def webhooks(event):  # doctest: +SKIP
+...     return {"received": event["id"]}
+
+The decorated view receives the verified event as its first argument (URL variables
+follow as keyword arguments); it is also in ``flask.g.hookseal_event``.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
+
+from flask import Response, g, make_response, request
+
+from ..idempotency import ProcessOnce
+from ._common import Reply, admit, finish, is_success
+
+if TYPE_CHECKING:
+    from ..webhook import Webhook
+
+__all__ = ["verify_webhook"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _to_response(reply: Reply) -> Response:
+    response = Response(reply.body(), status=reply.status, content_type=reply.content_type)
+    for name, value in reply.headers.items():
+        response.headers[name] = value
+    return response
+
+
+def verify_webhook(
+    webhook: Webhook, *, once: Optional[ProcessOnce] = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorate a Flask view so it runs only for verified deliveries.
+
+    A failed verification is answered 400/401 with a problem+json body and the view never
+    runs.
+
+    Args:
+        webhook: A configured :class:`hookseal.Webhook`.
+        once: A :class:`~hookseal.idempotency.ProcessOnce`: a completed delivery id is
+            answered 200 without running the view, one in progress elsewhere 503 with
+            ``Retry-After``; the claim completes when the view answers 2xx and is
+            released otherwise.
+
+    Returns:
+        The decorator.
+    """
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            body = request.get_data(cache=True)
+            outcome = admit(webhook, body, request.headers, once)
+            if isinstance(outcome, Reply):
+                return _to_response(outcome)
+            g.hookseal_event = outcome.event
+            g.hookseal_delivery_id = outcome.delivery_id
+            if outcome.claim is None:
+                return view(outcome.event, *args, **kwargs)
+            try:
+                response = make_response(view(outcome.event, *args, **kwargs))
+            except BaseException:
+                finish(once, outcome, False)
+                raise
+            finish(once, outcome, is_success(response.status_code))
+            return response
+
+        return wrapper
+
+    return decorator
