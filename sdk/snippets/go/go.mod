@@ -1,0 +1,3 @@
+module hookseal.dev/snippet
+
+go 1.19
