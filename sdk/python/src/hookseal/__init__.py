@@ -1,0 +1,54 @@
+"""Hookseal: verify webhook signatures you can trust.
+
+Stdlib only. Two wire profiles: ``hookseal-v1`` (Stripe-compatible, the default) and
+``standard-webhooks``; optional Ed25519 (``v1a``) with ``pip install hookseal[ed25519]``.
+
+Example:
+    >>> import hookseal
+    >>> wh = hookseal.Webhook("whsec_...")
+    >>> event = wh.construct_event(raw_body, request.headers)   # raises on any failure
+"""
+
+from __future__ import annotations
+
+from .errors import (
+    ConfigurationError,
+    HooksealError,
+    InvalidPayloadError,
+    MalformedHeaderError,
+    MissingHeaderError,
+    SignatureMismatchError,
+    TimestampInFutureError,
+    TimestampTooOldError,
+    WebhookVerificationError,
+)
+from .keys import generate_secret, generate_signing_key, public_key_for
+from .profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1, PROFILES, STANDARD_WEBHOOKS
+from .signing import sign
+from .timestamps import DEFAULT_TOLERANCE
+from .webhook import Webhook
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_HEADER_PREFIX",
+    "DEFAULT_TOLERANCE",
+    "HOOKSEAL_V1",
+    "PROFILES",
+    "STANDARD_WEBHOOKS",
+    "ConfigurationError",
+    "HooksealError",
+    "InvalidPayloadError",
+    "MalformedHeaderError",
+    "MissingHeaderError",
+    "SignatureMismatchError",
+    "TimestampInFutureError",
+    "TimestampTooOldError",
+    "Webhook",
+    "WebhookVerificationError",
+    "__version__",
+    "generate_secret",
+    "generate_signing_key",
+    "public_key_for",
+    "sign",
+]

@@ -1,0 +1,249 @@
+"""The verifier: :class:`Webhook` checks a delivery's headers and raw body."""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import math
+import re
+import time
+from collections.abc import Sequence
+from typing import Any, Callable, Optional, Union
+
+from . import _config, _ed25519, _headers
+from ._mac import keyed_sha256
+from .errors import InvalidPayloadError, MalformedHeaderError, SignatureMismatchError
+from .keys import HmacKey, check_profile, parse_verify_key
+from .profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1
+from .signature import is_canonical_b64_64, parse_hookseal_header, parse_standard_header
+from .timestamps import DEFAULT_TOLERANCE, check_window, parse_timestamp
+
+__all__ = ["Webhook"]
+
+# The shape every sender writes: one t (1 to 18 ASCII digits) and one lowercase-hex v1.
+_CANONICAL_V1 = re.compile(r"t=([0-9]{1,18}),v1=([0-9a-f]{64})").fullmatch
+
+Body = Union[bytes, bytearray, memoryview, str]
+Clock = Callable[[], float]
+
+
+class Webhook:
+    """Verifies webhook deliveries for one endpoint.
+
+    Build one per endpoint at start-up and reuse it: each secret's HMAC state is keyed
+    once here and copied per request, which is cheaper than keying it every time.
+
+    Example:
+        >>> wh = hookseal.Webhook("whsec_...")
+        >>> event = wh.construct_event(request_body, request_headers)
+
+    Args:
+        secret_or_secrets: The endpoint's secret, or several (a receiver rotating its own
+            secret holds the old and the new). ``whpk_`` Ed25519 public keys may be mixed
+            in; they check ``v1a`` signatures (needs ``pip install hookseal[ed25519]``).
+        profile: ``"hookseal-v1"`` (default) or ``"standard-webhooks"``.
+        tolerance: Seconds the signed timestamp may differ from the clock, in either
+            direction (default 300). ``0`` means exactly now, never "off".
+        header_prefix: The ``hookseal-v1`` header prefix (``"Acme"`` reads ``Acme-Signature``).
+        clock: A function returning Unix time in seconds, for tests (default ``time.time``).
+
+    Raises:
+        ConfigurationError: No secrets, an empty or undecodable secret, an unknown
+            profile, a negative tolerance, a bad prefix, or a ``whpk_`` key without the
+            ``ed25519`` extra.
+    """
+
+    __slots__ = (
+        "_clock",
+        "_fast",
+        "_macs",
+        "_profile",
+        "_publics",
+        "_sig_display",
+        "_tolerance",
+        "_wanted",
+        "header_prefix",
+        "profile",
+        "tolerance",
+    )
+
+    def __init__(
+        self,
+        secret_or_secrets: Union[str, Sequence[str]],
+        *,
+        profile: str = HOOKSEAL_V1,
+        tolerance: int = DEFAULT_TOLERANCE,
+        header_prefix: str = DEFAULT_HEADER_PREFIX,
+        clock: Optional[Clock] = None,
+    ) -> None:
+        self.profile = check_profile(profile)
+        self.tolerance = _config.non_negative_int(tolerance, "tolerance")
+        self.header_prefix = _config.header_prefix(header_prefix)
+        keys = [parse_verify_key(s, self.profile) for s in _config.secrets_list(secret_or_secrets)]
+        self._macs = tuple(keyed_sha256(k.key) for k in keys if isinstance(k, HmacKey))
+        self._publics = tuple(
+            _ed25519.load_public(k.raw) for k in keys if not isinstance(k, HmacKey)
+        )
+        self._clock: Clock = clock if clock is not None else time.time
+        self._profile = self.profile
+        self._fast = self.profile == HOOKSEAL_V1 and bool(self._macs)
+        self._tolerance = self.tolerance
+        if self.profile == HOOKSEAL_V1:
+            self._sig_display = f"{self.header_prefix}-Signature"
+            self._wanted: tuple[str, ...] = (self._sig_display.lower(),)
+        else:
+            self._sig_display = "webhook-signature"
+            self._wanted = ("webhook-id", "webhook-timestamp", "webhook-signature")
+
+    def __repr__(self) -> str:
+        # Never show the secrets.
+        return (
+            f"Webhook(<{len(self._macs) + len(self._publics)} key(s)>, profile={self.profile!r}, "
+            f"tolerance={self.tolerance!r}, header_prefix={self.header_prefix!r})"
+        )
+
+    def verify(self, body: Body, headers: Any, *, now: Optional[float] = None) -> None:
+        """Check that ``body`` was signed by the sender within the tolerance.
+
+        Checks run cheapest first (headers, then timestamp, then signatures), so a stale
+        or malformed request is rejected without computing an HMAC.
+
+        Args:
+            body: The raw request body, exactly as received (``str`` is taken as UTF-8).
+                Never pass a parsed and re-serialized body: its bytes differ.
+            headers: The request headers: a dict, any mapping with ``.items()``
+                (Starlette, Werkzeug, Django), or a list of ``(name, value)`` pairs.
+            now: The current Unix time in seconds, overriding the clock (for tests).
+
+        Raises:
+            MissingHeaderError: A required header is absent or empty.
+            MalformedHeaderError: A header cannot be parsed, is too large, or is repeated.
+            TimestampTooOldError: The timestamp is more than ``tolerance`` seconds old.
+            TimestampInFutureError: The timestamp is more than ``tolerance`` seconds ahead.
+            SignatureMismatchError: No signature matches under any key (also raised when
+                ``body`` is not bytes or str, which no signature can cover).
+        """
+        if self._fast and type(headers) is dict and type(body) is bytes:
+            # Hot path for the common case (hookseal-v1, a dict, one lowercase-hex v1):
+            # the same checks as below with fewer calls, since verify's own overhead is
+            # of the same order as the HMAC of a small body.
+            name = self._wanted[0]
+            values = [v for k, v in headers.items() if type(k) is str and k.lower() == name]
+            if len(values) == 1 and type(values[0]) is str:
+                match = _CANONICAL_V1(values[0])
+                if match is not None:
+                    ts_text, candidate = match.groups()
+                    timestamp = int(ts_text)
+                    current = self._clock() if now is None else now
+                    if type(current) is not int:
+                        current = math.floor(current)
+                    if abs(current - timestamp) > self._tolerance:
+                        check_window(timestamp, current, self._tolerance)
+                    prefix = (ts_text + ".").encode()
+                    for base in self._macs:
+                        mac = base.copy()
+                        mac.update(prefix)
+                        mac.update(body)
+                        if hmac.compare_digest(mac.hexdigest(), candidate):
+                            return
+                    raise SignatureMismatchError("no signature in the header matches the body")
+        found = _headers.find(headers, self._wanted)
+        if self._profile == HOOKSEAL_V1:
+            header = _headers.text(found[0], self._sig_display)
+            ts_text, v1, v1a = parse_hookseal_header(header, self._sig_display)
+            timestamp = parse_timestamp(ts_text, f"{self._sig_display} t")
+            signed_prefix = ts_text + "."
+        else:
+            msg_id = _headers.text(found[0], "webhook-id")
+            ts_text = _headers.text(found[1], "webhook-timestamp")
+            header = _headers.text(found[2], "webhook-signature")
+            timestamp = parse_timestamp(ts_text, "webhook-timestamp")
+            v1, v1a = parse_standard_header(header)
+            signed_prefix = f"{msg_id}.{ts_text}."
+        use_hmac = bool(v1) and bool(self._macs)
+        use_ed25519 = bool(v1a) and bool(self._publics)
+        if not (use_hmac or use_ed25519):
+            raise MalformedHeaderError(self._no_usable_signature_message())
+        check_window(timestamp, self._now(now), self._tolerance)
+        try:
+            payload = _config.body_bytes(body)
+        except TypeError as exc:
+            raise SignatureMismatchError(str(exc)) from None
+        prefix = signed_prefix.encode("utf-8", "surrogatepass")
+        if use_hmac and self._match_hmac(prefix, payload, v1):
+            return
+        if use_ed25519 and self._match_ed25519(prefix + payload, v1a):
+            return
+        raise SignatureMismatchError("no signature in the header matches the body")
+
+    def construct_event(
+        self, body: Body, headers: Any, *, now: Optional[float] = None, typed: bool = False
+    ) -> Any:
+        """Verify a delivery, then parse its body as the event envelope.
+
+        Args:
+            body: The raw request body, exactly as received.
+            headers: The request headers (see :meth:`verify`).
+            now: The current Unix time in seconds, overriding the clock.
+            typed: Return the generated pydantic model for the event's type and version
+                (``pip install hookseal[models]``); unknown types come back as a generic
+                envelope model, never as an error.
+
+        Returns:
+            The envelope as a ``dict`` (``id``, ``type``, ``created``, ``data``, ...), or a
+            model when ``typed`` is true.
+
+        Raises:
+            WebhookVerificationError: Any verification failure (see :meth:`verify`).
+            InvalidPayloadError: The verified body is not a JSON object. It is a
+                ``ValueError``, raised only after the signature has been checked.
+        """
+        self.verify(body, headers, now=now)
+        try:
+            event = json.loads(_config.body_bytes(body))
+        except (ValueError, RecursionError):
+            raise InvalidPayloadError("the verified body is not valid JSON") from None
+        if not isinstance(event, dict):
+            raise InvalidPayloadError("the verified body is not a JSON object")
+        if typed:
+            from .models import parse_event
+
+            return parse_event(event)
+        return event
+
+    def _now(self, now: Optional[float]) -> int:
+        value = self._clock() if now is None else now
+        return value if type(value) is int else math.floor(value)
+
+    def _match_hmac(self, prefix: bytes, payload: bytes, candidates: list[str]) -> bool:
+        b64 = self._profile != HOOKSEAL_V1
+        matched = False
+        for base in self._macs:
+            mac = base.copy()
+            mac.update(prefix)
+            mac.update(payload)
+            # Compared as text: lowercase hex, or canonical padded base64 (which is the
+            # same as comparing the strictly decoded bytes).
+            expected = base64.b64encode(mac.digest()).decode() if b64 else mac.hexdigest()
+            for candidate in candidates:
+                # Always through the constant-time primitive, even for absurd candidates.
+                if hmac.compare_digest(expected, candidate):
+                    matched = True
+        return matched
+
+    def _match_ed25519(self, message: bytes, candidates: list[str]) -> bool:
+        signatures = [base64.b64decode(c) for c in candidates if is_canonical_b64_64(c)]
+        return any(
+            _ed25519.verify(public, signature, message)
+            for public in self._publics
+            for signature in signatures
+        )
+
+    def _no_usable_signature_message(self) -> str:
+        kinds = []
+        if self._macs:
+            kinds.append("v1")
+        if self._publics:
+            kinds.append("v1a")
+        return f"the {self._sig_display} header has no {' or '.join(kinds)} signature"
