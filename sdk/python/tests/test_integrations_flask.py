@@ -1,0 +1,74 @@
+"""Tests for hookseal.integrations.flask with Flask's test client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import hookseal
+import pytest
+from hookseal.idempotency import MemoryStore, ProcessOnce
+from receiving_fixtures import SECRET, assert_problem, event_body, rejection_cases, signed
+
+flask = pytest.importorskip("flask", reason="needs hookseal[flask]")
+from hookseal.integrations.flask import verify_webhook  # noqa: E402
+
+
+def make_app(once: ProcessOnce | None = None, fail: bool = False) -> tuple[Any, list[Any]]:
+    seen: list[Any] = []
+    app = flask.Flask(__name__)
+
+    @app.post("/webhooks/<tenant>")
+    @verify_webhook(hookseal.Webhook(SECRET), once=once)
+    def webhooks(event: dict[str, Any], tenant: str) -> Any:
+        seen.append((tenant, event["id"]))
+        assert flask.g.hookseal_event is event
+        if fail:
+            return {"error": "try again"}, 500
+        return {"received": event["id"]}
+
+    return app, seen
+
+
+def test_verified_event_reaches_the_view_with_url_variables() -> None:
+    app, seen = make_app()
+    body = event_body()
+    r = app.test_client().post("/webhooks/acme", data=body, headers=signed(body))
+    assert r.status_code == 200 and r.get_json() == {"received": "evt_1"}
+    assert seen == [("acme", "evt_1")]
+
+
+@pytest.mark.parametrize("case", rejection_cases(), ids=lambda c: c[0])
+def test_rejections_answer_a_problem_and_never_run_the_view(case: Any) -> None:
+    _, body, headers, status, code = case
+    app, seen = make_app()
+    r = app.test_client().post("/webhooks/acme", data=body, headers=headers)
+    assert_problem(r.status_code, r.headers["Content-Type"], r.get_json(), status, code)
+    assert seen == []
+
+
+def test_once_runs_once_and_releases_after_a_non_2xx() -> None:
+    once = ProcessOnce(MemoryStore())
+    app, seen = make_app(once)
+    body = event_body()
+    client = app.test_client()
+    assert client.post("/webhooks/a", data=body, headers=signed(body)).status_code == 200
+    dup = client.post("/webhooks/a", data=body, headers=signed(body))
+    assert dup.status_code == 200 and dup.get_json()["status"] == "duplicate"
+    assert seen == [("a", "evt_1")]
+
+    failing_app, failing_seen = make_app(ProcessOnce(MemoryStore()), fail=True)
+    failing = failing_app.test_client()
+    assert failing.post("/webhooks/a", data=body, headers=signed(body)).status_code == 500
+    assert failing.post("/webhooks/a", data=body, headers=signed(body)).status_code == 500
+    assert len(failing_seen) == 2
+
+
+def test_once_answers_503_while_the_id_is_held() -> None:
+    once = ProcessOnce(MemoryStore())
+    assert once.claim("evt_1").acquired
+    app, seen = make_app(once)
+    body = event_body()
+    r = app.test_client().post("/webhooks/a", data=body, headers=signed(body))
+    assert r.status_code == 503 and r.get_json()["code"] == "delivery_in_progress"
+    assert "Retry-After" in r.headers
+    assert seen == []
