@@ -1,0 +1,78 @@
+"""A per-endpoint circuit breaker (in each worker process)."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Callable
+
+from .config import BreakerPolicy
+
+CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
+
+
+class CircuitBreaker:
+    """Pauses deliveries to an endpoint when most of its recent attempts fail.
+
+    Closed: everything goes. Open (more than ``failure_ratio`` of the last ``window``
+    attempts failed, with at least ``min_samples``): nothing goes for ``open_seconds``.
+    Half-open: one probe goes; success closes the breaker, failure opens it again.
+
+    Args:
+        policy: Thresholds.
+        clock: Monotonic clock (tests pass a fake one).
+    """
+
+    def __init__(self, policy: BreakerPolicy, clock: Callable[[], float] = time.monotonic) -> None:
+        self.policy = policy
+        self._clock = clock
+        self._recent: deque[bool] = deque(maxlen=policy.window)
+        self._opened_at: float | None = None
+        self._probing = False
+
+    @property
+    def state(self) -> str:
+        """``closed``, ``open`` or ``half_open``."""
+        if self._opened_at is None:
+            return CLOSED
+        if self._clock() - self._opened_at < self.policy.open_seconds:
+            return OPEN
+        return HALF_OPEN
+
+    def allows(self, in_flight: int) -> bool:
+        """Whether another attempt may start now.
+
+        Args:
+            in_flight: Attempts to this endpoint in flight.
+
+        Returns:
+            True when closed, or half-open with no probe in flight.
+        """
+        state = self.state
+        if state == CLOSED:
+            return True
+        return state == HALF_OPEN and in_flight == 0 and not self._probing
+
+    def started(self) -> None:
+        """Note that an attempt started (a half-open probe, if half-open)."""
+        if self.state == HALF_OPEN:
+            self._probing = True
+
+    def record(self, success: bool) -> None:
+        """Record an attempt's result.
+
+        Args:
+            success: Whether it was delivered (failed permanent 4xx count as success:
+                the endpoint is up).
+        """
+        state = self.state
+        self._probing = False
+        if state == HALF_OPEN:
+            self._recent.clear()
+            self._opened_at = None if success else self._clock()
+            return
+        self._recent.append(success)
+        failures = self._recent.count(False)
+        if (len(self._recent) >= self.policy.min_samples
+                and failures > self.policy.failure_ratio * len(self._recent)):
+            self._opened_at = self._clock()

@@ -1,0 +1,198 @@
+"""Sender configuration: one object that is the single source of truth for defaults.
+
+The docs render :data:`DEFAULT_RETRY_POLICY` (see :meth:`RetryPolicy.describe`), so the
+published retry schedule is always the one the code uses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Optional
+
+from .errors import ConfigError
+
+#: The hard cap on a delivery's whole retry window, jitter included: three days.
+MAX_RETRY_WINDOW = 3 * 24 * 3600.0
+
+#: Delays (seconds) before attempt 2, 3, ...: 14 attempts over about 2.7 days.
+DEFAULT_SCHEDULE: tuple[float, ...] = (
+    5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200, 43200, 43200, 43200,
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When to retry a failed delivery attempt.
+
+    Attributes:
+        schedule: Delays in seconds before attempt 2, 3, ...; its length + 1 is the
+            attempt cap, after which the delivery is dead-lettered.
+        jitter: Each delay is multiplied by a uniform factor in ``[1, 1 + jitter]`` so
+            that failed bursts do not retry in lock step (never earlier than scheduled).
+        retry_after_cap: The longest ``Retry-After`` (on 429/503) that is honoured, seconds.
+    """
+
+    schedule: tuple[float, ...] = DEFAULT_SCHEDULE
+    jitter: float = 0.1
+    retry_after_cap: float = 3600.0
+
+    def __post_init__(self) -> None:
+        if any(d < 0 for d in self.schedule):
+            raise ConfigError("retry delays must be >= 0")
+        if not 0 <= self.jitter < 1:
+            raise ConfigError("jitter must be in [0, 1)")
+        if self.retry_after_cap < 0:
+            raise ConfigError("retry_after_cap must be >= 0")
+        worst = sum(self.schedule) * (1 + self.jitter)
+        worst_ra = self.retry_after_cap * len(self.schedule)
+        if max(worst, worst_ra) > MAX_RETRY_WINDOW:
+            raise ConfigError(
+                f"retry window may reach {max(worst, worst_ra):.0f} s; the cap is "
+                f"{MAX_RETRY_WINDOW:.0f} s (three days)"
+            )
+
+    @classmethod
+    def from_schedule(
+        cls, schedule: Sequence[float], *, jitter: float = 0.1,
+        retry_after_cap: Optional[float] = None,
+    ) -> RetryPolicy:
+        """Build a policy from a list of delays (as the adapter and API accept it).
+
+        Args:
+            schedule: Delays in seconds before attempt 2, 3, ...
+            jitter: Jitter fraction.
+            retry_after_cap: Longest honoured ``Retry-After``; default one hour, or the
+                longest delay of a shorter schedule.
+
+        Returns:
+            The policy.
+        """
+        sched = tuple(float(d) for d in schedule)
+        cap = retry_after_cap
+        if cap is None:
+            cap = min(3600.0, max(sched, default=0.0) * 4) if sched else 0.0
+        return cls(schedule=sched, jitter=jitter, retry_after_cap=float(cap))
+
+    @property
+    def max_attempts(self) -> int:
+        """The attempt cap: ``len(schedule) + 1``."""
+        return len(self.schedule) + 1
+
+    def next_delay(
+        self, attempts_made: int, *, retry_after: Optional[float] = None,
+        rng: Optional[random.Random] = None,
+    ) -> Optional[float]:
+        """The delay before the next attempt, or ``None`` when the cap is reached.
+
+        Args:
+            attempts_made: Attempts made so far in this round (>= 1).
+            retry_after: The endpoint's ``Retry-After`` in seconds, if it sent one.
+            rng: Random source for jitter (tests pass a seeded one).
+
+        Returns:
+            Seconds to wait, or ``None`` if the delivery must be dead-lettered.
+        """
+        if attempts_made >= self.max_attempts:
+            return None
+        if retry_after is not None:
+            return max(0.0, min(retry_after, self.retry_after_cap))
+        base = self.schedule[attempts_made - 1]
+        factor = 1.0 + (rng or random).uniform(0.0, self.jitter)
+        return base * factor
+
+    def describe(self) -> list[dict[str, float]]:
+        """The schedule as rows for docs: attempt number, delay and cumulative time.
+
+        Returns:
+            One row per attempt: ``attempt``, ``delay_s`` and ``elapsed_s``.
+        """
+        rows = [{"attempt": 1, "delay_s": 0.0, "elapsed_s": 0.0}]
+        elapsed = 0.0
+        for i, d in enumerate(self.schedule, start=2):
+            elapsed += d
+            rows.append({"attempt": i, "delay_s": float(d), "elapsed_s": elapsed})
+        return rows
+
+
+DEFAULT_RETRY_POLICY = RetryPolicy()
+
+
+@dataclass(frozen=True)
+class BreakerPolicy:
+    """Per-endpoint circuit breaker settings.
+
+    Attributes:
+        window: How many recent attempts are considered.
+        min_samples: Fewest attempts in the window before the breaker may open.
+        failure_ratio: The breaker opens when more than this share failed.
+        open_seconds: How long deliveries to the endpoint pause before a half-open probe.
+        disable_after: An endpoint failing continuously this long (seconds) is disabled.
+    """
+
+    window: int = 100
+    min_samples: int = 20
+    failure_ratio: float = 0.5
+    open_seconds: float = 60.0
+    disable_after: float = 5 * 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class SenderConfig:
+    """Everything a sender needs; defaults are the documented production defaults.
+
+    Attributes:
+        database: ``sqlite:///path.db`` (default backend) or ``postgresql://...``.
+        master_key: Fernet key encrypting secrets at rest (else read from
+            ``HOOKSEAL_SENDER_MASTER_KEY`` or ``master_key_file``).
+        master_key_file: Path of a file holding the Fernet key.
+        retry: The default retry policy (endpoints may override the schedule).
+        breaker: Circuit breaker settings.
+        connect_timeout: Seconds to connect to an endpoint.
+        read_timeout: Seconds to wait for the response.
+        global_concurrency: Most attempts in flight per worker process.
+        per_endpoint_concurrency: Most attempts in flight per endpoint per process.
+        visibility_timeout: Seconds a claimed delivery stays leased; a crashed worker's
+            deliveries are retried after it.
+        claim_batch: Most deliveries claimed per query.
+        poll_interval: Seconds between claims when the queue is empty.
+        rotation_overlap: Seconds the old secret keeps signing after a rotation.
+        retention_days: Finished deliveries older than this are purged.
+        replay_rate: Deliveries per second that a bulk replay schedules.
+        allow_local: Allow ``http://`` and local/private destinations (testing only).
+        user_agent: The ``User-Agent`` of deliveries.
+        sqlite_synchronous: SQLite ``synchronous`` mode (``NORMAL`` in WAL mode survives
+            process crashes; a power loss may lose the last transactions).
+    """
+
+    database: str = "sqlite:///hookseal-sender.db"
+    master_key: Optional[str] = None
+    master_key_file: Optional[str] = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
+    connect_timeout: float = 10.0
+    read_timeout: float = 10.0
+    global_concurrency: int = 100
+    per_endpoint_concurrency: int = 10
+    visibility_timeout: float = 60.0
+    claim_batch: int = 100
+    poll_interval: float = 0.2
+    rotation_overlap: float = 24 * 3600.0
+    retention_days: float = 30.0
+    replay_rate: float = 10.0
+    allow_local: bool = False
+    user_agent: str = "hookseal-sender/0.1"
+    sqlite_synchronous: str = "NORMAL"
+
+    def replace(self, **changes: object) -> SenderConfig:
+        """A copy with some fields changed.
+
+        Args:
+            **changes: Field values to change.
+
+        Returns:
+            The new config.
+        """
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,281 @@
+"""Plain records the library returns: endpoints, keys, deliveries, attempts, audit."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Optional
+
+#: Delivery states.
+DELIVERY_STATUSES = ("pending", "delivering", "delivered", "failed", "dead_lettered", "cancelled")
+#: Endpoint states.
+ENDPOINT_STATUSES = ("active", "paused", "disabled", "deleted")
+#: Signing modes of an endpoint.
+SIGNING_MODES = ("hmac", "ed25519", "both")
+
+
+def new_id(prefix: str) -> str:
+    """A time-ordered random id such as ``dlv_018c...``.
+
+    Args:
+        prefix: The kind prefix, without underscore.
+
+    Returns:
+        The id: prefix, 12 hex digits of milliseconds, 16 random hex digits.
+    """
+    return f"{prefix}_{int(time.time() * 1000):012x}{os.urandom(8).hex()}"
+
+
+@dataclass
+class Endpoint:
+    """A customer's webhook destination.
+
+    Attributes:
+        id: Endpoint id.
+        tenant_id: The customer (tenant) owning it.
+        url: Destination URL.
+        description: Free text.
+        profile: Signature profile (``hookseal-v1`` or ``standard-webhooks``).
+        header_prefix: Header prefix for ``hookseal-v1``.
+        event_types: Subscribed event types, or ``None`` for all.
+        signing: ``hmac``, ``ed25519`` or ``both``.
+        status: ``active``, ``paused``, ``disabled`` or ``deleted``.
+        status_reason: Why it is disabled, if it is.
+        retry_schedule: Per-endpoint retry delays overriding the default, or ``None``.
+        retry_after_cap: Per-endpoint ``Retry-After`` cap, or ``None``.
+        timeout: Per-endpoint timeout in seconds, or ``None`` for the default.
+        allow_local: Local destinations allowed (testing only).
+        notify_email: Where dead-letter notices go.
+        failing_since: When the current run of failures started, if failing.
+        created_at: Unix time.
+        updated_at: Unix time.
+        version: Increases on every change (workers reload cached endpoints on change).
+    """
+
+    id: str
+    tenant_id: str
+    url: str
+    description: str = ""
+    profile: str = "hookseal-v1"
+    header_prefix: str = "Hookseal"
+    event_types: Optional[list[str]] = None
+    signing: str = "hmac"
+    status: str = "active"
+    status_reason: Optional[str] = None
+    retry_schedule: Optional[list[float]] = None
+    retry_after_cap: Optional[float] = None
+    timeout: Optional[float] = None
+    allow_local: bool = False
+    notify_email: Optional[str] = None
+    failing_since: Optional[float] = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    version: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """The endpoint as JSON-ready data (it holds no secret).
+
+        Returns:
+            A dict of its fields.
+        """
+        return asdict(self)
+
+
+@dataclass
+class EndpointKey:
+    """One secret or signing key of an endpoint (stored encrypted).
+
+    Attributes:
+        id: Key id.
+        endpoint_id: The endpoint.
+        kind: ``hmac`` (a ``whsec_`` secret) or ``ed25519`` (a ``whsk_`` signing key).
+        secret: The decrypted secret or signing key (never logged).
+        public_key: The ``whpk_`` public key for ``ed25519`` keys.
+        created_at: Unix time.
+        expires_at: When it stops signing (set by a rotation), or ``None``.
+    """
+
+    id: str
+    endpoint_id: str
+    kind: str
+    secret: str = field(repr=False)
+    public_key: Optional[str]
+    created_at: float
+    expires_at: Optional[float] = None
+
+
+@dataclass
+class Attempt:
+    """One delivery attempt as recorded.
+
+    Attributes:
+        number: 1, 2, ... across every round of a delivery.
+        at: Unix time the request started.
+        status_code: The HTTP status, or ``None`` on error.
+        error: ``timeout``, ``connection_error``, ``destination_refused``, ... or ``None``.
+        latency_ms: Milliseconds until the response (or the error).
+        response_headers: The response headers.
+        response_body: The first 4 KiB of the response body, as text.
+        outcome: ``delivered``, ``retry``, ``failed`` or ``gone``.
+    """
+
+    number: int
+    at: float
+    status_code: Optional[int]
+    error: Optional[str]
+    latency_ms: float
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_body: str = ""
+    outcome: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data.
+
+        Returns:
+            A dict of the fields.
+        """
+        return asdict(self)
+
+
+@dataclass
+class Delivery:
+    """One event to one endpoint.
+
+    Attributes:
+        id: Delivery id, also the webhook id header; stable across attempts and replays.
+        tenant_id: The tenant.
+        event_id: The event.
+        endpoint_id: The endpoint.
+        event_type: The event type.
+        status: One of :data:`DELIVERY_STATUSES`.
+        attempt_count: Attempts made in total.
+        round_attempts: Attempts made since it was enqueued or last replayed.
+        next_attempt_at: When the next attempt is due, or ``None``.
+        last_status_code: The last attempt's status.
+        last_error: The last attempt's error.
+        created_at: Unix time.
+        updated_at: Unix time.
+        attempts: The attempts (filled by detail reads).
+        payload: The body (filled by detail reads).
+    """
+
+    id: str
+    tenant_id: str
+    event_id: str
+    endpoint_id: str
+    event_type: str
+    status: str
+    attempt_count: int = 0
+    round_attempts: int = 0
+    next_attempt_at: Optional[float] = None
+    last_status_code: Optional[int] = None
+    last_error: Optional[str] = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    attempts: list[Attempt] = field(default_factory=list)
+    payload: Optional[str] = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data.
+
+        Returns:
+            A dict of the fields.
+        """
+        return asdict(self)
+
+
+@dataclass
+class Claimed:
+    """A leased delivery handed to a worker.
+
+    Attributes:
+        id: Delivery id.
+        tenant_id: Tenant.
+        endpoint_id: Endpoint.
+        event_type: Event type.
+        attempt_count: Attempts made before this one.
+        round_attempts: Attempts in this round before this one.
+        payload: The body to send.
+        endpoint_version: The endpoint's version at claim time.
+    """
+
+    id: str
+    tenant_id: str
+    endpoint_id: str
+    event_type: str
+    attempt_count: int
+    round_attempts: int
+    payload: str
+    endpoint_version: int
+
+
+@dataclass
+class AttemptResult:
+    """What a worker writes back after an attempt.
+
+    Attributes:
+        delivery_id: The delivery.
+        endpoint_id: Its endpoint.
+        attempt: The recorded attempt.
+        status: The delivery's new status.
+        next_attempt_at: When to retry, if pending.
+        round_attempts: Attempts in this round, this one included.
+    """
+
+    delivery_id: str
+    endpoint_id: str
+    attempt: Attempt
+    status: str
+    next_attempt_at: Optional[float]
+    round_attempts: int
+
+
+@dataclass
+class DeliveryFilter:
+    """Filters for listing, replaying and cancelling deliveries.
+
+    Attributes:
+        endpoint_id: Only this endpoint.
+        event_type: Only this type.
+        status: Only these states.
+        since: Created at or after (Unix time).
+        until: Created before (Unix time).
+    """
+
+    endpoint_id: Optional[str] = None
+    event_type: Optional[str] = None
+    status: Optional[list[str]] = None
+    since: Optional[float] = None
+    until: Optional[float] = None
+
+
+@dataclass
+class AuditEntry:
+    """Who did what, when and why.
+
+    Attributes:
+        id: Entry id.
+        tenant_id: Tenant.
+        actor: Who (API key name, CLI user).
+        action: ``replay``, ``bulk_replay``, ``cancel``, ``rotate``, ...
+        reason: Why, as given.
+        target: What (ids, filter, counts).
+        at: Unix time.
+    """
+
+    id: str
+    tenant_id: str
+    actor: str
+    action: str
+    reason: str
+    target: dict[str, Any]
+    at: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data.
+
+        Returns:
+            A dict of the fields.
+        """
+        return asdict(self)

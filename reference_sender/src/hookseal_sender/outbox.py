@@ -1,0 +1,88 @@
+"""The outbox: enqueue an event durably, in the caller's transaction if it passes one."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from .catalog import Validator, validate_event
+from .models import new_id
+from .storage.base import Store
+
+
+@dataclass(frozen=True)
+class EnqueueResult:
+    """What :func:`enqueue` wrote.
+
+    Attributes:
+        event_id: The event id (the envelope's ``id``).
+        deliveries: ``(delivery_id, endpoint_id)`` for each subscribed endpoint.
+        payload: The exact body every delivery will send.
+    """
+
+    event_id: str
+    deliveries: list[tuple[str, str]] = field(default_factory=list)
+    payload: str = ""
+
+
+def envelope(event_id: str, event_type: str, data: Any, created: float) -> str:
+    """The JSON body of an event (contract section 4): ``id``, ``type``, ``created_at``, ``data``.
+
+    Args:
+        event_id: Event id.
+        event_type: Event type.
+        data: Validated data.
+        created: Unix time.
+
+    Returns:
+        Compact JSON text.
+    """
+    stamp = datetime.datetime.fromtimestamp(created, datetime.timezone.utc)
+    return json.dumps(
+        {"id": event_id, "type": event_type,
+         "created_at": stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+         "data": data},
+        separators=(",", ":"), ensure_ascii=False,
+    )
+
+
+def enqueue(
+    store: Store, tenant_id: str, event_type: str, data: Any, *,
+    validator: Validator = validate_event, conn: Any = None,
+    endpoint_ids: Optional[Sequence[str]] = None, now: Optional[float] = None,
+) -> EnqueueResult:
+    """Validate an event, then write it and one delivery per subscribed endpoint at once.
+
+    Never waits on an endpoint: workers deliver later.
+
+    Args:
+        store: The store.
+        tenant_id: The tenant whose endpoints receive it.
+        event_type: The event type.
+        data: The event data (validated against the catalog).
+        validator: The data validator.
+        conn: The caller's connection with its transaction open (outbox pattern): the
+            event commits or rolls back with the caller's business change.
+        endpoint_ids: Deliver only to these endpoints (already checked to be the tenant's).
+        now: Unix time (tests).
+
+    Returns:
+        The event id and its deliveries.
+
+    Raises:
+        InvalidPayloadError: The data does not validate.
+    """
+    validator(event_type, data)
+    ts = time.time() if now is None else now
+    event_id = new_id("evt")
+    payload = envelope(event_id, event_type, data, ts)
+    with store.transaction(conn) as c:
+        targets = (list(endpoint_ids) if endpoint_ids is not None
+                   else store.subscribed_endpoints(c, tenant_id, event_type))
+        deliveries = [(new_id("dlv"), ep) for ep in targets]
+        store.insert_event(c, event_id, tenant_id, event_type, payload, deliveries, ts)
+    return EnqueueResult(event_id=event_id, deliveries=deliveries, payload=payload)

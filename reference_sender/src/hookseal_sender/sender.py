@@ -1,0 +1,570 @@
+"""The library's front door: :class:`Sender`, every operation scoped by tenant."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+import hookseal
+
+from .catalog import PING_TYPE, Validator, no_validation, validate_event
+from .config import RetryPolicy, SenderConfig
+from .errors import ConflictError, InvalidRequestError, NotFoundError
+from .metrics import Metrics
+from .models import (
+    SIGNING_MODES,
+    AuditEntry,
+    Delivery,
+    DeliveryFilter,
+    Endpoint,
+    EndpointKey,
+    new_id,
+)
+from .notify import LogNotifier, Notifier
+from .outbox import EnqueueResult, enqueue
+from .secretbox import SecretBox
+from .ssrf import Resolve, validate_url
+from .storage import Store, open_store
+
+#: Fields of an endpoint a tenant may change with :meth:`Sender.update_endpoint`.
+UPDATABLE_FIELDS = frozenset({
+    "url", "description", "event_types", "signing", "profile", "header_prefix",
+    "retry_schedule", "retry_after_cap", "timeout", "notify_email",
+})
+
+#: Most deliveries one bulk replay may touch.
+MAX_BULK_REPLAY = 10_000
+
+
+@dataclass(frozen=True)
+class CreatedEndpoint:
+    """A new endpoint and its secrets, shown this once.
+
+    Attributes:
+        endpoint: The endpoint.
+        secret: Its ``whsec_`` secret.
+        public_key: Its ``whpk_`` public key (not a secret; readable at any time).
+    """
+
+    endpoint: Endpoint
+    secret: str
+    public_key: str
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """The result of a rotation.
+
+    Attributes:
+        secret: The new ``whsec_`` secret (shown once).
+        public_key: The current ``whpk_`` public key (new if the signing key rotated).
+        overlap_ends_at: Unix time when the old keys stop signing.
+    """
+
+    secret: str
+    public_key: Optional[str]
+    overlap_ends_at: float
+
+
+def _check_types(event_types: Any) -> Optional[list[str]]:
+    if event_types is None:
+        return None
+    if not isinstance(event_types, list) or not all(isinstance(t, str) and t
+                                                    for t in event_types):
+        raise InvalidRequestError("event_types must be null or a list of event type names")
+    return list(event_types)
+
+
+class Sender:
+    """A webhook sender: endpoints, outbox, delivery log; workers come from :meth:`worker`.
+
+    Args:
+        config: Configuration.
+        store: The store (default: opened from ``config.database``).
+        box: Encrypts secrets (default: loaded from the config or environment).
+        notifier: Tells owners about dead letters (default: :class:`LogNotifier`).
+        validator: Validates event data (default: the event catalog).
+        resolve: DNS resolver for SSRF checks (tests pass a fake one).
+    """
+
+    def __init__(
+        self, config: Optional[SenderConfig] = None, *, store: Optional[Store] = None,
+        box: Optional[SecretBox] = None, notifier: Optional[Notifier] = None,
+        validator: Validator = validate_event, resolve: Optional[Resolve] = None,
+    ) -> None:
+        self.config = config or SenderConfig()
+        if store is None:
+            box = box or SecretBox.load(self.config.master_key, self.config.master_key_file)
+            store = open_store(self.config.database, box,
+                               sqlite_synchronous=self.config.sqlite_synchronous)
+        self.store = store
+        self.notifier: Notifier = notifier or LogNotifier()
+        self.validator = validator
+        self.resolve = resolve
+        self.metrics = Metrics(queue_depth=lambda: float(self.store.queue_depth()))
+        self._wakers: list[Callable[[], None]] = []
+
+    def close(self) -> None:
+        """Close the store's connections."""
+        self.store.close()
+
+    # endpoints -------------------------------------------------------------
+    def _validate_common(self, profile: str, signing: str, schedule: Any) -> None:
+        if profile not in hookseal.PROFILES:
+            raise InvalidRequestError(f"unknown profile {profile!r}")
+        if signing not in SIGNING_MODES:
+            raise InvalidRequestError(f"signing must be one of {', '.join(SIGNING_MODES)}")
+        if schedule is not None:
+            if not isinstance(schedule, list) or not all(
+                    isinstance(d, (int, float)) and not isinstance(d, bool) and d >= 0
+                    and math.isfinite(d) for d in schedule):
+                raise InvalidRequestError("retry_schedule must be a list of delays >= 0")
+            RetryPolicy.from_schedule(schedule, jitter=self.config.retry.jitter)
+
+    def _check_url(self, url: Any, allow_local: bool) -> None:
+        if not isinstance(url, str):
+            raise InvalidRequestError("url must be a string")
+        coro = validate_url(url, allow_local=allow_local, resolve=self.resolve)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            asyncio.run(coro)
+            return
+        # Called from async code: resolve on a helper thread with its own loop.
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, coro).result()
+
+    def create_endpoint(
+        self, tenant_id: str, url: str, *, description: str = "", profile: str = "hookseal-v1",
+        header_prefix: str = "Hookseal", event_types: Optional[list[str]] = None,
+        signing: str = "hmac", retry_schedule: Optional[list[float]] = None,
+        retry_after_cap: Optional[float] = None, timeout: Optional[float] = None,
+        allow_local: bool = False, notify_email: Optional[str] = None,
+    ) -> CreatedEndpoint:
+        """Register an endpoint (SSRF-checked) with a new secret and signing key.
+
+        Args:
+            tenant_id: The owning tenant.
+            url: ``https://`` destination.
+            description: Free text.
+            profile: ``hookseal-v1`` or ``standard-webhooks``.
+            header_prefix: Header prefix for ``hookseal-v1``.
+            event_types: Subscribed types, or ``None`` for all.
+            signing: ``hmac``, ``ed25519`` or ``both``.
+            retry_schedule: Delays overriding the default schedule.
+            retry_after_cap: ``Retry-After`` cap for this endpoint.
+            timeout: Timeout in seconds overriding the default.
+            allow_local: Allow local destinations; honoured only if the sender's config
+                allows them (testing).
+            notify_email: Owner's address for notices.
+
+        Returns:
+            The endpoint with its secret and public key.
+
+        Raises:
+            DestinationRefusedError: The URL is refused.
+            InvalidRequestError: A field is invalid.
+        """
+        local = bool(allow_local and self.config.allow_local)
+        self._validate_common(profile, signing, retry_schedule)
+        types = _check_types(event_types)
+        if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
+            raise InvalidRequestError("timeout must be a positive number")
+        if not tenant_id or not isinstance(tenant_id, str):
+            raise InvalidRequestError("tenant is required")
+        self._check_url(url, local)
+        now = time.time()
+        ep = Endpoint(
+            id=new_id("ep"), tenant_id=tenant_id, url=url, description=description,
+            profile=profile, header_prefix=header_prefix, event_types=types, signing=signing,
+            retry_schedule=retry_schedule, retry_after_cap=retry_after_cap, timeout=timeout,
+            allow_local=local, notify_email=notify_email, created_at=now, updated_at=now,
+        )
+        secret = hookseal.generate_secret()
+        signing_key, public_key = hookseal.generate_signing_key()
+        keys = [
+            EndpointKey(new_id("key"), ep.id, "hmac", secret, None, now),
+            EndpointKey(new_id("key"), ep.id, "ed25519", signing_key, public_key, now),
+        ]
+        self.store.insert_endpoint(ep, keys)
+        return CreatedEndpoint(endpoint=ep, secret=secret, public_key=public_key)
+
+    def get_endpoint(self, tenant_id: str, endpoint_id: str) -> Endpoint:
+        """One of a tenant's endpoints.
+
+        Args:
+            tenant_id: The tenant.
+            endpoint_id: The endpoint.
+
+        Returns:
+            The endpoint.
+
+        Raises:
+            NotFoundError: No such endpoint for this tenant.
+        """
+        ep = self.store.get_endpoint(tenant_id, endpoint_id)
+        if ep is None or ep.status == "deleted":
+            raise NotFoundError(f"endpoint {endpoint_id} not found")
+        return ep
+
+    def list_endpoints(self, tenant_id: str) -> list[Endpoint]:
+        """A tenant's endpoints (not deleted).
+
+        Args:
+            tenant_id: The tenant.
+
+        Returns:
+            The endpoints.
+        """
+        return self.store.list_endpoints(tenant_id)
+
+    def public_keys(self, tenant_id: str, endpoint_id: str) -> list[str]:
+        """An endpoint's current ``whpk_`` public keys (not secret; publishable).
+
+        Args:
+            tenant_id: The tenant.
+            endpoint_id: The endpoint.
+
+        Returns:
+            The public keys still signing, oldest first.
+        """
+        self.get_endpoint(tenant_id, endpoint_id)
+        return [k.public_key for k in self.store.keys(endpoint_id, now=time.time())
+                if k.kind == "ed25519" and k.public_key]
+
+    def update_endpoint(self, tenant_id: str, endpoint_id: str, **fields: Any) -> Endpoint:
+        """Change an endpoint's URL, event types, description, signing mode, ...
+
+        Args:
+            tenant_id: The tenant.
+            endpoint_id: The endpoint.
+            **fields: Any of :data:`UPDATABLE_FIELDS`.
+
+        Returns:
+            The updated endpoint.
+
+        Raises:
+            InvalidRequestError: A field is unknown or invalid.
+            NotFoundError: No such endpoint.
+        """
+        ep = self.get_endpoint(tenant_id, endpoint_id)
+        unknown = set(fields) - UPDATABLE_FIELDS
+        if unknown:
+            raise InvalidRequestError(f"cannot update: {', '.join(sorted(unknown))}")
+        self._validate_common(fields.get("profile", ep.profile),
+                              fields.get("signing", ep.signing), fields.get("retry_schedule"))
+        if "event_types" in fields:
+            fields["event_types"] = _check_types(fields["event_types"])
+        if "url" in fields:
+            self._check_url(fields["url"], ep.allow_local)
+        self.store.update_endpoint(tenant_id, endpoint_id, updated_at=time.time(), **fields)
+        return self.get_endpoint(tenant_id, endpoint_id)
+
+    def _set_status(self, tenant_id: str, endpoint_id: str, status: str,
+                    reason: Optional[str] = None) -> Endpoint:
+        self.get_endpoint(tenant_id, endpoint_id)
+        self.store.update_endpoint(tenant_id, endpoint_id, status=status, status_reason=reason,
+                                   updated_at=time.time())
+        return self.get_endpoint(tenant_id, endpoint_id) if status != "deleted" else Endpoint(
+            id=endpoint_id, tenant_id=tenant_id, url="", status="deleted")
+
+    def pause_endpoint(self, tenant_id: str, endpoint_id: str) -> Endpoint:
+        """Stop delivering to an endpoint; its deliveries wait until it resumes.
+
+        Args:
+            tenant_id: The tenant.
+            endpoint_id: The endpoint.
+
+        Returns:
+            The endpoint.
+        """
+        return self._set_status(tenant_id, endpoint_id, "paused")
+
+    def resume_endpoint(self, tenant_id: str, endpoint_id: str) -> Endpoint:
+        """Resume a paused or disabled endpoint; waiting deliveries become due now.
+
+        Args:
+            tenant_id: The tenant.
+            endpoint_id: The endpoint.
+
+        Returns:
+            The endpoint.
+        """
+        ep = self._set_status(tenant_id, endpoint_id, "active")
+        self.store.update_endpoint(tenant_id, endpoint_id, failing_since=None)
+        self.store.resume_endpoint_deliveries(endpoint_id, time.time())
+        self._wake()
+        return ep
+
+    def delete_endpoint(self, tenant_id: str, endpoint_id: str) -> None:
+        """Soft-delete an endpoint and cancel its pending deliveries.
+
+        Args:
+            tenant_id: The tenant.
+            endpoint_id: The endpoint.
+        """
+        self._set_status(tenant_id, endpoint_id, "deleted")
+        self.store.cancel(tenant_id, DeliveryFilter(endpoint_id=endpoint_id))
+
+    def rotate_secret(
+        self, tenant_id: str, endpoint_id: str, *, overlap: Optional[float] = None,
+        actor: str = "api",
+    ) -> Rotation:
+        """Rotate an endpoint's secret (and its signing key if it signs with Ed25519).
+
+        The new keys sign at once; the old ones keep signing beside them until the
+        overlap ends, so receivers holding either secret accept every delivery.
+
+        Args:
+            tenant_id: The tenant.
+            endpoint_id: The endpoint.
+            overlap: Seconds the old keys keep signing (default: config, 24 h).
+            actor: Who rotated (audit log).
+
+        Returns:
+            The new secret, the public key and the overlap's end.
+        """
+        ep = self.get_endpoint(tenant_id, endpoint_id)
+        if overlap is not None and (not isinstance(overlap, (int, float)) or overlap < 0):
+            raise InvalidRequestError("overlap must be a number of seconds >= 0")
+        now = time.time()
+        ends = now + (self.config.rotation_overlap if overlap is None else float(overlap))
+        secret = hookseal.generate_secret()
+        new = [EndpointKey(new_id("key"), endpoint_id, "hmac", secret, None, now)]
+        public_key = None
+        if ep.signing in ("ed25519", "both"):
+            signing_key, public_key = hookseal.generate_signing_key()
+            new.append(EndpointKey(new_id("key"), endpoint_id, "ed25519", signing_key,
+                                   public_key, now))
+        self.store.rotate_keys(endpoint_id, new, ends)
+        self.audit(tenant_id, actor, "rotate", "", {"endpoint_id": endpoint_id,
+                                                    "overlap_ends_at": ends})
+        if public_key is None:
+            keys = self.public_keys(tenant_id, endpoint_id)
+            public_key = keys[-1] if keys else None
+        return Rotation(secret=secret, public_key=public_key, overlap_ends_at=ends)
+
+    # sending -------------------------------------------------------------
+    def add_waker(self, wake: Callable[[], None]) -> None:
+        """Call ``wake`` after each enqueue (in-process workers start at once).
+
+        Args:
+            wake: A thread-safe callable.
+        """
+        self._wakers.append(wake)
+
+    def _wake(self) -> None:
+        for wake in list(self._wakers):
+            wake()
+
+    def send(
+        self, tenant_id: str, event_type: str, data: Any, *, conn: Any = None,
+    ) -> EnqueueResult:
+        """Enqueue an event for every endpoint of the tenant subscribed to its type.
+
+        Args:
+            tenant_id: The tenant.
+            event_type: The catalog event type.
+            data: The event data, validated against the catalog.
+            conn: Your own connection with its transaction open, to enqueue atomically
+                with your business change (you commit).
+
+        Returns:
+            The event and its deliveries.
+
+        Raises:
+            InvalidPayloadError: The data does not validate.
+        """
+        if not isinstance(event_type, str) or not event_type:
+            raise InvalidRequestError("type must be a non-empty string")
+        result = enqueue(self.store, tenant_id, event_type, data, validator=self.validator,
+                         conn=conn)
+        self.metrics.enqueued.labels(event_type).inc()
+        self.metrics.deliveries_created.inc(len(result.deliveries))
+        self._wake()
+        return result
+
+    def ping(self, tenant_id: str, endpoint_id: str) -> EnqueueResult:
+        """Send a ``test.ping`` event to one endpoint.
+
+        Args:
+            tenant_id: The tenant.
+            endpoint_id: The endpoint.
+
+        Returns:
+            The event and its delivery.
+        """
+        self.get_endpoint(tenant_id, endpoint_id)
+        result = enqueue(self.store, tenant_id, PING_TYPE, {"message": "ping"},
+                         validator=no_validation,
+                         endpoint_ids=[endpoint_id])
+        self._wake()
+        return result
+
+    # delivery log ----------------------------------------------------------
+    def get_delivery(self, tenant_id: str, delivery_id: str) -> Delivery:
+        """One delivery with every attempt and its body.
+
+        Args:
+            tenant_id: The tenant.
+            delivery_id: The delivery.
+
+        Returns:
+            The delivery.
+
+        Raises:
+            NotFoundError: No such delivery for this tenant.
+        """
+        d = self.store.get_delivery(tenant_id, delivery_id)
+        if d is None:
+            raise NotFoundError(f"delivery {delivery_id} not found")
+        return d
+
+    def list_deliveries(
+        self, tenant_id: str, flt: Optional[DeliveryFilter] = None, *, limit: int = 50,
+        before: Optional[str] = None,
+    ) -> list[Delivery]:
+        """A tenant's deliveries, newest first, one page.
+
+        Args:
+            tenant_id: The tenant.
+            flt: Filters by endpoint, type, status, time range.
+            limit: Page size (at most 500).
+            before: Cursor: the last id of the previous page.
+
+        Returns:
+            The page.
+        """
+        return self.store.list_deliveries(tenant_id, flt or DeliveryFilter(),
+                                          limit=max(1, min(limit, 500)), before=before)
+
+    def audit(self, tenant_id: str, actor: str, action: str, reason: str,
+              target: dict[str, Any]) -> None:
+        """Append to the audit log.
+
+        Args:
+            tenant_id: The tenant.
+            actor: Who.
+            action: What.
+            reason: Why.
+            target: Details.
+        """
+        self.store.add_audit(AuditEntry(new_id("aud"), tenant_id, actor, action, reason,
+                                        target, time.time()))
+
+    def replay(self, tenant_id: str, delivery_id: str, *, actor: str = "api",
+               reason: str = "") -> Delivery:
+        """Send a finished delivery again (same delivery id, freshly signed).
+
+        Args:
+            tenant_id: The tenant.
+            delivery_id: The delivery.
+            actor: Who (audit log).
+            reason: Why (audit log).
+
+        Returns:
+            The delivery, pending again.
+
+        Raises:
+            ConflictError: It is still pending or in flight.
+        """
+        d = self.get_delivery(tenant_id, delivery_id)
+        if not self.store.replay(tenant_id, [delivery_id], time.time(), 0.0):
+            raise ConflictError(f"delivery {delivery_id} is {d.status}; nothing to replay")
+        self.audit(tenant_id, actor, "replay", reason, {"delivery_ids": [delivery_id]})
+        self._wake()
+        return self.get_delivery(tenant_id, delivery_id)
+
+    def replay_bulk(
+        self, tenant_id: str, flt: DeliveryFilter, *, confirm: bool = False,
+        actor: str = "api", reason: str = "",
+    ) -> dict[str, Any]:
+        """Replay every finished delivery matching a filter, rate-limited.
+
+        Without ``confirm`` nothing changes and the count that would be replayed is
+        returned (the confirmation step). Replays are spaced ``1 / config.replay_rate``
+        seconds apart, so a bulk replay never floods an endpoint.
+
+        Args:
+            tenant_id: The tenant.
+            flt: Which deliveries (statuses default to failed and dead-lettered).
+            confirm: Actually replay.
+            actor: Who (audit log).
+            reason: Why (audit log).
+
+        Returns:
+            ``{"matched": n, "replayed": n, "confirmed": bool, "rate_per_s": r}``.
+        """
+        if flt.status is None:
+            flt = DeliveryFilter(flt.endpoint_id, flt.event_type, ["failed", "dead_lettered"],
+                                 flt.since, flt.until)
+        if any(s in ("pending", "delivering") for s in flt.status or ()):
+            raise InvalidRequestError("only finished deliveries can be replayed")
+        ids = self.store.select_ids(tenant_id, flt, MAX_BULK_REPLAY + 1)
+        if len(ids) > MAX_BULK_REPLAY:
+            raise InvalidRequestError(f"more than {MAX_BULK_REPLAY} deliveries match; narrow it")
+        out: dict[str, Any] = {"matched": len(ids), "replayed": 0, "confirmed": confirm,
+                               "rate_per_s": self.config.replay_rate}
+        if confirm and ids:
+            out["replayed"] = self.store.replay(tenant_id, ids, time.time(),
+                                                1.0 / self.config.replay_rate)
+            self.audit(tenant_id, actor, "bulk_replay", reason,
+                       {"filter": flt.__dict__, "count": out["replayed"]})
+            self._wake()
+        return out
+
+    def cancel(self, tenant_id: str, *, endpoint_id: Optional[str] = None,
+               delivery_ids: Optional[Sequence[str]] = None, actor: str = "api",
+               reason: str = "") -> int:
+        """Cancel pending deliveries of an endpoint, or these deliveries.
+
+        Args:
+            tenant_id: The tenant.
+            endpoint_id: Cancel this endpoint's pending deliveries.
+            delivery_ids: Or these.
+            actor: Who (audit log).
+            reason: Why (audit log).
+
+        Returns:
+            How many were cancelled.
+        """
+        if endpoint_id is None and delivery_ids is None:
+            raise InvalidRequestError("give an endpoint or delivery ids")
+        if endpoint_id is not None:
+            self.get_endpoint(tenant_id, endpoint_id)
+        n = self.store.cancel(tenant_id, DeliveryFilter(endpoint_id=endpoint_id),
+                              list(delivery_ids) if delivery_ids is not None else None)
+        self.audit(tenant_id, actor, "cancel", reason,
+                   {"endpoint_id": endpoint_id, "delivery_ids": list(delivery_ids or []),
+                    "count": n})
+        return n
+
+    def purge(self, *, older_than_days: Optional[float] = None) -> int:
+        """Delete finished deliveries older than the retention (default 30 days).
+
+        Args:
+            older_than_days: Override the configured retention.
+
+        Returns:
+            Deliveries deleted.
+        """
+        days = self.config.retention_days if older_than_days is None else older_than_days
+        return self.store.purge(time.time() - days * 86400)
+
+    def worker(self, **kwargs: Any) -> Any:
+        """A delivery worker for this sender (see :class:`hookseal_sender.worker.Worker`).
+
+        Args:
+            **kwargs: Passed to the worker.
+
+        Returns:
+            The worker.
+        """
+        from .worker import Worker  # noqa: PLC0415 - avoids an import cycle
+
+        return Worker(self, **kwargs)

@@ -1,0 +1,804 @@
+"""The SQL implementation shared by the SQLite and PostgreSQL backends."""
+
+# Queries are assembled only from this module's constant column lists and generated
+# placeholders; every value is a bound parameter.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Optional
+
+from ..models import (
+    Attempt,
+    AttemptResult,
+    AuditEntry,
+    Claimed,
+    Delivery,
+    DeliveryFilter,
+    Endpoint,
+    EndpointKey,
+    new_id,
+)
+from ..secretbox import SecretBox
+from .base import Store
+
+_LIVE = "('pending','delivering')"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS endpoints (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    profile TEXT NOT NULL,
+    header_prefix TEXT NOT NULL,
+    event_types TEXT,
+    signing TEXT NOT NULL,
+    status TEXT NOT NULL,
+    status_reason TEXT,
+    retry_schedule TEXT,
+    retry_after_cap {REAL},
+    timeout {REAL},
+    allow_local INTEGER NOT NULL DEFAULT 0,
+    notify_email TEXT,
+    failing_since {REAL},
+    created_at {REAL} NOT NULL,
+    updated_at {REAL} NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS endpoints_tenant ON endpoints (tenant_id, id);
+CREATE TABLE IF NOT EXISTS endpoint_keys (
+    id TEXT PRIMARY KEY,
+    endpoint_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    secret_enc TEXT NOT NULL,
+    public_key TEXT,
+    created_at {REAL} NOT NULL,
+    expires_at {REAL}
+);
+CREATE INDEX IF NOT EXISTS endpoint_keys_endpoint ON endpoint_keys (endpoint_id);
+CREATE TABLE IF NOT EXISTS events (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created_at {REAL} NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    endpoint_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempt_count INTEGER NOT NULL DEFAULT 0,
+    round_attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at {REAL},
+    lease_owner TEXT,
+    last_status_code INTEGER,
+    last_error TEXT,
+    created_at {REAL} NOT NULL,
+    updated_at {REAL} NOT NULL
+);
+-- The claim index: partial, so it holds only live deliveries and claims stay as fast
+-- with millions of finished deliveries in the table.
+CREATE INDEX IF NOT EXISTS deliveries_claim ON deliveries (next_attempt_at)
+    WHERE status IN ('pending','delivering');
+CREATE INDEX IF NOT EXISTS deliveries_tenant ON deliveries (tenant_id, id);
+CREATE INDEX IF NOT EXISTS deliveries_endpoint ON deliveries (endpoint_id, id);
+CREATE TABLE IF NOT EXISTS attempts (
+    id {SERIAL},
+    delivery_id TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    at {REAL} NOT NULL,
+    status_code INTEGER,
+    error TEXT,
+    latency_ms {REAL} NOT NULL,
+    response_headers TEXT NOT NULL,
+    response_body TEXT NOT NULL,
+    outcome TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS attempts_delivery ON attempts (delivery_id, number);
+CREATE TABLE IF NOT EXISTS audit_log (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    target TEXT NOT NULL,
+    at {REAL} NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_tenant ON audit_log (tenant_id, id);
+"""
+
+_ENDPOINT_COLS = (
+    "id", "tenant_id", "url", "description", "profile", "header_prefix", "event_types",
+    "signing", "status", "status_reason", "retry_schedule", "retry_after_cap", "timeout",
+    "allow_local", "notify_email", "failing_since", "created_at", "updated_at", "version",
+)
+_JSON_COLS = frozenset({"event_types", "retry_schedule"})
+_DELIVERY_COLS = (
+    "id", "tenant_id", "event_id", "endpoint_id", "event_type", "status", "attempt_count",
+    "round_attempts", "next_attempt_at", "last_status_code", "last_error", "created_at",
+    "updated_at",
+)
+_UPDATABLE = frozenset(_ENDPOINT_COLS) - {"id", "tenant_id", "created_at", "version"}
+
+
+def _endpoint(row: Sequence[Any]) -> Endpoint:
+    values = dict(zip(_ENDPOINT_COLS, row))
+    for col in _JSON_COLS:
+        if values[col] is not None:
+            values[col] = json.loads(values[col])
+    values["allow_local"] = bool(values["allow_local"])
+    return Endpoint(**values)
+
+
+def _delivery(row: Sequence[Any]) -> Delivery:
+    return Delivery(**dict(zip(_DELIVERY_COLS, row)))
+
+
+class SQLStore(Store):
+    """A :class:`Store` over a DB-API connection per thread; dialects override the hooks.
+
+    Args:
+        box: Encrypts keys at rest.
+    """
+
+    placeholder = "?"
+
+    def __init__(self, box: SecretBox) -> None:
+        self.box = box
+        self._local = threading.local()
+        self._all: list[Any] = []
+        self._lock = threading.Lock()
+
+    # dialect hooks -----------------------------------------------------------
+    def _connect(self) -> Any:
+        raise NotImplementedError
+
+    def _schema(self) -> str:
+        raise NotImplementedError
+
+    def _begin(self, conn: Any) -> None:
+        conn.execute("BEGIN")
+
+    def _claim_suffix(self) -> str:
+        return ""
+
+    def _in(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        return f"{column} IN ({','.join('?' * len(values))})", list(values)
+
+    # plumbing ---------------------------------------------------------------
+    def _q(self, sql: str) -> str:
+        return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
+
+    def conn(self) -> Any:
+        """This thread's connection (opened on first use).
+
+        Returns:
+            A DB-API connection in autocommit mode.
+        """
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def close(self) -> None:
+        """Close every connection this store opened."""
+        with self._lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            with contextlib.suppress(Exception):  # best effort, maybe from another thread
+                conn.close()
+        self._local = threading.local()
+
+    def _exec(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> Any:
+        return conn.execute(self._q(sql), tuple(params))
+
+    def _many(self, conn: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            cur = conn.cursor()
+            cur.executemany(self._q(sql), [tuple(r) for r in rows])
+
+    @contextmanager
+    def transaction(self, conn: Any = None) -> Iterator[Any]:
+        """A write transaction, or the caller's own when ``conn`` is given.
+
+        Args:
+            conn: The caller's connection with its transaction open, or ``None``.
+
+        Yields:
+            The connection to use.
+        """
+        if conn is not None:
+            yield conn
+            return
+        own = self.conn()
+        self._begin(own)
+        try:
+            yield own
+        except BaseException:
+            own.execute("ROLLBACK")
+            raise
+        own.execute("COMMIT")
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return list(self._exec(self.conn(), sql, params).fetchall())
+
+    def migrate(self) -> None:
+        """Create the schema (idempotent)."""
+        with self.transaction() as conn:
+            for stmt in self._schema().split(";"):
+                if stmt.strip():
+                    conn.execute(stmt)
+
+    # endpoints -------------------------------------------------------------
+    def _key_rows(self, keys: Sequence[EndpointKey]) -> list[tuple[Any, ...]]:
+        return [
+            (k.id, k.endpoint_id, k.kind, self.box.encrypt(k.secret), k.public_key,
+             k.created_at, k.expires_at)
+            for k in keys
+        ]
+
+    _INSERT_KEY = (
+        "INSERT INTO endpoint_keys (id, endpoint_id, kind, secret_enc, public_key, created_at,"
+        " expires_at) VALUES (?,?,?,?,?,?,?)"
+    )
+
+    def insert_endpoint(self, endpoint: Endpoint, keys: Sequence[EndpointKey]) -> None:
+        """Insert an endpoint with its (plaintext) keys, which the store encrypts.
+
+        Args:
+            endpoint: The endpoint.
+            keys: Its keys.
+        """
+        values = []
+        for col in _ENDPOINT_COLS:
+            v = getattr(endpoint, col)
+            if col in _JSON_COLS and v is not None:
+                v = json.dumps(v)
+            if col == "allow_local":
+                v = int(v)
+            values.append(v)
+        with self.transaction() as conn:
+            self._exec(
+                conn,
+                f"INSERT INTO endpoints ({','.join(_ENDPOINT_COLS)}) "
+                f"VALUES ({','.join('?' * len(_ENDPOINT_COLS))})",
+                values,
+            )
+            self._many(conn, self._INSERT_KEY, self._key_rows(keys))
+
+    def get_endpoint(self, tenant_id: Optional[str], endpoint_id: str) -> Optional[Endpoint]:
+        """One endpoint; ``tenant_id=None`` only for workers (internal use).
+
+        Args:
+            tenant_id: The tenant, or ``None`` for internal reads.
+            endpoint_id: The endpoint.
+
+        Returns:
+            The endpoint, or ``None``.
+        """
+        sql = f"SELECT {','.join(_ENDPOINT_COLS)} FROM endpoints WHERE id = ?"
+        params: list[Any] = [endpoint_id]
+        if tenant_id is not None:
+            sql += " AND tenant_id = ?"
+            params.append(tenant_id)
+        rows = self._read(sql, params)
+        return _endpoint(rows[0]) if rows else None
+
+    def list_endpoints(self, tenant_id: str, *, include_deleted: bool = False) -> list[Endpoint]:
+        """A tenant's endpoints, oldest first.
+
+        Args:
+            tenant_id: The tenant.
+            include_deleted: Include soft-deleted endpoints.
+
+        Returns:
+            The endpoints.
+        """
+        sql = f"SELECT {','.join(_ENDPOINT_COLS)} FROM endpoints WHERE tenant_id = ?"
+        if not include_deleted:
+            sql += " AND status <> 'deleted'"
+        return [_endpoint(r) for r in self._read(sql + " ORDER BY id", [tenant_id])]
+
+    def update_endpoint(self, tenant_id: Optional[str], endpoint_id: str, **fields: Any) -> bool:
+        """Change fields of an endpoint.
+
+        Args:
+            tenant_id: The tenant (``None`` for internal changes by workers).
+            endpoint_id: The endpoint.
+            **fields: Column values.
+
+        Returns:
+            Whether the endpoint exists (for that tenant).
+        """
+        sets, params = ["version = version + 1"], []
+        for col, value in fields.items():
+            if col not in _UPDATABLE:
+                raise ValueError(f"not an updatable endpoint field: {col}")
+            v = value
+            if col in _JSON_COLS and v is not None:
+                v = json.dumps(v)
+            if col == "allow_local":
+                v = int(v)
+            sets.append(f"{col} = ?")
+            params.append(v)
+        sql = f"UPDATE endpoints SET {', '.join(sets)} WHERE id = ?"
+        params.append(endpoint_id)
+        if tenant_id is not None:
+            sql += " AND tenant_id = ?"
+            params.append(tenant_id)
+        with self.transaction() as conn:
+            return bool(self._exec(conn, sql, params).rowcount)
+
+    def subscribed_endpoints(self, conn: Any, tenant_id: str, event_type: str) -> list[str]:
+        """Ids of a tenant's active or paused endpoints subscribed to a type.
+
+        Args:
+            conn: Connection.
+            tenant_id: The tenant.
+            event_type: The type.
+
+        Returns:
+            Endpoint ids.
+        """
+        rows = self._exec(
+            conn,
+            "SELECT id, event_types FROM endpoints WHERE tenant_id = ? "
+            "AND status IN ('active','paused') ORDER BY id",
+            [tenant_id],
+        ).fetchall()
+        out = []
+        for eid, types in rows:
+            if types is None or event_type in json.loads(types):
+                out.append(eid)
+        return out
+
+    def keys(self, endpoint_id: str, *, now: Optional[float] = None) -> list[EndpointKey]:
+        """An endpoint's keys, decrypted.
+
+        Args:
+            endpoint_id: The endpoint.
+            now: Only keys still signing at this time, if given.
+
+        Returns:
+            The keys, oldest first.
+        """
+        sql = (
+            "SELECT id, endpoint_id, kind, secret_enc, public_key, created_at, expires_at "
+            "FROM endpoint_keys WHERE endpoint_id = ?"
+        )
+        params: list[Any] = [endpoint_id]
+        if now is not None:
+            sql += " AND (expires_at IS NULL OR expires_at > ?)"
+            params.append(now)
+        return [
+            EndpointKey(id=r[0], endpoint_id=r[1], kind=r[2], secret=self.box.decrypt(r[3]),
+                        public_key=r[4], created_at=r[5], expires_at=r[6])
+            for r in self._read(sql + " ORDER BY created_at, id", params)
+        ]
+
+    def rotate_keys(
+        self, endpoint_id: str, new_keys: Sequence[EndpointKey], expires_at: float,
+    ) -> None:
+        """Add keys; the same kinds' current keys expire at ``expires_at``.
+
+        Args:
+            endpoint_id: The endpoint.
+            new_keys: The new keys.
+            expires_at: When the old keys stop signing.
+        """
+        with self.transaction() as conn:
+            for kind in {k.kind for k in new_keys}:
+                self._exec(
+                    conn,
+                    "UPDATE endpoint_keys SET expires_at = ? WHERE endpoint_id = ? AND kind = ?"
+                    " AND (expires_at IS NULL OR expires_at > ?)",
+                    [expires_at, endpoint_id, kind, expires_at],
+                )
+            self._many(conn, self._INSERT_KEY, self._key_rows(new_keys))
+            self._exec(conn, "UPDATE endpoints SET version = version + 1 WHERE id = ?",
+                       [endpoint_id])
+
+    # events and deliveries ------------------------------------------------
+    def insert_event(
+        self, conn: Any, event_id: str, tenant_id: str, event_type: str, payload: str,
+        deliveries: Sequence[tuple[str, str]], now: float,
+    ) -> None:
+        """Insert an event and its deliveries in the caller's transaction.
+
+        Args:
+            conn: The open transaction's connection.
+            event_id: Event id.
+            tenant_id: Tenant.
+            event_type: Type.
+            payload: The JSON body.
+            deliveries: ``(delivery_id, endpoint_id)`` pairs.
+            now: Unix time.
+        """
+        self._exec(
+            conn,
+            "INSERT INTO events (id, tenant_id, type, payload, created_at) VALUES (?,?,?,?,?)",
+            [event_id, tenant_id, event_type, payload, now],
+        )
+        self._many(
+            conn,
+            "INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id, event_type, status,"
+            " next_attempt_at, created_at, updated_at) VALUES (?,?,?,?,?,'pending',?,?,?)",
+            [(d, tenant_id, event_id, e, event_type, now, now, now) for d, e in deliveries],
+        )
+
+    def claim(
+        self, owner: str, limit: int, now: float, lease_until: float,
+        exclude_endpoints: Sequence[str] = (),
+    ) -> list[Claimed]:
+        """Lease up to ``limit`` due deliveries (pending, or with an expired lease).
+
+        Args:
+            owner: This worker's lease token.
+            limit: Most to claim.
+            now: Unix time.
+            lease_until: When the leases expire.
+            exclude_endpoints: Endpoints not to claim for (saturated or breaker open).
+
+        Returns:
+            The claimed deliveries with their payloads.
+        """
+        where, params = "", []  # type: tuple[str, list[Any]]
+        if exclude_endpoints:
+            clause, params = self._in("endpoint_id", list(exclude_endpoints))
+            where = f" AND NOT ({clause})"
+        sql = (
+            "UPDATE deliveries SET status = 'delivering', lease_owner = ?, next_attempt_at = ?,"
+            " updated_at = ? WHERE id IN (SELECT id FROM deliveries WHERE status IN "
+            f"{_LIVE} AND next_attempt_at <= ?{where} ORDER BY next_attempt_at LIMIT ?"
+            f"{self._claim_suffix()}) RETURNING id, tenant_id, endpoint_id, event_type,"
+            " attempt_count, round_attempts, event_id"
+        )
+        with self.transaction() as conn:
+            rows = self._exec(
+                conn, sql, [owner, lease_until, now, now, *params, limit]
+            ).fetchall()
+            if not rows:
+                return []
+            clause, ids = self._in("e.id", list({r[6] for r in rows}))
+            payloads = dict(self._exec(
+                conn, f"SELECT e.id, e.payload FROM events e WHERE {clause}", ids
+            ).fetchall())
+            clause, eids = self._in("id", list({r[2] for r in rows}))
+            versions = dict(self._exec(
+                conn, f"SELECT id, version FROM endpoints WHERE {clause}", eids
+            ).fetchall())
+        return [
+            Claimed(id=r[0], tenant_id=r[1], endpoint_id=r[2], event_type=r[3],
+                    attempt_count=r[4], round_attempts=r[5], payload=payloads[r[6]],
+                    endpoint_version=versions.get(r[2], 0))
+            for r in rows
+        ]
+
+    def release(self, owner: str, delivery_ids: Sequence[str], at: float) -> None:
+        """Give leased deliveries back, due at ``at``, without an attempt.
+
+        Args:
+            owner: The lease token.
+            delivery_ids: The deliveries.
+            at: When they are due again.
+        """
+        if not delivery_ids:
+            return
+        with self.transaction() as conn:
+            self._many(
+                conn,
+                "UPDATE deliveries SET status = 'pending', lease_owner = NULL,"
+                " next_attempt_at = ?, updated_at = ? WHERE id = ? AND lease_owner = ?"
+                " AND status = 'delivering'",
+                [(at, at, d, owner) for d in delivery_ids],
+            )
+
+    def complete(self, owner: str, results: Sequence[AttemptResult], now: float) -> list[str]:
+        """Record attempts and the deliveries' new states.
+
+        Args:
+            owner: The lease token; a delivery re-leased by another worker meanwhile keeps
+                its state (the attempt is still recorded).
+            results: The outcomes.
+            now: Unix time.
+
+        Returns:
+            Ids of deliveries whose lease had been lost.
+        """
+        lost = []
+        with self.transaction() as conn:
+            self._many(
+                conn,
+                "INSERT INTO attempts (delivery_id, number, at, status_code, error, latency_ms,"
+                " response_headers, response_body, outcome) VALUES (?,?,?,?,?,?,?,?,?)",
+                [
+                    (r.delivery_id, r.attempt.number, r.attempt.at, r.attempt.status_code,
+                     r.attempt.error, r.attempt.latency_ms,
+                     json.dumps(r.attempt.response_headers), r.attempt.response_body,
+                     r.attempt.outcome)
+                    for r in results
+                ],
+            )
+            for r in results:
+                cur = self._exec(
+                    conn,
+                    "UPDATE deliveries SET status = ?, attempt_count = ?, round_attempts = ?,"
+                    " next_attempt_at = ?, lease_owner = NULL, last_status_code = ?,"
+                    " last_error = ?, updated_at = ? WHERE id = ? AND lease_owner = ?",
+                    [r.status, r.attempt.number, r.round_attempts, r.next_attempt_at,
+                     r.attempt.status_code, r.attempt.error, now, r.delivery_id, owner],
+                )
+                if not cur.rowcount:
+                    lost.append(r.delivery_id)
+        return lost
+
+    def endpoint_health(
+        self, succeeded: Sequence[str], failed: Sequence[str], now: float,
+    ) -> dict[str, float]:
+        """Track failing streaks.
+
+        Args:
+            succeeded: Endpoints that answered 2xx.
+            failed: Endpoints whose attempts failed.
+            now: Unix time.
+
+        Returns:
+            ``failing_since`` of each failed endpoint.
+        """
+        with self.transaction() as conn:
+            if succeeded:
+                clause, ids = self._in("id", list(succeeded))
+                self._exec(conn, "UPDATE endpoints SET failing_since = NULL WHERE "
+                           f"failing_since IS NOT NULL AND {clause}", ids)
+            if not failed:
+                return {}
+            clause, ids = self._in("id", list(failed))
+            self._exec(conn, "UPDATE endpoints SET failing_since = ? WHERE failing_since IS "
+                       f"NULL AND {clause}", [now, *ids])
+            rows = self._exec(conn, f"SELECT id, failing_since FROM endpoints WHERE {clause}",
+                              ids).fetchall()
+        return {r[0]: r[1] for r in rows if r[1] is not None}
+
+    def get_delivery(
+        self, tenant_id: Optional[str], delivery_id: str, *, detail: bool = True,
+    ) -> Optional[Delivery]:
+        """One delivery with its attempts and payload.
+
+        Args:
+            tenant_id: The tenant (``None`` only for internal reads).
+            delivery_id: The delivery.
+            detail: Also read the attempts and the payload.
+
+        Returns:
+            The delivery, or ``None``.
+        """
+        sql = f"SELECT {','.join(_DELIVERY_COLS)} FROM deliveries WHERE id = ?"
+        params: list[Any] = [delivery_id]
+        if tenant_id is not None:
+            sql += " AND tenant_id = ?"
+            params.append(tenant_id)
+        rows = self._read(sql, params)
+        if not rows:
+            return None
+        d = _delivery(rows[0])
+        if detail:
+            d.attempts = [
+                Attempt(number=r[0], at=r[1], status_code=r[2], error=r[3], latency_ms=r[4],
+                        response_headers=json.loads(r[5]), response_body=r[6], outcome=r[7])
+                for r in self._read(
+                    "SELECT number, at, status_code, error, latency_ms, response_headers,"
+                    " response_body, outcome FROM attempts WHERE delivery_id = ?"
+                    " ORDER BY number, id", [delivery_id])
+            ]
+            payload = self._read("SELECT payload FROM events WHERE id = ?", [d.event_id])
+            d.payload = payload[0][0] if payload else None
+        return d
+
+    def _filter(self, tenant_id: Optional[str], flt: DeliveryFilter) -> tuple[str, list[Any]]:
+        conds: list[str] = []
+        params: list[Any] = []
+        if tenant_id is not None:
+            conds.append("tenant_id = ?")
+            params.append(tenant_id)
+        if flt.endpoint_id:
+            conds.append("endpoint_id = ?")
+            params.append(flt.endpoint_id)
+        if flt.event_type:
+            conds.append("event_type = ?")
+            params.append(flt.event_type)
+        if flt.status:
+            clause, vals = self._in("status", flt.status)
+            conds.append(clause)
+            params.extend(vals)
+        if flt.since is not None:
+            conds.append("created_at >= ?")
+            params.append(flt.since)
+        if flt.until is not None:
+            conds.append("created_at < ?")
+            params.append(flt.until)
+        return " AND ".join(conds) or "1=1", params
+
+    def list_deliveries(
+        self, tenant_id: str, flt: DeliveryFilter, *, limit: int = 50,
+        before: Optional[str] = None,
+    ) -> list[Delivery]:
+        """A tenant's deliveries, newest first, paged by id.
+
+        Args:
+            tenant_id: The tenant.
+            flt: Filters.
+            limit: Page size.
+            before: Cursor: the last id of the previous page.
+
+        Returns:
+            The page.
+        """
+        where, params = self._filter(tenant_id, flt)
+        if before:
+            where += " AND id < ?"
+            params.append(before)
+        return [_delivery(r) for r in self._read(
+            f"SELECT {','.join(_DELIVERY_COLS)} FROM deliveries WHERE {where}"
+            " ORDER BY id DESC LIMIT ?", [*params, limit])]
+
+    def select_ids(self, tenant_id: str, flt: DeliveryFilter, limit: int) -> list[str]:
+        """Ids of a tenant's deliveries matching a filter, oldest first.
+
+        Args:
+            tenant_id: The tenant.
+            flt: Filters.
+            limit: Most ids.
+
+        Returns:
+            The ids.
+        """
+        where, params = self._filter(tenant_id, flt)
+        return [r[0] for r in self._read(
+            f"SELECT id FROM deliveries WHERE {where} ORDER BY id LIMIT ?", [*params, limit])]
+
+    def replay(
+        self, tenant_id: str, delivery_ids: Sequence[str], start: float, interval: float,
+    ) -> int:
+        """Make finished deliveries pending again, spaced ``interval`` apart.
+
+        Args:
+            tenant_id: The tenant.
+            delivery_ids: The deliveries (others' or live ones are skipped).
+            start: When the first is due.
+            interval: Seconds between consecutive ones (the replay rate limit).
+
+        Returns:
+            How many were replayed.
+        """
+        count = 0
+        with self.transaction() as conn:
+            for d in delivery_ids:
+                cur = self._exec(
+                    conn,
+                    "UPDATE deliveries SET status = 'pending', round_attempts = 0,"
+                    " next_attempt_at = ?, lease_owner = NULL, updated_at = ? WHERE id = ?"
+                    f" AND tenant_id = ? AND status NOT IN {_LIVE}",
+                    [start + count * interval, start, d, tenant_id],
+                )
+                count += cur.rowcount
+        return count
+
+    def cancel(self, tenant_id: Optional[str], flt: DeliveryFilter,
+               delivery_ids: Optional[Sequence[str]] = None) -> int:
+        """Cancel pending deliveries matching a filter (or these ids).
+
+        Args:
+            tenant_id: The tenant (``None`` for internal use).
+            flt: Filters.
+            delivery_ids: Restrict to these ids.
+
+        Returns:
+            How many were cancelled.
+        """
+        where, params = self._filter(tenant_id, flt)
+        if delivery_ids is not None:
+            if not delivery_ids:
+                return 0
+            clause, vals = self._in("id", list(delivery_ids))
+            where += f" AND {clause}"
+            params.extend(vals)
+        with self.transaction() as conn:
+            cur = self._exec(
+                conn,
+                "UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL,"
+                f" lease_owner = NULL WHERE {where} AND status = 'pending'",
+                params,
+            )
+            return int(cur.rowcount)
+
+    def resume_endpoint_deliveries(self, endpoint_id: str, now: float) -> int:
+        """Make an endpoint's pending deliveries due now.
+
+        Args:
+            endpoint_id: The endpoint.
+            now: Unix time.
+
+        Returns:
+            How many.
+        """
+        with self.transaction() as conn:
+            return int(self._exec(
+                conn,
+                "UPDATE deliveries SET next_attempt_at = ? WHERE endpoint_id = ?"
+                " AND status = 'pending' AND next_attempt_at > ?",
+                [now, endpoint_id, now],
+            ).rowcount)
+
+    def purge(self, before: float) -> int:
+        """Delete finished deliveries older than ``before`` with their attempts and events.
+
+        Args:
+            before: Unix time.
+
+        Returns:
+            Deliveries deleted.
+        """
+        done = "status NOT IN ('pending','delivering') AND updated_at < ?"
+        with self.transaction() as conn:
+            self._exec(conn, "DELETE FROM attempts WHERE delivery_id IN "
+                       f"(SELECT id FROM deliveries WHERE {done})", [before])
+            n = int(self._exec(conn, f"DELETE FROM deliveries WHERE {done}", [before]).rowcount)
+            self._exec(conn, "DELETE FROM events WHERE created_at < ? AND NOT EXISTS "
+                       "(SELECT 1 FROM deliveries d WHERE d.event_id = events.id)", [before])
+        return n
+
+    def queue_depth(self) -> int:
+        """Deliveries pending or in flight.
+
+        Returns:
+            The count.
+        """
+        return int(self._read(f"SELECT COUNT(*) FROM deliveries WHERE status IN {_LIVE}")[0][0])
+
+    def add_audit(self, entry: AuditEntry) -> None:
+        """Append to the audit log.
+
+        Args:
+            entry: The entry.
+        """
+        with self.transaction() as conn:
+            self._exec(
+                conn,
+                "INSERT INTO audit_log (id, tenant_id, actor, action, reason, target, at)"
+                " VALUES (?,?,?,?,?,?,?)",
+                [entry.id, entry.tenant_id, entry.actor, entry.action, entry.reason,
+                 json.dumps(entry.target), entry.at],
+            )
+
+    def list_audit(self, tenant_id: str, limit: int = 100) -> list[AuditEntry]:
+        """A tenant's audit log, newest first.
+
+        Args:
+            tenant_id: The tenant.
+            limit: Most entries.
+
+        Returns:
+            The entries.
+        """
+        return [
+            AuditEntry(id=r[0], tenant_id=r[1], actor=r[2], action=r[3], reason=r[4],
+                       target=json.loads(r[5]), at=r[6])
+            for r in self._read(
+                "SELECT id, tenant_id, actor, action, reason, target, at FROM audit_log"
+                " WHERE tenant_id = ? ORDER BY id DESC LIMIT ?", [tenant_id, limit])
+        ]
+
+
+__all__ = ["SCHEMA", "SQLStore", "new_id"]

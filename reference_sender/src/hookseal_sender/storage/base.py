@@ -1,0 +1,161 @@
+"""The storage interface every backend implements."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Optional
+
+from ..models import (
+    AttemptResult,
+    AuditEntry,
+    Claimed,
+    Delivery,
+    DeliveryFilter,
+    Endpoint,
+    EndpointKey,
+)
+
+
+class Store(abc.ABC):
+    """Durable state of a sender: endpoints, keys, events, deliveries, attempts, audit.
+
+    Every read and change that a customer can cause takes a ``tenant_id`` and only sees
+    that tenant's rows. Methods taking ``conn`` join the caller's open transaction (the
+    outbox pattern) and then neither begin nor commit.
+    """
+
+    #: ``sqlite`` or ``postgresql``.
+    dialect: str = ""
+
+    @abc.abstractmethod
+    def migrate(self) -> None:
+        """Create the schema (idempotent)."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Close this thread's connections."""
+
+    @abc.abstractmethod
+    def transaction(self, conn: Any = None) -> AbstractContextManager[Any]:
+        """A write transaction, or the caller's own when ``conn`` is given.
+
+        Args:
+            conn: The caller's connection with its transaction open, or ``None``.
+
+        Returns:
+            A context manager yielding the connection to use.
+        """
+
+    # endpoints -------------------------------------------------------------
+    @abc.abstractmethod
+    def insert_endpoint(self, endpoint: Endpoint, keys: Sequence[EndpointKey]) -> None:
+        """Insert an endpoint with its (plaintext) keys, which the store encrypts."""
+
+    @abc.abstractmethod
+    def get_endpoint(self, tenant_id: Optional[str], endpoint_id: str) -> Optional[Endpoint]:
+        """One endpoint; ``tenant_id=None`` only for workers (internal use)."""
+
+    @abc.abstractmethod
+    def list_endpoints(self, tenant_id: str, *, include_deleted: bool = False) -> list[Endpoint]:
+        """A tenant's endpoints, oldest first."""
+
+    @abc.abstractmethod
+    def update_endpoint(self, tenant_id: Optional[str], endpoint_id: str, **fields: Any) -> bool:
+        """Change fields of an endpoint; returns whether it exists (for that tenant)."""
+
+    @abc.abstractmethod
+    def subscribed_endpoints(self, conn: Any, tenant_id: str, event_type: str) -> list[str]:
+        """Ids of a tenant's active or paused endpoints subscribed to a type."""
+
+    @abc.abstractmethod
+    def keys(self, endpoint_id: str, *, now: Optional[float] = None) -> list[EndpointKey]:
+        """An endpoint's keys, decrypted; only those still signing at ``now`` if given."""
+
+    @abc.abstractmethod
+    def rotate_keys(
+        self, endpoint_id: str, new_keys: Sequence[EndpointKey], expires_at: float,
+    ) -> None:
+        """Add keys and make the same kinds' current keys expire at ``expires_at``."""
+
+    # events and deliveries ------------------------------------------------
+    @abc.abstractmethod
+    def insert_event(
+        self, conn: Any, event_id: str, tenant_id: str, event_type: str, payload: str,
+        deliveries: Sequence[tuple[str, str]], now: float,
+    ) -> None:
+        """Insert an event and its ``(delivery_id, endpoint_id)`` deliveries."""
+
+    @abc.abstractmethod
+    def claim(
+        self, owner: str, limit: int, now: float, lease_until: float,
+        exclude_endpoints: Sequence[str] = (),
+    ) -> list[Claimed]:
+        """Lease up to ``limit`` due deliveries (pending, or with an expired lease)."""
+
+    @abc.abstractmethod
+    def release(self, owner: str, delivery_ids: Sequence[str], at: float) -> None:
+        """Give leased deliveries back, due at ``at``, without an attempt."""
+
+    @abc.abstractmethod
+    def complete(self, owner: str, results: Sequence[AttemptResult], now: float) -> list[str]:
+        """Record attempts and new states; returns ids whose lease was lost meanwhile."""
+
+    @abc.abstractmethod
+    def endpoint_health(
+        self, succeeded: Sequence[str], failed: Sequence[str], now: float,
+    ) -> dict[str, float]:
+        """Track failing streaks; returns ``failing_since`` of the failed endpoints."""
+
+    @abc.abstractmethod
+    def get_delivery(
+        self, tenant_id: Optional[str], delivery_id: str, *, detail: bool = True,
+    ) -> Optional[Delivery]:
+        """One delivery with its attempts and payload."""
+
+    @abc.abstractmethod
+    def list_deliveries(
+        self, tenant_id: str, flt: DeliveryFilter, *, limit: int = 50,
+        before: Optional[str] = None,
+    ) -> list[Delivery]:
+        """A tenant's deliveries, newest first, paged by id (``before`` is a cursor)."""
+
+    @abc.abstractmethod
+    def replay(
+        self, tenant_id: str, delivery_ids: Sequence[str], start: float, interval: float,
+    ) -> int:
+        """Make finished deliveries pending again, spaced ``interval`` apart."""
+
+    @abc.abstractmethod
+    def select_ids(self, tenant_id: str, flt: DeliveryFilter, limit: int) -> list[str]:
+        """Ids of a tenant's deliveries matching a filter, oldest first."""
+
+    @abc.abstractmethod
+    def cancel(self, tenant_id: Optional[str], flt: DeliveryFilter,
+               delivery_ids: Optional[Sequence[str]] = None) -> int:
+        """Cancel pending deliveries matching a filter (or these ids)."""
+
+    @abc.abstractmethod
+    def resume_endpoint_deliveries(self, endpoint_id: str, now: float) -> int:
+        """Make an endpoint's pending deliveries due now (after a pause)."""
+
+    @abc.abstractmethod
+    def purge(self, before: float) -> int:
+        """Delete finished deliveries (and their attempts, orphaned events) older than this."""
+
+    @abc.abstractmethod
+    def queue_depth(self) -> int:
+        """Deliveries pending or in flight."""
+
+    @abc.abstractmethod
+    def add_audit(self, entry: AuditEntry) -> None:
+        """Append to the audit log."""
+
+    @abc.abstractmethod
+    def list_audit(self, tenant_id: str, limit: int = 100) -> list[AuditEntry]:
+        """A tenant's audit log, newest first."""
+
+    def iter_all_tenants(self) -> Iterator[str]:  # pragma: no cover - optional
+        """Tenants with endpoints (for operator tooling)."""
+        return iter(())

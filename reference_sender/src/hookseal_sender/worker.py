@@ -1,0 +1,458 @@
+"""asyncio delivery workers: lease, sign, POST, classify, record, retry."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
+
+import aiohttp
+import hookseal
+
+from .breaker import CircuitBreaker
+from .config import RetryPolicy
+from .errors import DestinationRefusedError
+from .models import Attempt, AttemptResult, Claimed, DeliveryFilter, Endpoint, EndpointKey
+from .notify import Notice
+from .outcome import DELIVERED, FAILED, GONE, RETRY, classify, parse_retry_after
+from .ssrf import CheckedResolver, Resolve, parse_destination
+
+if TYPE_CHECKING:
+    from .sender import Sender
+
+logger = logging.getLogger("hookseal_sender.worker")
+T = TypeVar("T")
+
+#: How much of a response body is recorded.
+BODY_EXCERPT = 4096
+#: Seconds a paused endpoint's claimed delivery is put back for.
+PAUSED_RECHECK = 30.0
+
+
+@dataclass
+class _CachedEndpoint:
+    endpoint: Endpoint
+    keys: list[EndpointKey]
+    policy: RetryPolicy
+    valid_until: float
+
+
+class Worker:
+    """Delivers due deliveries until stopped; run several (processes) to scale out.
+
+    Args:
+        sender: The sender whose store and config to use.
+        owner: The lease token (default: host, pid and a random suffix).
+        resolve: DNS resolver for the SSRF checks (tests pass a fake one).
+        concurrency: Global limit of attempts in flight (default: config).
+        per_endpoint: Per-endpoint limit (default: config).
+        drain_timeout: Seconds a graceful stop waits for attempts in flight.
+    """
+
+    def __init__(
+        self, sender: Sender, *, owner: Optional[str] = None, resolve: Optional[Resolve] = None,
+        concurrency: Optional[int] = None, per_endpoint: Optional[int] = None,
+        drain_timeout: float = 10.0,
+    ) -> None:
+        self.sender = sender
+        self.store = sender.store
+        self.config = sender.config
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
+        self.resolve = resolve or sender.resolve
+        self.concurrency = concurrency or self.config.global_concurrency
+        self.per_endpoint = per_endpoint or self.config.per_endpoint_concurrency
+        self.drain_timeout = drain_timeout
+        self._db = ThreadPoolExecutor(1, thread_name_prefix="hookseal-db")
+        self._inflight: dict[str, int] = {}
+        self._total = 0
+        self._breakers: dict[str, CircuitBreaker] = {}
+        self._endpoints: dict[str, _CachedEndpoint] = {}
+        self._results: list[tuple[AttemptResult, str]] = []
+        self._releases: list[tuple[str, float]] = []
+        self._cancels: list[str] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._wake_event: Optional[asyncio.Event] = None
+        self._flush_event: Optional[asyncio.Event] = None
+        self._sessions: dict[bool, aiohttp.ClientSession] = {}
+
+    # lifecycle -------------------------------------------------------------
+    def stop(self) -> None:
+        """Ask the worker to stop gracefully (thread-safe)."""
+        self._stopping = True
+        self._poke()
+
+    def _poke(self) -> None:
+        loop, ev = self._loop, self._wake_event
+        if loop is not None and ev is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(ev.set)
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._db, lambda: fn(*args))
+
+    def _session(self, allow_local: bool) -> aiohttp.ClientSession:
+        session = self._sessions.get(allow_local)
+        if session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self.concurrency, limit_per_host=0, ttl_dns_cache=10,
+                resolver=CheckedResolver(self.resolve, allow_local=allow_local),
+            )
+            session = aiohttp.ClientSession(
+                connector=connector, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(),
+                headers={"User-Agent": self.config.user_agent},
+            )
+            self._sessions[allow_local] = session
+        return session
+
+    async def run(self) -> None:
+        """Deliver until :meth:`stop` is called, then finish or release what is held."""
+        self._loop = asyncio.get_running_loop()
+        self._wake_event = asyncio.Event()
+        self._flush_event = asyncio.Event()
+        self.sender.add_waker(self._poke)
+        flusher = asyncio.create_task(self._flusher())
+        try:
+            await self._claim_loop()
+        finally:
+            if self._tasks:
+                _, pending = await asyncio.wait(set(self._tasks), timeout=self.drain_timeout)
+                for task in pending:
+                    task.cancel()
+                if pending:
+                    await asyncio.wait(pending)
+            self._flush_event.set()
+            self._stopping = True
+            await flusher
+            await self._flush()
+            for session in self._sessions.values():
+                await session.close()
+            self._db.shutdown(wait=True)
+            if self._poke in self.sender._wakers:
+                self.sender._wakers.remove(self._poke)
+
+    def _breaker(self, endpoint_id: str) -> CircuitBreaker:
+        br = self._breakers.get(endpoint_id)
+        if br is None:
+            br = self._breakers[endpoint_id] = CircuitBreaker(self.config.breaker)
+        return br
+
+    async def _claim_loop(self) -> None:
+        assert self._wake_event is not None
+        while not self._stopping:
+            free = self.concurrency - self._total
+            if free <= 0:
+                await self._wait(self.config.poll_interval)
+                continue
+            excluded = [ep for ep, n in self._inflight.items() if n >= self.per_endpoint]
+            excluded += [ep for ep, br in self._breakers.items()
+                         if ep not in excluded and not br.allows(self._inflight.get(ep, 0))]
+            self.sender.metrics.breaker_open.set(
+                sum(1 for br in self._breakers.values() if br.state != "closed"))
+            now = time.time()
+            want = min(free, self.config.claim_batch)
+            try:
+                claimed = await self._call(self.store.claim, self.owner, want, now,
+                                           now + self.config.visibility_timeout, excluded)
+            except Exception:
+                logger.exception("claim failed; retrying")
+                await self._wait(1.0)
+                continue
+            started, release = 0, []
+            for c in claimed:
+                n = self._inflight.get(c.endpoint_id, 0)
+                br = self._breaker(c.endpoint_id)
+                if n >= self.per_endpoint or not br.allows(n):
+                    release.append(c.id)
+                    continue
+                br.started()
+                self._inflight[c.endpoint_id] = n + 1
+                self._total += 1
+                started += 1
+                task = asyncio.create_task(self._attempt(c))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            if release:
+                await self._call(self.store.release, self.owner, release, now)
+            if len(claimed) < want or not started:
+                await self._wait(self.config.poll_interval)
+
+    async def _wait(self, timeout: float) -> None:
+        assert self._wake_event is not None
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._wake_event.wait(), timeout)
+        self._wake_event.clear()
+
+    # one attempt -------------------------------------------------------------
+    async def _endpoint(self, c: Claimed) -> Optional[_CachedEndpoint]:
+        now = time.time()
+        cached = self._endpoints.get(c.endpoint_id)
+        if (cached is not None and cached.endpoint.version == c.endpoint_version
+                and now < cached.valid_until):
+            return cached
+
+        def load() -> Optional[_CachedEndpoint]:
+            ep = self.store.get_endpoint(None, c.endpoint_id)
+            if ep is None:
+                return None
+            keys = self.store.keys(c.endpoint_id, now=now)
+            expiries = [k.expires_at for k in keys if k.expires_at is not None]
+            if ep.retry_schedule is not None:
+                policy = RetryPolicy.from_schedule(
+                    ep.retry_schedule, jitter=self.config.retry.jitter,
+                    retry_after_cap=ep.retry_after_cap)
+            elif ep.retry_after_cap is not None:
+                policy = RetryPolicy(self.config.retry.schedule, self.config.retry.jitter,
+                                     ep.retry_after_cap)
+            else:
+                policy = self.config.retry
+            return _CachedEndpoint(ep, keys, policy, min(expiries, default=now + 30.0))
+
+        loaded = await self._call(load)
+        if loaded is not None:
+            self._endpoints[c.endpoint_id] = loaded
+        return loaded
+
+    def _sign(self, ep: Endpoint, keys: list[EndpointKey], c: Claimed, body: bytes,
+              ts: int) -> dict[str, str]:
+        kinds = {"hmac": ("hmac",), "ed25519": ("ed25519",), "both": ("hmac", "ed25519")}
+        secrets = [k.secret for k in keys if k.kind in kinds[ep.signing]]
+        headers = hookseal.sign(body, secrets, profile=ep.profile, timestamp=ts, msg_id=c.id,
+                                event_type=c.event_type, header_prefix=ep.header_prefix)
+        headers["Content-Type"] = "application/json"
+        return headers
+
+    async def _post(self, ep: Endpoint, headers: dict[str, str], body: bytes,
+                    ) -> tuple[Optional[int], Optional[str], dict[str, str], str]:
+        cfg = self.config
+        if ep.timeout:
+            timeout = aiohttp.ClientTimeout(total=ep.timeout)
+        else:
+            timeout = aiohttp.ClientTimeout(total=cfg.connect_timeout + cfg.read_timeout,
+                                            sock_connect=cfg.connect_timeout,
+                                            sock_read=cfg.read_timeout)
+        try:
+            parse_destination(ep.url, allow_local=ep.allow_local)
+            session = self._session(ep.allow_local)
+            async with session.post(ep.url, data=body, headers=headers, allow_redirects=False,
+                                    timeout=timeout) as resp:
+                chunks, size = [], 0
+                while size < BODY_EXCERPT:
+                    chunk = await resp.content.read(BODY_EXCERPT - size)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    size += len(chunk)
+                text = b"".join(chunks).decode("utf-8", "replace")
+                return resp.status, None, dict(resp.headers), text
+        except DestinationRefusedError as exc:
+            return None, "destination_refused", {}, exc.detail
+        except aiohttp.InvalidURL as exc:
+            return None, "destination_refused", {}, f"invalid URL: {exc}"
+        except asyncio.TimeoutError:
+            return None, "timeout", {}, ""
+        except aiohttp.ClientConnectorDNSError as exc:
+            return None, "dns_error", {}, str(exc)[:500]
+        except aiohttp.ClientSSLError as exc:
+            return None, "tls_error", {}, str(exc)[:500]
+        except (aiohttp.ClientConnectionError, OSError) as exc:
+            return None, "connection_error", {}, str(exc)[:500]
+        except aiohttp.ClientError as exc:
+            return None, "protocol_error", {}, str(exc)[:500]
+
+    async def _attempt(self, c: Claimed) -> None:
+        success: Optional[bool] = None
+        try:
+            cached = await self._endpoint(c)
+            ep = cached.endpoint if cached else None
+            if cached is None or ep is None or ep.status in ("deleted", "disabled"):
+                self._cancels.append(c.id)
+                return
+            if ep.status == "paused":
+                self._releases.append((c.id, time.time() + PAUSED_RECHECK))
+                return
+            body = c.payload.encode("utf-8")
+            started = time.time()
+            headers = self._sign(ep, cached.keys, c, body, int(started))
+            t0 = time.perf_counter()
+            status, error, resp_headers, resp_body = await self._post(ep, headers, body)
+            latency = (time.perf_counter() - t0) * 1000.0
+            outcome = classify(status, error)
+            now = time.time()
+            round_n = c.round_attempts + 1
+            next_at: Optional[float] = None
+            if outcome == DELIVERED:
+                new_status = "delivered"
+            elif outcome in (FAILED, GONE):
+                new_status = "failed"
+            else:
+                ra = None
+                if status in (429, 503):
+                    ra = parse_retry_after(resp_headers.get("Retry-After"), now)
+                delay = cached.policy.next_delay(round_n, retry_after=ra)
+                if delay is None:
+                    new_status = "dead_lettered"
+                else:
+                    new_status, next_at = "pending", now + delay
+            success = outcome != RETRY
+            attempt = Attempt(number=c.attempt_count + 1, at=started, status_code=status,
+                              error=error, latency_ms=round(latency, 3),
+                              response_headers=resp_headers, response_body=resp_body,
+                              outcome=outcome)
+            m = self.sender.metrics
+            m.attempts.labels(outcome, c.endpoint_id).inc()
+            m.latency.observe(latency / 1000.0)
+            self._results.append((AttemptResult(c.id, c.endpoint_id, attempt, new_status,
+                                                next_at, round_n), c.tenant_id))
+        except asyncio.CancelledError:
+            self._releases.append((c.id, time.time()))
+            raise
+        except Exception:
+            logger.exception("attempt of %s crashed; releasing it", c.id)
+            self._releases.append((c.id, time.time() + 5.0))
+        finally:
+            n = self._inflight.get(c.endpoint_id, 1) - 1
+            if n <= 0:
+                self._inflight.pop(c.endpoint_id, None)
+            else:
+                self._inflight[c.endpoint_id] = n
+            self._total -= 1
+            if success is not None:
+                self._breaker(c.endpoint_id).record(success)
+            if self._flush_event is not None:
+                self._flush_event.set()
+            self._poke()
+
+    # writing back -----------------------------------------------------------
+    async def _flusher(self) -> None:
+        assert self._flush_event is not None
+        while True:
+            await self._flush_event.wait()
+            self._flush_event.clear()
+            await self._flush()
+            if self._stopping and not self._tasks:
+                return
+
+    async def _flush(self) -> None:
+        results, self._results = self._results, []
+        releases, self._releases = self._releases, []
+        cancels, self._cancels = self._cancels, []
+        if not (results or releases or cancels):
+            return
+        now = time.time()
+        try:
+            if results:
+                await self._call(self.store.complete, self.owner, [r for r, _ in results], now)
+            for d, at in releases:
+                await self._call(self.store.release, self.owner, [d], at)
+            if cancels:
+                await self._call(self.store.cancel, None, DeliveryFilter(), cancels)
+        except Exception:
+            # The leases expire and the deliveries are retried: at-least-once.
+            logger.exception("could not record %d results", len(results))
+            return
+        await self._after(results, now)
+
+    async def _after(self, results: list[tuple[AttemptResult, str]], now: float) -> None:
+        ok = sorted({r.endpoint_id for r, _ in results if r.attempt.outcome != RETRY})
+        bad = sorted({r.endpoint_id for r, _ in results if r.attempt.outcome == RETRY}
+                     - set(ok))
+        try:
+            failing = await self._call(self.store.endpoint_health, ok, bad, now)
+        except Exception:
+            logger.exception("could not update endpoint health")
+            failing = {}
+        limit = self.config.breaker.disable_after
+        to_disable = {ep: f"failing since {time.ctime(since)}"
+                      for ep, since in failing.items() if now - since >= limit}
+        for r, tenant in results:
+            cached = self._endpoints.get(r.endpoint_id)
+            url = cached.endpoint.url if cached else ""
+            email = cached.endpoint.notify_email if cached else None
+            if r.attempt.outcome == GONE:
+                to_disable[r.endpoint_id] = "410 Gone"
+            if r.status == "dead_lettered":
+                self.sender.metrics.dead_letters.labels(r.endpoint_id).inc()
+                await self._notify(Notice(
+                    "dead_letter", tenant, r.endpoint_id, url,
+                    f"delivery {r.delivery_id} failed {r.round_attempts} times and was "
+                    "dead-lettered", r.delivery_id, email))
+        tenants = {r.endpoint_id: t for r, t in results}
+        for ep_id, reason in to_disable.items():
+            await self._disable(tenants.get(ep_id, ""), ep_id, reason)
+
+    async def _disable(self, tenant: str, endpoint_id: str, reason: str) -> None:
+        def work() -> Optional[Endpoint]:
+            ep = self.store.get_endpoint(None, endpoint_id)
+            if ep is None or ep.status in ("disabled", "deleted"):
+                return None
+            self.store.update_endpoint(None, endpoint_id, status="disabled",
+                                       status_reason=reason, updated_at=time.time())
+            self.store.cancel(None, DeliveryFilter(endpoint_id=endpoint_id))
+            return ep
+
+        ep = await self._call(work)
+        if ep is not None:
+            await self._notify(Notice("endpoint_disabled", ep.tenant_id or tenant, endpoint_id,
+                                      ep.url, f"endpoint disabled: {reason}",
+                                      recipient=ep.notify_email))
+
+    async def _notify(self, notice: Notice) -> None:
+        try:
+            await asyncio.to_thread(self.sender.notifier.notify, notice)
+        except Exception:
+            logger.exception("notifier failed")
+
+
+class BackgroundWorker:
+    """A :class:`Worker` running its own event loop in a daemon thread.
+
+    Args:
+        sender: The sender.
+        **kwargs: Passed to :class:`Worker`.
+    """
+
+    def __init__(self, sender: Sender, **kwargs: Any) -> None:
+        self.worker = Worker(sender, **kwargs)
+        self._thread = threading.Thread(target=self._main, name="hookseal-worker", daemon=True)
+        self._started = threading.Event()
+
+    def _main(self) -> None:
+        async def go() -> None:
+            task = asyncio.create_task(self.worker.run())
+            await asyncio.sleep(0)
+            self._started.set()
+            await task
+
+        try:
+            asyncio.run(go())
+        finally:
+            self._started.set()
+
+    def start(self) -> BackgroundWorker:
+        """Start the thread.
+
+        Returns:
+            Itself.
+        """
+        self._thread.start()
+        self._started.wait(10)
+        return self
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop gracefully and wait for the thread.
+
+        Args:
+            timeout: Seconds to wait.
+        """
+        self.worker.stop()
+        self._thread.join(timeout)
