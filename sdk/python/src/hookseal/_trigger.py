@@ -1,0 +1,156 @@
+"""``hookseal trigger``: send a correctly signed example of any catalog event to a URL.
+
+The body is the event's first example from the event catalog (``hookseal-catalog``, part
+of ``pip install 'hookseal[cli]'``) wrapped in a fresh envelope (new ``evt_`` id, current
+``created``), signed with :func:`hookseal.sign` exactly as a sender would. ``--tamper``
+changes the body after signing, to show what a rejected delivery looks like; the command
+then succeeds only if the endpoint rejected it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import urllib.error
+import urllib.request
+from typing import Any, Optional
+
+from .profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1, PROFILES
+from .signing import sign
+
+__all__ = ["add_parser", "load_catalog", "main", "run"]
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``trigger`` on the ``hookseal`` CLI's subparsers; returns its parser."""
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "trigger",
+        help="send a signed example of a catalog event to a URL",
+        description="Send a correctly signed example delivery of a catalog event type "
+        "(e.g. test.ping, invoice.paid) to URL.",
+    )
+    p.add_argument("event_type", metavar="TYPE",
+                   help="event type, e.g. test.ping ('list' prints the known types)")
+    p.add_argument("--to", metavar="URL", help="where to POST the delivery (required)")
+    p.add_argument("--secret", "-s", action="append",
+                   help="secret or whsk_ signing key (repeat for several)")
+    p.add_argument("--profile", choices=PROFILES, default=HOOKSEAL_V1,
+                   help="wire profile (default: %(default)s)")
+    p.add_argument("--prefix", default=DEFAULT_HEADER_PREFIX,
+                   help="hookseal-v1 header prefix (default: %(default)s)")
+    p.add_argument("--event-version", type=int, help="event version (default: the current one)")
+    p.add_argument("--tamper", action="store_true",
+                   help="change the body after signing: the endpoint must reject it")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds (default: %(default)s)")
+    p.set_defaults(func=run)
+    return p
+
+
+def load_catalog() -> Any:
+    """Load the shipped event catalog, or explain which extra to install.
+
+    Raises:
+        SystemExit: ``hookseal-catalog`` is not installed.
+    """
+    try:
+        module = importlib.import_module("hookseal_catalog")
+    except ImportError:
+        raise SystemExit(
+            "hookseal trigger needs the event catalog: pip install 'hookseal[cli]'"
+        ) from None
+    loader = getattr(module, "load_catalog", None)
+    if loader is None:  # older layouts keep it in the submodule
+        loader = importlib.import_module("hookseal_catalog.catalog").load_catalog
+    return loader()
+
+
+def build_body(catalog: Any, event_type: str, version: Optional[int] = None) -> bytes:
+    """Return a fresh envelope around the event's first example, as compact JSON bytes."""
+    envelope = catalog.build_envelope(event_type, catalog.example(event_type, version),
+                                      version=version)
+    return json.dumps(envelope, separators=(",", ":")).encode()
+
+
+def tamper(body: bytes) -> bytes:
+    """Return ``body`` changed the way an attacker might: a test event made to look live."""
+    envelope = json.loads(body)
+    envelope["livemode"] = not envelope.get("livemode", False)
+    return json.dumps(envelope, separators=(",", ":")).encode()
+
+
+def _types(catalog: Any) -> list[str]:
+    return sorted({v.type for v in catalog.versions()})
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``hookseal trigger`` with parsed arguments; return the exit code.
+
+    Exit codes: 0 when the endpoint answered 2xx (with ``--tamper``: when it rejected the
+    delivery with 4xx), 1 otherwise, 2 for an unknown event type.
+    """
+    catalog = load_catalog()
+    if args.event_type == "list":
+        print("\n".join(_types(catalog)))
+        return 0
+    if args.event_type not in catalog:
+        print(f"hookseal: unknown event type {args.event_type!r}; known types:", file=sys.stderr)
+        print("\n".join(_types(catalog)), file=sys.stderr)
+        return 2
+    if not args.to or not args.secret:
+        print("hookseal trigger: --to URL and --secret are required", file=sys.stderr)
+        return 2
+    body = build_body(catalog, args.event_type, args.event_version)
+    event_id = json.loads(body)["id"]
+    headers = sign(body, args.secret, profile=args.profile, msg_id=event_id,
+                   event_type=args.event_type, header_prefix=args.prefix)
+    if args.tamper:
+        body = tamper(body)
+    headers["Content-Type"] = "application/json"
+    headers["User-Agent"] = "hookseal-trigger"
+    request = urllib.request.Request(args.to, data=body, headers=headers, method="POST")  # noqa: S310
+    label = f"{args.event_type} {event_id}" + (" (tampered after signing)" if args.tamper else "")
+    print(f"→ POST {args.to}  {label}")
+    try:
+        with urllib.request.urlopen(request, timeout=args.timeout) as response:  # noqa: S310
+            status, answer = response.status, response.read()
+    except urllib.error.HTTPError as err:
+        status, answer = err.code, err.read()
+    except (urllib.error.URLError, OSError) as err:
+        reason = getattr(err, "reason", err)
+        print(f"hookseal: could not reach {args.to}: {reason}", file=sys.stderr)
+        return 1
+    text = answer.decode("utf-8", "replace")
+    code = _problem_code(text)
+    print(f"← {status}" + (f" {code}" if code else "") + (f"  {text}" if text else ""))
+    if args.tamper:
+        if 400 <= status < 500:
+            print(f"✔ rejected as it should be ({code or status}): the signature no longer matches")
+            return 0
+        print("✘ the endpoint ACCEPTED a tampered delivery: it is not verifying signatures",
+              file=sys.stderr)
+        return 1
+    return 0 if 200 <= status < 300 else 1
+
+
+def _problem_code(text: str) -> Optional[str]:
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        return None
+    code = payload.get("code") if isinstance(payload, dict) else None
+    return code if isinstance(code, str) else None
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """Run ``trigger`` on its own: ``python -m hookseal._trigger test.ping --to URL -s ...``."""
+    parser = argparse.ArgumentParser(prog="hookseal")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["trigger", *(sys.argv[1:] if argv is None else argv)])
+    status: int = args.func(args)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
