@@ -58,7 +58,10 @@ def whpk(seed: bytes) -> str:
 
 PK1, PK2 = whpk(SEED), whpk(SEED2)
 
-BODY = b'{"id":"evt_1","type":"invoice.paid","created":1763800000,"data":{"invoice_id":"in_1","amount":1999,"currency":"usd"}}'
+BODY = (
+    b'{"id":"evt_1","type":"invoice.paid","created":1763800000,'
+    b'"data":{"invoice_id":"in_1","amount":1999,"currency":"usd"}}'
+)
 UNICODE_BODY = '{"name":"Zoë Ünïcødé ✓ 日本語 🚀","note":"naïve café"}'.encode()
 WHITESPACE_BODY = b'  {\n  "id" : "evt_2",\n\t"type": "test.ping"  }\n\n'
 BINARY_BODY = bytes([0xFF, 0xFE, 0x00, 0x80, 0x7F, 0x0A, 0x0D])
@@ -122,22 +125,53 @@ class Builder:
         self.groups[profile].append({"comment": comment, "flags": flags, "request": request, "expected": exp})
 
     # hookseal-v1 shorthand: one header, signed with `sign_with` at `ts`.
-    def v1(self, comment: str, flags: list[str], expected: str | None, *, sign_with: list[str] | None = None,
-           receive_with: list[str] | None = None, ts: str = str(NOW), body: bytes = BODY,
-           header: str | None = None, headers: dict[str, str] | None = None, **kw: Any) -> None:
+    def v1(
+        self,
+        comment: str,
+        flags: list[str],
+        expected: str | None,
+        *,
+        sign_with: list[str] | None = None,
+        receive_with: list[str] | None = None,
+        ts: str = str(NOW),
+        body: bytes = BODY,
+        header: str | None = None,
+        headers: dict[str, str] | None = None,
+        **kw: Any,
+    ) -> None:
         sigs = [mac(V1, s, ts, body) for s in (sign_with or [S1])]
         hdrs = headers if headers is not None else {"Hookseal-Signature": header or v1_header(ts, *sigs)}
         self.add(V1, comment, flags, hdrs, body, receive_with if receive_with is not None else [S1], expected, **kw)
 
-    def sw(self, comment: str, flags: list[str], expected: str | None, *, sign_with: list[str] | None = None,
-           receive_with: list[str] | None = None, ts: str = str(NOW), body: bytes = BODY, msg_id: str = MSG_ID,
-           signature: str | None = None, headers: dict[str, str] | None = None, **kw: Any) -> None:
-        sig = signature if signature is not None else " ".join(
-            "v1," + mac(SW, s, ts, body, msg_id) for s in (sign_with or [S1])
+    def sw(
+        self,
+        comment: str,
+        flags: list[str],
+        expected: str | None,
+        *,
+        sign_with: list[str] | None = None,
+        receive_with: list[str] | None = None,
+        ts: str = str(NOW),
+        body: bytes = BODY,
+        msg_id: str = MSG_ID,
+        signature: str | None = None,
+        headers: dict[str, str] | None = None,
+        **kw: Any,
+    ) -> None:
+        sig = (
+            signature
+            if signature is not None
+            else " ".join("v1," + mac(SW, s, ts, body, msg_id) for s in (sign_with or [S1]))
         )
-        hdrs = headers if headers is not None else {
-            "webhook-id": msg_id, "webhook-timestamp": ts, "webhook-signature": sig,
-        }
+        hdrs = (
+            headers
+            if headers is not None
+            else {
+                "webhook-id": msg_id,
+                "webhook-timestamp": ts,
+                "webhook-signature": sig,
+            }
+        )
         self.add(SW, comment, flags, hdrs, body, receive_with if receive_with is not None else [S1], expected, **kw)
 
 
@@ -161,145 +195,365 @@ def hookseal_v1_cases(b: Builder) -> None:
     b.v1("whitespace is part of the signed bytes", ["valid", "body"], None, body=WHITESPACE_BODY)
     b.v1("a body that is not UTF-8 verifies as bytes", ["valid", "body"], None, body=BINARY_BODY)
     b.v1("a large body (70 KB)", ["valid", "body"], None, body=LARGE_BODY)
-    b.v1("rotation: two v1 signatures (old, new); receiver holds the new secret", ["valid", "rotation"], None,
-         sign_with=[S1, S2], receive_with=[S2])
-    b.v1("rotation: two v1 signatures (old, new); receiver holds the old secret", ["valid", "rotation"], None,
-         sign_with=[S1, S2], receive_with=[S1])
-    b.v1("rotation: two v1 signatures in the other order", ["valid", "rotation"], None,
-         sign_with=[S2, S1], receive_with=[S1])
-    b.v1("receiver holds two secrets; the second one matches", ["valid", "rotation"], None,
-         sign_with=[S1], receive_with=[S3, S1])
-    b.v1("receiver holds two secrets; the first one matches", ["valid", "rotation"], None,
-         sign_with=[S1], receive_with=[S1, S3])
-    b.v1("two signatures, two receiver secrets, only the last pair matches", ["valid", "rotation"], None,
-         sign_with=[S3, S2], receive_with=[S1, S2])
+    b.v1(
+        "rotation: two v1 signatures (old, new); receiver holds the new secret",
+        ["valid", "rotation"],
+        None,
+        sign_with=[S1, S2],
+        receive_with=[S2],
+    )
+    b.v1(
+        "rotation: two v1 signatures (old, new); receiver holds the old secret",
+        ["valid", "rotation"],
+        None,
+        sign_with=[S1, S2],
+        receive_with=[S1],
+    )
+    b.v1(
+        "rotation: two v1 signatures in the other order",
+        ["valid", "rotation"],
+        None,
+        sign_with=[S2, S1],
+        receive_with=[S1],
+    )
+    b.v1(
+        "receiver holds two secrets; the second one matches",
+        ["valid", "rotation"],
+        None,
+        sign_with=[S1],
+        receive_with=[S3, S1],
+    )
+    b.v1(
+        "receiver holds two secrets; the first one matches",
+        ["valid", "rotation"],
+        None,
+        sign_with=[S1],
+        receive_with=[S1, S3],
+    )
+    b.v1(
+        "two signatures, two receiver secrets, only the last pair matches",
+        ["valid", "rotation"],
+        None,
+        sign_with=[S3, S2],
+        receive_with=[S1, S2],
+    )
     acme = v1_header(ts, sig1)
     b.v1("custom header prefix", ["valid", "prefix"], None, headers={"Acme-Signature": acme}, header_prefix="Acme")
     b.v1("header name in lower case", ["valid", "header-case"], None, headers={"hookseal-signature": acme})
     b.v1("header name in upper case", ["valid", "header-case"], None, headers={"HOOKSEAL-SIGNATURE": acme})
-    b.v1("other headers are present and ignored", ["valid"], None, headers={
-        "Content-Type": "application/json", "Hookseal-Webhook-Id": MSG_ID,
-        "Hookseal-Event-Type": "invoice.paid", "Hookseal-Signature": acme})
+    b.v1(
+        "other headers are present and ignored",
+        ["valid"],
+        None,
+        headers={
+            "Content-Type": "application/json",
+            "Hookseal-Webhook-Id": MSG_ID,
+            "Hookseal-Event-Type": "invoice.paid",
+            "Hookseal-Signature": acme,
+        },
+    )
     b.v1("timestamp exactly tolerance seconds old", ["valid", "tolerance"], None, ts=str(NOW - TOL))
     b.v1("timestamp exactly tolerance seconds ahead", ["valid", "tolerance"], None, ts=str(NOW + TOL))
     b.v1("tolerance 0 and timestamp equal to now", ["valid", "tolerance"], None, tolerance=0)
-    b.v1("leading zeros in t: the signed text is t exactly as received", ["valid", "timestamp"], None,
-         ts="000" + ts)
+    b.v1("leading zeros in t: the signed text is t exactly as received", ["valid", "timestamp"], None, ts="000" + ts)
     unknown = v1_header(ts, sig1, extra=("v0=deadbeef", "v1a=notchecked", " v1=bogus", "x", "scheme=v9"))
-    b.v1("unknown elements (v0, v1a without public keys, ' v1', bare words) are ignored", ["valid", "parsing"],
-         None, header=unknown)
+    b.v1(
+        "unknown elements (v0, v1a without public keys, ' v1', bare words) are ignored",
+        ["valid", "parsing"],
+        None,
+        header=unknown,
+    )
     b.v1("an empty v1 element beside a valid one", ["valid", "parsing"], None, header=f"t={ts},v1=,v1={sig1}")
     b.v1("elements in any order (v1 before t)", ["valid", "parsing"], None, header=f"v1={sig1},t={ts}")
     legacy = "sk_legacy-secret from another provider"
-    b.v1("any non-empty string is a secret in hookseal-v1 (key = its UTF-8 bytes)", ["valid", "secret"], None,
-         sign_with=[legacy], receive_with=[legacy])
+    b.v1(
+        "any non-empty string is a secret in hookseal-v1 (key = its UTF-8 bytes)",
+        ["valid", "secret"],
+        None,
+        sign_with=[legacy],
+        receive_with=[legacy],
+    )
     uni_secret = "whsec_ünïcødé-sécret"
-    b.v1("a non-ASCII secret is keyed by its UTF-8 bytes", ["valid", "secret"], None,
-         sign_with=[uni_secret], receive_with=[uni_secret])
+    b.v1(
+        "a non-ASCII secret is keyed by its UTF-8 bytes",
+        ["valid", "secret"],
+        None,
+        sign_with=[uni_secret],
+        receive_with=[uni_secret],
+    )
     stripe_secret = "whsec_test_secret"
-    b.v1("Stripe-compatible: the whole secret string, prefix included, is the key", ["valid", "stripe"], None,
-         sign_with=[stripe_secret], receive_with=[stripe_secret])
+    b.v1(
+        "Stripe-compatible: the whole secret string, prefix included, is the key",
+        ["valid", "stripe"],
+        None,
+        sign_with=[stripe_secret],
+        receive_with=[stripe_secret],
+    )
     # --- missing_header ---
     b.v1("no signature header", ["missing"], "missing_header", headers={})
     b.v1("empty signature header", ["missing"], "missing_header", headers={"Hookseal-Signature": ""})
-    b.v1("signature header under another prefix than the receiver's", ["missing", "prefix"], "missing_header",
-         headers={"Acme-Signature": acme})
-    b.v1("receiver expects a custom prefix; the default header is sent", ["missing", "prefix"], "missing_header",
-         headers={"Hookseal-Signature": acme}, header_prefix="Acme")
+    b.v1(
+        "signature header under another prefix than the receiver's",
+        ["missing", "prefix"],
+        "missing_header",
+        headers={"Acme-Signature": acme},
+    )
+    b.v1(
+        "receiver expects a custom prefix; the default header is sent",
+        ["missing", "prefix"],
+        "missing_header",
+        headers={"Hookseal-Signature": acme},
+        header_prefix="Acme",
+    )
     # --- malformed_header ---
     b.v1("no t element", ["malformed"], "malformed_header", header=f"v1={sig1}")
     b.v1("two t elements", ["malformed", "timestamp"], "malformed_header", header=f"t={ts},t={ts},v1={sig1}")
     for bad, why in [
-        ("", "empty"), ("-" + ts, "negative"), ("+" + ts, "signed"), (" " + ts, "leading space"),
-        (ts + " ", "trailing space"), ("1_763_800_000", "underscores"), (ts + ".0", "decimal point"),
-        ("1" * 19, "19 digits"), ("１７６３８００００００", "non-ASCII (fullwidth) digits"), ("0x6920c6c0", "hex"),
+        ("", "empty"),
+        ("-" + ts, "negative"),
+        ("+" + ts, "signed"),
+        (" " + ts, "leading space"),
+        (ts + " ", "trailing space"),
+        ("1_763_800_000", "underscores"),
+        (ts + ".0", "decimal point"),
+        ("1" * 19, "19 digits"),
+        ("１７６３８００００００", "non-ASCII (fullwidth) digits"),
+        ("0x6920c6c0", "hex"),
         ("1.7638e9", "exponent"),
     ]:
-        b.v1(f"t is not 1-18 ASCII digits: {why}", ["malformed", "timestamp"], "malformed_header",
-             header=f"t={bad},v1={sig1}")
+        b.v1(
+            f"t is not 1-18 ASCII digits: {why}",
+            ["malformed", "timestamp"],
+            "malformed_header",
+            header=f"t={bad},v1={sig1}",
+        )
     b.v1("no v1 element", ["malformed"], "malformed_header", header=f"t={ts}")
     b.v1("only v0 elements", ["malformed"], "malformed_header", header=f"t={ts},v0={sig1}")
-    b.v1("' v1' (leading space) is an unknown key, so there is no v1", ["malformed", "parsing"],
-         "malformed_header", header=f"t={ts}, v1={sig1}")
-    b.v1("'V1' (upper case key) is an unknown key, so there is no v1", ["malformed", "parsing"],
-         "malformed_header", header=f"t={ts},V1={sig1}")
-    b.v1("the signature header appears twice with different case", ["malformed", "header-case"],
-         "malformed_header", headers={"Hookseal-Signature": acme, "hookseal-signature": acme})
-    b.v1("a header longer than 8192 characters", ["malformed", "bounds"], "malformed_header",
-         header=v1_header(ts, sig1, extra=("x=" + "a" * 8200,)))
-    b.v1("more than 32 elements", ["malformed", "bounds"], "malformed_header",
-         header=v1_header(ts, sig1, extra=tuple(f"v0={i}" for i in range(40))))
+    b.v1(
+        "' v1' (leading space) is an unknown key, so there is no v1",
+        ["malformed", "parsing"],
+        "malformed_header",
+        header=f"t={ts}, v1={sig1}",
+    )
+    b.v1(
+        "'V1' (upper case key) is an unknown key, so there is no v1",
+        ["malformed", "parsing"],
+        "malformed_header",
+        header=f"t={ts},V1={sig1}",
+    )
+    b.v1(
+        "the signature header appears twice with different case",
+        ["malformed", "header-case"],
+        "malformed_header",
+        headers={"Hookseal-Signature": acme, "hookseal-signature": acme},
+    )
+    b.v1(
+        "a header longer than 8192 characters",
+        ["malformed", "bounds"],
+        "malformed_header",
+        header=v1_header(ts, sig1, extra=("x=" + "a" * 8200,)),
+    )
+    b.v1(
+        "more than 32 elements",
+        ["malformed", "bounds"],
+        "malformed_header",
+        header=v1_header(ts, sig1, extra=tuple(f"v0={i}" for i in range(40))),
+    )
     # --- timestamps ---
-    b.v1("timestamp one second past the tolerance (old)", ["timestamp", "tolerance"], "timestamp_too_old",
-         ts=str(NOW - TOL - 1))
-    b.v1("timestamp one second past the tolerance (future)", ["timestamp", "tolerance"], "timestamp_in_future",
-         ts=str(NOW + TOL + 1))
+    b.v1(
+        "timestamp one second past the tolerance (old)",
+        ["timestamp", "tolerance"],
+        "timestamp_too_old",
+        ts=str(NOW - TOL - 1),
+    )
+    b.v1(
+        "timestamp one second past the tolerance (future)",
+        ["timestamp", "tolerance"],
+        "timestamp_in_future",
+        ts=str(NOW + TOL + 1),
+    )
     b.v1("a day old", ["timestamp"], "timestamp_too_old", ts=str(NOW - 86400))
     b.v1("timestamp 0", ["timestamp"], "timestamp_too_old", ts="0")
     b.v1("a day ahead", ["timestamp"], "timestamp_in_future", ts=str(NOW + 86400))
-    b.v1("tolerance 0 means zero: one second old is too old", ["timestamp", "tolerance"], "timestamp_too_old",
-         ts=str(NOW - 1), tolerance=0)
-    b.v1("tolerance 0: one second ahead is in the future", ["timestamp", "tolerance"], "timestamp_in_future",
-         ts=str(NOW + 1), tolerance=0)
+    b.v1(
+        "tolerance 0 means zero: one second old is too old",
+        ["timestamp", "tolerance"],
+        "timestamp_too_old",
+        ts=str(NOW - 1),
+        tolerance=0,
+    )
+    b.v1(
+        "tolerance 0: one second ahead is in the future",
+        ["timestamp", "tolerance"],
+        "timestamp_in_future",
+        ts=str(NOW + 1),
+        tolerance=0,
+    )
     b.v1("18-digit timestamp far in the future", ["timestamp"], "timestamp_in_future", ts="9" * 18)
     # --- signature_mismatch ---
     b.v1("wrong secret", ["mismatch"], "signature_mismatch", sign_with=[S2])
-    b.v1("receiver holds two secrets, neither matches", ["mismatch", "rotation"], "signature_mismatch",
-         sign_with=[S3], receive_with=[S1, S2])
+    b.v1(
+        "receiver holds two secrets, neither matches",
+        ["mismatch", "rotation"],
+        "signature_mismatch",
+        sign_with=[S3],
+        receive_with=[S1, S2],
+    )
     tampered = bytearray(BODY)
     tampered[10] ^= 0x01
-    b.add(V1, "one body byte changed", ["mismatch", "tamper"], {"Hookseal-Signature": v1_header(ts, sig1)},
-          bytes(tampered), [S1], "signature_mismatch")
-    b.add(V1, "a byte appended to the body", ["mismatch", "tamper"], {"Hookseal-Signature": v1_header(ts, sig1)},
-          BODY + b" ", [S1], "signature_mismatch")
+    b.add(
+        V1,
+        "one body byte changed",
+        ["mismatch", "tamper"],
+        {"Hookseal-Signature": v1_header(ts, sig1)},
+        bytes(tampered),
+        [S1],
+        "signature_mismatch",
+    )
+    b.add(
+        V1,
+        "a byte appended to the body",
+        ["mismatch", "tamper"],
+        {"Hookseal-Signature": v1_header(ts, sig1)},
+        BODY + b" ",
+        [S1],
+        "signature_mismatch",
+    )
     reserialized = json.dumps(json.loads(BODY), indent=2).encode()
-    b.add(V1, "body parsed and re-serialized before verifying", ["mismatch", "tamper"],
-          {"Hookseal-Signature": v1_header(ts, sig1)}, reserialized, [S1], "signature_mismatch")
+    b.add(
+        V1,
+        "body parsed and re-serialized before verifying",
+        ["mismatch", "tamper"],
+        {"Hookseal-Signature": v1_header(ts, sig1)},
+        reserialized,
+        [S1],
+        "signature_mismatch",
+    )
     fresh = str(NOW - 60)
-    b.v1("a captured signature replayed with a fresh timestamp", ["mismatch", "replay"], "signature_mismatch",
-         ts=fresh, header=v1_header(fresh, mac(V1, S1, str(NOW - 3600), BODY)))
+    b.v1(
+        "a captured signature replayed with a fresh timestamp",
+        ["mismatch", "replay"],
+        "signature_mismatch",
+        ts=fresh,
+        header=v1_header(fresh, mac(V1, S1, str(NOW - 3600), BODY)),
+    )
     body_only = hmac.new(S1.encode(), BODY, hashlib.sha256).hexdigest()
-    b.v1("a signature over the body alone (timestamp not covered)", ["mismatch"], "signature_mismatch",
-         header=v1_header(ts, body_only))
-    b.v1("signature in upper-case hex", ["mismatch", "encoding"], "signature_mismatch",
-         header=v1_header(ts, sig1.upper()))
-    b.v1("signature truncated by one character", ["mismatch", "length"], "signature_mismatch",
-         header=v1_header(ts, sig1[:-1]))
-    b.v1("signature truncated to 32 characters", ["mismatch", "length"], "signature_mismatch",
-         header=v1_header(ts, sig1[:32]))
-    b.v1("signature extended by one character", ["mismatch", "length"], "signature_mismatch",
-         header=v1_header(ts, sig1 + "0"))
-    b.v1("one signature character changed", ["mismatch", "tamper"], "signature_mismatch",
-         header=v1_header(ts, sig1[:20] + ("0" if sig1[20] != "0" else "1") + sig1[21:]))
+    b.v1(
+        "a signature over the body alone (timestamp not covered)",
+        ["mismatch"],
+        "signature_mismatch",
+        header=v1_header(ts, body_only),
+    )
+    b.v1(
+        "signature in upper-case hex",
+        ["mismatch", "encoding"],
+        "signature_mismatch",
+        header=v1_header(ts, sig1.upper()),
+    )
+    b.v1(
+        "signature truncated by one character",
+        ["mismatch", "length"],
+        "signature_mismatch",
+        header=v1_header(ts, sig1[:-1]),
+    )
+    b.v1(
+        "signature truncated to 32 characters",
+        ["mismatch", "length"],
+        "signature_mismatch",
+        header=v1_header(ts, sig1[:32]),
+    )
+    b.v1(
+        "signature extended by one character",
+        ["mismatch", "length"],
+        "signature_mismatch",
+        header=v1_header(ts, sig1 + "0"),
+    )
+    b.v1(
+        "one signature character changed",
+        ["mismatch", "tamper"],
+        "signature_mismatch",
+        header=v1_header(ts, sig1[:20] + ("0" if sig1[20] != "0" else "1") + sig1[21:]),
+    )
     b.v1("an empty v1 element only", ["mismatch", "parsing"], "signature_mismatch", header=f"t={ts},v1=")
     b.v1("a non-hex v1 element", ["mismatch", "encoding"], "signature_mismatch", header=f"t={ts},v1={'z' * 64}")
     b.v1("a non-ASCII v1 element", ["mismatch", "encoding"], "signature_mismatch", header=f"t={ts},v1={'é' * 64}")
-    b.v1("signature in base64 instead of hex", ["mismatch", "encoding"], "signature_mismatch",
-         header=v1_header(ts, b64(bytes.fromhex(sig1))))
-    b.v1("signed with the standard-webhooks key derivation", ["mismatch"], "signature_mismatch",
-         header=v1_header(ts, hmac.new(v1_key(SW, S1), f"{ts}.".encode() + BODY, hashlib.sha256).hexdigest()))
-    b.v1("signature computed over a timestamp without leading zeros", ["mismatch", "timestamp"],
-         "signature_mismatch", header=v1_header("0" + ts, sig1))
+    b.v1(
+        "signature in base64 instead of hex",
+        ["mismatch", "encoding"],
+        "signature_mismatch",
+        header=v1_header(ts, b64(bytes.fromhex(sig1))),
+    )
+    b.v1(
+        "signed with the standard-webhooks key derivation",
+        ["mismatch"],
+        "signature_mismatch",
+        header=v1_header(ts, hmac.new(v1_key(SW, S1), f"{ts}.".encode() + BODY, hashlib.sha256).hexdigest()),
+    )
+    b.v1(
+        "signature computed over a timestamp without leading zeros",
+        ["mismatch", "timestamp"],
+        "signature_mismatch",
+        header=v1_header("0" + ts, sig1),
+    )
     # --- configuration ---
-    b.v1("no secrets", ["configuration"], "invalid_configuration", receive_with=[], headers={
-        "Hookseal-Signature": v1_header(ts, sig1)})
-    b.add(V1, "an empty secret", ["configuration"], {"Hookseal-Signature": v1_header(ts, sig1)}, BODY, [""],
-          "invalid_configuration")
-    b.add(V1, "'whsec_' alone", ["configuration"], {"Hookseal-Signature": v1_header(ts, sig1)}, BODY, ["whsec_"],
-          "invalid_configuration")
+    b.v1(
+        "no secrets",
+        ["configuration"],
+        "invalid_configuration",
+        receive_with=[],
+        headers={"Hookseal-Signature": v1_header(ts, sig1)},
+    )
+    b.add(
+        V1,
+        "an empty secret",
+        ["configuration"],
+        {"Hookseal-Signature": v1_header(ts, sig1)},
+        BODY,
+        [""],
+        "invalid_configuration",
+    )
+    b.add(
+        V1,
+        "'whsec_' alone",
+        ["configuration"],
+        {"Hookseal-Signature": v1_header(ts, sig1)},
+        BODY,
+        ["whsec_"],
+        "invalid_configuration",
+    )
 
 
 def standard_cases(b: Builder) -> None:
     ts = str(NOW)
     # The Standard Webhooks specification's own example, verbatim.
-    b.add(SW, "the Standard Webhooks specification's published example", ["valid", "interop"], {
-        "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek", "webhook-timestamp": "1614265330",
-        "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
-    }, b'{"test": 2432232314}', ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"], None, now=1614265330)
-    b.add(SW, "the specification's example, secret without the whsec_ prefix", ["valid", "interop", "secret"], {
-        "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek", "webhook-timestamp": "1614265330",
-        "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
-    }, b'{"test": 2432232314}', ["MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"], None, now=1614265330)
+    b.add(
+        SW,
+        "the Standard Webhooks specification's published example",
+        ["valid", "interop"],
+        {
+            "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            "webhook-timestamp": "1614265330",
+            "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+        },
+        b'{"test": 2432232314}',
+        ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
+        None,
+        now=1614265330,
+    )
+    b.add(
+        SW,
+        "the specification's example, secret without the whsec_ prefix",
+        ["valid", "interop", "secret"],
+        {
+            "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            "webhook-timestamp": "1614265330",
+            "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+        },
+        b'{"test": 2432232314}',
+        ["MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
+        None,
+        now=1614265330,
+    )
     sig = "v1," + mac(SW, S1, ts, BODY)
     b.sw("a valid delivery", ["valid"], None)
     b.sw("empty body", ["valid", "body"], None, body=b"")
@@ -307,23 +561,39 @@ def standard_cases(b: Builder) -> None:
     b.sw("whitespace body", ["valid", "body"], None, body=WHITESPACE_BODY)
     b.sw("a body that is not UTF-8", ["valid", "body"], None, body=BINARY_BODY)
     b.sw("a large body (70 KB)", ["valid", "body"], None, body=LARGE_BODY)
-    b.sw("rotation: two v1 entries (old, new); receiver holds the new secret", ["valid", "rotation"], None,
-         sign_with=[S1, S2], receive_with=[S2])
-    b.sw("rotation: two v1 entries; receiver holds the old secret", ["valid", "rotation"], None,
-         sign_with=[S1, S2], receive_with=[S1])
+    b.sw(
+        "rotation: two v1 entries (old, new); receiver holds the new secret",
+        ["valid", "rotation"],
+        None,
+        sign_with=[S1, S2],
+        receive_with=[S2],
+    )
+    b.sw(
+        "rotation: two v1 entries; receiver holds the old secret",
+        ["valid", "rotation"],
+        None,
+        sign_with=[S1, S2],
+        receive_with=[S1],
+    )
     b.sw("rotation: the other order", ["valid", "rotation"], None, sign_with=[S2, S1], receive_with=[S1])
     b.sw("receiver holds two secrets; the second matches", ["valid", "rotation"], None, receive_with=[S3, S1])
-    b.sw("entries of other versions are ignored", ["valid", "parsing"], None,
-         signature="v2,abc v1a,notchecked " + sig)
-    b.sw("a wrong v1 entry before a right one", ["valid", "parsing"], None,
-         signature="v1," + mac(SW, S2, ts, BODY) + " " + sig)
-    b.sw("header names in mixed case", ["valid", "header-case"], None, headers={
-        "Webhook-Id": MSG_ID, "WEBHOOK-TIMESTAMP": ts, "Webhook-Signature": sig})
+    b.sw("entries of other versions are ignored", ["valid", "parsing"], None, signature="v2,abc v1a,notchecked " + sig)
+    b.sw(
+        "a wrong v1 entry before a right one",
+        ["valid", "parsing"],
+        None,
+        signature="v1," + mac(SW, S2, ts, BODY) + " " + sig,
+    )
+    b.sw(
+        "header names in mixed case",
+        ["valid", "header-case"],
+        None,
+        headers={"Webhook-Id": MSG_ID, "WEBHOOK-TIMESTAMP": ts, "Webhook-Signature": sig},
+    )
     unpadded = "whsec_" + b64(bytes(range(25))).rstrip("=")
     b.sw("a secret in unpadded base64", ["valid", "secret"], None, sign_with=[unpadded], receive_with=[unpadded])
     short = "whsec_" + b64(bytes(range(24)))
-    b.sw("a 24-byte secret (the shortest allowed)", ["valid", "secret"], None, sign_with=[short],
-         receive_with=[short])
+    b.sw("a 24-byte secret (the shortest allowed)", ["valid", "secret"], None, sign_with=[short], receive_with=[short])
     long = "whsec_" + b64(bytes(range(64)))
     b.sw("a 64-byte secret (the longest allowed)", ["valid", "secret"], None, sign_with=[long], receive_with=[long])
     b.sw("timestamp exactly tolerance seconds old", ["valid", "tolerance"], None, ts=str(NOW - TOL))
@@ -337,62 +607,151 @@ def standard_cases(b: Builder) -> None:
         hdrs = {"webhook-id": MSG_ID, "webhook-timestamp": ts, "webhook-signature": sig, name: ""}
         b.sw(f"empty {name} header", ["missing"], "missing_header", headers=hdrs)
     # malformed
-    for bad, why in [("-" + ts, "negative"), ("abc", "letters"), (ts + ".5", "decimal"), ("1" * 19, "19 digits"),
-                     (" " + ts, "leading space")]:
-        b.sw(f"webhook-timestamp is not 1-18 ASCII digits: {why}", ["malformed", "timestamp"], "malformed_header",
-             headers={"webhook-id": MSG_ID, "webhook-timestamp": bad, "webhook-signature": sig})
+    for bad, why in [
+        ("-" + ts, "negative"),
+        ("abc", "letters"),
+        (ts + ".5", "decimal"),
+        ("1" * 19, "19 digits"),
+        (" " + ts, "leading space"),
+    ]:
+        b.sw(
+            f"webhook-timestamp is not 1-18 ASCII digits: {why}",
+            ["malformed", "timestamp"],
+            "malformed_header",
+            headers={"webhook-id": MSG_ID, "webhook-timestamp": bad, "webhook-signature": sig},
+        )
     b.sw("an entry without a comma", ["malformed", "parsing"], "malformed_header", signature="v1")
-    b.sw("an entry without a comma beside a valid one", ["malformed", "parsing"], "malformed_header",
-         signature=sig + " garbage")
-    b.sw("two spaces between entries (an empty entry)", ["malformed", "parsing"], "malformed_header",
-         signature=sig + "  " + sig)
+    b.sw(
+        "an entry without a comma beside a valid one",
+        ["malformed", "parsing"],
+        "malformed_header",
+        signature=sig + " garbage",
+    )
+    b.sw(
+        "two spaces between entries (an empty entry)",
+        ["malformed", "parsing"],
+        "malformed_header",
+        signature=sig + "  " + sig,
+    )
     b.sw("no v1 entry", ["malformed"], "malformed_header", signature="v2," + mac(SW, S1, ts, BODY))
-    b.sw("more than 32 entries", ["malformed", "bounds"], "malformed_header",
-         signature=" ".join([sig] + [f"v2,{i}" for i in range(40)]))
-    b.sw("a header longer than 8192 characters", ["malformed", "bounds"], "malformed_header",
-         signature=sig + " v2," + "a" * 8200)
-    b.sw("webhook-id appears twice with different case", ["malformed", "header-case"], "malformed_header",
-         headers={"webhook-id": MSG_ID, "Webhook-Id": MSG_ID, "webhook-timestamp": ts, "webhook-signature": sig})
+    b.sw(
+        "more than 32 entries",
+        ["malformed", "bounds"],
+        "malformed_header",
+        signature=" ".join([sig] + [f"v2,{i}" for i in range(40)]),
+    )
+    b.sw(
+        "a header longer than 8192 characters",
+        ["malformed", "bounds"],
+        "malformed_header",
+        signature=sig + " v2," + "a" * 8200,
+    )
+    b.sw(
+        "webhook-id appears twice with different case",
+        ["malformed", "header-case"],
+        "malformed_header",
+        headers={"webhook-id": MSG_ID, "Webhook-Id": MSG_ID, "webhook-timestamp": ts, "webhook-signature": sig},
+    )
     # timestamps
     b.sw("one second past the tolerance (old)", ["timestamp", "tolerance"], "timestamp_too_old", ts=str(NOW - TOL - 1))
-    b.sw("one second past the tolerance (future)", ["timestamp", "tolerance"], "timestamp_in_future",
-         ts=str(NOW + TOL + 1))
+    b.sw(
+        "one second past the tolerance (future)",
+        ["timestamp", "tolerance"],
+        "timestamp_in_future",
+        ts=str(NOW + TOL + 1),
+    )
     # mismatch
     b.sw("wrong secret", ["mismatch"], "signature_mismatch", sign_with=[S2])
-    b.add(SW, "body changed", ["mismatch", "tamper"], {"webhook-id": MSG_ID, "webhook-timestamp": ts,
-          "webhook-signature": sig}, BODY.replace(b"1999", b"1998"), [S1], "signature_mismatch")
-    b.sw("the message id changed after signing", ["mismatch", "tamper"], "signature_mismatch", headers={
-        "webhook-id": MSG_ID + "x", "webhook-timestamp": ts, "webhook-signature": sig})
-    b.sw("the timestamp changed after signing", ["mismatch", "tamper"], "signature_mismatch", headers={
-        "webhook-id": MSG_ID, "webhook-timestamp": str(NOW - 1), "webhook-signature": sig})
+    b.add(
+        SW,
+        "body changed",
+        ["mismatch", "tamper"],
+        {"webhook-id": MSG_ID, "webhook-timestamp": ts, "webhook-signature": sig},
+        BODY.replace(b"1999", b"1998"),
+        [S1],
+        "signature_mismatch",
+    )
+    b.sw(
+        "the message id changed after signing",
+        ["mismatch", "tamper"],
+        "signature_mismatch",
+        headers={"webhook-id": MSG_ID + "x", "webhook-timestamp": ts, "webhook-signature": sig},
+    )
+    b.sw(
+        "the timestamp changed after signing",
+        ["mismatch", "tamper"],
+        "signature_mismatch",
+        headers={"webhook-id": MSG_ID, "webhook-timestamp": str(NOW - 1), "webhook-signature": sig},
+    )
     value = sig[3:]
-    b.sw("signature without its base64 padding", ["mismatch", "encoding"], "signature_mismatch",
-         signature="v1," + value.rstrip("="))
-    b.sw("signature truncated to 31 bytes", ["mismatch", "length"], "signature_mismatch",
-         signature="v1," + b64(base64.b64decode(value)[:31]))
-    b.sw("signature extended to 33 bytes", ["mismatch", "length"], "signature_mismatch",
-         signature="v1," + b64(base64.b64decode(value) + b"\x00"))
-    b.sw("signature in hex instead of base64", ["mismatch", "encoding"], "signature_mismatch",
-         signature="v1," + base64.b64decode(value).hex())
+    b.sw(
+        "signature without its base64 padding",
+        ["mismatch", "encoding"],
+        "signature_mismatch",
+        signature="v1," + value.rstrip("="),
+    )
+    b.sw(
+        "signature truncated to 31 bytes",
+        ["mismatch", "length"],
+        "signature_mismatch",
+        signature="v1," + b64(base64.b64decode(value)[:31]),
+    )
+    b.sw(
+        "signature extended to 33 bytes",
+        ["mismatch", "length"],
+        "signature_mismatch",
+        signature="v1," + b64(base64.b64decode(value) + b"\x00"),
+    )
+    b.sw(
+        "signature in hex instead of base64",
+        ["mismatch", "encoding"],
+        "signature_mismatch",
+        signature="v1," + base64.b64decode(value).hex(),
+    )
     body_alpha, sig_alpha = sig_with_char(SW, "+/")
     urlsafe = sig_alpha.replace("+", "-").replace("/", "_")
-    b.sw("signature in the URL-safe base64 alphabet", ["mismatch", "encoding"], "signature_mismatch",
-         body=body_alpha, signature="v1," + urlsafe)
+    b.sw(
+        "signature in the URL-safe base64 alphabet",
+        ["mismatch", "encoding"],
+        "signature_mismatch",
+        body=body_alpha,
+        signature="v1," + urlsafe,
+    )
     last = value[42]
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
     noncanonical = value[:42] + alphabet[alphabet.index(last) + 1] + "="
-    b.sw("non-canonical base64 (non-zero padding bits)", ["mismatch", "encoding"], "signature_mismatch",
-         signature="v1," + noncanonical)
+    b.sw(
+        "non-canonical base64 (non-zero padding bits)",
+        ["mismatch", "encoding"],
+        "signature_mismatch",
+        signature="v1," + noncanonical,
+    )
     b.sw("an empty v1 value", ["mismatch", "parsing"], "signature_mismatch", signature="v1,")
-    b.sw("signed with the hookseal-v1 key derivation (the secret's UTF-8 bytes)", ["mismatch"],
-         "signature_mismatch", signature="v1," + b64(hmac.new(S1.encode(), content(SW, ts, BODY), hashlib.sha256).digest()))
+    b.sw(
+        "signed with the hookseal-v1 key derivation (the secret's UTF-8 bytes)",
+        ["mismatch"],
+        "signature_mismatch",
+        signature="v1," + b64(hmac.new(S1.encode(), content(SW, ts, BODY), hashlib.sha256).digest()),
+    )
     # configuration
-    b.sw("a secret that is not base64", ["configuration", "secret"], "invalid_configuration",
-         receive_with=["whsec_not*base64!"])
-    b.sw("a secret of 23 bytes", ["configuration", "secret"], "invalid_configuration",
-         receive_with=["whsec_" + b64(bytes(23))])
-    b.sw("a secret of 65 bytes", ["configuration", "secret"], "invalid_configuration",
-         receive_with=["whsec_" + b64(bytes(65))])
+    b.sw(
+        "a secret that is not base64",
+        ["configuration", "secret"],
+        "invalid_configuration",
+        receive_with=["whsec_not*base64!"],
+    )
+    b.sw(
+        "a secret of 23 bytes",
+        ["configuration", "secret"],
+        "invalid_configuration",
+        receive_with=["whsec_" + b64(bytes(23))],
+    )
+    b.sw(
+        "a secret of 65 bytes",
+        ["configuration", "secret"],
+        "invalid_configuration",
+        receive_with=["whsec_" + b64(bytes(65))],
+    )
     b.sw("'whsec_' alone", ["configuration", "secret"], "invalid_configuration", receive_with=["whsec_"])
     b.sw("no secrets", ["configuration"], "invalid_configuration", receive_with=[])
 
@@ -403,62 +762,194 @@ def ed25519_cases(b: Builder) -> None:
     # hookseal-v1
     va = ed(V1, SEED, ts, BODY)
     hv = mac(V1, S1, ts, BODY)
-    b.v1("v1a only, receiver holds the public key", [*f, "valid"], None, receive_with=[PK1],
-         header=f"t={ts},v1a={va}")
-    b.v1("v1 and v1a side by side, receiver holds only the HMAC secret", [*f, "valid", "migration"], None,
-         receive_with=[S1], header=f"t={ts},v1={hv},v1a={va}")
-    b.v1("v1 and v1a side by side, receiver holds only the public key", [*f, "valid", "migration"], None,
-         receive_with=[PK1], header=f"t={ts},v1={hv},v1a={va}")
-    b.v1("receiver holds both kinds; only the v1a signature is right", [*f, "valid", "migration"], None,
-         receive_with=[S2, PK1], header=f"t={ts},v1={hv},v1a={va}")
-    b.v1("two v1a signatures (key rotation), receiver holds the second key", [*f, "valid", "rotation"], None,
-         receive_with=[PK2], header=f"t={ts},v1a={va},v1a={ed(V1, SEED2, ts, BODY)}")
-    b.v1("v1a only, receiver holds only an HMAC secret", [*f, "malformed"], "malformed_header",
-         receive_with=[S1], header=f"t={ts},v1a={va}")
-    b.v1("v1 only, receiver holds only a public key", [*f, "malformed"], "malformed_header",
-         receive_with=[PK1], header=f"t={ts},v1={hv}")
-    b.v1("v1a with the wrong public key", [*f, "mismatch"], "signature_mismatch", receive_with=[PK2],
-         header=f"t={ts},v1a={va}")
-    b.add(V1, "v1a over a tampered body", [*f, "mismatch", "tamper"], {"Hookseal-Signature": f"t={ts},v1a={va}"},
-          BODY + b" ", [PK1], "signature_mismatch")
-    b.v1("v1a with the timestamp changed after signing", [*f, "mismatch", "tamper"], "signature_mismatch",
-         receive_with=[PK1], ts=str(NOW - 1), header=f"t={NOW - 1},v1a={va}")
-    b.v1("v1a value that is not base64", [*f, "mismatch", "encoding"], "signature_mismatch",
-         receive_with=[PK1], header=f"t={ts},v1a=not-base64!")
-    b.v1("v1a value of 63 bytes", [*f, "mismatch", "length"], "signature_mismatch",
-         receive_with=[PK1], header=f"t={ts},v1a={b64(base64.b64decode(va)[:63])}")
-    b.v1("v1a value hex-encoded", [*f, "mismatch", "encoding"], "signature_mismatch",
-         receive_with=[PK1], header=f"t={ts},v1a={base64.b64decode(va).hex()}")
-    b.v1("v1a one second past the tolerance", [*f, "timestamp"], "timestamp_too_old", receive_with=[PK1],
-         ts=str(NOW - TOL - 1), header=f"t={NOW - TOL - 1},v1a={ed(V1, SEED, str(NOW - TOL - 1), BODY)}")
-    b.v1("a public key that is not base64", [*f, "configuration"], "invalid_configuration",
-         receive_with=["whpk_***"], header=f"t={ts},v1a={va}")
-    b.v1("a public key of 31 bytes", [*f, "configuration"], "invalid_configuration",
-         receive_with=["whpk_" + b64(bytes(31))], header=f"t={ts},v1a={va}")
+    b.v1("v1a only, receiver holds the public key", [*f, "valid"], None, receive_with=[PK1], header=f"t={ts},v1a={va}")
+    b.v1(
+        "v1 and v1a side by side, receiver holds only the HMAC secret",
+        [*f, "valid", "migration"],
+        None,
+        receive_with=[S1],
+        header=f"t={ts},v1={hv},v1a={va}",
+    )
+    b.v1(
+        "v1 and v1a side by side, receiver holds only the public key",
+        [*f, "valid", "migration"],
+        None,
+        receive_with=[PK1],
+        header=f"t={ts},v1={hv},v1a={va}",
+    )
+    b.v1(
+        "receiver holds both kinds; only the v1a signature is right",
+        [*f, "valid", "migration"],
+        None,
+        receive_with=[S2, PK1],
+        header=f"t={ts},v1={hv},v1a={va}",
+    )
+    b.v1(
+        "two v1a signatures (key rotation), receiver holds the second key",
+        [*f, "valid", "rotation"],
+        None,
+        receive_with=[PK2],
+        header=f"t={ts},v1a={va},v1a={ed(V1, SEED2, ts, BODY)}",
+    )
+    b.v1(
+        "v1a only, receiver holds only an HMAC secret",
+        [*f, "malformed"],
+        "malformed_header",
+        receive_with=[S1],
+        header=f"t={ts},v1a={va}",
+    )
+    b.v1(
+        "v1 only, receiver holds only a public key",
+        [*f, "malformed"],
+        "malformed_header",
+        receive_with=[PK1],
+        header=f"t={ts},v1={hv}",
+    )
+    b.v1(
+        "v1a with the wrong public key",
+        [*f, "mismatch"],
+        "signature_mismatch",
+        receive_with=[PK2],
+        header=f"t={ts},v1a={va}",
+    )
+    b.add(
+        V1,
+        "v1a over a tampered body",
+        [*f, "mismatch", "tamper"],
+        {"Hookseal-Signature": f"t={ts},v1a={va}"},
+        BODY + b" ",
+        [PK1],
+        "signature_mismatch",
+    )
+    b.v1(
+        "v1a with the timestamp changed after signing",
+        [*f, "mismatch", "tamper"],
+        "signature_mismatch",
+        receive_with=[PK1],
+        ts=str(NOW - 1),
+        header=f"t={NOW - 1},v1a={va}",
+    )
+    b.v1(
+        "v1a value that is not base64",
+        [*f, "mismatch", "encoding"],
+        "signature_mismatch",
+        receive_with=[PK1],
+        header=f"t={ts},v1a=not-base64!",
+    )
+    b.v1(
+        "v1a value of 63 bytes",
+        [*f, "mismatch", "length"],
+        "signature_mismatch",
+        receive_with=[PK1],
+        header=f"t={ts},v1a={b64(base64.b64decode(va)[:63])}",
+    )
+    b.v1(
+        "v1a value hex-encoded",
+        [*f, "mismatch", "encoding"],
+        "signature_mismatch",
+        receive_with=[PK1],
+        header=f"t={ts},v1a={base64.b64decode(va).hex()}",
+    )
+    b.v1(
+        "v1a one second past the tolerance",
+        [*f, "timestamp"],
+        "timestamp_too_old",
+        receive_with=[PK1],
+        ts=str(NOW - TOL - 1),
+        header=f"t={NOW - TOL - 1},v1a={ed(V1, SEED, str(NOW - TOL - 1), BODY)}",
+    )
+    b.v1(
+        "a public key that is not base64",
+        [*f, "configuration"],
+        "invalid_configuration",
+        receive_with=["whpk_***"],
+        header=f"t={ts},v1a={va}",
+    )
+    b.v1(
+        "a public key of 31 bytes",
+        [*f, "configuration"],
+        "invalid_configuration",
+        receive_with=["whpk_" + b64(bytes(31))],
+        header=f"t={ts},v1a={va}",
+    )
     # standard-webhooks
     sa = ed(SW, SEED, ts, BODY)
     sv = mac(SW, S1, ts, BODY)
     b.sw("v1a only, receiver holds the public key", [*f, "valid"], None, receive_with=[PK1], signature=f"v1a,{sa}")
-    b.sw("v1 and v1a side by side, receiver holds only the HMAC secret", [*f, "valid", "migration"], None,
-         receive_with=[S1], signature=f"v1,{sv} v1a,{sa}")
-    b.sw("v1 and v1a side by side, receiver holds only the public key", [*f, "valid", "migration"], None,
-         receive_with=[PK1], signature=f"v1,{sv} v1a,{sa}")
-    b.sw("receiver holds an HMAC secret and an unrelated public key: the v1 entry matches", [*f, "valid"], None,
-         receive_with=[S1, PK2], signature=f"v1,{sv} v1a,{sa}")
-    b.sw("v1a only, receiver holds only an HMAC secret", [*f, "malformed"], "malformed_header", receive_with=[S1],
-         signature=f"v1a,{sa}")
-    b.sw("v1 only, receiver holds only a public key", [*f, "malformed"], "malformed_header", receive_with=[PK1],
-         signature=f"v1,{sv}")
-    b.sw("v1a with the wrong public key", [*f, "mismatch"], "signature_mismatch", receive_with=[PK2],
-         signature=f"v1a,{sa}")
-    b.sw("v1a with the message id changed", [*f, "mismatch", "tamper"], "signature_mismatch", receive_with=[PK1],
-         msg_id=MSG_ID + "x", signature=f"v1a,{sa}")
-    b.sw("v1a with the timestamp changed", [*f, "mismatch", "tamper"], "signature_mismatch", receive_with=[PK1],
-         ts=str(NOW + 1), signature=f"v1a,{sa}")
-    b.add(SW, "v1a over a tampered body", [*f, "mismatch", "tamper"], {"webhook-id": MSG_ID,
-          "webhook-timestamp": ts, "webhook-signature": f"v1a,{sa}"}, b"{}", [PK1], "signature_mismatch")
-    b.sw("v1a value without padding", [*f, "mismatch", "encoding"], "signature_mismatch", receive_with=[PK1],
-         signature=f"v1a,{sa.rstrip('=')}")
+    b.sw(
+        "v1 and v1a side by side, receiver holds only the HMAC secret",
+        [*f, "valid", "migration"],
+        None,
+        receive_with=[S1],
+        signature=f"v1,{sv} v1a,{sa}",
+    )
+    b.sw(
+        "v1 and v1a side by side, receiver holds only the public key",
+        [*f, "valid", "migration"],
+        None,
+        receive_with=[PK1],
+        signature=f"v1,{sv} v1a,{sa}",
+    )
+    b.sw(
+        "receiver holds an HMAC secret and an unrelated public key: the v1 entry matches",
+        [*f, "valid"],
+        None,
+        receive_with=[S1, PK2],
+        signature=f"v1,{sv} v1a,{sa}",
+    )
+    b.sw(
+        "v1a only, receiver holds only an HMAC secret",
+        [*f, "malformed"],
+        "malformed_header",
+        receive_with=[S1],
+        signature=f"v1a,{sa}",
+    )
+    b.sw(
+        "v1 only, receiver holds only a public key",
+        [*f, "malformed"],
+        "malformed_header",
+        receive_with=[PK1],
+        signature=f"v1,{sv}",
+    )
+    b.sw(
+        "v1a with the wrong public key",
+        [*f, "mismatch"],
+        "signature_mismatch",
+        receive_with=[PK2],
+        signature=f"v1a,{sa}",
+    )
+    b.sw(
+        "v1a with the message id changed",
+        [*f, "mismatch", "tamper"],
+        "signature_mismatch",
+        receive_with=[PK1],
+        msg_id=MSG_ID + "x",
+        signature=f"v1a,{sa}",
+    )
+    b.sw(
+        "v1a with the timestamp changed",
+        [*f, "mismatch", "tamper"],
+        "signature_mismatch",
+        receive_with=[PK1],
+        ts=str(NOW + 1),
+        signature=f"v1a,{sa}",
+    )
+    b.add(
+        SW,
+        "v1a over a tampered body",
+        [*f, "mismatch", "tamper"],
+        {"webhook-id": MSG_ID, "webhook-timestamp": ts, "webhook-signature": f"v1a,{sa}"},
+        b"{}",
+        [PK1],
+        "signature_mismatch",
+    )
+    b.sw(
+        "v1a value without padding",
+        [*f, "mismatch", "encoding"],
+        "signature_mismatch",
+        receive_with=[PK1],
+        signature=f"v1a,{sa.rstrip('=')}",
+    )
 
 
 NOTES = {

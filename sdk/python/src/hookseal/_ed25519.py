@@ -10,9 +10,7 @@ from typing import Any
 
 from .errors import ConfigurationError
 
-_INSTALL_HINT = (
-    "Ed25519 (v1a) keys need the optional dependency: pip install 'hookseal[ed25519]'"
-)
+_INSTALL_HINT = "Ed25519 (v1a) keys need the optional dependency: pip install 'hookseal[ed25519]'"
 
 
 def _module() -> Any:

@@ -18,7 +18,8 @@ from .errors import MalformedHeaderError, MissingHeaderError
 def _pairs(headers: Any) -> Iterable[Any]:
     items = getattr(headers, "items", None)
     if items is not None:
-        return items()  # type: ignore[no-any-return]
+        pairs: Iterable[Any] = items()
+        return pairs
     if isinstance(headers, (str, bytes)) or not isinstance(headers, Iterable):
         raise MalformedHeaderError("headers must be a mapping or a list of (name, value) pairs")
     return headers
@@ -53,7 +54,7 @@ def find(headers: Any, wanted: tuple[str, ...]) -> list[Optional[object]]:
 
 def text(value: Optional[object], display_name: str) -> str:
     """Return a header value as text, raising MissingHeaderError if absent or empty."""
-    if value is None or value == "" or value == b"":
+    if value is None or value in ("", b""):
         raise MissingHeaderError(f"the {display_name} header is missing")
     if type(value) is str:
         return value

@@ -15,10 +15,10 @@ from typing import Any, Protocol
 class Mac(Protocol):
     """The part of an HMAC object the verifier uses."""
 
-    def copy(self) -> Mac: ...  # noqa: D102
-    def update(self, data: bytes, /) -> None: ...  # noqa: D102
-    def digest(self) -> bytes: ...  # noqa: D102
-    def hexdigest(self) -> str: ...  # noqa: D102
+    def copy(self) -> Mac: ...
+    def update(self, data: bytes, /) -> None: ...
+    def digest(self) -> bytes: ...
+    def hexdigest(self) -> str: ...
 
 
 _c_hmac_new: Any

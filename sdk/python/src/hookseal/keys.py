@@ -21,7 +21,7 @@ from .profiles import HOOKSEAL_V1, PROFILES
 
 __all__ = ["generate_secret", "generate_signing_key", "public_key_for"]
 
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 SIGNING_KEY_PREFIX = "whsk_"
 PUBLIC_KEY_PREFIX = "whpk_"
 
@@ -107,9 +107,7 @@ def parse_verify_key(secret: object, profile: str) -> VerifyKey:
     if text.startswith(PUBLIC_KEY_PREFIX):
         return PublicKey(_decode_fixed(text[len(PUBLIC_KEY_PREFIX) :], 32, "whpk_ public key"))
     if text.startswith(SIGNING_KEY_PREFIX):
-        raise ConfigurationError(
-            "a whsk_ key is a private signing key: verify with its whpk_ public key instead"
-        )
+        raise ConfigurationError("a whsk_ key is a private signing key: verify with its whpk_ public key instead")
     return HmacKey(_hmac_key(text, profile))
 
 
@@ -141,9 +139,7 @@ def _hmac_key(text: str, profile: str) -> bytes:
     body = text[len(SECRET_PREFIX) :] if text.startswith(SECRET_PREFIX) else text
     key = _decode_b64(body, "standard-webhooks secret")
     if not 24 <= len(key) <= 64:
-        raise ConfigurationError(
-            f"a standard-webhooks secret must decode to 24 to 64 bytes, not {len(key)}"
-        )
+        raise ConfigurationError(f"a standard-webhooks secret must decode to 24 to 64 bytes, not {len(key)}")
     return key
 
 

@@ -31,9 +31,8 @@ MAX_HEADER_LENGTH = 8192
 MAX_ELEMENTS = 32
 """Most elements (``hookseal-v1``) or entries (``standard-webhooks``) accepted."""
 
-# Canonical strict standard base64 of exactly 32 bytes (HMAC-SHA256) and 64 bytes (Ed25519):
-# the last data character may only carry zero bits in the positions the padding covers.
-_B64_32 = re.compile(r"[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=")
+# Canonical strict standard base64 of exactly 64 bytes (an Ed25519 signature): the last
+# data character may only carry zero bits in the positions the padding covers.
 _B64_64 = re.compile(r"[A-Za-z0-9+/]{85}[AQgw]==")
 
 
@@ -66,9 +65,7 @@ class StandardSignatureHeader(NamedTuple):
 
 def _check_size(value: str, separator: str, display_name: str) -> list[str]:
     if len(value) > MAX_HEADER_LENGTH:
-        raise MalformedHeaderError(
-            f"the {display_name} header is longer than {MAX_HEADER_LENGTH} characters"
-        )
+        raise MalformedHeaderError(f"the {display_name} header is longer than {MAX_HEADER_LENGTH} characters")
     parts = value.split(separator, MAX_ELEMENTS)
     if len(parts) > MAX_ELEMENTS:
         raise MalformedHeaderError(f"the {display_name} header has more than {MAX_ELEMENTS} elements")
@@ -131,11 +128,6 @@ def parse_standard_header(value: str, display_name: str = "webhook-signature") -
         elif version == "v1a":
             v1a.append(item)
     return StandardSignatureHeader(v1, v1a)
-
-
-def is_canonical_b64_32(value: str) -> bool:
-    """True if ``value`` is strict, padded, canonical standard base64 of 32 bytes."""
-    return _B64_32.fullmatch(value) is not None
 
 
 def is_canonical_b64_64(value: str) -> bool:

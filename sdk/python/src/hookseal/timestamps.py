@@ -41,9 +41,7 @@ def check_window(timestamp: int, now: int, tolerance: int) -> None:
         TimestampInFutureError: ``timestamp - now > tolerance``.
     """
     if now - timestamp > tolerance:
-        raise TimestampTooOldError(
-            f"the signed timestamp is {now - timestamp} s old; at most {tolerance} s is allowed"
-        )
+        raise TimestampTooOldError(f"the signed timestamp is {now - timestamp} s old; at most {tolerance} s is allowed")
     if timestamp - now > tolerance:
         raise TimestampInFutureError(
             f"the signed timestamp is {timestamp - now} s in the future; at most {tolerance} s is allowed"

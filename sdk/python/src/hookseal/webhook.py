@@ -82,9 +82,7 @@ class Webhook:
         self.header_prefix = _config.header_prefix(header_prefix)
         keys = [parse_verify_key(s, self.profile) for s in _config.secrets_list(secret_or_secrets)]
         self._macs = tuple(keyed_sha256(k.key) for k in keys if isinstance(k, HmacKey))
-        self._publics = tuple(
-            _ed25519.load_public(k.raw) for k in keys if not isinstance(k, HmacKey)
-        )
+        self._publics = tuple(_ed25519.load_public(k.raw) for k in keys if not isinstance(k, HmacKey))
         self._clock: Clock = clock if clock is not None else time.time
         self._profile = self.profile
         self._fast = self.profile == HOOKSEAL_V1 and bool(self._macs)
@@ -177,9 +175,7 @@ class Webhook:
             return
         raise SignatureMismatchError("no signature in the header matches the body")
 
-    def construct_event(
-        self, body: Body, headers: Any, *, now: Optional[float] = None, typed: bool = False
-    ) -> Any:
+    def construct_event(self, body: Body, headers: Any, *, now: Optional[float] = None, typed: bool = False) -> Any:
         """Verify a delivery, then parse its body as the event envelope.
 
         Args:
@@ -234,11 +230,7 @@ class Webhook:
 
     def _match_ed25519(self, message: bytes, candidates: list[str]) -> bool:
         signatures = [base64.b64decode(c) for c in candidates if is_canonical_b64_64(c)]
-        return any(
-            _ed25519.verify(public, signature, message)
-            for public in self._publics
-            for signature in signatures
-        )
+        return any(_ed25519.verify(public, signature, message) for public in self._publics for signature in signatures)
 
     def _no_usable_signature_message(self) -> str:
         kinds = []

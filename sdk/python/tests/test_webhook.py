@@ -1,0 +1,191 @@
+"""hookseal.Webhook: construction, header forms, bodies, clocks, construct_event."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import hookseal
+import pytest
+from hookseal import Webhook
+
+SECRET = "whsec_" + "A" * 43 + "="
+BODY = b'{"id":"evt_1","type":"test.ping","data":{}}'
+NOW = 1_763_800_000
+
+
+def signed(body: bytes = BODY, **kw: Any) -> dict[str, str]:
+    return hookseal.sign(body, kw.pop("secret", SECRET), timestamp=kw.pop("timestamp", NOW), **kw)
+
+
+class TestConstruction:
+    @pytest.mark.parametrize("secrets", [[], (), "", "whsec_", [""], ["whsec_"], [SECRET, ""], None, 42, b"raw"])
+    def test_refuses_bad_secrets(self, secrets: Any) -> None:
+        with pytest.raises(hookseal.ConfigurationError) as info:
+            Webhook(secrets)
+        assert info.value.code == "invalid_configuration"
+        assert isinstance(info.value, ValueError)
+
+    @pytest.mark.parametrize(
+        "kw",
+        [
+            {"profile": "stripe"},
+            {"tolerance": -1},
+            {"tolerance": True},
+            {"tolerance": 1.5},
+            {"header_prefix": ""},
+            {"header_prefix": "Bad Prefix"},
+            {"header_prefix": "A:B"},
+        ],
+    )
+    def test_refuses_bad_options(self, kw: dict[str, Any]) -> None:
+        with pytest.raises(hookseal.ConfigurationError):
+            Webhook(SECRET, **kw)
+
+    def test_refuses_a_signing_key_and_says_what_to_use(self) -> None:
+        signing, _ = hookseal.generate_signing_key()
+        with pytest.raises(hookseal.ConfigurationError, match="whpk_"):
+            Webhook(signing)
+
+    def test_repr_hides_secrets(self) -> None:
+        text = repr(Webhook([SECRET, "whsec_other"]))
+        assert SECRET not in text and "other" not in text
+        assert "2 key(s)" in text
+
+    def test_accepts_any_iterable_of_secrets(self) -> None:
+        Webhook(iter([SECRET])).verify(BODY, signed(), now=NOW)
+        Webhook((SECRET,)).verify(BODY, signed(), now=NOW)
+
+
+class TestHeaders:
+    def test_list_of_pairs(self) -> None:
+        Webhook(SECRET).verify(BODY, list(signed().items()), now=NOW)
+
+    def test_raw_asgi_bytes_pairs(self) -> None:
+        raw = [(k.lower().encode(), v.encode()) for k, v in signed().items()]
+        Webhook(SECRET).verify(BODY, raw, now=NOW)
+
+    def test_bytes_keyed_dict(self) -> None:
+        Webhook(SECRET).verify(BODY, {k.encode(): v.encode() for k, v in signed().items()}, now=NOW)
+
+    def test_starlette_headers(self) -> None:
+        from starlette.datastructures import Headers
+
+        Webhook(SECRET).verify(BODY, Headers(headers=signed()), now=NOW)
+
+    def test_werkzeug_headers(self) -> None:
+        from werkzeug.datastructures import Headers
+
+        Webhook(SECRET).verify(BODY, Headers(signed()), now=NOW)
+
+    def test_django_headers(self) -> None:
+        from django.http.request import HttpHeaders
+
+        meta = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in signed().items()}
+        Webhook(SECRET).verify(BODY, HttpHeaders(meta), now=NOW)
+
+    def test_http_client_message(self) -> None:
+        import email.message
+
+        msg = email.message.Message()
+        for k, v in signed().items():
+            msg[k] = v
+        Webhook(SECRET).verify(BODY, msg, now=NOW)
+
+    def test_same_name_twice_in_pairs_is_malformed(self) -> None:
+        value = signed()["Hookseal-Signature"]
+        with pytest.raises(hookseal.MalformedHeaderError):
+            Webhook(SECRET).verify(BODY, [("Hookseal-Signature", value), ("Hookseal-Signature", value)], now=NOW)
+
+    @pytest.mark.parametrize("headers", ["t=1,v1=x", b"raw", 42, None, [("only-one",)], [1, 2]])
+    def test_headers_that_are_not_a_mapping_are_malformed(self, headers: Any) -> None:
+        with pytest.raises(hookseal.MalformedHeaderError):
+            Webhook(SECRET).verify(BODY, headers, now=NOW)
+
+    def test_non_text_value_is_malformed(self) -> None:
+        with pytest.raises(hookseal.MalformedHeaderError):
+            Webhook(SECRET).verify(BODY, {"Hookseal-Signature": 123}, now=NOW)
+
+
+class TestBodies:
+    def test_str_body_is_utf8(self) -> None:
+        text = '{"name":"Zoë ✓"}'
+        Webhook(SECRET).verify(text, signed(text.encode()), now=NOW)
+
+    @pytest.mark.parametrize("wrap", [bytearray, memoryview])
+    def test_bytes_like_bodies(self, wrap: Any) -> None:
+        Webhook(SECRET).verify(wrap(BODY), signed(), now=NOW)
+
+    @pytest.mark.parametrize("body", [None, 42, {"id": "evt_1"}])
+    def test_a_body_of_another_type_is_a_mismatch_not_a_crash(self, body: Any) -> None:
+        with pytest.raises(hookseal.SignatureMismatchError, match="bytes or str"):
+            Webhook(SECRET).verify(body, signed(), now=NOW)
+
+
+class TestClock:
+    def test_injected_clock(self) -> None:
+        Webhook(SECRET, clock=lambda: NOW + 300).verify(BODY, signed())
+        with pytest.raises(hookseal.TimestampTooOldError):
+            Webhook(SECRET, clock=lambda: NOW + 301).verify(BODY, signed())
+
+    def test_now_overrides_the_clock(self) -> None:
+        Webhook(SECRET, clock=lambda: 0).verify(BODY, signed(), now=NOW)
+
+    def test_fractional_now_is_floored(self) -> None:
+        wh = Webhook(SECRET)
+        wh.verify(BODY, signed(), now=NOW + 300.99)
+        with pytest.raises(hookseal.TimestampInFutureError):
+            wh.verify(BODY, signed(timestamp=NOW + 301), now=NOW + 0.5)
+
+    def test_default_clock_is_wall_time(self) -> None:
+        Webhook(SECRET).verify(BODY, hookseal.sign(BODY, SECRET))
+
+    def test_stale_request_is_rejected_before_any_hmac(self) -> None:
+        # A wrong signature on a stale request reports the timestamp: the cheap check ran first.
+        headers = {"Hookseal-Signature": f"t={NOW - 1000},v1={'0' * 64}"}
+        with pytest.raises(hookseal.TimestampTooOldError):
+            Webhook(SECRET).verify(BODY, headers, now=NOW)
+
+
+class TestConstructEvent:
+    def test_returns_the_envelope(self) -> None:
+        event = Webhook(SECRET).construct_event(BODY, signed(), now=NOW)
+        assert event == json.loads(BODY)
+
+    @pytest.mark.parametrize("body", [b"[1,2]", b'"text"', b"42", b"null", b"not json", b"\xff\xfe", b""])
+    def test_non_object_body_is_invalid_payload_after_verification(self, body: bytes) -> None:
+        wh = Webhook(SECRET)
+        with pytest.raises(hookseal.InvalidPayloadError) as info:
+            wh.construct_event(body, signed(body), now=NOW)
+        assert info.value.code == "invalid_payload" and isinstance(info.value, ValueError)
+        with pytest.raises(hookseal.SignatureMismatchError):
+            wh.construct_event(body, signed(body, secret="whsec_other"), now=NOW)
+
+    def test_deeply_nested_json_is_invalid_payload(self) -> None:
+        body = b"[" * 100_000 + b"]" * 100_000
+        with pytest.raises(hookseal.InvalidPayloadError):
+            Webhook(SECRET).construct_event(body, signed(body), now=NOW)
+
+
+class TestStandardWebhooksProfile:
+    def test_round_trip_with_event_type_ignored(self) -> None:
+        headers = hookseal.sign(BODY, SECRET, profile="standard-webhooks", msg_id="msg_1", timestamp=NOW)
+        assert set(headers) == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+        Webhook(SECRET, profile="standard-webhooks").verify(BODY, headers, now=NOW)
+
+    def test_hookseal_headers_do_not_satisfy_standard_profile(self) -> None:
+        with pytest.raises(hookseal.MissingHeaderError):
+            Webhook(SECRET, profile="standard-webhooks").verify(BODY, signed(msg_id="m"), now=NOW)
+
+
+class TestEd25519:
+    def test_mixed_keys_pick_scheme_by_prefix(self) -> None:
+        signing, public = hookseal.generate_signing_key()
+        headers = hookseal.sign(BODY, [SECRET, signing], timestamp=NOW)
+        Webhook([public]).verify(BODY, headers, now=NOW)
+        Webhook([SECRET]).verify(BODY, headers, now=NOW)
+        Webhook(["whsec_other", public]).verify(BODY, headers, now=NOW)
+
+    def test_public_key_round_trip(self) -> None:
+        signing, public = hookseal.generate_signing_key()
+        assert hookseal.public_key_for(signing) == public
