@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import json
 import time
 from collections.abc import Sequence
@@ -29,23 +28,25 @@ class EnqueueResult:
     payload: str = ""
 
 
-def envelope(event_id: str, event_type: str, data: Any, created: float) -> str:
-    """The JSON body of an event (contract section 4): ``id``, ``type``, ``created_at``, ``data``.
+def envelope(event_id: str, event_type: str, data: Any, created: float, *, version: int = 1,
+             livemode: bool = True) -> str:
+    """The JSON body of an event: the catalog's envelope (``id``, ``type``, ``version``,
+    ``created``, ``livemode``, ``data``).
 
     Args:
         event_id: Event id.
         event_type: Event type.
         data: Validated data.
         created: Unix time.
+        version: The schema version ``data`` follows.
+        livemode: False for test events such as pings.
 
     Returns:
         Compact JSON text.
     """
-    stamp = datetime.datetime.fromtimestamp(created, datetime.timezone.utc)
     return json.dumps(
-        {"id": event_id, "type": event_type,
-         "created_at": stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-         "data": data},
+        {"id": event_id, "type": event_type, "version": version, "created": int(created),
+         "livemode": livemode, "data": data},
         separators=(",", ":"), ensure_ascii=False,
     )
 
@@ -54,6 +55,7 @@ def enqueue(
     store: Store, tenant_id: str, event_type: str, data: Any, *,
     validator: Validator = validate_event, conn: Any = None,
     endpoint_ids: Optional[Sequence[str]] = None, now: Optional[float] = None,
+    livemode: bool = True,
 ) -> EnqueueResult:
     """Validate an event, then write it and one delivery per subscribed endpoint at once.
 
@@ -69,6 +71,7 @@ def enqueue(
             event commits or rolls back with the caller's business change.
         endpoint_ids: Deliver only to these endpoints (already checked to be the tenant's).
         now: Unix time (tests).
+        livemode: The envelope's ``livemode``.
 
     Returns:
         The event id and its deliveries.
@@ -76,10 +79,10 @@ def enqueue(
     Raises:
         InvalidPayloadError: The data does not validate.
     """
-    validator(event_type, data)
+    version = validator(event_type, data)
     ts = time.time() if now is None else now
     event_id = new_id("evt")
-    payload = envelope(event_id, event_type, data, ts)
+    payload = envelope(event_id, event_type, data, ts, version=version, livemode=livemode)
     with store.transaction(conn) as c:
         targets = (list(endpoint_ids) if endpoint_ids is not None
                    else store.subscribed_endpoints(c, tenant_id, event_type))

@@ -29,7 +29,7 @@ class PostgresStore(SQLStore):
         self.dsn = dsn
 
     def _connect(self) -> Any:
-        import psycopg  # noqa: PLC0415 - only needed with this backend
+        import psycopg
 
         return psycopg.connect(self.dsn, autocommit=True)
 

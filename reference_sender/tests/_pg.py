@@ -1,0 +1,86 @@
+"""Start a throwaway PostgreSQL server (as the postgres user when run as root)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional
+
+PG_BIN = Path(os.environ.get("HOOKSEAL_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class PostgresServer:
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="hookseal-pg-"))
+        self.port = _free_port()
+        self.proc: Optional[subprocess.Popen[bytes]] = None
+
+    @staticmethod
+    def missing() -> Optional[str]:
+        for name in ("initdb", "postgres"):
+            if not (PG_BIN / name).exists() and not shutil.which(name):
+                return f"PostgreSQL binary {name!r} not found in {PG_BIN} or PATH"
+        if os.geteuid() == 0 and not shutil.which("runuser"):
+            return "running as root without runuser to switch to the postgres user"
+        return None
+
+    def _cmd(self, *args: str) -> list[str]:
+        exe = str(PG_BIN / args[0]) if (PG_BIN / args[0]).exists() else args[0]
+        cmd = [exe, *args[1:]]
+        return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+    def start(self) -> PostgresServer:
+        data = self.dir / "data"
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+        subprocess.run(self._cmd("initdb", "-D", str(data), "-U", "postgres", "--auth=trust",
+                                 "-E", "UTF8", "--no-sync"),
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            self._cmd("postgres", "-D", str(data), "-p", str(self.port), "-k", str(self.dir),
+                      "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+                      "-c", "max_connections=200"),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        import psycopg
+
+        deadline = time.time() + 30
+        while True:
+            try:
+                psycopg.connect(self.dsn("postgres"), connect_timeout=2).close()
+                break
+            except psycopg.OperationalError:
+                if time.time() > deadline or self.proc.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        return self
+
+    def dsn(self, db: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{db}"
+
+    def create_db(self, name: str) -> str:
+        import psycopg
+
+        with psycopg.connect(self.dsn("postgres"), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.dsn(name)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)

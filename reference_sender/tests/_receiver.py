@@ -1,0 +1,100 @@
+"""A programmable local HTTP receiver on 127.0.0.1 (aiohttp in a background thread)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from aiohttp import web
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+
+@dataclass
+class Route:
+    """Answers for one path: a status list consumed in order (the last repeats)."""
+
+    statuses: list[int] = field(default_factory=lambda: [200])
+    delay: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str = "ok"
+    fn: Optional[Callable[[Received], Any]] = None
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.received: list[Received] = []
+        self._lock = threading.Lock()
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._ready = threading.Event()
+        self._stop: Optional[asyncio.Event] = None
+        self.port = 0
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def route(self, path: str, **kw: Any) -> str:
+        self.routes[path] = Route(**kw)
+        return self.url(path)
+
+    def requests(self, path: Optional[str] = None) -> list[Received]:
+        with self._lock:
+            return [r for r in self.received if path is None or r.path == path]
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        rec = Received(request.path, {str(k): v for k, v in request.headers.items()}, body,
+                       time.time())
+        with self._lock:
+            self.received.append(rec)
+        route = self.routes.get(request.path, Route())
+        if route.fn is not None:
+            result = route.fn(rec)
+            if isinstance(result, web.StreamResponse):
+                return result
+            status = int(result)
+        else:
+            status = route.statuses[0]
+            if len(route.statuses) > 1:
+                route.statuses.pop(0)
+        if route.delay:
+            await asyncio.sleep(route.delay)
+        return web.Response(status=status, text=route.body, headers=route.headers)
+
+    async def _main(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        self._ready.set()
+        await self._stop.wait()
+        await runner.cleanup()
+
+    def start(self) -> Receiver:
+        self._thread.start()
+        assert self._ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        if self._loop and self._stop:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)

@@ -1,0 +1,110 @@
+"""The conformance sender adapter speaks the documented JSON-lines protocol."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import hookseal
+import pytest
+from hookseal_sender.catalog import _catalog as load_catalog
+
+from ._receiver import Receiver
+from .conftest import wait_for
+
+
+class Proc:
+    def __init__(self) -> None:
+        self.p = subprocess.Popen(
+            [sys.executable, "-m", "hookseal_sender.adapter"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, text=True, bufsize=1,
+        )
+
+    def ask(self, req: Any) -> dict[str, Any]:
+        assert self.p.stdin and self.p.stdout
+        self.p.stdin.write((req if isinstance(req, str) else json.dumps(req)) + "\n")
+        self.p.stdin.flush()
+        return json.loads(self.p.stdout.readline())  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def adapter() -> Iterator[Proc]:
+    proc = Proc()
+    yield proc
+    if proc.p.poll() is None:
+        proc.p.kill()
+
+
+def example() -> dict[str, Any]:
+    return load_catalog().example("invoice.paid")
+
+
+def test_hello(adapter: Proc) -> None:
+    resp = adapter.ask({"op": "hello"})
+    assert resp["ok"] is True and resp["name"] == "hookseal-sender"
+    assert resp["profiles"] == ["hookseal-v1", "standard-webhooks"]
+    assert resp["signing"] == ["hmac", "ed25519", "both"]
+
+
+def test_errors_never_crash(adapter: Proc) -> None:
+    assert adapter.ask({"op": "nope"})["error"] == "unknown_op"
+    assert adapter.ask("not json")["error"] == "invalid_request"
+    assert adapter.ask([1, 2])["error"] == "invalid_request"
+    assert adapter.ask({"op": "create_endpoint", "url": 5})["error"] == "invalid_request"
+    assert adapter.ask({"op": "get_delivery", "delivery_id": "x"})["ok"] is False
+    refused = adapter.ask({"op": "create_endpoint", "tenant": "t1",
+                           "url": "https://169.254.169.254/latest"})
+    assert refused == {"ok": False, "error": "destination_refused", "detail": refused["detail"]}
+    local = adapter.ask({"op": "create_endpoint", "tenant": "t1", "url": "http://127.0.0.1:1/x"})
+    assert local["error"] == "destination_refused"
+
+
+def test_send_retry_and_deliver(adapter: Proc, receiver: Receiver) -> None:
+    url = receiver.route("/flaky", statuses=[503, 503, 200])
+    ep = adapter.ask({"op": "create_endpoint", "tenant": "t1", "url": url, "allow_local": True,
+                      "event_types": ["invoice.paid"], "retry_schedule": [0.2, 0.2, 0.2],
+                      "timeout": 2.0, "signing": "both"})
+    assert ep["ok"] and ep["secret"].startswith("whsec_") and ep["public_key"].startswith("whpk_")
+    bad = adapter.ask({"op": "send", "tenant": "t1", "type": "invoice.paid", "data": {"x": 1}})
+    assert bad["error"] == "invalid_payload"
+    sent = adapter.ask({"op": "send", "tenant": "t1", "type": "invoice.paid", "data": example()})
+    assert sent["ok"] and len(sent["deliveries"]) == 1
+    did = sent["deliveries"][0]["delivery_id"]
+
+    def done() -> Any:
+        d = adapter.ask({"op": "get_delivery", "delivery_id": did})["delivery"]
+        return d if d["status"] == "delivered" else None
+
+    d = wait_for(done, 10)
+    assert [a["status_code"] for a in d["attempts"]] == [503, 503, 200]
+    assert d["attempts"][1]["at"] - d["attempts"][0]["at"] >= 0.2
+    assert d["next_attempt_at"] is None
+    for req in receiver.requests("/flaky"):
+        assert req.headers["Hookseal-Webhook-Id"] == did
+        hookseal.Webhook(ep["secret"]).verify(req.body, req.headers)
+        hookseal.Webhook(ep["public_key"]).verify(req.body, req.headers)
+
+
+def test_rotation_sends_both(adapter: Proc, receiver: Receiver) -> None:
+    url = receiver.route("/rot")
+    ep = adapter.ask({"op": "create_endpoint", "tenant": "t2", "url": url, "allow_local": True,
+                      "profile": "standard-webhooks"})
+    rot = adapter.ask({"op": "rotate_secret", "endpoint_id": ep["endpoint_id"],
+                       "overlap_seconds": 60})
+    assert rot["ok"] and rot["overlap_ends_at"] > time.time() + 50
+    sent = adapter.ask({"op": "send", "tenant": "t2", "type": "invoice.paid", "data": example()})
+    wait_for(lambda: receiver.requests("/rot"))
+    req = receiver.requests("/rot")[0]
+    assert req.headers["webhook-id"] == sent["deliveries"][0]["delivery_id"]
+    for secret in (ep["secret"], rot["secret"]):
+        hookseal.Webhook(secret, profile="standard-webhooks").verify(req.body, req.headers)
+
+
+def test_shutdown_exits_zero() -> None:
+    proc = Proc()
+    assert proc.ask({"op": "shutdown"}) == {"ok": True}
+    assert proc.p.wait(15) == 0
