@@ -10,7 +10,7 @@ not tell which value the sender meant.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 from .errors import MalformedHeaderError, MissingHeaderError
 
@@ -18,8 +18,7 @@ from .errors import MalformedHeaderError, MissingHeaderError
 def _pairs(headers: Any) -> Iterable[Any]:
     items = getattr(headers, "items", None)
     if items is not None:
-        pairs: Iterable[Any] = items()
-        return pairs
+        return cast("Iterable[Any]", items())
     if isinstance(headers, (str, bytes)) or not isinstance(headers, Iterable):
         raise MalformedHeaderError("headers must be a mapping or a list of (name, value) pairs")
     return headers
