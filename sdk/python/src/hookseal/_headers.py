@@ -21,7 +21,7 @@ def _pairs(headers: Any) -> Iterable[Any]:
         return cast("Iterable[Any]", items())
     if isinstance(headers, (str, bytes)) or not isinstance(headers, Iterable):
         raise MalformedHeaderError("headers must be a mapping or a list of (name, value) pairs")
-    return headers
+    return cast("Iterable[Any]", headers)
 
 
 def find(headers: Any, wanted: tuple[str, ...]) -> list[Optional[object]]:
