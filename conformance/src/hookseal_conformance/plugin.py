@@ -1,0 +1,147 @@
+"""The pytest plugin (entry point ``pytest11``): options and fixtures for the suite.
+
+It is inert until asked: it only adds ``--hookseal-*`` options, and its fixtures import
+anything heavy lazily. The suite's test modules live in :mod:`hookseal_conformance.suite`;
+run them with the ``hookseal-conformance`` command or, for example,
+``pytest --pyargs hookseal_conformance.suite --hookseal-verifier "python3 adapter.py"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from .sender import SenderHarness
+    from .support import Support
+    from .verifier import VerifierAdapter
+
+PROFILE_CHOICES = ("hookseal-v1", "standard-webhooks", "all")
+DEFAULT_EXAMPLES = 60
+HYPOTHESIS_PROFILE = "hookseal-conformance"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add the ``--hookseal-*`` options."""
+    group = parser.getgroup("hookseal", "Hookseal conformance suite")
+    group.addoption("--hookseal-verifier", metavar="CMD", help="verifier adapter command")
+    group.addoption("--hookseal-sender", metavar="CMD", help="sender adapter command")
+    group.addoption(
+        "--hookseal-profile",
+        choices=PROFILE_CHOICES,
+        default="all",
+        help="verifier profile(s) to test (default: all the adapter supports)",
+    )
+    group.addoption(
+        "--hookseal-examples",
+        type=int,
+        default=DEFAULT_EXAMPLES,
+        metavar="N",
+        help=f"Hypothesis examples per property (default {DEFAULT_EXAMPLES})",
+    )
+    group.addoption(
+        "--hookseal-timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="per-case time bound for an adapter answer (default 5)",
+    )
+    group.addoption(
+        "--hookseal-require-ed25519",
+        action="store_true",
+        help="fail (instead of skip) when the implementation does not support v1a/Ed25519",
+    )
+    group.addoption("--hookseal-vectors", metavar="PATH", help="shared vectors file to use")
+    group.addoption(
+        "--hookseal-timing-stats",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run the dudect-style timing test with N samples per class (default off)",
+    )
+    group.addoption(
+        "--hookseal-no-observe",
+        action="store_true",
+        help="do not inject the constant-time comparison probes into the adapter",
+    )
+    group.addoption(
+        "--hookseal-source",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="verifier source file or directory for the constant-time source check",
+    )
+
+
+def active(config: pytest.Config) -> bool:
+    """Whether this session was asked to test an adapter."""
+    return bool(config.getoption("--hookseal-verifier") or config.getoption("--hookseal-sender"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Load the Hypothesis settings profile, only when the suite is asked to run."""
+    if not active(config):
+        return
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile(
+        HYPOTHESIS_PROFILE,
+        max_examples=max(1, int(config.getoption("--hookseal-examples"))),
+        deadline=None,
+        database=None,
+        print_blob=False,
+        suppress_health_check=list(HealthCheck),
+    )
+    settings.load_profile(HYPOTHESIS_PROFILE)
+
+
+def selected_profiles(config: pytest.Config) -> list[str]:
+    """Return the verifier profiles asked for."""
+    chosen = str(config.getoption("--hookseal-profile"))
+    return ["hookseal-v1", "standard-webhooks"] if chosen == "all" else [chosen]
+
+
+@pytest.fixture(scope="session")
+def hookseal_verifier(request: pytest.FixtureRequest) -> Iterator[VerifierAdapter]:
+    """The verifier adapter under test, started once for the session."""
+    command = request.config.getoption("--hookseal-verifier")
+    if not command:
+        pytest.skip("no verifier adapter given (--hookseal-verifier CMD)")
+    from .verifier import VerifierAdapter
+
+    adapter = VerifierAdapter(
+        str(command),
+        timeout=float(request.config.getoption("--hookseal-timeout")),
+        observe=not request.config.getoption("--hookseal-no-observe"),
+    )
+    yield adapter
+    adapter.close()
+
+
+@pytest.fixture(scope="session")
+def hookseal_support(
+    request: pytest.FixtureRequest, hookseal_verifier: VerifierAdapter
+) -> Support:
+    """What the verifier implements: its answers to a valid HMAC and ``v1a`` delivery."""
+    from .support import probe
+
+    return probe(hookseal_verifier, selected_profiles(request.config))
+
+
+@pytest.fixture(scope="session")
+def hookseal_sender(request: pytest.FixtureRequest) -> Iterator[SenderHarness]:
+    """The sender adapter under test with a loopback receiver, started once."""
+    command = request.config.getoption("--hookseal-sender")
+    if not command:
+        pytest.skip("no sender adapter given (--hookseal-sender CMD)")
+    from .sender import SenderHarness
+
+    harness = SenderHarness(
+        str(command), timeout=max(10.0, float(request.config.getoption("--hookseal-timeout")))
+    )
+    try:
+        yield harness
+    finally:
+        harness.close()

@@ -1,0 +1,1 @@
+"""The conformance suite's test modules, run by ``hookseal-conformance`` through pytest."""
