@@ -125,3 +125,110 @@ def assert_problem(status: int, content_type: str, payload: dict[str, object],
     assert payload["type"] == f"urn:hookseal:problem:{code}"
     assert isinstance(payload["title"], str) and payload["title"]
     assert isinstance(payload["detail"], str)
+
+
+class CaptureServer:
+    """A loopback HTTP server in a thread that records POSTs and answers a fixed reply.
+
+    Use as a context manager; ``url`` is ``http://127.0.0.1:PORT/hook``, ``requests``
+    holds ``(path, headers, body)`` tuples.
+    """
+
+    def __init__(self, status: int = 200, body: bytes = b'{"ok":true}') -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests: list[tuple[str, dict[str, str], bytes]] = []
+        self.received = threading.Event()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                outer.requests.append((self.path, dict(self.headers.items()), data))
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                outer.received.set()
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hook"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> CaptureServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+
+class Process:
+    """A subprocess whose merged stdout/stderr is collected line by line in a thread."""
+
+    def __init__(self, argv: list[str]) -> None:
+        import os
+        import threading
+
+        env = dict(os.environ, PYTHONUNBUFFERED="1", NO_COLOR="1", TERM="dumb", COLUMNS="200")
+        self.proc = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True,
+            encoding="utf-8",
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_output(self, needle: str, timeout: float = 15.0) -> str:
+        """Wait until ``needle`` appears in the output; return the output."""
+        def seen() -> bool:
+            if self.proc.poll() is not None and needle not in self.output:
+                self._reader.join(timeout=5)
+                if needle not in self.output:
+                    pytest.fail(f"process exited ({self.proc.returncode}) before printing "
+                                f"{needle!r}:\n{self.output}")
+            return needle in self.output
+
+        wait_for(seen, timeout=timeout)
+        return self.output
+
+    def stop(self, sig: int | None = None, timeout: float = 15.0) -> int:
+        """Send ``sig`` (default SIGTERM), wait for the exit and return its code."""
+        import signal
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM if sig is None else sig)
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            pytest.fail(f"process did not stop within {timeout} s:\n{self.output}")
+        self._reader.join(timeout=5)
+        return code
+
+
+def hookseal_command() -> list[str]:
+    """The ``hookseal`` console script next to this interpreter (as installed by the extra)."""
+    import sys
+
+    script = Path(sys.executable).with_name("hookseal")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "hookseal.cli"]
