@@ -1,0 +1,52 @@
+"""Hookseal's event catalog: versioned JSON Schemas for every webhook event.
+
+The catalog is the single source of truth for every payload a Hookseal sender delivers. This
+package ships the sample billing catalog and the tools around it::
+
+    from hookseal_catalog import load_catalog
+
+    catalog = load_catalog()                             # the catalog shipped in this package
+    catalog.validate("invoice.paid", data, version=1)     # PayloadValidationError on bad data
+    body = catalog.build_envelope("invoice.paid", data, version=1)
+
+Modules: :mod:`~hookseal_catalog.catalog` (loading, lookup, validation),
+:mod:`~hookseal_catalog.lint`, :mod:`~hookseal_catalog.diff` (breaking-change detection),
+:mod:`~hookseal_catalog.release` (the frozen released snapshot),
+:mod:`~hookseal_catalog.openapi` (OpenAPI 3.1 export), :mod:`~hookseal_catalog.reference`
+(the event reference the docs render), :mod:`~hookseal_catalog.codegen` (the SDK's pydantic
+models) and :mod:`~hookseal_catalog.cli` (the ``hookseal-catalog`` command).
+"""
+
+from __future__ import annotations
+
+from .catalog import (
+    Catalog,
+    ChangelogEntry,
+    EventType,
+    EventVersion,
+    default_catalog_path,
+    load_catalog,
+)
+from .errors import (
+    CatalogError,
+    CatalogLoadError,
+    EnvelopeValidationError,
+    PayloadValidationError,
+    UnknownEventError,
+    ValidationIssue,
+)
+
+__all__ = [
+    "Catalog",
+    "CatalogError",
+    "CatalogLoadError",
+    "ChangelogEntry",
+    "EnvelopeValidationError",
+    "EventType",
+    "EventVersion",
+    "PayloadValidationError",
+    "UnknownEventError",
+    "ValidationIssue",
+    "default_catalog_path",
+    "load_catalog",
+]
