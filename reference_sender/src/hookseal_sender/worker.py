@@ -207,9 +207,10 @@ class Worker:
             keys = self.store.keys(c.endpoint_id, now=now)
             expiries = [k.expires_at for k in keys if k.expires_at is not None]
             if ep.retry_schedule is not None:
+                cap = ep.retry_after_cap
                 policy = RetryPolicy.from_schedule(
                     ep.retry_schedule, jitter=self.config.retry.jitter,
-                    retry_after_cap=ep.retry_after_cap)
+                    retry_after_cap=self.config.retry.retry_after_cap if cap is None else cap)
             elif ep.retry_after_cap is not None:
                 policy = RetryPolicy(self.config.retry.schedule, self.config.retry.jitter,
                                      ep.retry_after_cap)

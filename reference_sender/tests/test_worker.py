@@ -1,0 +1,219 @@
+"""Workers: signing, outcomes, retries, Retry-After, dead letters, 410, limits, leases."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import hookseal
+import pytest
+from hookseal_sender import Notice, Sender
+from hookseal_sender.catalog import _catalog
+
+from ._receiver import Receiver
+from .conftest import wait_for
+
+
+def data() -> dict[str, Any]:
+    return _catalog().example("invoice.paid")  # type: ignore[no-any-return]
+
+
+def send_one(sender: Sender, tenant: str = "t1") -> str:
+    result = sender.send(tenant, "invoice.paid", data())
+    assert len(result.deliveries) == 1
+    return result.deliveries[0][0]
+
+
+def status_of(sender: Sender, did: str, tenant: str = "t1") -> str:
+    return sender.get_delivery(tenant, did).status
+
+
+def final(sender: Sender, did: str, tenant: str = "t1", timeout: float = 10.0) -> Any:
+    wait_for(lambda: status_of(sender, did, tenant) not in ("pending", "delivering"), timeout)
+    return sender.get_delivery(tenant, did)
+
+
+@pytest.mark.parametrize("signing", ["hmac", "ed25519", "both"])
+@pytest.mark.parametrize("profile", ["hookseal-v1", "standard-webhooks"])
+def test_signatures_verify_with_the_sdk(sender: Sender, receiver: Receiver, worker: Any,
+                                        signing: str, profile: str) -> None:
+    ep = sender.create_endpoint("t1", receiver.route("/s"), allow_local=True, signing=signing,
+                                profile=profile)
+    worker()
+    did = send_one(sender)
+    d = final(sender, did)
+    assert d.status == "delivered"
+    req = receiver.requests("/s")[0]
+    if signing in ("hmac", "both"):
+        hookseal.Webhook(ep.secret, profile=profile).verify(req.body, req.headers)
+    if signing in ("ed25519", "both"):
+        hookseal.Webhook(ep.public_key, profile=profile).verify(req.body, req.headers)
+    if signing == "ed25519":
+        with pytest.raises(hookseal.WebhookVerificationError):
+            hookseal.Webhook(ep.secret, profile=profile).verify(req.body, req.headers)
+    event = hookseal.Webhook(ep.public_key if signing == "ed25519" else ep.secret,
+                             profile=profile).construct_event(req.body, req.headers)
+    assert event["type"] == "invoice.paid" and event["id"] == d.event_id
+    _catalog().validate_envelope(event)
+
+
+def test_retries_then_delivers_with_stable_id(sender: Sender, receiver: Receiver,
+                                              worker: Any) -> None:
+    sender.create_endpoint("t1", receiver.route("/f", statuses=[500, 502, 200]), allow_local=True)
+    worker()
+    did = send_one(sender)
+    d = final(sender, did)
+    assert d.status == "delivered"
+    assert [a.status_code for a in d.attempts] == [500, 502, 200]
+    assert [a.outcome for a in d.attempts] == ["retry", "retry", "delivered"]
+    reqs = receiver.requests("/f")
+    assert {r.headers["Hookseal-Webhook-Id"] for r in reqs} == {did}
+    assert reqs[1].at - reqs[0].at >= 0.19  # the schedule's 0.2 s
+
+
+def test_attempt_recording(sender: Sender, receiver: Receiver, worker: Any) -> None:
+    big = "x" * 10000
+    sender.create_endpoint("t1", receiver.route("/r", statuses=[400], body=big,
+                                                headers={"X-Why": "bad"}), allow_local=True)
+    worker()
+    d = final(sender, send_one(sender))
+    assert d.status == "failed" and len(d.attempts) == 1  # 4xx is permanent
+    a = d.attempts[0]
+    assert a.status_code == 400 and a.error is None and a.latency_ms > 0
+    assert a.response_headers["X-Why"] == "bad"
+    assert a.response_body == "x" * 4096
+    assert abs(a.at - time.time()) < 30
+
+
+@pytest.mark.parametrize("status", [301, 302, 307])
+def test_redirects_are_never_followed(sender: Sender, receiver: Receiver, worker: Any,
+                                      status: int) -> None:
+    target = receiver.route("/target")
+    sender.create_endpoint("t1", receiver.route("/redir", statuses=[status],
+                                                headers={"Location": target}), allow_local=True)
+    worker()
+    d = final(sender, send_one(sender))
+    assert d.status == "failed" and d.attempts[0].status_code == status
+    assert receiver.requests("/target") == []
+
+
+def test_dead_letter_after_cap_and_owner_told(sender: Sender, receiver: Receiver,
+                                              worker: Any) -> None:
+    notices: list[Notice] = []
+    sender.notifier = type("N", (), {"notify": lambda self, n: notices.append(n)})()
+    sender.create_endpoint("t1", receiver.route("/down", statuses=[503]), allow_local=True,
+                           retry_schedule=[0.05, 0.05], notify_email="ops@example.com")
+    worker()
+    did = send_one(sender)
+    d = final(sender, did)
+    assert d.status == "dead_lettered" and len(d.attempts) == 3
+    wait_for(lambda: notices)
+    assert notices[0].kind == "dead_letter" and notices[0].delivery_id == did
+    assert notices[0].recipient == "ops@example.com"
+
+
+def test_retry_after_is_honoured_and_capped(sender: Sender, receiver: Receiver,
+                                            worker: Any) -> None:
+    sender.create_endpoint("t1", receiver.route("/ra", statuses=[429, 200],
+                                                headers={"Retry-After": "1"}),
+                           allow_local=True, retry_schedule=[0.05])
+    sender.create_endpoint("t2", receiver.route("/cap", statuses=[503, 200],
+                                                headers={"Retry-After": "3600"}),
+                           allow_local=True, retry_schedule=[0.05], retry_after_cap=0.3)
+    worker()
+    d1, d2 = send_one(sender), send_one(sender, "t2")
+    final(sender, d1)
+    final(sender, d2, "t2")
+    r1, r2 = receiver.requests("/ra"), receiver.requests("/cap")
+    assert r1[1].at - r1[0].at >= 0.95
+    assert 0.25 <= r2[1].at - r2[0].at < 3
+
+
+def test_410_disables_endpoint_and_cancels(sender: Sender, receiver: Receiver,
+                                           worker: Any) -> None:
+    ep = sender.create_endpoint("t1", receiver.route("/gone", statuses=[410]), allow_local=True)
+    worker()
+    d = final(sender, send_one(sender))
+    assert d.status == "failed"
+    wait_for(lambda: sender.get_endpoint("t1", ep.endpoint.id).status == "disabled")
+    assert "410" in (sender.get_endpoint("t1", ep.endpoint.id).status_reason or "")
+    assert sender.send("t1", "invoice.paid", data()).deliveries == []
+
+
+def test_timeout_and_connection_errors(sender: Sender, receiver: Receiver, worker: Any) -> None:
+    sender.create_endpoint("t1", receiver.route("/slow", delay=2.0), allow_local=True,
+                           timeout=0.3, retry_schedule=[])
+    sender.create_endpoint("t2", "http://127.0.0.1:1/closed", allow_local=True,
+                           retry_schedule=[])
+    worker()
+    d1, d2 = send_one(sender), send_one(sender, "t2")
+    a1 = final(sender, d1).attempts[0]
+    a2 = final(sender, d2, "t2").attempts[0]
+    assert a1.error == "timeout" and a1.status_code is None and 250 < a1.latency_ms < 1500
+    assert a2.error == "connection_error"
+
+
+def test_slow_endpoint_does_not_delay_fast(sender: Sender, receiver: Receiver,
+                                           worker: Any) -> None:
+    sender.create_endpoint("slow", receiver.route("/slow", delay=3.0), allow_local=True,
+                           timeout=1.0, retry_schedule=[])
+    sender.create_endpoint("fast", receiver.route("/fast"), allow_local=True)
+    worker(concurrency=8, per_endpoint=2)
+    for _ in range(20):
+        sender.send("slow", "invoice.paid", data())
+    time.sleep(0.05)
+    start = time.monotonic()
+    fast = [send_one(sender, "fast") for _ in range(20)]
+    for did in fast:
+        final(sender, did, "fast")
+    assert time.monotonic() - start < 1.0  # well before even one slow attempt times out
+
+
+def test_per_endpoint_limit(sender: Sender, receiver: Receiver, worker: Any) -> None:
+    sender.create_endpoint("t1", receiver.route("/lim", delay=0.1), allow_local=True)
+    worker(concurrency=20, per_endpoint=3)
+    dids = [send_one(sender) for _ in range(12)]
+    for did in dids:
+        final(sender, did)
+    reqs = sorted(r.at for r in receiver.requests("/lim"))
+    # With at most 3 in flight and 0.1 s each, 12 requests need >= 4 rounds.
+    assert len(reqs) == 12 and reqs[-1] - reqs[0] >= 0.29
+
+
+def test_breaker_opens_on_failures(sender: Sender, receiver: Receiver, worker: Any) -> None:
+    from hookseal_sender.config import BreakerPolicy
+
+    sender.config = sender.config.replace(
+        breaker=BreakerPolicy(window=10, min_samples=5, failure_ratio=0.5, open_seconds=60))
+    sender.create_endpoint("t1", receiver.route("/br", statuses=[500]), allow_local=True,
+                           retry_schedule=[0.01] * 20)
+    worker(per_endpoint=1)
+    did = send_one(sender)
+    wait_for(lambda: len(receiver.requests("/br")) >= 5)
+    time.sleep(0.5)
+    n = len(receiver.requests("/br"))
+    assert n <= 6  # the breaker opened after 5 failures: no more attempts for 60 s
+    assert status_of(sender, did) == "pending"
+
+
+def test_pause_and_resume(sender: Sender, receiver: Receiver, worker: Any) -> None:
+    ep = sender.create_endpoint("t1", receiver.route("/p"), allow_local=True)
+    sender.pause_endpoint("t1", ep.endpoint.id)
+    worker()
+    did = send_one(sender)
+    time.sleep(0.3)
+    assert receiver.requests("/p") == [] and status_of(sender, did) == "pending"
+    sender.resume_endpoint("t1", ep.endpoint.id)
+    assert final(sender, did).status == "delivered"
+
+
+def test_expired_lease_is_retried(sender: Sender, receiver: Receiver, worker: Any) -> None:
+    sender.create_endpoint("t1", receiver.route("/l"), allow_local=True)
+    did = send_one(sender)
+    now = time.time()
+    claimed = sender.store.claim("crashed-worker", 10, now, now + 0.3)
+    assert [c.id for c in claimed] == [did]
+    assert sender.store.claim("other", 10, now, now + 30) == []
+    worker()
+    assert final(sender, did).status == "delivered"
+    assert len(receiver.requests("/l")) == 1
