@@ -79,3 +79,17 @@ def test_environ_headers_rebuilds_dashed_lower_case_names() -> None:
                "CONTENT_LENGTH": "", "wsgi.input": None}
     assert sorted(environ_headers(environ)) == [
         ("content-type", "application/json"), ("hookseal-signature", "t=1,v1=ab")]
+
+
+def test_delivery_id_prefers_the_signed_body_id_then_the_profile_header() -> None:
+    from hookseal.integrations._common import delivery_id
+
+    v1 = hookseal.Webhook(SECRET)
+    assert delivery_id(v1, {"id": "evt_body"}, {"Hookseal-Webhook-Id": "dlv_h"}) == "evt_body"
+    assert delivery_id(v1, {}, [("hookseal-webhook-id", "dlv_h")]) == "dlv_h"
+    acme = hookseal.Webhook(SECRET, header_prefix="Acme")
+    assert delivery_id(acme, {}, {"Acme-Webhook-Id": "dlv_a", "Hookseal-Webhook-Id": "x"}) == \
+        "dlv_a"
+    sw = hookseal.Webhook(hookseal.generate_secret(), profile="standard-webhooks")
+    assert delivery_id(sw, {}, {"webhook-id": "msg_1"}) == "msg_1"
+    assert delivery_id(sw, {"id": 5}, {}) is None

@@ -102,26 +102,23 @@ def _text(value: Any) -> str:
 
 
 def delivery_id(webhook: Webhook, event: dict[str, Any], headers: Any) -> Optional[str]:
-    """Return the delivery id to deduplicate on, preferring a signed value.
+    """Return the id to deduplicate on: the verified body's ``id``, else the id header.
 
-    In ``standard-webhooks`` the ``webhook-id`` header is signed, so it is used. In
-    ``hookseal-v1`` the ``<prefix>-Webhook-Id`` header is not signed but always equals the
-    verified body's ``id`` (contract 2.1), so the body's ``id`` is used, then the header.
+    The envelope's ``id`` is signed in both profiles and is the same on every attempt
+    and every replay (contract 2.1 and the catalog's envelope), so it is preferred; the
+    ``<prefix>-Webhook-Id`` (``hookseal-v1``, not signed) or ``webhook-id``
+    (``standard-webhooks``) header is the fallback for bodies without one.
     """
-    profile = getattr(webhook, "profile", "hookseal-v1")
-    prefix = str(getattr(webhook, "header_prefix", "Hookseal"))
-    wanted = "webhook-id" if profile == "standard-webhooks" else f"{prefix}-webhook-id".lower()
-    header_value: Optional[str] = None
-    for name, value in _header_pairs(headers):
-        if _text(name).lower() == wanted and value:
-            header_value = _text(value)
-            break
-    if profile == "standard-webhooks" and header_value:
-        return header_value
     body_id = event.get("id")
     if isinstance(body_id, str) and body_id:
         return body_id
-    return header_value
+    profile = getattr(webhook, "profile", "hookseal-v1")
+    prefix = str(getattr(webhook, "header_prefix", "Hookseal"))
+    wanted = "webhook-id" if profile == "standard-webhooks" else f"{prefix}-webhook-id".lower()
+    for name, value in _header_pairs(headers):
+        if _text(name).lower() == wanted and value:
+            return _text(value)
+    return None
 
 
 def admit(
