@@ -29,6 +29,7 @@ const (
 	DefaultTolerance = 5 * time.Minute
 	maxHeaderBytes   = 8192 // bounded work: bigger signature headers are refused unparsed
 	maxElements      = 32
+	tokenChars       = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+.^_`|~-"
 )
 
 // VerificationError means the request is not a genuine, fresh delivery: answer 400.
@@ -70,6 +71,9 @@ func VerifyHooksealV1(body []byte, header http.Header, secrets []string, opts ..
 	if err != nil {
 		return err
 	}
+	if o.prefix == "" || strings.Trim(o.prefix, tokenChars) != "" {
+		return &ConfigurationError{"the header prefix must be an HTTP header name token"}
+	}
 	value, err := find(header, o.prefix+"-Signature")
 	if err != nil {
 		return err
@@ -94,10 +98,10 @@ func VerifyHooksealV1(body []byte, header http.Header, secrets []string, opts ..
 	if len(timestamps) != 1 {
 		return fail("malformed_header", "need exactly one t= element")
 	}
-	if err := checkTimestamp(timestamps[0], o); err != nil {
+	if err := checkKinds(hmacKeys, v1, publicKeys, v1a); err != nil {
 		return err
 	}
-	if err := checkKinds(hmacKeys, v1, publicKeys, v1a); err != nil {
+	if err := checkTimestamp(timestamps[0], o); err != nil {
 		return err
 	}
 
@@ -151,10 +155,10 @@ func VerifyStandardWebhooks(body []byte, header http.Header, secrets []string, o
 			v1a = append(v1a, sig)
 		}
 	}
-	if err := checkTimestamp(timestamp, o); err != nil {
+	if err := checkKinds(hmacKeys, v1, publicKeys, v1a); err != nil {
 		return err
 	}
-	if err := checkKinds(hmacKeys, v1, publicKeys, v1a); err != nil {
+	if err := checkTimestamp(timestamp, o); err != nil {
 		return err
 	}
 

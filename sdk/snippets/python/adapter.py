@@ -9,8 +9,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
+import re
 import sys
-from typing import Any
+from typing import Any, Optional
 
 from hookseal_verify import (
     ConfigurationError,
@@ -21,47 +23,71 @@ from hookseal_verify import (
 
 
 def answer(request: Any) -> dict[str, Any]:
-    """Verify one adapter request and return the adapter response."""
+    """Verify one adapter request and return the adapter response.
+
+    Malformed requests (not an object, bad ``body_b64`` or ``now``) answer
+    ``invalid_request``, as the SDK's reference adapter does.
+    """
     if not isinstance(request, dict):
-        return _config("a request must be a JSON object")
+        return _fail("invalid_request", "a request must be a JSON object")
     profile = request.get("profile", "hookseal-v1")
     if profile not in ("hookseal-v1", "standard-webhooks"):
-        return {"ok": False, "error": "unsupported_profile"}
-    secrets = request.get("secrets")
-    headers = request.get("headers")
+        return _fail("unsupported_profile", f"profile {profile!r} is not implemented")
+    try:
+        body = base64.b64decode(request.get("body_b64", ""), validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        return _fail("invalid_request", "body_b64 is not standard base64")
     now = request.get("now")
+    if now is not None and (isinstance(now, bool) or not isinstance(now, (int, float))):
+        return _fail("invalid_request", "now must be a number")
+    secrets = request.get("secrets", [])
     tolerance = request.get("tolerance", 300)
     prefix = request.get("header_prefix", "Hookseal")
-    if not isinstance(secrets, list) or not isinstance(headers, dict):
-        return _config("secrets must be a list and headers an object")
-    if not all(isinstance(value, str) for value in headers.values()):
-        return _config("header values must be strings")
-    if not _is_int(tolerance) or not (now is None or _is_int(now)) or not isinstance(prefix, str):
-        return _config("now and tolerance must be integers, header_prefix a string")
-    try:
-        body = base64.b64decode(str(request.get("body_b64", "")), validate=True)
-    except (binascii.Error, ValueError):
-        return _config("body_b64 is not base64")
+    if (
+        not isinstance(secrets, (str, list))
+        or isinstance(tolerance, bool)
+        or not isinstance(prefix, str)
+        or not _TOKEN.fullmatch(prefix)
+    ):
+        return _fail("invalid_configuration", "secrets, tolerance or header_prefix is wrong")
+    headers = request.get("headers", {})
+    if not isinstance(headers, dict):
+        return _fail("malformed_header", "headers must be an object")
+    wanted = (
+        {f"{prefix}-signature".lower()}
+        if profile == "hookseal-v1"
+        else {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    )
+    plain: dict[str, str] = {}
+    for name, value in headers.items():
+        # Like the SDK: a wanted header that is not text is malformed, null is absent.
+        if isinstance(value, str) or (value is None and name.lower() in wanted):
+            plain[name] = value or ""
+        elif name.lower() in wanted:
+            return _fail("malformed_header", f"{name} is not text")
     try:
         if profile == "hookseal-v1":
             verify_hookseal_v1(
-                body, headers, secrets, tolerance=tolerance, now=now, header_prefix=prefix
+                body, plain, secrets, tolerance=tolerance, now=_floor(now), header_prefix=prefix
             )
         else:
-            verify_standard_webhooks(body, headers, secrets, tolerance=tolerance, now=now)
+            verify_standard_webhooks(body, plain, secrets, tolerance=tolerance, now=_floor(now))
     except ConfigurationError as err:
-        return _config(str(err))
+        return _fail(err.code, str(err))
     except WebhookVerificationError as err:
-        return {"ok": False, "error": err.code, "detail": str(err)}
+        return _fail(err.code, str(err))
     return {"ok": True}
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+_TOKEN = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
 
 
-def _config(detail: str) -> dict[str, Any]:
-    return {"ok": False, "error": "invalid_configuration", "detail": detail}
+def _floor(now: Optional[float]) -> Optional[int]:
+    return None if now is None else math.floor(now)
+
+
+def _fail(code: str, detail: str) -> dict[str, Any]:
+    return {"ok": False, "error": code, "detail": detail}
 
 
 def main() -> None:
@@ -72,7 +98,7 @@ def main() -> None:
         try:
             response = answer(json.loads(line))
         except Exception as err:  # never crash: garbage in, one answer out
-            response = _config(f"unreadable request: {type(err).__name__}")
+            response = _fail("invalid_request", f"unreadable request: {type(err).__name__}")
         sys.stdout.write(json.dumps(response) + "\n")
         sys.stdout.flush()
 

@@ -36,6 +36,7 @@ MAX_HEADER_BYTES = 8192  # bounded work: bigger signature headers are refused un
 MAX_ELEMENTS = 32
 _TIMESTAMP = re.compile(r"[0-9]{1,18}")  # ASCII digits only: str.isdigit() accepts "²"
 _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+_TOKEN = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")  # what may start an HTTP header name
 
 
 class ConfigurationError(ValueError):
@@ -82,6 +83,8 @@ def verify_hookseal_v1(
         ConfigurationError: No secrets, an empty one, or a bad option.
     """
     hmac_keys, public_keys = _keys(secrets, tolerance, standard=False)
+    if not _TOKEN.fullmatch(header_prefix):
+        raise ConfigurationError("header_prefix must be an HTTP header name token")
     header = _header(headers, header_prefix + "-Signature")
     elements = _split(header, ",")
     # Split each element at its first "=", no trimming; unknown keys are ignored.
@@ -91,8 +94,8 @@ def verify_hookseal_v1(
     v1a = [value for key, _, value in pairs if key == "v1a"]
     if len(timestamps) != 1:
         raise WebhookVerificationError("malformed_header", "need exactly one t= element")
-    timestamp = _check_timestamp(timestamps[0], tolerance, now)
     _check_kinds(hmac_keys, v1, public_keys, v1a)
+    timestamp = _check_timestamp(timestamps[0], tolerance, now)
 
     signed = timestamp.encode() + b"." + bytes(body)
     for key in hmac_keys:
@@ -127,8 +130,8 @@ def verify_standard_webhooks(
         raise WebhookVerificationError("malformed_header", "an entry has no comma")
     v1 = [value for version, _, value in entries if version == "v1"]
     v1a = [value for version, _, value in entries if version == "v1a"]
-    _check_timestamp(timestamp, tolerance, now)
     _check_kinds(hmac_keys, v1, public_keys, v1a)
+    _check_timestamp(timestamp, tolerance, now)
 
     signed = _utf8(f"{msg_id}.{timestamp}.") + bytes(body)
     for key in hmac_keys:

@@ -5,43 +5,56 @@ import { ConfigurationError, verifyHooksealV1, verifyStandardWebhooks, WebhookVe
 
 type Answer = { ok: true } | { ok: false; error: string; detail?: string };
 
-const config = (detail: string): Answer => ({ ok: false, error: "invalid_configuration", detail });
-const isInt = (value: unknown): value is number => typeof value === "number" && Number.isSafeInteger(value);
+const fail = (error: string, detail = ""): Answer => ({ ok: false, error, detail });
+const TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
+/** Answer one decoded request. Malformed requests answer "invalid_request", like the SDK's adapter. */
 export function answer(request: unknown): Answer {
   if (typeof request !== "object" || request === null || Array.isArray(request)) {
-    return config("a request must be a JSON object");
+    return fail("invalid_request", "a request must be a JSON object");
   }
   const r = request as Record<string, unknown>;
-  const profile = r.profile ?? "hookseal-v1";
-  if (profile !== "hookseal-v1" && profile !== "standard-webhooks") {
-    return { ok: false, error: "unsupported_profile" };
+  const field = (name: string, fallback: unknown): unknown => (name in r ? r[name] : fallback);
+  const profile = field("profile", "hookseal-v1");
+  if (profile !== "hookseal-v1" && profile !== "standard-webhooks") return fail("unsupported_profile");
+  const bodyB64 = field("body_b64", "");
+  if (typeof bodyB64 !== "string" || !BASE64.test(bodyB64)) return fail("invalid_request", "body_b64 is not base64");
+  const now = field("now", null);
+  if (now !== null && (typeof now !== "number" || !Number.isFinite(now))) {
+    return fail("invalid_request", "now must be a number");
   }
-  const { secrets, headers, now } = r;
-  const tolerance = r.tolerance ?? 300;
-  const headerPrefix = r.header_prefix ?? "Hookseal";
-  if (!Array.isArray(secrets) || typeof headers !== "object" || headers === null || Array.isArray(headers)) {
-    return config("secrets must be a list and headers an object");
+  const secrets = field("secrets", []);
+  const tolerance = field("tolerance", 300);
+  const prefix = field("header_prefix", "Hookseal");
+  if (!(typeof secrets === "string" || Array.isArray(secrets)) || typeof tolerance !== "number") {
+    return fail("invalid_configuration", "secrets must be a string or a list, tolerance a number");
   }
-  if (!Object.values(headers).every((value) => typeof value === "string")) {
-    return config("header values must be strings");
+  if (typeof prefix !== "string" || !TOKEN.test(prefix)) {
+    return fail("invalid_configuration", "header_prefix must be a header name token");
   }
-  if (!isInt(tolerance) || !(now === undefined || now === null || isInt(now)) || typeof headerPrefix !== "string") {
-    return config("now and tolerance must be integers, header_prefix a string");
+  const headers = field("headers", {});
+  if (typeof headers !== "object" || headers === null || Array.isArray(headers)) {
+    return fail("malformed_header", "headers must be an object");
   }
-  const bodyB64 = r.body_b64 ?? "";
-  if (typeof bodyB64 !== "string" || !/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(bodyB64)) {
-    return config("body_b64 is not base64");
+  const wanted =
+    profile === "hookseal-v1" ? [`${prefix}-signature`.toLowerCase()] : ["webhook-id", "webhook-timestamp", "webhook-signature"];
+  const plain: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    // Like the SDK: a wanted header that is not text is malformed, null is absent.
+    const isWanted = wanted.includes(name.toLowerCase());
+    if (typeof value === "string" || (value === null && isWanted)) plain[name] = value ?? "";
+    else if (isWanted) return fail("malformed_header", `${name} is not text`);
   }
   const body = Buffer.from(bodyB64, "base64");
-  const options = { tolerance, now: isInt(now) ? now : undefined, headerPrefix };
+  const options = { tolerance, now: now === null ? undefined : Math.floor(now), headerPrefix: prefix };
   try {
-    if (profile === "hookseal-v1") verifyHooksealV1(body, headers as Record<string, string>, secrets, options);
-    else verifyStandardWebhooks(body, headers as Record<string, string>, secrets, options);
+    if (profile === "hookseal-v1") verifyHooksealV1(body, plain, secrets, options);
+    else verifyStandardWebhooks(body, plain, secrets, options);
   } catch (err) {
-    if (err instanceof ConfigurationError) return config(err.message);
-    if (err instanceof WebhookVerificationError) return { ok: false, error: err.code, detail: err.message };
-    return config(`unexpected: ${String(err)}`);
+    if (err instanceof ConfigurationError) return fail(err.code, err.message);
+    if (err instanceof WebhookVerificationError) return fail(err.code, err.message);
+    return fail("invalid_configuration", `unexpected: ${String(err)}`);
   }
   return { ok: true };
 }
@@ -54,7 +67,7 @@ function main(): void {
     try {
       response = answer(JSON.parse(line));
     } catch (err) {
-      response = config(`unreadable request: ${String(err)}`);
+      response = fail("invalid_request", `unreadable request: ${String(err)}`);
     }
     // On Linux, writes to a pipe are synchronous: every answer is flushed, in order.
     process.stdout.write(JSON.stringify(response) + "\n");

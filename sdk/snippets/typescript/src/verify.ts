@@ -16,6 +16,7 @@ const MAX_HEADER_BYTES = 8192; // bounded work: bigger signature headers are ref
 const MAX_ELEMENTS = 32;
 const TIMESTAMP = /^[0-9]{1,18}$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/; // what may start an HTTP header name
 
 export type VerificationErrorCode =
   | "missing_header"
@@ -63,7 +64,9 @@ export function verifyHooksealV1(
   options: VerifyOptions = {},
 ): void {
   const keys = parseKeys(secrets, options, false);
-  const header = findHeader(headers, `${options.headerPrefix ?? "Hookseal"}-Signature`);
+  const prefix = options.headerPrefix ?? "Hookseal";
+  if (!TOKEN.test(prefix)) throw new ConfigurationError("headerPrefix must be an HTTP header name token");
+  const header = findHeader(headers, `${prefix}-Signature`);
   const timestamps: string[] = [];
   const v1: string[] = [];
   const v1a: string[] = [];
@@ -76,8 +79,8 @@ export function verifyHooksealV1(
     else if (key === "v1a") v1a.push(value);
   }
   if (timestamps.length !== 1) fail("malformed_header", "need exactly one t= element");
-  const timestamp = checkTimestamp(timestamps[0], options);
   checkKinds(keys, v1, v1a);
+  const timestamp = checkTimestamp(timestamps[0], options);
 
   const signed = Buffer.concat([Buffer.from(`${timestamp}.`), body]);
   for (const key of keys.hmac) {
@@ -112,8 +115,8 @@ export function verifyStandardWebhooks(
     if (version === "v1") v1.push(entry.slice(comma + 1));
     else if (version === "v1a") v1a.push(entry.slice(comma + 1));
   }
-  checkTimestamp(timestamp, options);
   checkKinds(keys, v1, v1a);
+  checkTimestamp(timestamp, options);
 
   const signed = Buffer.concat([Buffer.from(`${id}.${timestamp}.`), body]);
   for (const key of keys.hmac) {

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"strings"
 	"time"
 
 	"hookseal.dev/snippet"
@@ -26,72 +27,108 @@ type answer struct {
 	Detail string `json:"detail,omitempty"`
 }
 
-var base64Body = regexp.MustCompile(`^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$`)
+var (
+	base64Body = regexp.MustCompile(`^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$`)
+	token      = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+)
 
-func config(detail string) answer {
-	return answer{Error: "invalid_configuration", Detail: detail}
+func fail(code, detail string) answer { return answer{Error: code, Detail: detail} }
+
+// field decodes a request field into a plain Go value (json.Number for numbers, nil for
+// null), or returns fallback when the field is absent.
+func field(request map[string]json.RawMessage, name string, fallback interface{}) interface{} {
+	raw, present := request[name]
+	if !present {
+		return fallback
+	}
+	var value interface{}
+	decoder := json.NewDecoder(bytes.NewReader(raw))
+	decoder.UseNumber()
+	_ = decoder.Decode(&value)
+	return value
 }
 
-// integer reads an optional JSON integer field; ok is false for floats, strings, null...
-func integer(raw json.RawMessage, fallback int64) (value int64, ok bool) {
-	if raw == nil {
-		return fallback, true
-	}
-	var n json.Number
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if dec.Decode(&n) != nil {
-		return 0, false
-	}
-	value, err := n.Int64()
-	return value, err == nil
-}
-
+// handle answers one request line. Malformed requests answer "invalid_request", as the
+// SDK's reference adapter does.
 func handle(line []byte) (result answer) {
 	defer func() {
 		if r := recover(); r != nil { // never crash: garbage in, one answer out
-			result = config(fmt.Sprint("unexpected: ", r))
+			result = fail("invalid_configuration", fmt.Sprint("unexpected: ", r))
 		}
 	}()
 	var request map[string]json.RawMessage
+	if !json.Valid(line) {
+		return fail("invalid_request", "the line is not JSON")
+	}
 	if err := json.Unmarshal(line, &request); err != nil || request == nil {
-		return config("a request must be a JSON object")
+		return fail("invalid_request", "a request must be a JSON object")
 	}
-	profile := "hookseal-v1"
-	if raw, present := request["profile"]; present && json.Unmarshal(raw, &profile) != nil {
-		return answer{Error: "unsupported_profile"}
-	}
+	profile, _ := field(request, "profile", "hookseal-v1").(string)
 	if profile != "hookseal-v1" && profile != "standard-webhooks" {
-		return answer{Error: "unsupported_profile"}
+		return fail("unsupported_profile", "")
 	}
-	var secrets []string
-	var headers map[string]string
-	bodyB64, prefix := "", "Hookseal"
-	if json.Unmarshal(request["secrets"], &secrets) != nil || secrets == nil ||
-		json.Unmarshal(request["headers"], &headers) != nil || headers == nil {
-		return config("secrets must be a list of strings and headers an object of strings")
-	}
-	if raw, present := request["header_prefix"]; present && json.Unmarshal(raw, &prefix) != nil {
-		return config("header_prefix must be a string")
-	}
-	if raw, present := request["body_b64"]; present && json.Unmarshal(raw, &bodyB64) != nil {
-		return config("body_b64 must be a string")
-	}
-	tolerance, okTolerance := integer(request["tolerance"], 300)
-	now, okNow := integer(request["now"], time.Now().Unix())
-	if string(request["now"]) == "null" {
-		now, okNow = time.Now().Unix(), true
-	}
-	if !okTolerance || !okNow {
-		return config("now and tolerance must be integers")
-	}
-	if !base64Body.MatchString(bodyB64) {
-		return config("body_b64 is not base64")
+	bodyB64, ok := field(request, "body_b64", "").(string)
+	if !ok || !base64Body.MatchString(bodyB64) {
+		return fail("invalid_request", "body_b64 is not base64")
 	}
 	body, _ := base64.StdEncoding.DecodeString(bodyB64)
+	now := time.Now().Unix()
+	switch value := field(request, "now", nil).(type) {
+	case nil:
+	case json.Number:
+		f, err := value.Float64()
+		if i, errInt := value.Int64(); errInt == nil {
+			now = i
+		} else if err == nil && !math.IsInf(f, 0) {
+			// Far outside any timestamp: clamp, so that now - ts cannot overflow.
+			now = int64(math.Max(math.Min(math.Floor(f), 1<<61), -(1 << 61)))
+		} else {
+			return fail("invalid_request", "now must be a number")
+		}
+	default:
+		return fail("invalid_request", "now must be a number")
+	}
+	var secrets []string
+	switch value := field(request, "secrets", []interface{}{}).(type) {
+	case string:
+		secrets = []string{value}
+	case []interface{}:
+		for _, secret := range value {
+			text, ok := secret.(string)
+			if !ok {
+				return fail("invalid_configuration", "a secret must be a string")
+			}
+			secrets = append(secrets, text)
+		}
+	default:
+		return fail("invalid_configuration", "secrets must be a string or a list")
+	}
+	tolerance, toleranceOK := int64(0), false
+	if number, ok := field(request, "tolerance", json.Number("300")).(json.Number); ok {
+		tolerance, toleranceOK = parseInt(number)
+	}
+	prefix, prefixOK := field(request, "header_prefix", "Hookseal").(string)
+	if !toleranceOK || !prefixOK || !token.MatchString(prefix) {
+		return fail("invalid_configuration", "tolerance must be an integer and header_prefix a header name token")
+	}
+	headers, ok := field(request, "headers", map[string]interface{}{}).(map[string]interface{})
+	if !ok {
+		return fail("malformed_header", "headers must be an object")
+	}
+	wanted := map[string]bool{"webhook-id": true, "webhook-timestamp": true, "webhook-signature": true}
+	if profile == "hookseal-v1" {
+		wanted = map[string]bool{strings.ToLower(prefix + "-Signature"): true}
+	}
 	header := http.Header{}
 	for name, value := range headers {
-		header[name] = []string{value} // as sent: no canonicalization, so duplicates show
+		// Like the SDK: a wanted header that is not text is malformed, null is absent.
+		text, isText := value.(string)
+		switch {
+		case isText || (value == nil && wanted[strings.ToLower(name)]):
+			header[name] = []string{text} // as sent: no canonicalization, so duplicates show
+		case wanted[strings.ToLower(name)]:
+			return fail("malformed_header", name+" is not text")
+		}
 	}
 	if tolerance > math.MaxInt64/int64(time.Second) {
 		tolerance = math.MaxInt64 / int64(time.Second)
@@ -100,6 +137,9 @@ func handle(line []byte) (result answer) {
 		hookseal.WithTolerance(time.Duration(tolerance) * time.Second),
 		hookseal.WithClock(func() time.Time { return time.Unix(now, 0) }),
 		hookseal.WithHeaderPrefix(prefix),
+	}
+	if secrets == nil {
+		secrets = []string{}
 	}
 	var err error
 	if profile == "hookseal-v1" {
@@ -113,12 +153,25 @@ func handle(line []byte) (result answer) {
 	case err == nil:
 		return answer{OK: true}
 	case errors.As(err, &failed):
-		return answer{Error: failed.Code, Detail: failed.Message}
+		return fail(failed.Code, failed.Message)
 	case errors.As(err, &misconfigured):
-		return config(misconfigured.Message)
+		return fail("invalid_configuration", misconfigured.Message)
 	default:
-		return config(err.Error())
+		return fail("invalid_configuration", err.Error())
 	}
+}
+
+// parseInt accepts a JSON integer written without a fraction or exponent, like Python's
+// json module (2.0 is a float there, so not a valid tolerance).
+func parseInt(number json.Number) (int64, bool) {
+	value, err := number.Int64()
+	if err != nil && strings.Trim(string(number), "-0123456789") == "" {
+		if strings.HasPrefix(string(number), "-") {
+			return -1, true // a huge negative integer: still negative
+		}
+		return math.MaxInt64, true // a huge integer: as good as infinite
+	}
+	return value, err == nil
 }
 
 func main() {
