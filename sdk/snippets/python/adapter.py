@@ -67,9 +67,7 @@ def answer(request: Any) -> dict[str, Any]:
             return _fail("malformed_header", f"{name} is not text")
     try:
         if profile == "hookseal-v1":
-            verify_hookseal_v1(
-                body, plain, secrets, tolerance=tolerance, now=_floor(now), header_prefix=prefix
-            )
+            verify_hookseal_v1(body, plain, secrets, tolerance=tolerance, now=_floor(now), header_prefix=prefix)
         else:
             verify_standard_webhooks(body, plain, secrets, tolerance=tolerance, now=_floor(now))
     except ConfigurationError as err:

@@ -26,9 +26,7 @@ from hookseal_verify import (
     verify_standard_webhooks,
 )
 
-VECTORS = Path(
-    os.environ.get("HOOKSEAL_VECTORS", Path(__file__).resolve().parents[2] / "vectors" / "vectors.json")
-)
+VECTORS = Path(os.environ.get("HOOKSEAL_VECTORS", Path(__file__).resolve().parents[2] / "vectors" / "vectors.json"))
 SECRET = "whsec_" + base64.b64encode(b"\x07" * 32).decode()
 BODY = b'{"id":"evt_1","type":"invoice.paid"}'
 
@@ -63,9 +61,7 @@ class ApiTest(unittest.TestCase):
 
     def test_clock_is_settable_and_defaults_to_system_clock(self) -> None:
         self.assertEqual(self.code(body=BODY, headers=signature(int(time.time()), SECRET), secrets=SECRET), "ok")
-        self.assertEqual(
-            self.code(body=BODY, headers=signature(1000, SECRET), secrets=SECRET), "timestamp_too_old"
-        )
+        self.assertEqual(self.code(body=BODY, headers=signature(1000, SECRET), secrets=SECRET), "timestamp_too_old")
         self.assertEqual(self.code(body=BODY, headers=signature(1000, SECRET), secrets=SECRET, now=1100), "ok")
 
     def test_several_secrets_and_none(self) -> None:

@@ -179,8 +179,14 @@ def _mutate(rng: random.Random, request: dict[str, Any]) -> Any:
     elif choice == 4:  # the body changed or not base64
         request["body_b64"] = rng.choice(["", "eyJ9", "not base64!", base64.b64encode(b"{}").decode()])
     elif choice == 5:  # the clock moved
-        request["now"] = rng.choice([0, 1, 10**17, 2**62, -5, 1.5]) if rng.random() < 0.5 else (
-            (request.get("now") or 0) + rng.choice([-301, -300, 300, 301]) if isinstance(request.get("now"), int) else 0
+        request["now"] = (
+            rng.choice([0, 1, 10**17, 2**62, -5, 1.5])
+            if rng.random() < 0.5
+            else (
+                (request.get("now") or 0) + rng.choice([-301, -300, 300, 301])
+                if isinstance(request.get("now"), int)
+                else 0
+            )
         )
     elif choice == 6:  # the tolerance changed
         # Not 1.0: JavaScript cannot tell it from 1, and neither may a JSON reader.
