@@ -32,8 +32,9 @@ def public_from_seed(seed: bytes) -> bytes:
 
 def load_public(raw: bytes) -> Any:
     """Load a raw 32-byte public key into a reusable verifier object."""
+    ed25519 = _module()  # outside the try: its ConfigurationError is a ValueError too
     try:
-        return _module().Ed25519PublicKey.from_public_bytes(raw)
+        return ed25519.Ed25519PublicKey.from_public_bytes(raw)
     except ValueError:
         raise ConfigurationError("the whpk_ public key is not a valid Ed25519 key") from None
 

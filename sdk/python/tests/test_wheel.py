@@ -1,0 +1,84 @@
+"""The built wheel installs into a bare venv and its core runs with no dependency at all."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+SDK = Path(__file__).resolve().parents[1]
+REPO = SDK.parents[1]
+UV = REPO / ".tools" / "uv" / "bin" / "uv"
+
+SMOKE = r"""
+import importlib.util, sys
+import hookseal
+assert importlib.util.find_spec("cryptography") is None, "the bare venv must not have cryptography"
+secret = hookseal.generate_secret()
+headers = hookseal.sign(b'{"id":"evt_1"}', secret, msg_id="m")
+assert hookseal.Webhook(secret).construct_event(b'{"id":"evt_1"}', headers) == {"id": "evt_1"}
+try:
+    hookseal.Webhook("whpk_" + "A" * 43 + "=")
+except hookseal.ConfigurationError as exc:
+    assert "hookseal[ed25519]" in str(exc), exc
+else:
+    raise AssertionError("a whpk_ key without the extra must be a configuration error")
+extra = sorted(m for m in sys.modules
+               if m.split(".")[0] not in sys.stdlib_module_names and m.split(".")[0] not in ("hookseal", "__main__"))
+assert not extra, f"imported outside the standard library: {extra}"
+print("ok")
+"""
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(SDK)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (path,) = out.glob("hookseal-*.whl")
+    return path
+
+
+def test_wheel_contents(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "hookseal/py.typed" in names
+    assert "hookseal/__init__.py" in names
+    assert not any("tests/" in n for n in names)
+    metadata = next(n for n in names if n.endswith("METADATA"))
+    text = zipfile.ZipFile(wheel).read(metadata).decode()
+    requires = [line for line in text.splitlines() if line.startswith("Requires-Dist:")]
+    assert all("extra ==" in line for line in requires), requires
+
+
+def test_core_runs_in_a_bare_venv(wheel: Path, tmp_path: Path) -> None:
+    venv = tmp_path / "bare"
+    python3 = shutil.which("python3") or sys.executable
+    if UV.exists():
+        subprocess.run([python3, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+        subprocess.run(
+            [str(UV), "pip", "install", "--python", str(venv / "bin" / "python"), "--no-deps", "--offline", str(wheel)],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    else:
+        subprocess.run([python3, "-m", "venv", str(venv)], check=True, timeout=300)
+        subprocess.run(
+            [str(venv / "bin" / "python"), "-m", "pip", "install", "--no-deps", "--no-index", str(wheel)],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    result = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", SMOKE], check=False, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
