@@ -68,6 +68,7 @@ def test_sign_reads_body_from_a_file(tmp_path: Path, capsys: pytest.CaptureFixtu
     path = tmp_path / "body.bin"
     path.write_bytes(b"\x00\xffraw")
     status, out, _ = run(["sign", "-s", SECRET, "--body", str(path)], capsys)
+    assert status == 0
     hookseal.Webhook(SECRET).verify(b"\x00\xffraw", parse_http_headers(out))
 
 

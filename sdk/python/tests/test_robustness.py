@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -35,10 +36,9 @@ BODIES: st.SearchStrategy[Any] = st.one_of(st.binary(max_size=300), st.text(max_
 @settings(max_examples=600, deadline=None)
 @given(st.sampled_from(VERIFIERS), HEADERS, BODIES, st.one_of(st.none(), st.integers(-(10**20), 10**20)))
 def test_arbitrary_input_raises_only_documented_errors(wh: hookseal.Webhook, headers: Any, body: Any, now: Any) -> None:
-    try:
+    # Anything else escaping (TypeError, IndexError, ...) fails the test.
+    with contextlib.suppress(hookseal.WebhookVerificationError, hookseal.InvalidPayloadError):
         wh.construct_event(body, headers, now=now)
-    except (hookseal.WebhookVerificationError, hookseal.InvalidPayloadError):
-        pass
 
 
 def _elapsed(wh: hookseal.Webhook, headers: dict[str, str]) -> float:
