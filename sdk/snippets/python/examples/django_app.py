@@ -12,9 +12,14 @@ import os
 from django.conf import settings
 
 if not settings.configured:  # a real project has settings.py instead
-    settings.configure(ROOT_URLCONF=__name__, SECRET_KEY="example-only", ALLOWED_HOSTS=["testserver"], MIDDLEWARE=[])
+    settings.configure(
+        ROOT_URLCONF=__name__,
+        SECRET_KEY="example-only",  # noqa: S106 - Django insists on one; unused here
+        ALLOWED_HOSTS=["testserver"],
+        MIDDLEWARE=[],
+    )
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -22,7 +27,6 @@ from django.http import HttpRequest, HttpResponse  # noqa: E402
 from django.urls import path  # noqa: E402
 from django.views.decorators.csrf import csrf_exempt  # noqa: E402
 from django.views.decorators.http import require_POST  # noqa: E402
-
 from hookseal_verify import WebhookVerificationError, verify_hookseal_v1  # noqa: E402
 
 SECRET = os.environ.get("HOOKSEAL_SECRET", "whsec_test")

@@ -9,7 +9,6 @@ import json
 import os
 
 from fastapi import FastAPI, Request, Response
-
 from hookseal_verify import WebhookVerificationError, verify_hookseal_v1
 
 app = FastAPI()

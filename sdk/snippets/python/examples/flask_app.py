@@ -9,7 +9,6 @@ import json
 import os
 
 from flask import Flask, request
-
 from hookseal_verify import WebhookVerificationError, verify_hookseal_v1
 
 app = Flask(__name__)

@@ -14,7 +14,7 @@ import unittest
 from django.test import Client as DjangoClient
 from fastapi.testclient import TestClient
 
-from examples import django_app, fastapi_app, flask_app
+from examples import django_app, fastapi_app, flask_app  # noqa: F401 - django_app configures Django
 
 BODY = b'{"id":"evt_1","type":"invoice.paid","data":{"amount":1000}}'
 
