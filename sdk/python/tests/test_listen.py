@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import signal
 import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import hookseal
 import pytest
@@ -20,6 +22,7 @@ from receiving_fixtures import (
     CaptureServer,
     Process,
     event_body,
+    free_port,
     hookseal_command,
     signed,
 )
@@ -51,25 +54,40 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
         return err.code, err.read()
 
 
+DOCS = Path(__file__).resolve().parents[1] / "docs-receiving.md"
+
+
+def quickstart_commands() -> list[list[str]]:
+    """The commands of the guide's quickstart block, in order."""
+    text = DOCS.read_text(encoding="utf-8")
+    block = text.split("<!-- quickstart", 1)[1].split("```console\n", 1)[1].split("```", 1)[0]
+    return [shlex.split(line) for line in block.splitlines() if line.strip()]
+
+
 def test_quickstart_listen_then_trigger_end_to_end() -> None:
-    # Exactly the docs quickstart (docs-receiving.md), on a free port.
-    listen, url = start_listen("--secret", SECRET)
+    # Runs exactly the guide's quickstart commands, on a free port instead of 4242.
+    commands = quickstart_commands()
+    assert [c[:2] for c in commands] == [["hookseal", "listen"], ["hookseal", "trigger"],
+                                         ["hookseal", "trigger"]]
+    port = str(free_port())
+
+    def local(argv: list[str]) -> list[str]:
+        argv = [a.replace("127.0.0.1:4242", f"127.0.0.1:{port}") for a in argv]
+        argv = [port if a == "4242" else a for a in argv]
+        return [*hookseal_command(), *argv[1:]]
+
+    listen = Process(local(commands[0]))
     try:
-        ok = subprocess.run(
-            [*hookseal_command(), "trigger", "test.ping", "--to", url, "--secret", SECRET],
-            check=False, capture_output=True, text=True, timeout=30,
-        )
+        listen.wait_output("Ready!")
+        ok = subprocess.run(local(commands[1]), check=False, capture_output=True, text=True, timeout=30)
         assert ok.returncode == 0, ok.stdout + ok.stderr
         assert "← 200" in ok.stdout
         event_id = re.search(r"test\.ping (evt_\w+)", ok.stdout).group(1)  # type: ignore[union-attr]
         out = listen.wait_output(f"verified  test.ping  {event_id}")
         assert '"message": "Hello from Hookseal"' in out
 
-        tampered = subprocess.run(
-            [*hookseal_command(), "trigger", "test.ping", "--to", url, "--secret", SECRET,
-             "--tamper"],
-            check=False, capture_output=True, text=True, timeout=30,
-        )
+        assert "--tamper" in commands[2]
+        tampered = subprocess.run(local(commands[2]), check=False, capture_output=True, text=True, timeout=30)
         assert tampered.returncode == 0, tampered.stdout + tampered.stderr
         assert "← 401 signature_mismatch" in tampered.stdout
         listen.wait_output("rejected  401 signature_mismatch")
