@@ -63,6 +63,17 @@ class TestHooksealVerify < Minitest::Test
     assert HooksealVerify.verify_standard_webhooks(BODY, headers, [whpk], now: 7)
   end
 
+  def test_rack_example_verifies_the_raw_body
+    ENV["HOOKSEAL_SECRET"] = SECRET
+    require "stringio"
+    load File.expand_path("../examples/rack_app.rb", __dir__)
+    header = signature(Time.now.to_i, SECRET)
+    ok = WebhookApp.call("rack.input" => StringIO.new(BODY), "HTTP_HOOKSEAL_SIGNATURE" => header)
+    assert_equal [200, ["got invoice.paid"]], [ok[0], ok[2]]
+    tampered = WebhookApp.call("rack.input" => StringIO.new("#{BODY} "), "HTTP_HOOKSEAL_SIGNATURE" => header)
+    assert_equal [400, ["signature_mismatch"]], [tampered[0], tampered[2]]
+  end
+
   def test_garbage_never_crashes
     ["null", "[]", '{"secrets":[1],"headers":{}}', '{"secrets":["s"],"headers":{"a":1}}', '{"profile":"x"}'].each do |line|
       refute HooksealAdapter.answer(JSON.parse(line))[:ok]
