@@ -1,0 +1,186 @@
+"""The Sender API: tenant isolation, rotation, replay, cancel, audit, purge, metrics."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import hookseal
+import pytest
+from hookseal_sender import (
+    ConflictError,
+    DeliveryFilter,
+    InvalidRequestError,
+    NotFoundError,
+    Sender,
+)
+from hookseal_sender.catalog import _catalog
+
+from ._receiver import Receiver
+from .conftest import wait_for
+
+
+def example() -> dict[str, Any]:
+    return _catalog().example("invoice.paid")  # type: ignore[no-any-return]
+
+
+def final(sender: Sender, tenant: str, did: str) -> Any:
+    wait_for(lambda: sender.get_delivery(tenant, did).status not in ("pending", "delivering"))
+    return sender.get_delivery(tenant, did)
+
+
+def test_tenant_isolation(sender: Sender) -> None:
+    a = sender.create_endpoint("alice", "https://hooks.example.com/a")
+    sender.create_endpoint("bob", "https://hooks.example.com/b")
+    (did, _), = sender.send("alice", "invoice.paid", example()).deliveries
+    eid = a.endpoint.id
+    assert [e.id for e in sender.list_endpoints("bob")] != [eid]
+    assert all(e.tenant_id == "bob" for e in sender.list_endpoints("bob"))
+    assert sender.list_deliveries("bob") == []
+    for call in (
+        lambda: sender.get_endpoint("bob", eid),
+        lambda: sender.update_endpoint("bob", eid, description="x"),
+        lambda: sender.rotate_secret("bob", eid),
+        lambda: sender.pause_endpoint("bob", eid),
+        lambda: sender.resume_endpoint("bob", eid),
+        lambda: sender.delete_endpoint("bob", eid),
+        lambda: sender.ping("bob", eid),
+        lambda: sender.public_keys("bob", eid),
+        lambda: sender.get_delivery("bob", did),
+        lambda: sender.replay("bob", did),
+        lambda: sender.cancel("bob", endpoint_id=eid),
+    ):
+        with pytest.raises(NotFoundError):
+            call()
+    assert sender.cancel("bob", delivery_ids=[did]) == 0
+    assert sender.replay_bulk("bob", DeliveryFilter(), confirm=True)["matched"] == 0
+    # Alice's things are untouched.
+    assert sender.get_endpoint("alice", eid).status == "active"
+    assert sender.get_delivery("alice", did).status == "pending"
+
+
+def test_update_pause_delete(sender: Sender) -> None:
+    ep = sender.create_endpoint("t1", "https://hooks.example.com/a")
+    eid = ep.endpoint.id
+    up = sender.update_endpoint("t1", eid, description="billing", event_types=["invoice.paid"])
+    assert up.description == "billing" and up.event_types == ["invoice.paid"]
+    assert up.version > ep.endpoint.version
+    with pytest.raises(InvalidRequestError):
+        sender.update_endpoint("t1", eid, allow_local=True)
+    with pytest.raises(InvalidRequestError):
+        sender.update_endpoint("t1", eid, signing="rsa")
+    assert sender.pause_endpoint("t1", eid).status == "paused"
+    assert sender.resume_endpoint("t1", eid).status == "active"
+    sender.send("t1", "invoice.paid", example())
+    sender.delete_endpoint("t1", eid)
+    assert sender.list_endpoints("t1") == []
+    assert [d.status for d in sender.list_deliveries("t1")] == ["cancelled"]
+    with pytest.raises(NotFoundError):
+        sender.get_endpoint("t1", eid)
+
+
+def test_rotation_overlap_then_only_new(sender: Sender, receiver: Receiver,
+                                        worker: Any) -> None:
+    ep = sender.create_endpoint("t1", receiver.route("/r"), allow_local=True, signing="both")
+    rot = sender.rotate_secret("t1", ep.endpoint.id, overlap=1.0)
+    assert rot.secret != ep.secret and rot.public_key != ep.public_key
+    assert abs(rot.overlap_ends_at - (time.time() + 1.0)) < 1
+    assert sender.public_keys("t1", ep.endpoint.id) == [ep.public_key, rot.public_key]
+    worker()
+    (d1, _), = sender.send("t1", "invoice.paid", example()).deliveries
+    final(sender, "t1", d1)
+    req = receiver.requests("/r")[0]
+    for key in (ep.secret, rot.secret, ep.public_key, rot.public_key):
+        hookseal.Webhook(key).verify(req.body, req.headers)
+    assert req.headers["Hookseal-Signature"].count("v1=") == 2
+    time.sleep(1.1)
+    (d2, _), = sender.send("t1", "invoice.paid", example()).deliveries
+    final(sender, "t1", d2)
+    req = receiver.requests("/r")[1]
+    hookseal.Webhook(rot.secret).verify(req.body, req.headers)
+    with pytest.raises(hookseal.SignatureMismatchError):
+        hookseal.Webhook(ep.secret).verify(req.body, req.headers)
+    assert req.headers["Hookseal-Signature"].count("v1=") == 1
+    assert [a.action for a in sender.store.list_audit("t1")] == ["rotate"]
+
+
+def test_default_overlap_is_24h(sender: Sender) -> None:
+    ep = sender.create_endpoint("t1", "https://hooks.example.com/a")
+    rot = sender.rotate_secret("t1", ep.endpoint.id)
+    assert rot.overlap_ends_at == pytest.approx(time.time() + 86400, abs=5)
+
+
+def test_replay_single_and_bulk(sender: Sender, receiver: Receiver, worker: Any) -> None:
+    ep = sender.create_endpoint("t1", receiver.route("/x", statuses=[400, 400, 400, 200]),
+                                allow_local=True)
+    worker()
+    dids = [sender.send("t1", "invoice.paid", example()).deliveries[0][0] for _ in range(3)]
+    for d in dids:
+        assert final(sender, "t1", d).status == "failed"
+    with pytest.raises(ConflictError):
+        sender.replay("t1", sender.ping("t1", ep.endpoint.id).deliveries[0][0])
+    replayed = sender.replay("t1", dids[0], actor="alice", reason="fixed the bug")
+    assert replayed.id == dids[0] and replayed.status in ("pending", "delivering", "delivered")
+    d = final(sender, "t1", dids[0])
+    assert d.status == "delivered" and [a.number for a in d.attempts] == [1, 2]
+    ids_seen = {r.headers["Hookseal-Webhook-Id"] for r in receiver.requests("/x")}
+    assert dids[0] in ids_seen
+    flt = DeliveryFilter(endpoint_id=ep.endpoint.id, status=["failed"])
+    preview = sender.replay_bulk("t1", flt)
+    assert preview["matched"] == 2 and preview["replayed"] == 0
+    done = sender.replay_bulk("t1", flt, confirm=True, actor="alice", reason="bulk")
+    assert done["replayed"] == 2
+    for d_id in dids[1:]:
+        assert final(sender, "t1", d_id).status == "delivered"
+    audit = sender.store.list_audit("t1")
+    assert [a.action for a in audit] == ["bulk_replay", "replay"]
+    assert audit[1].actor == "alice" and audit[1].reason == "fixed the bug"
+    assert audit[0].target["count"] == 2
+
+
+def test_bulk_replay_is_rate_limited(sender: Sender) -> None:
+    sender.config = sender.config.replace(replay_rate=2.0)
+    ep = sender.create_endpoint("t1", "https://hooks.example.com/a")
+    dids = [sender.send("t1", "invoice.paid", example()).deliveries[0][0] for _ in range(4)]
+    sender.cancel("t1", endpoint_id=ep.endpoint.id)
+    out = sender.replay_bulk("t1", DeliveryFilter(status=["cancelled"]), confirm=True)
+    assert out["replayed"] == 4
+    times = sorted(sender.get_delivery("t1", d).next_attempt_at or 0 for d in dids)
+    assert times[-1] - times[0] == pytest.approx(1.5, abs=0.01)  # 2 per second
+
+
+def test_cancel_and_list_filters(sender: Sender) -> None:
+    a = sender.create_endpoint("t1", "https://hooks.example.com/a")
+    b = sender.create_endpoint("t1", "https://hooks.example.com/b")
+    sender.send("t1", "invoice.paid", example())
+    sender.send("t1", "customer.created", _catalog().example("customer.created"))
+    assert sender.cancel("t1", endpoint_id=a.endpoint.id, reason="x") == 2
+    assert len(sender.list_deliveries("t1", DeliveryFilter(status=["cancelled"]))) == 2
+    assert len(sender.list_deliveries("t1", DeliveryFilter(endpoint_id=b.endpoint.id))) == 2
+    assert len(sender.list_deliveries("t1", DeliveryFilter(event_type="invoice.paid"))) == 2
+    assert sender.list_deliveries("t1", DeliveryFilter(since=time.time() + 60)) == []
+    page1 = sender.list_deliveries("t1", limit=3)
+    page2 = sender.list_deliveries("t1", limit=3, before=page1[-1].id)
+    assert len(page1) == 3 and len(page2) == 1
+    assert not {d.id for d in page1} & {d.id for d in page2}
+
+
+def test_purge_retention(sender: Sender) -> None:
+    sender.create_endpoint("t1", "https://hooks.example.com/a")
+    sender.send("t1", "invoice.paid", example())
+    sender.cancel("t1", delivery_ids=[d.id for d in sender.list_deliveries("t1")])
+    assert sender.purge() == 0  # younger than 30 days
+    assert sender.purge(older_than_days=-1) == 1
+    assert sender.list_deliveries("t1") == []
+
+
+def test_metrics(sender: Sender, receiver: Receiver, worker: Any) -> None:
+    sender.create_endpoint("t1", receiver.route("/m"), allow_local=True)
+    worker()
+    (did, _), = sender.send("t1", "invoice.paid", example()).deliveries
+    final(sender, "t1", did)
+    text = sender.metrics.render().decode()
+    assert 'hookseal_events_enqueued_total{event_type="invoice.paid"} 1.0' in text
+    assert 'hookseal_attempts_total{endpoint_id=' in text and 'outcome="delivered"' in text
+    assert "hookseal_attempt_latency_seconds_bucket" in text
+    assert "hookseal_queue_depth 0.0" in text
