@@ -33,18 +33,18 @@ export function answer(request: unknown): Answer {
   if (typeof prefix !== "string" || !TOKEN.test(prefix)) {
     return fail("invalid_configuration", "header_prefix must be a header name token");
   }
-  const headers = field("headers", {});
-  if (typeof headers !== "object" || headers === null || Array.isArray(headers)) {
-    return fail("malformed_header", "headers must be an object");
-  }
+  let headers = field("headers", {});
   const wanted =
     profile === "hookseal-v1" ? [`${prefix}-signature`.toLowerCase()] : ["webhook-id", "webhook-timestamp", "webhook-signature"];
   const plain: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    // Like the SDK: a wanted header that is not text is malformed, null is absent.
+  // Like the SDK: headers that are not an object, or a wanted header that is not text,
+  // are malformed, and null is absent. The verifier must report it (after its own
+  // configuration checks), so such a header is sent twice in two spellings.
+  if (typeof headers !== "object" || headers === null || Array.isArray(headers)) headers = { [wanted[0]]: 0 };
+  for (const [name, value] of Object.entries(headers as object)) {
     const isWanted = wanted.includes(name.toLowerCase());
     if (typeof value === "string" || (value === null && isWanted)) plain[name] = value ?? "";
-    else if (isWanted) return fail("malformed_header", `${name} is not text`);
+    else if (isWanted) plain[name.toLowerCase()] = plain[name.toUpperCase()] = "";
   }
   const body = Buffer.from(bodyB64, "base64");
   const options = { tolerance, now: now === null ? undefined : Math.floor(now), headerPrefix: prefix };

@@ -111,23 +111,28 @@ func handle(line []byte) (result answer) {
 	if !toleranceOK || !prefixOK || !token.MatchString(prefix) {
 		return fail("invalid_configuration", "tolerance must be an integer and header_prefix a header name token")
 	}
+	wanted := map[string]bool{"webhook-id": true, "webhook-timestamp": true, "webhook-signature": true}
+	first := "webhook-id"
+	if profile == "hookseal-v1" {
+		first = strings.ToLower(prefix + "-Signature")
+		wanted = map[string]bool{first: true}
+	}
+	// Like the SDK: headers that are not an object, or a wanted header that is not text,
+	// are malformed, and null is absent. The verifier must report it (after its own
+	// configuration checks), so such a header is sent twice in two spellings.
 	headers, ok := field(request, "headers", map[string]interface{}{}).(map[string]interface{})
 	if !ok {
-		return fail("malformed_header", "headers must be an object")
-	}
-	wanted := map[string]bool{"webhook-id": true, "webhook-timestamp": true, "webhook-signature": true}
-	if profile == "hookseal-v1" {
-		wanted = map[string]bool{strings.ToLower(prefix + "-Signature"): true}
+		headers = map[string]interface{}{first: 0}
 	}
 	header := http.Header{}
 	for name, value := range headers {
-		// Like the SDK: a wanted header that is not text is malformed, null is absent.
 		text, isText := value.(string)
 		switch {
 		case isText || (value == nil && wanted[strings.ToLower(name)]):
 			header[name] = []string{text} // as sent: no canonicalization, so duplicates show
 		case wanted[strings.ToLower(name)]:
-			return fail("malformed_header", name+" is not text")
+			header[strings.ToLower(name)] = []string{""}
+			header[strings.ToUpper(name)] = []string{""}
 		}
 	}
 	if tolerance > math.MaxInt64/int64(time.Second) {
