@@ -1,0 +1,200 @@
+"""MkDocs hooks: fill generated tables into pages from each part's single source.
+
+A page asks for a table with a marker line ``<!-- hookseal:NAME -->``; the hook replaces it
+with Markdown built from the code at build time (so the site cannot drift from it):
+
+- ``retry-schedule``: the reference sender's ``DEFAULT_RETRY_POLICY``.
+- ``retry-outcomes``: the sender's own ``outcome.classify`` run over status codes and errors.
+- ``sender-config``: the fields, defaults and docstring of ``SenderConfig``.
+- ``error-codes``: the SDK's error classes, their ``.code`` and docstring summary.
+- ``quickstart-commands``: the quickstart block of ``sdk/python/docs-receiving.md``, found
+  exactly as its end-to-end test (``sdk/python/tests/test_listen.py``) finds it.
+
+An unknown marker fails the build.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import re
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parents[2]
+RECEIVING_GUIDE = ROOT / "sdk" / "python" / "docs-receiving.md"
+_MARKER = re.compile(r"^<!-- hookseal:([a-z0-9-]+) -->[ \t]*$", re.MULTILINE)
+
+
+def _duration(seconds: float) -> str:
+    """``90`` -> ``1 min 30 s``; ``129600`` -> ``1 d 12 h``."""
+    s = int(round(seconds))
+    if s == 0:
+        return "immediately" if seconds == 0 else f"{seconds:g} s"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
+        if s >= size:
+            parts.append(f"{s // size} {unit}")
+            s %= size
+    return " ".join(parts[:2])
+
+
+def retry_schedule() -> str:
+    """The default retry schedule as a table, from the sender's default policy object."""
+    from hookseal_sender.config import DEFAULT_RETRY_POLICY, MAX_RETRY_WINDOW
+
+    policy = DEFAULT_RETRY_POLICY
+    rows = [
+        "| attempt | waits before it (nominal) | with jitter, at most | time since the first attempt |",
+        "|---:|---|---|---|",
+    ]
+    worst = 0.0
+    for row in policy.describe():
+        delay = row["delay_s"]
+        worst += delay * (1 + policy.jitter)
+        first = row["attempt"] == 1
+        rows.append(
+            f"| {row['attempt']:g} | {'—' if first else _duration(delay)} | "
+            f"{'—' if first else _duration(delay * (1 + policy.jitter))} | "
+            f"{'0' if first else _duration(row['elapsed_s'])} (at most {_duration(worst) if not first else '0'}) |"
+        )
+    facts = [
+        "",
+        f"- **Attempts:** at most {policy.max_attempts} (the first one plus "
+        f"{len(policy.schedule)} retries); after the last, the delivery is dead-lettered.",
+        f"- **Jitter:** each delay is stretched by a random factor between 1 and "
+        f"{1 + policy.jitter:g}, never shortened, so failed bursts do not retry in lock step.",
+        f"- **Retry-After:** honoured on 429 and 503, up to {_duration(policy.retry_after_cap)}.",
+        f"- **Hard cap:** a configured schedule may never span more than "
+        f"{_duration(MAX_RETRY_WINDOW)}, jitter included (the sender refuses such a config).",
+    ]
+    return "\n".join(rows + facts)
+
+
+_STATUSES = (200, 201, 204, 301, 302, 307, 308, 400, 401, 403, 404, 409, 410, 413, 422, 429,
+             500, 502, 503, 504)
+_ERRORS = ("timeout", "connection_error", "dns_error", "tls_error", "protocol_error",
+           "destination_refused")
+
+
+def retry_outcomes() -> str:
+    """What happens after each kind of answer, computed by the sender's own classifier."""
+    from hookseal_sender import outcome
+
+    meaning = {
+        outcome.DELIVERED: "delivered (done)",
+        outcome.RETRY: "**retried** on the schedule",
+        outcome.FAILED: "failed permanently (never retried)",
+        outcome.GONE: "failed permanently, and the endpoint is disabled at once",
+    }
+    rows = ["| the endpoint's answer | the sender's decision |", "|---|---|"]
+    for code in _STATUSES:
+        rows.append(f"| HTTP `{code}` | {meaning[outcome.classify(code, None)]} |")
+    for err in _ERRORS:
+        rows.append(f"| no response: `{err}` | {meaning[outcome.classify(None, err)]} |")
+    return "\n".join(rows)
+
+
+def _attribute_docs(cls: type) -> dict[str, str]:
+    """The ``Attributes:`` section of a Google-style class docstring, by name."""
+    doc = inspect.getdoc(cls) or ""
+    out: dict[str, str] = {}
+    section = doc.split("Attributes:", 1)[1] if "Attributes:" in doc else ""
+    current = None
+    for line in section.splitlines():
+        match = re.match(r"^    (\w+): (.*)$", line)
+        if match:
+            current = match.group(1)
+            out[current] = match.group(2).strip()
+        elif current and line.startswith("        "):
+            out[current] += " " + line.strip()
+        elif line.strip() and not line.startswith(" "):
+            break
+    return out
+
+
+def _rst_to_md(text: str) -> str:
+    return text.replace("``", "`")
+
+
+def sender_config() -> str:
+    """Every ``SenderConfig`` field with its default and meaning."""
+    from hookseal_sender.config import SenderConfig
+
+    docs = _attribute_docs(SenderConfig)
+    default = SenderConfig()
+    rows = ["| setting | default | meaning |", "|---|---|---|"]
+    for f in dataclasses.fields(SenderConfig):
+        value = getattr(default, f.name)
+        if dataclasses.is_dataclass(value):
+            shown = f"`{type(value).__name__}()`"
+        elif isinstance(value, float) and value >= 3600 and value % 3600 == 0:
+            shown = f"`{value:g}` ({_duration(value)})"
+        else:
+            shown = f"`{value!r}`"
+        rows.append(f"| `{f.name}` | {shown} | {_rst_to_md(docs.get(f.name, ''))} |")
+    return "\n".join(rows)
+
+
+def error_codes() -> str:
+    """The SDK's errors: class, stable code and when it is raised."""
+    import hookseal
+
+    classes = [
+        hookseal.MissingHeaderError,
+        hookseal.MalformedHeaderError,
+        hookseal.TimestampTooOldError,
+        hookseal.TimestampInFutureError,
+        hookseal.SignatureMismatchError,
+        hookseal.InvalidPayloadError,
+        hookseal.ConfigurationError,
+    ]
+    rows = ["| `.code` | Python class | when |", "|---|---|---|"]
+    for cls in classes:
+        summary = (inspect.getdoc(cls) or "").split("\n\n", 1)[0].replace("\n", " ")
+        rows.append(f"| `{cls.code}` | [`hookseal.{cls.__name__}`][hookseal.{cls.__name__}] | "
+                    f"{_rst_to_md(summary)} |")
+    return "\n".join(rows)
+
+
+def quickstart_block() -> str:
+    """The quickstart commands, extracted by the same rule as their end-to-end test."""
+    text = RECEIVING_GUIDE.read_text(encoding="utf-8")
+    block = text.split("<!-- quickstart", 1)[1].split("```console\n", 1)[1].split("```", 1)[0]
+    return "```console\n" + block + "```"
+
+
+GENERATORS: dict[str, Callable[[], str]] = {
+    "retry-schedule": retry_schedule,
+    "retry-outcomes": retry_outcomes,
+    "sender-config": sender_config,
+    "error-codes": error_codes,
+    "quickstart-commands": quickstart_block,
+}
+
+
+def render_markers(markdown: str, where: str = "") -> str:
+    """Replace every ``<!-- hookseal:NAME -->`` line with its generated Markdown."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in GENERATORS:
+            raise ValueError(f"{where}: unknown generated block <!-- hookseal:{name} -->")
+        return GENERATORS[name]()
+
+    return _MARKER.sub(replace, markdown)
+
+
+def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
+    """MkDocs hook: fill the generated blocks of a page."""
+    return render_markers(markdown, page.file.src_uri)
+
+
+def on_files(files: Any, **_: Any) -> Any:
+    """MkDocs hook: the generated ``events/SUMMARY.md`` is navigation, not a page."""
+    from mkdocs.structure.files import InclusionLevel
+
+    summary = files.get_file_from_path("events/SUMMARY.md")
+    if summary is not None:
+        summary.inclusion = InclusionLevel.EXCLUDED
+    return files
