@@ -232,3 +232,4 @@ def hookseal_command() -> list[str]:
     if script.exists():
         return [str(script)]
     return [sys.executable, "-m", "hookseal.cli"]
+

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import multiprocessing
+import subprocess
 import sys
 import threading
 import uuid
@@ -187,26 +187,38 @@ def test_simultaneous_deliveries_run_the_handler_once(store: IdempotencyStore) -
     assert not once.run("msg_sim", lambda: runs.append("third")).ran
 
 
-def _claim_in_process(path: str, barrier: Any, out: Any) -> None:
-    once = ProcessOnce(SQLiteStore(path))
-    barrier.wait(timeout=30)
-    out.put(once.claim("msg_proc").state.value)
+CHILD = """
+import sys
+from hookseal.idempotency import ProcessOnce, SQLiteStore
+once = ProcessOnce(SQLiteStore(sys.argv[1]))
+print("ready", flush=True)
+sys.stdin.readline()  # the barrier: every child is ready before any claims
+print(once.claim("msg_proc").state.value, flush=True)
+"""
 
 
 def test_sqlite_store_is_safe_across_processes(tmp_path: Path) -> None:
-    ctx = multiprocessing.get_context("spawn" if sys.platform != "linux" else "forkserver")
     n = 4
     path = str(tmp_path / "proc.db")
     SQLiteStore(path).close()  # create the table once, before the race
-    barrier = ctx.Barrier(n)
-    out = ctx.Queue()
-    procs = [ctx.Process(target=_claim_in_process, args=(path, barrier, out)) for _ in range(n)]
-    for p in procs:
-        p.start()
-    states = sorted(out.get(timeout=30) for _ in range(n))
-    for p in procs:
-        p.join(timeout=30)
-        assert p.exitcode == 0
+    procs = [
+        subprocess.Popen([sys.executable, "-c", CHILD, path], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
+        for _ in range(n)
+    ]
+    try:
+        for p in procs:
+            assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+        for p in procs:
+            assert p.stdin is not None
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        states = sorted(p.communicate(timeout=30)[0].strip() for p in procs)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    assert [p.returncode for p in procs] == [0] * n
     assert states == ["acquired"] + ["in_progress"] * (n - 1)
 
 
