@@ -6,6 +6,7 @@ The core SDK never imports ``cryptography`` at import time: only a verifier hold
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from .errors import ConfigurationError
@@ -39,8 +40,13 @@ def load_public(raw: bytes) -> Any:
         raise ConfigurationError("the whpk_ public key is not a valid Ed25519 key") from None
 
 
+@functools.lru_cache(maxsize=256)
 def load_private(seed: bytes) -> Any:
-    """Load a 32-byte seed into a reusable signer object."""
+    """Load a 32-byte seed into a reusable signer object.
+
+    Cached: loading derives the public key, which costs as much as a signature, and a
+    sender signs with the same few keys over and over.
+    """
     return _module().Ed25519PrivateKey.from_private_bytes(seed)
 
 

@@ -1,0 +1,199 @@
+"""Benchmark: hookseal's verify against the floor and three rival libraries, in one run.
+
+For each body size, every contender verifies an equivalent valid request many times; the
+rounds are interleaved so machine noise hits all of them alike, and the table shows the
+median ns per call and ratios against:
+
+* the floor: one bare ``hmac.digest`` over the same signed bytes plus ``hmac.compare_digest``
+  (what any verifier must at least do);
+* ``stripe`` (``WebhookSignature.verify_header``), ``svix`` and ``standardwebhooks``
+  (``Webhook.verify``; note both of those also parse the JSON body).
+
+It also measures how cheaply a stale or malformed request is rejected, and Ed25519
+(``v1a``) verify and sign against bare ``cryptography`` calls.
+
+Run with ``make bench`` (or ``python sdk/python/bench/bench_verify.py --quick``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hmac
+import os
+import platform
+import statistics
+import time
+import timeit
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import hookseal
+
+SIZES = {"200 B": 200, "1 KiB": 1024, "64 KiB": 65536, "1 MiB": 1 << 20}
+SECRET = "whsec_" + base64.b64encode(bytes(range(32))).decode()
+RESULTS = Path(__file__).with_name("RESULTS.md")
+
+
+def body_of(size: int) -> bytes:
+    head = b'{"id":"evt_1","type":"invoice.paid","data":{"blob":"'
+    tail = b'"}}'
+    return head + b"x" * max(0, size - len(head) - len(tail)) + tail
+
+
+def contenders(body: bytes, now: int) -> dict[str, Callable[[], Any]]:
+    v1_headers = hookseal.sign(body, SECRET, timestamp=now, msg_id="msg_1", event_type="invoice.paid")
+    sw_headers = hookseal.sign(body, SECRET, profile="standard-webhooks", timestamp=now, msg_id="msg_1")
+    key = SECRET.encode()
+    signed = b"%d." % now + body
+    expected = v1_headers["Hookseal-Signature"].split("v1=")[1].encode()
+    wh = hookseal.Webhook(SECRET)
+    wh_sw = hookseal.Webhook(SECRET, profile="standard-webhooks")
+
+    def floor() -> None:
+        hmac.compare_digest(hmac.digest(key, signed, "sha256").hex().encode(), expected)
+
+    found: dict[str, Callable[[], Any]] = {
+        "floor (hmac.digest + compare)": floor,
+        "hookseal verify (hookseal-v1)": lambda: wh.verify(body, v1_headers, now=now),
+        "hookseal verify (standard-webhooks)": lambda: wh_sw.verify(body, sw_headers, now=now),
+    }
+    try:
+        import stripe
+
+        header = v1_headers["Hookseal-Signature"]
+        text = body.decode()
+        found["stripe verify_header"] = lambda: stripe.WebhookSignature.verify_header(text, header, SECRET, 10**10)
+    except ImportError:
+        pass
+    for name in ("standardwebhooks", "svix"):
+        try:
+            if name == "svix":
+                from svix.webhooks import Webhook as Rival
+            else:
+                from standardwebhooks import Webhook as Rival
+        except ImportError:
+            continue
+        rival = Rival(SECRET)
+        # These libraries check against the wall clock only: sign at the real time.
+        fresh = hookseal.sign(body, SECRET, profile="standard-webhooks", msg_id="msg_1")
+        found[f"{name} verify (parses JSON too)"] = lambda r=rival, h=fresh: r.verify(body, h)
+    return found
+
+
+def measure(funcs: dict[str, Callable[[], Any]], budget: float, rounds: int) -> dict[str, float]:
+    """Median ns per call of each function, over interleaved rounds."""
+    numbers = {}
+    for name, func in funcs.items():
+        func()  # warm up, and fail loudly if a contender rejects its request
+        timer = timeit.Timer(func)
+        n, took = timer.autorange()
+        numbers[name] = max(1, int(n * budget / max(took, 1e-9) / rounds))
+    samples: dict[str, list[float]] = {name: [] for name in funcs}
+    for _ in range(rounds):
+        for name, func in funcs.items():
+            took = timeit.Timer(func).timeit(numbers[name])
+            samples[name].append(took / numbers[name] * 1e9)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def rejection_costs(now: int, budget: float, rounds: int) -> dict[str, float]:
+    body = body_of(1024)
+    wh = hookseal.Webhook(SECRET)
+    valid = hookseal.sign(body, SECRET, timestamp=now)
+    stale = hookseal.sign(body, SECRET, timestamp=now - 3600)
+    malformed = {"Hookseal-Signature": "t=abc,v1=" + "0" * 64}
+
+    def reject(headers: dict[str, str]) -> Callable[[], None]:
+        def run() -> None:
+            try:  # noqa: SIM105 - contextlib.suppress would add its own cost to the timing
+                wh.verify(body, headers, now=now)
+            except hookseal.WebhookVerificationError:
+                pass
+
+        return run
+
+    return measure(
+        {"valid (1 KiB)": reject(valid), "stale (1 KiB)": reject(stale), "malformed (1 KiB)": reject(malformed)},
+        budget,
+        rounds,
+    )
+
+
+def ed25519_costs(now: int, budget: float, rounds: int) -> dict[str, float] | None:
+    try:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    except ImportError:
+        return None
+    body = body_of(1024)
+    signing, public = hookseal.generate_signing_key()
+    seed = base64.b64decode(signing[5:])
+    private = Ed25519PrivateKey.from_private_bytes(seed)
+    pub = private.public_key()
+    headers = hookseal.sign(body, signing, timestamp=now)
+    raw_sig = private.sign(b"%d." % now + body)
+    wh = hookseal.Webhook(public)
+    return measure(
+        {
+            "bare cryptography verify": lambda: pub.verify(raw_sig, b"%d." % now + body),
+            "hookseal verify v1a": lambda: wh.verify(body, headers, now=now),
+            "bare cryptography sign": lambda: private.sign(b"%d." % now + body),
+            "hookseal sign v1a": lambda: hookseal.sign(body, signing, timestamp=now),
+        },
+        budget,
+        rounds,
+    )
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="hookseal verify benchmark")
+    parser.add_argument("--quick", action="store_true", help="small budget (a smoke run)")
+    parser.add_argument("--write", action="store_true", help=f"also write the tables to {RESULTS.name}")
+    args = parser.parse_args()
+    budget, rounds = (0.02, 3) if args.quick else (0.25, 9)
+    now = int(time.time())
+    lines = ["# hookseal SDK benchmark", "", f"Machine: {machine()}. Medians of {rounds} interleaved rounds.", ""]
+    for label, size in SIZES.items():
+        body = body_of(size)
+        result = measure(contenders(body, now), budget if size < (1 << 20) else budget * 2, rounds)
+        floor = result["floor (hmac.digest + compare)"]
+        ours = result["hookseal verify (hookseal-v1)"]
+        lines += [f"## Verify, {label} body", "", "| contender | ns/verify | vs floor | hookseal is faster by |",
+                  "|---|---:|---:|---:|"]  # fmt: skip
+        for name, ns in result.items():
+            lines.append(f"| {name} | {ns:,.0f} | {ns / floor:.2f}x | {ns / ours:.2f}x |")
+        lines.append("")
+    rej = rejection_costs(now, budget, rounds)
+    lines += ["## Rejecting cheaply (1 KiB)", "", "| request | ns | vs valid |", "|---|---:|---:|"]
+    for name, ns in rej.items():
+        lines.append(f"| {name} | {ns:,.0f} | {ns / rej['valid (1 KiB)']:.2f}x |")
+    lines.append("")
+    ed = ed25519_costs(now, budget, rounds)
+    if ed is not None:
+        lines += ["## Ed25519 (v1a), 1 KiB", "", "| operation | ns | vs bare cryptography |", "|---|---:|---:|"]
+        for name, ns in ed.items():
+            base = ed["bare cryptography verify" if "verify" in name else "bare cryptography sign"]
+            lines.append(f"| {name} | {ns:,.0f} | {ns / base:.2f}x |")
+        lines.append("")
+    lines.append("Reproduce: `make bench` (writes this file with `--write`).")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.write:
+        RESULTS.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
