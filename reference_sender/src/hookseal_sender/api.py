@@ -1,0 +1,335 @@
+"""The admin HTTP API (Starlette): the same operations as the CLI, scoped by tenant.
+
+Every request under ``/v1/`` carries ``Authorization: Bearer <api key>`` (one key per
+provider; the key's name is the actor in the audit log) and names the tenant in the path,
+``/v1/tenants/{tenant}/...``; nothing there reaches another tenant's data. The schema is
+served at ``/openapi.json``. Other modules (the customer portal) mount their own routes
+with ``create_app(..., mounts=[Mount("/portal", app=...)])``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Awaitable, Mapping, Sequence
+from typing import Any, Callable, Optional
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from . import __version__
+from .errors import InvalidRequestError, SenderError
+from .models import DeliveryFilter, Endpoint
+from .sender import Sender
+
+_STATUS = {"not_found": 404, "conflict": 409, "invalid_request": 400, "invalid_payload": 422,
+           "destination_refused": 422, "invalid_configuration": 400, "unauthorized": 401}
+
+Handler = Callable[[Request, Sender, str, str], Awaitable[Any]]
+
+#: (method, path, operation id, summary, request body schema or None, status)
+OPERATIONS: list[tuple[str, str, str, str, Optional[dict[str, Any]], int]] = []
+_HANDLERS: list[tuple[str, str, Handler, int]] = []
+
+
+def _op(method: str, path: str, summary: str, body: Optional[dict[str, Any]] = None,
+        status: int = 200) -> Callable[[Handler], Handler]:
+    def deco(fn: Handler) -> Handler:
+        OPERATIONS.append((method, path, fn.__name__, summary, body, status))
+        _HANDLERS.append((method, path, fn, status))
+        return fn
+    return deco
+
+
+def _endpoint_json(sender: Sender, ep: Endpoint) -> dict[str, Any]:
+    data = ep.to_dict()
+    data.pop("allow_local", None)
+    return data
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise InvalidRequestError("body is not JSON") from None
+    if not isinstance(data, dict):
+        raise InvalidRequestError("body must be a JSON object")
+    return data
+
+
+def _filter(q: Mapping[str, str]) -> DeliveryFilter:
+    def num(name: str) -> Optional[float]:
+        if name not in q:
+            return None
+        try:
+            return float(q[name])
+        except ValueError:
+            raise InvalidRequestError(f"{name} must be a Unix time") from None
+
+    status = q.get("status")
+    return DeliveryFilter(endpoint_id=q.get("endpoint_id"), event_type=q.get("event_type"),
+                          status=status.split(",") if status else None,
+                          since=num("since"), until=num("until"))
+
+
+_OBJ = {"type": "object"}
+_ENDPOINT_IN = {"type": "object", "required": ["url"], "properties": {
+    "url": {"type": "string"}, "description": {"type": "string"},
+    "event_types": {"type": ["array", "null"], "items": {"type": "string"}},
+    "profile": {"enum": ["hookseal-v1", "standard-webhooks"]},
+    "header_prefix": {"type": "string"}, "signing": {"enum": ["hmac", "ed25519", "both"]},
+    "retry_schedule": {"type": ["array", "null"], "items": {"type": "number"}},
+    "timeout": {"type": ["number", "null"]}, "notify_email": {"type": ["string", "null"]}}}
+_FIELDS = ("description", "event_types", "profile", "header_prefix", "signing",
+           "retry_schedule", "retry_after_cap", "timeout", "notify_email")
+
+
+@_op("POST", "/v1/tenants/{tenant}/endpoints", "Create an endpoint (secret shown once)",
+     _ENDPOINT_IN, 201)
+async def create_endpoint(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
+    body = await _body(request)
+    kwargs = {k: body[k] for k in _FIELDS if k in body}
+    created = await run_in_threadpool(lambda: sender.create_endpoint(
+        tenant, body.get("url"), **kwargs))  # type: ignore[arg-type]
+    return {"endpoint": _endpoint_json(sender, created.endpoint), "secret": created.secret,
+            "public_key": created.public_key}
+
+
+@_op("GET", "/v1/tenants/{tenant}/endpoints", "List endpoints")
+async def list_endpoints(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
+    eps = await run_in_threadpool(sender.list_endpoints, tenant)
+    return {"endpoints": [_endpoint_json(sender, e) for e in eps]}
+
+
+@_op("GET", "/v1/tenants/{tenant}/endpoints/{endpoint_id}",
+     "Read an endpoint with its public keys")
+async def get_endpoint(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
+    eid = request.path_params["endpoint_id"]
+    ep = await run_in_threadpool(sender.get_endpoint, tenant, eid)
+    keys = await run_in_threadpool(sender.public_keys, tenant, eid)
+    return {"endpoint": _endpoint_json(sender, ep), "public_keys": keys}
+
+
+@_op("PATCH", "/v1/tenants/{tenant}/endpoints/{endpoint_id}", "Update an endpoint", _OBJ)
+async def update_endpoint(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
+    body = await _body(request)
+    ep = await run_in_threadpool(lambda: sender.update_endpoint(
+        tenant, request.path_params["endpoint_id"], **body))
+    return {"endpoint": _endpoint_json(sender, ep)}
+
+
+@_op("DELETE", "/v1/tenants/{tenant}/endpoints/{endpoint_id}", "Delete an endpoint")
+async def delete_endpoint(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
+    await run_in_threadpool(sender.delete_endpoint, tenant, request.path_params["endpoint_id"])
+    return {"deleted": True}
+
+
+@_op("POST", "/v1/tenants/{tenant}/endpoints/{endpoint_id}/rotate",
+     "Rotate the secret (new one shown once); the old one signs until the overlap ends",
+     {"type": "object", "properties": {"overlap_seconds": {"type": "number"}}})
+async def rotate(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
+    body = await _body(request)
+    rot = await run_in_threadpool(lambda: sender.rotate_secret(
+        tenant, request.path_params["endpoint_id"], overlap=body.get("overlap_seconds"),
+        actor=actor))
+    return {"secret": rot.secret, "public_key": rot.public_key,
+            "overlap_ends_at": rot.overlap_ends_at}
+
+
+@_op("POST", "/v1/tenants/{tenant}/endpoints/{endpoint_id}/pause", "Pause an endpoint")
+async def pause(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
+    ep = await run_in_threadpool(sender.pause_endpoint, tenant,
+                                 request.path_params["endpoint_id"])
+    return {"endpoint": _endpoint_json(sender, ep)}
+
+
+@_op("POST", "/v1/tenants/{tenant}/endpoints/{endpoint_id}/resume", "Resume an endpoint")
+async def resume(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
+    ep = await run_in_threadpool(sender.resume_endpoint, tenant,
+                                 request.path_params["endpoint_id"])
+    return {"endpoint": _endpoint_json(sender, ep)}
+
+
+@_op("POST", "/v1/tenants/{tenant}/endpoints/{endpoint_id}/ping", "Send a test.ping", None,
+     202)
+async def ping(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
+    r = await run_in_threadpool(sender.ping, tenant, request.path_params["endpoint_id"])
+    return {"event_id": r.event_id, "delivery_id": r.deliveries[0][0]}
+
+
+@_op("POST", "/v1/tenants/{tenant}/endpoints/{endpoint_id}/cancel",
+     "Cancel an endpoint's pending deliveries",
+     {"type": "object", "properties": {"reason": {"type": "string"}}})
+async def cancel_endpoint(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
+    body = await _body(request)
+    n = await run_in_threadpool(lambda: sender.cancel(
+        tenant, endpoint_id=request.path_params["endpoint_id"], actor=actor,
+        reason=str(body.get("reason", ""))))
+    return {"cancelled": n}
+
+
+@_op("POST", "/v1/tenants/{tenant}/events", "Send an event to subscribed endpoints",
+     {"type": "object", "required": ["type", "data"],
+      "properties": {"type": {"type": "string"}, "data": {"type": "object"}}}, 202)
+async def send_event(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
+    body = await _body(request)
+    r = await run_in_threadpool(lambda: sender.send(
+        tenant, body.get("type"), body.get("data")))  # type: ignore[arg-type]
+    return {"event_id": r.event_id,
+            "deliveries": [{"delivery_id": d, "endpoint_id": e} for d, e in r.deliveries]}
+
+
+@_op("GET", "/v1/tenants/{tenant}/deliveries",
+     "List deliveries (filters: endpoint_id, event_type, status, since, until; "
+     "paging: limit, before)")
+async def list_deliveries(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
+    q = request.query_params
+    try:
+        limit = int(q.get("limit", "50"))
+    except ValueError:
+        raise InvalidRequestError("limit must be an integer") from None
+    ds = await run_in_threadpool(lambda: sender.list_deliveries(
+        tenant, _filter(q), limit=limit, before=q.get("before")))
+    return {"deliveries": [d.to_dict() for d in ds],
+            "next_cursor": ds[-1].id if len(ds) == limit else None}
+
+
+@_op("GET", "/v1/tenants/{tenant}/deliveries/{delivery_id}",
+     "Read a delivery with its body and every attempt")
+async def get_delivery(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
+    d = await run_in_threadpool(sender.get_delivery, tenant, request.path_params["delivery_id"])
+    return {"delivery": d.to_dict()}
+
+
+@_op("POST", "/v1/tenants/{tenant}/deliveries/{delivery_id}/replay", "Replay a delivery",
+     {"type": "object", "properties": {"reason": {"type": "string"}}}, 202)
+async def replay(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
+    body = await _body(request)
+    d = await run_in_threadpool(lambda: sender.replay(
+        tenant, request.path_params["delivery_id"], actor=actor,
+        reason=str(body.get("reason", ""))))
+    return {"delivery": d.to_dict()}
+
+
+@_op("POST", "/v1/tenants/{tenant}/replays",
+     "Bulk replay by filter: without confirm=true only counts (rate-limited when confirmed)",
+     {"type": "object", "properties": {
+         "endpoint_id": {"type": "string"}, "event_type": {"type": "string"},
+         "status": {"type": "array", "items": {"type": "string"}},
+         "since": {"type": "number"}, "until": {"type": "number"},
+         "confirm": {"type": "boolean"}, "reason": {"type": "string"}}})
+async def bulk_replay(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
+    body = await _body(request)
+    status = body.get("status")
+    flt = DeliveryFilter(body.get("endpoint_id"), body.get("event_type"),
+                         list(status) if isinstance(status, list) else None,
+                         body.get("since"), body.get("until"))
+    return await run_in_threadpool(lambda: sender.replay_bulk(
+        tenant, flt, confirm=body.get("confirm") is True, actor=actor,
+        reason=str(body.get("reason", ""))))
+
+
+@_op("GET", "/v1/tenants/{tenant}/audit", "The tenant's audit log")
+async def audit(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
+    entries = await run_in_threadpool(sender.store.list_audit, tenant)
+    return {"entries": [e.to_dict() for e in entries]}
+
+
+def openapi_schema() -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the admin API.
+
+    Returns:
+        The schema.
+    """
+    paths: dict[str, dict[str, Any]] = {}
+    error = {"description": "Error", "content": {"application/json": {"schema": {
+        "type": "object", "properties": {"error": {"type": "string"},
+                                         "detail": {"type": "string"}}}}}}
+    for method, path, op_id, summary, body, status in OPERATIONS:
+        params = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+                  for p in ("tenant", "endpoint_id", "delivery_id") if "{" + p + "}" in path]
+        op: dict[str, Any] = {
+            "operationId": op_id, "summary": summary, "parameters": params,
+            "security": [{"apiKey": []}],
+            "responses": {str(status): {"description": "OK", "content": {
+                "application/json": {"schema": {"type": "object"}}}},
+                "400": error, "401": error, "404": error},
+        }
+        if body is not None:
+            op["requestBody"] = {"required": method != "POST" or "required" in body,
+                                 "content": {"application/json": {"schema": body}}}
+        paths.setdefault(path, {})[method.lower()] = op
+    paths["/metrics"] = {"get": {"operationId": "metrics", "summary": "Prometheus metrics",
+                                 "responses": {"200": {"description": "Metrics text"}}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "hookseal-sender admin API", "version": __version__},
+        "components": {"securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}}},
+        "paths": paths,
+    }
+
+
+def create_app(sender: Sender, api_keys: Mapping[str, str], *,
+               mounts: Sequence[BaseRoute] = ()) -> Starlette:
+    """Build the admin API app.
+
+    Args:
+        sender: The sender it operates.
+        api_keys: API key -> actor name (one per provider system or person).
+        mounts: Extra routes, e.g. ``Mount("/portal", app=portal)``.
+
+    Returns:
+        The Starlette application (``app.state.sender`` is the sender).
+    """
+    keys = dict(api_keys)
+
+    def actor_for(request: Request) -> Optional[str]:
+        auth = request.headers.get("authorization", "")
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        for key, name in keys.items():
+            if hmac.compare_digest(key.encode(), token.strip().encode()):
+                return name
+        return None
+
+    def wrap(fn: Handler, status: int) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            actor = actor_for(request)
+            if actor is None:
+                return JSONResponse({"error": "unauthorized", "detail": "bad or no API key"},
+                                    401, headers={"WWW-Authenticate": "Bearer"})
+            try:
+                result = await fn(request, sender, request.path_params["tenant"], actor)
+            except SenderError as exc:
+                return JSONResponse({"error": exc.code, "detail": exc.detail},
+                                    _STATUS.get(exc.code, 400))
+            except (TypeError, ValueError) as exc:
+                return JSONResponse({"error": "invalid_request", "detail": str(exc)}, 400)
+            return JSONResponse(result, status)
+        return endpoint
+
+    async def schema(request: Request) -> Response:
+        return JSONResponse(openapi_schema())
+
+    async def metrics(request: Request) -> Response:
+        body = await run_in_threadpool(sender.metrics.render)
+        return Response(body, media_type="text/plain; version=0.0.4")
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"ok": True})
+
+    routes: list[BaseRoute] = [Route("/openapi.json", schema), Route("/metrics", metrics),
+                               Route("/healthz", health)]
+    for method, path, fn, status in _HANDLERS:
+        routes.append(Route(path, wrap(fn, status), methods=[method]))
+    routes.extend(mounts)
+    app = Starlette(routes=routes)
+    app.state.sender = sender
+    return app

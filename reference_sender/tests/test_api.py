@@ -1,0 +1,110 @@
+"""The admin HTTP API: auth, tenant scoping, operations, OpenAPI schema, portal mount."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hookseal_sender import Sender
+from hookseal_sender.api import create_app, openapi_schema
+from hookseal_sender.catalog import _catalog
+from starlette.responses import PlainTextResponse
+from starlette.routing import Mount, Route
+from starlette.testclient import TestClient
+
+KEY = "sk_test_provider"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+
+
+@pytest.fixture
+def client(sender: Sender) -> TestClient:
+    portal = Route("/", lambda request: PlainTextResponse("portal home"))
+    app = create_app(sender, {KEY: "provider-ci"}, mounts=[Mount("/portal", routes=[portal])])
+    return TestClient(app)
+
+
+def example() -> dict[str, Any]:
+    return _catalog().example("invoice.paid")  # type: ignore[no-any-return]
+
+
+def test_openapi_schema_is_valid_and_complete(client: TestClient) -> None:
+    from openapi_spec_validator import validate
+
+    spec = client.get("/openapi.json").json()
+    validate(spec)
+    assert spec == openapi_schema()
+    app_routes = {(m, r.path) for r in client.app.routes  # type: ignore[attr-defined]
+                  if isinstance(r, Route) and r.path.startswith("/v1/")
+                  for m in (r.methods or ()) if m != "HEAD"}
+    documented = {(m.upper(), p) for p, ops in spec["paths"].items() for m in ops}
+    assert app_routes <= documented and len(app_routes) >= 15
+
+
+def test_auth_required(client: TestClient) -> None:
+    assert client.get("/v1/tenants/t1/endpoints").status_code == 401
+    bad = client.get("/v1/tenants/t1/endpoints", headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401 and bad.json()["error"] == "unauthorized"
+
+
+def test_endpoint_lifecycle_and_isolation(client: TestClient) -> None:
+    r = client.post("/v1/tenants/alice/endpoints", headers=AUTH,
+                    json={"url": "https://hooks.example.com/a", "signing": "both"})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    eid = body["endpoint"]["id"]
+    assert body["secret"].startswith("whsec_") and body["public_key"].startswith("whpk_")
+    got = client.get(f"/v1/tenants/alice/endpoints/{eid}", headers=AUTH).json()
+    assert "secret" not in str(got["endpoint"]) and got["public_keys"] == [body["public_key"]]
+    refused = client.post("/v1/tenants/alice/endpoints", headers=AUTH,
+                          json={"url": "https://169.254.169.254/"})
+    assert refused.status_code == 422 and refused.json()["error"] == "destination_refused"
+    sent = client.post("/v1/tenants/alice/events", headers=AUTH,
+                       json={"type": "invoice.paid", "data": example()})
+    assert sent.status_code == 202
+    did = sent.json()["deliveries"][0]["delivery_id"]
+    bad = client.post("/v1/tenants/alice/events", headers=AUTH,
+                      json={"type": "invoice.paid", "data": {"x": 1}})
+    assert bad.status_code == 422 and bad.json()["error"] == "invalid_payload"
+    # Bob (another tenant, same provider key) sees and touches nothing of Alice's.
+    for method, path in [
+        ("GET", f"/v1/tenants/bob/endpoints/{eid}"),
+        ("PATCH", f"/v1/tenants/bob/endpoints/{eid}"),
+        ("DELETE", f"/v1/tenants/bob/endpoints/{eid}"),
+        ("POST", f"/v1/tenants/bob/endpoints/{eid}/rotate"),
+        ("POST", f"/v1/tenants/bob/endpoints/{eid}/pause"),
+        ("POST", f"/v1/tenants/bob/endpoints/{eid}/ping"),
+        ("POST", f"/v1/tenants/bob/endpoints/{eid}/cancel"),
+        ("GET", f"/v1/tenants/bob/deliveries/{did}"),
+        ("POST", f"/v1/tenants/bob/deliveries/{did}/replay"),
+    ]:
+        resp = client.request(method, path, headers=AUTH, json={"description": "x"})
+        assert resp.status_code == 404, (method, path, resp.text)
+    assert client.get("/v1/tenants/bob/endpoints", headers=AUTH).json() == {"endpoints": []}
+    assert client.get("/v1/tenants/bob/deliveries", headers=AUTH).json()["deliveries"] == []
+    # Alice's operations.
+    patched = client.patch(f"/v1/tenants/alice/endpoints/{eid}", headers=AUTH,
+                           json={"description": "billing"})
+    assert patched.json()["endpoint"]["description"] == "billing"
+    rot = client.post(f"/v1/tenants/alice/endpoints/{eid}/rotate", headers=AUTH,
+                      json={"overlap_seconds": 60}).json()
+    assert rot["secret"].startswith("whsec_")
+    listed = client.get("/v1/tenants/alice/deliveries?status=pending", headers=AUTH).json()
+    assert [d["id"] for d in listed["deliveries"]] == [did]
+    cancelled = client.post(f"/v1/tenants/alice/endpoints/{eid}/cancel", headers=AUTH, json={})
+    assert cancelled.json() == {"cancelled": 1}
+    preview = client.post("/v1/tenants/alice/replays", headers=AUTH,
+                          json={"status": ["cancelled"]}).json()
+    assert preview["matched"] == 1 and preview["replayed"] == 0
+    done = client.post("/v1/tenants/alice/replays", headers=AUTH,
+                       json={"status": ["cancelled"], "confirm": True, "reason": "r"}).json()
+    assert done["replayed"] == 1
+    audit = client.get("/v1/tenants/alice/audit", headers=AUTH).json()["entries"]
+    assert {e["actor"] for e in audit} == {"provider-ci"}
+    assert client.get("/v1/tenants/bob/audit", headers=AUTH).json()["entries"] == []
+    assert client.delete(f"/v1/tenants/alice/endpoints/{eid}", headers=AUTH).status_code == 200
+
+
+def test_metrics_health_and_portal_mount(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"ok": True}
+    assert "hookseal_queue_depth" in client.get("/metrics").text
+    assert client.get("/portal/").text == "portal home"
