@@ -8,7 +8,6 @@ saved request and exits with a code per error (see :data:`EXIT_CODES`).
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import shlex
 import sys
@@ -16,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Optional
 
-from . import __version__
+from . import __version__, _listen, _trigger
 from .errors import HooksealError
 from .keys import generate_secret, generate_signing_key, public_key_for
 from .profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1, PROFILES
@@ -37,8 +36,6 @@ EXIT_CODES: dict[str, int] = {
 }
 """Exit status of ``hookseal verify`` per error code (0 = verified, 2 = usage error)."""
 
-# Subcommands that live in their own modules (each exposes ``add_parser(subparsers)``).
-_PLUGGED_COMMANDS = ("hookseal._listen", "hookseal._trigger")
 
 
 def _read_body(args: argparse.Namespace) -> bytes:
@@ -196,14 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_pub.add_argument("signing_key")
     p_keys.set_defaults(func=_cmd_keys)
 
-    for module_name in _PLUGGED_COMMANDS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        module.add_parser(sub)
+    # The local loop lives in its own modules; both import their optional deps lazily.
+    _listen.add_parser(sub)
+    _trigger.add_parser(sub)
     return parser
 
 
