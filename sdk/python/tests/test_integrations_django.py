@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import hookseal
@@ -24,7 +25,7 @@ if not settings.configured:
     django.setup()
 
 from django.http import HttpRequest, HttpResponse, JsonResponse  # noqa: E402
-from django.test import Client  # noqa: E402
+from django.test import Client, override_settings  # noqa: E402
 from django.urls import path  # noqa: E402
 from hookseal.integrations.django import verify_webhook  # noqa: E402
 
@@ -54,8 +55,11 @@ urlpatterns = [
 
 
 @pytest.fixture(autouse=True)
-def _reset() -> None:
+def _reset() -> Iterator[None]:
     SEEN.clear()
+    # Another test module may have configured Django first: route to this module anyway.
+    with override_settings(ROOT_URLCONF=__name__):
+        yield
 
 
 def client() -> Client:

@@ -102,7 +102,9 @@ def test_generated_secret_is_printed_and_used() -> None:
         secret = re.search(r"secret is (whsec_\S+)", listen.output).group(1)  # type: ignore[union-attr]
         body = event_body("evt_gen")
         assert post(url, body, signed(body, secret=secret))[0] == 200
-        listen.wait_output("verified  test.ping  evt_gen")
+        listen.wait_output("verified  test.ping  evt_gen  /webhooks")
+        assert post(url, body, signed(body, secret=secret))[0] == 200  # a retry
+        listen.wait_output("evt_gen  /webhooks  (seen before: a retry or replay)")
     finally:
         assert listen.stop(signal.SIGINT) == 0  # Ctrl-C stops cleanly too
     assert "Stopped." in listen.output and "Traceback" not in listen.output

@@ -69,6 +69,16 @@ class _Server(ThreadingHTTPServer):
     webhook: Webhook
     forward_to: Optional[str]
     console: Any
+    seen_ids: set[str]
+    seen_lock: threading.Lock
+
+    def first_sight(self, event_id: str) -> bool:
+        """Return True the first time ``event_id`` is verified by this listener."""
+        with self.seen_lock:
+            if event_id in self.seen_ids:
+                return False
+            self.seen_ids.add(event_id)
+            return True
 
 
 def _now() -> str:
@@ -123,7 +133,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, b'{"received":true}', "application/json")
 
     def _show_rejection(self, status: int, code: str, detail: str) -> None:
-        from rich.text import Text  # noqa: PLC0415 - rich is the optional cli extra
+        from rich.text import Text
 
         self.server.console.print(Text.assemble(
             ("✘ ", "bold red"), (f"{_now()}  ", "dim"), (f"rejected  {status} {code}", "bold red"),
@@ -131,14 +141,16 @@ class _Handler(BaseHTTPRequestHandler):
         ))
 
     def _show(self, event: dict[str, Any]) -> None:
-        from rich.json import JSON  # noqa: PLC0415 - rich is the optional cli extra
-        from rich.text import Text  # noqa: PLC0415
+        from rich.json import JSON
+        from rich.text import Text
 
         console = self.server.console
+        event_id = str(event.get("id", ""))
+        again = "" if self.server.first_sight(event_id) else "  (seen before: a retry or replay)"
         title = Text.assemble(
             ("✔ ", "bold green"), (f"{_now()}  ", "dim"), ("verified  ", "bold green"),
             (str(event.get("type", "?")), "bold cyan"), ("  ", ""),
-            (str(event.get("id", "")), "magenta"), (f"  {self.path}", "dim"),
+            (event_id, "magenta"), (f"  {self.path}", "dim"), (again, "yellow"),
         )
         console.print(title)
         console.print(JSON(json.dumps(event), indent=2))
@@ -169,7 +181,7 @@ class _Handler(BaseHTTPRequestHandler):
 def run(args: argparse.Namespace) -> int:
     """Run ``hookseal listen`` with parsed arguments until SIGINT/SIGTERM; return the exit code."""
     try:
-        from rich.console import Console  # noqa: PLC0415 - optional extra
+        from rich.console import Console
     except ImportError:
         print("hookseal listen needs rich: pip install 'hookseal[cli]'", file=sys.stderr)
         return 1
@@ -182,6 +194,8 @@ def run(args: argparse.Namespace) -> int:
     server.webhook = webhook
     server.forward_to = args.forward_to
     server.console = console
+    server.seen_ids = set()
+    server.seen_lock = threading.Lock()
     port = server.server_address[1]
     url = f"http://127.0.0.1:{port}/webhooks"
 

@@ -70,7 +70,7 @@ class RedisStore:
             ImportError: ``redis`` is not installed (``pip install 'hookseal[redis]'``).
         """
         try:
-            import redis as redis_lib  # noqa: PLC0415 - optional extra
+            import redis as redis_lib
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ImportError(
                 "RedisStore needs redis-py: pip install 'hookseal[redis]'"
