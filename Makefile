@@ -38,7 +38,7 @@ $(STAMP): uv.lock $(PYPROJECTS) | $(UV)
 install: $(STAMP) ## Build the project venv (.venv) with every package editable and every command in .venv/bin
 
 demo: install ## Run the end-to-end demo (SQLite, temp dir) and exit
-	$(BIN)/python sdk/python/examples/demo.py
+	$(BIN)/hookseal-sender demo
 
 lint: install ## ruff
 	$(BIN)/ruff check .
