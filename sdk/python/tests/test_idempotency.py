@@ -136,20 +136,36 @@ def test_redis_completed_key_expires_after_the_ttl(redis_url: str) -> None:  # n
     assert 7_100_000 < pttl <= 7_200_000
 
 
-def test_racing_claims_of_one_id_acquire_exactly_once(store: IdempotencyStore) -> None:
-    once = ProcessOnce(store)
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "redis"])
+def test_racing_workers_of_one_id_acquire_exactly_once(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # Each worker has its own store object (its own connection), as separate workers do;
+    # only the memory store is shared, since it is per-process by nature.
+    shared = MemoryStore()
+    prefix = f"race:{uuid.uuid4().hex}:"
+    url = request.getfixturevalue("redis_url") if kind == "redis" else ""
+
+    def new_store() -> IdempotencyStore:
+        if kind == "memory":
+            return shared
+        if kind == "sqlite":
+            return SQLiteStore(tmp_path / "race.db")
+        return RedisStore.from_url(url, prefix=prefix)
+
     n = 8
+    workers = [ProcessOnce(new_store()) for _ in range(n)]
     barrier = threading.Barrier(n)
     states: list[ClaimState] = []
     lock = threading.Lock()
 
-    def worker() -> None:
+    def worker(once: ProcessOnce) -> None:
         barrier.wait(timeout=10)
         state = once.claim("msg_race").state
         with lock:
             states.append(state)
 
-    threads = [threading.Thread(target=worker) for _ in range(n)]
+    threads = [threading.Thread(target=worker, args=(w,)) for w in workers]
     for t in threads:
         t.start()
     for t in threads:
