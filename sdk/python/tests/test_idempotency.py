@@ -245,3 +245,14 @@ def test_invalid_configuration_is_refused() -> None:
         ProcessOnce(MemoryStore()).claim("")
     with pytest.raises(ValueError):
         SQLiteStore(":memory:", table="x; DROP TABLE y")
+
+
+def test_completing_after_losing_the_lease_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock()
+    once = ProcessOnce(MemoryStore(), lease=10, clock=clock)
+    slow = once.claim("msg_slow")
+    clock.now += 11
+    assert once.claim("msg_slow").acquired  # a retry took over
+    with caplog.at_level("WARNING", logger="hookseal.idempotency"):
+        assert not once.complete(slow)
+    assert "msg_slow" in caplog.text and "expired" in caplog.text

@@ -74,3 +74,8 @@ def test_unreachable_endpoint_fails_cleanly() -> None:
     with CaptureServer() as server:
         url = server.url
     assert _trigger.main(["test.ping", "--to", url, "--secret", SECRET]) == 1
+
+
+def test_a_url_without_scheme_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _trigger.main(["test.ping", "--to", "127.0.0.1:4242/webhooks", "--secret", SECRET]) == 2
+    assert "http:// or https://" in capsys.readouterr().err

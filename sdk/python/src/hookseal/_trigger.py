@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``hookseal trigger`` with parsed arguments; return the exit code.
 
     Exit codes: 0 when the endpoint answered 2xx (with ``--tamper``: when it rejected the
-    delivery with 4xx), 1 otherwise, 2 for an unknown event type.
+    delivery with 4xx), 1 otherwise, 2 for a usage error (unknown event type, bad URL).
     """
     catalog = load_catalog()
     if args.event_type == "list":
@@ -109,6 +109,10 @@ def run(args: argparse.Namespace) -> int:
         body = tamper(body)
     headers["Content-Type"] = "application/json"
     headers["User-Agent"] = "hookseal-trigger"
+    if not args.to.startswith(("http://", "https://")):
+        print(f"hookseal trigger: --to must be an http:// or https:// URL, not {args.to!r}",
+              file=sys.stderr)
+        return 2
     request = urllib.request.Request(args.to, data=body, headers=headers, method="POST")  # noqa: S310
     label = f"{args.event_type} {event_id}" + (" (tampered after signing)" if args.tamper else "")
     print(f"→ POST {args.to}  {label}")

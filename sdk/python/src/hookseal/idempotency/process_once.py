@@ -13,6 +13,7 @@ receiver that crashed half-way needs the retry to run. :class:`ProcessOnce` give
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
 import time
@@ -25,6 +26,8 @@ from .store import ClaimState, IdempotencyStore
 __all__ = ["DEFAULT_LEASE", "DEFAULT_TTL", "Claim", "ProcessOnce", "RunResult"]
 
 T = TypeVar("T")
+
+_log = logging.getLogger("hookseal.idempotency")
 
 DEFAULT_TTL: float = 3.5 * 24 * 3600
 """Seconds a completed id is remembered: a bit over the three-day retry window."""
@@ -129,7 +132,13 @@ class ProcessOnce:
         """Mark an acquired claim done; returns False if its lease was lost meanwhile."""
         if not claim.acquired:
             return False
-        return self.store.complete(claim.key, claim.token, now=self._clock(), ttl=self.ttl)
+        done = self.store.complete(claim.key, claim.token, now=self._clock(), ttl=self.ttl)
+        if not done:
+            # The lease ran out before the handler finished and a retry took the id over:
+            # the delivery may have been processed twice. Raise the lease.
+            _log.warning("lease of delivery %s expired before it completed (lease=%ss)",
+                         claim.key, self.lease)
+        return done
 
     def release(self, claim: Claim) -> bool:
         """Give up an acquired claim (processing failed) so a retry can run at once."""
