@@ -48,9 +48,16 @@ def webhooks_once(request: HttpRequest, event: dict[str, Any], tenant: str) -> H
     return JsonResponse({"received": event["id"]})
 
 
+@verify_webhook(hookseal.Webhook(SECRET), once=ONCE)
+async def webhooks_async(request: HttpRequest, event: dict[str, Any]) -> HttpResponse:
+    SEEN.append(("async", event["id"]))
+    return JsonResponse({"received": event["id"]})
+
+
 urlpatterns = [
     path("webhooks", webhooks),
     path("once/<str:tenant>", webhooks_once),
+    path("async", webhooks_async),
 ]
 
 
@@ -97,3 +104,14 @@ def test_once_runs_once_and_releases_after_a_non_2xx() -> None:
     assert post(c, "/once/failing", body2, signed(body2)).status_code == 500
     assert post(c, "/once/failing", body2, signed(body2)).status_code == 500
     assert SEEN == [("ok", "evt_dj"), ("failing", "evt_dj_fail"), ("failing", "evt_dj_fail")]
+
+
+def test_async_view_with_once() -> None:
+    body = event_body("evt_async")
+    c = client()
+    assert post(c, "/async", body, signed(body)).status_code == 200
+    dup = post(c, "/async", body, signed(body))
+    assert dup.status_code == 200 and dup.json()["status"] == "duplicate"
+    bad = post(c, "/async", body, {})
+    assert bad.status_code == 400 and bad.json()["code"] == "missing_header"
+    assert SEEN == [("async", "evt_async")]

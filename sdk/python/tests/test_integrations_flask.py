@@ -72,3 +72,21 @@ def test_once_answers_503_while_the_id_is_held() -> None:
     assert r.status_code == 503 and r.get_json()["code"] == "delivery_in_progress"
     assert "Retry-After" in r.headers
     assert seen == []
+
+
+def test_async_view() -> None:
+    pytest.importorskip("asgiref", reason="async Flask views need flask[async]")
+    app = flask.Flask(__name__)
+    once = ProcessOnce(MemoryStore())
+
+    @app.post("/webhooks")
+    @verify_webhook(hookseal.Webhook(SECRET), once=once)
+    async def webhooks(event: dict[str, Any]) -> Any:
+        return {"received": event["id"]}
+
+    body = event_body("evt_fa")
+    client = app.test_client()
+    assert client.post("/webhooks", data=body, headers=signed(body)).get_json() == \
+        {"received": "evt_fa"}
+    assert client.post("/webhooks", data=body, headers=signed(body)).get_json()["status"] == \
+        "duplicate"

@@ -4,14 +4,16 @@
 ... def webhooks(request, event):  # doctest: +SKIP
 ...     return JsonResponse({"received": event["id"]})
 
-The decorated view receives the verified event after ``request``; it is also in
-``request.hookseal_event``. The view is exempt from CSRF checks (a webhook has no CSRF
+The decorated view (sync or ``async def``) receives the verified event after ``request``;
+it is also in ``request.hookseal_event``. The view is exempt from CSRF checks (a webhook has no CSRF
 token; its signature is what authenticates it).
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import inspect
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from django.http import HttpRequest, HttpResponse  # type: ignore[import-untyped]
@@ -53,6 +55,9 @@ def verify_webhook(
     """
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        if inspect.iscoroutinefunction(view):
+            return _async_wrapper(webhook, once, view)
+
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             outcome = admit(webhook, request.body, request.headers, once)
@@ -74,3 +79,26 @@ def verify_webhook(
         return exempt
 
     return decorator
+
+
+def _async_wrapper(
+    webhook: Webhook, once: Optional[ProcessOnce], view: Callable[..., Any]
+) -> Callable[..., Any]:
+    # Async views: the same steps, with the store's blocking I/O off the event loop.
+    @functools.wraps(view)
+    async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        outcome = await asyncio.to_thread(admit, webhook, request.body, request.headers, once)
+        if isinstance(outcome, Reply):
+            return _to_response(outcome)
+        request.hookseal_event = outcome.event
+        request.hookseal_delivery_id = outcome.delivery_id
+        try:
+            response = await view(request, outcome.event, *args, **kwargs)
+        except BaseException:
+            await asyncio.to_thread(finish, once, outcome, False)
+            raise
+        await asyncio.to_thread(finish, once, outcome, is_success(response.status_code))
+        return response
+
+    exempt: Callable[..., Any] = csrf_exempt(wrapper)
+    return exempt

@@ -5,8 +5,9 @@
 ... def webhooks(event):  # doctest: +SKIP
 ...     return {"received": event["id"]}
 
-The decorated view receives the verified event as its first argument (URL variables
-follow as keyword arguments); it is also in ``flask.g.hookseal_event``.
+The decorated view (sync, or ``async def`` with ``flask[async]``) receives the verified
+event as its first argument (URL variables follow as keyword arguments); it is also in
+``flask.g.hookseal_event``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 
-from flask import Response, g, make_response, request
+from flask import Response, current_app, g, make_response, request
 
 from ..idempotency import ProcessOnce
 from ._common import Reply, admit, finish, is_success
@@ -62,10 +63,12 @@ def verify_webhook(
                 return _to_response(outcome)
             g.hookseal_event = outcome.event
             g.hookseal_delivery_id = outcome.delivery_id
+            # ensure_sync lets ``async def`` views run too (Flask's own mechanism).
+            run = current_app.ensure_sync(view)
             if outcome.claim is None:
-                return view(outcome.event, *args, **kwargs)
+                return run(outcome.event, *args, **kwargs)
             try:
-                response = make_response(view(outcome.event, *args, **kwargs))
+                response = make_response(run(outcome.event, *args, **kwargs))
             except BaseException:
                 finish(once, outcome, False)
                 raise
