@@ -157,6 +157,31 @@ def error_codes() -> str:
     return "\n".join(rows)
 
 
+def sample_failure() -> str:
+    """A failure report exactly as the conformance suite formats one."""
+    import json
+
+    from hookseal_conformance.report import bug_report
+
+    request = {
+        "profile": "hookseal-v1",
+        "secrets": ["whsec_MtaO80cP9OJ7B8GHNnEyEcLQG38K8e0svJCNG21jzps="],
+        "headers": {"Hookseal-Signature": "t=1763899699,v1=6b2e4c1d1bbd7f0a1b5d2a1e3c4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f"},
+        "body_b64": "e30=",
+        "now": 1763900000,
+        "tolerance": 300,
+    }
+    report = bug_report(
+        prop="rejects a timestamp one second older than the tolerance",
+        expected=json.dumps({"ok": False, "error": "timestamp_too_old"}),
+        answered=json.dumps({"ok": True}),
+        request=request,
+        why="now - t = 301 s > tolerance 300 s",
+        command="python3 my_adapter.py",
+    )
+    return "```text" + report + "\n```"
+
+
 def quickstart_block() -> str:
     """The quickstart commands, extracted by the same rule as their end-to-end test."""
     text = RECEIVING_GUIDE.read_text(encoding="utf-8")
@@ -170,6 +195,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "sender-config": sender_config,
     "error-codes": error_codes,
     "quickstart-commands": quickstart_block,
+    "sample-failure": sample_failure,
 }
 
 
