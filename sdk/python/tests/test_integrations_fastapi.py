@@ -192,3 +192,34 @@ def test_concurrent_deliveries_through_fastapi_run_the_handler_once() -> None:
     assert second.status_code == 503
     assert third.status_code == 200 and third.json()["status"] == "duplicate"
     assert runs == ["evt_c"]
+
+
+def test_typed_yields_the_generated_model_and_refuses_a_misfit_body() -> None:
+    models = pytest.importorskip("hookseal.models", reason="needs hookseal[models]")
+    catalog = pytest.importorskip("hookseal_catalog.catalog", reason="needs hookseal-catalog")
+    import json
+
+    app = FastAPI()
+    install(app)
+    once = ProcessOnce(MemoryStore())
+    verified = VerifiedEvent(hookseal.Webhook(SECRET), once=once, typed=True)
+    seen: list[Any] = []
+
+    @app.post("/webhooks")
+    async def webhooks(event: Any = Depends(verified)) -> Any:  # noqa: B008
+        seen.append(event)
+        return {"customer": event.data.invoice.customer_id}
+
+    envelope = catalog.load_catalog().example_envelope("invoice.paid")
+    body = json.dumps(envelope).encode()
+    misfit = json.dumps({**envelope, "id": "evt_misfit0001", "data": {}}).encode()
+    with TestClient(app) as client:
+        ok = client.post("/webhooks", content=body, headers=signed(body))
+        bad = client.post("/webhooks", content=misfit, headers=signed(misfit))
+        again = client.post("/webhooks", content=misfit, headers=signed(misfit))
+    assert ok.status_code == 200
+    assert ok.json() == {"customer": envelope["data"]["invoice"]["customer_id"]}
+    assert isinstance(seen[0], models.InvoicePaidV1Event)
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_payload"
+    assert again.status_code == 400  # no claim was left behind by the misfit
+    assert len(seen) == 1

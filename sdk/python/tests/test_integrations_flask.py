@@ -90,3 +90,19 @@ def test_async_view() -> None:
         {"received": "evt_fa"}
     assert client.post("/webhooks", data=body, headers=signed(body)).get_json()["status"] == \
         "duplicate"
+
+
+def test_typed_passes_the_generated_model() -> None:
+    models = pytest.importorskip("hookseal.models", reason="needs hookseal[models]")
+    app = flask.Flask(__name__)
+
+    @app.post("/webhooks")
+    @verify_webhook(hookseal.Webhook(SECRET), typed=True)
+    def webhooks(event: Any) -> Any:
+        assert isinstance(event, models.EventBase)
+        return {"type": event.type}
+
+    body = b'{"id":"evt_typed0001","type":"test.ping","version":1,"created":1,"livemode":false,' \
+           b'"data":{"message":"hi","endpoint_id":"ep_1"}}'
+    r = app.test_client().post("/webhooks", data=body, headers=signed(body))
+    assert r.status_code == 200 and r.get_json() == {"type": "test.ping"}

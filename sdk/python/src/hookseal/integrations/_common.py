@@ -67,12 +67,12 @@ class Admission:
     """A verified delivery that the handler should process.
 
     Attributes:
-        event: The verified, parsed event (a JSON object).
+        event: The verified, parsed event (a ``dict``, or a pydantic model when typed).
         delivery_id: The delivery id, if one was found.
         claim: The idempotency claim to complete or release (``None`` without ``once``).
     """
 
-    event: dict[str, Any]
+    event: Any
     delivery_id: Optional[str]
     claim: Optional[Claim] = None
 
@@ -122,9 +122,18 @@ def delivery_id(webhook: Webhook, event: dict[str, Any], headers: Any) -> Option
 
 
 def admit(
-    webhook: Webhook, body: bytes, headers: Any, once: Optional[ProcessOnce] = None
+    webhook: Webhook,
+    body: bytes,
+    headers: Any,
+    once: Optional[ProcessOnce] = None,
+    *,
+    typed: bool = False,
 ) -> Union[Admission, Reply]:
     """Verify a delivery and, with ``once``, claim its id.
+
+    With ``typed``, the event is parsed into its generated pydantic model
+    (``hookseal.models.parse_event``, needs ``hookseal[models]``); a body that does not fit
+    the model is answered 400 ``invalid_payload``.
 
     Returns:
         An :class:`Admission` when the handler must run, else the :class:`Reply` to send:
@@ -136,6 +145,13 @@ def admit(
     except (WebhookVerificationError, InvalidPayloadError) as err:
         return problem(err.code, STATUS_FOR_CODE.get(err.code, 400), str(err))
     did = delivery_id(webhook, event, headers)
+    if typed:
+        from ..models import parse_event  # optional extra: imported only when asked
+
+        try:
+            event = parse_event(event)
+        except ValueError as err:  # pydantic's ValidationError is a ValueError
+            return problem("invalid_payload", 400, f"the event does not fit its model: {err}")
     if once is None:
         return Admission(event, did)
     if not did:

@@ -36,7 +36,7 @@ def _to_response(reply: Reply) -> HttpResponse:
 
 
 def verify_webhook(
-    webhook: Webhook, *, once: Optional[ProcessOnce] = None
+    webhook: Webhook, *, once: Optional[ProcessOnce] = None, typed: bool = False
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Decorate a Django view so it runs only for verified deliveries.
 
@@ -49,6 +49,8 @@ def verify_webhook(
             answered 200 without running the view, one in progress elsewhere 503 with
             ``Retry-After``; the claim completes when the view answers 2xx and is
             released otherwise.
+        typed: Pass the event's generated pydantic model instead of a ``dict``
+            (``hookseal[models]``).
 
     Returns:
         The decorator.
@@ -56,11 +58,11 @@ def verify_webhook(
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         if inspect.iscoroutinefunction(view):
-            return _async_wrapper(webhook, once, view)
+            return _async_wrapper(webhook, once, typed, view)
 
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            outcome = admit(webhook, request.body, request.headers, once)
+            outcome = admit(webhook, request.body, request.headers, once, typed=typed)
             if isinstance(outcome, Reply):
                 return _to_response(outcome)
             request.hookseal_event = outcome.event
@@ -82,12 +84,14 @@ def verify_webhook(
 
 
 def _async_wrapper(
-    webhook: Webhook, once: Optional[ProcessOnce], view: Callable[..., Any]
+    webhook: Webhook, once: Optional[ProcessOnce], typed: bool, view: Callable[..., Any]
 ) -> Callable[..., Any]:
     # Async views: the same steps, with the store's blocking I/O off the event loop.
     @functools.wraps(view)
     async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        outcome = await asyncio.to_thread(admit, webhook, request.body, request.headers, once)
+        outcome = await asyncio.to_thread(
+            functools.partial(admit, webhook, request.body, request.headers, once, typed=typed)
+        )
         if isinstance(outcome, Reply):
             return _to_response(outcome)
         request.hookseal_event = outcome.event

@@ -36,7 +36,7 @@ def _to_response(reply: Reply) -> Response:
 
 
 def verify_webhook(
-    webhook: Webhook, *, once: Optional[ProcessOnce] = None
+    webhook: Webhook, *, once: Optional[ProcessOnce] = None, typed: bool = False
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorate a Flask view so it runs only for verified deliveries.
 
@@ -49,6 +49,8 @@ def verify_webhook(
             answered 200 without running the view, one in progress elsewhere 503 with
             ``Retry-After``; the claim completes when the view answers 2xx and is
             released otherwise.
+        typed: Pass the event's generated pydantic model instead of a ``dict``
+            (``hookseal[models]``).
 
     Returns:
         The decorator.
@@ -58,7 +60,7 @@ def verify_webhook(
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             body = request.get_data(cache=True)
-            outcome = admit(webhook, body, request.headers, once)
+            outcome = admit(webhook, body, request.headers, once, typed=typed)
             if isinstance(outcome, Reply):
                 return _to_response(outcome)
             g.hookseal_event = outcome.event

@@ -17,6 +17,7 @@ Starlette::
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import AsyncIterator, Awaitable
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union, cast
@@ -82,13 +83,15 @@ def _remember(request: Request, admission: Admission) -> None:
 
 
 async def _admit(
-    webhook: Webhook, request: Request, once: Optional[ProcessOnce]
+    webhook: Webhook, request: Request, once: Optional[ProcessOnce], typed: bool
 ) -> Union[Admission, Reply]:
     body = await request.body()
     if once is None:
-        return admit(webhook, body, request.headers.raw)
+        return admit(webhook, body, request.headers.raw, typed=typed)
     # Stores do blocking I/O (SQLite, Redis): keep it off the event loop.
-    return await run_in_threadpool(admit, webhook, body, request.headers.raw, once)
+    return await run_in_threadpool(
+        functools.partial(admit, webhook, body, request.headers.raw, once, typed=typed)
+    )
 
 
 class VerifiedEvent:
@@ -103,16 +106,21 @@ class VerifiedEvent:
             delivery id is answered 200 (``{"status": "duplicate"}``) without running the
             endpoint, one in progress elsewhere 503 with ``Retry-After``; the claim
             completes when the endpoint returns and is released if it raises.
+        typed: Yield the event's generated pydantic model instead of a ``dict``
+            (``hookseal[models]``).
     """
 
-    def __init__(self, webhook: Webhook, *, once: Optional[ProcessOnce] = None) -> None:
+    def __init__(
+        self, webhook: Webhook, *, once: Optional[ProcessOnce] = None, typed: bool = False
+    ) -> None:
         """Configure the dependency; see the class docstring."""
         self.webhook = webhook
         self.once = once
+        self.typed = typed
 
-    async def __call__(self, request: Request) -> AsyncIterator[dict[str, Any]]:
+    async def __call__(self, request: Request) -> AsyncIterator[Any]:
         """Verify ``request`` and yield its event (a FastAPI dependency with ``yield``)."""
-        outcome = await _admit(self.webhook, request, self.once)
+        outcome = await _admit(self.webhook, request, self.once, self.typed)
         if isinstance(outcome, Reply):
             raise HooksealReply(outcome)
         _remember(request, outcome)
@@ -127,22 +135,27 @@ class VerifiedEvent:
         await run_in_threadpool(finish, self.once, outcome, True)
 
 
-Handler = Callable[[Request, dict[str, Any]], Union[Response, Awaitable[Response]]]
+Handler = Callable[[Request, Any], Union[Response, Awaitable[Response]]]
 
 
 def webhook_endpoint(
-    webhook: Webhook, handler: Handler, *, once: Optional[ProcessOnce] = None
+    webhook: Webhook,
+    handler: Handler,
+    *,
+    once: Optional[ProcessOnce] = None,
+    typed: bool = False,
 ) -> Callable[[Request], Awaitable[Response]]:
     """Wrap ``handler(request, event)`` as a Starlette endpoint that verifies first.
 
     ``handler`` may be sync (run in the thread pool) or async. A failed verification is
     answered 400/401 with a problem body and ``handler`` never runs. With ``once``, a
     completed delivery id is answered 200 without running it; the claim completes when
-    ``handler`` answers 2xx and is released otherwise.
+    ``handler`` answers 2xx and is released otherwise. With ``typed``, ``event`` is the
+    generated pydantic model (``hookseal[models]``).
     """
 
     async def endpoint(request: Request) -> Response:
-        outcome = await _admit(webhook, request, once)
+        outcome = await _admit(webhook, request, once, typed)
         if isinstance(outcome, Reply):
             return to_response(outcome)
         _remember(request, outcome)
