@@ -158,3 +158,14 @@ def test_forward_to_an_unreachable_handler_answers_502() -> None:
         assert status == 502 and json.loads(answer)["code"] == "forward_failed"
     finally:
         listen.stop()
+
+
+def test_missing_rich_names_the_extra(monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    from hookseal import _listen
+
+    monkeypatch.setitem(sys.modules, "rich.console", None)  # as if not installed
+    assert _listen.main(["--secret", SECRET, "--port", "0"]) == 1
+    assert "pip install 'hookseal[cli]'" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import hookseal
 import pytest
@@ -79,3 +80,9 @@ def test_unreachable_endpoint_fails_cleanly() -> None:
 def test_a_url_without_scheme_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert _trigger.main(["test.ping", "--to", "127.0.0.1:4242/webhooks", "--secret", SECRET]) == 2
     assert "http:// or https://" in capsys.readouterr().err
+
+
+def test_missing_catalog_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "hookseal_catalog", None)  # as if not installed
+    with pytest.raises(SystemExit, match=r"pip install 'hookseal\[cli\]'"):
+        _trigger.main(["test.ping", "--to", "http://127.0.0.1:9/", "--secret", SECRET])
