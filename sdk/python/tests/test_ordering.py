@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,11 @@ from hookseal.ordering import (
     MemoryOrderingStore,
     Ordering,
     OrderingStore,
+    RedisOrderingStore,
     SQLiteOrderingStore,
     resource_key,
 )
+from receiving_fixtures import redis_url  # noqa: F401 - fixture
 
 
 def customer_updated(event_id: str, created: int, email: str, cid: str = "cus_1") -> dict[str, Any]:
@@ -22,14 +25,20 @@ def customer_updated(event_id: str, created: int, email: str, cid: str = "cus_1"
             "livemode": False, "data": {"customer": {"id": cid, "email": email}}}
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OrderingStore]:
     if request.param == "memory":
         yield MemoryOrderingStore()
-    else:
+    elif request.param == "sqlite":
         s = SQLiteOrderingStore(tmp_path / "order.db")
         yield s
         s.close()
+    else:
+        import redis
+
+        client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+        yield RedisOrderingStore(client, prefix=f"order:{uuid.uuid4().hex}:")
+        client.close()
 
 
 def test_resource_key_reads_data_resource_id() -> None:
@@ -111,3 +120,13 @@ def test_with_the_catalog_example_envelopes() -> None:
     ordering = Ordering()
     assert ordering.check_and_record(paid)
     assert not ordering.check_and_record({**paid, "id": "evt_olderolder", "created": 1})
+
+
+def test_redis_record_ttl(redis_url: str) -> None:  # noqa: F811
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    prefix = f"ttl:{uuid.uuid4().hex}:"
+    ordering = Ordering(RedisOrderingStore(client, prefix=prefix, ttl=3600))
+    assert ordering.check_and_record(customer_updated("evt_1", 100, "a"))
+    assert 3_500_000 < client.pttl(prefix + "customer:cus_1") <= 3_600_000

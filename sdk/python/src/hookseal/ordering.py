@@ -37,6 +37,7 @@ __all__ = [
     "MemoryOrderingStore",
     "Ordering",
     "OrderingStore",
+    "RedisOrderingStore",
     "SQLiteOrderingStore",
     "resource_key",
 ]
@@ -151,6 +152,47 @@ class SQLiteOrderingStore:
     def close(self) -> None:
         """Close the connection."""
         self._conn.close()
+
+
+_REDIS_ADVANCE = """
+local rec = redis.call('HMGET', KEYS[1], 'created', 'event_id')
+if rec[1] then
+  local last = tonumber(rec[1])
+  local created = tonumber(ARGV[1])
+  if not (rec[2] == ARGV[2] or created > last or (created == last and ARGV[3] == '1')) then
+    return 0
+  end
+end
+redis.call('HSET', KEYS[1], 'created', ARGV[1], 'event_id', ARGV[2])
+if tonumber(ARGV[4]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+return 1
+"""
+
+
+class RedisOrderingStore:
+    """An :class:`OrderingStore` in Redis (``hookseal[redis]``), shared by every worker.
+
+    Args:
+        client: A ``redis.Redis`` client.
+        prefix: Prepended to every resource key.
+        ttl: Seconds to keep a resource's record after its last update (``None``: for
+            ever). An event older than the TTL arriving later would be applied.
+    """
+
+    def __init__(
+        self, client: Any, *, prefix: str = "hookseal:ordering:", ttl: Optional[float] = None
+    ) -> None:
+        """Wrap ``client``; see the class docstring."""
+        self._prefix = prefix
+        self._ttl_ms = 0 if ttl is None else max(1, int(ttl * 1000))
+        self._advance: Any = client.register_script(_REDIS_ADVANCE)
+
+    def advance(self, key: str, created: int, event_id: str, *, allow_equal: bool) -> bool:
+        """See :meth:`OrderingStore.advance`."""
+        return bool(self._advance(
+            keys=[self._prefix + key],
+            args=[int(created), event_id, "1" if allow_equal else "0", self._ttl_ms],
+        ))
 
 
 class Ordering:
