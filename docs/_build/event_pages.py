@@ -208,12 +208,10 @@ def event_page(catalog: Any, etype: Any) -> str:
         "",
         _cell(cur.description),
         "",
-        "| | |",
-        "|---|---|",
-        f"| **When it fires** | {_cell(cur.fires_when)} |",
-        f"| **Frequency** | {_cell(cur.frequency)} |",
-        f"| **Criticality** | {CRITICALITY_LABEL.get(cur.criticality, _cell(cur.criticality))} |",
-        f"| **Current version** | {cur.version} |",
+        f"- **When it fires:** {_cell(cur.fires_when)}",
+        f"- **Frequency:** {_cell(cur.frequency)}",
+        f"- **Criticality:** {CRITICALITY_LABEL.get(cur.criticality, _cell(cur.criticality))}",
+        f"- **Current version:** {cur.version} (the envelope's `version`)",
         "",
     ]
     for version in sorted(etype, key=lambda v: -v.version):
