@@ -1,0 +1,304 @@
+"""Reference sender benchmarks (``make bench``): prints medians and ratios.
+
+- HTTP client ceiling: httpx vs aiohttp posting 1 KiB bodies to a fast local receiver.
+- Durable deliveries/s (SQLite, PostgreSQL) vs that raw ceiling (same client, no storage,
+  no signing), same concurrency.
+- Enqueue p50/p99 (catalog validation included) vs a bare insert of the same rows, on an
+  empty store and with 1,000,000 past deliveries.
+- Claim throughput with 10,000 and 1,000,000 pending rows, and with 1,000,000 past ones.
+
+The benchmark process is pinned to CPU 0 and the receiver (and PostgreSQL) to CPU 1 with
+``taskset`` so the two sides do not fight over one core; on a 2-core machine that is the
+fairest split. ``--quick`` shrinks every size for a smoke run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import aiohttp
+import httpx
+from hookseal_sender import Sender, SenderConfig, Worker, generate_master_key
+from hookseal_sender.catalog import _catalog, no_validation
+from hookseal_sender.models import new_id
+from hookseal_sender.outbox import enqueue
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+from _pg import PostgresServer  # noqa: E402
+
+CONCURRENCY = 64
+RESULTS: dict[str, Any] = {}
+
+
+def pin(cpu: int) -> str:
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
+        os.sched_setaffinity(0, {cpu})
+        return f"pinned to CPU {cpu}"
+    return "not pinned"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_receiver() -> tuple[subprocess.Popen[str], int]:
+    port = free_port()
+    cmd = [sys.executable, str(HERE / "_fast_receiver.py"), str(port)]
+    if shutil.which("taskset") and (os.cpu_count() or 1) > 1:
+        cmd = ["taskset", "-c", "1", *cmd]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return proc, port
+
+
+BODY = json.dumps({"pad": "x" * 1000}).encode()[:1024]
+
+
+async def raw_aiohttp(url: str, n: int, conc: int) -> float:
+    # The same session settings as the sender's worker, minus storage and signing.
+    conn = aiohttp.TCPConnector(limit=conc)
+    async with aiohttp.ClientSession(connector=conn, auto_decompress=False,
+                                     cookie_jar=aiohttp.DummyCookieJar()) as session:
+        sem = asyncio.Semaphore(conc)
+
+        async def one() -> None:
+            async with sem, session.post(url, data=BODY, headers={
+                    "Content-Type": "application/json"}) as resp:
+                await resp.read()
+
+        await asyncio.gather(*(one() for _ in range(200)))  # warm up
+        t0 = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(n)))
+        return n / (time.perf_counter() - t0)
+
+
+async def raw_httpx(url: str, n: int, conc: int) -> float:
+    limits = httpx.Limits(max_connections=conc, max_keepalive_connections=conc)
+    async with httpx.AsyncClient(limits=limits) as client:
+        sem = asyncio.Semaphore(conc)
+
+        async def one() -> None:
+            async with sem:
+                r = await client.post(url, content=BODY,
+                                      headers={"Content-Type": "application/json"})
+                r.read()
+
+        await asyncio.gather(*(one() for _ in range(200)))
+        t0 = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(n)))
+        return n / (time.perf_counter() - t0)
+
+
+def median_of(runs: int, fn: Callable[[], float]) -> float:
+    return statistics.median(fn() for _ in range(runs))
+
+
+def bench_clients(url: str, n: int, runs: int) -> float:
+    aio = median_of(runs, lambda: asyncio.run(raw_aiohttp(url, n, CONCURRENCY)))
+    hx = median_of(runs, lambda: asyncio.run(raw_httpx(url, max(n // 4, 200), CONCURRENCY)))
+    print(f"raw client ceiling, 1 KiB POST, {CONCURRENCY} in flight: aiohttp {aio:,.0f}/s, "
+          f"httpx {hx:,.0f}/s (aiohttp/httpx = {aio / hx:.1f}x) -> the sender uses aiohttp")
+    RESULTS["raw_aiohttp"], RESULTS["raw_httpx"] = aio, hx
+    return aio
+
+
+def make_sender(db: str, **kw: Any) -> Sender:
+    cfg = SenderConfig(database=db, master_key=generate_master_key(), allow_local=True,
+                       global_concurrency=CONCURRENCY, per_endpoint_concurrency=CONCURRENCY,
+                       poll_interval=0.01, claim_batch=200, **kw)
+    return Sender(cfg, validator=no_validation)
+
+
+def durable_throughput(db: str, url: str, n: int) -> float:
+    sender = make_sender(db)
+    ep = sender.create_endpoint("bench", url, allow_local=True)
+    with sender.store.transaction() as conn:
+        for _ in range(n):
+            enqueue(sender.store, "bench", "bench.event", {"pad": "x" * 900},
+                    validator=no_validation, conn=conn, endpoint_ids=[ep.endpoint.id])
+
+    async def go() -> float:
+        worker = Worker(sender)
+        t0 = time.perf_counter()
+        task = asyncio.create_task(worker.run())
+        conn: Any = sender.store.conn()  # type: ignore[attr-defined]
+        while True:
+            await asyncio.sleep(0.02)
+            left = await asyncio.to_thread(lambda: conn.execute(
+                "SELECT COUNT(*) FROM deliveries WHERE status <> 'delivered'").fetchone()[0])
+            if left == 0:
+                break
+        elapsed = time.perf_counter() - t0
+        worker.stop()
+        await task
+        return n / elapsed
+
+    rate = asyncio.run(go())
+    sender.close()
+    return rate
+
+
+def _fill_past(sender: Sender, endpoint_id: str, n: int, status: str) -> None:
+    store: Any = sender.store
+    now = time.time()
+    batch = 50_000
+    ev = new_id("evt")
+    with store.transaction() as conn:
+        store._exec(conn, "INSERT INTO events (id, tenant_id, type, payload, created_at)"
+                    " VALUES (?,?,?,?,?)", [ev, "bench", "bench.event", "{}", now])
+    for start in range(0, n, batch):
+        rows = [(new_id("dlv"), "bench", ev, endpoint_id, "bench.event", status,
+                 now - 10 if status == "pending" else None, now, now)
+                for _ in range(min(batch, n - start))]
+        with store.transaction() as conn:
+            store._many(conn, "INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id,"
+                        " event_type, status, next_attempt_at, created_at, updated_at)"
+                        " VALUES (?,?,?,?,?,?,?,?,?)", rows)
+    if store.dialect == "postgresql":
+        store.conn().execute("VACUUM ANALYZE deliveries")
+
+
+async def _public(host: str, port: int) -> list[str]:
+    return ["93.184.216.34"]  # no DNS needed: the endpoints are never called
+
+
+def enqueue_latency(db: str, n: int, past: int) -> tuple[float, float, float, float]:
+    sender = Sender(SenderConfig(database=db, master_key=generate_master_key()),
+                    resolve=_public)
+    ep = sender.create_endpoint("bench", "https://hooks.example.com/x")
+    if past:
+        _fill_past(sender, ep.endpoint.id, past, "delivered")
+    data = _catalog().example("invoice.paid")
+    lat, bare = [], []
+    store: Any = sender.store
+    for _ in range(200):  # warm up
+        sender.send("bench", "invoice.paid", data)
+    for _ in range(n):
+        t0 = time.perf_counter()
+        sender.send("bench", "invoice.paid", data)
+        lat.append(time.perf_counter() - t0)
+    payload = json.dumps(data)
+    for _ in range(n):
+        t0 = time.perf_counter()
+        now = time.time()
+        ev = new_id("evt")
+        with store.transaction() as conn:
+            store._exec(conn, "INSERT INTO events (id, tenant_id, type, payload, created_at)"
+                        " VALUES (?,?,?,?,?)", [ev, "bench", "invoice.paid", payload, now])
+            store._exec(conn, "INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id,"
+                        " event_type, status, next_attempt_at, created_at, updated_at)"
+                        " VALUES (?,?,?,?,?,'pending',?,?,?)",
+                        [new_id("dlv"), "bench", ev, ep.endpoint.id, "invoice.paid", now, now,
+                         now])
+        bare.append(time.perf_counter() - t0)
+    sender.close()
+    q = statistics.quantiles
+    return (statistics.median(lat) * 1e3, q(lat, n=100)[98] * 1e3,
+            statistics.median(bare) * 1e3, q(bare, n=100)[98] * 1e3)
+
+
+def claim_rate(db: str, pending: int, past: int, claims: int) -> float:
+    sender = Sender(SenderConfig(database=db, master_key=generate_master_key()),
+                    resolve=_public)
+    ep = sender.create_endpoint("bench", "https://hooks.example.com/x")
+    if past:
+        _fill_past(sender, ep.endpoint.id, past, "delivered")
+    _fill_past(sender, ep.endpoint.id, pending, "pending")
+    rates = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        got = 0
+        for _ in range(claims):
+            now = time.time()
+            got += len(sender.store.claim("bench", 100, now, now + 3600))
+        rates.append(got / (time.perf_counter() - t0))
+    sender.close()
+    return statistics.median(rates)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--no-postgres", action="store_true")
+    args = ap.parse_args()
+    big = 100_000 if args.quick else 1_000_000
+    n_http = 2000 if args.quick else 6000
+    print(f"hookseal-sender benchmarks: this process {pin(0)}, receiver and PostgreSQL on "
+          f"CPU 1 (taskset); {os.cpu_count()} CPUs; 1 KiB bodies; medians of 3 runs; "
+          f"load average at start {os.getloadavg()[0]:.1f}")
+    recv, port = start_receiver()
+    url = f"http://127.0.0.1:{port}/hook"
+    tmp = Path(tempfile.mkdtemp(prefix="hookseal-bench-"))
+    pg = None
+    try:
+        ceiling = bench_clients(url, n_http, 3)
+        dbs = {"sqlite": lambda name: f"sqlite:///{tmp / name}.db"}
+        if not args.no_postgres and PostgresServer.missing() is None:
+            pg = PostgresServer().start()
+            if shutil.which("taskset") and pg.proc is not None:
+                subprocess.run(["taskset", "-acp", "1", str(pg.proc.pid)],
+                               stdout=subprocess.DEVNULL, check=False)
+            server = pg
+            dbs["postgresql"] = lambda name: server.create_db(name)
+        elif not args.no_postgres:
+            print("PostgreSQL binaries missing: PostgreSQL rows skipped")
+        counter = iter(range(10**6))
+        for backend, mk in dbs.items():
+            rates = [durable_throughput(mk(f"tp{next(counter)}"), url, n_http)
+                     for _ in range(3)]
+            rate = statistics.median(rates)
+            RESULTS[f"durable_{backend}"] = rate
+            print(f"[{backend}] durable deliveries/s: {rate:,.0f} = {rate / ceiling:.0%} of "
+                  f"the raw aiohttp ceiling (target >= 60%)")
+        for backend, mk in dbs.items():
+            n = 2000 if args.quick else 5000
+            e = enqueue_latency(mk(f"enq{next(counter)}"), n, 0)
+            print(f"[{backend}] enqueue, empty store: p50 {e[0]:.3f} ms, p99 {e[1]:.3f} ms "
+                  f"(validation included); bare insert p50 {e[2]:.3f} ms, p99 {e[3]:.3f} ms; "
+                  f"p50 ratio {e[0] / e[2]:.2f}x")
+            f = enqueue_latency(mk(f"enq{next(counter)}"), n, big)
+            print(f"[{backend}] enqueue, {big:,} past deliveries: p50 {f[0]:.3f} ms, p99 "
+                  f"{f[1]:.3f} ms; vs empty p50 {f[0] / e[0]:.2f}x")
+            RESULTS[f"enqueue_{backend}"] = (e, f)
+        for backend, mk in dbs.items():
+            claims = 50
+            small = claim_rate(mk(f"cl{next(counter)}"), 10_000, 0, claims)
+            large = claim_rate(mk(f"cl{next(counter)}"), big, 0, claims)
+            past = claim_rate(mk(f"cl{next(counter)}"), 10_000, big, claims)
+            print(f"[{backend}] claims (batches of 100): 10,000 pending {small:,.0f} rows/s; "
+                  f"{big:,} pending {large:,.0f} rows/s ({large / small:.2f}x); 10,000 pending "
+                  f"+ {big:,} past {past:,.0f} rows/s ({past / small:.2f}x)")
+            RESULTS[f"claim_{backend}"] = (small, large, past)
+    finally:
+        recv.terminate()
+        recv.wait()
+        if pg is not None:
+            pg.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
