@@ -241,6 +241,22 @@ async def audit(request: Request, sender: Sender, tenant: str, actor: str) -> An
     return {"entries": [e.to_dict() for e in entries]}
 
 
+@_op("POST", "/v1/tenants/{tenant}/portal-links",
+     "Make a short-lived, signed customer portal link for this tenant (audited)",
+     {"type": "object", "properties": {
+         "ttl_seconds": {"type": "number"}, "user": {"type": "string"},
+         "base_url": {"type": "string"}}}, 201)
+async def portal_link(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
+    from .portal.tokens import DEFAULT_LINK_TTL, issue_link
+
+    body = await _body(request)
+    base = str(body.get("base_url") or request.base_url)
+    link = await run_in_threadpool(lambda: issue_link(
+        sender, tenant, base_url=base, ttl=body.get("ttl_seconds", DEFAULT_LINK_TTL),
+        user=str(body.get("user", "")), actor=actor))
+    return {"url": link.url, "token": link.token, "expires_at": link.expires_at}
+
+
 def openapi_schema() -> dict[str, Any]:
     """The OpenAPI 3.1 document of the admin API.
 

@@ -216,18 +216,39 @@ def cmd_purge(args: argparse.Namespace, sender: Sender) -> int:
 
 def cmd_serve(args: argparse.Namespace, sender: Sender) -> int:
     import uvicorn
+    from starlette.routing import Mount
 
     from .api import create_app
+    from .portal import PortalConfig, create_portal
     from .worker import BackgroundWorker
 
     settings = load_settings(args.config)
-    app = create_app(sender, settings.get("api_keys", {}))
+    portal = create_portal(sender, PortalConfig.from_settings(settings.get("portal", {})))
+    app = create_app(sender, settings.get("api_keys", {}),
+                     mounts=[Mount("/portal", app=portal)])
     worker = None if args.no_worker else BackgroundWorker(sender).start()
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     finally:
         if worker is not None:
             worker.stop()
+    return 0
+
+
+def cmd_portal_link(args: argparse.Namespace, sender: Sender) -> int:
+    from .portal import issue_link
+
+    base = args.base_url or load_settings(args.config).get("public_url") or \
+        "http://127.0.0.1:8090"
+    link = issue_link(sender, args.tenant, base_url=base, ttl=args.ttl, user=args.user or "",
+                      actor=args.actor)
+    if args.json:
+        print(json.dumps({"url": link.url, "token": link.token,
+                          "expires_at": link.expires_at}))
+    else:
+        console.print(f"Portal link for [bold]{args.tenant}[/], valid until "
+                      f"{_when(link.expires_at)}:", markup=True)
+        print(link.url)
     return 0
 
 
@@ -305,6 +326,14 @@ def build_parser() -> argparse.ArgumentParser:
     purge = sub.add_parser("purge", help="delete old finished deliveries")
     purge.add_argument("--older-than-days", type=float)
 
+    pl = sub.add_parser("portal-link", help="make a short-lived customer portal link")
+    pl.add_argument("--tenant", default=argparse.SUPPRESS, help="the customer")
+    pl.add_argument("--ttl", type=float, default=3600.0, help="seconds the link works")
+    pl.add_argument("--user", help="who will use it (audit log)")
+    pl.add_argument("--base-url", help="where the sender is served (default: settings "
+                    "public_url or http://127.0.0.1:8090)")
+    pl.add_argument("--json", action="store_true", help="print url, token and expiry as JSON")
+
     sub.add_parser("demo", help="run the end-to-end demo in a temp dir")
     return p
 
@@ -330,7 +359,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         try:
             handler = {"endpoints": cmd_endpoints, "send": cmd_send,
                        "deliveries": cmd_deliveries, "purge": cmd_purge,
-                       "serve": cmd_serve}[args.command]
+                       "serve": cmd_serve, "portal-link": cmd_portal_link}[args.command]
             return handler(args, sender)
         finally:
             sender.close()

@@ -22,6 +22,7 @@ from .tokens import (
     PortalTokenError,
     TokenSigner,
     derive_key,
+    issue_link,
     portal_link,
 )
 
@@ -39,6 +40,7 @@ __all__ = [
     "create_portal",
     "derive_key",
     "endpoint_health",
+    "issue_link",
     "page_deliveries",
     "portal_link",
 ]

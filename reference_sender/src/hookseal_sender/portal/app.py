@@ -82,6 +82,24 @@ class PortalConfig:
     page_size: int = 50
     replay_burst: int = 10
 
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> PortalConfig:
+        """The config from the ``portal`` object of the sender's settings file.
+
+        Args:
+            settings: Keys ``frame_ancestors`` (list), ``cookie_secure``,
+                ``cookie_samesite``, ``title``, ``page_size``.
+
+        Returns:
+            The config.
+        """
+        secure = settings.get("cookie_secure")
+        return cls(frame_ancestors=tuple(str(a) for a in settings.get("frame_ancestors", ())),
+                   cookie_secure=None if secure is None else bool(secure),
+                   cookie_samesite=str(settings.get("cookie_samesite", "strict")),
+                   title=str(settings.get("title", "Webhooks")),
+                   page_size=int(settings.get("page_size", 50)))
+
 
 def _when(ts: Optional[float]) -> str:
     if ts is None:

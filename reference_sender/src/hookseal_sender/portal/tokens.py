@@ -16,7 +16,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import urlencode
 
 from cryptography.hazmat.primitives import hashes
@@ -25,6 +25,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from ..config import SenderConfig
 from ..errors import ConfigError, SenderError
 from ..secretbox import MASTER_KEY_ENV
+
+if TYPE_CHECKING:
+    from ..sender import Sender
 
 #: Purpose labels bound into each token's MAC.
 LINK, SESSION = "portal-link", "portal-session"
@@ -276,3 +279,30 @@ def portal_link(config: SenderConfig, tenant_id: str, *, base_url: str,
     token, exp = signer.link_token(tenant_id, ttl=ttl, user=user, session_ttl=session_ttl)
     url = f"{base_url.rstrip('/')}/portal/login?{urlencode({'token': token})}"
     return PortalLink(url=url, token=token, expires_at=exp)
+
+
+def issue_link(sender: Sender, tenant_id: str, *, base_url: str, ttl: float = DEFAULT_LINK_TTL,
+               user: str = "", actor: str = "api") -> PortalLink:
+    """Make a portal link for one customer and record it in that customer's audit log.
+
+    This is what the admin API (``POST /v1/tenants/{tenant}/portal-links``) and the CLI
+    (``hookseal-sender portal-link``) call.
+
+    Args:
+        sender: The sender (its master key signs the link).
+        tenant_id: The customer.
+        base_url: Where the sender is served.
+        ttl: Seconds the link may be opened for.
+        user: Who will use it (audit log).
+        actor: Who made it (audit log).
+
+    Returns:
+        The link.
+    """
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
+        raise ConfigError("ttl must be a number of seconds")
+    link = portal_link(sender.config, tenant_id, base_url=base_url, ttl=float(ttl),
+                       user=str(user or ""))
+    sender.audit(tenant_id, actor, "portal_link", "",
+                 {"expires_at": link.expires_at, "user": user})
+    return link
