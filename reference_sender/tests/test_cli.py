@@ -68,3 +68,60 @@ def test_full_journey(cli) -> None:  # type: ignore[no-untyped-def]
 def test_refused_destination_is_an_error(cli) -> None:  # type: ignore[no-untyped-def]
     code, out = cli("endpoints", "add", "https://169.254.169.254/")
     assert code == 1 and "destination_refused" in out
+
+
+def test_serve_runs_workers_and_admin_api(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    from ._receiver import Receiver
+    from .conftest import wait_for
+
+    assert main(["init", "--dir", str(tmp_path), "--allow-local"]) == 0
+    settings = tmp_path / "hookseal-sender.json"
+    key = next(iter(json.loads(settings.read_text())["api_keys"]))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    recv = Receiver().start()
+    proc = subprocess.Popen([sys.executable, "-m", "hookseal_sender.cli", "--config",
+                             str(settings), "serve", "--port", str(port)])
+    try:
+        base = f"http://127.0.0.1:{port}"
+        auth = {"Authorization": f"Bearer {key}"}
+
+        def up() -> bool:
+            try:
+                return httpx.get(f"{base}/healthz").status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(up, 20, 0.1)
+        # Local destinations need allow_local on the endpoint; the API never sets it, so
+        # register through the library on the same store (as a provider's app would).
+        from hookseal_sender import Sender, SenderConfig
+        from hookseal_sender.cli import load_settings
+
+        st = load_settings(str(settings))
+        lib = Sender(SenderConfig(database=st["database"], master_key_file=st["master_key_file"],
+                                  allow_local=True))
+        lib.create_endpoint("acme", recv.route("/srv"), allow_local=True)
+        lib.close()
+        sent = httpx.post(f"{base}/v1/tenants/acme/events", headers=auth, json={
+            "type": "invoice.paid", "data": _catalog().example("invoice.paid")})
+        assert sent.status_code == 202, sent.text
+        did = sent.json()["deliveries"][0]["delivery_id"]
+
+        def delivered() -> bool:
+            r = httpx.get(f"{base}/v1/tenants/acme/deliveries/{did}", headers=auth)
+            return bool(r.json()["delivery"]["status"] == "delivered")
+
+        wait_for(delivered, 20, 0.1)
+        assert len(recv.requests("/srv")) == 1
+    finally:
+        proc.terminate()
+        proc.wait(15)
+        recv.stop()

@@ -217,3 +217,19 @@ def test_expired_lease_is_retried(sender: Sender, receiver: Receiver, worker: An
     worker()
     assert final(sender, did).status == "delivered"
     assert len(receiver.requests("/l")) == 1
+
+
+def test_graceful_stop_releases_what_it_holds(sender: Sender, receiver: Receiver,
+                                              worker: Any) -> None:
+    sender.create_endpoint("t1", receiver.route("/hold", delay=3.0), allow_local=True,
+                           timeout=10.0)
+    w = worker(drain_timeout=0.2)
+    did = send_one(sender)
+    wait_for(lambda: receiver.requests("/hold"))
+    assert status_of(sender, did) == "delivering"
+    start = time.monotonic()
+    w.stop()
+    assert time.monotonic() - start < 2.5
+    d = sender.get_delivery("t1", did)
+    assert d.status == "pending" and d.attempts == []  # released at once, not leased
+    assert (d.next_attempt_at or 0) <= time.time()
