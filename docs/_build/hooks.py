@@ -45,18 +45,20 @@ def retry_schedule() -> str:
 
     policy = DEFAULT_RETRY_POLICY
     rows = [
-        "| attempt | waits before it (nominal) | with jitter, at most | time since the first attempt |",
-        "|---:|---|---|---|",
+        "| attempt | delay before it | delay with the most jitter | since the first attempt | at the latest |",
+        "|---:|---|---|---|---|",
     ]
     worst = 0.0
     for row in policy.describe():
         delay = row["delay_s"]
         worst += delay * (1 + policy.jitter)
         first = row["attempt"] == 1
+        if first:
+            rows.append("| 1 | — | — | 0 | 0 |")
+            continue
         rows.append(
-            f"| {row['attempt']:g} | {'—' if first else _duration(delay)} | "
-            f"{'—' if first else _duration(delay * (1 + policy.jitter))} | "
-            f"{'0' if first else _duration(row['elapsed_s'])} (at most {_duration(worst) if not first else '0'}) |"
+            f"| {row['attempt']:g} | {_duration(delay)} | {_duration(delay * (1 + policy.jitter))} | "
+            f"{_duration(row['elapsed_s'])} | {_duration(worst)} |"
         )
     facts = [
         "",
@@ -121,10 +123,22 @@ def sender_config() -> str:
     """Every ``SenderConfig`` field with its default and meaning."""
     from hookseal_sender.config import SenderConfig
 
-    docs = _attribute_docs(SenderConfig)
-    default = SenderConfig()
+    return _dataclass_table(SenderConfig)
+
+
+def breaker_policy() -> str:
+    """Every ``BreakerPolicy`` field with its default and meaning."""
+    from hookseal_sender.config import BreakerPolicy
+
+    return _dataclass_table(BreakerPolicy)
+
+
+def _dataclass_table(cls: Any) -> str:
+    """A settings table from a dataclass's defaults and its docstring's Attributes."""
+    docs = _attribute_docs(cls)
+    default = cls()
     rows = ["| setting | default | meaning |", "|---|---|---|"]
-    for f in dataclasses.fields(SenderConfig):
+    for f in dataclasses.fields(cls):
         value = getattr(default, f.name)
         if dataclasses.is_dataclass(value):
             shown = f"`{type(value).__name__}()`"
@@ -154,6 +168,74 @@ def error_codes() -> str:
         summary = (inspect.getdoc(cls) or "").split("\n\n", 1)[0].replace("\n", " ")
         rows.append(f"| `{cls.code}` | [`hookseal.{cls.__name__}`][hookseal.{cls.__name__}] | "
                     f"{_rst_to_md(summary)} |")
+    return "\n".join(rows)
+
+
+def sender_metrics() -> str:
+    """The sender's Prometheus metrics: name, type, labels and help, from its registry."""
+    from hookseal_sender.metrics import Metrics
+
+    metrics = Metrics(queue_depth=lambda: 0.0)
+    rows = ["| metric | type | labels | meaning |", "|---|---|---|---|"]
+    for value in vars(metrics).values():
+        name = getattr(value, "_name", None)
+        if not isinstance(name, str):
+            continue
+        kind = getattr(value, "_type", "")
+        shown = name + ("_total" if kind == "counter" else "")
+        labels = ", ".join(f"`{label}`" for label in getattr(value, "_labelnames", ())) or "—"
+        rows.append(f"| `{shown}` | {kind} | {labels} | {getattr(value, '_documentation', '')} |")
+    return "\n".join(rows)
+
+
+def sender_api() -> str:
+    """The admin API's operations, from the OpenAPI document the sender serves."""
+    from hookseal_sender.api import openapi_schema
+
+    rows = ["| method | path | what it does |", "|---|---|---|"]
+    for path, operations in openapi_schema()["paths"].items():
+        for method, operation in operations.items():
+            what = operation.get("summary") or operation.get("description", "")
+            rows.append(f"| `{method.upper()}` | `{path}` | {what} |")
+    return "\n".join(rows)
+
+
+_SSRF_URLS = (
+    "https://hooks.example.com/webhooks",
+    "http://hooks.example.com/webhooks",
+    "https://127.0.0.1/webhooks",
+    "https://localhost:8443/webhooks",
+    "https://10.0.0.5/webhooks",
+    "https://192.168.1.10/webhooks",
+    "https://100.64.0.1/webhooks",
+    "https://169.254.169.254/latest/meta-data/",
+    "https://metadata.google.internal/",
+    "https://[::1]/webhooks",
+    "https://[::ffff:127.0.0.1]/webhooks",
+    "https://[fe80::1]/webhooks",
+    "https://2130706433/webhooks",
+    "https://0x7f.1/webhooks",
+    "https://0177.0.0.1/webhooks",
+    "https://0.0.0.0/webhooks",
+    "https://224.0.0.1/webhooks",
+    "https://user:password@hooks.example.com/webhooks",
+)
+
+
+def ssrf_examples() -> str:
+    """What the sender's SSRF check says about sample URLs (its own ``parse_destination``)."""
+    from hookseal_sender.errors import DestinationRefusedError
+    from hookseal_sender.ssrf import parse_destination
+
+    rows = ["| destination | the sender's answer at registration |", "|---|---|"]
+    for url in _SSRF_URLS:
+        try:
+            parse_destination(url)
+        except DestinationRefusedError as exc:
+            verdict = str(getattr(exc, "detail", "") or exc)
+        else:
+            verdict = "accepted, then its DNS answers are checked (below)"
+        rows.append(f"| `{url}` | {verdict.replace('|', '/')} |")
     return "\n".join(rows)
 
 
@@ -193,9 +275,13 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "retry-schedule": retry_schedule,
     "retry-outcomes": retry_outcomes,
     "sender-config": sender_config,
+    "breaker-policy": breaker_policy,
     "error-codes": error_codes,
     "quickstart-commands": quickstart_block,
     "sample-failure": sample_failure,
+    "sender-metrics": sender_metrics,
+    "sender-api": sender_api,
+    "ssrf-examples": ssrf_examples,
 }
 
 
