@@ -97,7 +97,18 @@ def codegen_schema(catalog: Catalog) -> dict[str, Any]:
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": _ROOT, "$defs": out_defs}
 
 
+_CACHE: dict[str, str] = {}
+
+
 def _run_datamodel_codegen(schema: Mapping[str, Any]) -> str:
+    # Generation is a pure function of the schema and takes seconds: remember it per process.
+    key = json.dumps(schema, sort_keys=True)
+    if key not in _CACHE:
+        _CACHE[key] = _invoke_datamodel_codegen(schema)
+    return _CACHE[key]
+
+
+def _invoke_datamodel_codegen(schema: Mapping[str, Any]) -> str:
     try:
         import datamodel_code_generator  # noqa: F401
     except ImportError as exc:  # pragma: no cover - a dev dependency
@@ -184,6 +195,11 @@ def _render_events(catalog: Catalog) -> str:
             f"class {event_model_name(ev.type, ev.version)}(EventBase):",
             *_docstring(f"{ev.type} v{ev.version}: {ev.description}"),
             "",
+            *(
+                ["    __test__ = False  # a model, not a test class, despite its name", ""]
+                if event_model_name(ev.type, ev.version).startswith("Test")
+                else []
+            ),
             f'    type: Literal["{ev.type}"]',
             f"    version: Literal[{ev.version}]",
             f"    data: {data_model_name(ev.type, ev.version)}",

@@ -192,6 +192,8 @@ class TestPingV1Event(EventBase):
     carries no business data: acknowledge it and do nothing else.
     """
 
+    __test__ = False  # a model, not a test class, despite its name
+
     type: Literal["test.ping"]
     version: Literal[1]
     data: TestPingV1Data
