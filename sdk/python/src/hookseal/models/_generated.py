@@ -363,9 +363,9 @@ class TestPingV1Data(BaseModel):
     """
     A greeting to log, for example `Hello from Hookseal`.
     """
-    endpoint_id: Annotated[Optional[str], Field(max_length=64)]
+    endpoint_id: Annotated[Optional[str], Field(max_length=64)] = None
     """
-    The id of the endpoint the test was sent to, or null if unknown.
+    The id of the endpoint the test was sent to, when the sender includes it (it may be absent or null).
     """
 
 
