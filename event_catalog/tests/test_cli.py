@@ -117,13 +117,13 @@ def test_release_and_check_released(
     code, out, _ = run(capsys, "check-released", "--catalog", str(catalog_dir), "--snapshot", str(snapshot))
     assert code == 0 and "released snapshot: OK" in out
 
-    def drop_endpoint_id(doc: dict[str, Any]) -> None:
-        del doc["properties"]["endpoint_id"]
-        doc["required"].remove("endpoint_id")
+    def drop_message(doc: dict[str, Any]) -> None:
+        del doc["properties"]["message"]
+        doc["required"].remove("message")
         for example in doc["examples"]:
-            del example["endpoint_id"]
+            del example["message"]
 
-    edit("events/test.ping/v1.json", drop_endpoint_id)
+    edit("events/test.ping/v1.json", drop_message)
     code, out, _ = run(capsys, "check-released", "--catalog", str(catalog_dir), "--snapshot", str(snapshot), "--json")
     assert code == 1 and json.loads(out)["ok"] is False
     code, _, err = run(capsys, "release", "--catalog", str(catalog_dir), "--snapshot", str(snapshot))
