@@ -372,6 +372,9 @@ def _repo_root() -> Optional[Path]:
 
 
 def test_the_repositorys_own_history() -> None:
+    """diff works on this repository's commits: every consecutive pair of revisions that
+    touched the catalog is classified, and a change known to be in the history (test.ping's
+    ``endpoint_id`` made optional before the first release) is reported as breaking."""
     root = _repo_root()
     if root is None:
         pytest.skip("the catalog is not inside a git checkout")
@@ -379,11 +382,17 @@ def test_the_repositorys_own_history() -> None:
     revisions = _git(root, "log", "--format=%H", "--", rel).split()
     if not revisions:
         pytest.skip("the catalog has no committed history in this checkout")
-    for rev in revisions[:3]:
-        at_rev = load_git_catalog(rev, repo=root)  # default path: where the package lives
-        assert at_rev.events, rev
-        report = diff_catalogs(at_rev, load_catalog())
-        assert report.ok, report.format_text()
+    head = load_git_catalog(revisions[0], repo=root)  # default path: where the package lives
+    assert head.events.keys() == load_catalog().events.keys()
+    history = [load_git_catalog(rev, repo=root) for rev in reversed(revisions[:8])]
+    for old, new in zip(history, history[1:]):
+        report = diff_catalogs(old, new, today=TODAY)
+        assert all(c.kind in BREAKING_KINDS | NON_BREAKING_KINDS for c in report.changes)
+        json.dumps(report.to_dict())
+        ping_old, ping_new = old.get("test.ping", 1).schema, new.get("test.ping", 1).schema
+        if "endpoint_id" in ping_old["required"] and "endpoint_id" not in ping_new["required"]:
+            found = [(c.kind, c.path, c.blocking) for c in report.changes if c.event == "test.ping"]
+            assert ("field_made_optional", "endpoint_id", True) in found
     first = revisions[-1]
     parent = subprocess.run(
         ["git", "-C", str(root), "rev-parse", "--verify", "--quiet", f"{first}~1"], capture_output=True, check=False
