@@ -5,7 +5,8 @@ vectors), the framework examples' compile/lint checks (the Python ones are run),
 shared vector through its contract 5.1 adapter, and a seeded differential check against
 the SDK's reference adapter on mutated and garbage requests. A missing runtime skips with
 the reason (the root conftest fails skips in CI). The full conformance suite against every
-``sdk/snippets/*/adapter`` is run by the conformance package's own tests.
+``sdk/snippets/*/adapter`` is run by the conformance package's own tests; these run first
+(see ``testpaths``), so the TypeScript and Go adapters are already built by then.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def _reference(requests: list[Any]) -> list[dict[str, Any]]:
 NATIVE = {
     "python": [[sys.executable, "-m", "unittest", "discover", "-s", ".", "-p", "test_*.py"]],
     "typescript": [["./build.sh"], ["node", "--test", "build/src/"]],
-    "go": [["go", "vet", "./..."], ["go", "test", "-count=1", "./..."]],
+    "go": [["./build.sh"], ["go", "vet", "./..."], ["go", "test", "-count=1", "./..."]],
     "ruby": [["ruby", "test/test_hookseal_verify.rb"]],
     "php": [["php", "tests/run.php"]],
 }
