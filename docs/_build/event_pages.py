@@ -7,6 +7,7 @@ field, nested fields as dotted paths (``invoice.lines[].amount``).
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -125,7 +126,9 @@ def field_table(schema: Mapping[str, Any], prefix: str = "") -> str:
     """The Markdown table of :func:`field_rows`."""
     lines = ["| field | type | required | description |", "|---|---|:---:|---|"]
     for path, label, required, details in field_rows(schema, prefix):
-        lines.append(f"| `{path}` | {_cell(label)} | {'yes' if required else 'no'} | {_cell(details)} |")
+        # <wbr> lets a long dotted path wrap between its parts instead of mid-name.
+        shown = "<code>" + html.escape(path).replace(".", ".<wbr>") + "</code>"
+        lines.append(f"| {shown} | {_cell(label)} | {'yes' if required else 'no'} | {_cell(details)} |")
     return "\n".join(lines)
 
 

@@ -89,11 +89,14 @@ def retry_outcomes() -> str:
         outcome.FAILED: "failed permanently (never retried)",
         outcome.GONE: "failed permanently, and the endpoint is disabled at once",
     }
-    rows = ["| the endpoint's answer | the sender's decision |", "|---|---|"]
+    grouped: dict[str, list[str]] = {}
     for code in _STATUSES:
-        rows.append(f"| HTTP `{code}` | {meaning[outcome.classify(code, None)]} |")
+        grouped.setdefault(outcome.classify(code, None), []).append(f"`{code}`")
     for err in _ERRORS:
-        rows.append(f"| no response: `{err}` | {meaning[outcome.classify(None, err)]} |")
+        grouped.setdefault(outcome.classify(None, err), []).append(f"no response: `{err}`")
+    rows = ["| the sender's decision | for these answers |", "|---|---|"]
+    for decision in (outcome.DELIVERED, outcome.RETRY, outcome.FAILED, outcome.GONE):
+        rows.append(f"| {meaning[decision]} | {', '.join(grouped.get(decision, [])) or '—'} |")
     return "\n".join(rows)
 
 
