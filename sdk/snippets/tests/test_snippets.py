@@ -12,13 +12,19 @@ the reason (the root conftest fails skips in CI). The full conformance suite aga
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import io
 import json
 import os
 import random
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +129,50 @@ def test_framework_examples(language: str) -> None:
     else:
         for path in here.glob("examples/*.php"):
             _run(["php", "-l", str(path)], here)
+        _check_plain_php_example(here)
+
+
+def _check_plain_php_example(here: Path) -> None:
+    """Serve examples/plain.php with ``php -S`` on loopback and post real deliveries."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    secret = "whsec_example"
+    server = subprocess.Popen(
+        ["php", "-S", f"127.0.0.1:{port}", str(here / "examples" / "plain.php")],
+        cwd=here,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "HOOKSEAL_SECRETS": f"whsec_old,{secret}"},
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:  # wait until the server accepts connections
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "php -S did not start"
+                time.sleep(0.05)
+        body = b'{"id":"evt_1","type":"invoice.paid","url":"https://x/y"}'
+        stamp = str(int(time.time()))
+        digest = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+        header = {"Hookseal-Signature": f"t={stamp},v1={digest}"}
+        assert _post(port, body, header) == (200, "got invoice.paid")
+        assert _post(port, body + b" ", header) == (400, "signature_mismatch")
+        assert _post(port, body, {}) == (400, "missing_header")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _post(port: int, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/", data=body, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -6,7 +6,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"
 stale() {
   [ -f build/src/adapter.js ] || return 0
-  [ -n "$(find src tsconfig.json package-lock.json -newer build/.stamp 2>/dev/null)" ] || [ ! -f build/.stamp ]
+  [ -n "$(find src examples tsconfig.json package-lock.json -newer build/.stamp 2>/dev/null)" ] || [ ! -f build/.stamp ]
 }
 if stale; then
   mkdir -p build

@@ -6,6 +6,8 @@ import { createHmac, generateKeyPairSync, sign } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import type { AddressInfo } from "node:net";
+import { server } from "../examples/node-http";
 import { answer } from "./adapter";
 import { ConfigurationError, verifyHooksealV1, verifyStandardWebhooks, WebhookVerificationError } from "./verify";
 
@@ -75,4 +77,27 @@ test("v1a: a Node-made Ed25519 signature verifies with the whpk_ key in both pro
   const headers = { "webhook-id": "msg_1", "webhook-timestamp": "7", "webhook-signature": `v1a,${sw}` };
   verifyStandardWebhooks(body, headers, [whpk], { now: 7 });
   assert.throws(() => verifyStandardWebhooks(Buffer.from("{}"), headers, [whpk], { now: 7 }), WebhookVerificationError);
+});
+
+test("the node:http example verifies the raw body it collected", async () => {
+  const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"; // the example's default
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const { port } = server.address() as AddressInfo;
+    const ts = String(Math.floor(Date.now() / 1000));
+    const key = Buffer.from(secret.slice(6), "base64");
+    const sig = createHmac("sha256", key).update(`msg_1.${ts}.`).update(body).digest("base64");
+    const post = (payload: Buffer) =>
+      fetch(`http://127.0.0.1:${port}/`, {
+        method: "POST",
+        body: new Uint8Array(payload),
+        headers: { "webhook-id": "msg_1", "webhook-timestamp": ts, "webhook-signature": `v1,${sig}` },
+      });
+    const ok = await post(body);
+    assert.deepEqual([ok.status, await ok.text()], [200, "got invoice.paid"]);
+    const tampered = await post(Buffer.concat([body, Buffer.from(" ")]));
+    assert.deepEqual([tampered.status, await tampered.text()], [400, "signature_mismatch"]);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
 });
