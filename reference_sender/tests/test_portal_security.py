@@ -139,7 +139,7 @@ def test_login_sets_a_strict_cookie_and_drops_the_token_from_the_url(sender: Sen
     cookie = r.headers["set-cookie"].lower()
     for flag in ("httponly", "samesite=strict", "secure", "path=/portal/"):
         assert flag in cookie
-    assert r.headers["referrer-policy"] == "no-referrer"
+    assert r.headers["referrer-policy"] == "same-origin"
     assert r.headers["cache-control"] == "no-store"
     assert [(e.action, e.actor) for e in sender.store.list_audit("alice")] == [
         ("portal_session", "portal:ann")]

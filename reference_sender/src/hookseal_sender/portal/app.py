@@ -558,7 +558,7 @@ def create_portal(sender: Sender, config: Optional[PortalConfig] = None) -> ASGI
            "connect-src 'self'; form-action 'self'; base-uri 'none'; "
            f"frame-ancestors {ancestors}")
     headers = {"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff",
-               "Referrer-Policy": "no-referrer",
+               "Referrer-Policy": "same-origin",
                "Cross-Origin-Opener-Policy": "same-origin",
                "Permissions-Policy": "camera=(), microphone=(), geolocation=()"}
     if not config.frame_ancestors:
