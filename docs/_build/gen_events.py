@@ -19,19 +19,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from event_pages import event_page, index_page, summary  # noqa: E402
 
 from hookseal_catalog import load_catalog  # noqa: E402
+from hookseal_catalog.reference import catalog_reference  # noqa: E402
 
 catalog = load_catalog()
+events = catalog_reference(catalog)
 
 with mkdocs_gen_files.open("events/index.md", "w") as fh:
     fh.write(index_page(catalog))
 
-for event_type in catalog.events.values():
-    path = f"events/{event_type.type}.md"
-    with mkdocs_gen_files.open(path, "w") as fh:
-        fh.write(event_page(catalog, event_type))
+for event in events:
+    with mkdocs_gen_files.open(f"events/{event.type}.md", "w") as fh:
+        fh.write(event_page(event))
 
 with mkdocs_gen_files.open("events/SUMMARY.md", "w") as fh:
-    fh.write(summary(catalog))
+    fh.write(summary(events))
 
 # A machine-readable list for the docs tests (and anyone scripting against the site).
 with mkdocs_gen_files.open("events/events.json", "w") as fh:
