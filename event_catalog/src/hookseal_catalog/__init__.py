@@ -14,7 +14,8 @@ Modules: :mod:`~hookseal_catalog.catalog` (loading, lookup, validation),
 :mod:`~hookseal_catalog.release` (the frozen released snapshot),
 :mod:`~hookseal_catalog.openapi` (OpenAPI 3.1 export), :mod:`~hookseal_catalog.reference`
 (the event reference the docs render), :mod:`~hookseal_catalog.codegen` (the SDK's pydantic
-models) and :mod:`~hookseal_catalog.cli` (the ``hookseal-catalog`` command).
+models), :mod:`~hookseal_catalog.strategies` (hypothesis strategies, ``testing`` extra) and
+:mod:`~hookseal_catalog.cli` (the ``hookseal-catalog`` command).
 """
 
 from __future__ import annotations
