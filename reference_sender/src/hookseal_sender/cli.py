@@ -19,6 +19,7 @@ from . import __version__
 from .config import SenderConfig
 from .errors import SenderError
 from .models import Delivery, DeliveryFilter, Endpoint
+from .notify import SMTPNotifier
 from .secretbox import generate_master_key
 from .sender import Sender
 
@@ -67,7 +68,9 @@ def open_sender(args: argparse.Namespace) -> Sender:
     s = load_settings(args.config)
     config = SenderConfig(database=s["database"], master_key_file=s.get("master_key_file"),
                           allow_local=bool(s.get("allow_local", False)))
-    return Sender(config)
+    smtp = s.get("smtp")  # e.g. {"host": "mail", "port": 587, "sender": "...", "starttls": true}
+    notifier = SMTPNotifier(**smtp) if isinstance(smtp, dict) else None
+    return Sender(config, notifier=notifier)
 
 
 def cmd_init(args: argparse.Namespace) -> int:

@@ -167,6 +167,8 @@ class Worker:
                 logger.exception("claim failed; retrying")
                 await self._wait(1.0)
                 continue
+            if claimed:
+                logger.debug("claimed %d deliveries", len(claimed))
             started, release = 0, []
             for c in claimed:
                 n = self._inflight.get(c.endpoint_id, 0)
