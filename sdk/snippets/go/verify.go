@@ -62,6 +62,8 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 // WithHeaderPrefix renames the hookseal-v1 headers (default "Hookseal").
 func WithHeaderPrefix(prefix string) Option { return func(o *options) { o.prefix = prefix } }
 
+// --8<-- [start:hookseal-v1]
+
 // VerifyHooksealV1 verifies a hookseal-v1 delivery (Hookseal-Signature: t=<ts>,v1=<hex>).
 // body is the raw request body exactly as received, never re-serialized JSON; secrets is
 // your whsec_ secret (several while you rotate) and/or whpk_ Ed25519 public keys.
@@ -123,6 +125,10 @@ func VerifyHooksealV1(body []byte, header http.Header, secrets []string, opts ..
 	return fail("signature_mismatch", "no signature matches")
 }
 
+// --8<-- [end:hookseal-v1]
+
+// --8<-- [start:standard-webhooks]
+
 // VerifyStandardWebhooks verifies a Standard Webhooks delivery (webhook-id,
 // webhook-timestamp, webhook-signature). Same inputs and errors as VerifyHooksealV1; a
 // secret is base64 of 24 to 64 bytes, with or without the whsec_ prefix.
@@ -179,6 +185,8 @@ func VerifyStandardWebhooks(body []byte, header http.Header, secrets []string, o
 	}
 	return fail("signature_mismatch", "no signature matches")
 }
+
+// --8<-- [end:standard-webhooks]
 
 func setup(secrets []string, opts []Option, standard bool) (o options, hmacKeys [][]byte, publicKeys []ed25519.PublicKey, err error) {
 	o = options{tolerance: DefaultTolerance, now: time.Now, prefix: "Hookseal"}

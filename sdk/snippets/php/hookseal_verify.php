@@ -38,6 +38,7 @@ final class ConfigurationException extends \InvalidArgumentException
     public string $errorCode = 'invalid_configuration';
 }
 
+// --8<-- [start:hookseal-v1]
 /**
  * Verify a hookseal-v1 delivery (Hookseal-Signature: t=<ts>,v1=<hex>).
  *
@@ -87,7 +88,9 @@ function verify_hookseal_v1(string $body, array $headers, string|array $secrets,
     }
     fail('signature_mismatch', 'no signature matches');
 }
+// --8<-- [end:hookseal-v1]
 
+// --8<-- [start:standard-webhooks]
 /**
  * Verify a Standard Webhooks delivery (webhook-id, webhook-timestamp, webhook-signature).
  * Same inputs and errors as verify_hookseal_v1; a secret is base64 of 24 to 64 bytes,
@@ -132,6 +135,7 @@ function verify_standard_webhooks(string $body, array $headers, string|array $se
     }
     fail('signature_mismatch', 'no signature matches');
 }
+// --8<-- [end:standard-webhooks]
 
 /**
  * @param string|array<mixed> $secrets

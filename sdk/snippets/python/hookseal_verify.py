@@ -2,7 +2,7 @@
 
 Copy this file into your project. HMAC (``v1``) needs only the standard library;
 Ed25519 public keys (``whpk_...``, ``v1a`` signatures) need the OPTIONAL dependency
-``cryptography`` (``pip install cryptography``), imported only when you pass such a key.
+``cryptography`` (``pip install cryptography``), used only when you pass such a key.
 
 Usage::
 
@@ -58,6 +58,7 @@ class WebhookVerificationError(Exception):
         self.code = code
 
 
+# --8<-- [start:hookseal-v1]
 def verify_hookseal_v1(
     body: bytes,
     headers: Mapping[str, str],
@@ -107,8 +108,10 @@ def verify_hookseal_v1(
     if _any_ed25519(public_keys, v1a, signed):
         return
     raise WebhookVerificationError("signature_mismatch", "no signature matches")
+# --8<-- [end:hookseal-v1]
 
 
+# --8<-- [start:standard-webhooks]
 def verify_standard_webhooks(
     body: bytes,
     headers: Mapping[str, str],
@@ -143,6 +146,7 @@ def verify_standard_webhooks(
     if _any_ed25519(public_keys, v1a, signed):
         return
     raise WebhookVerificationError("signature_mismatch", "no signature matches")
+# --8<-- [end:standard-webhooks]
 
 
 def _keys(

@@ -42,6 +42,8 @@ module HooksealVerify
 
   module_function
 
+  # --8<-- [start:hookseal-v1]
+
   # Verifies a hookseal-v1 delivery (Hookseal-Signature: t=<ts>,v1=<hex>).
   # body: the raw request body exactly as received (request.raw_post), never re-serialized.
   # headers: a Hash (or anything with #each of name, value) of the request headers.
@@ -77,6 +79,9 @@ module HooksealVerify
 
     fail!("signature_mismatch", "no signature matches")
   end
+  # --8<-- [end:hookseal-v1]
+
+  # --8<-- [start:standard-webhooks]
 
   # Verifies a Standard Webhooks delivery (webhook-id, webhook-timestamp,
   # webhook-signature). Same inputs and errors as verify_hookseal_v1; a secret is base64
@@ -108,6 +113,7 @@ module HooksealVerify
 
     fail!("signature_mismatch", "no signature matches")
   end
+  # --8<-- [end:standard-webhooks]
 
   def parse_keys(secrets, tolerance, standard:)
     secrets = [secrets] if secrets.is_a?(String)

@@ -49,6 +49,7 @@ export interface VerifyOptions {
   headerPrefix?: string;
 }
 
+// --8<-- [start:hookseal-v1]
 /**
  * Verify a `hookseal-v1` delivery (`Hookseal-Signature: t=<ts>,v1=<hex>`).
  *
@@ -91,7 +92,9 @@ export function verifyHooksealV1(
   if (anyEd25519(keys.ed25519, v1a, signed)) return;
   fail("signature_mismatch", "no signature matches");
 }
+// --8<-- [end:hookseal-v1]
 
+// --8<-- [start:standard-webhooks]
 /**
  * Verify a Standard Webhooks delivery (`webhook-id`, `webhook-timestamp`, `webhook-signature`).
  * Same inputs and errors as `verifyHooksealV1`; a secret is base64 of 24 to 64 bytes,
@@ -129,6 +132,7 @@ export function verifyStandardWebhooks(
   if (anyEd25519(keys.ed25519, v1a, signed)) return;
   fail("signature_mismatch", "no signature matches");
 }
+// --8<-- [end:standard-webhooks]
 
 interface Keys {
   hmac: Buffer[];
