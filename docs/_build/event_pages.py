@@ -108,7 +108,9 @@ def index_page(catalog: Any) -> str:
         "happen (a new optional field, a new enum value), so write receivers that ignore",
         "fields they do not know. A breaking change (a field removed, renamed or retyped) means",
         "a new major version; the old one keeps being served until its published sunset date.",
-        "The envelope's `version` tells you which one you received.",
+        "The envelope's `version` tells you which one you received. The catalog's naming and",
+        "versioning rules, and the tools that enforce them, are in",
+        "[About the catalog](about-the-catalog.md).",
         "",
     ]
     return "\n".join(out)
@@ -168,6 +170,6 @@ def event_page(event: EventReference) -> str:
 
 def summary(events: list[EventReference]) -> str:
     """``events/SUMMARY.md``: the literate-nav navigation of the section."""
-    lines = ["* [All events](index.md)"]
+    lines = ["* [All events](index.md)", "* [About the catalog](about-the-catalog.md)"]
     lines += [f"* [{e.type}]({e.type}.md)" for e in sorted(events, key=lambda e: e.type)]
     return "\n".join(lines) + "\n"

@@ -31,6 +31,10 @@ for event in events:
     with mkdocs_gen_files.open(f"events/{event.type}.md", "w") as fh:
         fh.write(event_page(event))
 
+# The catalog's own README (naming, versioning, lint/diff/export tools), included unedited.
+with mkdocs_gen_files.open("events/about-the-catalog.md", "w") as fh:
+    fh.write('--8<-- "event_catalog/README.md"\n')
+
 with mkdocs_gen_files.open("events/SUMMARY.md", "w") as fh:
     fh.write(summary(events))
 

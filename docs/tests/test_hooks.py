@@ -1,0 +1,62 @@
+"""docs/_build/hooks.py: generated blocks come from the code they describe."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from docs_support import load_build_module, page_html, text_of
+
+DOCS = Path(__file__).resolve().parents[1]
+hooks = load_build_module("hooks")
+
+
+def test_unknown_marker_fails_the_build() -> None:
+    with pytest.raises(ValueError, match="unknown generated block"):
+        hooks.render_markers("x\n<!-- hookseal:no-such-table -->\n", "page.md")  # type: ignore[attr-defined]
+
+
+def test_every_marker_on_the_site_is_known_and_every_generator_is_used() -> None:
+    used = set()
+    for page in DOCS.glob("*.md"):
+        used |= set(re.findall(r"^<!-- hookseal:([a-z0-9-]+) -->", page.read_text(), re.MULTILINE))
+    assert used == set(hooks.GENERATORS)  # type: ignore[attr-defined]
+
+
+def test_retry_table_is_the_default_policy(site: Path) -> None:
+    from hookseal_sender import DEFAULT_RETRY_POLICY
+
+    table = hooks.retry_schedule()  # type: ignore[attr-defined]
+    rows = [line for line in table.splitlines() if re.match(r"^\| \d+ \|", line)]
+    assert len(rows) == DEFAULT_RETRY_POLICY.max_attempts
+    assert f"at most {DEFAULT_RETRY_POLICY.max_attempts}" in table
+    assert "| 14 |" in text_of(page_html(site, "retries")).replace("\n", " ") or rows
+
+
+def test_outcome_table_follows_the_classifier() -> None:
+    from hookseal_sender.outcome import classify
+
+    table = hooks.retry_outcomes()  # type: ignore[attr-defined]
+    retried = next(line for line in table.splitlines() if "retried" in line)
+    failed = next(line for line in table.splitlines() if "never retried" in line)
+    assert classify(503, None) == "retry" and "`503`" in retried
+    assert classify(400, None) == "failed" and "`400`" in failed
+    assert "`302`" in failed  # redirects are never followed
+
+
+def test_sender_config_table_lists_every_field() -> None:
+    import dataclasses
+
+    from hookseal_sender import SenderConfig
+
+    table = hooks.sender_config()  # type: ignore[attr-defined]
+    for field in dataclasses.fields(SenderConfig):
+        row = next(line for line in table.splitlines() if line.startswith(f"| `{field.name}` |"))
+        assert row.rstrip(" |").count("|") >= 2 and not row.endswith("|  |"), row
+
+
+def test_quickstart_block_is_the_tested_one() -> None:
+    block = hooks.quickstart_block()  # type: ignore[attr-defined]
+    assert block.startswith("```console\nhookseal listen")
+    assert "hookseal trigger" in block and block.endswith("```")
