@@ -207,13 +207,16 @@ def test_resolved_schema_inlines_every_ref(catalog: Catalog) -> None:
 def test_load_errors(tmp_path: Path) -> None:
     with pytest.raises(CatalogLoadError, match="not a directory"):
         load_catalog(tmp_path / "missing")
+    with pytest.raises(CatalogLoadError, match="is not a catalog directory"):
+        load_catalog(tmp_path)  # fails fast: no manifest
+    (tmp_path / "catalog.json").write_text("{}", encoding="utf-8")
     (tmp_path / "envelope.json").write_text("{nope", encoding="utf-8")
     with pytest.raises(CatalogLoadError) as exc:
         load_catalog(tmp_path)
     assert exc.value.problems[0].file == "envelope.json"
     assert isinstance(exc.value, CatalogError) and exc.value.code == "catalog_load_error"
-    (tmp_path / "envelope.json").write_text("{}", encoding="utf-8")
-    with pytest.raises(CatalogLoadError, match=r"catalog\.json: missing"):
+    (tmp_path / "envelope.json").write_text("[]", encoding="utf-8")
+    with pytest.raises(CatalogLoadError, match=r"envelope\.json: missing"):
         load_catalog(tmp_path)
 
 

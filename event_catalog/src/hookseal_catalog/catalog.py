@@ -672,6 +672,9 @@ def load_catalog(path: Union[str, Path, None] = None) -> Catalog:
     ``hookseal-catalog lint``) to check conventions, references and examples.
     """
     root = Path(path) if path is not None else default_catalog_path()
+    if root.is_dir() and not (root / MANIFEST).is_file():
+        # fail fast instead of reading every JSON file of, say, a repository root
+        raise CatalogLoadError([Problem(MANIFEST, "", f"missing: {root} is not a catalog directory")])
     tree = read_tree(root)
     if tree.problems:
         raise CatalogLoadError(tree.problems)
