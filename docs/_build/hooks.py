@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import os
 import re
 from pathlib import Path
 from typing import Any, Callable
@@ -288,8 +289,41 @@ GENERATORS: dict[str, Callable[[], str]] = {
 }
 
 
+_INCLUDE = re.compile(r"^<!-- hookseal:include ([\w./-]+) -->[ \t]*$", re.MULTILINE)
+_LINK = re.compile(r"(!?\[[^\]]*\]\()([^)\s#]+)([^)]*\))")
+
+
+def include_file(path: str, page_uri: str, root: Path = ROOT) -> str:
+    """A repository file's Markdown, with its relative links rewritten for the page.
+
+    ``pymdownx.snippets`` includes text verbatim, so a README's ``../docs/assets/x.png``
+    would point outside the site. Here every relative link is resolved against the
+    included file's folder; a target inside ``docs/`` becomes a link relative to the page,
+    anything else is left for strict link validation to report.
+    """
+    root = root.resolve()
+    source = (root / path).resolve()
+    if not source.is_file() or root not in source.parents:
+        raise ValueError(f"{page_uri}: cannot include {path}: no such file in the repository")
+    docs = root / "docs"
+    page_dir = (docs / page_uri).parent
+
+    def rewrite(match: re.Match[str]) -> str:
+        target = match.group(2)
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith("/"):
+            return match.group(0)
+        resolved = (source.parent / target).resolve()
+        if docs in resolved.parents:
+            target = os.path.relpath(resolved, page_dir).replace(os.sep, "/")
+        return match.group(1) + target + match.group(3)
+
+    return _LINK.sub(rewrite, source.read_text(encoding="utf-8"))
+
+
 def render_markers(markdown: str, where: str = "") -> str:
-    """Replace every ``<!-- hookseal:NAME -->`` line with its generated Markdown."""
+    """Replace every ``<!-- hookseal:NAME -->`` line with its generated Markdown, and every
+    ``<!-- hookseal:include PATH -->`` line with that file (see :func:`include_file`)."""
+    markdown = _INCLUDE.sub(lambda m: include_file(m.group(1), where), markdown)
 
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)

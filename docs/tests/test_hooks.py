@@ -61,3 +61,18 @@ def test_quickstart_block_is_the_tested_one() -> None:
     block = hooks.quickstart_block()  # type: ignore[attr-defined]
     assert block.startswith("```console\nhookseal listen")
     assert "hookseal trigger" in block and block.endswith("```")
+
+
+def test_include_rewrites_links_into_the_site(tmp_path: Path) -> None:
+    (tmp_path / "docs" / "assets").mkdir(parents=True)
+    (tmp_path / "part").mkdir()
+    (tmp_path / "part" / "README.md").write_text(
+        "![shot](../docs/assets/a.png) [spec](https://example.com/x) [top](#top) "
+        "[other](OTHER.md)\n"
+    )
+    text = hooks.include_file("part/README.md", "sending/portal.md", root=tmp_path)  # type: ignore[attr-defined]
+    assert "![shot](../assets/a.png)" in text          # relative to docs/sending/portal.md
+    assert "(https://example.com/x)" in text and "(#top)" in text
+    assert "(OTHER.md)" in text                       # outside docs/: left for strict to report
+    with pytest.raises(ValueError, match="cannot include"):
+        hooks.include_file("../etc/passwd", "x.md", root=tmp_path)  # type: ignore[attr-defined]
