@@ -189,3 +189,11 @@ class TestEd25519:
     def test_public_key_round_trip(self) -> None:
         signing, public = hookseal.generate_signing_key()
         assert hookseal.public_key_for(signing) == public
+
+
+def test_typed_event_that_breaks_its_schema_is_invalid_payload() -> None:
+    pytest.importorskip("pydantic")
+    body = b'{"id":"evt_12345678","type":"invoice.paid","version":1,"created":1,"livemode":false,"data":{}}'
+    with pytest.raises(hookseal.InvalidPayloadError, match="event schema") as info:
+        Webhook(SECRET).construct_event(body, signed(body), now=NOW, typed=True)
+    assert type(info.value.__cause__).__name__ == "ValidationError"

@@ -222,8 +222,10 @@ class Webhook:
 
         Raises:
             WebhookVerificationError: Any verification failure (see :meth:`verify`).
-            InvalidPayloadError: The verified body is not a JSON object. It is a
-                ``ValueError``, raised only after the signature has been checked.
+            InvalidPayloadError: The verified body is not a JSON object (or, with
+                ``typed``, does not match its event's schema; the pydantic error is its
+                ``__cause__``). It is a ``ValueError``, raised only after the signature
+                has been checked.
         """
         self.verify(body, headers, now=now)
         try:
@@ -235,7 +237,10 @@ class Webhook:
         if typed:
             from .models import parse_event
 
-            return parse_event(event)
+            try:
+                return parse_event(event)
+            except ValueError as exc:  # pydantic's ValidationError is a ValueError
+                raise InvalidPayloadError(f"the verified body does not match its event schema: {exc}") from exc
         return event
 
     def _match_hmac(self, prefix: bytes, payload: bytes, candidates: list[str]) -> bool:
