@@ -167,10 +167,10 @@ def error_codes() -> str:
         hookseal.InvalidPayloadError,
         hookseal.ConfigurationError,
     ]
-    rows = ["| `.code` | Python class | when |", "|---|---|---|"]
+    rows = ["| `.code` | Python exception (`hookseal.`) | when |", "|---|---|---|"]
     for cls in classes:
         summary = (inspect.getdoc(cls) or "").split("\n\n", 1)[0].replace("\n", " ")
-        rows.append(f"| `{cls.code}` | [`hookseal.{cls.__name__}`][hookseal.{cls.__name__}] | "
+        rows.append(f"| `{cls.code}` | [`{cls.__name__}`][hookseal.{cls.__name__}] | "
                     f"{_rst_to_md(summary)} |")
     return "\n".join(rows)
 
