@@ -96,9 +96,14 @@ def test_quickstart_shows_the_tested_commands(site: Path) -> None:
 
 def test_api_reference_documents_the_public_api(site: Path) -> None:
     import hookseal
+    import hookseal.idempotency
+    import hookseal.ordering
     import hookseal_sender
 
-    for module, page in ((hookseal, "reference/hookseal"), (hookseal_sender, "reference/hookseal_sender")):
+    for module, page in ((hookseal, "reference/hookseal"),
+                         (hookseal.idempotency, "reference/hookseal-receiving"),
+                         (hookseal.ordering, "reference/hookseal-receiving"),
+                         (hookseal_sender, "reference/hookseal_sender")):
         markup = page_html(site, page)
         for name in module.__all__:
             if name.startswith("__"):
