@@ -279,6 +279,7 @@ def main() -> int:
             runs["raw"].append(asyncio.run(raw_aiohttp(url, n_http, CONCURRENCY)))
             for backend, mk in dbs.items():
                 runs[backend].append(durable_throughput(mk(f"tp{next(counter)}"), url, n_http))
+                time.sleep(1.0)  # let the database's background writes settle
         ceiling = statistics.median(runs["raw"])
         print(f"raw aiohttp ceiling (interleaved runs): {ceiling:,.0f}/s")
         for backend in dbs:
