@@ -153,6 +153,8 @@ def test_main_journeys_in_a_real_browser(server: Server) -> None:
             "data-status", "delivered")
         expect(page.get_by_text("Attempt 1")).to_be_visible()
         assert len(verifier.verified) == 1
+        page.get_by_text("Request headers").click()
+        expect(page.get_by_text("v1=(redacted)")).to_be_visible()
         shot("test-event-delivered")
 
         # A failing endpoint: its attempts, what it answered (as text), then a replay.

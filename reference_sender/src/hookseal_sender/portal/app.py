@@ -47,7 +47,7 @@ NOTICES = {
     "paused": "Endpoint paused: deliveries wait until you resume it.",
     "resumed": "Endpoint resumed: waiting deliveries are being sent now.",
     "deleted": "Endpoint deleted and its pending deliveries cancelled.",
-    "ping": "Test event queued. This page updates as it is delivered.",
+    "ping": "Test event sent to this endpoint.",
     "replayed": "Replay queued: the same delivery id, freshly signed.",
     "not_replayable": "This delivery is still pending or in flight; nothing to replay.",
 }

@@ -1,0 +1,113 @@
+"""Portal pages over HTTP: endpoint management, the delivery log's filters and cursors."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hookseal_sender import Sender
+from hookseal_sender.portal import COOKIE
+from starlette.testclient import TestClient
+
+from .portal_testing import login, make_client, make_sender
+
+
+@pytest.fixture
+def sender(tmp_path: Path) -> Iterator[Sender]:
+    s = make_sender(tmp_path)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def client(sender: Sender) -> TestClient:
+    return make_client(sender)
+
+
+def rows(html: str) -> list[str]:
+    """Delivery ids listed in a delivery-log table, in order."""
+    return re.findall(r'aria-label="Delivery (dlv_\w+)', html)
+
+
+def test_manage_an_endpoint(client: TestClient, sender: Sender) -> None:
+    ep = sender.create_endpoint("alice", "https://hooks.example.com/a").endpoint
+    csrf = login(client, sender, "alice", user="ann")
+    page = client.get(f"/portal/endpoints/{ep.id}").text
+    assert "Send test event" in page and "Pause" in page and "closed (normal)" in page
+    r = client.post(f"/portal/endpoints/{ep.id}", data={
+        "csrf": csrf, "description": "Billing", "event_types": ["invoice.paid"],
+        "other_types": "custom.thing, invoice.paid"})
+    assert r.status_code == 303 and "notice=updated" in r.headers["location"]
+    got = sender.get_endpoint("alice", ep.id)
+    assert (got.description, got.event_types) == ("Billing", ["custom.thing", "invoice.paid"])
+    page = client.get(f"/portal/endpoints/{ep.id}?notice=updated").text
+    assert "Endpoint updated." in page and 'value="custom.thing"' in page
+    # Clearing every type subscribes to all of them again.
+    client.post(f"/portal/endpoints/{ep.id}", data={"csrf": csrf, "description": "Billing"})
+    assert sender.get_endpoint("alice", ep.id).event_types is None
+    client.post(f"/portal/endpoints/{ep.id}/pause", data={"csrf": csrf})
+    assert "paused by you" in client.get("/portal/").text
+    client.post(f"/portal/endpoints/{ep.id}/resume", data={"csrf": csrf})
+    assert sender.get_endpoint("alice", ep.id).status == "active"
+    r = client.post(f"/portal/endpoints/{ep.id}/rotate", data={"csrf": csrf, "overlap": "1h"})
+    assert "Secret rotated" in r.text and "keeps working beside the new one" in r.text
+    rot = next(e for e in sender.store.list_audit("alice") if e.action == "rotate")
+    assert rot.actor == "portal:ann"
+    assert "This cannot be undone" in client.get(f"/portal/endpoints/{ep.id}/delete").text
+    r = client.post(f"/portal/endpoints/{ep.id}/delete", data={"csrf": csrf})
+    assert r.headers["location"] == "/portal/?notice=deleted"
+    assert "No endpoints yet" in client.get("/portal/").text
+    assert client.get(f"/portal/endpoints/{ep.id}").status_code == 404
+
+
+def test_disabled_endpoints_say_why(client: TestClient, sender: Sender) -> None:
+    ep = sender.create_endpoint("alice", "https://hooks.example.com/a").endpoint
+    sender.store.update_endpoint("alice", ep.id, status="disabled", status_reason="410 Gone")
+    login(client, sender, "alice")
+    page = client.get("/portal/").text
+    assert "st-disabled" in page and "410 Gone" in page
+    assert "Resume" in client.get(f"/portal/endpoints/{ep.id}").text
+
+
+def test_the_log_pages_by_cursor_and_keeps_its_filters(client: TestClient,
+                                                       sender: Sender) -> None:
+    ep = sender.create_endpoint("alice", "https://hooks.example.com/a").endpoint
+    other = sender.create_endpoint("alice", "https://hooks.example.com/b").endpoint
+    for _ in range(120):
+        sender.ping("alice", ep.id)
+    sender.ping("alice", other.id)
+    login(client, sender, "alice")
+    q = f"endpoint={ep.id}"
+    first = client.get(f"/portal/deliveries?{q}").text
+    assert len(rows(first)) == 50 and "Newer" not in first
+    older = re.search(r'href="(/portal/deliveries\?[^"]*before=[^"]+)" rel="next"', first)
+    assert older and f"endpoint={ep.id}" in older.group(1)
+    second = client.get(older.group(1).replace("&amp;", "&")).text
+    assert len(rows(second)) == 50 and not set(rows(second)) & set(rows(first))
+    third_url = re.search(r'href="([^"]+)" rel="next"', second)
+    assert third_url
+    third = client.get(third_url.group(1).replace("&amp;", "&")).text
+    assert len(rows(third)) == 20 and 'rel="next"' not in third
+    back = re.search(r'href="([^"]+)" rel="prev"', third)
+    assert back
+    assert rows(client.get(back.group(1).replace("&amp;", "&")).text) == rows(second)
+    everything = rows(first) + rows(second) + rows(third)
+    assert everything == sorted(everything, reverse=True) and len(set(everything)) == 120
+    assert len(rows(client.get(f"/portal/deliveries?endpoint={other.id}").text)) == 1
+    assert rows(client.get("/portal/deliveries?status=delivered").text) == []
+    assert len(rows(client.get("/portal/deliveries?status=pending&range=1h").text)) == 50
+    assert rows(client.get("/portal/deliveries?until=2000-01-01T00:00").text) == []
+    for bad in ("status=nope", "since=yesterday"):
+        r = client.get(f"/portal/deliveries?{bad}")
+        assert r.status_code == 400 and "That did not work" in r.text
+
+
+def test_sign_out_ends_the_session(client: TestClient, sender: Sender) -> None:
+    csrf = login(client, sender, "alice")
+    r = client.post("/portal/logout", data={"csrf": csrf})
+    assert r.status_code == 200 and "Signed out" in r.text
+    assert f'{COOKIE}=""' in r.headers["set-cookie"] or "Max-Age=0" in r.headers["set-cookie"]
+    client.cookies.clear()
+    assert client.get("/portal/").status_code == 401
