@@ -79,7 +79,9 @@ def test_language_tabs_switch_and_stay_linked(page, site_url: str, artifacts: Pa
             second = page.locator(".tabbed-set").nth(1)
             assert "net/http" in second.locator(".tabbed-content > .tabbed-block").nth(index).inner_text()
             assert second.locator(".tabbed-content > .tabbed-block").nth(index).is_visible()
-            first_set.scroll_into_view_if_needed()
+            # Show the tab labels above the code in the screenshot.
+            page.evaluate("el => window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - 140)",
+                          first_set.element_handle())
             page.screenshot(path=str(artifacts / "signing-go-tab.png"))
     # The sequence diagram rendered from the vendored mermaid (no CDN).
     page.locator("div.mermaid").first.wait_for(state="attached")
