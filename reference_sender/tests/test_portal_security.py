@@ -167,6 +167,14 @@ def test_csrf_is_required_and_bound_to_the_session(client: TestClient,
     r = client.post(path, data={"csrf": csrf}, headers={"Origin": "http://testserver"})
     assert r.status_code == 303
     assert sender.get_endpoint("alice", a_ep).status == "paused"
+    # Behind a proxy that rewrites Host, the public origin is configured.
+    proxied = make_client(sender, portal=PortalConfig(origins=("https://hooks.example.com",)))
+    csrf = login(proxied, sender, "alice")
+    resume = f"/portal/endpoints/{a_ep}/resume"
+    assert proxied.post(resume, data={"csrf": csrf},
+                        headers={"Origin": "https://evil.example"}).status_code == 403
+    assert proxied.post(resume, data={"csrf": csrf},
+                        headers={"Origin": "https://hooks.example.com"}).status_code == 303
 
 
 def test_what_an_endpoint_answers_is_shown_as_text(client: TestClient,

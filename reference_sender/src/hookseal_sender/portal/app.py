@@ -72,6 +72,8 @@ class PortalConfig:
         page_size: Deliveries per page.
         replay_burst: Single replays a customer may make at once before the rate limit
             (the sender's ``replay_rate`` per second) applies.
+        origins: Origins a form may be posted from besides the request's own
+            (``scheme://host``), e.g. the public origin when a proxy rewrites ``Host``.
     """
 
     key: Optional[bytes] = None
@@ -81,6 +83,7 @@ class PortalConfig:
     title: str = "Webhooks"
     page_size: int = 50
     replay_burst: int = 10
+    origins: tuple[str, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> PortalConfig:
@@ -88,7 +91,7 @@ class PortalConfig:
 
         Args:
             settings: Keys ``frame_ancestors`` (list), ``cookie_secure``,
-                ``cookie_samesite``, ``title``, ``page_size``.
+                ``cookie_samesite``, ``title``, ``page_size``, ``origins`` (list).
 
         Returns:
             The config.
@@ -98,7 +101,8 @@ class PortalConfig:
                    cookie_secure=None if secure is None else bool(secure),
                    cookie_samesite=str(settings.get("cookie_samesite", "strict")),
                    title=str(settings.get("title", "Webhooks")),
-                   page_size=int(settings.get("page_size", 50)))
+                   page_size=int(settings.get("page_size", 50)),
+                   origins=tuple(str(o) for o in settings.get("origins", ())))
 
 
 def _when(ts: Optional[float]) -> str:
@@ -254,9 +258,9 @@ class _Portal:
         origin = request.headers.get("origin")
         if origin is None or origin == "null":
             return origin is None  # browsers send Origin on POST; "null" is opaque
-        got = urlsplit(origin)
-        host = request.headers.get("host", "")
-        return got.netloc == host
+        if origin.rstrip("/") in self.config.origins:
+            return True
+        return urlsplit(origin).netloc == request.headers.get("host", "")
 
     def page(self, fn: Handler, *, write: bool = False) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
