@@ -79,6 +79,12 @@ def test_included_files_are_rendered(site: Path) -> None:
     assert "Process each delivery once" in receiving
     adapter = text_of(page_html(site, "conformance-sender-adapter"))
     assert "create_endpoint" in adapter and "rotate_secret" in adapter
+    assert "durable" in text_of(page_html(site, "performance-sender"))
+    portal = page_html(site, "portal")
+    images = re.findall(r'<img [^>]*src="([^"]+)"', portal)
+    assert images, "the portal page lost its screenshots"
+    for src in images:  # the include hook rewrote ../docs/assets/... to site-relative paths
+        assert (site / "portal" / src).resolve().is_file(), src
 
 
 def test_quickstart_shows_the_tested_commands(site: Path) -> None:
