@@ -83,6 +83,7 @@ def verify_hookseal_v1(
         WebhookVerificationError: The request must be rejected (see ``.code``).
         ConfigurationError: No secrets, an empty one, or a bad option.
     """
+    _check_raw(body)
     hmac_keys, public_keys = _keys(secrets, tolerance, standard=False)
     if not _TOKEN.fullmatch(header_prefix):
         raise ConfigurationError("header_prefix must be an HTTP header name token")
@@ -125,6 +126,7 @@ def verify_standard_webhooks(
     Args and Raises are those of :func:`verify_hookseal_v1`; a secret is base64 of
     24 to 64 bytes, with or without the ``whsec_`` prefix.
     """
+    _check_raw(body)
     hmac_keys, public_keys = _keys(secrets, tolerance, standard=True)
     msg_id = _header(headers, "webhook-id")
     timestamp = _header(headers, "webhook-timestamp")
@@ -147,6 +149,12 @@ def verify_standard_webhooks(
         return
     raise WebhookVerificationError("signature_mismatch", "no signature matches")
 # --8<-- [end:standard-webhooks]
+
+
+def _check_raw(body: object) -> None:
+    # The classic mistake is passing the parsed JSON (or its re-serialized text).
+    if not isinstance(body, (bytes, bytearray, memoryview)):
+        raise TypeError("pass the raw request body bytes, not a parsed object or str")
 
 
 def _keys(

@@ -69,6 +69,10 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(self.code(body=BODY, headers=signature(5, other), secrets=[SECRET, other], now=5), "ok")
         self.assertEqual(self.code(body=BODY, headers={}, secrets=[], now=5), "invalid_configuration")
 
+    def test_parsed_body_is_refused(self) -> None:
+        with self.assertRaises(TypeError):
+            verify_hookseal_v1(json.loads(BODY), signature(5, SECRET), SECRET, now=5)  # type: ignore[arg-type]
+
     def test_reserialized_body_does_not_verify(self) -> None:
         reserialized = json.dumps(json.loads(BODY)).encode()  # adds spaces after ":" and ","
         self.assertEqual(

@@ -58,8 +58,10 @@ test("any of several secrets verifies, and none is a configuration error", () =>
   assert.throws(() => verifyHooksealV1(body, {}, [], { now: 5 }), ConfigurationError);
 });
 
-test("a re-serialized body does not verify", () => {
+test("a re-serialized body does not verify, and a parsed one is refused", () => {
   const header = hooksealHeader(5, secret);
+  const parsed = JSON.parse(body.toString()) as unknown as Uint8Array; // what express.json() leaves
+  assert.throws(() => verifyHooksealV1(parsed, { "hookseal-signature": header }, secret, { now: 5 }), TypeError);
   const reserialized = Buffer.from(JSON.stringify(JSON.parse(body.toString()), null, 2));
   assert.throws(
     () => verifyHooksealV1(reserialized, { "hookseal-signature": header }, secret, { now: 5 }),

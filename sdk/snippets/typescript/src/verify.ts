@@ -64,6 +64,7 @@ export function verifyHooksealV1(
   secrets: string | readonly string[],
   options: VerifyOptions = {},
 ): void {
+  rawBody(body);
   const keys = parseKeys(secrets, options, false);
   const prefix = options.headerPrefix ?? "Hookseal";
   if (!TOKEN.test(prefix)) throw new ConfigurationError("headerPrefix must be an HTTP header name token");
@@ -106,6 +107,7 @@ export function verifyStandardWebhooks(
   secrets: string | readonly string[],
   options: VerifyOptions = {},
 ): void {
+  rawBody(body);
   const keys = parseKeys(secrets, options, true);
   const id = findHeader(headers, "webhook-id");
   const timestamp = findHeader(headers, "webhook-timestamp");
@@ -163,6 +165,13 @@ function parseKeys(secrets: string | readonly string[], options: VerifyOptions, 
     }
   }
   return keys;
+}
+
+function rawBody(body: unknown): void {
+  // The classic mistake: express.json() already parsed the body, so req.body is an object.
+  if (!(body instanceof Uint8Array)) {
+    throw new TypeError("pass the raw request body bytes (e.g. express.raw()), not a parsed object or string");
+  }
 }
 
 function findHeader(headers: Headers, name: string): string {
