@@ -117,8 +117,10 @@ def test_replay_single_and_bulk(sender: Sender, receiver: Receiver, worker: Any)
     dids = [sender.send("t1", "invoice.paid", example()).deliveries[0][0] for _ in range(3)]
     for d in dids:
         assert final(sender, "t1", d).status == "failed"
-    with pytest.raises(ConflictError):
-        sender.replay("t1", sender.ping("t1", ep.endpoint.id).deliveries[0][0])
+    paused = sender.create_endpoint("t1", "https://hooks.example.com/paused")
+    sender.pause_endpoint("t1", paused.endpoint.id)
+    with pytest.raises(ConflictError):  # still pending: nothing to replay
+        sender.replay("t1", sender.ping("t1", paused.endpoint.id).deliveries[0][0])
     replayed = sender.replay("t1", dids[0], actor="alice", reason="fixed the bug")
     assert replayed.id == dids[0] and replayed.status in ("pending", "delivering", "delivered")
     d = final(sender, "t1", dids[0])
