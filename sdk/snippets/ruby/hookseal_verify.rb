@@ -50,6 +50,7 @@ module HooksealVerify
   # secrets: your whsec_ secret, several while you rotate, or whpk_ Ed25519 public keys.
   # now: the current Unix time; defaults to the system clock (set it in tests).
   def verify_hookseal_v1(body, headers, secrets, tolerance: TOLERANCE, now: nil, header_prefix: "Hookseal")
+    raw_body!(body)
     hmac_keys, public_keys = parse_keys(secrets, tolerance, standard: false)
     raise ConfigurationError, "header_prefix must be a header name token" unless TOKEN.match?(header_prefix.to_s)
 
@@ -87,6 +88,7 @@ module HooksealVerify
   # webhook-signature). Same inputs and errors as verify_hookseal_v1; a secret is base64
   # of 24 to 64 bytes, with or without the whsec_ prefix.
   def verify_standard_webhooks(body, headers, secrets, tolerance: TOLERANCE, now: nil)
+    raw_body!(body)
     hmac_keys, public_keys = parse_keys(secrets, tolerance, standard: true)
     id = find_header(headers, "webhook-id")
     timestamp = find_header(headers, "webhook-timestamp")
@@ -114,6 +116,11 @@ module HooksealVerify
     fail!("signature_mismatch", "no signature matches")
   end
   # --8<-- [end:standard-webhooks]
+
+  def raw_body!(body)
+    # The classic mistake is passing params (already parsed) instead of request.raw_post.
+    raise TypeError, "pass the raw request body (request.raw_post), not parsed params" unless body.is_a?(String)
+  end
 
   def parse_keys(secrets, tolerance, standard:)
     secrets = [secrets] if secrets.is_a?(String)

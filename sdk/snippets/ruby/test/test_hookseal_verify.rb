@@ -47,6 +47,7 @@ class TestHooksealVerify < Minitest::Test
 
   def test_reserialized_body_does_not_verify
     headers = { "Hookseal-Signature" => signature(5, SECRET) }
+    assert_raises(TypeError) { HooksealVerify.verify_hookseal_v1(JSON.parse(BODY), headers, SECRET, now: 5) }
     error = assert_raises(HooksealVerify::VerificationError) do
       HooksealVerify.verify_hookseal_v1(JSON.pretty_generate(JSON.parse(BODY)), headers, SECRET, now: 5)
     end
