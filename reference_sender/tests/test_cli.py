@@ -46,6 +46,8 @@ def test_full_journey(cli) -> None:  # type: ignore[no-untyped-def]
     code, out = cli("deliveries", "show", did)
     assert code == 0 and '"type":"invoice.paid"' in out.replace(" ", "")
     assert cli("deliveries", "show", did, tenant="other")[0] == 1
+    code, out = cli("endpoints", "keys", eid)
+    assert code == 0 and "whpk_" in out
     code, out = cli("endpoints", "rotate", eid, "--overlap", "60")
     assert code == 0 and "whsec_" in out
     assert cli("endpoints", "pause", eid)[0] == 0

@@ -235,3 +235,23 @@ def test_graceful_stop_releases_what_it_holds(sender: Sender, receiver: Receiver
     d = sender.get_delivery("t1", did)
     assert d.status == "pending" and d.attempts == []  # released at once, not leased
     assert (d.next_attempt_at or 0) <= time.time()
+
+
+def test_two_workers_share_the_queue(sender: Sender, receiver: Receiver, worker: Any) -> None:
+    """Several workers (here two, each with its own connections) deliver each event once."""
+    sender.create_endpoint("t1", receiver.route("/shared"), allow_local=True)
+    from hookseal_sender.catalog import no_validation
+    from hookseal_sender.outbox import enqueue
+
+    dids = set()
+    with sender.store.transaction() as conn:
+        for i in range(300):
+            r = enqueue(sender.store, "t1", "x.y", {"i": i}, validator=no_validation, conn=conn)
+            dids.update(d for d, _ in r.deliveries)
+    a, b = worker(owner="worker-a"), worker(owner="worker-b")
+    wait_for(lambda: len(receiver.requests("/shared")) >= 300, 30)
+    ids = [r.headers["Hookseal-Webhook-Id"] for r in receiver.requests("/shared")]
+    assert sorted(ids) == sorted(dids)  # each exactly once
+    wait_for(lambda: all(d.status == "delivered"
+                         for d in sender.list_deliveries("t1", limit=500)), 10)
+    del a, b

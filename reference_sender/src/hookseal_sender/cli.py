@@ -149,6 +149,11 @@ def cmd_endpoints(args: argparse.Namespace, sender: Sender) -> int:
     elif action == "delete":
         sender.delete_endpoint(t, args.id)
         console.print(f"Deleted {args.id}.")
+    elif action == "keys":
+        keys = sender.public_keys(t, args.id)
+        console.print("Public keys (not secret; publish them for Ed25519 verification):")
+        for key in keys:
+            console.print(f"  {key}")
     elif action == "ping":
         r = sender.ping(t, args.id)
         console.print(f"Queued test.ping: delivery {r.deliveries[0][0]}")
@@ -302,7 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     rot = ep.add_parser("rotate")
     rot.add_argument("id")
     rot.add_argument("--overlap", type=float, help="seconds (default 86400)")
-    for name in ("pause", "resume", "delete", "ping"):
+    for name in ("pause", "resume", "delete", "ping", "keys"):
         ep.add_parser(name).add_argument("id")
 
     send = sub.add_parser("send", help="send an event")
