@@ -186,3 +186,16 @@ def test_metrics(sender: Sender, receiver: Receiver, worker: Any) -> None:
     assert 'hookseal_attempts_total{endpoint_id=' in text and 'outcome="delivered"' in text
     assert "hookseal_attempt_latency_seconds_bucket" in text
     assert "hookseal_queue_depth 0.0" in text
+
+
+def test_signing_keys_per_tenant(sender: Sender) -> None:
+    sender.config = sender.config.replace(signing_keys="tenant")
+    a = sender.create_endpoint("t1", "https://hooks.example.com/a", signing="ed25519")
+    b = sender.create_endpoint("t1", "https://hooks.example.com/b", signing="both")
+    other = sender.create_endpoint("t2", "https://hooks.example.com/c", signing="ed25519")
+    assert a.public_key == b.public_key != other.public_key
+    rot = sender.rotate_secret("t1", a.endpoint.id, overlap=60)
+    assert sender.public_keys("t1", b.endpoint.id) == [a.public_key, rot.public_key]
+    assert sender.public_keys("t2", other.endpoint.id) == [other.public_key]
+    c = sender.create_endpoint("t1", "https://hooks.example.com/d", signing="ed25519")
+    assert sender.public_keys("t1", c.endpoint.id) == [a.public_key, rot.public_key]

@@ -165,6 +165,9 @@ class SenderConfig:
         user_agent: The ``User-Agent`` of deliveries.
         sqlite_synchronous: SQLite ``synchronous`` mode (``NORMAL`` in WAL mode survives
             process crashes; a power loss may lose the last transactions).
+        signing_keys: ``endpoint`` (each endpoint has its own Ed25519 key pair) or
+            ``tenant`` (one key pair per customer, shared by its endpoints and rotated
+            together, so a customer publishes one public key).
     """
 
     database: str = "sqlite:///hookseal-sender.db"
@@ -185,6 +188,11 @@ class SenderConfig:
     allow_local: bool = False
     user_agent: str = "hookseal-sender/0.1"
     sqlite_synchronous: str = "NORMAL"
+    signing_keys: str = "endpoint"
+
+    def __post_init__(self) -> None:
+        if self.signing_keys not in ("endpoint", "tenant"):
+            raise ConfigError("signing_keys must be 'endpoint' or 'tenant'")
 
     def replace(self, **changes: object) -> SenderConfig:
         """A copy with some fields changed.

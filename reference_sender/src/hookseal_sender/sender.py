@@ -193,13 +193,29 @@ class Sender:
             allow_local=local, notify_email=notify_email, created_at=now, updated_at=now,
         )
         secret = hookseal.generate_secret()
-        signing_key, public_key = hookseal.generate_signing_key()
-        keys = [
-            EndpointKey(new_id("key"), ep.id, "hmac", secret, None, now),
-            EndpointKey(new_id("key"), ep.id, "ed25519", signing_key, public_key, now),
-        ]
+        keys = [EndpointKey(new_id("key"), ep.id, "hmac", secret, None, now)]
+        shared = self._tenant_signing_keys(tenant_id, now)
+        if shared:
+            # One Ed25519 key pair per customer: the new endpoint signs with the same
+            # keys (and overlap) as the customer's other endpoints.
+            keys += [EndpointKey(new_id("key"), ep.id, "ed25519", k.secret, k.public_key,
+                                 k.created_at, k.expires_at) for k in shared]
+            public_key = shared[-1].public_key or ""
+        else:
+            signing_key, public_key = hookseal.generate_signing_key()
+            keys.append(EndpointKey(new_id("key"), ep.id, "ed25519", signing_key, public_key,
+                                    now))
         self.store.insert_endpoint(ep, keys)
         return CreatedEndpoint(endpoint=ep, secret=secret, public_key=public_key)
+
+    def _tenant_signing_keys(self, tenant_id: str, now: float) -> list[EndpointKey]:
+        if self.config.signing_keys != "tenant":
+            return []
+        for other in self.store.list_endpoints(tenant_id):
+            keys = [k for k in self.store.keys(other.id, now=now) if k.kind == "ed25519"]
+            if keys:
+                return keys
+        return []
 
     def get_endpoint(self, tenant_id: str, endpoint_id: str) -> Endpoint:
         """One of a tenant's endpoints.
@@ -346,6 +362,13 @@ class Sender:
         public_key = None
         if ep.signing in ("ed25519", "both"):
             signing_key, public_key = hookseal.generate_signing_key()
+            if self.config.signing_keys == "tenant":
+                # The customer's one key pair rotates on all its endpoints at once.
+                for other in self.store.list_endpoints(tenant_id):
+                    if other.id != endpoint_id:
+                        self.store.rotate_keys(other.id, [EndpointKey(
+                            new_id("key"), other.id, "ed25519", signing_key, public_key,
+                            now)], ends)
             new.append(EndpointKey(new_id("key"), endpoint_id, "ed25519", signing_key,
                                    public_key, now))
         self.store.rotate_keys(endpoint_id, new, ends)
