@@ -195,7 +195,7 @@ def test_main_journeys_in_a_real_browser(server: Server) -> None:
         page.get_by_label("Yes, replay 1 delivery", exact=False).check()
         shot("bulk-replay-confirm")
         page.get_by_role("button", name="Replay 1").click()
-        expect(page.get_by_text("1 deliveries queued for replay")).to_be_visible()
+        expect(page.get_by_text("1 delivery queued for replay")).to_be_visible()
 
         # Rotate the first endpoint's secret: shown once, with the overlap's end.
         nav("Endpoints").click()
