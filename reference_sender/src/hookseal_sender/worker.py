@@ -34,6 +34,8 @@ T = TypeVar("T")
 BODY_EXCERPT = 4096
 #: Seconds a paused endpoint's claimed delivery is put back for.
 PAUSED_RECHECK = 30.0
+#: Seconds a worker leaves a paused endpoint out of its claims before looking again.
+HELD_SECONDS = 2.0
 
 
 @dataclass
@@ -74,6 +76,8 @@ class Worker:
         self._total = 0
         self._breakers: dict[str, CircuitBreaker] = {}
         self._endpoints: dict[str, _CachedEndpoint] = {}
+        # Paused endpoints are left out of claims for a while (not claimed and released).
+        self._held: dict[str, float] = {}
         self._results: list[tuple[AttemptResult, str]] = []
         self._releases: list[tuple[str, float]] = []
         self._cancels: list[str] = []
@@ -153,7 +157,10 @@ class Worker:
             if free <= 0:
                 await self._wait(self.config.poll_interval)
                 continue
+            mono = time.monotonic()
+            self._held = {ep: t for ep, t in self._held.items() if t > mono}
             excluded = [ep for ep, n in self._inflight.items() if n >= self.per_endpoint]
+            excluded += [ep for ep in self._held if ep not in excluded]
             excluded += [ep for ep, br in self._breakers.items()
                          if ep not in excluded and not br.allows(self._inflight.get(ep, 0))]
             self.sender.metrics.breaker_open.set(
@@ -281,7 +288,9 @@ class Worker:
                 self._cancels.append(c.id)
                 return
             if ep.status == "paused":
+                # Due again when resumed (resume makes them due now) or after a while.
                 self._releases.append((c.id, time.time() + PAUSED_RECHECK))
+                self._held[c.endpoint_id] = time.monotonic() + HELD_SECONDS
                 return
             body = c.payload.encode("utf-8")
             started = time.time()
