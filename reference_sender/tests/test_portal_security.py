@@ -231,9 +231,13 @@ def test_every_page_sets_strict_headers(client: TestClient, sender: Sender) -> N
 
 
 def test_framing_is_configurable(sender: Sender) -> None:
-    client = make_client(sender, portal=PortalConfig(
-        frame_ancestors=("https://app.example.com",), cookie_samesite="none",
-        cookie_secure=True))
+    config = PortalConfig.from_settings({  # as in hookseal-sender.json's "portal" object
+        "frame_ancestors": ["https://app.example.com"], "cookie_samesite": "none",
+        "cookie_secure": True, "title": "Acme webhooks"})
+    assert config == PortalConfig(frame_ancestors=("https://app.example.com",),
+                                  cookie_samesite="none", cookie_secure=True,
+                                  title="Acme webhooks")
+    client = make_client(sender, portal=config)
     r = client.get(portal_link(sender.config, "alice", base_url="http://testserver").url)
     assert "frame-ancestors https://app.example.com" in r.headers["content-security-policy"]
     assert "x-frame-options" not in r.headers
