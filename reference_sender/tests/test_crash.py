@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import hookseal
@@ -33,7 +32,7 @@ N = 2000
 
 
 @pytest.mark.slow
-def test_kill_9_loses_nothing(tmp_path: Path, receiver: Receiver) -> None:
+def test_kill_9_loses_nothing(db_url: str, receiver: Receiver) -> None:
     rng = random.Random(7)
     answers: list[tuple[str, int]] = []
 
@@ -43,7 +42,7 @@ def test_kill_9_loses_nothing(tmp_path: Path, receiver: Receiver) -> None:
         return status
 
     url = receiver.route("/crash", fn=answer)
-    db, key = str(tmp_path / "crash.db"), generate_master_key()
+    db, key = db_url, generate_master_key()
     sender = Sender(SenderConfig(database=db, master_key=key, allow_local=True))
     ep = sender.create_endpoint("t1", url, allow_local=True, retry_schedule=[0.05] * 15)
     dids = set()
