@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import socket
 import time
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from hookseal_sender import DestinationRefusedError, Sender
 from hookseal_sender.catalog import no_validation
 from hookseal_sender.models import Endpoint, EndpointKey, new_id
@@ -183,3 +186,15 @@ def test_forbidden_reason_examples() -> None:
 def test_allow_local_permits_http_loopback() -> None:
     dest = parse_destination("http://127.0.0.1:8080/x", allow_local=True)
     assert dest.port == 8080 and str(dest.ip) == "127.0.0.1"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="0123456789abcdefxX.", min_size=1, max_size=20))
+def test_legacy_parser_agrees_with_inet_aton(text: str) -> None:
+    """What the C library would connect to is exactly what the SSRF check sees."""
+    try:
+        expected = str(ipaddress.IPv4Address(socket.inet_aton(text)))
+    except OSError:
+        expected = None
+    got = _legacy_ipv4(text.lower())
+    assert (str(got) if got is not None else None) == expected

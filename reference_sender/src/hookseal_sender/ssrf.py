@@ -97,7 +97,7 @@ def _legacy_ipv4(host: str) -> Optional[ipaddress.IPv4Address]:
         p = part.lower()
         try:
             if p.startswith("0x"):
-                values.append(int(p[2:] or "0", 16))
+                values.append(int(p[2:], 16))  # "0x" alone is no number (as in libc)
             elif len(p) > 1 and p.startswith("0"):
                 values.append(int(p, 8))
             elif p.isdigit() and p.isascii():
