@@ -9,8 +9,6 @@ import time
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from hookseal_sender import DestinationRefusedError, Sender
 from hookseal_sender.catalog import no_validation
 from hookseal_sender.models import Endpoint, EndpointKey, new_id
@@ -22,6 +20,8 @@ from hookseal_sender.ssrf import (
     parse_destination,
     validate_url,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ._receiver import Receiver
 from .conftest import FAKE_DNS, fake_resolve, wait_for
