@@ -128,3 +128,17 @@ def test_claim_query_uses_the_claim_index(sender: Sender) -> None:
                     " VALUES (?,?,?,?,?,?,?,?,?)", rows)
     plan = _plan(sender)
     assert "deliveries_claim" in plan, plan
+
+
+def test_sqlite_wal_checkpoints_happen_in_maintenance(sender: Sender) -> None:
+    store: Any = sender.store
+    if store.dialect != "sqlite":
+        store.maintenance()  # a no-op elsewhere
+        return
+    conn = store.conn()
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 10_000
+    make(sender, 50)
+    store.maintenance()
+    busy, log, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert busy == 0 and log == done  # everything in the WAL is in the database

@@ -34,6 +34,8 @@ T = TypeVar("T")
 BODY_EXCERPT = 4096
 #: Seconds a paused endpoint's claimed delivery is put back for.
 PAUSED_RECHECK = 30.0
+#: Seconds between a worker's store maintenance (SQLite WAL checkpoints).
+MAINTENANCE_INTERVAL = 1.0
 #: Seconds a worker leaves a paused endpoint out of its claims before looking again.
 HELD_SECONDS = 2.0
 
@@ -78,6 +80,7 @@ class Worker:
         self._endpoints: dict[str, _CachedEndpoint] = {}
         # Paused endpoints are left out of claims for a while (not claimed and released).
         self._held: dict[str, float] = {}
+        self._next_maintenance = 0.0
         self._results: list[tuple[AttemptResult, str]] = []
         self._releases: list[tuple[str, float]] = []
         self._cancels: list[str] = []
@@ -166,6 +169,12 @@ class Worker:
             self.sender.metrics.breaker_open.set(
                 sum(1 for br in self._breakers.values() if br.state != "closed"))
             now = time.time()
+            if mono >= self._next_maintenance:
+                self._next_maintenance = mono + MAINTENANCE_INTERVAL
+                try:
+                    await self._call(self.store.maintenance)
+                except Exception:
+                    logger.exception("store maintenance failed")
             want = min(free, self.config.claim_batch)
             try:
                 claimed = await self._call(self.store.claim, self.owner, want, now,

@@ -156,6 +156,9 @@ class Store(abc.ABC):
     def list_audit(self, tenant_id: str, limit: int = 100) -> list[AuditEntry]:
         """A tenant's audit log, newest first."""
 
+    def maintenance(self) -> None:  # noqa: B027 - an optional hook, empty by default
+        """Periodic housekeeping run by workers off the enqueue path (default: none)."""
+
     def iter_all_tenants(self) -> Iterator[str]:  # pragma: no cover - optional
         """Tenants with endpoints (for operator tooling)."""
         return iter(())
