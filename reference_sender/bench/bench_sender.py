@@ -182,6 +182,7 @@ def _fill_past(sender: Sender, endpoint_id: str, n: int, status: str) -> None:
             store._many(conn, "INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id,"
                         " event_type, status, next_attempt_at, created_at, updated_at)"
                         " VALUES (?,?,?,?,?,?,?,?,?)", rows)
+    store.maintenance()  # what a running worker does every second (SQLite: checkpoint)
     if store.dialect == "postgresql":
         # Settle before measuring: statistics, visibility map and dirty buffers.
         store.conn().execute("VACUUM ANALYZE deliveries")

@@ -517,7 +517,6 @@ class SQLStore(Store):
         Returns:
             Ids of deliveries whose lease had been lost.
         """
-        lost = []
         with self.transaction() as conn:
             self._many(
                 conn,
@@ -531,18 +530,26 @@ class SQLStore(Store):
                     for r in results
                 ],
             )
-            for r in results:
-                cur = self._exec(
-                    conn,
-                    "UPDATE deliveries SET status = ?, attempt_count = ?, round_attempts = ?,"
-                    " next_attempt_at = ?, lease_owner = NULL, last_status_code = ?,"
-                    " last_error = ?, updated_at = ? WHERE id = ? AND lease_owner = ?",
-                    [r.status, r.attempt.number, r.round_attempts, r.next_attempt_at,
-                     r.attempt.status_code, r.attempt.error, now, r.delivery_id, owner],
-                )
-                if not cur.rowcount:
-                    lost.append(r.delivery_id)
+            updated = self._update_states(conn, owner, results, now)
+            lost = [r.delivery_id for r in results if r.delivery_id not in updated]
         return lost
+
+    def _update_states(self, conn: Any, owner: str, results: Sequence[AttemptResult],
+                       now: float) -> set[str]:
+        """Write the deliveries' new states; returns the ids still leased by ``owner``."""
+        updated = set()
+        for r in results:
+            cur = self._exec(
+                conn,
+                "UPDATE deliveries SET status = ?, attempt_count = ?, round_attempts = ?,"
+                " next_attempt_at = ?, lease_owner = NULL, last_status_code = ?,"
+                " last_error = ?, updated_at = ? WHERE id = ? AND lease_owner = ?",
+                [r.status, r.attempt.number, r.round_attempts, r.next_attempt_at,
+                 r.attempt.status_code, r.attempt.error, now, r.delivery_id, owner],
+            )
+            if cur.rowcount:
+                updated.add(r.delivery_id)
+        return updated
 
     def endpoint_health(
         self, succeeded: Sequence[str], failed: Sequence[str], now: float,
