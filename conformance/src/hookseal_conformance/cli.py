@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--junit-xml", metavar="PATH", help="also write a JUnit XML report")
     common.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS",
                         help="time bound for each adapter answer (default 5)")
+    common.add_argument("--shrink-seconds", type=int, default=30, metavar="N",
+                        help="most seconds spent shrinking one failing property (default 30; "
+                        "0: report the first failing example unshrunk)")
     common.add_argument("--require-ed25519", action="store_true",
                         help="fail (instead of skip) when v1a / Ed25519 is not supported")
     common.add_argument("-k", metavar="EXPR", help="only run properties matching EXPR")
@@ -70,13 +73,14 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
     modules = VERIFIER_MODULES if args.side == "verifier" else SENDER_MODULES
     out = [str(SUITE / m) for m in modules]
     out += ["-c", str(SUITE / "pytest.ini"), "--rootdir", str(SUITE),
-            "-p", "no:cacheprovider", "--tb=short", "-rfEs", "--color=no"]
+            "-p", "no:cacheprovider", "--tb=native", "-rfEs", "--color=no"]
     out.append("-v" if args.verbose else "-q")
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         out += ["-p", "hookseal_conformance.plugin", "-p", "hypothesis"]
     option = "--hookseal-verifier" if args.side == "verifier" else "--hookseal-sender"
     out += [option, args.adapter, "--hookseal-examples", str(args.examples),
-            "--hookseal-timeout", str(args.timeout)]
+            "--hookseal-timeout", str(args.timeout),
+            "--hookseal-shrink-seconds", str(args.shrink_seconds)]
     if args.seed is not None:
         out += ["--hypothesis-seed", str(args.seed)]
     if args.junit_xml:

@@ -53,6 +53,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="fail (instead of skip) when the implementation does not support v1a/Ed25519",
     )
+    group.addoption(
+        "--hookseal-shrink-seconds",
+        type=int,
+        default=30,
+        metavar="N",
+        help="most seconds spent shrinking one failing property (default 30; 0: no shrinking)",
+    )
     group.addoption("--hookseal-vectors", metavar="PATH", help="shared vectors file to use")
     group.addoption(
         "--hookseal-timing-stats",
@@ -84,8 +91,10 @@ def pytest_configure(config: pytest.Config) -> None:
     """Load the Hypothesis settings profile, only when the suite is asked to run."""
     if not active(config):
         return
-    from hypothesis import HealthCheck, settings
+    from hypothesis import HealthCheck, Phase, settings
+    from hypothesis.internal.conjecture import engine
 
+    shrink_seconds = int(config.getoption("--hookseal-shrink-seconds"))
     settings.register_profile(
         HYPOTHESIS_PROFILE,
         max_examples=max(1, int(config.getoption("--hookseal-examples"))),
@@ -93,8 +102,14 @@ def pytest_configure(config: pytest.Config) -> None:
         database=None,
         print_blob=False,
         suppress_health_check=list(HealthCheck),
+        # No "explain" phase: each of its runs is an adapter round trip and adds little.
+        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target]
+        + ([Phase.shrink] if shrink_seconds > 0 else []),
     )
     settings.load_profile(HYPOTHESIS_PROFILE)
+    # Every shrink step is an adapter round trip: bound the shrinking time per property.
+    # (Hypothesis has no public setting for it; 300 s by default.)
+    engine.MAX_SHRINKING_SECONDS = max(1, shrink_seconds)
 
 
 def selected_profiles(config: pytest.Config) -> list[str]:

@@ -47,6 +47,37 @@ def test_accepts_rotation_overlap(verifier: VerifierAdapter, profile: str, data:
 
 
 @given(data=st.data())
+def test_accepts_second_receiver_secret(
+    verifier: VerifierAdapter, profile: str, data: st.DataObject
+) -> None:
+    """The receiver holds two secrets and the delivery matches the second one."""
+    d = data.draw(c.deliveries(profile, rotation=False), label="delivery")
+    other = data.draw(c.distinct_secret(profile, d.signing_keys), label="first secret")
+    verifier.check(
+        d.case(c.OK, "the receiver's second secret signed it; every secret must be tried",
+               secrets=[other, d.signing_keys[0]]),
+        prop(profile, "accepts a delivery matching the receiver's second secret"),
+    )
+
+
+@given(data=st.data())
+def test_accepts_second_signature(
+    verifier: VerifierAdapter, profile: str, data: st.DataObject
+) -> None:
+    """The header holds a foreign signature first and the matching one second."""
+    d = data.draw(c.deliveries(profile, rotation=False), label="delivery")
+    other = data.draw(c.distinct_secret(profile, d.receiver_keys), label="foreign secret")
+    foreign = c.sign(profile, d.body, [other], timestamp=int(d.timestamp),
+                     msg_id=d.msg_id, prefix=d.prefix)
+    first = c.delivery_with(d, headers=foreign).signatures()
+    verifier.check(
+        d.case(c.OK, "the second signature matches; every signature must be tried",
+               headers=d.with_signature(d.signature_value(first + d.signatures()))),
+        prop(profile, "accepts a delivery whose second signature matches"),
+    )
+
+
+@given(data=st.data())
 def test_accepts_json_bodies_verbatim(
     verifier: VerifierAdapter, profile: str, data: st.DataObject
 ) -> None:

@@ -1,0 +1,1 @@
+"""Deliberately broken (and one correct) adapters the suite must tell apart."""
