@@ -188,7 +188,9 @@ func VerifyStandardWebhooks(body []byte, header http.Header, secrets []string, o
 
 // --8<-- [end:standard-webhooks]
 
-func setup(secrets []string, opts []Option, standard bool) (o options, hmacKeys [][]byte, publicKeys []ed25519.PublicKey, err error) {
+func setup(secrets []string, opts []Option, standard bool) (
+	o options, hmacKeys [][]byte, publicKeys []ed25519.PublicKey, err error,
+) {
 	o = options{tolerance: DefaultTolerance, now: time.Now, prefix: "Hookseal"}
 	for _, opt := range opts {
 		opt(&o)
@@ -289,11 +291,13 @@ func lenientBase64(text string, smallest, largest int) ([]byte, error) {
 	unpadded := strings.TrimRight(padded, "=")
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 	raw, err := base64.StdEncoding.DecodeString(padded)
-	if err != nil || len(text)%4 == 1 || len(padded)-len(unpadded) > 2 || strings.Trim(unpadded, alphabet) != "" {
+	if err != nil || len(text)%4 == 1 || len(padded)-len(unpadded) > 2 ||
+		strings.Trim(unpadded, alphabet) != "" {
 		return nil, &ConfigurationError{"a key is not valid base64"}
 	}
 	if len(raw) < smallest || len(raw) > largest {
-		return nil, &ConfigurationError{fmt.Sprintf("a key must decode to %d-%d bytes", smallest, largest)}
+		message := fmt.Sprintf("a key must decode to %d-%d bytes", smallest, largest)
+		return nil, &ConfigurationError{message}
 	}
 	return raw, nil
 }

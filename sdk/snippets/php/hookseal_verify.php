@@ -25,7 +25,10 @@ const TOKEN = '/\A[A-Za-z0-9!#$%&\'*+.^_`|~-]+\z/'; // what may start an HTTP he
 /** The request is not a genuine, fresh delivery: answer 400 and drop it. */
 final class WebhookVerificationException extends \RuntimeException
 {
-    /** @param string $errorCode missing_header, malformed_header, timestamp_too_old, timestamp_in_future or signature_mismatch */
+    /**
+     * @param string $errorCode missing_header, malformed_header, timestamp_too_old,
+     *                          timestamp_in_future or signature_mismatch
+     */
     public function __construct(public readonly string $errorCode, string $message)
     {
         parent::__construct($message);
@@ -49,8 +52,14 @@ final class ConfigurationException extends \InvalidArgumentException
  * @throws WebhookVerificationException when the request must be rejected (see ->errorCode)
  * @throws ConfigurationException for no secrets, an empty one or a bad option
  */
-function verify_hookseal_v1(string $body, array $headers, string|array $secrets, int $tolerance = TOLERANCE,
-                            ?int $now = null, string $headerPrefix = 'Hookseal'): void
+function verify_hookseal_v1(
+    string $body,
+    array $headers,
+    string|array $secrets,
+    int $tolerance = TOLERANCE,
+    ?int $now = null,
+    string $headerPrefix = 'Hookseal',
+): void
 {
     [$hmacKeys, $publicKeys] = parse_keys($secrets, $tolerance, false);
     if (!preg_match(TOKEN, $headerPrefix)) {
@@ -99,8 +108,13 @@ function verify_hookseal_v1(string $body, array $headers, string|array $secrets,
  * @param array<string, string|string[]> $headers
  * @param string|string[] $secrets
  */
-function verify_standard_webhooks(string $body, array $headers, string|array $secrets,
-                                  int $tolerance = TOLERANCE, ?int $now = null): void
+function verify_standard_webhooks(
+    string $body,
+    array $headers,
+    string|array $secrets,
+    int $tolerance = TOLERANCE,
+    ?int $now = null,
+): void
 {
     [$hmacKeys, $publicKeys] = parse_keys($secrets, $tolerance, true);
     $id = find_header($headers, 'webhook-id');
@@ -158,7 +172,8 @@ function parse_keys(string|array $secrets, int $tolerance, bool $standard): arra
             throw new ConfigurationException("whsk_ is the sender's private key: use its whpk_ key");
         } elseif ($standard) {
             // Standard Webhooks keys are the base64-decoded bytes after "whsec_".
-            $hmacKeys[] = lenient_base64(str_starts_with($secret, 'whsec_') ? substr($secret, 6) : $secret, 24, 64);
+            $encoded = str_starts_with($secret, 'whsec_') ? substr($secret, 6) : $secret;
+            $hmacKeys[] = lenient_base64($encoded, 24, 64);
         } else {
             // hookseal-v1 (like Stripe) keys HMAC with the whole string, prefix included.
             $hmacKeys[] = $secret;

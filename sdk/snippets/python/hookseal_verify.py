@@ -213,7 +213,9 @@ def _check_timestamp(text: str, tolerance: int, now: Optional[int]) -> str:
     return text  # sign the text exactly as received (leading zeros included)
 
 
-def _check_kinds(hmac_keys: list[bytes], v1: list[str], public_keys: list[Ed25519PublicKey], v1a: list[str]) -> None:
+def _check_kinds(
+    hmac_keys: list[bytes], v1: list[str], public_keys: list[Ed25519PublicKey], v1a: list[str]
+) -> None:
     if not (hmac_keys and v1) and not (public_keys and v1a):
         raise WebhookVerificationError("malformed_header", "no signature we hold a key for")
 

@@ -52,7 +52,7 @@ module HooksealVerify
   def verify_hookseal_v1(body, headers, secrets, tolerance: TOLERANCE, now: nil, header_prefix: "Hookseal")
     raw_body!(body)
     hmac_keys, public_keys = parse_keys(secrets, tolerance, standard: false)
-    raise ConfigurationError, "header_prefix must be a header name token" unless TOKEN.match?(header_prefix.to_s)
+    raise ConfigurationError, "header_prefix must be a header name" unless TOKEN.match?(header_prefix.to_s)
 
     timestamps = []
     v1 = []
@@ -119,7 +119,7 @@ module HooksealVerify
 
   def raw_body!(body)
     # The classic mistake is passing params (already parsed) instead of request.raw_post.
-    raise TypeError, "pass the raw request body (request.raw_post), not parsed params" unless body.is_a?(String)
+    raise TypeError, "pass the raw body (request.raw_post), not parsed params" unless body.is_a?(String)
   end
 
   def parse_keys(secrets, tolerance, standard:)
@@ -131,7 +131,9 @@ module HooksealVerify
     hmac_keys = []
     public_keys = []
     secrets.each do |secret|
-      raise ConfigurationError, "a secret must be a non-empty string" if !secret.is_a?(String) || ["", "whsec_"].include?(secret)
+      if !secret.is_a?(String) || ["", "whsec_"].include?(secret)
+        raise ConfigurationError, "a secret must be a non-empty string"
+      end
 
       if secret.start_with?("whpk_")
         public_keys << ed25519_public_key(lenient_base64(secret[5..], 32, 32))
@@ -165,7 +167,9 @@ module HooksealVerify
     # Bounded work: never parse (or let a sender make us hash for) a huge header. The
     # separator is a Regexp because split(" ") would split on any run of whitespace.
     parts = header.split(separator, MAX_ELEMENTS + 1)
-    fail!("malformed_header", "signature header too large") if header.bytesize > MAX_HEADER_BYTES || parts.size > MAX_ELEMENTS
+    if header.bytesize > MAX_HEADER_BYTES || parts.size > MAX_ELEMENTS
+      fail!("malformed_header", "signature header too large")
+    end
     parts
   end
 
@@ -201,7 +205,9 @@ module HooksealVerify
     raise ConfigurationError, "a key is not valid base64" if text.length % 4 == 1 || !BASE64.match?(padded)
 
     raw = padded.unpack1("m")
-    raise ConfigurationError, "a key must decode to #{smallest}-#{largest} bytes" unless raw.bytesize.between?(smallest, largest)
+    unless raw.bytesize.between?(smallest, largest)
+      raise ConfigurationError, "a key must decode to #{smallest}-#{largest} bytes"
+    end
 
     raw
   end

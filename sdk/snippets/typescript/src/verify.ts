@@ -67,7 +67,7 @@ export function verifyHooksealV1(
   rawBody(body);
   const keys = parseKeys(secrets, options, false);
   const prefix = options.headerPrefix ?? "Hookseal";
-  if (!TOKEN.test(prefix)) throw new ConfigurationError("headerPrefix must be an HTTP header name token");
+  if (!TOKEN.test(prefix)) throw new ConfigurationError("headerPrefix must be a header name token");
   const header = findHeader(headers, `${prefix}-Signature`);
   const timestamps: string[] = [];
   const v1: string[] = [];
@@ -141,10 +141,14 @@ interface Keys {
   ed25519: KeyObject[];
 }
 
-function parseKeys(secrets: string | readonly string[], options: VerifyOptions, standard: boolean): Keys {
+function parseKeys(
+  secrets: string | readonly string[],
+  options: VerifyOptions,
+  standard: boolean,
+): Keys {
   const list = typeof secrets === "string" ? [secrets] : secrets;
   const tolerance = options.tolerance ?? TOLERANCE;
-  if (!Array.isArray(list) || list.length === 0 || !Number.isSafeInteger(tolerance) || tolerance < 0) {
+  if (!Array.isArray(list) || !list.length || !Number.isSafeInteger(tolerance) || tolerance < 0) {
     throw new ConfigurationError("need at least one secret and a tolerance >= 0");
   }
   const keys: Keys = { hmac: [], ed25519: [] };
@@ -170,7 +174,7 @@ function parseKeys(secrets: string | readonly string[], options: VerifyOptions, 
 function rawBody(body: unknown): void {
   // The classic mistake: express.json() already parsed the body, so req.body is an object.
   if (!(body instanceof Uint8Array)) {
-    throw new TypeError("pass the raw request body bytes (e.g. express.raw()), not a parsed object or string");
+    throw new TypeError("pass the raw body bytes (express.raw()), not a parsed object or string");
   }
 }
 
@@ -179,7 +183,9 @@ function findHeader(headers: Headers, name: string): string {
   for (const [key, value] of Object.entries(headers)) {
     if (key.toLowerCase() !== name.toLowerCase() || value === undefined) continue;
     // Two spellings of one name (or a repeated header) could hide which one was signed.
-    if (found !== undefined || Array.isArray(value)) fail("malformed_header", `${name} appears twice`);
+    if (found !== undefined || Array.isArray(value)) {
+      fail("malformed_header", `${name} appears twice`);
+    }
     found = value;
   }
   if (typeof found !== "string" || found === "") fail("missing_header", `${name} is missing`);
@@ -239,7 +245,8 @@ function lenientBase64(text: string, smallest: number, largest: number): Buffer 
 
 function ed25519PublicKey(raw: Buffer): KeyObject {
   try {
-    return createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: raw.toString("base64url") }, format: "jwk" });
+    const jwk = { kty: "OKP", crv: "Ed25519", x: raw.toString("base64url") };
+    return createPublicKey({ key: jwk, format: "jwk" });
   } catch {
     throw new ConfigurationError("a whpk_ key is not an Ed25519 public key");
   }
