@@ -64,7 +64,8 @@ def _parser() -> argparse.ArgumentParser:
                           help="do not inject the constant-time comparison probes")
     verifier.add_argument("--source", action="append", default=[], metavar="PATH",
                           help="verifier source (Go/PHP) for the constant-time source check")
-    sub.add_parser("sender", parents=[common], help="check a sender (sender adapter)")
+    sub.add_parser("sender", parents=[common],
+                   help="check a sender (sender adapter, see the README)")
     return parser
 
 

@@ -1,0 +1,337 @@
+"""Drive a sender adapter and receive its deliveries on loopback (pytest-httpserver).
+
+:class:`SenderHarness` owns the adapter process and the receiver. Each test creates its
+own endpoints (each under a fresh tenant) with a :class:`Script` of replies, sends events
+and waits on what arrives, with timeouts, never on sleeps.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from .adapter import Adapter
+from .errors import AdapterError
+from .report import ConformanceFailure, bug_report
+
+
+@dataclass(frozen=True)
+class Reply:
+    """How the receiver answers one attempt.
+
+    Attributes:
+        status: HTTP status code.
+        headers: response headers (``Retry-After``, ``Location``...).
+        hang: seconds to hold the request before answering (a slow endpoint).
+    """
+
+    status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()
+    hang: float = 0.0
+
+
+@dataclass
+class Received:
+    """One request as the receiver saw it."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+    def header(self, name: str) -> Optional[str]:
+        """Return a header value by case-insensitive name."""
+        for key, value in self.headers.items():
+            if key.lower() == name.lower():
+                return value
+        return None
+
+
+@dataclass
+class Endpoint:
+    """An endpoint created through the adapter, with its receiver script and log."""
+
+    path: str
+    url: str
+    tenant: str
+    options: dict[str, Any]
+    script: list[Reply]
+    endpoint_id: str = ""
+    secret: str = ""
+    public_key: Optional[str] = None
+    received: list[Received] = field(default_factory=list)
+
+    def reply_for(self, attempt: int) -> Reply:
+        """The reply to the ``attempt``-th request (1-based); the last one repeats."""
+        if not self.script:
+            return Reply(200)
+        return self.script[min(attempt, len(self.script)) - 1]
+
+
+class SenderHarness:
+    """A sender adapter plus a loopback HTTP receiver.
+
+    Args:
+        command: the sender adapter command line.
+        timeout: seconds each adapter request may take.
+    """
+
+    def __init__(self, command: str, *, timeout: float = 10.0) -> None:
+        from pytest_httpserver import HTTPServer
+
+        self.command = command
+        self.adapter = Adapter(command, timeout=timeout)
+        self.server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+        self.server.expect_request(re.compile(r"/.*")).respond_with_handler(self._handle)
+        self.server.start()
+        self._cond = threading.Condition()
+        self._endpoints: dict[str, Endpoint] = {}
+        self._stray: list[Received] = []
+        self._release = threading.Event()
+        self._hello: Optional[dict[str, Any]] = None
+
+    def close(self) -> None:
+        """Shut the adapter down and stop the receiver."""
+        self._release.set()
+        self.adapter.close(goodbye={"op": "shutdown"})
+        self.server.clear()
+        if self.server.is_running():
+            self.server.stop()
+
+    # -- receiver -----------------------------------------------------------------------
+
+    def _handle(self, request: Any) -> Any:
+        from werkzeug import Response
+
+        rec = Received(
+            method=request.method,
+            path=request.path,
+            headers={k: v for k, v in request.headers.items()},
+            body=request.get_data(),
+            at=time.time(),
+        )
+        with self._cond:
+            ep = self._endpoints.get(rec.path)
+            if ep is None:
+                self._stray.append(rec)
+                self._cond.notify_all()
+                return Response("no such endpoint", status=404)
+            ep.received.append(rec)
+            reply = ep.reply_for(len(ep.received))
+            self._cond.notify_all()
+        if reply.hang:
+            self._release.wait(reply.hang)
+        return Response("ok" if reply.status < 300 else "scripted reply", status=reply.status,
+                        headers=list(reply.headers))
+
+    def url_for(self, path: str) -> str:
+        """The receiver's URL for ``path``."""
+        return f"http://127.0.0.1:{self.server.port}{path}"
+
+    def stray(self, path: str) -> list[Received]:
+        """Requests that arrived at ``path``, which no endpoint owns (e.g. redirect targets)."""
+        with self._cond:
+            return [r for r in self._stray if r.path == path]
+
+    # -- adapter ------------------------------------------------------------------------
+
+    def call(self, request: dict[str, Any], prop: str) -> dict[str, Any]:
+        """Send one adapter request; fail with a bug report on a protocol violation."""
+        try:
+            answer = self.adapter.request(request)
+        except AdapterError as exc:
+            raise ConformanceFailure(bug_report(
+                prop=prop, expected="one JSON answer", answered=f"{exc.code}: {exc}",
+                request=request, command=self.command)) from None
+        if not isinstance(answer.get("ok"), bool):
+            raise ConformanceFailure(bug_report(
+                prop=prop, expected='an object with "ok": true|false',
+                answered=repr(answer), request=request, command=self.command))
+        return answer
+
+    def require(self, request: dict[str, Any], prop: str) -> dict[str, Any]:
+        """Like :meth:`call`, but the answer must be ``ok``."""
+        answer = self.call(request, prop)
+        if answer["ok"] is not True:
+            raise ConformanceFailure(bug_report(
+                prop=prop, expected='{"ok": true, ...}', answered=repr(answer),
+                request=request, command=self.command))
+        return answer
+
+    def hello(self) -> dict[str, Any]:
+        """The adapter's ``hello`` answer (asked once)."""
+        if self._hello is None:
+            self._hello = self.require({"op": "hello"}, "answers hello")
+        return self._hello
+
+    def endpoint(
+        self,
+        script: Sequence[Reply] = (),
+        *,
+        prop: str,
+        create: bool = True,
+        **options: Any,
+    ) -> Endpoint:
+        """Create an endpoint (fresh tenant, fresh path) whose receiver follows ``script``.
+
+        ``options`` override the ``create_endpoint`` fields; defaults: hookseal-v1, prefix
+        ``Hookseal``, every event type, schedule ``[0.5, 1, 2]``, timeout 2 s, local allowed,
+        HMAC signing.
+        """
+        path = f"/hook/{uuid.uuid4().hex[:12]}"
+        tenant = f"t-{uuid.uuid4().hex[:10]}"
+        fields: dict[str, Any] = {
+            "op": "create_endpoint", "tenant": tenant, "url": self.url_for(path),
+            "profile": "hookseal-v1", "header_prefix": "Hookseal", "event_types": None,
+            "retry_schedule": [0.5, 1, 2], "timeout": 2.0, "allow_local": True,
+            "signing": "hmac",
+        }
+        fields.update(options)
+        ep = Endpoint(path, fields["url"], tenant, fields, list(script))
+        if create:
+            answer = self.require(fields, prop)
+            ep.endpoint_id = str(answer.get("endpoint_id", ""))
+            ep.secret = str(answer.get("secret", ""))
+            pk = answer.get("public_key")
+            ep.public_key = str(pk) if pk else None
+            with self._cond:
+                self._endpoints[path] = ep
+        return ep
+
+    def send(self, ep: Endpoint, event_type: str, data: dict[str, Any], prop: str) -> str:
+        """Send one event to ``ep``'s tenant; return the delivery id for ``ep``."""
+        req = {"op": "send", "tenant": ep.tenant, "type": event_type, "data": data}
+        answer = self.require(req, prop)
+        ids = [d.get("delivery_id") for d in answer.get("deliveries", [])
+               if d.get("endpoint_id") == ep.endpoint_id]
+        if len(ids) != 1:
+            raise ConformanceFailure(bug_report(
+                prop=prop, expected=f"one delivery for endpoint {ep.endpoint_id}",
+                answered=repr(answer), request=req, command=self.command))
+        return str(ids[0])
+
+    def delivery(self, delivery_id: str, prop: str) -> dict[str, Any]:
+        """The adapter's record of one delivery."""
+        answer = self.require({"op": "get_delivery", "delivery_id": delivery_id}, prop)
+        record = answer.get("delivery")
+        if not isinstance(record, dict):
+            raise ConformanceFailure(bug_report(
+                prop=prop, expected="a delivery object", answered=repr(answer),
+                command=self.command))
+        return record
+
+    # -- waiting ------------------------------------------------------------------------
+
+    def wait_requests(self, ep: Endpoint, count: int, timeout: float) -> list[Received]:
+        """Wait until ``ep`` received ``count`` requests or ``timeout`` passed; return them."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(ep.received) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            return list(ep.received)
+
+    def wait_status(
+        self, delivery_id: str, statuses: Sequence[str], timeout: float, prop: str
+    ) -> dict[str, Any]:
+        """Poll ``get_delivery`` until its status is one of ``statuses`` (or time is up)."""
+        deadline = time.monotonic() + timeout
+        record = self.delivery(delivery_id, prop)
+        while record.get("status") not in statuses and time.monotonic() < deadline:
+            with self._cond:
+                self._cond.wait(0.1)
+            record = self.delivery(delivery_id, prop)
+        return record
+
+    def quiet_for(self, ep: Endpoint, count: int, seconds: float) -> list[Received]:
+        """Wait ``seconds`` for more than ``count`` requests; return what arrived.
+
+        Proving that nothing more arrives takes waiting; this waits on the receiver's
+        condition, so an extra request ends the wait at once.
+        """
+        return self.wait_requests(ep, count + 1, seconds)
+
+
+class DroppingServer:
+    """A raw loopback server that closes the first ``drops`` connections unanswered.
+
+    Later connections get ``200 OK``. pytest-httpserver always answers, so dropped
+    connections need their own socket.
+    """
+
+    def __init__(self, drops: int = 1) -> None:
+        self.drops = drops
+        self.arrivals: list[float] = []
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self._sock.settimeout(0.2)
+        self._stop = threading.Event()
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        """The server's URL."""
+        return f"http://127.0.0.1:{self._sock.getsockname()[1]}/drop"
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                data = b""
+                try:
+                    while b"\r\n\r\n" not in data:
+                        chunk = conn.recv(65536)
+                        if not chunk:
+                            break
+                        data += chunk
+                    head, _, rest = data.partition(b"\r\n\r\n")
+                    match = re.search(rb"(?i)content-length:\s*(\d+)", head)
+                    need = int(match.group(1)) if match else 0
+                    while len(rest) < need:
+                        chunk = conn.recv(65536)
+                        if not chunk:
+                            break
+                        rest += chunk
+                except OSError:
+                    pass
+                with self._cond:
+                    self.arrivals.append(time.time())
+                    n = len(self.arrivals)
+                    self._cond.notify_all()
+                if n > self.drops:
+                    try:
+                        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+                                     b"Connection: close\r\n\r\nok")
+                    except OSError:
+                        pass
+
+    def wait(self, count: int, timeout: float) -> list[float]:
+        """Wait until ``count`` connections arrived (or ``timeout``); return arrival times."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self.arrivals) < count and time.monotonic() < deadline:
+                self._cond.wait(max(0.0, deadline - time.monotonic()))
+            return list(self.arrivals)
+
+    def close(self) -> None:
+        """Stop serving."""
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self._sock.close()
+
