@@ -71,3 +71,10 @@ def test_canonical_base64_of_64_bytes() -> None:
     assert not is_canonical_b64_64(good[:85] + "B==")  # non-zero padding bits
     assert not is_canonical_b64_64(good.replace("+", "-").replace("/", "_"))
     assert not is_canonical_b64_64(base64.b64encode(bytes(63)).decode())
+
+
+def test_length_bound_counts_utf8_bytes() -> None:
+    # 3000 "é" are 3000 characters but 6000 bytes; 5000 are 10000 bytes: over the bound.
+    parse_hookseal_header("t=1,x=" + "é" * 3000)
+    with pytest.raises(MalformedHeaderError, match="bytes"):
+        parse_hookseal_header("t=1,x=" + "é" * 5000)

@@ -6,7 +6,7 @@ are ignored. ``standard-webhooks`` (``webhook-signature: v1,<b64> [v1a,<b64>]``)
 single spaces into entries and each entry at its first ``,``.
 
 Work is bounded before anything is split: a header longer than :data:`MAX_HEADER_LENGTH`
-characters or with more than :data:`MAX_ELEMENTS` elements is malformed.
+bytes (UTF-8) or with more than :data:`MAX_ELEMENTS` elements is malformed.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 MAX_HEADER_LENGTH = 8192
-"""Longest signature header accepted, in characters."""
+"""Longest signature header accepted, in UTF-8 bytes."""
 
 MAX_ELEMENTS = 32
 """Most elements (``hookseal-v1``) or entries (``standard-webhooks``) accepted."""
@@ -64,8 +64,11 @@ class StandardSignatureHeader(NamedTuple):
 
 
 def _check_size(value: str, separator: str, display_name: str) -> list[str]:
-    if len(value) > MAX_HEADER_LENGTH:
-        raise MalformedHeaderError(f"the {display_name} header is longer than {MAX_HEADER_LENGTH} characters")
+    # Bytes, as the contract counts them (a non-ASCII value is longer in UTF-8 than in str).
+    if len(value) > MAX_HEADER_LENGTH or (
+        not value.isascii() and len(value.encode("utf-8", "surrogatepass")) > MAX_HEADER_LENGTH
+    ):
+        raise MalformedHeaderError(f"the {display_name} header is longer than {MAX_HEADER_LENGTH} bytes")
     parts = value.split(separator, MAX_ELEMENTS)
     if len(parts) > MAX_ELEMENTS:
         raise MalformedHeaderError(f"the {display_name} header has more than {MAX_ELEMENTS} elements")
