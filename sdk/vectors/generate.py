@@ -354,6 +354,18 @@ def hookseal_v1_cases(b: Builder) -> None:
         header=v1_header(ts, sig1, extra=("x=" + "a" * 8200,)),
     )
     b.v1(
+        "a header of 5000 non-ASCII characters is 10000 UTF-8 bytes: over the bound",
+        ["malformed", "bounds"],
+        "malformed_header",
+        header=v1_header(ts, sig1, extra=("x=" + "é" * 5000,)),
+    )
+    b.v1(
+        "a header of 3000 non-ASCII characters (6000 UTF-8 bytes) is within the bound",
+        ["valid", "bounds"],
+        None,
+        header=v1_header(ts, sig1, extra=("x=" + "é" * 3000,)),
+    )
+    b.v1(
         "more than 32 elements",
         ["malformed", "bounds"],
         "malformed_header",
