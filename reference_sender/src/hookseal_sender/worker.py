@@ -46,6 +46,7 @@ class _CachedEndpoint:
     keys: list[EndpointKey]
     policy: RetryPolicy
     valid_until: float
+    refused: Optional[str] = None  # why the URL's form is refused (checked once per load)
 
 
 class Worker:
@@ -234,7 +235,13 @@ class Worker:
                                      ep.retry_after_cap)
             else:
                 policy = self.config.retry
-            return _CachedEndpoint(ep, keys, policy, min(expiries, default=now + 30.0))
+            try:
+                parse_destination(ep.url, allow_local=ep.allow_local)
+                refused = None
+            except DestinationRefusedError as exc:
+                refused = exc.detail
+            return _CachedEndpoint(ep, keys, policy, min(expiries, default=now + 30.0),
+                                   refused)
 
         loaded = await self._call(load)
         if loaded is not None:
@@ -250,8 +257,9 @@ class Worker:
         headers["Content-Type"] = "application/json"
         return headers
 
-    async def _post(self, ep: Endpoint, headers: dict[str, str], body: bytes,
+    async def _post(self, cached: _CachedEndpoint, headers: dict[str, str], body: bytes,
                     ) -> tuple[Optional[int], Optional[str], dict[str, str], str]:
+        ep = cached.endpoint
         cfg = self.config
         if ep.timeout:
             timeout = aiohttp.ClientTimeout(total=ep.timeout)
@@ -260,7 +268,8 @@ class Worker:
                                             sock_connect=cfg.connect_timeout,
                                             sock_read=cfg.read_timeout)
         try:
-            parse_destination(ep.url, allow_local=ep.allow_local)
+            if cached.refused is not None:  # IP literals never reach the resolver
+                raise DestinationRefusedError(cached.refused)
             session = self._session(ep.allow_local)
             async with session.post(ep.url, data=body, headers=headers, allow_redirects=False,
                                     timeout=timeout) as resp:
@@ -305,7 +314,7 @@ class Worker:
             started = time.time()
             headers = self._sign(ep, cached.keys, c, body, int(started))
             t0 = time.perf_counter()
-            status, error, resp_headers, resp_body = await self._post(ep, headers, body)
+            status, error, resp_headers, resp_body = await self._post(cached, headers, body)
             latency = (time.perf_counter() - t0) * 1000.0
             outcome = classify(status, error)
             now = time.time()
