@@ -36,11 +36,12 @@ class VectorCase:
 
 def candidate_paths(explicit: Optional[str] = None) -> list[Path]:
     """Return where the vectors file is looked for, in order."""
-    paths: list[Path] = []
+    # A path asked for explicitly is the only candidate: never silently use another file.
     if explicit:
-        paths.append(Path(explicit))
+        return [Path(explicit)]
     if os.environ.get(ENV_VAR):
-        paths.append(Path(os.environ[ENV_VAR]))
+        return [Path(os.environ[ENV_VAR])]
+    paths: list[Path] = []
     here = Path(__file__).resolve().parent
     paths.append(here / "_data" / "vectors.json")
     # Editable install: src/hookseal_conformance -> repository root.

@@ -111,7 +111,7 @@ def verify_v1(req: dict[str, Any], h: dict[str, str], body: bytes, secrets: list
         if BUG == "missing_header_accepted":
             return
         raise Reject("missing_header")
-    if len(value) > 8192:
+    if len(value.encode()) > 8192:
         if BUG == "hangs_on_huge_header" and len(value) > 100_000:
             time.sleep(60)
         raise Reject("malformed_header")
@@ -163,7 +163,7 @@ def verify_sw(req: dict[str, Any], h: dict[str, str], body: bytes, secrets: list
         if BUG == "missing_header_accepted" and msg_id and ts_text:
             return
         raise Reject("missing_header")
-    if len(value) > 8192:
+    if len(value.encode()) > 8192:
         if BUG == "hangs_on_huge_header" and len(value) > 100_000:
             time.sleep(60)
         raise Reject("malformed_header")

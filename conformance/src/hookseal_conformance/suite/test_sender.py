@@ -463,7 +463,7 @@ def test_ed25519_signing(hookseal_sender: SenderHarness, request: pytest.Fixture
         got = h.wait_requests(ep, 1, WAIT)
         if not got:
             raise _fail(h, prop, "a request", "nothing")
-        holders = [[ep.public_key]] + ([[ep.secret]] if mode == "both" else [])
+        holders = [[str(ep.public_key)]] + ([[ep.secret]] if mode == "both" else [])
         for keys in holders:
             problems = request_problems(ep, got[0], keys)
             if problems:

@@ -1,0 +1,31 @@
+"""Fixtures for the conformance tests: the corpus runs, started together on first use."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from corpus_expectations import SENDER_BUGS, VERIFIER_BUGS, snippet_adapters
+from corpus_runner import PY, SENDER_ARGS, VERIFIER_ARGS, Runs, toy_sender, toy_verifier
+
+
+@pytest.fixture(scope="session")
+def corpus_runs() -> Iterator[Runs]:
+    runs = Runs()
+    for bug, profile in VERIFIER_BUGS.items():
+        # One profile per bug keeps the corpus fast; each bug shows in the one named.
+        runs.add(f"verifier:{bug}", ["verifier", "--adapter", toy_verifier(bug),
+                                     "--profile", profile[0], *VERIFIER_ARGS])
+    runs.add("verifier:none", ["verifier", "--adapter", toy_verifier("none"), *VERIFIER_ARGS])
+    runs.add("verifier:sdk", ["verifier", "--adapter", f"{PY} -m hookseal.adapter",
+                              "--require-ed25519", *VERIFIER_ARGS])
+    for name, path in snippet_adapters():
+        runs.add(f"verifier:snippet:{name}", ["verifier", "--adapter", str(path),
+                                              *VERIFIER_ARGS])
+    for bug in SENDER_BUGS:
+        runs.add(f"sender:{bug}", ["sender", "--adapter", toy_sender(bug), *SENDER_ARGS])
+    runs.add("sender:none", ["sender", "--adapter", toy_sender("none"), *SENDER_ARGS])
+    runs.add("sender:reference", ["sender", "--adapter", f"{PY} -m hookseal_sender.adapter",
+                                  "--require-ed25519", *SENDER_ARGS])
+    yield runs
+    runs.shutdown()

@@ -1,1 +1,0 @@
-"""Deliberately broken (and one correct) adapters the suite must tell apart."""

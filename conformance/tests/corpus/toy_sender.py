@@ -1,0 +1,196 @@
+"""A self-contained sender adapter (see conformance/README.md) with switchable bugs.
+
+Run as ``python toy_sender.py [BUG]``. With no bug it conforms; each bug is one classic
+sender mistake the conformance suite must catch. Stdlib HTTP (``http.client``), threads,
+and ``hookseal.sign``: it does not depend on the reference sender.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import json
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+from typing import Any, Optional
+
+import hookseal
+from hookseal_catalog import load_catalog
+
+BUGS = {
+    "none": "conforming",
+    "retries_4xx": "retries 4xx answers like 5xx",
+    "ignores_retry_after": "ignores Retry-After",
+    "reuses_timestamp": "signs every retry with the first attempt's timestamp",
+    "new_delivery_id_on_retry": "gives each attempt a new delivery id",
+    "new_secret_only_in_overlap": "signs only with the new secret during a rotation overlap",
+    "follows_redirects": "follows 3xx redirects",
+    "no_timeout": "waits for an endpoint as long as it takes",
+    "allows_loopback": "accepts loopback destinations without allow_local",
+    "no_payload_validation": "sends data without validating it against the catalog",
+}
+BUG = sys.argv[1] if len(sys.argv) > 1 else "none"
+assert BUG in BUGS, f"unknown bug {BUG!r}; one of {sorted(BUGS)}"
+
+CATALOG = load_catalog()
+LOCK = threading.Lock()
+ENDPOINTS: dict[str, dict[str, Any]] = {}
+DELIVERIES: dict[str, dict[str, Any]] = {}
+
+
+def refused(url: str) -> bool:
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def current_keys(ep: dict[str, Any]) -> list[str]:
+    now = time.time()
+    secrets = [s for s, until in ep["secrets"] if until is None or until > now]
+    if BUG == "new_secret_only_in_overlap":
+        secrets = secrets[-1:]
+    keys = secrets if ep["signing"] in ("hmac", "both") else []
+    if ep["signing"] in ("ed25519", "both"):
+        keys = [*keys, ep["signing_key"]]
+    return keys
+
+
+def post(url: str, body: bytes, headers: dict[str, str], timeout: Optional[float]
+         ) -> tuple[int, dict[str, str]]:
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port or 80, timeout=timeout)
+    try:
+        conn.request("POST", parts.path or "/", body=body,
+                     headers={**headers, "Content-Type": "application/json"})
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}
+    finally:
+        conn.close()
+
+
+def deliver(dlv: dict[str, Any], ep: dict[str, Any], body: bytes, event_type: str) -> None:
+    schedule = ep["retry_schedule"]
+    first_ts = int(time.time())
+    for number in range(1, len(schedule) + 2):
+        ts = first_ts if BUG == "reuses_timestamp" else int(time.time())
+        msg_id = dlv["id"] if BUG != "new_delivery_id_on_retry" else "dlv_" + uuid.uuid4().hex
+        headers = hookseal.sign(body, current_keys(ep), profile=ep["profile"], timestamp=ts,
+                                msg_id=msg_id, event_type=event_type,
+                                header_prefix=ep["header_prefix"])
+        started = time.time()
+        status, error, resp_headers = None, None, {}
+        try:
+            url = ep["url"]
+            status, resp_headers = post(url, body, headers,
+                                        None if BUG == "no_timeout" else ep["timeout"])
+            if BUG == "follows_redirects" and 300 <= status < 400 and "location" in resp_headers:
+                status, resp_headers = post(resp_headers["location"], body, headers, ep["timeout"])
+        except (OSError, http.client.HTTPException) as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        with LOCK:
+            dlv["attempts"].append({"number": number, "at": started, "status_code": status,
+                                    "error": error,
+                                    "latency_ms": int((time.time() - started) * 1000)})
+        if status is not None and 200 <= status < 300:
+            dlv["status"] = "delivered"
+            return
+        retryable = status is None or status >= 500 or status == 429 or (
+            BUG == "retries_4xx" and 400 <= status < 500)
+        if not retryable:
+            dlv["status"] = "failed"
+            return
+        if number > len(schedule):
+            dlv["status"] = "dead_lettered"
+            return
+        delay = float(schedule[number - 1])
+        retry_after = resp_headers.get("retry-after", "")
+        if BUG != "ignores_retry_after" and status in (429, 503) and retry_after.isdigit():
+            delay = max(delay, min(float(retry_after), ep["retry_after_cap"]))
+        dlv["next_attempt_at"] = time.time() + delay
+        time.sleep(delay)
+    dlv["status"] = "dead_lettered"
+
+
+def op_create_endpoint(req: dict[str, Any]) -> dict[str, Any]:
+    if not req.get("allow_local") and refused(req["url"]) and BUG != "allows_loopback":
+        return {"ok": False, "error": "destination_refused", "detail": "loopback"}
+    ep_id = "ep_" + uuid.uuid4().hex[:12]
+    signing = req.get("signing") or "hmac"
+    sk, pk = hookseal.generate_signing_key() if signing != "hmac" else (None, None)
+    ENDPOINTS[ep_id] = {
+        "id": ep_id, "tenant": req["tenant"], "url": req["url"],
+        "profile": req.get("profile") or "hookseal-v1",
+        "header_prefix": req.get("header_prefix") or "Hookseal",
+        "event_types": req.get("event_types"),
+        "retry_schedule": req.get("retry_schedule") or [0.5, 1, 2],
+        "retry_after_cap": float(req.get("retry_after_cap") or 5),
+        "timeout": float(req.get("timeout") or 10), "signing": signing,
+        "secrets": [(hookseal.generate_secret(), None)], "signing_key": sk,
+    }
+    return {"ok": True, "endpoint_id": ep_id, "secret": ENDPOINTS[ep_id]["secrets"][0][0],
+            "public_key": pk}
+
+
+def op_send(req: dict[str, Any]) -> dict[str, Any]:
+    event_type, data = req["type"], req["data"]
+    if BUG != "no_payload_validation" and not CATALOG.is_valid(event_type, data):
+        return {"ok": False, "error": "invalid_payload"}
+    envelope = CATALOG.build_envelope(event_type, data)
+    body = json.dumps(envelope).encode()
+    out = []
+    for ep in list(ENDPOINTS.values()):
+        if ep["tenant"] != req["tenant"]:
+            continue
+        if ep["event_types"] is not None and event_type not in ep["event_types"]:
+            continue
+        dlv = {"id": "dlv_" + uuid.uuid4().hex, "endpoint_id": ep["id"], "event_type": event_type,
+               "status": "delivering", "attempts": [], "next_attempt_at": None}
+        DELIVERIES[dlv["id"]] = dlv
+        threading.Thread(target=deliver, args=(dlv, ep, body, event_type), daemon=True).start()
+        out.append({"delivery_id": dlv["id"], "endpoint_id": ep["id"]})
+    return {"ok": True, "event_id": envelope["id"], "deliveries": out}
+
+
+def op_rotate_secret(req: dict[str, Any]) -> dict[str, Any]:
+    ep = ENDPOINTS[req["endpoint_id"]]
+    until = time.time() + float(req.get("overlap_seconds", 86400))
+    ep["secrets"] = [(s, until if u is None else u) for s, u in ep["secrets"]]
+    new = hookseal.generate_secret()
+    ep["secrets"].append((new, None))
+    return {"ok": True, "secret": new, "overlap_ends_at": until}
+
+
+def op_get_delivery(req: dict[str, Any]) -> dict[str, Any]:
+    dlv = DELIVERIES.get(req["delivery_id"])
+    if dlv is None:
+        return {"ok": False, "error": "not_found"}
+    with LOCK:
+        return {"ok": True, "delivery": json.loads(json.dumps(dlv))}
+
+
+def main() -> None:
+    ops = {"create_endpoint": op_create_endpoint, "send": op_send,
+           "rotate_secret": op_rotate_secret, "get_delivery": op_get_delivery,
+           "hello": lambda _: {"ok": True, "name": "toy-sender", "version": "0",
+                               "profiles": ["hookseal-v1", "standard-webhooks"],
+                               "signing": ["hmac", "ed25519", "both"]}}
+    for line in sys.stdin:
+        req = json.loads(line)
+        if req.get("op") == "shutdown":
+            print(json.dumps({"ok": True}), flush=True)
+            return
+        handler = ops.get(req.get("op"))
+        reply = handler(req) if handler else {"ok": False, "error": "unknown_op"}
+        print(json.dumps(reply), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""What each corpus bug must be caught by (any one of the named properties failing)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+V1, SW = "hookseal-v1", "standard-webhooks"
+CONSTANT_TIME = {"test_signatures_compared_in_constant_time"}
+
+# bug -> (profile it is checked in, properties any of which must fail)
+VERIFIER_BUGS: dict[str, tuple[str, set[str]]] = {
+    "no_tolerance": (V1, {"test_rejects_stale_timestamp", "test_rejects_future_timestamp"}),
+    "past_only_tolerance": (V1, {"test_rejects_future_timestamp"}),
+    "eq_compare": (V1, CONSTANT_TIME),
+    "early_exit_compare": (V1, CONSTANT_TIME),
+    "first_signature_only": (V1, {"test_accepts_second_signature"}),
+    "first_secret_only": (V1, {"test_accepts_second_receiver_secret"}),
+    "timestamp_not_signed": (V1, {"test_accepts_valid_deliveries"}),
+    "reserialized_body": (V1, {"test_accepts_json_bodies_verbatim"}),
+    "truncated_accepted": (V1, {"test_rejects_truncated_signature"}),
+    "missing_header_accepted": (V1, {"test_rejects_missing_header"}),
+    "crash_on_malformed": (SW, {"test_rejects_malformed_signature_header"}),
+    "int_timestamp": (V1, {"test_rejects_changed_timestamp"}),
+    "lenient_timestamp": (V1, {"test_rejects_malformed_timestamp"}),
+    "uppercase_hex_accepted": (V1, {"test_rejects_non_canonical_signature_encoding"}),
+    "future_as_stale": (V1, {"test_rejects_future_timestamp"}),
+    "hangs_on_huge_header": (V1, {"test_oversized_headers_are_bounded"}),
+    "stdout_chatter": (V1, {"test_answers_in_order"}),
+    "duplicate_header_merged": (V1, {"test_rejects_duplicate_header_names"}),
+}
+
+SENDER_BUGS: dict[str, set[str]] = {
+    "retries_4xx": {"test_never_retries_permanent_failures"},
+    "ignores_retry_after": {"test_honours_retry_after"},
+    "reuses_timestamp": {"test_retry_timestamps_are_fresh"},
+    "new_delivery_id_on_retry": {"test_retries_transient_status"},
+    "new_secret_only_in_overlap": {"test_rotation_overlap"},
+    "follows_redirects": {"test_never_follows_redirects"},
+    "no_timeout": {"test_retries_timeouts"},
+    "allows_loopback": {"test_refuses_loopback_without_allow_local"},
+    "no_payload_validation": {"test_rejects_invalid_payload"},
+}
+
+# Snippet directory name -> the runtime its adapter needs.
+RUNTIMES = {"python": "python3", "typescript": "node", "node": "node", "go": "go",
+            "php": "php", "ruby": "ruby"}
+
+
+def snippet_adapters() -> list[tuple[str, Path]]:
+    """Every ``sdk/snippets/*/adapter`` present, by snippet name."""
+    return [(p.parent.name, p) for p in sorted((REPO / "sdk" / "snippets").glob("*/adapter"))]

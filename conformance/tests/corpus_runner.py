@@ -1,0 +1,92 @@
+"""Run the hookseal-conformance CLI against corpus adapters, concurrently, once each.
+
+Each run is a subprocess writing JUnit XML; tests assert on which properties failed. The
+runs start together on first use (a small thread pool), so the corpus costs about the
+time of its slowest runs, not their sum.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+CORPUS = HERE / "corpus"
+PY = sys.executable
+CLI = [PY, "-m", "hookseal_conformance.cli"]
+# Small budgets keep the corpus fast; a fixed seed keeps it deterministic.
+VERIFIER_ARGS = ["--examples", "5", "--seed", "1", "--shrink-seconds", "0", "--timeout", "3"]
+SENDER_ARGS = ["--examples", "10", "--seed", "1", "--shrink-seconds", "0"]
+
+
+@dataclass
+class Run:
+    """One CLI run: exit code, failed test ids, full output."""
+
+    code: int
+    failed: set[str]
+    output: str
+
+    @property
+    def failed_properties(self) -> set[str]:
+        """Failed test function names, without parameters."""
+        return {f.split("[")[0] for f in self.failed}
+
+
+def run_cli(args: list[str], timeout: float = 600) -> Run:
+    """Run ``hookseal-conformance ARGS`` and collect its JUnit report."""
+    with tempfile.TemporaryDirectory() as tmp:
+        junit = os.path.join(tmp, "junit.xml")
+        proc = subprocess.run(
+            [*CLI, *args, "--junit-xml", junit],
+            check=False, capture_output=True, text=True, timeout=timeout, cwd=REPO,
+            env={**os.environ, "CI": ""},
+        )
+        failed: set[str] = set()
+        if os.path.exists(junit):
+            for case in ET.parse(junit).iter("testcase"):
+                if case.find("failure") is not None or case.find("error") is not None:
+                    failed.add(case.get("name", "?"))
+    return Run(proc.returncode, failed, proc.stdout + proc.stderr)
+
+
+class Runs:
+    """Lazily started, concurrently running CLI invocations keyed by name."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[str, list[str]] = {}
+        # Verifier runs are CPU-bound (2 cores); sender runs mostly wait on retry timers.
+        self.cpu_pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)
+        self.wait_pool = concurrent.futures.ThreadPoolExecutor(max_workers=6)
+        self.futures: dict[str, concurrent.futures.Future[Run]] = {}
+
+    def shutdown(self) -> None:
+        for pool in (self.cpu_pool, self.wait_pool):
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def add(self, key: str, args: list[str]) -> None:
+        self.jobs[key] = args
+
+    def get(self, key: str) -> Run:
+        if not self.futures:
+            for k, args in self.jobs.items():
+                pool = self.wait_pool if k.startswith("sender:") else self.cpu_pool
+                self.futures[k] = pool.submit(run_cli, args)
+        return self.futures[key].result()
+
+
+def toy_verifier(bug: str) -> str:
+    return f"{PY} {CORPUS / 'toy_verifier.py'} {bug}"
+
+
+def toy_sender(bug: str) -> str:
+    return f"{PY} {CORPUS / 'toy_sender.py'} {bug}"
+
+
