@@ -243,6 +243,40 @@ def ssrf_examples() -> str:
     return "\n".join(rows)
 
 
+def conformance_options() -> str:
+    """The ``hookseal-conformance`` options, read from its own argument parser."""
+    import argparse
+
+    from hookseal_conformance import cli
+
+    parser = cli._parser()
+    sides: dict[str, argparse.ArgumentParser] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            sides = dict(action.choices)
+    rows: dict[str, tuple[list[str], str]] = {}
+    for side, sub in sides.items():
+        for action in sub._actions:
+            if not action.option_strings or isinstance(action, argparse._HelpAction):
+                continue
+            if action.nargs == 0:
+                arg = ""
+            elif action.metavar:
+                arg = f" {action.metavar}"
+            elif action.choices:
+                arg = " {" + ",".join(str(c) for c in action.choices) + "}"
+            else:
+                arg = f" {action.dest.upper()}"
+            name = ", ".join(f"`{o}{arg}`" for o in action.option_strings)
+            help_text = (action.help or "") % {"default": action.default}
+            rows.setdefault(name, ([], help_text))[0].append(side)
+    lines = ["| option | for | meaning |", "|---|---|---|"]
+    for name, (used_by, help_text) in rows.items():
+        who = "both" if len(used_by) == len(sides) else ", ".join(used_by)
+        lines.append(f"| {name} | {who} | {help_text.replace('|', '/')} |")
+    return "\n".join(lines)
+
+
 def sample_failure() -> str:
     """A failure report exactly as the conformance suite formats one."""
     import json
@@ -286,6 +320,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "sender-metrics": sender_metrics,
     "sender-api": sender_api,
     "ssrf-examples": ssrf_examples,
+    "conformance-options": conformance_options,
 }
 
 

@@ -76,3 +76,14 @@ def test_include_rewrites_links_into_the_site(tmp_path: Path) -> None:
     assert "(OTHER.md)" in text                       # outside docs/: left for strict to report
     with pytest.raises(ValueError, match="cannot include"):
         hooks.include_file("../etc/passwd", "x.md", root=tmp_path)  # type: ignore[attr-defined]
+
+
+def test_conformance_options_come_from_the_cli() -> None:
+    from hookseal_conformance import cli
+
+    table = hooks.conformance_options()  # type: ignore[attr-defined]
+    help_text = cli._parser().format_help()
+    for side in ("verifier", "sender"):
+        assert side in help_text
+    for option in ("--adapter", "--examples", "--seed", "--junit-xml", "--profile", "--timing-stats"):
+        assert f"`{option}" in table
