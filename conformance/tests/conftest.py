@@ -29,3 +29,17 @@ def corpus_runs() -> Iterator[Runs]:
                                   "--require-ed25519", *SENDER_ARGS])
     yield runs
     runs.shutdown()
+
+
+@pytest.fixture
+def pytester_like_tmp(tmp_path: object) -> str:
+    """A directory holding one trivial test that checks Hypothesis' default profile."""
+    import pathlib
+
+    d = pathlib.Path(str(tmp_path))
+    (d / "test_one.py").write_text(
+        "from hypothesis import settings\n"
+        "def test_default_profile():\n"
+        "    assert settings._current_profile != 'hookseal-conformance'\n"
+    )
+    return str(d)

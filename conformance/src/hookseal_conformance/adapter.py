@@ -64,6 +64,7 @@ class Adapter:
         self._lines: queue.Queue[object] = queue.Queue()
         self._stderr: collections.deque[str] = collections.deque(maxlen=40)
         self._lock = threading.Lock()
+        self._stderr_thread: Optional[threading.Thread] = None
 
     # -- process management -------------------------------------------------------------
 
@@ -86,7 +87,9 @@ class Adapter:
         self._stderr.clear()
         assert proc.stdout is not None and proc.stderr is not None
         threading.Thread(target=self._pump, args=(proc.stdout, self._lines), daemon=True).start()
-        threading.Thread(target=self._drain, args=(proc.stderr,), daemon=True).start()
+        self._stderr_thread = threading.Thread(target=self._drain, args=(proc.stderr,),
+                                               daemon=True)
+        self._stderr_thread.start()
         self._proc = proc
         return proc
 
@@ -146,6 +149,8 @@ class Adapter:
         except subprocess.TimeoutExpired:
             code = None
         self._kill()
+        if self._stderr_thread is not None:
+            self._stderr_thread.join(timeout=1)  # let the last stderr lines arrive
         tail = self.stderr_tail()
         msg = f"adapter {what} (exit code {code})"
         if tail:
