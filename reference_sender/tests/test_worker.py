@@ -255,3 +255,23 @@ def test_two_workers_share_the_queue(sender: Sender, receiver: Receiver, worker:
     wait_for(lambda: all(d.status == "delivered"
                          for d in sender.list_deliveries("t1", limit=500)), 10)
     del a, b
+
+
+def test_endpoint_failing_too_long_is_disabled_and_owner_told(
+        sender: Sender, receiver: Receiver, worker: Any) -> None:
+    from hookseal_sender.config import BreakerPolicy
+
+    notices: list[Notice] = []
+    sender.notifier = type("N", (), {"notify": lambda self, n: notices.append(n)})()
+    sender.config = sender.config.replace(breaker=BreakerPolicy(disable_after=0.5))
+    ok = sender.create_endpoint("t1", receiver.route("/fine"), allow_local=True)
+    bad = sender.create_endpoint("t2", receiver.route("/dead", statuses=[500]),
+                                 allow_local=True, retry_schedule=[0.1] * 30)
+    worker()
+    send_one(sender)
+    send_one(sender, "t2")
+    wait_for(lambda: sender.get_endpoint("t2", bad.endpoint.id).status == "disabled", 10)
+    assert "failing since" in (sender.get_endpoint("t2", bad.endpoint.id).status_reason or "")
+    wait_for(lambda: any(n.kind == "endpoint_disabled" for n in notices))
+    assert sender.get_endpoint("t1", ok.endpoint.id).status == "active"
+    assert sender.get_endpoint("t1", ok.endpoint.id).failing_since is None

@@ -82,6 +82,9 @@ class Worker:
         # Paused endpoints are left out of claims for a while (not claimed and released).
         self._held: dict[str, float] = {}
         self._next_maintenance = 0.0
+        # Endpoint health as last written: None healthy, a time failing since; unknown
+        # endpoints (absent) are written on their first result.
+        self._health: dict[str, Optional[float]] = {}
         self._results: list[tuple[AttemptResult, str]] = []
         self._releases: list[tuple[str, float]] = []
         self._cancels: list[str] = []
@@ -393,14 +396,23 @@ class Worker:
         await self._after(results, now)
 
     async def _after(self, results: list[tuple[AttemptResult, str]], now: float) -> None:
-        ok = sorted({r.endpoint_id for r, _ in results if r.attempt.outcome != RETRY})
-        bad = sorted({r.endpoint_id for r, _ in results if r.attempt.outcome == RETRY}
-                     - set(ok))
-        try:
-            failing = await self._call(self.store.endpoint_health, ok, bad, now)
-        except Exception:
-            logger.exception("could not update endpoint health")
-            failing = {}
+        ok = {r.endpoint_id for r, _ in results if r.attempt.outcome != RETRY}
+        bad = {r.endpoint_id for r, _ in results if r.attempt.outcome == RETRY} - ok
+        # Only transitions go to the store (healthy <-> failing): a steady stream of
+        # successes costs no extra statement per batch.
+        to_ok = sorted(ep for ep in ok if self._health.get(ep, 0.0) is not None)
+        to_bad = sorted(ep for ep in bad if self._health.get(ep, 0.0) in (None, 0.0))
+        failing = {ep: since for ep in bad
+                   if (since := self._health.get(ep)) is not None and since > 0.0}
+        if to_ok or to_bad:
+            try:
+                failing.update(await self._call(self.store.endpoint_health, to_ok, to_bad,
+                                                now))
+            except Exception:
+                logger.exception("could not update endpoint health")
+        for ep in to_ok:
+            self._health[ep] = None
+        self._health.update(failing)
         limit = self.config.breaker.disable_after
         to_disable = {ep: f"failing since {time.ctime(since)}"
                       for ep, since in failing.items() if now - since >= limit}
@@ -418,12 +430,20 @@ class Worker:
                     "dead-lettered", r.delivery_id, email))
         tenants = {r.endpoint_id: t for r, t in results}
         for ep_id, reason in to_disable.items():
-            await self._disable(tenants.get(ep_id, ""), ep_id, reason)
+            await self._disable(tenants.get(ep_id, ""), ep_id, reason,
+                                stale_check=reason != "410 Gone")
 
-    async def _disable(self, tenant: str, endpoint_id: str, reason: str) -> None:
+    async def _disable(self, tenant: str, endpoint_id: str, reason: str,
+                       stale_check: bool = False) -> None:
+        limit = self.config.breaker.disable_after
+
         def work() -> Optional[Endpoint]:
             ep = self.store.get_endpoint(None, endpoint_id)
             if ep is None or ep.status in ("disabled", "deleted"):
+                return None
+            if stale_check and (ep.failing_since is None
+                                or time.time() - ep.failing_since < limit):
+                self._health.pop(endpoint_id, None)  # another worker saw it succeed
                 return None
             self.store.update_endpoint(None, endpoint_id, status="disabled",
                                        status_reason=reason, updated_at=time.time())
