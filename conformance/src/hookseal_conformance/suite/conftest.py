@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from typing import Any
+
 import pytest
 
 from hookseal_conformance.plugin import selected_profiles
+from hookseal_conformance.report import ConformanceFailure
 from hookseal_conformance.support import Support
 from hookseal_conformance.verifier import VerifierAdapter
+
+
+def _reports(exc: BaseException) -> list[str]:
+    """The bug reports in ``exc`` (several when Hypothesis found distinct failures)."""
+    if isinstance(exc, ConformanceFailure):
+        notes = [n for n in getattr(exc, "__notes__", []) if not n.startswith("Explanation")]
+        return [str(exc).strip() + ("\n" + "\n".join(notes) if notes else "")]
+    return [r for sub in getattr(exc, "exceptions", []) for r in _reports(sub)]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[None, Any, None]:
+    """Show a conformance failure as its bug report, without a Python traceback."""
+    outcome = yield
+    report = outcome.get_result()
+    if call.excinfo is not None and report.failed:
+        reports = _reports(call.excinfo.value)
+        if reports:
+            report.longrepr = "\n\n".join(reports) + "\n"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
