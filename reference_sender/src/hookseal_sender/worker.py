@@ -82,6 +82,7 @@ class Worker:
         # Paused endpoints are left out of claims for a while (not claimed and released).
         self._held: dict[str, float] = {}
         self._next_maintenance = 0.0
+        self._min_claim = max(1, self.concurrency // 4)
         # Endpoint health as last written: None healthy, a time failing since; unknown
         # endpoints (absent) are written on their first result.
         self._health: dict[str, Optional[float]] = {}
@@ -161,7 +162,9 @@ class Worker:
         assert self._wake_event is not None
         while not self._stopping:
             free = self.concurrency - self._total
-            if free <= 0:
+            # Claim in batches: with attempts in flight, wait until a quarter of the
+            # slots are free rather than paying a claim transaction per finished attempt.
+            if free <= 0 or (self._total and free < self._min_claim):
                 await self._wait(self.config.poll_interval)
                 continue
             mono = time.monotonic()
@@ -363,7 +366,8 @@ class Worker:
                 self._breaker(c.endpoint_id).record(success)
             if self._flush_event is not None:
                 self._flush_event.set()
-            self._poke()
+            if self._wake_event is not None:
+                self._wake_event.set()  # on the loop already: no self-pipe write
 
     # writing back -----------------------------------------------------------
     async def _flusher(self) -> None:
