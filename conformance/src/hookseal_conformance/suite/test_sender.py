@@ -129,8 +129,8 @@ def _check_retries(h: SenderHarness, ep: Endpoint, received: list[Received], pro
     for a, b in zip(received, received[1:]):
         ta, tb = _timestamp(ep, a), _timestamp(ep, b)
         gap = b.at - a.at
-        # floor(s2) - floor(s1) >= floor(s2 - s1); allow 0.3 s of send-side latency noise.
-        if ta is not None and tb is not None and tb - ta < int(gap - 0.3):
+        # floor(s2) - floor(s1) >= floor(s2 - s1); allow 0.8 s of latency noise (loaded CI).
+        if ta is not None and tb is not None and tb - ta < int(gap - 0.8):
             raise _fail(h, prop, "a fresh timestamp on every attempt",
                         f"timestamps {ta} then {tb}, {gap:.2f} s apart", received)
 
