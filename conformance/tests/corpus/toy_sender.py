@@ -15,6 +15,7 @@ import threading
 import time
 import urllib.parse
 import uuid
+from email.utils import parsedate_to_datetime
 from typing import Any, Optional
 
 import hookseal
@@ -76,6 +77,15 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: Optional[float
         conn.close()
 
 
+def retry_after_seconds(value: str) -> Optional[float]:
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        return parsedate_to_datetime(value).timestamp() - time.time()
+    except (TypeError, ValueError):
+        return None
+
+
 def deliver(dlv: dict[str, Any], ep: dict[str, Any], body: bytes, event_type: str) -> None:
     schedule = ep["retry_schedule"]
     first_ts = int(time.time())
@@ -111,9 +121,9 @@ def deliver(dlv: dict[str, Any], ep: dict[str, Any], body: bytes, event_type: st
             dlv["status"] = "dead_lettered"
             return
         delay = float(schedule[number - 1])
-        retry_after = resp_headers.get("retry-after", "")
-        if BUG != "ignores_retry_after" and status in (429, 503) and retry_after.isdigit():
-            delay = max(delay, min(float(retry_after), ep["retry_after_cap"]))
+        wait = retry_after_seconds(resp_headers.get("retry-after", ""))
+        if BUG != "ignores_retry_after" and status in (429, 503) and wait is not None:
+            delay = max(delay, min(wait, ep["retry_after_cap"]))
         dlv["next_attempt_at"] = time.time() + delay
         time.sleep(delay)
     dlv["status"] = "dead_lettered"

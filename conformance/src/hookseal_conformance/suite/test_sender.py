@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from email.utils import formatdate
 from typing import Any, Optional
 
 import hookseal
@@ -344,12 +345,14 @@ def test_never_follows_redirects(hookseal_sender: SenderHarness) -> None:
         raise _fail(h, prop, "no request to any Location", "; ".join(problems))
 
 
-@pytest.mark.parametrize("status", [503, 429])
-def test_honours_retry_after(hookseal_sender: SenderHarness, status: int) -> None:
-    """``Retry-After: 2`` on 429/503 delays the retry (the schedule says 0.2 s)."""
-    prop = f"honours Retry-After on {status}"
+@pytest.mark.parametrize("status,form", [(503, "seconds"), (429, "seconds"), (503, "date")])
+def test_honours_retry_after(hookseal_sender: SenderHarness, status: int, form: str) -> None:
+    """``Retry-After`` (2 s, or an HTTP-date 3 s ahead) on 429/503 delays the retry."""
+    prop = f"honours Retry-After ({form}) on {status}"
     h = hookseal_sender
-    ep = h.endpoint([Reply(status, (("Retry-After", "2"),)), Reply(200)], prop=prop,
+    # The date form has whole-second resolution: 3 s ahead is at least 2 s ahead.
+    value = "2" if form == "seconds" else formatdate(time.time() + 3, usegmt=True)
+    ep = h.endpoint([Reply(status, (("Retry-After", value),)), Reply(200)], prop=prop,
                     retry_schedule=[0.2], retry_after_cap=10)
     h.send(ep, _event_type(), _data(), prop)
     got = h.wait_requests(ep, 2, WAIT)
@@ -357,7 +360,7 @@ def test_honours_retry_after(hookseal_sender: SenderHarness, status: int) -> Non
         raise _fail(h, prop, "a retry", f"{len(got)} request(s)", got)
     gap = got[1].at - got[0].at
     if gap < 1.6:
-        raise _fail(h, prop, "the retry at least ~2 s later (Retry-After: 2)",
+        raise _fail(h, prop, f"the retry at least ~2 s later (Retry-After: {value})",
                     f"the retry came {gap:.2f} s later (the schedule's 0.2 s?)", got)
 
 
