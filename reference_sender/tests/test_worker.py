@@ -275,3 +275,13 @@ def test_endpoint_failing_too_long_is_disabled_and_owner_told(
     wait_for(lambda: any(n.kind == "endpoint_disabled" for n in notices))
     assert sender.get_endpoint("t1", ok.endpoint.id).status == "active"
     assert sender.get_endpoint("t1", ok.endpoint.id).failing_since is None
+
+
+def test_workers_run_the_retention_purge(sender: Sender, receiver: Receiver,
+                                         worker: Any) -> None:
+    sender.config = sender.config.replace(retention_days=-1.0, purge_interval=0.1)
+    sender.create_endpoint("t1", receiver.route("/p"), allow_local=True)
+    w = worker()
+    w.worker._next_purge = 0.0  # skip the start-up grace period
+    did = send_one(sender)
+    wait_for(lambda: sender.store.get_delivery("t1", did) is None, 10)

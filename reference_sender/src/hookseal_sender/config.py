@@ -165,6 +165,8 @@ class SenderConfig:
         user_agent: The ``User-Agent`` of deliveries.
         sqlite_synchronous: SQLite ``synchronous`` mode (``NORMAL`` in WAL mode survives
             process crashes; a power loss may lose the last transactions).
+        purge_interval: Seconds between the retention purges workers run (0: never; run
+            ``hookseal-sender purge`` yourself).
         signing_keys: ``endpoint`` (each endpoint has its own Ed25519 key pair) or
             ``tenant`` (one key pair per customer, shared by its endpoints and rotated
             together, so a customer publishes one public key).
@@ -188,6 +190,7 @@ class SenderConfig:
     allow_local: bool = False
     user_agent: str = "hookseal-sender/0.1"
     sqlite_synchronous: str = "NORMAL"
+    purge_interval: float = 3600.0
     signing_keys: str = "endpoint"
 
     def __post_init__(self) -> None:

@@ -83,6 +83,7 @@ class Worker:
         self._held: dict[str, float] = {}
         self._next_maintenance = 0.0
         self._min_claim = max(1, self.concurrency // 4)
+        self._next_purge = time.monotonic() + 60.0  # not while starting up
         # Endpoint health as last written: None healthy, a time failing since; unknown
         # endpoints (absent) are written on their first result.
         self._health: dict[str, Optional[float]] = {}
@@ -180,6 +181,11 @@ class Worker:
                 self._next_maintenance = mono + MAINTENANCE_INTERVAL
                 try:
                     await self._call(self.store.maintenance)
+                    if self.config.purge_interval and mono >= self._next_purge:
+                        self._next_purge = mono + self.config.purge_interval
+                        purged = await self._call(self.sender.purge)
+                        if purged:
+                            logger.info("retention purge removed %d deliveries", purged)
                 except Exception:
                     logger.exception("store maintenance failed")
             want = min(free, self.config.claim_batch)
