@@ -68,3 +68,17 @@ def test_missing_vectors_file_is_a_failure(tmp_path: object) -> None:
                    "-k", "vector", "--examples", "1"])
     assert run.code == 1
     assert "vectors_missing" in run.output
+
+
+@pytest.mark.parametrize("runtime,script", [("node", "ct_verifier.js"), ("ruby", "ct_verifier.rb")])
+def test_constant_time_probe_in_node_and_ruby(runtime: str, script: str) -> None:
+    """The same verifier passes with the runtime's primitive and fails with ==."""
+    if shutil.which(runtime) is None:
+        pytest.skip(f"{runtime} is not installed")
+    args = ["--profile", "hookseal-v1", "--examples", "5", "--shrink-seconds", "0",
+            "-k", "constant_time or accepts_valid_deliveries or rejects_changed_signature"]
+    safe = run_cli(["verifier", "--adapter", f"{runtime} {CORPUS / script} safe", *args])
+    assert safe.code == 0, safe.output[-3000:]
+    eq = run_cli(["verifier", "--adapter", f"{runtime} {CORPUS / script} eq", *args])
+    assert eq.code == 1
+    assert eq.failed == {"test_signatures_compared_in_constant_time[hookseal-v1]"}, eq.output
