@@ -9,6 +9,7 @@ import os
 import socket
 import threading
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
@@ -83,6 +84,9 @@ class Worker:
         self._held: dict[str, float] = {}
         self._next_maintenance = 0.0
         self._min_claim = max(1, self.concurrency // 4)
+        self._prefetch = max(1, self.concurrency // 2)
+        self._buffer: deque[Claimed] = deque()
+        self._buffered: dict[str, int] = {}
         self._next_purge = time.monotonic() + 60.0  # not while starting up
         # Endpoint health as last written: None healthy, a time failing since; unknown
         # endpoints (absent) are written on their first result.
@@ -159,18 +163,25 @@ class Worker:
             br = self._breakers[endpoint_id] = CircuitBreaker(self.config.breaker)
         return br
 
+    def _load(self, endpoint_id: str) -> int:
+        return self._inflight.get(endpoint_id, 0) + self._buffered.get(endpoint_id, 0)
+
     async def _claim_loop(self) -> None:
         assert self._wake_event is not None
         while not self._stopping:
-            free = self.concurrency - self._total
-            # Claim in batches: with attempts in flight, wait until a quarter of the
-            # slots are free rather than paying a claim transaction per finished attempt.
-            if free <= 0 or (self._total and free < self._min_claim):
+            self._dispatch()
+            # Claims fill the slots and a prefetch buffer, so a finished attempt's slot is
+            # refilled at once while the next claim runs; and they come in batches: with
+            # work at hand, wait until a quarter of the slots' worth is missing.
+            held = self._total + len(self._buffer)
+            room = self.concurrency + self._prefetch - held
+            if room <= 0 or (held and room < self._min_claim):
                 await self._wait(self.config.poll_interval)
                 continue
             mono = time.monotonic()
             self._held = {ep: t for ep, t in self._held.items() if t > mono}
-            excluded = [ep for ep, n in self._inflight.items() if n >= self.per_endpoint]
+            busy = set(self._inflight) | set(self._buffered)
+            excluded = [ep for ep in busy if self._load(ep) >= self.per_endpoint]
             excluded += [ep for ep in self._held if ep not in excluded]
             excluded += [ep for ep, br in self._breakers.items()
                          if ep not in excluded and not br.allows(self._inflight.get(ep, 0))]
@@ -188,7 +199,7 @@ class Worker:
                             logger.info("retention purge removed %d deliveries", purged)
                 except Exception:
                     logger.exception("store maintenance failed")
-            want = min(free, self.config.claim_batch)
+            want = min(room, self.config.claim_batch)
             try:
                 claimed = await self._call(self.store.claim, self.owner, want, now,
                                            now + self.config.visibility_timeout, excluded)
@@ -198,24 +209,48 @@ class Worker:
                 continue
             if claimed:
                 logger.debug("claimed %d deliveries", len(claimed))
-            started, release = 0, []
+            kept, release = 0, []
             for c in claimed:
-                n = self._inflight.get(c.endpoint_id, 0)
-                br = self._breaker(c.endpoint_id)
-                if n >= self.per_endpoint or not br.allows(n):
+                ep = c.endpoint_id
+                if (self._load(ep) >= self.per_endpoint
+                        or not self._breaker(ep).allows(self._inflight.get(ep, 0))):
                     release.append(c.id)
                     continue
-                br.started()
-                self._inflight[c.endpoint_id] = n + 1
-                self._total += 1
-                started += 1
-                task = asyncio.create_task(self._attempt(c))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self._buffer.append(c)
+                self._buffered[ep] = self._buffered.get(ep, 0) + 1
+                kept += 1
             if release:
                 await self._call(self.store.release, self.owner, release, now)
-            if len(claimed) < want or not started:
+            self._dispatch()
+            if len(claimed) < want or not kept:
                 await self._wait(self.config.poll_interval)
+        # Stopping: what is buffered was never attempted; give it back now.
+        for c in self._buffer:
+            self._releases.append((c.id, time.time()))
+        self._buffer.clear()
+        self._buffered.clear()
+
+    def _dispatch(self) -> None:
+        """Start buffered deliveries while global slots are free (on the loop thread)."""
+        while self._buffer and self._total < self.concurrency and not self._stopping:
+            c = self._buffer.popleft()
+            ep = c.endpoint_id
+            left = self._buffered.get(ep, 1) - 1
+            if left:
+                self._buffered[ep] = left
+            else:
+                self._buffered.pop(ep, None)
+            n = self._inflight.get(ep, 0)
+            br = self._breaker(ep)
+            if not br.allows(n):  # the breaker opened meanwhile
+                self._releases.append((c.id, time.time()))
+                continue
+            br.started()
+            self._inflight[ep] = n + 1
+            self._total += 1
+            task = asyncio.create_task(self._attempt(c))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def _wait(self, timeout: float) -> None:
         assert self._wake_event is not None
@@ -370,6 +405,7 @@ class Worker:
             self._total -= 1
             if success is not None:
                 self._breaker(c.endpoint_id).record(success)
+            self._dispatch()  # refill the slot from the prefetch buffer at once
             if self._flush_event is not None:
                 self._flush_event.set()
             if self._wake_event is not None:
