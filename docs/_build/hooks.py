@@ -7,6 +7,9 @@ with Markdown built from the code at build time (so the site cannot drift from i
 - ``retry-outcomes``: the sender's own ``outcome.classify`` run over status codes and errors.
 - ``sender-config``: the fields, defaults and docstring of ``SenderConfig``.
 - ``error-codes``: the SDK's error classes, their ``.code`` and docstring summary.
+- ``sender-metrics``, ``sender-api``, ``breaker-policy``, ``ssrf-examples``: the sender's own
+  metrics registry, OpenAPI document, breaker defaults and SSRF check.
+- ``conformance-options``: ``hookseal-conformance``'s argument parser.
 - ``quickstart-commands``: the quickstart block of ``sdk/python/docs-receiving.md``, found
   exactly as its end-to-end test (``sdk/python/tests/test_listen.py``) finds it.
 
@@ -24,7 +27,7 @@ from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parents[2]
 RECEIVING_GUIDE = ROOT / "sdk" / "python" / "docs-receiving.md"
-_MARKER = re.compile(r"^<!-- hookseal:([a-z0-9-]+) -->[ \t]*$", re.MULTILINE)
+_MARKER = re.compile(r"^([ \t]*)<!-- hookseal:([a-z0-9-]+) -->[ \t]*$", re.MULTILINE)
 
 
 def _duration(seconds: float) -> str:
@@ -277,31 +280,6 @@ def conformance_options() -> str:
     return "\n".join(lines)
 
 
-def sample_failure() -> str:
-    """A failure report exactly as the conformance suite formats one."""
-    import json
-
-    from hookseal_conformance.report import bug_report
-
-    request = {
-        "profile": "hookseal-v1",
-        "secrets": ["whsec_MtaO80cP9OJ7B8GHNnEyEcLQG38K8e0svJCNG21jzps="],
-        "headers": {"Hookseal-Signature": "t=1763899699,v1=6b2e4c1d1bbd7f0a1b5d2a1e3c4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f"},
-        "body_b64": "e30=",
-        "now": 1763900000,
-        "tolerance": 300,
-    }
-    report = bug_report(
-        prop="rejects a timestamp one second older than the tolerance",
-        expected=json.dumps({"ok": False, "error": "timestamp_too_old"}),
-        answered=json.dumps({"ok": True}),
-        request=request,
-        why="now - t = 301 s > tolerance 300 s",
-        command="python3 my_adapter.py",
-    )
-    return "```text" + report + "\n```"
-
-
 def quickstart_block() -> str:
     """The quickstart commands, extracted by the same rule as their end-to-end test."""
     text = RECEIVING_GUIDE.read_text(encoding="utf-8")
@@ -316,7 +294,6 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "breaker-policy": breaker_policy,
     "error-codes": error_codes,
     "quickstart-commands": quickstart_block,
-    "sample-failure": sample_failure,
     "sender-metrics": sender_metrics,
     "sender-api": sender_api,
     "ssrf-examples": ssrf_examples,
@@ -361,10 +338,11 @@ def render_markers(markdown: str, where: str = "") -> str:
     markdown = _INCLUDE.sub(lambda m: include_file(m.group(1), where), markdown)
 
     def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
+        indent, name = match.group(1), match.group(2)
         if name not in GENERATORS:
             raise ValueError(f"{where}: unknown generated block <!-- hookseal:{name} -->")
-        return GENERATORS[name]()
+        # Keep the marker's indentation, so a table can sit inside an admonition or a tab.
+        return "\n".join(indent + line if line else line for line in GENERATORS[name]().splitlines())
 
     return _MARKER.sub(replace, markdown)
 

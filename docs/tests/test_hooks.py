@@ -20,7 +20,7 @@ def test_unknown_marker_fails_the_build() -> None:
 def test_every_marker_on_the_site_is_known_and_every_generator_is_used() -> None:
     used = set()
     for page in DOCS.glob("*.md"):
-        used |= set(re.findall(r"^<!-- hookseal:([a-z0-9-]+) -->", page.read_text(), re.MULTILINE))
+        used |= set(re.findall(r"^[ \t]*<!-- hookseal:([a-z0-9-]+) -->", page.read_text(), re.MULTILINE))
     assert used == set(hooks.GENERATORS)  # type: ignore[attr-defined]
 
 
