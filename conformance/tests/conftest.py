@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from corpus_expectations import SENDER_BUGS, VERIFIER_BUGS, snippet_adapters
-from corpus_runner import PY, SENDER_ARGS, VERIFIER_ARGS, Runs, toy_sender, toy_verifier
+from corpus_expectations import CT_VERIFIERS, SENDER_BUGS, VERIFIER_BUGS, snippet_adapters
+from corpus_runner import (
+    CORPUS,
+    PY,
+    SENDER_ARGS,
+    VERIFIER_ARGS,
+    Runs,
+    toy_sender,
+    toy_verifier,
+)
 
 
 @pytest.fixture(scope="session")
@@ -27,8 +38,23 @@ def corpus_runs() -> Iterator[Runs]:
     runs.add("sender:none", ["sender", "--adapter", toy_sender("none"), *SENDER_ARGS])
     runs.add("sender:reference", ["sender", "--adapter", f"{PY} -m hookseal_sender.adapter",
                                   "--require-ed25519", *SENDER_ARGS])
+    ct_args = ["--profile", "hookseal-v1", "--examples", "5", "--shrink-seconds", "0", "-k",
+               "constant_time or accepts_valid_deliveries or rejects_changed_signature"]
+    for runtime, script in CT_VERIFIERS:
+        for mode in ("safe", "eq"):
+            runs.add(f"ct:{runtime}:{mode}", ["verifier", "--adapter",
+                                              f"{runtime} {CORPUS / script} {mode}", *ct_args])
+    # PHP: the source check reads the file, so the == variant is a copy.
+    php_dir = tempfile.mkdtemp(prefix="hookseal-ct-php-")
+    eq_file = Path(php_dir) / "ct_verifier_eq.php"
+    source = (CORPUS / "ct_verifier.php").read_text()
+    eq_file.write_text(source.replace("hash_equals($expected, $sig)", "$sig === $expected"))
+    runs.add("ct:php:safe", ["verifier", "--adapter", f"php {CORPUS / 'ct_verifier.php'}",
+                             *ct_args])
+    runs.add("ct:php:eq", ["verifier", "--adapter", f"php {eq_file}", *ct_args])
     yield runs
     runs.shutdown()
+    shutil.rmtree(php_dir, ignore_errors=True)
 
 
 @pytest.fixture

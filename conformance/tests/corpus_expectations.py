@@ -43,6 +43,9 @@ SENDER_BUGS: dict[str, set[str]] = {
     "no_payload_validation": {"test_rejects_invalid_payload"},
 }
 
+# Minimal verifiers proving the constant-time probe: (runtime, script taking safe|eq).
+CT_VERIFIERS = [("node", "ct_verifier.js"), ("ruby", "ct_verifier.rb")]
+
 # Snippet directory name -> the runtime its adapter needs.
 RUNTIMES = {"python": "python3", "typescript": "node", "node": "node", "go": "go",
             "php": "php", "ruby": "ruby"}
