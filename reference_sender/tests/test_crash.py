@@ -21,10 +21,11 @@ from .conftest import wait_for
 
 WORKER = """
 import asyncio, sys
-from hookseal_sender import Sender, SenderConfig, Worker
+from hookseal_sender import BreakerPolicy, Sender, SenderConfig, Worker
+# A short breaker pause: a burst of retried 503s may open it, which must not stall the test.
 cfg = SenderConfig(database=sys.argv[1], master_key=sys.argv[2], allow_local=True,
                    visibility_timeout=1.0, poll_interval=0.02, global_concurrency=50,
-                   per_endpoint_concurrency=25)
+                   per_endpoint_concurrency=25, breaker=BreakerPolicy(open_seconds=0.5))
 asyncio.run(Worker(Sender(cfg)).run())
 """
 

@@ -133,7 +133,9 @@ class BreakerPolicy:
     """
 
     window: int = 100
-    min_samples: int = 20
+    # 50, not fewer: an endpoint failing 30 % of the time would otherwise trip the breaker
+    # by chance (more than half of its first 20 attempts fail about 2 % of the time).
+    min_samples: int = 50
     failure_ratio: float = 0.5
     open_seconds: float = 60.0
     disable_after: float = 5 * 24 * 3600.0
