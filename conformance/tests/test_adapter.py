@@ -50,7 +50,8 @@ def test_crash_is_reported_with_stderr_and_restarts(tmp_path: object) -> None:
 
 
 def test_hang_is_a_timeout(tmp_path: object) -> None:
-    adapter = Adapter(_script(tmp_path, "sys.stdin.readline()\ntime.sleep(60)\n"), timeout=0.5)
+    adapter = Adapter(_script(tmp_path, "sys.stdin.readline()\ntime.sleep(60)\n"), timeout=0.5,
+                      startup_timeout=0)
     try:
         with pytest.raises(AdapterTimeoutError):
             adapter.request({"n": 1})
@@ -91,3 +92,19 @@ def test_extra_answer_is_out_of_order(tmp_path: object) -> None:
 def test_missing_program_is_a_crash() -> None:
     with pytest.raises(AdapterCrashedError, match="cannot start"):
         Adapter("/nonexistent/adapter --flag").request({"n": 1})
+
+
+def test_first_answer_may_take_the_startup_time(tmp_path: object) -> None:
+    """An adapter compiling on first use gets its startup time once, then the normal bound."""
+    body = ("time.sleep(1.0)\n"
+            "for line in sys.stdin:\n"
+            "    n = json.loads(line)['n']\n"
+            "    if n == 2: time.sleep(1.0)\n"
+            "    print(json.dumps({'ok': True}), flush=True)\n")
+    adapter = Adapter(_script(tmp_path, body), timeout=0.5, startup_timeout=10)
+    try:
+        assert adapter.request({"n": 1}) == {"ok": True}
+        with pytest.raises(AdapterTimeoutError):
+            adapter.request({"n": 2})
+    finally:
+        adapter.close()

@@ -44,6 +44,8 @@ class Adapter:
         timeout: seconds each request may take before it counts as a hang.
         env: extra environment variables for the adapter process.
         cwd: working directory of the adapter process.
+        startup_timeout: seconds the first answer after a start may take (adapters that
+            compile on first use, like ``go build`` or ``tsc``, need them).
     """
 
     def __init__(
@@ -53,8 +55,11 @@ class Adapter:
         timeout: float = 5.0,
         env: Optional[Mapping[str, str]] = None,
         cwd: Optional[str] = None,
+        startup_timeout: float = 120.0,
     ) -> None:
         self.command = command
+        self.startup_timeout = max(timeout, startup_timeout)
+        self._fresh = False
         self.argv = shlex.split(command)
         self.timeout = timeout
         self.env = dict(env or {})
@@ -91,6 +96,7 @@ class Adapter:
                                                daemon=True)
         self._stderr_thread.start()
         self._proc = proc
+        self._fresh = True
         return proc
 
     @staticmethod
@@ -176,8 +182,9 @@ class Adapter:
         except queue.Empty:
             self._kill()
             raise AdapterTimeoutError(
-                f"adapter did not answer within {self.timeout:g} s (killed; restarted for the "
-                "next request)"
+                f"adapter did not answer within {self.timeout:g} s"
+                + (f" (+{self.startup_timeout:g} s to start)" if self._fresh else "")
+                + " (killed; restarted for the next request)"
             ) from None
         if item is _EOF:
             raise self._crashed(proc, "exited or closed its output before answering")
@@ -217,9 +224,14 @@ class Adapter:
             data = b"".join(
                 json.dumps(r, ensure_ascii=True).encode("ascii") + b"\n" for r in requests
             )
-            deadline = time.monotonic() + self.timeout * max(1, len(requests))
+            budget = self.timeout * max(1, len(requests))
+            if self._fresh:
+                budget += self.startup_timeout
+            deadline = time.monotonic() + budget
             self._write(proc, data)
-            return [self._read(proc, deadline) for _ in requests]
+            answers = [self._read(proc, deadline) for _ in requests]
+            self._fresh = False
+            return answers
 
     def request(self, request: Mapping[str, Any]) -> dict[str, Any]:
         """Send one request and return the adapter's one answer.

@@ -42,7 +42,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="fixed Hypothesis seed, for reproducible CI runs")
     common.add_argument("--junit-xml", metavar="PATH", help="also write a JUnit XML report")
     common.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS",
-                        help="time bound for each adapter answer (default 5)")
+                        help="time bound for each adapter answer (default 5; the first "
+                        "answer may also take 120 s of startup, e.g. to compile)")
     common.add_argument("--shrink-seconds", type=int, default=30, metavar="N",
                         help="most seconds spent shrinking one failing property (default 30; "
                         "0: report the first failing example unshrunk)")
