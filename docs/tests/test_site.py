@@ -107,9 +107,11 @@ def test_api_reference_documents_the_public_api(site: Path) -> None:
     import hookseal
     import hookseal.idempotency
     import hookseal.ordering
+    import hookseal_conformance
     import hookseal_sender
 
     for module, page in ((hookseal, "reference/hookseal"),
+                         (hookseal_conformance, "reference/hookseal_conformance"),
                          (hookseal.idempotency, "reference/hookseal-receiving"),
                          (hookseal.ordering, "reference/hookseal-receiving"),
                          (hookseal_sender, "reference/hookseal_sender")):
