@@ -1,0 +1,50 @@
+"""Defaults the hand-written pages state in prose are the code's defaults.
+
+Tables on the site are generated from the code; a few numbers are also written in
+sentences ("the sender times out after 10 seconds"). This pins each one to its source, so
+changing a default fails here until the sentence is updated too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+DOCS = Path(__file__).resolve().parents[1]
+
+
+def _config():  # type: ignore[no-untyped-def]
+    from hookseal_sender import SenderConfig
+
+    return SenderConfig()
+
+
+FACTS = [
+    # (page, sentence on it, the code's value, the value the sentence implies)
+    ("retries.md", "(10 seconds to connect and 10 to read, by default)",
+     lambda: (_config().connect_timeout, _config().read_timeout), (10.0, 10.0)),
+    ("quickstart.md", "after 10 seconds and retries", lambda: _config().read_timeout, 10.0),
+    ("idempotency.md", "timeout (10 s by", lambda: _config().read_timeout, 10.0),
+    ("rotation.md", "(the default overlap is 24 hours)", lambda: _config().rotation_overlap, 86400.0),
+    ("delivery-logs.md", "(30 days by default)", lambda: _config().retention_days, 30.0),
+    ("delivery-logs.md", "(hourly by default)", lambda: _config().purge_interval, 3600.0),
+    ("faq.md", "(30 days by default)", lambda: _config().retention_days, 30.0),
+    ("faq.md", "one endpoint (10 by default)", lambda: _config().per_endpoint_concurrency, 10),
+    ("faq.md", "(up to one hour)",
+     lambda: __import__("hookseal_sender").DEFAULT_RETRY_POLICY.retry_after_cap, 3600.0),
+    ("idempotency.md", "default TTL is 3.5 days",
+     lambda: __import__("hookseal.idempotency").idempotency.DEFAULT_TTL, 3.5 * 86400),
+    ("quickstart.md", "default 5-minute timestamp tolerance",
+     lambda: __import__("hookseal").DEFAULT_TOLERANCE, 300),
+    ("security.md", "within the tolerance (5 minutes)",
+     lambda: __import__("hookseal").DEFAULT_TOLERANCE, 300),
+]
+
+
+@pytest.mark.parametrize(("page", "sentence", "actual", "stated"), FACTS,
+                         ids=[f"{p}:{s[:30]}" for p, s, _, _ in FACTS])
+def test_stated_default_matches_the_code(page: str, sentence: str, actual, stated) -> None:  # type: ignore[no-untyped-def]
+    text = " ".join((DOCS / page).read_text(encoding="utf-8").split())
+    assert sentence in text, f"{page} no longer says {sentence!r}: update FACTS"
+    assert actual() == stated, f"{page} says {sentence!r} but the code's default is {actual()!r}"
