@@ -84,6 +84,19 @@ class TestHeaders:
         meta = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in signed().items()}
         Webhook(SECRET).verify(BODY, HttpHeaders(meta), now=NOW)
 
+    def test_aiohttp_multidict_headers(self) -> None:
+        from multidict import CIMultiDict, CIMultiDictProxy
+
+        headers = CIMultiDict(signed())
+        Webhook(SECRET).verify(BODY, headers, now=NOW)
+        Webhook(SECRET).verify(BODY, CIMultiDictProxy(headers), now=NOW)
+
+    def test_str_subclass_names_and_values(self) -> None:
+        class Name(str):
+            pass
+
+        Webhook(SECRET).verify(BODY, {Name(k): Name(v) for k, v in signed().items()}, now=NOW)
+
     def test_http_client_message(self) -> None:
         import email.message
 

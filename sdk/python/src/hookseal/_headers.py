@@ -34,7 +34,7 @@ def find(headers: Any, wanted: tuple[str, ...]) -> list[Optional[object]]:
     try:
         for pair in _pairs(headers):
             name, value = pair
-            if type(name) is not str:
+            if not isinstance(name, str):  # isinstance: multidict's istr is a str subclass
                 if not isinstance(name, (bytes, bytearray)):
                     continue
                 name = bytes(name).decode("latin-1")
@@ -55,8 +55,8 @@ def text(value: Optional[object], display_name: str) -> str:
     """Return a header value as text, raising MissingHeaderError if absent or empty."""
     if value is None or value in ("", b""):
         raise MissingHeaderError(f"the {display_name} header is missing")
-    if type(value) is str:
-        return value
+    if isinstance(value, str):
+        return str(value)
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).decode("latin-1")
     raise MalformedHeaderError(f"the {display_name} header value is not text")
