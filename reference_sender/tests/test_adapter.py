@@ -84,7 +84,8 @@ def test_send_retry_and_deliver(adapter: Proc, receiver: Receiver) -> None:
     assert d["attempts"][1]["at"] - d["attempts"][0]["at"] >= 0.2
     assert d["next_attempt_at"] is None
     for req in receiver.requests("/flaky"):
-        assert req.headers["Hookseal-Webhook-Id"] == did
+        # The webhook id is the event id, the envelope's own id (contract 2.1 and 4).
+        assert req.headers["Hookseal-Webhook-Id"] == sent["event_id"] == json.loads(req.body)["id"]
         hookseal.Webhook(ep["secret"]).verify(req.body, req.headers)
         hookseal.Webhook(ep["public_key"]).verify(req.body, req.headers)
 
@@ -99,7 +100,7 @@ def test_rotation_sends_both(adapter: Proc, receiver: Receiver) -> None:
     sent = adapter.ask({"op": "send", "tenant": "t2", "type": "invoice.paid", "data": example()})
     wait_for(lambda: receiver.requests("/rot"))
     req = receiver.requests("/rot")[0]
-    assert req.headers["webhook-id"] == sent["deliveries"][0]["delivery_id"]
+    assert req.headers["webhook-id"] == sent["event_id"] == json.loads(req.body)["id"]
     for secret in (ep["secret"], rot["secret"]):
         hookseal.Webhook(secret, profile="standard-webhooks").verify(req.body, req.headers)
 

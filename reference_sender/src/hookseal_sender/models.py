@@ -190,10 +190,11 @@ class Claimed:
     """A leased delivery handed to a worker.
 
     Attributes:
-        id: Delivery id.
+        id: Delivery id (internal: one per event and endpoint).
         tenant_id: Tenant.
         endpoint_id: Endpoint.
         event_type: Event type.
+        event_id: The event id: the envelope's ``id``, sent as the webhook-id header.
         attempt_count: Attempts made before this one.
         round_attempts: Attempts in this round before this one.
         payload: The body to send.
@@ -208,6 +209,7 @@ class Claimed:
     round_attempts: int
     payload: str
     endpoint_version: int
+    event_id: str
 
 
 @dataclass

@@ -299,7 +299,7 @@ class Worker:
               ts: int) -> dict[str, str]:
         kinds = {"hmac": ("hmac",), "ed25519": ("ed25519",), "both": ("hmac", "ed25519")}
         secrets = [k.secret for k in keys if k.kind in kinds[ep.signing]]
-        headers = hookseal.sign(body, secrets, profile=ep.profile, timestamp=ts, msg_id=c.id,
+        headers = hookseal.sign(body, secrets, profile=ep.profile, timestamp=ts, msg_id=c.event_id,
                                 event_type=c.event_type, header_prefix=ep.header_prefix)
         headers["Content-Type"] = "application/json"
         return headers

@@ -33,7 +33,7 @@ def request_headers(endpoint: Endpoint, delivery: Delivery, at: float, body: byt
         Header name to value.
     """
     headers = hookseal.sign(body, _DUMMY_SECRET, profile=endpoint.profile, timestamp=int(at),
-                            msg_id=delivery.id, event_type=delivery.event_type,
+                            msg_id=delivery.event_id, event_type=delivery.event_type,
                             header_prefix=endpoint.header_prefix)
     kinds = {"hmac": ["v1"], "ed25519": ["v1a"], "both": ["v1", "v1a"]}.get(
         endpoint.signing, ["v1"])

@@ -482,7 +482,7 @@ class SQLStore(Store):
         return [
             Claimed(id=r[0], tenant_id=r[1], endpoint_id=r[2], event_type=r[3],
                     attempt_count=r[4], round_attempts=r[5], payload=payloads[r[6]],
-                    endpoint_version=versions.get(r[2], 0))
+                    endpoint_version=versions.get(r[2], 0), event_id=r[6])
             for r in rows
         ]
 
