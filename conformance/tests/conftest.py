@@ -23,21 +23,23 @@ from corpus_runner import (
 @pytest.fixture(scope="session")
 def corpus_runs() -> Iterator[Runs]:
     runs = Runs()
-    for bug, profile in VERIFIER_BUGS.items():
-        # One profile per bug keeps the corpus fast; each bug shows in the one named.
-        runs.add(f"verifier:{bug}", ["verifier", "--adapter", toy_verifier(bug),
-                                     "--profile", profile[0], *VERIFIER_ARGS])
-    runs.add("verifier:none", ["verifier", "--adapter", toy_verifier("none"), *VERIFIER_ARGS])
+    # Jobs are queued in the order the tests ask for them (test files run alphabetically),
+    # so each test waits only for its own run, never for the whole queue.
+    runs.add("sender:reference", ["sender", "--adapter", f"{PY} -m hookseal_sender.adapter",
+                                  "--require-ed25519", *SENDER_ARGS])
+    runs.add("sender:none", ["sender", "--adapter", toy_sender("none"), *SENDER_ARGS])
+    for bug in sorted(SENDER_BUGS):
+        runs.add(f"sender:{bug}", ["sender", "--adapter", toy_sender(bug), *SENDER_ARGS])
     runs.add("verifier:sdk", ["verifier", "--adapter", f"{PY} -m hookseal.adapter",
                               "--require-ed25519", *VERIFIER_ARGS])
+    runs.add("verifier:none", ["verifier", "--adapter", toy_verifier("none"), *VERIFIER_ARGS])
+    for bug, (profile, _) in sorted(VERIFIER_BUGS.items()):
+        # One profile per bug keeps the corpus fast; each bug shows in the one named.
+        runs.add(f"verifier:{bug}", ["verifier", "--adapter", toy_verifier(bug),
+                                     "--profile", profile, *VERIFIER_ARGS])
     for name, path in snippet_adapters():
         runs.add(f"verifier:snippet:{name}", ["verifier", "--adapter", str(path),
                                               *VERIFIER_ARGS])
-    for bug in SENDER_BUGS:
-        runs.add(f"sender:{bug}", ["sender", "--adapter", toy_sender(bug), *SENDER_ARGS])
-    runs.add("sender:none", ["sender", "--adapter", toy_sender("none"), *SENDER_ARGS])
-    runs.add("sender:reference", ["sender", "--adapter", f"{PY} -m hookseal_sender.adapter",
-                                  "--require-ed25519", *SENDER_ARGS])
     ct_args = ["--profile", "hookseal-v1", "--examples", "5", "--shrink-seconds", "0", "-k",
                "constant_time or accepts_valid_deliveries or rejects_changed_signature"]
     for runtime, script in CT_VERIFIERS:

@@ -7,6 +7,9 @@ import pytest
 from corpus_expectations import SENDER_BUGS
 from corpus_runner import Runs
 
+# The corpus runs share a pool: a test may wait for runs queued before its own.
+pytestmark = pytest.mark.timeout(900)
+
 
 def test_reference_sender_conforms(corpus_runs: Runs) -> None:
     run = corpus_runs.get("sender:reference")

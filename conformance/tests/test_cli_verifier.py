@@ -13,6 +13,9 @@ import pytest
 from corpus_expectations import RUNTIMES, VERIFIER_BUGS, snippet_adapters
 from corpus_runner import CORPUS, REPO, Runs, run_cli
 
+# The corpus runs share a pool: a test may wait for runs queued before its own.
+pytestmark = pytest.mark.timeout(900)
+
 
 def test_sdk_adapter_conforms(corpus_runs: Runs) -> None:
     run = corpus_runs.get("verifier:sdk")
