@@ -88,10 +88,12 @@ def retry_after_seconds(value: str) -> Optional[float]:
 
 def deliver(dlv: dict[str, Any], ep: dict[str, Any], body: bytes, event_type: str) -> None:
     schedule = ep["retry_schedule"]
+    event_id = json.loads(body)["id"]
     first_ts = int(time.time())
     for number in range(1, len(schedule) + 2):
         ts = first_ts if BUG == "reuses_timestamp" else int(time.time())
-        msg_id = dlv["id"] if BUG != "new_delivery_id_on_retry" else "dlv_" + uuid.uuid4().hex
+        # The webhook id is the event id (the envelope's own id), stable across attempts.
+        msg_id = event_id if BUG != "new_delivery_id_on_retry" else "evt_" + uuid.uuid4().hex
         headers = hookseal.sign(body, current_keys(ep), profile=ep["profile"], timestamp=ts,
                                 msg_id=msg_id, event_type=event_type,
                                 header_prefix=ep["header_prefix"])

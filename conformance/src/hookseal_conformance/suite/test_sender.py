@@ -94,6 +94,11 @@ def request_problems(ep: Endpoint, r: Received, keys: list[str]) -> list[str]:
         return [*problems, "body is not JSON"]
     if not isinstance(body, dict):
         return [*problems, "body is not a JSON object"]
+    # Contract 2.1: receivers trust the id and type inside the verified body, which always
+    # equal the headers (the id is the event id, the same on every attempt and replay).
+    webhook_id = r.header(_id_header(ep))
+    if webhook_id and webhook_id != body.get("id"):
+        problems.append(f"{_id_header(ep)} {webhook_id!r} differs from the body's id {body.get('id')!r}")
     if ep.options["profile"] == "hookseal-v1":
         etype = r.header(f"{ep.options.get('header_prefix') or 'Hookseal'}-Event-Type")
         if etype != body.get("type"):
