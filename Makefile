@@ -60,7 +60,7 @@ check-generated: install ## Fail if a generated file is stale
 test: lint typecheck check-generated pytest ## Lint, type-check, check generated files, run every test
 
 bench: install ## Run the benchmarks (prints medians and ratios)
-	$(BIN)/python sdk/python/bench/bench_verify.py
+	$(BIN)/python sdk/python/bench/bench_verify.py --write
 	$(BIN)/python reference_sender/bench/bench_sender.py
 	$(BIN)/python reference_sender/bench/bench_portal.py
 

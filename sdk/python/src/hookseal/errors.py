@@ -31,9 +31,11 @@ class HooksealError(Exception):
 
     code: ClassVar[str] = "hookseal_error"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    # No __init__ of our own: rejecting bad requests should cost as little as possible.
+    @property
+    def message(self) -> str:
+        """The human-readable message (never containing a secret or expected signature)."""
+        return str(self.args[0]) if self.args else ""
 
 
 class ConfigurationError(HooksealError, ValueError):

@@ -71,6 +71,7 @@ class Webhook:
         "_profile",
         "_publics",
         "_sig_display",
+        "_t_display",
         "_tolerance",
         "_wanted",
         "header_prefix",
@@ -98,9 +99,11 @@ class Webhook:
         self._tolerance = self.tolerance
         if self.profile == HOOKSEAL_V1:
             self._sig_display = f"{self.header_prefix}-Signature"
+            self._t_display = f"{self._sig_display} t"
             self._wanted: tuple[str, ...] = (self._sig_display.lower(),)
         else:
             self._sig_display = "webhook-signature"
+            self._t_display = "webhook-timestamp"
             self._wanted = ("webhook-id", "webhook-timestamp", "webhook-signature")
 
     def __repr__(self) -> str:
@@ -173,14 +176,14 @@ class Webhook:
                 raise SignatureMismatchError("no signature in the header matches the body")
             header = _headers.text(value, self._sig_display)
             ts_text, v1, v1a = parse_hookseal_header(header, self._sig_display)
-            timestamp = parse_timestamp(ts_text, f"{self._sig_display} t")
+            timestamp = parse_timestamp(ts_text, self._t_display)
             signed_prefix = ts_text + "."
         else:
             found = _headers.find(headers, self._wanted)
             msg_id = _headers.text(found[0], "webhook-id")
             ts_text = _headers.text(found[1], "webhook-timestamp")
             header = _headers.text(found[2], "webhook-signature")
-            timestamp = parse_timestamp(ts_text, "webhook-timestamp")
+            timestamp = parse_timestamp(ts_text, self._t_display)
             match = _CANONICAL_SW(header)
             if match is not None:
                 v1, v1a = [match.group(1)], _NONE
