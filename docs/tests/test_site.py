@@ -80,6 +80,7 @@ def test_included_files_are_rendered(site: Path) -> None:
     adapter = text_of(page_html(site, "conformance-sender-adapter"))
     assert "create_endpoint" in adapter and "rotate_secret" in adapter
     assert "durable" in text_of(page_html(site, "performance-sender"))
+    assert "hookseal verify (hookseal-v1)" in text_of(page_html(site, "performance-sdk"))
     conformance = page_html(site, "conformance")
     assert "Proof that it catches bugs" in text_of(conformance)
     assert "--timing-stats N" in text_of(conformance)  # the generated options table, in its details
