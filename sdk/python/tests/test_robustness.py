@@ -69,3 +69,33 @@ def test_ten_thousand_signatures_are_rejected_not_checked(profile: str) -> None:
 def test_element_count_is_capped_even_when_the_header_is_short() -> None:
     with pytest.raises(hookseal.MalformedHeaderError, match="elements"):
         hookseal.Webhook(SECRET).verify(b"", {"Hookseal-Signature": "t=0" + "," * 40}, now=0)
+
+
+def test_bytes_and_str_mixed_under_python_bb_raise_only_documented_errors() -> None:
+    # ``python -bb`` turns every str/bytes comparison into a BytesWarning exception; bytes
+    # header names and values must still come out as verification results.
+    script = """
+import hookseal
+wh = hookseal.Webhook("whsec_" + "A" * 43 + "=")
+good = hookseal.sign(b"{}", "whsec_" + "A" * 43 + "=", timestamp=100)["Hookseal-Signature"]
+cases = [
+    {b"Hookseal-Signature": good.encode()},
+    {b"hookseal-signature": b""},
+    {"Hookseal-Signature": b""},
+    {b"X": "y", "Hookseal-Signature": good},
+    [(b"Hookseal-Signature", good.encode()), ("X", b"")],
+]
+codes = []
+for headers in cases:
+    try:
+        wh.verify(b"{}", headers, now=100)
+        codes.append("ok")
+    except hookseal.WebhookVerificationError as exc:
+        codes.append(exc.code)
+print(",".join(codes))
+"""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-bb", "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.split() == ["ok,missing_header,missing_header,ok,ok"]

@@ -8,6 +8,8 @@ from typing import Any
 import hookseal
 import pytest
 from hookseal import Webhook
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 SECRET = "whsec_" + "A" * 43 + "="
 BODY = b'{"id":"evt_1","type":"test.ping","data":{}}'
@@ -210,3 +212,69 @@ def test_typed_event_that_breaks_its_schema_is_invalid_payload() -> None:
     with pytest.raises(hookseal.InvalidPayloadError, match="event schema") as info:
         Webhook(SECRET).construct_event(body, signed(body), now=NOW, typed=True)
     assert type(info.value.__cause__).__name__ == "ValidationError"
+
+
+class TestFastPathAgreesWithTheGeneralPath:
+    """verify() has an inlined path for plain dicts and the canonical ``t=..,v1=..`` shape.
+
+    Whatever it accepts or rejects, and with which code, must be exactly what the general
+    path (header reader + full parser) decides for the same request.
+    """
+
+    @staticmethod
+    def outcome(call: Any) -> str:
+        try:
+            call()
+        except hookseal.WebhookVerificationError as exc:
+            return exc.code
+        return "ok"
+
+    @settings(max_examples=400, deadline=None)
+    @given(data=st.data())
+    def test_same_result_and_code(self, data: st.DataObject) -> None:
+        from hookseal import webhook as webhook_module
+
+        good = signed(timestamp=NOW)["Hookseal-Signature"]
+        digest = good.split("v1=")[1]
+        stamp = data.draw(
+            st.one_of(
+                st.just(str(NOW)),
+                st.just(str(NOW - 301)),
+                st.just("0" * 8 + str(NOW)),
+                st.from_regex(r"[0-9]{0,20}", fullmatch=True),
+                st.text(max_size=5),
+            )
+        )
+        candidate = data.draw(
+            st.one_of(
+                st.just(digest),
+                st.just(digest.upper()),
+                st.just(digest[:63]),
+                st.just(digest + "0"),
+                st.just(digest[:30] + "," + digest[31:]),
+                st.just(digest[:30] + ",t=1" + digest[34:]),
+                st.just(digest[:63] + "é"),
+                st.text(min_size=64, max_size=64),
+                st.text(max_size=70),
+            )
+        )
+        value = data.draw(
+            st.one_of(
+                st.just(f"t={stamp},v1={candidate}"),
+                st.just(f"v1={candidate},t={stamp}"),
+                st.just(f"t={stamp},v1={candidate},v1={digest}"),
+                st.builds(lambda extra: f"t={stamp},v1={candidate}{extra}", st.text(max_size=10)),
+            )
+        )
+        spellings = ["Hookseal-Signature", "hookseal-signature", "HOOKSEAL-signature", "X-Other"]
+        names = data.draw(st.lists(st.sampled_from(spellings), max_size=3, unique=True))
+        as_dict = {name: value for name in names}
+        wh = Webhook(SECRET)
+        fast = self.outcome(lambda: wh.verify(BODY, as_dict, now=NOW))
+        original = webhook_module._CANONICAL_V1
+        webhook_module._CANONICAL_V1 = lambda _value: None  # type: ignore[assignment]
+        try:
+            general = self.outcome(lambda: wh.verify(BODY, list(as_dict.items()), now=NOW))
+        finally:
+            webhook_module._CANONICAL_V1 = original
+        assert fast == general

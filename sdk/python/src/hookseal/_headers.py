@@ -53,7 +53,10 @@ def find(headers: Any, wanted: tuple[str, ...]) -> list[Optional[object]]:
 
 def text(value: Optional[object], display_name: str) -> str:
     """Return a header value as text, raising MissingHeaderError if absent or empty."""
-    if value is None or value in ("", b""):
+    if type(value) is str and value:
+        return value
+    # No ``value in ("", b"")``: comparing str with bytes warns under ``python -b``.
+    if value is None or (isinstance(value, (str, bytes, bytearray)) and not value):
         raise MissingHeaderError(f"the {display_name} header is missing")
     if isinstance(value, str):
         return str(value)

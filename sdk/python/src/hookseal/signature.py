@@ -12,7 +12,7 @@ bytes (UTF-8) or with more than :data:`MAX_ELEMENTS` elements is malformed.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 from .errors import MalformedHeaderError
 
@@ -34,6 +34,9 @@ MAX_ELEMENTS = 32
 # Canonical strict standard base64 of exactly 64 bytes (an Ed25519 signature): the last
 # data character may only carry zero bits in the positions the padding covers.
 _B64_64 = re.compile(r"[A-Za-z0-9+/]{85}[AQgw]==")
+
+
+_new_tuple: Any = tuple.__new__
 
 
 class HooksealSignatureHeader(NamedTuple):
@@ -104,7 +107,9 @@ def parse_hookseal_header(value: str, display_name: str = "Hookseal-Signature") 
             v1a.append(item)
     if timestamp is None:
         raise MalformedHeaderError(f"the {display_name} header has no t element")
-    return HooksealSignatureHeader(timestamp, v1, v1a)
+    # tuple.__new__ skips the NamedTuple's Python-level __new__: this runs on every
+    # request that is not in the canonical shape, malformed ones included.
+    return cast("HooksealSignatureHeader", _new_tuple(HooksealSignatureHeader, (timestamp, v1, v1a)))
 
 
 def parse_standard_header(value: str, display_name: str = "webhook-signature") -> StandardSignatureHeader:
@@ -130,7 +135,7 @@ def parse_standard_header(value: str, display_name: str = "webhook-signature") -
             v1.append(item if item.isascii() else "")
         elif version == "v1a":
             v1a.append(item)
-    return StandardSignatureHeader(v1, v1a)
+    return cast("StandardSignatureHeader", _new_tuple(StandardSignatureHeader, (v1, v1a)))
 
 
 def is_canonical_b64_64(value: str) -> bool:

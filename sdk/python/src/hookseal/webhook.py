@@ -9,10 +9,9 @@ import math
 import re
 import time
 from collections.abc import Sequence
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional, Union, cast
 
-from . import _config, _ed25519, _headers
-from ._mac import keyed_sha256
+from . import _config, _ed25519, _headers, _mac
 from .errors import InvalidPayloadError, MalformedHeaderError, SignatureMismatchError
 from .keys import HmacKey, check_profile, parse_verify_key
 from .profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1
@@ -21,9 +20,11 @@ from .timestamps import DEFAULT_TOLERANCE, check_window, parse_timestamp
 
 __all__ = ["Webhook"]
 
-# The shapes every sender writes: one t (1 to 18 ASCII digits) and one lowercase-hex v1;
+# The shapes every sender writes: one t (1 to 18 ASCII digits) and one 64-character v1;
 # one v1 entry of padded base64 (canonical or not: the text comparison settles that).
-_CANONICAL_V1 = re.compile(r"t=([0-9]{1,18}),v1=([0-9a-f]{64})").fullmatch
+# The v1 class is "not a comma" rather than hex because it is cheaper to match, and a
+# candidate that is not lowercase hex fails the comparison exactly as on the general path.
+_CANONICAL_V1 = re.compile(r"t=([0-9]{1,18}),v1=([^,]{64})").fullmatch
 _CANONICAL_SW = re.compile(r"v1,([A-Za-z0-9+/]{43}=)").fullmatch
 _NONE: list[str] = []
 
@@ -73,6 +74,7 @@ class Webhook:
         "_sig_display",
         "_t_display",
         "_tolerance",
+        "_v1_name",
         "_wanted",
         "header_prefix",
         "profile",
@@ -92,7 +94,7 @@ class Webhook:
         self.tolerance = _config.non_negative_int(tolerance, "tolerance")
         self.header_prefix = _config.header_prefix(header_prefix)
         keys = [parse_verify_key(s, self.profile) for s in _config.secrets_list(secret_or_secrets)]
-        self._macs = tuple(keyed_sha256(k.key) for k in keys if isinstance(k, HmacKey))
+        self._macs = tuple(_mac.keyed_sha256(k.key) for k in keys if isinstance(k, HmacKey))
         self._publics = tuple(_ed25519.load_public(k.raw) for k in keys if not isinstance(k, HmacKey))
         self._clock: Clock = clock if clock is not None else time.time
         self._profile = self.profile
@@ -101,10 +103,12 @@ class Webhook:
             self._sig_display = f"{self.header_prefix}-Signature"
             self._t_display = f"{self._sig_display} t"
             self._wanted: tuple[str, ...] = (self._sig_display.lower(),)
+            self._v1_name: Optional[str] = self._wanted[0]
         else:
             self._sig_display = "webhook-signature"
             self._t_display = "webhook-timestamp"
             self._wanted = ("webhook-id", "webhook-timestamp", "webhook-signature")
+            self._v1_name = None
 
     def __repr__(self) -> str:
         # Never show the secrets.
@@ -134,46 +138,51 @@ class Webhook:
             SignatureMismatchError: No signature matches under any key (also raised when
                 ``body`` is not bytes or str, which no signature can cover).
         """
-        if self._profile == HOOKSEAL_V1:
-            value: Optional[object] = None
+        name = self._v1_name  # the lower-case signature header name, for hookseal-v1 only
+        if name is not None:
+            seen_key = None
             if type(headers) is dict:
                 # Inline (no helper call, no comprehension frame): this is the hot path.
-                name = self._wanted[0]
-                seen = 0
                 try:
-                    for key, item in headers.items():
+                    for key in headers:
                         if key.lower() == name:
-                            value = item
-                            seen += 1
-                except (AttributeError, TypeError):
-                    seen = 0  # a key without .lower(): the general reader reports it
-                if seen != 1:
-                    # None (or bytes keys), or a duplicate: the general reader decides.
-                    value = _headers.find(headers, self._wanted)[0]
-            else:
-                value = _headers.find(headers, self._wanted)[0]
-            match = _CANONICAL_V1(value) if type(value) is str else None
+                            if seen_key is not None:
+                                seen_key = None  # a duplicate: the general reader reports it
+                                break
+                            seen_key = key
+                except (AttributeError, TypeError, BytesWarning):
+                    # A key without .lower(), or bytes under ``python -bb``: the general
+                    # reader decides.
+                    seen_key = None
+            value = headers[seen_key] if seen_key is not None else _headers.find(headers, self._wanted)[0]
+            try:
+                match = _CANONICAL_V1(cast(str, value))
+            except TypeError:  # None, bytes, or not text at all: the general path decides
+                match = None
             if match is not None and self._macs:
-                # Hot path for the shape every sender writes (one t, one lowercase-hex v1):
-                # the same checks as the general path below, inlined, because at small
-                # bodies verify's own overhead costs as much as the HMAC does.
+                # Hot path for the shape every sender writes (one t, one v1): the same
+                # checks as the general path below, inlined, because at small bodies
+                # verify's own overhead costs as much as the HMAC does.
                 ts_text, candidate = match.groups()
-                timestamp = int(ts_text)
-                current = self._clock() if now is None else now
-                if type(current) is not int:
-                    current = math.floor(current)
-                if abs(current - timestamp) > self._tolerance:
-                    check_window(timestamp, current, self._tolerance)
-                if type(body) is not bytes:
-                    body = _body_bytes(body)
-                prefix = (ts_text + ".").encode()
-                for base in self._macs:
-                    mac = base.copy()
-                    mac.update(prefix)
-                    mac.update(body)
-                    if hmac.compare_digest(mac.hexdigest(), candidate):
-                        return
-                raise SignatureMismatchError("no signature in the header matches the body")
+                if candidate.isascii():  # compare_digest needs ASCII; others go the long way
+                    timestamp = int(ts_text)
+                    current = self._clock() if now is None else now
+                    if type(current) is not int:
+                        current = math.floor(current)
+                    if not -self._tolerance <= current - timestamp <= self._tolerance:
+                        check_window(timestamp, current, self._tolerance)
+                    if type(body) is not bytes:
+                        body = _body_bytes(body)
+                    prefix = (ts_text + ".").encode()
+                    for inner, outer in self._macs:
+                        mac = inner.copy()
+                        mac.update(prefix)
+                        mac.update(body)
+                        final = outer.copy()
+                        final.update(mac.digest())
+                        if hmac.compare_digest(final.hexdigest(), candidate):
+                            return
+                    raise SignatureMismatchError("no signature in the header matches the body")
             header = _headers.text(value, self._sig_display)
             ts_text, v1, v1a = parse_hookseal_header(header, self._sig_display)
             timestamp = parse_timestamp(ts_text, self._t_display)
@@ -249,13 +258,11 @@ class Webhook:
     def _match_hmac(self, prefix: bytes, payload: bytes, candidates: list[str]) -> bool:
         b64 = self._profile != HOOKSEAL_V1
         matched = False
-        for base in self._macs:
-            mac = base.copy()
-            mac.update(prefix)
-            mac.update(payload)
+        for keyed in self._macs:
+            raw = _mac.digest(keyed, prefix, payload)
             # Compared as text: lowercase hex, or canonical padded base64 (which is the
             # same as comparing the strictly decoded bytes).
-            expected = base64.b64encode(mac.digest()).decode() if b64 else mac.hexdigest()
+            expected = base64.b64encode(raw).decode() if b64 else raw.hex()
             for candidate in candidates:
                 # Always through the constant-time primitive, even for absurd candidates.
                 if hmac.compare_digest(expected, candidate):
