@@ -11,7 +11,7 @@ import hookseal
 PUBLIC_API = [
     "DEFAULT_HEADER_PREFIX", "DEFAULT_TOLERANCE", "HOOKSEAL_V1", "PROFILES", "STANDARD_WEBHOOKS",
     "ConfigurationError", "HooksealError", "InvalidPayloadError", "MalformedHeaderError", "MissingHeaderError",
-    "SignatureMismatchError", "TimestampInFutureError", "TimestampTooOldError", "Webhook",
+    "SignatureMismatchError", "Signer", "TimestampInFutureError", "TimestampTooOldError", "Webhook",
     "WebhookVerificationError", "__version__", "generate_secret", "generate_signing_key", "public_key_for", "sign",
 ]  # fmt: skip
 
@@ -30,6 +30,10 @@ def test_signatures_of_the_main_entry_points() -> None:
     assert list(inspect.signature(hookseal.Webhook.verify).parameters) == ["self", "body", "headers", "now"]
     assert list(inspect.signature(hookseal.sign).parameters) == [
         "body", "secret_or_secrets", "profile", "timestamp", "msg_id", "event_type", "header_prefix",
+    ]  # fmt: skip
+    assert list(inspect.signature(hookseal.Signer).parameters) == ["secret_or_secrets", "profile", "header_prefix"]
+    assert list(inspect.signature(hookseal.Signer.sign).parameters) == [
+        "self", "body", "timestamp", "msg_id", "event_type",
     ]  # fmt: skip
 
 
@@ -58,6 +62,7 @@ def test_every_public_callable_has_a_docstring() -> None:
             assert inspect.getdoc(obj), name
     for method in ("verify", "construct_event"):
         assert inspect.getdoc(getattr(hookseal.Webhook, method))
+    assert inspect.getdoc(hookseal.Signer.sign)
 
 
 def test_importing_hookseal_imports_no_third_party_module() -> None:

@@ -102,3 +102,66 @@ def test_standardwebhooks_library_verifies_our_signature() -> None:
     standardwebhooks = pytest.importorskip("standardwebhooks")
     headers = hookseal.sign(BODY, SECRET, profile="standard-webhooks", msg_id="msg_1")
     assert standardwebhooks.Webhook(SECRET).verify(BODY, headers) == {"test": 2432232314}
+
+
+class TestSigner:
+    """hookseal.Signer: the reusable signer; hookseal.sign is a one-off of it."""
+
+    @pytest.mark.parametrize(
+        "kw",
+        [
+            {},
+            {"profile": "standard-webhooks"},
+            {"header_prefix": "Acme"},
+        ],
+    )
+    def test_same_headers_as_sign_for_every_profile(self, kw: dict[str, str]) -> None:
+        signing, _ = hookseal.generate_signing_key()
+        keys = [SECRET, "whsec_" + base64.b64encode(b"k" * 32).decode(), signing]
+        signer = hookseal.Signer(keys, **kw)
+        for body in (BODY, b"", "Zo\u00eb \u2713", b"\x00\xff" * 600):
+            for ts in (0, 1614265330, 10**17):
+                expected = hookseal.sign(body, keys, timestamp=ts, msg_id="evt_1", event_type="a.b", **kw)
+                assert signer.sign(body, timestamp=ts, msg_id="evt_1", event_type="a.b") == expected
+
+    def test_its_headers_verify_and_its_hmac_is_the_standard_one(self) -> None:
+        signer = hookseal.Signer([SECRET, "whsec_second"])
+        headers = signer.sign(BODY, timestamp=1614265330)
+        digests = re.findall(r"v1=([0-9a-f]{64})", headers["Hookseal-Signature"])
+        assert digests == [
+            hmac.new(s.encode(), b"1614265330." + BODY, hashlib.sha256).hexdigest() for s in (SECRET, "whsec_second")
+        ]
+        for secret in (SECRET, "whsec_second"):
+            hookseal.Webhook(secret).verify(BODY, headers, now=1614265330)
+
+    def test_long_secret_is_hashed_first_as_hmac_requires(self) -> None:
+        long_secret = "whsec_" + "x" * 200  # longer than SHA-256's 64-byte block
+        headers = hookseal.Signer(long_secret).sign(BODY, timestamp=5)
+        expected = hmac.new(long_secret.encode(), b"5." + BODY, hashlib.sha256).hexdigest()
+        assert headers["Hookseal-Signature"] == f"t=5,v1={expected}"
+
+    def test_default_timestamp_is_now(self) -> None:
+        import time
+
+        before = int(time.time())
+        stamp = int(hookseal.Signer(SECRET).sign(BODY)["Hookseal-Signature"].split(",")[0][2:])
+        assert before <= stamp <= int(time.time())
+
+    @pytest.mark.parametrize("bad", [-1, True, 1.5, "1"])
+    def test_bad_timestamp_is_a_configuration_error(self, bad: object) -> None:
+        with pytest.raises(hookseal.ConfigurationError):
+            hookseal.Signer(SECRET).sign(BODY, timestamp=bad)  # type: ignore[arg-type]
+
+    def test_body_that_is_not_bytes_or_text_is_a_configuration_error(self) -> None:
+        with pytest.raises(hookseal.ConfigurationError):
+            hookseal.Signer(SECRET).sign(42)  # type: ignore[arg-type]
+
+    def test_bad_keys_fail_at_construction(self) -> None:
+        _, public = hookseal.generate_signing_key()
+        for keys in ([], "", [public], ["whsk_not-base64!"]):
+            with pytest.raises(hookseal.ConfigurationError):
+                hookseal.Signer(keys)
+
+    def test_repr_hides_keys(self) -> None:
+        text = repr(hookseal.Signer([SECRET, "whsec_other"]))
+        assert SECRET not in text and "other" not in text and "2 key(s)" in text

@@ -24,7 +24,7 @@ from .errors import (
 )
 from .keys import generate_secret, generate_signing_key, public_key_for
 from .profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1, PROFILES, STANDARD_WEBHOOKS
-from .signing import sign
+from .signing import Signer, sign
 from .timestamps import DEFAULT_TOLERANCE
 from .webhook import Webhook
 
@@ -42,6 +42,7 @@ __all__ = [
     "MalformedHeaderError",
     "MissingHeaderError",
     "SignatureMismatchError",
+    "Signer",
     "TimestampInFutureError",
     "TimestampTooOldError",
     "Webhook",
