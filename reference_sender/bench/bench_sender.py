@@ -152,8 +152,11 @@ def durable_throughput(db: str, url: str, n: int) -> float:
         conn: Any = sender.store.conn()  # type: ignore[attr-defined]
         while True:
             await asyncio.sleep(0.02)
+            # Counted through the claim index (live deliveries only), so the check costs
+            # the same with 1,000,000 finished deliveries in the table as with none.
             left = await asyncio.to_thread(lambda: conn.execute(
-                "SELECT COUNT(*) FROM deliveries WHERE status <> 'delivered'").fetchone()[0])
+                "SELECT COUNT(*) FROM deliveries WHERE status IN ('pending','delivering')"
+            ).fetchone()[0])
             if left == 0:
                 break
         elapsed = time.perf_counter() - t0

@@ -27,6 +27,7 @@ class CircuitBreaker:
         self.policy = policy
         self._clock = clock
         self._recent: deque[bool] = deque(maxlen=policy.window)
+        self._failures = 0  # False entries in _recent, kept as they come and go
         self._opened_at: float | None = None
         self._probing = False
 
@@ -69,10 +70,15 @@ class CircuitBreaker:
         self._probing = False
         if state == HALF_OPEN:
             self._recent.clear()
+            self._failures = 0
             self._opened_at = None if success else self._clock()
             return
-        self._recent.append(success)
-        failures = self._recent.count(False)
-        if (len(self._recent) >= self.policy.min_samples
-                and failures > self.policy.failure_ratio * len(self._recent)):
+        recent = self._recent
+        if len(recent) == recent.maxlen and recent and not recent[0]:
+            self._failures -= 1  # the oldest result, a failure, is about to drop out
+        recent.append(success)
+        if not success:
+            self._failures += 1
+        if (len(recent) >= self.policy.min_samples
+                and self._failures > self.policy.failure_ratio * len(recent)):
             self._opened_at = self._clock()

@@ -153,7 +153,9 @@ class SenderConfig:
         retry: The default retry policy (endpoints may override the schedule).
         breaker: Circuit breaker settings.
         connect_timeout: Seconds to connect to an endpoint.
-        read_timeout: Seconds to wait for the response.
+        read_timeout: Seconds the endpoint has to answer once connected; enforced with
+            the connection as one deadline of ``connect_timeout + read_timeout`` per
+            attempt (an endpoint's own ``timeout`` replaces both).
         global_concurrency: Most attempts in flight per worker process.
         per_endpoint_concurrency: Most attempts in flight per endpoint per process.
         visibility_timeout: Seconds a claimed delivery stays leased; a crashed worker's
