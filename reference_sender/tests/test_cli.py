@@ -127,3 +127,126 @@ def test_serve_runs_workers_and_admin_api(tmp_path: Path) -> None:
         proc.terminate()
         proc.wait(15)
         recv.stop()
+
+
+def _ids(out: str, prefix: str = "dlv") -> list[str]:
+    return re.findall(rf"{prefix}_[0-9a-f]+", out)
+
+
+def test_send_file_stops_at_a_bad_line_and_keeps_the_lines_before(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cli("endpoints", "add", "http://127.0.0.1:9/hook", "--allow-local")
+    good = json.dumps({"type": "invoice.paid", "data": _catalog().example("invoice.paid")})
+    lines = tmp_path / "events.jsonl"
+    lines.write_text("\n".join([good, "", good, json.dumps({"type": "invoice.paid",
+                                                             "data": {}}), good]) + "\n")
+    code, out = cli("send", "--file", str(lines))
+    assert code == 1
+    assert "Queued 2 events (2 deliveries)" in out
+    assert "line 4: error (invalid_payload)" in out  # the file's line, blank lines counted
+    assert "Stopped at line 4" in out and "\x1b" not in out  # plain text off a terminal
+    assert len(_ids(cli("deliveries", "list")[1])) == 2  # line 5 was not sent
+    lines.write_text(f"{good}\nnot json\n")
+    code, out = cli("send", "--file", str(lines))
+    assert code == 1 and "Queued 1 events" in out and "line 2: error (invalid_request)" in out
+    lines.write_text(f"{good}\n" + json.dumps({"type": "invoice.paid", "dat": {}}) + "\n")
+    assert "line 2: error (invalid_request)" in cli("send", "--file", str(lines))[1]
+    lines.write_text(f"{good}\n{good}\n\n")
+    code, out = cli("send", "--file", str(lines))
+    assert code == 0 and "Queued 2 events (2 deliveries)" in out and "2/2" in out
+    assert len(_ids(cli("deliveries", "list")[1])) == 2 + 1 + 1 + 2
+    assert cli("send", "--file", str(tmp_path / "missing.jsonl"))[0] == 1
+    assert cli("send")[0] == 2
+    assert cli("send", "invoice.paid", "--file", str(lines))[0] == 2
+
+
+def test_purge_shows_progress_and_a_summary(cli) -> None:  # type: ignore[no-untyped-def]
+    for tenant in ("acme", "other"):
+        cli("endpoints", "add", "http://127.0.0.1:9/hook", "--allow-local", tenant=tenant)
+    data = json.dumps(_catalog().example("invoice.paid"))
+    for _ in range(3):
+        cli("send", "invoice.paid", "--data", data)
+    cli("send", "invoice.paid", "--data", data, tenant="other")
+    assert "Cancelled 3" in cli("deliveries", "cancel", *_ids(cli("deliveries", "list")[1]))[1]
+    code, out = cli("purge", "--older-than-days", "-1", "--batch-size", "2")
+    assert code == 0
+    assert "Purged 3 finished deliveries." in out and "3/3" in out and "\x1b" not in out
+    assert _ids(cli("deliveries", "list")[1]) == []
+    assert len(_ids(cli("deliveries", "list", tenant="other")[1])) == 1  # pending: kept
+    assert cli("purge", "--batch-size", "0")[0] == 1
+
+
+@pytest.mark.timeout(60)
+def test_replay_wait_follows_the_deliveries_to_the_end(cli, tmp_path: Path, receiver) -> None:  # type: ignore[no-untyped-def]
+    from hookseal_sender import BackgroundWorker, Sender, SenderConfig
+    from hookseal_sender.cli import load_settings
+
+    ok = _ids(cli("endpoints", "add", receiver.route("/ok"), "--allow-local")[1], "ep")[0]
+    receiver.route("/bad", statuses=[400])  # never retried: ends "failed"
+    cli("endpoints", "add", receiver.url("/bad"), "--allow-local")
+    data = json.dumps(_catalog().example("invoice.paid"))
+    for _ in range(2):
+        cli("send", "invoice.paid", "--data", data)
+    dids = _ids(cli("deliveries", "list")[1])
+    assert len(dids) == 4
+    cli("deliveries", "cancel", *dids)  # before any worker runs: nothing was sent
+    st = load_settings(str(tmp_path / "hookseal-sender.json"))
+    lib = Sender(SenderConfig(database=st["database"], master_key_file=st["master_key_file"],
+                              allow_local=True, poll_interval=0.02))
+    worker = BackgroundWorker(lib).start()
+    try:
+        code, out = cli("deliveries", "replay", "--status", "cancelled", "--yes", "--wait",
+                        "--poll-interval", "0.05")
+        assert "Replaying 4" in out and "Waiting for 4 deliveries" in out
+        # It returned only once all four were finished, as the store says.
+        states = sorted(lib.get_delivery("acme", d).status for d in dids)
+        assert states == ["delivered", "delivered", "failed", "failed"]
+        assert "Finished: delivered 2, failed 2, dead-lettered 0." in out and "4/4" in out
+        assert code == 1  # not everything was delivered
+        assert len(receiver.requests("/ok")) == 2 and len(receiver.requests("/bad")) == 2
+        one = next(d for d in dids if lib.get_delivery("acme", d).endpoint_id == ok)
+        code, out = cli("deliveries", "replay", one, "--wait", "--poll-interval", "0.05")
+        assert code == 0 and "Finished: delivered 1, failed 0" in out
+        assert lib.get_delivery("acme", one).attempt_count == 2
+        assert len(receiver.requests("/ok")) == 3
+    finally:
+        worker.stop()
+        lib.close()
+
+
+@pytest.mark.timeout(60)
+def test_replay_wait_stops_cleanly_on_ctrl_c(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    from .conftest import wait_for
+
+    cli("endpoints", "add", "http://127.0.0.1:9/hook", "--allow-local")
+    data = json.dumps(_catalog().example("invoice.paid"))
+    for _ in range(2):
+        cli("send", "invoice.paid", "--data", data)
+    cli("deliveries", "cancel", *_ids(cli("deliveries", "list")[1]))
+    # No worker runs, so the replayed deliveries stay pending until Ctrl-C.
+    proc = subprocess.Popen(
+        [sys.executable, "-u", "-m", "hookseal_sender.cli", "--config",
+         str(tmp_path / "hookseal-sender.json"), "--tenant", "acme", "deliveries", "replay",
+         "--status", "cancelled", "--yes", "--wait", "--poll-interval", "0.05"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "COLUMNS": "250"})
+    lines: list[str] = []
+    assert proc.stdout is not None
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)  # type: ignore[arg-type]
+    reader.start()
+    try:
+        wait_for(lambda: any("Waiting for 2 deliveries" in line for line in lines), 30)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(20) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    reader.join(10)
+    out = "".join(lines)
+    assert "Stopped waiting (Ctrl-C): 2 of 2 deliveries still pending" in out, out
+    assert "Traceback" not in out

@@ -199,3 +199,35 @@ def test_signing_keys_per_tenant(sender: Sender) -> None:
     assert sender.public_keys("t2", other.endpoint.id) == [other.public_key]
     c = sender.create_endpoint("t1", "https://hooks.example.com/d", signing="ed25519")
     assert sender.public_keys("t1", c.endpoint.id) == [a.public_key, rot.public_key]
+
+
+def test_purge_in_batches_reports_progress(sender: Sender) -> None:
+    sender.create_endpoint("t1", "https://hooks.example.com/a")
+    for _ in range(5):
+        sender.send("t1", "invoice.paid", example())
+    sender.cancel("t1", delivery_ids=[d.id for d in sender.list_deliveries("t1")])
+    for bad in (0, 10_001, True):
+        with pytest.raises(InvalidRequestError):
+            sender.purge(older_than_days=-1, batch_size=bad)
+    calls: list[tuple[int, int]] = []
+    assert sender.purge(older_than_days=-1, batch_size=2,
+                        on_progress=lambda d, t: calls.append((d, t))) == 5
+    assert calls == [(0, 5), (2, 5), (4, 5), (5, 5)]
+    assert sender.list_deliveries("t1") == []
+
+
+def test_status_counts_follow_a_bulk_replay_per_tenant(sender: Sender) -> None:
+    ep = sender.create_endpoint("t1", "https://hooks.example.com/a")
+    sender.create_endpoint("t2", "https://hooks.example.com/b")
+    dids = [sender.send("t1", "invoice.paid", example()).deliveries[0][0] for _ in range(3)]
+    other = sender.send("t2", "invoice.paid", example()).deliveries[0][0]
+    sender.cancel("t1", endpoint_id=ep.endpoint.id)
+    flt = DeliveryFilter(status=["cancelled"])
+    assert "ids" not in sender.replay_bulk("t1", flt)  # the API's answer is unchanged
+    out = sender.replay_bulk("t1", flt, confirm=True, include_ids=True)
+    assert sorted(out["ids"]) == sorted(dids) and out["replayed"] == 3
+    assert sender.delivery_status_counts("t1", [*dids, other]) == {"pending": 3}
+    assert sender.delivery_status_counts("t2", dids) == {}  # not t2's deliveries
+    assert sender.delivery_status_counts("t2", [*dids, other]) == {"pending": 1}
+    with pytest.raises(InvalidRequestError):
+        sender.delivery_status_counts("", dids)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from typing import Any
 
-from hookseal_sender import Sender
+from hookseal_sender import Sender, SenderConfig
 from hookseal_sender.catalog import no_validation
 from hookseal_sender.models import Attempt, AttemptResult, new_id
 from hookseal_sender.outbox import enqueue
+
+from .conftest import reopen
 
 
 def make(sender: Sender, n: int, tenant: str = "t1") -> list[str]:
@@ -142,3 +145,129 @@ def test_sqlite_wal_checkpoints_happen_in_maintenance(sender: Sender) -> None:
     store.maintenance()
     busy, log, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     assert busy == 0 and log == done  # everything in the WAL is in the database
+
+
+def _set_state(store: Any, ids: list[str], status: str, at: float) -> None:
+    clause, vals = store._in("id", ids)
+    with store.transaction() as conn:
+        store._exec(conn, "UPDATE deliveries SET status = ?, updated_at = ?,"
+                    f" next_attempt_at = NULL WHERE {clause}", [status, at, *vals])
+
+
+def _add_attempts(store: Any, ids: list[str], at: float) -> None:
+    with store.transaction() as conn:
+        store._many(conn, "INSERT INTO attempts (delivery_id, number, at, status_code, error,"
+                    " latency_ms, response_headers, response_body, outcome)"
+                    " VALUES (?,?,?,?,?,?,?,?,?)",
+                    [(d, n, at, 500, None, 1.0, "{}", "", "retry") for d in ids
+                     for n in (1, 2)])
+
+
+def _count(store: Any, sql: str, params: list[Any]) -> int:
+    return int(store._read(sql, params)[0][0])
+
+
+def _old_events(sender: Sender, n: int, at: float) -> tuple[list[str], list[list[str]]]:
+    """``n`` events at ``at``, each with a delivery to two endpoints, each with attempts."""
+    eps = [sender.create_endpoint("t1", f"https://hooks.example.com/{x}").endpoint.id
+           for x in "ab"]
+    events, deliveries = [], []
+    for i in range(n):
+        r = enqueue(sender.store, "t1", "x.y", {"i": i}, validator=no_validation,
+                    endpoint_ids=eps, now=at)
+        events.append(r.event_id)
+        deliveries.append([d for d, _ in r.deliveries])
+    _add_attempts(sender.store, [d for ds in deliveries for d in ds], at)
+    return events, deliveries
+
+
+def test_batched_purge_deletes_exactly_the_finished_old_rows(sender: Sender) -> None:
+    store: Any = sender.store
+    now = time.time()
+    old, before = now - 1000, now - 100
+    events, dls = _old_events(sender, 12, old)
+    finished = ["delivered", "failed", "dead_lettered", "cancelled"]
+    for i, (a, b) in enumerate(dls):
+        _set_state(store, [a, b], finished[i % 4], old)
+    _set_state(store, [dls[0][1]], "pending", old)      # live: kept, and so is its event
+    _set_state(store, [dls[1][1]], "delivered", now)    # recent: kept, and so is its event
+    kept = {dls[0][1], dls[1][1]}
+    lonely_old = enqueue(store, "t1", "x.y", {}, validator=no_validation, endpoint_ids=[],
+                         now=old).event_id             # no deliveries at all: purged
+    lonely_new = enqueue(store, "t1", "x.y", {}, validator=no_validation, endpoint_ids=[],
+                         now=now).event_id             # too recent: kept
+    assert _count(store, "SELECT COUNT(*) FROM events WHERE id = ?", [lonely_old]) == 1
+    calls: list[tuple[int, int]] = []
+
+    assert store.purge(before, batch_size=5, on_progress=lambda d, t: calls.append((d, t))) == 22
+    # 22 deliveries in batches of 5: the total first, then one report per committed batch.
+    assert calls == [(0, 22), (5, 22), (10, 22), (15, 22), (20, 22), (22, 22)]
+    left = {r[0] for r in store._read("SELECT id FROM deliveries", [])}
+    assert left == kept
+    attempts = store._read("SELECT delivery_id, COUNT(*) FROM attempts GROUP BY delivery_id", [])
+    assert dict(attempts) == dict.fromkeys(kept, 2)
+    assert {r[0] for r in store._read("SELECT id FROM events", [])} == {
+        events[0], events[1], lonely_new}
+    assert store.purge(before, batch_size=5) == 0  # nothing left to do
+
+
+def test_purge_commits_each_batch_and_lets_writers_in(sender: Sender,
+                                                      config: SenderConfig) -> None:
+    """Between batches another connection sees the batch gone and can enqueue; a
+    delivery replayed mid-purge is kept and the total is revised down to what was done."""
+    store: Any = sender.store
+    now = time.time()
+    old, before = now - 1000, now - 100
+    _, dls = _old_events(sender, 6, old)
+    _set_state(store, [d for ds in dls for d in ds], "failed", old)
+    ep = dls[0][0]
+    ep_id = store.get_delivery("t1", ep, detail=False).endpoint_id
+    other: Any = reopen(config)
+    if other.dialect == "sqlite":
+        other.conn().execute("PRAGMA busy_timeout=2000")  # fail fast if purge held the lock
+    matching = f"SELECT COUNT(*) FROM deliveries WHERE status = 'failed' AND updated_at < {before!r}"
+    seen: list[tuple[int, int, int]] = []
+    replayed: list[str] = []
+    queued: list[str] = []
+
+    def on_progress(done: int, total: int) -> None:
+        seen.append((done, total, _count(other, matching, [])))
+        if done == 4:
+            t = time.monotonic()
+            queued.extend(d for d, _ in enqueue(other, "t1", "x.y", {}, validator=no_validation,
+                                                endpoint_ids=[ep_id]).deliveries)
+            assert time.monotonic() - t < 1.5
+            last = other._read("SELECT MAX(id) FROM deliveries WHERE status = 'failed'", [])[0][0]
+            other.replay("t1", [last], time.time() + 3600, 0.0)  # goes live mid-purge
+            replayed.append(last)
+
+    try:
+        n = store.purge(before, batch_size=4, on_progress=on_progress)
+    finally:
+        other.close()
+    assert n == 11
+    # What another connection sees after each report: the batches so far are committed.
+    assert [s[2] for s in seen[1:2]] == [12 - 4]
+    dones = [s[0] for s in seen]
+    assert dones == sorted(dones) and all(d <= t for d, t, _ in seen)
+    assert seen[0][:2] == (0, 12) and seen[-1][:2] == (11, 11)
+    left = {r[0] for r in store._read("SELECT id FROM deliveries", [])}
+    assert left == set(replayed) | set(queued)
+
+
+def test_status_counts_are_tenant_scoped(sender: Sender) -> None:
+    store: Any = sender.store
+    now = time.time()
+    statuses = ["pending", "delivering", "delivered", "failed", "dead_lettered"]
+    rows = [(new_id("dlv"), "t1" if i % 10 else "t2", "evt_x", "ep_x", "x.y",
+             statuses[i % 5], now, now, now) for i in range(1203)]  # several id chunks
+    with store.transaction() as conn:
+        store._many(conn, "INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id,"
+                    " event_type, status, next_attempt_at, created_at, updated_at)"
+                    " VALUES (?,?,?,?,?,?,?,?,?)", rows)
+    ids = [r[0] for r in rows]
+    mine = Counter(r[5] for r in rows if r[1] == "t1")
+    assert store.status_counts("t1", ids + ids[:7] + ["dlv_unknown"]) == dict(mine)
+    assert sum(store.status_counts("t2", ids).values()) == 121
+    assert store.status_counts("t3", ids) == {}
+    assert store.status_counts("t1", []) == {}

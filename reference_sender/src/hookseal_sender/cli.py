@@ -8,20 +8,29 @@ import os
 import secrets
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Optional
+from typing import IO, Any, Optional
 
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from . import __version__
 from .config import SenderConfig
-from .errors import SenderError
+from .errors import InvalidRequestError, SenderError
 from .models import Delivery, DeliveryFilter, Endpoint
 from .notify import SMTPNotifier
 from .secretbox import generate_master_key
 from .sender import Sender
+from .storage.base import PURGE_BATCH_SIZE
 
 CONFIG_ENV = "HOOKSEAL_SENDER_CONFIG"
 TENANT_ENV = "HOOKSEAL_SENDER_TENANT"
@@ -29,9 +38,21 @@ DEFAULT_CONFIG = "hookseal-sender.json"
 
 console = Console()
 
+#: Exit status after Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
+#: Delivery states a delivery is still moving in.
+LIVE_STATUSES = ("pending", "delivering")
+
 
 def _when(ts: Optional[float]) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "-"
+
+
+def _progress() -> Progress:
+    # Off a terminal rich draws nothing while running and the final bar once at the end;
+    # every command using it then prints a plain summary line as well.
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TaskProgressColumn(), TimeElapsedColumn(), console=console)
 
 
 def load_settings(path: Optional[str]) -> dict[str, Any]:
@@ -160,7 +181,85 @@ def cmd_endpoints(args: argparse.Namespace, sender: Sender) -> int:
     return 0
 
 
+def _event_from_line(line: str) -> tuple[str, Any]:
+    try:
+        event = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InvalidRequestError(f"not JSON: {exc}") from None
+    if not isinstance(event, dict) or not isinstance(event.get("type"), str) \
+            or "data" not in event:
+        raise InvalidRequestError('expected a JSON object {"type": "...", "data": {...}}')
+    extra = set(event) - {"type", "data"}
+    if extra:
+        raise InvalidRequestError(f"unexpected keys: {', '.join(sorted(extra))}")
+    return event["type"], event["data"]
+
+
+def _open_lines(path: str) -> IO[str]:
+    if path == "-":
+        return sys.stdin
+    try:
+        return open(path, encoding="utf-8")  # the caller closes it
+    except OSError as exc:
+        raise InvalidRequestError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _numbered(stream: IO[str]) -> Iterator[tuple[int, str]]:
+    for number, line in enumerate(stream, 1):
+        if line.strip():
+            yield number, line
+
+
+def _send_file(args: argparse.Namespace, sender: Sender) -> int:
+    total: Optional[int] = None
+    if args.file != "-":
+        with _open_lines(args.file) as stream:
+            try:
+                total = sum(1 for _ in _numbered(stream))
+            except UnicodeDecodeError as exc:
+                raise InvalidRequestError(f"{args.file} is not UTF-8 text: {exc}") from None
+    queued = deliveries = 0
+    failure: Optional[tuple[int, SenderError]] = None
+    stream = _open_lines(args.file)
+    try:
+        with _progress() as progress:
+            task = progress.add_task("Queueing events", total=total)
+            for number, line in _numbered(stream):
+                try:
+                    event_type, data = _event_from_line(line)
+                    result = sender.send(args.tenant, event_type, data)
+                except SenderError as exc:
+                    failure = (number, exc)
+                    break
+                queued += 1
+                deliveries += len(result.deliveries)
+                progress.advance(task)
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+    source = "stdin" if args.file == "-" else args.file
+    console.print(f"Queued {queued} events ({deliveries} deliveries) from {source}.",
+                  markup=False)
+    if failure is None:
+        return 0
+    number, error = failure
+    console.print(f"[red]line {number}: error ({error.code}):[/] ", end="")
+    console.print(error.detail, markup=False)
+    console.print(f"Stopped at line {number}: the {queued} events before it are queued; "
+                  f"fix line {number} and send from there on (resending the earlier lines "
+                  "would send their events twice).", markup=False)
+    return 1
+
+
 def cmd_send(args: argparse.Namespace, sender: Sender) -> int:
+    if args.file is not None:
+        if args.type is not None or args.data is not None:
+            console.print("[red]give either TYPE --data JSON or --file PATH, not both[/]")
+            return 2
+        return _send_file(args, sender)
+    if args.type is None or args.data is None:
+        console.print("[red]give TYPE --data JSON, or --file PATH[/]")
+        return 2
     data = json.loads(args.data)
     r = sender.send(args.tenant, args.type, data)
     console.print(f"Event {r.event_id}: {len(r.deliveries)} deliveries queued")
@@ -190,10 +289,14 @@ def cmd_deliveries(args: argparse.Namespace, sender: Sender) -> int:
         console.print(at)
         console.print("Body:", d.payload or "", markup=False)
     elif action == "replay":
+        if args.poll_interval <= 0:
+            console.print("[red]--poll-interval must be more than 0 seconds[/]")
+            return 2
         if args.id:
             d = sender.replay(t, args.id, actor=args.actor, reason=args.reason)
             console.print(f"Replaying {d.id}")
-            return 0
+            return wait_for_deliveries(sender, t, [d.id], args.poll_interval) \
+                if args.wait else 0
         preview = sender.replay_bulk(t, _flt(args))
         console.print(f"{preview['matched']} deliveries match.")
         if not preview["matched"]:
@@ -204,8 +307,10 @@ def cmd_deliveries(args: argparse.Namespace, sender: Sender) -> int:
                 console.print("Nothing replayed (pass --yes to confirm).")
                 return 1
         done = sender.replay_bulk(t, _flt(args), confirm=True, actor=args.actor,
-                                  reason=args.reason)
+                                  reason=args.reason, include_ids=args.wait)
         console.print(f"Replaying {done['replayed']} at {done['rate_per_s']}/s.")
+        if args.wait:
+            return wait_for_deliveries(sender, t, done["ids"], args.poll_interval)
     elif action == "cancel":
         if not args.endpoint and not args.ids:
             console.print("[red]give --endpoint or delivery ids[/]")
@@ -216,8 +321,65 @@ def cmd_deliveries(args: argparse.Namespace, sender: Sender) -> int:
     return 0
 
 
+def _counts_text(counts: dict[str, int]) -> str:
+    return (f"delivered {counts.get('delivered', 0)}, failed {counts.get('failed', 0)}, "
+            f"dead-lettered {counts.get('dead_lettered', 0)}")
+
+
+def wait_for_deliveries(sender: Sender, tenant_id: str, delivery_ids: Sequence[str],
+                        interval: float = 1.0) -> int:
+    """Show a progress bar of deliveries finishing until none is pending or delivering.
+
+    Polls the store every ``interval`` seconds; Ctrl-C stops waiting (the workers go on
+    delivering).
+
+    Args:
+        sender: The sender.
+        tenant_id: The tenant owning the deliveries.
+        delivery_ids: The deliveries to follow.
+        interval: Seconds between polls.
+
+    Returns:
+        0 if every delivery was delivered, 1 if some ended otherwise (failed,
+        dead-lettered, cancelled), :data:`EXIT_INTERRUPTED` after Ctrl-C.
+    """
+    ids = list(dict.fromkeys(delivery_ids))
+    total = len(ids)
+    counts: dict[str, int] = {}
+    live = total
+    try:
+        console.print(f"Waiting for {total} deliveries to finish (Ctrl-C stops waiting; the "
+                      "workers keep delivering).")
+        with _progress() as progress:
+            task = progress.add_task(_counts_text(counts), total=total)
+            while True:
+                counts = sender.delivery_status_counts(tenant_id, ids)
+                live = sum(counts.get(s, 0) for s in LIVE_STATUSES)
+                progress.update(task, completed=total - live, description=_counts_text(counts))
+                if not live:
+                    break
+                time.sleep(interval)
+    except KeyboardInterrupt:
+        console.print(f"Stopped waiting (Ctrl-C): {live} of {total} deliveries still pending "
+                      f"or delivering; {_counts_text(counts)}. The workers keep delivering; "
+                      "follow them with `deliveries list`.", markup=False)
+        return EXIT_INTERRUPTED
+    other = total - sum(counts.get(s, 0) for s in ("delivered", "failed", "dead_lettered"))
+    console.print(f"Finished: {_counts_text(counts)}"
+                  + (f", other {other} (cancelled or purged)" if other else "") + ".",
+                  markup=False)
+    return 0 if counts.get("delivered", 0) == total else 1
+
+
 def cmd_purge(args: argparse.Namespace, sender: Sender) -> int:
-    n = sender.purge(older_than_days=args.older_than_days)
+    with _progress() as progress:
+        task = progress.add_task("Purging finished deliveries", total=None)
+
+        def on_progress(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        n = sender.purge(older_than_days=args.older_than_days, batch_size=args.batch_size,
+                         on_progress=on_progress)
     console.print(f"Purged {n} finished deliveries.")
     return 0
 
@@ -310,9 +472,12 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("pause", "resume", "delete", "ping", "keys"):
         ep.add_parser(name).add_argument("id")
 
-    send = sub.add_parser("send", help="send an event")
-    send.add_argument("type")
-    send.add_argument("--data", required=True, help="the event data as JSON")
+    send = sub.add_parser("send", help="send an event, or every event of a JSON lines file")
+    send.add_argument("type", nargs="?", help="the event type (with --data)")
+    send.add_argument("--data", help="the event data as JSON")
+    send.add_argument("--file", metavar="PATH",
+                      help='JSON lines, one {"type": ..., "data": {...}} per line ("-": '
+                           "stdin); stops at the first bad line, keeping those before it")
 
     dl = sub.add_parser("deliveries", help="the delivery log").add_subparsers(
         dest="action", required=True)
@@ -327,12 +492,19 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--yes", action="store_true", help="confirm a bulk replay")
         if name == "replay":
             sp.add_argument("id", nargs="?")
+            sp.add_argument("--wait", action="store_true",
+                            help="show the replayed deliveries finishing; exit 0 if all "
+                                 "were delivered, 1 if not, 130 on Ctrl-C")
+            sp.add_argument("--poll-interval", type=float, default=1.0, metavar="SECONDS",
+                            help="how often --wait reads their states (default 1)")
         if name == "cancel":
             sp.add_argument("ids", nargs="*")
     dl.add_parser("show").add_argument("id")
 
     purge = sub.add_parser("purge", help="delete old finished deliveries")
     purge.add_argument("--older-than-days", type=float)
+    purge.add_argument("--batch-size", type=int, default=PURGE_BATCH_SIZE,
+                       help=f"deliveries deleted per transaction (default {PURGE_BATCH_SIZE})")
 
     pl = sub.add_parser("portal-link", help="make a short-lived customer portal link")
     pl.add_argument("--tenant", default=argparse.SUPPRESS, help="the customer")

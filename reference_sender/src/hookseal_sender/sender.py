@@ -30,6 +30,7 @@ from .outbox import EnqueueResult, enqueue
 from .secretbox import SecretBox
 from .ssrf import Resolve, validate_url
 from .storage import Store, open_store
+from .storage.base import MAX_PURGE_BATCH_SIZE, PURGE_BATCH_SIZE, PurgeProgress
 
 #: Fields of an endpoint a tenant may change with :meth:`Sender.update_endpoint`.
 UPDATABLE_FIELDS = frozenset({
@@ -512,7 +513,7 @@ class Sender:
 
     def replay_bulk(
         self, tenant_id: str, flt: DeliveryFilter, *, confirm: bool = False,
-        actor: str = "api", reason: str = "",
+        actor: str = "api", reason: str = "", include_ids: bool = False,
     ) -> dict[str, Any]:
         """Replay every finished delivery matching a filter, rate-limited.
 
@@ -526,9 +527,13 @@ class Sender:
             confirm: Actually replay.
             actor: Who (audit log).
             reason: Why (audit log).
+            include_ids: Also return the matched delivery ids under ``"ids"`` (to follow
+                them with :meth:`delivery_status_counts`). A matched delivery that went
+                live meanwhile is not replayed but still listed: it finishes too.
 
         Returns:
-            ``{"matched": n, "replayed": n, "confirmed": bool, "rate_per_s": r}``.
+            ``{"matched": n, "replayed": n, "confirmed": bool, "rate_per_s": r}``, plus
+            ``"ids"`` if asked for.
         """
         if flt.status is None:
             flt = DeliveryFilter(flt.endpoint_id, flt.event_type, ["failed", "dead_lettered"],
@@ -540,6 +545,8 @@ class Sender:
             raise InvalidRequestError(f"more than {MAX_BULK_REPLAY} deliveries match; narrow it")
         out: dict[str, Any] = {"matched": len(ids), "replayed": 0, "confirmed": confirm,
                                "rate_per_s": self.config.replay_rate}
+        if include_ids:
+            out["ids"] = ids
         if confirm and ids:
             out["replayed"] = self.store.replay(tenant_id, ids, time.time(),
                                                 1.0 / self.config.replay_rate)
@@ -574,17 +581,55 @@ class Sender:
                     "count": n})
         return n
 
-    def purge(self, *, older_than_days: Optional[float] = None) -> int:
+    def delivery_status_counts(
+        self, tenant_id: str, delivery_ids: Sequence[str],
+    ) -> dict[str, int]:
+        """How many of these deliveries are in each status (to follow a replay).
+
+        Only the tenant's deliveries are counted: another tenant's ids count as nothing.
+
+        Args:
+            tenant_id: The tenant.
+            delivery_ids: The deliveries.
+
+        Returns:
+            ``{status: count}``, e.g. ``{"pending": 2, "delivered": 7}``.
+
+        Raises:
+            InvalidRequestError: No tenant given.
+        """
+        if not tenant_id or not isinstance(tenant_id, str):
+            raise InvalidRequestError("tenant is required")
+        return self.store.status_counts(tenant_id, list(delivery_ids))
+
+    def purge(
+        self, *, older_than_days: Optional[float] = None, batch_size: int = PURGE_BATCH_SIZE,
+        on_progress: Optional[PurgeProgress] = None,
+    ) -> int:
         """Delete finished deliveries older than the retention (default 30 days).
+
+        Deletes in transactions of ``batch_size`` deliveries (with their attempts), then
+        the events left without deliveries, so enqueues and workers keep running while a
+        large backlog is purged.
 
         Args:
             older_than_days: Override the configured retention.
+            batch_size: Most deliveries deleted per transaction (1 to 10,000).
+            on_progress: Called as ``on_progress(done, total)`` with the deliveries
+                deleted so far and the number that matched when the purge started.
 
         Returns:
             Deliveries deleted.
+
+        Raises:
+            InvalidRequestError: ``batch_size`` is out of range.
         """
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or \
+                not 1 <= batch_size <= MAX_PURGE_BATCH_SIZE:
+            raise InvalidRequestError(f"batch_size must be 1 to {MAX_PURGE_BATCH_SIZE}")
         days = self.config.retention_days if older_than_days is None else older_than_days
-        return self.store.purge(time.time() - days * 86400)
+        return self.store.purge(time.time() - days * 86400, batch_size=batch_size,
+                                on_progress=on_progress)
 
     def worker(self, **kwargs: Any) -> Any:
         """A delivery worker for this sender (see :class:`hookseal_sender.worker.Worker`).

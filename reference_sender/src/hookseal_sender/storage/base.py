@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from ..models import (
     AttemptResult,
@@ -16,6 +16,14 @@ from ..models import (
     Endpoint,
     EndpointKey,
 )
+
+#: Deliveries one purge transaction deletes (with their attempts) by default.
+PURGE_BATCH_SIZE = 5_000
+#: The largest purge batch (bounds the transaction and the statement's parameters).
+MAX_PURGE_BATCH_SIZE = 10_000
+
+#: ``on_progress(done, total)``: deliveries deleted so far, deliveries to delete.
+PurgeProgress = Callable[[int, int], None]
 
 
 class Store(abc.ABC):
@@ -141,8 +149,20 @@ class Store(abc.ABC):
         """Make an endpoint's pending deliveries due now (after a pause)."""
 
     @abc.abstractmethod
-    def purge(self, before: float) -> int:
-        """Delete finished deliveries (and their attempts, orphaned events) older than this."""
+    def status_counts(self, tenant_id: str, delivery_ids: Sequence[str]) -> dict[str, int]:
+        """How many of these deliveries of the tenant are in each status (others' unseen)."""
+
+    @abc.abstractmethod
+    def purge(
+        self, before: float, *, batch_size: int = PURGE_BATCH_SIZE,
+        on_progress: Optional[PurgeProgress] = None,
+    ) -> int:
+        """Delete finished deliveries (and their attempts, orphaned events) older than this.
+
+        Works in transactions of at most ``batch_size`` deliveries, so writers (enqueues,
+        workers) wait for one batch at most; ``on_progress(done, total)`` is called after
+        each committed batch.
+        """
 
     @abc.abstractmethod
     def queue_depth(self) -> int:

@@ -45,6 +45,11 @@ class PostgresStore(SQLStore):
     def _in(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
         return f"{column} = ANY(?)", [list(values)]
 
+    def _orphan_events_query(self) -> str:
+        # A hash anti-join; NOT IN over a subquery larger than work_mem re-scans per row.
+        return ("SELECT e.id FROM events e WHERE e.created_at < ? AND NOT EXISTS "
+                "(SELECT 1 FROM deliveries d WHERE d.event_id = e.id)")
+
     def _update_states(self, conn: Any, owner: str, results: Sequence[AttemptResult],
                        now: float) -> set[str]:
         # One statement for the whole batch: a round trip per row would cost more than
