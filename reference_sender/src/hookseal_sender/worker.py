@@ -91,6 +91,11 @@ class Worker:
         self._timeout = aiohttp.ClientTimeout(total=cfg.connect_timeout + cfg.read_timeout,
                                               sock_connect=cfg.connect_timeout)
         self._db = ThreadPoolExecutor(1, thread_name_prefix="hookseal-db")
+        # Checkpoints and purges run on a thread (and connection) of their own: a WAL
+        # checkpoint can take tens of milliseconds, which on the claim/complete thread
+        # would leave every slot waiting for work.
+        self._maint = ThreadPoolExecutor(1, thread_name_prefix="hookseal-maintenance")
+        self._maintaining: Optional[asyncio.Task[None]] = None
         self._inflight: dict[str, int] = {}
         self._total = 0
         self._breakers: dict[str, CircuitBreaker] = {}
@@ -182,7 +187,10 @@ class Worker:
             await self._flush()
             for session in self._sessions.values():
                 await session.close()
+            if self._maintaining is not None:
+                await self._maintaining
             self._db.shutdown(wait=True)
+            self._maint.shutdown(wait=True)
             if self._poke in self.sender._wakers:
                 self.sender._wakers.remove(self._poke)
 
@@ -215,17 +223,9 @@ class Worker:
             self.sender.metrics.breaker_open.set(
                 sum(1 for br in self._breakers.values() if br.state != "closed"))
             now = time.time()
-            if mono >= self._next_maintenance:
+            if mono >= self._next_maintenance and self._maintaining is None:
                 self._next_maintenance = mono + MAINTENANCE_INTERVAL
-                try:
-                    await self._call(self.store.maintenance)
-                    if self.config.purge_interval and mono >= self._next_purge:
-                        self._next_purge = mono + self.config.purge_interval
-                        purged = await self._call(self.sender.purge)
-                        if purged:
-                            logger.info("retention purge removed %d deliveries", purged)
-                except Exception:
-                    logger.exception("store maintenance failed")
+                self._maintaining = asyncio.create_task(self._maintain(mono))
             want = min(room, self._claim_size)
             try:
                 claimed = await self._call(self.store.claim, self.owner, want, now,
@@ -260,6 +260,20 @@ class Worker:
             self._releases.extend((c.id, stamp) for c in q)
         self._queues.clear()
         self._buffered = 0
+
+    async def _maintain(self, mono: float) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._maint, self.store.maintenance)
+            if self.config.purge_interval and mono >= self._next_purge:
+                self._next_purge = mono + self.config.purge_interval
+                purged = await loop.run_in_executor(self._maint, self.sender.purge)
+                if purged:
+                    logger.info("retention purge removed %d deliveries", purged)
+        except Exception:
+            logger.exception("store maintenance failed")
+        finally:
+            self._maintaining = None
 
     def _take(self) -> Optional[Claimed]:
         """Pick the next buffered delivery that may start now, and count it as started.
