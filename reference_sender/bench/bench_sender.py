@@ -137,9 +137,11 @@ def make_sender(db: str, **kw: Any) -> Sender:
     return Sender(cfg, validator=no_validation)
 
 
-def durable_throughput(db: str, url: str, n: int) -> float:
+def durable_throughput(db: str, url: str, n: int, past: int = 0) -> float:
     sender = make_sender(db)
     ep = sender.create_endpoint("bench", url, allow_local=True)
+    if past:
+        _fill_past(sender, ep.endpoint.id, past, "delivered")
     with sender.store.transaction() as conn:
         for _ in range(n):
             enqueue(sender.store, "bench", "bench.event", {"pad": "x" * 900},
@@ -150,15 +152,20 @@ def durable_throughput(db: str, url: str, n: int) -> float:
         t0 = time.perf_counter()
         task = asyncio.create_task(worker.run())
         conn: Any = sender.store.conn()  # type: ignore[attr-defined]
+        labels = {"outcome": "delivered", "endpoint_id": ep.endpoint.id}
+        while (sender.metrics.registry.get_sample_value("hookseal_attempts_total", labels)
+               or 0) < n:
+            await asyncio.sleep(0.01)  # in-process counter: no store query while it runs
         while True:
-            await asyncio.sleep(0.02)
-            # Counted through the claim index (live deliveries only), so the check costs
-            # the same with 1,000,000 finished deliveries in the table as with none.
+            # Then wait until the store says so: durable means written back. Counted
+            # through the claim index (live deliveries only), so the check costs the
+            # same with 1,000,000 finished deliveries in the table as with none.
             left = await asyncio.to_thread(lambda: conn.execute(
                 "SELECT COUNT(*) FROM deliveries WHERE status IN ('pending','delivering')"
             ).fetchone()[0])
             if left == 0:
                 break
+            await asyncio.sleep(0.005)
         elapsed = time.perf_counter() - t0
         worker.stop()
         await task
@@ -306,9 +313,27 @@ def main() -> int:
             print(f"raw aiohttp ceiling (interleaved runs): {ceiling:,.0f}/s")
         for backend in dbs if runs["raw"] else ():
             rate = statistics.median(runs[backend])
+            # Each durable run is paired with the ceiling run just before it, so a slow
+            # stretch of a shared machine hits both sides of that run's ratio alike.
+            paired = statistics.median(d / r for d, r in zip(runs[backend], runs["raw"]))
             RESULTS[f"durable_{backend}"] = rate
-            print(f"[{backend}] durable deliveries/s: {rate:,.0f} = {rate / ceiling:.0%} of "
-                  f"the raw aiohttp ceiling (target >= 60%)")
+            print(f"[{backend}] durable deliveries/s: {rate:,.0f} = {paired:.0%} of the raw "
+                  f"aiohttp ceiling (median of paired runs; target >= 60%)")
+        for backend, mk in dbs.items() if args.only in (None, "throughput") else ():
+            # The same, with `big` finished deliveries already in the store.
+            full: list[float] = []
+            raw: list[float] = []
+            for _ in range(3):
+                db = mk(f"tpp{next(counter)}")
+                raw.append(asyncio.run(raw_aiohttp(url, n_http, CONCURRENCY)))
+                full.append(durable_throughput(db, url, n_http, past=big))
+                time.sleep(1.0)
+            paired = statistics.median(d / r for d, r in zip(full, raw))
+            rate = statistics.median(full)
+            RESULTS[f"durable_{backend}_past"] = rate
+            empty = statistics.median(runs[backend]) if runs[backend] else rate
+            print(f"[{backend}] durable deliveries/s with {big:,} past deliveries: {rate:,.0f} "
+                  f"= {paired:.0%} of the raw ceiling; {rate / empty:.2f}x the empty store")
         for backend, mk in dbs.items() if args.only in (None, "enqueue") else ():
             n = 2000 if args.quick else 5000
             e = enqueue_latency(mk(f"enq{next(counter)}"), n, 0)
