@@ -22,10 +22,12 @@ def _config():  # type: ignore[no-untyped-def]
 
 FACTS = [
     # (page, sentence on it, the code's value, the value the sentence implies)
-    ("retries.md", "(10 seconds to connect and 10 to read, by default)",
+    ("retries.md", "default 10 seconds to connect, and 20 seconds for the whole attempt: the connect "
+     "timeout plus 10 to read", lambda: (_config().connect_timeout, _config().read_timeout), (10.0, 10.0)),
+    ("quickstart.md", "after 20 seconds (10 to connect plus 10 to answer, by default)",
      lambda: (_config().connect_timeout, _config().read_timeout), (10.0, 10.0)),
-    ("quickstart.md", "after 10 seconds and retries", lambda: _config().read_timeout, 10.0),
-    ("idempotency.md", "timeout (10 s by", lambda: _config().read_timeout, 10.0),
+    ("idempotency.md", "timeout (20 s by default, connecting included)",
+     lambda: _config().connect_timeout + _config().read_timeout, 20.0),
     ("rotation.md", "(the default overlap is 24 hours)", lambda: _config().rotation_overlap, 86400.0),
     ("delivery-logs.md", "(30 days by default)", lambda: _config().retention_days, 30.0),
     ("delivery-logs.md", "(hourly by default)", lambda: _config().purge_interval, 3600.0),
