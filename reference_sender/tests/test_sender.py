@@ -188,6 +188,15 @@ def test_metrics(sender: Sender, receiver: Receiver, worker: Any) -> None:
     assert "hookseal_queue_depth 0.0" in text
 
 
+def test_ping_is_counted_like_any_enqueued_event(sender: Sender) -> None:
+    ep = sender.create_endpoint("t1", "https://hooks.example.com/a")
+    sender.ping("t1", ep.endpoint.id)
+    sender.ping("t1", ep.endpoint.id)
+    text = sender.metrics.render().decode()
+    assert 'hookseal_events_enqueued_total{event_type="test.ping"} 2.0' in text
+    assert "hookseal_deliveries_created_total 2.0" in text
+
+
 def test_signing_keys_per_tenant(sender: Sender) -> None:
     sender.config = sender.config.replace(signing_keys="tenant")
     a = sender.create_endpoint("t1", "https://hooks.example.com/a", signing="ed25519")

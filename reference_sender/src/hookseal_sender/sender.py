@@ -434,6 +434,9 @@ class Sender:
         result = enqueue(self.store, tenant_id, PING_TYPE, {"message": "ping"},
                          validator=_ping_version, endpoint_ids=[endpoint_id],
                          livemode=False)
+        # Counted like any other event: the metrics describe what was enqueued.
+        self.metrics.enqueued.labels(PING_TYPE).inc()
+        self.metrics.deliveries_created.inc(len(result.deliveries))
         self._wake()
         return result
 
