@@ -96,6 +96,12 @@ class Worker:
         # would leave every slot waiting for work.
         self._maint = ThreadPoolExecutor(1, thread_name_prefix="hookseal-maintenance")
         self._maintaining: Optional[asyncio.Task[None]] = None
+        # On PostgreSQL claims get a thread (and connection) of their own, so a claim's
+        # round trip overlaps the write-back of results. SQLite allows one writer at a
+        # time anyway, and its lock wait sleeps: there both share the store thread.
+        parallel = getattr(self.store, "dialect", "") == "postgresql"
+        self._claimer = (ThreadPoolExecutor(1, thread_name_prefix="hookseal-claims")
+                         if parallel else self._db)
         self._inflight: dict[str, int] = {}
         self._total = 0
         self._breakers: dict[str, CircuitBreaker] = {}
@@ -147,6 +153,10 @@ class Worker:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._db, lambda: fn(*args))
 
+    async def _claim(self, *args: Any) -> list[Claimed]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._claimer, lambda: self.store.claim(*args))
+
     def _session(self, allow_local: bool) -> aiohttp.ClientSession:
         session = self._sessions.get(allow_local)
         if session is None:
@@ -190,6 +200,7 @@ class Worker:
             if self._maintaining is not None:
                 await self._maintaining
             self._db.shutdown(wait=True)
+            self._claimer.shutdown(wait=True)
             self._maint.shutdown(wait=True)
             if self._poke in self.sender._wakers:
                 self.sender._wakers.remove(self._poke)
@@ -228,7 +239,7 @@ class Worker:
                 self._maintaining = asyncio.create_task(self._maintain(mono))
             want = min(room, self._claim_size)
             try:
-                claimed = await self._call(self.store.claim, self.owner, want, now,
+                claimed = await self._claim(self.owner, want, now,
                                            now + self.config.visibility_timeout, excluded)
             except Exception:
                 logger.exception("claim failed; retrying")
