@@ -182,6 +182,34 @@ def test_per_endpoint_limit(sender: Sender, receiver: Receiver, worker: Any) -> 
     assert len(reqs) == 12 and reqs[-1] - reqs[0] >= 0.29
 
 
+def test_default_deadline_is_connect_plus_read(sender: Sender, receiver: Receiver,
+                                               worker: Any) -> None:
+    sender.config = sender.config.replace(connect_timeout=0.2, read_timeout=0.3)
+    sender.create_endpoint("t1", receiver.route("/slow", delay=3.0), allow_local=True,
+                           retry_schedule=[])
+    worker()
+    a = final(sender, send_one(sender)).attempts[0]
+    assert a.error == "timeout" and 450 < a.latency_ms < 1500
+
+
+def test_slots_missing_the_cache_together_share_one_endpoint_load(
+        sender: Sender, receiver: Receiver, worker: Any) -> None:
+    ep = sender.create_endpoint("t1", receiver.route("/many"), allow_local=True)
+    dids = [send_one(sender) for _ in range(20)]  # all due before the worker starts
+    loads: list[str] = []
+    get_endpoint = sender.store.get_endpoint
+
+    def counting(tenant_id: Any, endpoint_id: str) -> Any:
+        loads.append(endpoint_id)
+        return get_endpoint(tenant_id, endpoint_id)
+
+    sender.store.get_endpoint = counting  # type: ignore[method-assign]
+    worker(concurrency=20, per_endpoint=20)
+    for did in dids:
+        assert final(sender, did).status == "delivered"
+    assert loads.count(ep.endpoint.id) == 1
+
+
 def test_breaker_opens_on_failures(sender: Sender, receiver: Receiver, worker: Any) -> None:
     from hookseal_sender.config import BreakerPolicy
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -131,6 +132,8 @@ class Worker:
         self._slots: list[asyncio.Task[None]] = []
         self._idle: deque[asyncio.Future[Optional[Claimed]]] = deque()
         self._attempt_counters: dict[tuple[str, str], Any] = {}
+        # Endpoint loads in progress: slots that miss the cache together share one load.
+        self._loading: dict[str, asyncio.Future[Optional[_CachedEndpoint]]] = {}
         self._stopping = False
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._wake_event: Optional[asyncio.Event] = None
@@ -392,10 +395,22 @@ class Worker:
             return _CachedEndpoint(ep, keys, policy, min(expiries, default=now + 30.0),
                                    refused, signer, timeout)
 
-        loaded = await self._call(load)
+        # One load per endpoint at a time, in a task of its own: a cancelled slot does
+        # not cancel the load the other waiting slots share.
+        task = self._loading.get(c.endpoint_id)
+        if task is None:
+            task = asyncio.ensure_future(self._call(load))
+            self._loading[c.endpoint_id] = task
+            task.add_done_callback(functools.partial(self._loaded, c.endpoint_id))
+        return await asyncio.shield(task)
+
+    def _loaded(self, endpoint_id: str, task: asyncio.Future[Optional[_CachedEndpoint]]) -> None:
+        self._loading.pop(endpoint_id, None)
+        if task.cancelled() or task.exception() is not None:
+            return  # each waiting slot gets the error and releases its delivery
+        loaded = task.result()
         if loaded is not None:
-            self._endpoints[c.endpoint_id] = loaded
-        return loaded
+            self._endpoints[endpoint_id] = loaded
 
     @staticmethod
     def _sign(cached: _CachedEndpoint, c: Claimed, body: bytes, ts: int) -> dict[str, str]:
