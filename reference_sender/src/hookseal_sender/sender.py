@@ -415,10 +415,7 @@ class Sender:
             raise InvalidRequestError("type must be a non-empty string")
         result = enqueue(self.store, tenant_id, event_type, data, validator=self.validator,
                          conn=conn)
-        self.metrics.enqueued.labels(event_type).inc()
-        self.metrics.deliveries_created.inc(len(result.deliveries))
-        self._wake()
-        return result
+        return self._enqueued(event_type, result)
 
     def ping(self, tenant_id: str, endpoint_id: str) -> EnqueueResult:
         """Send a ``test.ping`` event to one endpoint.
@@ -434,8 +431,11 @@ class Sender:
         result = enqueue(self.store, tenant_id, PING_TYPE, {"message": "ping"},
                          validator=_ping_version, endpoint_ids=[endpoint_id],
                          livemode=False)
-        # Counted like any other event: the metrics describe what was enqueued.
-        self.metrics.enqueued.labels(PING_TYPE).inc()
+        return self._enqueued(PING_TYPE, result)
+
+    def _enqueued(self, event_type: str, result: EnqueueResult) -> EnqueueResult:
+        # Every enqueue path counts its event and wakes this process's workers.
+        self.metrics.enqueued.labels(event_type).inc()
         self.metrics.deliveries_created.inc(len(result.deliveries))
         self._wake()
         return result

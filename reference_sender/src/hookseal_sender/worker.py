@@ -360,10 +360,8 @@ class Worker:
         return None
 
     async def _endpoint(self, c: Claimed) -> Optional[_CachedEndpoint]:
+        """Load the endpoint of ``c`` into the cache (the caller found it missing or stale)."""
         now = time.time()
-        cached = self._cached(c, now)
-        if cached is not None:
-            return cached
 
         def load() -> Optional[_CachedEndpoint]:
             ep = self.store.get_endpoint(None, c.endpoint_id)
