@@ -164,8 +164,8 @@ def test_missing_rich_names_the_extra(monkeypatch: pytest.MonkeyPatch,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     import sys
 
-    from hookseal import _listen
+    from hookseal import cli
 
     monkeypatch.setitem(sys.modules, "rich.console", None)  # as if not installed
-    assert _listen.main(["--secret", SECRET, "--port", "0"]) == 1
+    assert cli.main(["listen", "--secret", SECRET, "--port", "0"]) == 1
     assert "pip install 'hookseal[cli]'" in capsys.readouterr().err

@@ -7,7 +7,7 @@ import sys
 
 import hookseal
 import pytest
-from hookseal import _trigger
+from hookseal import _trigger, cli
 from receiving_fixtures import SECRET, CaptureServer
 
 catalog_module = pytest.importorskip("hookseal_catalog", reason="needs hookseal[cli]")
@@ -16,7 +16,7 @@ catalog_module = pytest.importorskip("hookseal_catalog", reason="needs hookseal[
 @pytest.mark.parametrize("event_type", ["test.ping", "invoice.paid", "customer.updated"])
 def test_sends_a_signed_valid_catalog_example(event_type: str) -> None:
     with CaptureServer() as server:
-        code = _trigger.main([event_type, "--to", server.url, "--secret", SECRET])
+        code = cli.main(["trigger", event_type, "--to", server.url, "--secret", SECRET])
     assert code == 0
     (_, headers, body), = server.requests
     event = hookseal.Webhook(SECRET).construct_event(body, headers)
@@ -27,8 +27,8 @@ def test_sends_a_signed_valid_catalog_example(event_type: str) -> None:
 
 def test_each_trigger_is_a_new_event() -> None:
     with CaptureServer() as server:
-        _trigger.main(["test.ping", "--to", server.url, "--secret", SECRET])
-        _trigger.main(["test.ping", "--to", server.url, "--secret", SECRET])
+        cli.main(["trigger", "test.ping", "--to", server.url, "--secret", SECRET])
+        cli.main(["trigger", "test.ping", "--to", server.url, "--secret", SECRET])
     ids = {json.loads(body)["id"] for _, _, body in server.requests}
     assert len(ids) == 2
 
@@ -36,7 +36,7 @@ def test_each_trigger_is_a_new_event() -> None:
 def test_standard_webhooks_profile() -> None:
     secret = hookseal.generate_secret()
     with CaptureServer() as server:
-        assert _trigger.main(["test.ping", "--to", server.url, "--secret", secret,
+        assert cli.main(["trigger", "test.ping", "--to", server.url, "--secret", secret,
                               "--profile", "standard-webhooks"]) == 0
     (_, headers, body), = server.requests
     wh = hookseal.Webhook(secret, profile="standard-webhooks")
@@ -47,7 +47,7 @@ def test_standard_webhooks_profile() -> None:
 def test_tamper_sends_a_body_that_fails_verification(capsys: pytest.CaptureFixture[str]) -> None:
     problem = b'{"code":"signature_mismatch","status":401}'
     with CaptureServer(status=401, body=problem) as strict:
-        assert _trigger.main(["test.ping", "--to", strict.url, "--secret", SECRET,
+        assert cli.main(["trigger", "test.ping", "--to", strict.url, "--secret", SECRET,
                               "--tamper"]) == 0
     (_, headers, body), = strict.requests
     with pytest.raises(hookseal.SignatureMismatchError):
@@ -55,7 +55,7 @@ def test_tamper_sends_a_body_that_fails_verification(capsys: pytest.CaptureFixtu
     assert "← 401 signature_mismatch" in capsys.readouterr().out
     # An endpoint that accepts the tampered body is reported as broken.
     with CaptureServer(status=200) as naive:
-        assert _trigger.main(["test.ping", "--to", naive.url, "--secret", SECRET,
+        assert cli.main(["trigger", "test.ping", "--to", naive.url, "--secret", SECRET,
                               "--tamper"]) == 1
     assert "ACCEPTED a tampered delivery" in capsys.readouterr().err
 
@@ -64,25 +64,25 @@ def test_non_2xx_answer_fails_and_unknown_type_is_a_usage_error(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     with CaptureServer(status=500) as server:
-        assert _trigger.main(["test.ping", "--to", server.url, "--secret", SECRET]) == 1
-    assert _trigger.main(["no.such_event", "--to", "http://127.0.0.1:9/", "--secret", SECRET]) == 2
+        assert cli.main(["trigger", "test.ping", "--to", server.url, "--secret", SECRET]) == 1
+    assert cli.main(["trigger", "no.such_event", "--to", "http://127.0.0.1:9/", "--secret", SECRET]) == 2
     assert "test.ping" in capsys.readouterr().err
-    assert _trigger.main(["list"]) == 0
+    assert cli.main(["trigger", "list"]) == 0
     assert "invoice.paid" in capsys.readouterr().out
 
 
 def test_unreachable_endpoint_fails_cleanly() -> None:
     with CaptureServer() as server:
         url = server.url
-    assert _trigger.main(["test.ping", "--to", url, "--secret", SECRET]) == 1
+    assert cli.main(["trigger", "test.ping", "--to", url, "--secret", SECRET]) == 1
 
 
 def test_a_url_without_scheme_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert _trigger.main(["test.ping", "--to", "127.0.0.1:4242/webhooks", "--secret", SECRET]) == 2
+    assert cli.main(["trigger", "test.ping", "--to", "127.0.0.1:4242/webhooks", "--secret", SECRET]) == 2
     assert "http:// or https://" in capsys.readouterr().err
 
 
 def test_missing_catalog_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "hookseal_catalog", None)  # as if not installed
     with pytest.raises(SystemExit, match=r"pip install 'hookseal\[cli\]'"):
-        _trigger.main(["test.ping", "--to", "http://127.0.0.1:9/", "--secret", SECRET])
+        cli.main(["trigger", "test.ping", "--to", "http://127.0.0.1:9/", "--secret", SECRET])

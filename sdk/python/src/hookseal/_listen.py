@@ -30,7 +30,7 @@ from .profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1, PROFILES
 from .timestamps import DEFAULT_TOLERANCE
 from .webhook import Webhook
 
-__all__ = ["DEFAULT_PORT", "add_parser", "main", "run"]
+__all__ = ["DEFAULT_PORT", "add_parser", "run"]
 
 DEFAULT_PORT = 4242
 """The port ``hookseal listen`` binds on 127.0.0.1 unless ``--port`` says otherwise."""
@@ -225,16 +225,3 @@ def run(args: argparse.Namespace) -> int:
             signal.signal(sig, handler)
     console.print("Stopped.")
     return 0
-
-
-def main(argv: Optional[list[str]] = None) -> int:
-    """Run ``listen`` on its own: ``python -m hookseal._listen --secret whsec_...``."""
-    parser = argparse.ArgumentParser(prog="hookseal")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["listen", *(sys.argv[1:] if argv is None else argv)])
-    status: int = args.func(args)
-    return status
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -20,7 +20,7 @@ from typing import Any, Optional
 from .profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1, PROFILES
 from .signing import sign
 
-__all__ = ["add_parser", "load_catalog", "main", "run"]
+__all__ = ["add_parser", "load_catalog", "run"]
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -145,16 +145,3 @@ def _problem_code(text: str) -> Optional[str]:
         return None
     code = payload.get("code") if isinstance(payload, dict) else None
     return code if isinstance(code, str) else None
-
-
-def main(argv: Optional[list[str]] = None) -> int:
-    """Run ``trigger`` on its own: ``python -m hookseal._trigger test.ping --to URL -s ...``."""
-    parser = argparse.ArgumentParser(prog="hookseal")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["trigger", *(sys.argv[1:] if argv is None else argv)])
-    status: int = args.func(args)
-    return status
-
-
-if __name__ == "__main__":
-    sys.exit(main())
