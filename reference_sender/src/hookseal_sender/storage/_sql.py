@@ -130,6 +130,17 @@ _DELIVERY_COLS = (
 _UPDATABLE = frozenset(_ENDPOINT_COLS) - {"id", "tenant_id", "created_at", "version"}
 
 
+def _id_scope(row_id: str, tenant_id: Optional[str]) -> tuple[str, list[Any]]:
+    """``WHERE`` text and parameters for one row by id, within a tenant unless ``None``.
+
+    ``None`` is for the sender's internal reads (workers); every tenant-facing path
+    passes its tenant, so one tenant's id never finds another tenant's row.
+    """
+    if tenant_id is None:
+        return "id = ?", [row_id]
+    return "id = ? AND tenant_id = ?", [row_id, tenant_id]
+
+
 def _endpoint(row: Sequence[Any]) -> Endpoint:
     values = dict(zip(_ENDPOINT_COLS, row))
     for col in _JSON_COLS:
@@ -288,12 +299,8 @@ class SQLStore(Store):
         Returns:
             The endpoint, or ``None``.
         """
-        sql = f"SELECT {','.join(_ENDPOINT_COLS)} FROM endpoints WHERE id = ?"
-        params: list[Any] = [endpoint_id]
-        if tenant_id is not None:
-            sql += " AND tenant_id = ?"
-            params.append(tenant_id)
-        rows = self._read(sql, params)
+        where, params = _id_scope(endpoint_id, tenant_id)
+        rows = self._read(f"SELECT {','.join(_ENDPOINT_COLS)} FROM endpoints WHERE {where}", params)
         return _endpoint(rows[0]) if rows else None
 
     def list_endpoints(self, tenant_id: str, *, include_deleted: bool = False) -> list[Endpoint]:
@@ -333,13 +340,10 @@ class SQLStore(Store):
                 v = int(v)
             sets.append(f"{col} = ?")
             params.append(v)
-        sql = f"UPDATE endpoints SET {', '.join(sets)} WHERE id = ?"
-        params.append(endpoint_id)
-        if tenant_id is not None:
-            sql += " AND tenant_id = ?"
-            params.append(tenant_id)
+        where, scope = _id_scope(endpoint_id, tenant_id)
         with self.transaction() as conn:
-            return bool(self._exec(conn, sql, params).rowcount)
+            return bool(self._exec(conn, f"UPDATE endpoints SET {', '.join(sets)} WHERE {where}",
+                                   [*params, *scope]).rowcount)
 
     def subscribed_endpoints(self, conn: Any, tenant_id: str, event_type: str) -> list[str]:
         """Ids of a tenant's active or paused endpoints subscribed to a type.
@@ -591,12 +595,8 @@ class SQLStore(Store):
         Returns:
             The delivery, or ``None``.
         """
-        sql = f"SELECT {','.join(_DELIVERY_COLS)} FROM deliveries WHERE id = ?"
-        params: list[Any] = [delivery_id]
-        if tenant_id is not None:
-            sql += " AND tenant_id = ?"
-            params.append(tenant_id)
-        rows = self._read(sql, params)
+        where, params = _id_scope(delivery_id, tenant_id)
+        rows = self._read(f"SELECT {','.join(_DELIVERY_COLS)} FROM deliveries WHERE {where}", params)
         if not rows:
             return None
         d = _delivery(rows[0])
