@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from typing import Any
 
@@ -12,6 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 SECRET = "whsec_" + "A" * 43 + "="
+KEY = SECRET.encode()  # hookseal-v1 keys HMAC with the whole secret string
+OTHER_SECRET = "whsec_" + "B" * 43 + "="
 BODY = b'{"id":"evt_1","type":"test.ping","data":{}}'
 NOW = 1_763_800_000
 
@@ -232,7 +236,7 @@ class TestFastPathAgreesWithTheGeneralPath:
     @settings(max_examples=400, deadline=None)
     @given(data=st.data())
     def test_same_result_and_code(self, data: st.DataObject) -> None:
-        from hookseal import webhook as webhook_module
+        from hookseal import _headers
 
         good = signed(timestamp=NOW)["Hookseal-Signature"]
         digest = good.split("v1=")[1]
@@ -240,7 +244,9 @@ class TestFastPathAgreesWithTheGeneralPath:
             st.one_of(
                 st.just(str(NOW)),
                 st.just(str(NOW - 301)),
-                st.just("0" * 8 + str(NOW)),
+                st.just("0" * 8 + str(NOW)),  # 18 digits: the most a timestamp may have
+                st.just("0" * 9 + str(NOW)),  # 19: malformed, even when correctly signed
+                st.just("1" * 5000),  # past int()'s digit limit
                 st.from_regex(r"[0-9]{0,20}", fullmatch=True),
                 st.text(max_size=5),
             )
@@ -248,6 +254,8 @@ class TestFastPathAgreesWithTheGeneralPath:
         candidate = data.draw(
             st.one_of(
                 st.just(digest),
+                # Correct for this (maybe odd) timestamp text, so only its shape can fail.
+                st.just(hmac.new(KEY, f"{stamp}.".encode("utf-8", "surrogatepass") + BODY, hashlib.sha256).hexdigest()),
                 st.just(digest.upper()),
                 st.just(digest[:63]),
                 st.just(digest + "0"),
@@ -263,18 +271,27 @@ class TestFastPathAgreesWithTheGeneralPath:
                 st.just(f"t={stamp},v1={candidate}"),
                 st.just(f"v1={candidate},t={stamp}"),
                 st.just(f"t={stamp},v1={candidate},v1={digest}"),
+                # One character off the canonical shape, outside the digits and the digest.
+                st.just(f"x={stamp},v1={candidate}"),
+                st.just(f"t={stamp},v2={candidate}"),
+                st.just(f"t={stamp};v1={candidate}"),
                 st.builds(lambda extra: f"t={stamp},v1={candidate}{extra}", st.text(max_size=10)),
             )
         )
         spellings = ["Hookseal-Signature", "hookseal-signature", "HOOKSEAL-signature", "X-Other"]
         names = data.draw(st.lists(st.sampled_from(spellings), max_size=3, unique=True))
         as_dict = {name: value for name in names}
-        wh = Webhook(SECRET)
+        secrets = data.draw(st.sampled_from([[SECRET], [OTHER_SECRET, SECRET], [OTHER_SECRET]]))
+        wh = Webhook(secrets)
         fast = self.outcome(lambda: wh.verify(BODY, as_dict, now=NOW))
-        original = webhook_module._CANONICAL_V1
-        webhook_module._CANONICAL_V1 = lambda _value: None  # type: ignore[assignment]
-        try:
-            general = self.outcome(lambda: wh.verify(BODY, list(as_dict.items()), now=NOW))
-        finally:
-            webhook_module._CANONICAL_V1 = original
+        # The general path: the header reader over pairs, then the full parser.
+        general = self.outcome(lambda: wh._verify_v1(BODY, _headers.find(list(as_dict.items()), wh._wanted)[0], NOW))
         assert fast == general
+
+    @pytest.mark.parametrize("digits", [18, 19])
+    def test_a_correctly_signed_timestamp_of_too_many_digits_is_malformed(self, digits: int) -> None:
+        stamp = str(NOW).zfill(digits)
+        mac = hmac.new(KEY, f"{stamp}.".encode() + BODY, hashlib.sha256).hexdigest()
+        headers = {"Hookseal-Signature": f"t={stamp},v1={mac}"}
+        expected = "ok" if digits <= 18 else "malformed_header"
+        assert self.outcome(lambda: Webhook(SECRET).verify(BODY, headers, now=NOW)) == expected
