@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import aiohttp
+import hookseal
 import httpx
 from hookseal_sender import Sender, SenderConfig, Worker, generate_master_key
 from hookseal_sender.catalog import _catalog, no_validation
@@ -79,19 +80,33 @@ def start_receiver() -> tuple[subprocess.Popen[str], int]:
 BODY = json.dumps({"pad": "x" * 1000}).encode()[:1024]
 
 
+def sender_request_headers() -> dict[str, str]:
+    """The headers the sender puts on a delivery, computed once for the ceiling."""
+    headers = hookseal.sign(BODY, "whsec_" + "A" * 43 + "=", msg_id=new_id("evt"),
+                            event_type="bench.event")
+    headers["Content-Type"] = "application/json"
+    return headers
+
+
 async def raw_aiohttp(url: str, n: int, conc: int) -> float:
-    # The same session settings as the sender's worker, minus storage and signing:
+    # The sender's very requests (the same headers, signature included, and the same
+    # session and request options), with nothing computed per request: the client alone.
     # ``conc`` looping tasks, so the ceiling pays no per-request task either.
-    conn = aiohttp.TCPConnector(limit=conc)
+    cfg = SenderConfig()
+    conn = aiohttp.TCPConnector(limit=conc, limit_per_host=0)
+    timeout = aiohttp.ClientTimeout(total=cfg.connect_timeout + cfg.read_timeout,
+                                    sock_connect=cfg.connect_timeout)
+    headers = sender_request_headers()
     async with aiohttp.ClientSession(connector=conn, auto_decompress=False,
-                                     cookie_jar=aiohttp.DummyCookieJar()) as session:
+                                     cookie_jar=aiohttp.DummyCookieJar(),
+                                     headers={"User-Agent": cfg.user_agent}) as session:
         left = [0]
 
         async def loop() -> None:
             while left[0] > 0:
                 left[0] -= 1
-                async with session.post(url, data=BODY, headers={
-                        "Content-Type": "application/json"}) as resp:
+                async with session.post(url, data=BODY, headers=headers, allow_redirects=False,
+                                        timeout=timeout) as resp:
                     await resp.read()
 
         left[0] = WARM_UP
@@ -105,12 +120,13 @@ async def raw_aiohttp(url: str, n: int, conc: int) -> float:
 async def raw_httpx(url: str, n: int, conc: int) -> float:
     limits = httpx.Limits(max_connections=conc, max_keepalive_connections=conc)
     async with httpx.AsyncClient(limits=limits) as client:
+        headers = sender_request_headers()
         sem = asyncio.Semaphore(conc)
 
         async def one() -> None:
             async with sem:
                 r = await client.post(url, content=BODY,
-                                      headers={"Content-Type": "application/json"})
+                                      headers=headers)
                 r.read()
 
         await asyncio.gather(*(one() for _ in range(WARM_UP)))

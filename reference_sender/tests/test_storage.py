@@ -64,6 +64,37 @@ def test_complete_with_lost_lease(sender: Sender) -> None:
     assert sender.get_delivery("t1", did).status == "delivered"
 
 
+def test_complete_writes_every_field_of_a_large_batch(sender: Sender) -> None:
+    # More results than one multi-row statement holds (SQLite writes 100 a statement),
+    # each outcome kind, and one delivery whose lease another worker took meanwhile.
+    ids = make(sender, 150)
+    now = time.time()
+    claimed = sender.store.claim("w1", 149, now, now + 60)
+    claimed += sender.store.claim("w1", 1, now, now + 1)
+    (stolen,) = sender.store.claim("w2", 10, now + 2, now + 60)  # only that lease expired
+    assert stolen.id == claimed[-1].id
+    kinds = [("delivered", 200, None, None), ("pending", 503, None, now + 30.5),
+             ("failed", None, "destination_refused", None), ("dead_lettered", 500, None, None)]
+    results = []
+    for i, c in enumerate(claimed):
+        status, code, error, next_at = kinds[i % len(kinds)]
+        attempt = Attempt(c.attempt_count + 1, now + i, code, error, 1.5 + i, {"X-I": str(i)},
+                          f"body {i}", "delivered" if status == "delivered" else "retry")
+        results.append(AttemptResult(c.id, c.endpoint_id, attempt, status, next_at, 1 + i % 3))
+    assert sender.store.complete("w1", results, now) == [stolen.id]
+    for i, c in enumerate(claimed[:-1]):
+        status, code, error, next_at = kinds[i % len(kinds)]
+        d = sender.get_delivery("t1", c.id)
+        assert (d.status, d.attempt_count, d.round_attempts) == (status, 1, 1 + i % 3)
+        assert (d.last_status_code, d.last_error, d.next_attempt_at) == (code, error, next_at)
+        (a,) = d.attempts
+        assert (a.at, a.latency_ms, a.status_code, a.error) == (now + i, 1.5 + i, code, error)
+        assert (a.response_headers, a.response_body) == ({"X-I": str(i)}, f"body {i}")
+    kept = sender.get_delivery("t1", stolen.id)
+    assert kept.status == "delivering" and len(kept.attempts) == 1  # recorded, state kept
+    assert sorted(ids) == sorted(c.id for c in claimed)
+
+
 def test_concurrent_claims_are_disjoint(sender: Sender) -> None:
     ids = make(sender, 200)
     got: list[list[str]] = [[] for _ in range(4)]

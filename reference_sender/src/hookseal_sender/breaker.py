@@ -49,14 +49,13 @@ class CircuitBreaker:
         Returns:
             True when closed, or half-open with no probe in flight.
         """
-        state = self.state
-        if state == CLOSED:
+        if self._opened_at is None:  # closed: the common case, asked before every attempt
             return True
-        return state == HALF_OPEN and in_flight == 0 and not self._probing
+        return self.state == HALF_OPEN and in_flight == 0 and not self._probing
 
     def started(self) -> None:
         """Note that an attempt started (a half-open probe, if half-open)."""
-        if self.state == HALF_OPEN:
+        if self._opened_at is not None and self.state == HALF_OPEN:
             self._probing = True
 
     def record(self, success: bool) -> None:
@@ -66,9 +65,8 @@ class CircuitBreaker:
             success: Whether it was delivered (failed permanent 4xx count as success:
                 the endpoint is up).
         """
-        state = self.state
         self._probing = False
-        if state == HALF_OPEN:
+        if self._opened_at is not None and self.state == HALF_OPEN:
             self._recent.clear()
             self._failures = 0
             self._opened_at = None if success else self._clock()

@@ -132,6 +132,7 @@ class Worker:
         self._slots: list[asyncio.Task[None]] = []
         self._idle: deque[asyncio.Future[Optional[Claimed]]] = deque()
         self._attempt_counters: dict[tuple[str, str], Any] = {}
+        self._latency = sender.metrics.latency
         # Endpoint loads in progress: slots that miss the cache together share one load.
         self._loading: dict[str, asyncio.Future[Optional[_CachedEndpoint]]] = {}
         self._stopping = False
@@ -352,13 +353,6 @@ class Worker:
         self._wake_event.clear()
 
     # one attempt -------------------------------------------------------------
-    def _cached(self, c: Claimed, now: float) -> Optional[_CachedEndpoint]:
-        cached = self._endpoints.get(c.endpoint_id)
-        if (cached is not None and cached.endpoint.version == c.endpoint_version
-                and now < cached.valid_until):
-            return cached
-        return None
-
     async def _endpoint(self, c: Claimed) -> Optional[_CachedEndpoint]:
         """Load the endpoint of ``c`` into the cache (the caller found it missing or stale)."""
         now = time.time()
@@ -410,16 +404,6 @@ class Worker:
         if loaded is not None:
             self._endpoints[endpoint_id] = loaded
 
-    @staticmethod
-    def _sign(cached: _CachedEndpoint, c: Claimed, body: bytes, ts: int) -> dict[str, str]:
-        if cached.signer is None:
-            raise hookseal.ConfigurationError(
-                f"endpoint {c.endpoint_id} has no {cached.endpoint.signing} signing key")
-        headers = cached.signer.sign(body, timestamp=ts, msg_id=c.event_id,
-                                     event_type=c.event_type)
-        headers["Content-Type"] = "application/json"
-        return headers
-
     async def _post(self, cached: _CachedEndpoint, headers: dict[str, str], body: bytes,
                     ) -> tuple[Optional[int], Optional[str], dict[str, str], str]:
         ep = cached.endpoint
@@ -457,8 +441,14 @@ class Worker:
 
     async def _attempt(self, c: Claimed) -> None:
         success: Optional[bool] = None
+        endpoint_id = c.endpoint_id
         try:
-            cached = self._cached(c, time.time()) or await self._endpoint(c)
+            started = time.time()
+            cached = self._endpoints.get(endpoint_id)
+            if (cached is None or cached.endpoint.version != c.endpoint_version
+                    or started >= cached.valid_until):
+                cached = await self._endpoint(c)
+                started = time.time()  # the load took a while: sign with the time of sending
             ep = cached.endpoint if cached else None
             if cached is None or ep is None or ep.status in ("deleted", "disabled"):
                 self._cancels.append(c.id)
@@ -466,44 +456,47 @@ class Worker:
             if ep.status == "paused":
                 # Due again when resumed (resume makes them due now) or after a while.
                 self._releases.append((c.id, time.time() + PAUSED_RECHECK))
-                self._held[c.endpoint_id] = time.monotonic() + HELD_SECONDS
+                self._held[endpoint_id] = time.monotonic() + HELD_SECONDS
                 return
+            signer = cached.signer
+            if signer is None:
+                raise hookseal.ConfigurationError(
+                    f"endpoint {endpoint_id} has no {ep.signing} signing key")
             body = c.payload.encode("utf-8")
-            started = time.time()
-            headers = self._sign(cached, c, body, int(started))
+            headers = signer.sign(body, timestamp=int(started), msg_id=c.event_id,
+                                  event_type=c.event_type)
+            headers["Content-Type"] = "application/json"
             t0 = time.perf_counter()
             status, error, resp_headers, resp_body = await self._post(cached, headers, body)
-            latency = (time.perf_counter() - t0) * 1000.0
-            outcome = classify(status, error)
-            now = time.time()
+            latency = time.perf_counter() - t0
             round_n = c.round_attempts + 1
             next_at: Optional[float] = None
-            if outcome == DELIVERED:
-                new_status = "delivered"
-            elif outcome in (FAILED, GONE):
-                new_status = "failed"
+            if status is not None and 200 <= status < 300:  # classify()'s first case, inline
+                outcome, new_status = DELIVERED, "delivered"
             else:
-                ra = None
-                if status in (429, 503):
-                    ra = parse_retry_after(resp_headers.get("Retry-After"), now)
-                delay = cached.policy.next_delay(round_n, retry_after=ra)
-                if delay is None:
-                    new_status = "dead_lettered"
+                outcome = classify(status, error)
+                if outcome in (FAILED, GONE):
+                    new_status = "failed"
                 else:
-                    new_status, next_at = "pending", now + delay
+                    now = time.time()
+                    ra = None
+                    if status in (429, 503):
+                        ra = parse_retry_after(resp_headers.get("Retry-After"), now)
+                    delay = cached.policy.next_delay(round_n, retry_after=ra)
+                    if delay is None:
+                        new_status = "dead_lettered"
+                    else:
+                        new_status, next_at = "pending", now + delay
             success = outcome != RETRY
-            attempt = Attempt(number=c.attempt_count + 1, at=started, status_code=status,
-                              error=error, latency_ms=round(latency, 3),
-                              response_headers=resp_headers, response_body=resp_body,
-                              outcome=outcome)
-            m = self.sender.metrics
-            counter = self._attempt_counters.get((outcome, c.endpoint_id))
+            attempt = Attempt(c.attempt_count + 1, started, status, error,
+                              round(latency * 1000.0, 3), resp_headers, resp_body, outcome)
+            counter = self._attempt_counters.get((outcome, endpoint_id))
             if counter is None:
-                counter = m.attempts.labels(outcome, c.endpoint_id)
-                self._attempt_counters[(outcome, c.endpoint_id)] = counter
+                counter = self.sender.metrics.attempts.labels(outcome, endpoint_id)
+                self._attempt_counters[(outcome, endpoint_id)] = counter
             counter.inc()
-            m.latency.observe(latency / 1000.0)
-            self._results.append((AttemptResult(c.id, c.endpoint_id, attempt, new_status,
+            self._latency.observe(latency)
+            self._results.append((AttemptResult(c.id, endpoint_id, attempt, new_status,
                                                 next_at, round_n), c.tenant_id))
         except asyncio.CancelledError:
             self._releases.append((c.id, time.time()))
@@ -512,14 +505,14 @@ class Worker:
             logger.exception("attempt of %s crashed; releasing it", c.id)
             self._releases.append((c.id, time.time() + 5.0))
         finally:
-            n = self._inflight.get(c.endpoint_id, 1) - 1
+            n = self._inflight.get(endpoint_id, 1) - 1
             if n <= 0:
-                self._inflight.pop(c.endpoint_id, None)
+                self._inflight.pop(endpoint_id, None)
             else:
-                self._inflight[c.endpoint_id] = n
+                self._inflight[endpoint_id] = n
             self._total -= 1
             if success is not None:
-                self._breaker(c.endpoint_id).record(success)
+                self._breaker(endpoint_id).record(success)
             if self._flush_event is not None:
                 self._flush_event.set()
             if self._wake_event is not None and self._room() >= self._min_claim:

@@ -522,21 +522,24 @@ class SQLStore(Store):
             Ids of deliveries whose lease had been lost.
         """
         with self.transaction() as conn:
-            self._many(
-                conn,
-                "INSERT INTO attempts (delivery_id, number, at, status_code, error, latency_ms,"
-                " response_headers, response_body, outcome) VALUES (?,?,?,?,?,?,?,?,?)",
-                [
-                    (r.delivery_id, r.attempt.number, r.attempt.at, r.attempt.status_code,
-                     r.attempt.error, r.attempt.latency_ms,
-                     json.dumps(r.attempt.response_headers), r.attempt.response_body,
-                     r.attempt.outcome)
-                    for r in results
-                ],
-            )
+            self._insert_attempts(conn, [
+                (r.delivery_id, r.attempt.number, r.attempt.at, r.attempt.status_code,
+                 r.attempt.error, r.attempt.latency_ms, json.dumps(r.attempt.response_headers),
+                 r.attempt.response_body, r.attempt.outcome)
+                for r in results
+            ])
             updated = self._update_states(conn, owner, results, now)
             lost = [r.delivery_id for r in results if r.delivery_id not in updated]
         return lost
+
+    _INSERT_ATTEMPTS = (
+        "INSERT INTO attempts (delivery_id, number, at, status_code, error, latency_ms,"
+        " response_headers, response_body, outcome) VALUES "
+    )
+
+    def _insert_attempts(self, conn: Any, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert attempt rows (the columns of :attr:`_INSERT_ATTEMPTS`)."""
+        self._many(conn, self._INSERT_ATTEMPTS + "(?,?,?,?,?,?,?,?,?)", rows)
 
     def _update_states(self, conn: Any, owner: str, results: Sequence[AttemptResult],
                        now: float) -> set[str]:
