@@ -32,7 +32,7 @@ from typing import Any, Callable
 import aiohttp
 import hookseal
 import httpx
-from hookseal_sender import Sender, SenderConfig, Worker, generate_master_key
+from hookseal_sender import Sender, SenderConfig, Worker, generate_master_key, tune_gc
 from hookseal_sender.catalog import _catalog, no_validation
 from hookseal_sender.models import new_id
 from hookseal_sender.outbox import enqueue
@@ -305,6 +305,7 @@ def main() -> int:
     args = ap.parse_args()
     big = 100_000 if args.quick else 1_000_000
     n_http = 2000 if args.quick else 6000
+    tune_gc()  # what `hookseal-sender serve` does: this process runs workers like it
     print(f"hookseal-sender benchmarks: this process {pin(0)}, receiver and PostgreSQL on "
           f"CPU 1 (taskset); {os.cpu_count()} CPUs; 1 KiB bodies; medians of 3 to 5 runs; "
           f"load average at start {os.getloadavg()[0]:.1f}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import Counter
@@ -11,6 +12,8 @@ from hookseal_sender import Sender, SenderConfig
 from hookseal_sender.catalog import no_validation
 from hookseal_sender.models import Attempt, AttemptResult, new_id
 from hookseal_sender.outbox import enqueue
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from .conftest import reopen
 
@@ -302,3 +305,11 @@ def test_status_counts_are_tenant_scoped(sender: Sender) -> None:
     assert sum(store.status_counts("t2", ids).values()) == 121
     assert store.status_counts("t3", ids) == {}
     assert store.status_counts("t1", []) == {}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(), st.one_of(st.text(), st.integers(), st.none()), max_size=8))
+def test_headers_json_is_json_dumps(headers: dict[str, Any]) -> None:
+    from hookseal_sender.storage._sql import headers_json
+
+    assert headers_json(headers) == json.dumps(headers)

@@ -313,3 +313,38 @@ def test_workers_run_the_retention_purge(sender: Sender, receiver: Receiver,
     w.worker._next_purge = 0.0  # skip the start-up grace period
     did = send_one(sender)
     wait_for(lambda: sender.store.get_delivery("t1", did) is None, 10)
+
+
+@pytest.fixture
+def gc_threshold() -> Any:
+    import gc
+
+    saved = gc.get_threshold()
+    yield
+    gc.set_threshold(*saved)
+
+
+def test_tune_gc_raises_only_the_first_threshold(gc_threshold: None) -> None:
+    import gc
+
+    from hookseal_sender import tune_gc
+
+    gc.set_threshold(700, 11, 12)
+    tune_gc()
+    assert gc.get_threshold() == (10_000, 11, 12)
+    tune_gc(2_500)
+    assert gc.get_threshold() == (2_500, 11, 12)
+
+
+def test_serve_tunes_the_collector(gc_threshold: None, tmp_path: Any, monkeypatch: Any) -> None:
+    import gc
+
+    import uvicorn
+    from hookseal_sender.cli import main
+
+    served: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.append(gc.get_threshold()))
+    assert main(["init", "--dir", str(tmp_path)]) == 0
+    gc.set_threshold(700, 10, 10)
+    assert main(["--config", str(tmp_path / "hookseal-sender.json"), "serve", "--no-worker"]) == 0
+    assert served == [(10_000, 10, 10)]

@@ -28,7 +28,7 @@ from .outbox import EnqueueResult
 from .secretbox import SecretBox, generate_master_key
 from .sender import CreatedEndpoint, Rotation, Sender
 from .storage import PostgresStore, SQLiteStore, Store, open_store
-from .worker import BackgroundWorker, Worker
+from .worker import BackgroundWorker, Worker, tune_gc
 
 __version__ = "0.1.0"
 
@@ -66,4 +66,5 @@ __all__ = [
     "__version__",
     "generate_master_key",
     "open_store",
+    "tune_gc",
 ]

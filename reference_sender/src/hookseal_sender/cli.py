@@ -390,8 +390,9 @@ def cmd_serve(args: argparse.Namespace, sender: Sender) -> int:
 
     from .api import create_app
     from .portal import PortalConfig, create_portal
-    from .worker import BackgroundWorker
+    from .worker import BackgroundWorker, tune_gc
 
+    tune_gc()  # a process of its own: see tune_gc
     settings = load_settings(args.config)
     portal = create_portal(sender, PortalConfig.from_settings(settings.get("portal", {})))
     app = create_app(sender, settings.get("api_keys", {}),

@@ -9,8 +9,9 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from json.encoder import encode_basestring_ascii
 from typing import Any, Optional
 
 from ..models import (
@@ -152,6 +153,19 @@ def _endpoint(row: Sequence[Any]) -> Endpoint:
 
 def _delivery(row: Sequence[Any]) -> Delivery:
     return Delivery(**dict(zip(_DELIVERY_COLS, row)))
+
+
+def headers_json(headers: Mapping[str, str]) -> str:
+    """``json.dumps(headers)``, byte for byte, at half its cost for a flat dict of strings.
+
+    Every attempt's response headers are stored as JSON; the general encoder's per-call
+    set-up cost more than encoding a handful of short strings does.
+    """
+    try:
+        return "{" + ", ".join([encode_basestring_ascii(k) + ": " + encode_basestring_ascii(v)
+                                for k, v in headers.items()]) + "}"
+    except TypeError:  # a value that is not a str: the general encoder knows what to do
+        return json.dumps(headers)
 
 
 class SQLStore(Store):
@@ -524,7 +538,7 @@ class SQLStore(Store):
         with self.transaction() as conn:
             self._insert_attempts(conn, [
                 (r.delivery_id, r.attempt.number, r.attempt.at, r.attempt.status_code,
-                 r.attempt.error, r.attempt.latency_ms, json.dumps(r.attempt.response_headers),
+                 r.attempt.error, r.attempt.latency_ms, headers_json(r.attempt.response_headers),
                  r.attempt.response_body, r.attempt.outcome)
                 for r in results
             ])
