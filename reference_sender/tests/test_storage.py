@@ -167,6 +167,34 @@ def test_claim_query_uses_the_claim_index(sender: Sender) -> None:
     assert "deliveries_claim" in plan, plan
 
 
+def test_claim_statement_reads_the_index_not_the_table(sender: Sender) -> None:
+    """The claim itself (not only its subquery) finds its rows through indexes.
+
+    On PostgreSQL, ``id IN (subquery)`` was planned as a hash join against a scan of the
+    whole deliveries table while the table was small; the claim now looks the ids up.
+    """
+    (did,) = make(sender, 1)
+    store: Any = sender.store
+    now = time.time()
+    rows = [(new_id("dlv"), "t1", "evt_x", sender.get_delivery("t1", did).endpoint_id, "x.y",
+             "pending", now, now, now) for _ in range(10_000)]
+    with store.transaction() as conn:
+        store._many(conn, "INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id,"
+                    " event_type, status, next_attempt_at, created_at, updated_at)"
+                    " VALUES (?,?,?,?,?,?,?,?,?)", rows)
+    if store.dialect == "postgresql":
+        store.conn().execute("ANALYZE deliveries")  # as autovacuum would have by now
+    explain = "EXPLAIN QUERY PLAN " if store.dialect == "sqlite" else "EXPLAIN "
+    with store.transaction() as conn:
+        plan = " ".join(str(r[-1]) for r in store._exec(
+            conn, explain + store._claim_sql(), ["w", now + 60, now, now, 100]).fetchall())
+    assert "deliveries_claim" in plan, plan
+    if store.dialect == "sqlite":
+        assert "SCAN deliveries" not in plan, plan
+    else:
+        assert "Seq Scan" not in plan and "deliveries_pkey" in plan, plan
+
+
 def test_sqlite_wal_checkpoints_happen_in_maintenance(sender: Sender) -> None:
     store: Any = sender.store
     if store.dialect != "sqlite":

@@ -196,6 +196,10 @@ class SQLStore(Store):
     def _claim_suffix(self) -> str:
         return ""
 
+    def _id_in(self, subquery: str) -> str:
+        """The condition "``id`` is one of the ids ``subquery`` selects"."""
+        return f"id IN ({subquery})"
+
     def _in(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
         return f"{column} IN ({','.join('?' * len(values))})", list(values)
 
@@ -476,13 +480,7 @@ class SQLStore(Store):
         if exclude_endpoints:
             clause, params = self._in("endpoint_id", list(exclude_endpoints))
             where = f" AND NOT ({clause})"
-        sql = (
-            "UPDATE deliveries SET status = 'delivering', lease_owner = ?, next_attempt_at = ?,"
-            " updated_at = ? WHERE id IN (SELECT id FROM deliveries WHERE status IN "
-            f"{_LIVE} AND next_attempt_at <= ?{where} ORDER BY next_attempt_at LIMIT ?"
-            f"{self._claim_suffix()}) RETURNING id, tenant_id, endpoint_id, event_type,"
-            " attempt_count, round_attempts, event_id"
-        )
+        sql = self._claim_sql(where)
         with self.transaction() as conn:
             rows = self._exec(
                 conn, sql, [owner, lease_until, now, now, *params, limit]
@@ -503,6 +501,18 @@ class SQLStore(Store):
                     endpoint_version=versions.get(r[2], 0), event_id=r[6])
             for r in rows
         ]
+
+    def _claim_sql(self, where: str = "") -> str:
+        """The claim statement; parameters: owner, lease_until, now, now, ``where``'s, limit."""
+        due = (
+            f"SELECT id FROM deliveries WHERE status IN {_LIVE} AND next_attempt_at <= ?{where}"
+            f" ORDER BY next_attempt_at LIMIT ?{self._claim_suffix()}"
+        )
+        return (
+            "UPDATE deliveries SET status = 'delivering', lease_owner = ?, next_attempt_at = ?,"
+            f" updated_at = ? WHERE {self._id_in(due)} RETURNING id, tenant_id, endpoint_id,"
+            " event_type, attempt_count, round_attempts, event_id"
+        )
 
     def release(self, owner: str, delivery_ids: Sequence[str], at: float) -> None:
         """Give leased deliveries back, due at ``at``, without an attempt.
