@@ -43,23 +43,9 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     workdir: Path = tmp_path_factory.mktemp("redis")
     port = free_port()
     proc = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-            "--daemonize",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(workdir), "--daemonize", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url)
@@ -93,23 +79,22 @@ def event_body(event_id: str = "evt_1", event_type: str = "test.ping") -> bytes:
     import json
 
     return json.dumps(
-        {"id": event_id, "type": event_type, "created_at": "2026-11-23T12:00:00Z", "data": {"message": "hello"}},
+        {"id": event_id, "type": event_type, "created_at": "2026-11-23T12:00:00Z",
+         "data": {"message": "hello"}},
         separators=(",", ":"),
     ).encode()
 
 
 def signed(
-    body: bytes,
-    *,
-    secret: str = SECRET,
-    profile: str = "hookseal-v1",
-    msg_id: str = "evt_1",
-    timestamp: int | None = None,
+    body: bytes, *, secret: str = SECRET, profile: str = "hookseal-v1",
+    msg_id: str = "evt_1", timestamp: int | None = None,
 ) -> dict[str, str]:
     """Return the headers ``hookseal.sign`` produces for ``body``."""
     import hookseal
 
-    headers = hookseal.sign(body, secret, profile=profile, msg_id=msg_id, timestamp=timestamp, event_type="test.ping")
+    headers = hookseal.sign(
+        body, secret, profile=profile, msg_id=msg_id, timestamp=timestamp, event_type="test.ping"
+    )
     headers["Content-Type"] = "application/json"
     return headers
 
@@ -130,7 +115,8 @@ def rejection_cases() -> list[tuple[str, bytes, dict[str, str], int, str]]:
     ]
 
 
-def assert_problem(status: int, content_type: str, payload: dict[str, object], expected_status: int, code: str) -> None:
+def assert_problem(status: int, content_type: str, payload: dict[str, object],
+                   expected_status: int, code: str) -> None:
     """Check an RFC 9457 problem answer carrying ``code``."""
     assert status == expected_status, payload
     assert content_type.startswith("application/problem+json")
@@ -193,11 +179,7 @@ class Process:
 
         env = dict(os.environ, PYTHONUNBUFFERED="1", NO_COLOR="1", TERM="dumb", COLUMNS="200")
         self.proc = subprocess.Popen(
-            argv,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=env,
-            text=True,
+            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True,
             encoding="utf-8",
         )
         self.lines: list[str] = []
@@ -215,12 +197,12 @@ class Process:
 
     def wait_output(self, needle: str, timeout: float = 15.0) -> str:
         """Wait until ``needle`` appears in the output; return the output."""
-
         def seen() -> bool:
             if self.proc.poll() is not None and needle not in self.output:
                 self._reader.join(timeout=5)
                 if needle not in self.output:
-                    pytest.fail(f"process exited ({self.proc.returncode}) before printing {needle!r}:\n{self.output}")
+                    pytest.fail(f"process exited ({self.proc.returncode}) before printing "
+                                f"{needle!r}:\n{self.output}")
             return needle in self.output
 
         wait_for(seen, timeout=timeout)
@@ -250,3 +232,4 @@ def hookseal_command() -> list[str]:
     if script.exists():
         return [str(script)]
     return [sys.executable, "-m", "hookseal.cli"]
+

@@ -188,7 +188,9 @@ def test_simultaneous_deliveries_run_the_handler_once(store: IdempotencyStore) -
         return "done"
 
     results: dict[str, Any] = {}
-    first = threading.Thread(target=lambda: results.setdefault("a", once.run("msg_sim", slow_handler)))
+    first = threading.Thread(
+        target=lambda: results.setdefault("a", once.run("msg_sim", slow_handler))
+    )
     first.start()
     assert handler_started.wait(timeout=10)
     results["b"] = once.run("msg_sim", lambda: runs.append("second"))
@@ -216,7 +218,8 @@ def test_sqlite_store_is_safe_across_processes(tmp_path: Path) -> None:
     path = str(tmp_path / "proc.db")
     SQLiteStore(path).close()  # create the table once, before the race
     procs = [
-        subprocess.Popen([sys.executable, "-c", CHILD, path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        subprocess.Popen([sys.executable, "-c", CHILD, path], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
         for _ in range(n)
     ]
     try:

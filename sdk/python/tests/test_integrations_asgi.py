@@ -33,13 +33,11 @@ class Recorder:
             await send({"type": "lifespan.shutdown.complete"})
             return
         message = await receive()
-        self.calls.append(
-            {"path": scope["path"], "body": message["body"], "event": scope.get("state", {}).get("hookseal_event")}
-        )
+        self.calls.append({"path": scope["path"], "body": message["body"],
+                           "event": scope.get("state", {}).get("hookseal_event")})
         payload = json.dumps({"echo": len(message["body"])}).encode()
-        await send(
-            {"type": "http.response.start", "status": self.status, "headers": [(b"content-type", b"application/json")]}
-        )
+        await send({"type": "http.response.start", "status": self.status,
+                    "headers": [(b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": payload})
 
 

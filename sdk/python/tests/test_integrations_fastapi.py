@@ -49,9 +49,8 @@ def test_verified_event_reaches_the_handler() -> None:
     with TestClient(app) as client:
         r = client.post("/webhooks", content=body, headers=signed(body))
     assert r.status_code == 200 and r.json() == {"received": "evt_1"}
-    assert seen == [
-        {"id": "evt_1", "type": "test.ping", "created_at": "2026-11-23T12:00:00Z", "data": {"message": "hello"}}
-    ]
+    assert seen == [{"id": "evt_1", "type": "test.ping", "created_at": "2026-11-23T12:00:00Z",
+                     "data": {"message": "hello"}}]
 
 
 @pytest.mark.parametrize("case", rejection_cases(), ids=lambda c: c[0])
@@ -90,10 +89,10 @@ def test_standard_webhooks_profile() -> None:
 
     body = event_body()
     with TestClient(app) as client:
-        ok = client.post("/webhooks", content=body, headers=signed(body, secret=secret, profile="standard-webhooks"))
-        bad = client.post(
-            "/webhooks", content=body + b" ", headers=signed(body, secret=secret, profile="standard-webhooks")
-        )
+        ok = client.post("/webhooks", content=body,
+                         headers=signed(body, secret=secret, profile="standard-webhooks"))
+        bad = client.post("/webhooks", content=body + b" ",
+                          headers=signed(body, secret=secret, profile="standard-webhooks"))
     assert ok.status_code == 200
     assert bad.status_code == 401 and bad.json()["code"] == "signature_mismatch"
 
@@ -105,7 +104,8 @@ def test_once_runs_a_delivery_once_and_answers_duplicates_2xx() -> None:
         first = client.post("/webhooks", content=body, headers=signed(body))
         again = client.post("/webhooks", content=body, headers=signed(body))  # a retry: re-signed
     assert first.status_code == 200
-    assert again.status_code == 200 and again.json() == {"status": "duplicate", "delivery_id": "evt_1"}
+    assert again.status_code == 200 and again.json() == {"status": "duplicate",
+                                                         "delivery_id": "evt_1"}
     assert len(seen) == 1
 
 
@@ -146,16 +146,15 @@ def test_starlette_webhook_endpoint_sync_and_async_handlers() -> None:
         return JSONResponse({"ok": False}, status_code=500)
 
     wh = hookseal.Webhook(SECRET)
-    app = Starlette(
-        routes=[
-            Route("/sync", webhook_endpoint(wh, sync_handler, once=once), methods=["POST"]),
-            Route("/async", webhook_endpoint(wh, async_handler), methods=["POST"]),
-        ]
-    )
+    app = Starlette(routes=[
+        Route("/sync", webhook_endpoint(wh, sync_handler, once=once), methods=["POST"]),
+        Route("/async", webhook_endpoint(wh, async_handler), methods=["POST"]),
+    ])
     body = event_body("evt_s")
     with TestClient(app) as client:
         assert client.post("/sync", content=body, headers=signed(body)).status_code == 200
-        assert client.post("/sync", content=body, headers=signed(body)).json()["status"] == "duplicate"
+        assert client.post("/sync", content=body, headers=signed(body)).json()["status"] == \
+            "duplicate"
         assert client.post("/async", content=body, headers=signed(body)).status_code == 500
         bad = client.post("/async", content=body, headers={})
     assert bad.status_code == 400 and bad.json()["code"] == "missing_header"
@@ -181,11 +180,8 @@ def test_concurrent_deliveries_through_fastapi_run_the_handler_once() -> None:
     body = event_body("evt_c")
     results: dict[str, int] = {}
     with TestClient(app) as client:
-        t = threading.Thread(
-            target=lambda: results.setdefault(
-                "first", client.post("/webhooks", content=body, headers=signed(body)).status_code
-            )
-        )
+        t = threading.Thread(target=lambda: results.setdefault(
+            "first", client.post("/webhooks", content=body, headers=signed(body)).status_code))
         t.start()
         assert started.wait(timeout=10)
         second = client.post("/webhooks", content=body, headers=signed(body))

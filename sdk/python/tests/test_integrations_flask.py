@@ -86,8 +86,10 @@ def test_async_view() -> None:
 
     body = event_body("evt_fa")
     client = app.test_client()
-    assert client.post("/webhooks", data=body, headers=signed(body)).get_json() == {"received": "evt_fa"}
-    assert client.post("/webhooks", data=body, headers=signed(body)).get_json()["status"] == "duplicate"
+    assert client.post("/webhooks", data=body, headers=signed(body)).get_json() == \
+        {"received": "evt_fa"}
+    assert client.post("/webhooks", data=body, headers=signed(body)).get_json()["status"] == \
+        "duplicate"
 
 
 def test_typed_passes_the_generated_model() -> None:
@@ -100,9 +102,7 @@ def test_typed_passes_the_generated_model() -> None:
         assert isinstance(event, models.EventBase)
         return {"type": event.type}
 
-    body = (
-        b'{"id":"evt_typed0001","type":"test.ping","version":1,"created":1,"livemode":false,'
-        b'"data":{"message":"hi","endpoint_id":"ep_1"}}'
-    )
+    body = b'{"id":"evt_typed0001","type":"test.ping","version":1,"created":1,"livemode":false,' \
+           b'"data":{"message":"hi","endpoint_id":"ep_1"}}'
     r = app.test_client().post("/webhooks", data=body, headers=signed(body))
     assert r.status_code == 200 and r.get_json() == {"type": "test.ping"}

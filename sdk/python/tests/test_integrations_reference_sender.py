@@ -63,9 +63,7 @@ class FlaskReceiver:
 def sender(tmp_path: Path) -> Iterator[Sender]:
     config = SenderConfig(
         database=f"sqlite:///{tmp_path / 'sender.db'}",
-        master_key=sender_pkg.generate_master_key(),
-        allow_local=True,
-        poll_interval=0.02,
+        master_key=sender_pkg.generate_master_key(), allow_local=True, poll_interval=0.02,
         retry=RetryPolicy(schedule=(0.1, 0.1, 0.1), jitter=0.0, retry_after_cap=1.0),
     )
     s = Sender(config)
@@ -73,7 +71,9 @@ def sender(tmp_path: Path) -> Iterator[Sender]:
     s.close()
 
 
-def test_reference_sender_delivery_is_verified_retried_and_processed_once(sender: Sender, tmp_path: Path) -> None:
+def test_reference_sender_delivery_is_verified_retried_and_processed_once(
+    sender: Sender, tmp_path: Path
+) -> None:
     with FlaskReceiver(tmp_path) as receiver:
         endpoint = sender.create_endpoint("t1", receiver.url, allow_local=True)
         receiver.secret = endpoint.secret

@@ -59,30 +59,26 @@ def test_oversized_body_is_answered_413() -> None:
 def test_once_completes_on_2xx_and_releases_otherwise() -> None:
     body = event_body()
     ok = Recorder()
-    client = Client(HooksealWSGIMiddleware(ok, hookseal.Webhook(SECRET), once=ProcessOnce(MemoryStore())))
+    client = Client(HooksealWSGIMiddleware(ok, hookseal.Webhook(SECRET),
+                                           once=ProcessOnce(MemoryStore())))
     assert client.post("/w", data=body, headers=signed(body), buffered=True).status_code == 200
     dup = client.post("/w", data=body, headers=signed(body), buffered=True)
     assert dup.status_code == 200 and dup.get_json()["status"] == "duplicate"
     assert len(ok.calls) == 1
 
     failing = Recorder("500 Internal Server Error")
-    client2 = Client(HooksealWSGIMiddleware(failing, hookseal.Webhook(SECRET), once=ProcessOnce(MemoryStore())))
+    client2 = Client(HooksealWSGIMiddleware(failing, hookseal.Webhook(SECRET),
+                                            once=ProcessOnce(MemoryStore())))
     assert client2.post("/w", data=body, headers=signed(body), buffered=True).status_code == 500
     assert client2.post("/w", data=body, headers=signed(body), buffered=True).status_code == 500
     assert len(failing.calls) == 2
 
 
 def test_environ_headers_rebuilds_dashed_lower_case_names() -> None:
-    environ = {
-        "HTTP_HOOKSEAL_SIGNATURE": "t=1,v1=ab",
-        "CONTENT_TYPE": "application/json",
-        "CONTENT_LENGTH": "",
-        "wsgi.input": None,
-    }
+    environ = {"HTTP_HOOKSEAL_SIGNATURE": "t=1,v1=ab", "CONTENT_TYPE": "application/json",
+               "CONTENT_LENGTH": "", "wsgi.input": None}
     assert sorted(environ_headers(environ)) == [
-        ("content-type", "application/json"),
-        ("hookseal-signature", "t=1,v1=ab"),
-    ]
+        ("content-type", "application/json"), ("hookseal-signature", "t=1,v1=ab")]
 
 
 def test_delivery_id_prefers_the_signed_body_id_then_the_profile_header() -> None:
@@ -92,7 +88,8 @@ def test_delivery_id_prefers_the_signed_body_id_then_the_profile_header() -> Non
     assert delivery_id(v1, {"id": "evt_body"}, {"Hookseal-Webhook-Id": "dlv_h"}) == "evt_body"
     assert delivery_id(v1, {}, [("hookseal-webhook-id", "dlv_h")]) == "dlv_h"
     acme = hookseal.Webhook(SECRET, header_prefix="Acme")
-    assert delivery_id(acme, {}, {"Acme-Webhook-Id": "dlv_a", "Hookseal-Webhook-Id": "x"}) == "dlv_a"
+    assert delivery_id(acme, {}, {"Acme-Webhook-Id": "dlv_a", "Hookseal-Webhook-Id": "x"}) == \
+        "dlv_a"
     sw = hookseal.Webhook(hookseal.generate_secret(), profile="standard-webhooks")
     assert delivery_id(sw, {}, {"webhook-id": "msg_1"}) == "msg_1"
     assert delivery_id(sw, {"id": 5}, {}) is None

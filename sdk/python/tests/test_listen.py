@@ -67,7 +67,8 @@ def quickstart_commands() -> list[list[str]]:
 def test_quickstart_listen_then_trigger_end_to_end() -> None:
     # Runs exactly the guide's quickstart commands, on a free port instead of 4242.
     commands = quickstart_commands()
-    assert [c[:2] for c in commands] == [["hookseal", "listen"], ["hookseal", "trigger"], ["hookseal", "trigger"]]
+    assert [c[:2] for c in commands] == [["hookseal", "listen"], ["hookseal", "trigger"],
+                                         ["hookseal", "trigger"]]
     port = str(free_port())
 
     def local(argv: list[str]) -> list[str]:
@@ -116,9 +117,8 @@ def test_generated_secret_is_printed_and_used() -> None:
         (lambda body: signed(body, secret="whsec_other"), 401, "signature_mismatch"),
     ],
 )
-def test_rejections_answer_a_problem(
-    listener: tuple[Process, str], headers_for: object, status: int, code: str
-) -> None:
+def test_rejections_answer_a_problem(listener: tuple[Process, str], headers_for: object,
+                                     status: int, code: str) -> None:
     proc, url = listener
     body = event_body()
     got_status, answer = post(url, body, headers_for(body))  # type: ignore[operator]
@@ -160,7 +160,8 @@ def test_forward_to_an_unreachable_handler_answers_502() -> None:
         listen.stop()
 
 
-def test_missing_rich_names_the_extra(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_rich_names_the_extra(monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
     import sys
 
     from hookseal import cli

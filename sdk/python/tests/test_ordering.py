@@ -21,14 +21,8 @@ from receiving_fixtures import redis_url  # noqa: F401 - fixture
 
 
 def customer_updated(event_id: str, created: int, email: str, cid: str = "cus_1") -> dict[str, Any]:
-    return {
-        "id": event_id,
-        "type": "customer.updated",
-        "version": 1,
-        "created": created,
-        "livemode": False,
-        "data": {"customer": {"id": cid, "email": email}},
-    }
+    return {"id": event_id, "type": "customer.updated", "version": 1, "created": created,
+            "livemode": False, "data": {"customer": {"id": cid, "email": email}}}
 
 
 @pytest.fixture(params=["memory", "sqlite", "redis"])

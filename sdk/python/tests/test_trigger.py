@@ -18,7 +18,7 @@ def test_sends_a_signed_valid_catalog_example(event_type: str) -> None:
     with CaptureServer() as server:
         code = cli.main(["trigger", event_type, "--to", server.url, "--secret", SECRET])
     assert code == 0
-    ((_, headers, body),) = server.requests
+    (_, headers, body), = server.requests
     event = hookseal.Webhook(SECRET).construct_event(body, headers)
     assert event["type"] == event_type == headers["Hookseal-Event-Type"]
     assert event["id"] == headers["Hookseal-Webhook-Id"] and event["id"].startswith("evt_")
@@ -36,11 +36,9 @@ def test_each_trigger_is_a_new_event() -> None:
 def test_standard_webhooks_profile() -> None:
     secret = hookseal.generate_secret()
     with CaptureServer() as server:
-        assert (
-            cli.main(["trigger", "test.ping", "--to", server.url, "--secret", secret, "--profile", "standard-webhooks"])
-            == 0
-        )
-    ((_, headers, body),) = server.requests
+        assert cli.main(["trigger", "test.ping", "--to", server.url, "--secret", secret,
+                              "--profile", "standard-webhooks"]) == 0
+    (_, headers, body), = server.requests
     wh = hookseal.Webhook(secret, profile="standard-webhooks")
     lowered = {k.lower(): v for k, v in headers.items()}
     assert wh.construct_event(body, headers)["id"] == lowered["webhook-id"]
@@ -49,14 +47,16 @@ def test_standard_webhooks_profile() -> None:
 def test_tamper_sends_a_body_that_fails_verification(capsys: pytest.CaptureFixture[str]) -> None:
     problem = b'{"code":"signature_mismatch","status":401}'
     with CaptureServer(status=401, body=problem) as strict:
-        assert cli.main(["trigger", "test.ping", "--to", strict.url, "--secret", SECRET, "--tamper"]) == 0
-    ((_, headers, body),) = strict.requests
+        assert cli.main(["trigger", "test.ping", "--to", strict.url, "--secret", SECRET,
+                              "--tamper"]) == 0
+    (_, headers, body), = strict.requests
     with pytest.raises(hookseal.SignatureMismatchError):
         hookseal.Webhook(SECRET).verify(body, headers)
     assert "← 401 signature_mismatch" in capsys.readouterr().out
     # An endpoint that accepts the tampered body is reported as broken.
     with CaptureServer(status=200) as naive:
-        assert cli.main(["trigger", "test.ping", "--to", naive.url, "--secret", SECRET, "--tamper"]) == 1
+        assert cli.main(["trigger", "test.ping", "--to", naive.url, "--secret", SECRET,
+                              "--tamper"]) == 1
     assert "ACCEPTED a tampered delivery" in capsys.readouterr().err
 
 

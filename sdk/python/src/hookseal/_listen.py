@@ -36,17 +36,8 @@ DEFAULT_PORT = 4242
 """The port ``hookseal listen`` binds on 127.0.0.1 unless ``--port`` says otherwise."""
 
 # Hop-by-hop and recomputed headers are not forwarded (RFC 9110, section 7.6.1).
-_NOT_FORWARDED = {
-    "host",
-    "content-length",
-    "connection",
-    "keep-alive",
-    "transfer-encoding",
-    "te",
-    "trailer",
-    "upgrade",
-    "proxy-connection",
-}
+_NOT_FORWARDED = {"host", "content-length", "connection", "keep-alive", "transfer-encoding",
+                  "te", "trailer", "upgrade", "proxy-connection"}
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -57,24 +48,18 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Receive webhooks on 127.0.0.1, verify each one, pretty-print it, and "
         "optionally forward verified requests to your own handler.",
     )
-    p.add_argument(
-        "--secret", "-s", action="append", help="secret or whpk_ key (repeat for several); default: generate one"
-    )
-    p.add_argument(
-        "--port",
-        "-p",
-        type=int,
-        default=DEFAULT_PORT,
-        help="port on 127.0.0.1 (default: %(default)s; 0 picks a free one)",
-    )
-    p.add_argument(
-        "--forward-to", "-f", metavar="URL", help="forward verified requests to this URL and relay its answer"
-    )
-    p.add_argument("--profile", choices=PROFILES, default=HOOKSEAL_V1, help="wire profile (default: %(default)s)")
-    p.add_argument("--prefix", default=DEFAULT_HEADER_PREFIX, help="hookseal-v1 header prefix (default: %(default)s)")
-    p.add_argument(
-        "--tolerance", type=int, default=DEFAULT_TOLERANCE, help="timestamp tolerance in seconds (default: %(default)s)"
-    )
+    p.add_argument("--secret", "-s", action="append",
+                   help="secret or whpk_ key (repeat for several); default: generate one")
+    p.add_argument("--port", "-p", type=int, default=DEFAULT_PORT,
+                   help="port on 127.0.0.1 (default: %(default)s; 0 picks a free one)")
+    p.add_argument("--forward-to", "-f", metavar="URL",
+                   help="forward verified requests to this URL and relay its answer")
+    p.add_argument("--profile", choices=PROFILES, default=HOOKSEAL_V1,
+                   help="wire profile (default: %(default)s)")
+    p.add_argument("--prefix", default=DEFAULT_HEADER_PREFIX,
+                   help="hookseal-v1 header prefix (default: %(default)s)")
+    p.add_argument("--tolerance", type=int, default=DEFAULT_TOLERANCE,
+                   help="timestamp tolerance in seconds (default: %(default)s)")
     p.set_defaults(func=run)
     return p
 
@@ -108,7 +93,8 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the default access log: every request is printed by ``_show`` instead."""
 
-    def _send(self, status: int, body: bytes, content_type: str, headers: Optional[dict[str, str]] = None) -> None:
+    def _send(self, status: int, body: bytes, content_type: str,
+              headers: Optional[dict[str, str]] = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -149,15 +135,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _show_rejection(self, status: int, code: str, detail: str) -> None:
         from rich.text import Text
 
-        self.server.console.print(
-            Text.assemble(
-                ("✘ ", "bold red"),
-                (f"{_now()}  ", "dim"),
-                (f"rejected  {status} {code}", "bold red"),
-                (f"  {self.path}\n  ", "dim"),
-                (detail, "red"),
-            )
-        )
+        self.server.console.print(Text.assemble(
+            ("✘ ", "bold red"), (f"{_now()}  ", "dim"), (f"rejected  {status} {code}", "bold red"),
+            (f"  {self.path}\n  ", "dim"), (detail, "red"),
+        ))
 
     def _show(self, event: dict[str, Any]) -> None:
         from rich.json import JSON
@@ -167,14 +148,9 @@ class _Handler(BaseHTTPRequestHandler):
         event_id = str(event.get("id", ""))
         again = "" if self.server.first_sight(event_id) else "  (seen before: a retry or replay)"
         title = Text.assemble(
-            ("✔ ", "bold green"),
-            (f"{_now()}  ", "dim"),
-            ("verified  ", "bold green"),
-            (str(event.get("type", "?")), "bold cyan"),
-            ("  ", ""),
-            (event_id, "magenta"),
-            (f"  {self.path}", "dim"),
-            (again, "yellow"),
+            ("✔ ", "bold green"), (f"{_now()}  ", "dim"), ("verified  ", "bold green"),
+            (str(event.get("type", "?")), "bold cyan"), ("  ", ""),
+            (event_id, "magenta"), (f"  {self.path}", "dim"), (again, "yellow"),
         )
         console.print(title)
         console.print(JSON(json.dumps(event), indent=2))
@@ -211,7 +187,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     generated = not args.secret
     secrets = args.secret or [generate_secret()]
-    webhook = Webhook(secrets, profile=args.profile, tolerance=args.tolerance, header_prefix=args.prefix)
+    webhook = Webhook(secrets, profile=args.profile, tolerance=args.tolerance,
+                      header_prefix=args.prefix)
     console = Console(highlight=False, soft_wrap=True)
     server = _Server(("127.0.0.1", args.port), _Handler)
     server.webhook = webhook
@@ -233,15 +210,14 @@ def run(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         if generated:
-            console.print(
-                f"Your webhook signing secret is [bold]{secrets[0]}[/bold] (generated; pass --secret to choose one)"
-            )
-        console.print(f"[bold green]Ready![/bold green] Listening on {url} ({args.profile}); press Ctrl-C to stop.")
+            console.print(f"Your webhook signing secret is [bold]{secrets[0]}[/bold] "
+                          "(generated; pass --secret to choose one)")
+        console.print(f"[bold green]Ready![/bold green] Listening on {url} "
+                      f"({args.profile}); press Ctrl-C to stop.")
         if args.forward_to:
             console.print(f"Forwarding verified deliveries to {args.forward_to}")
-        console.print(
-            f"Try: hookseal trigger test.ping --to {url} --secret {secrets[0]}", highlight=False, markup=False
-        )
+        console.print(f"Try: hookseal trigger test.ping --to {url} --secret {secrets[0]}",
+                      highlight=False, markup=False)
         server.serve_forever(poll_interval=0.2)
     finally:
         server.server_close()

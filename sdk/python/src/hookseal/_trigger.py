@@ -31,13 +31,18 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Send a correctly signed example delivery of a catalog event type "
         "(e.g. test.ping, invoice.paid) to URL.",
     )
-    p.add_argument("event_type", metavar="TYPE", help="event type, e.g. test.ping ('list' prints the known types)")
+    p.add_argument("event_type", metavar="TYPE",
+                   help="event type, e.g. test.ping ('list' prints the known types)")
     p.add_argument("--to", metavar="URL", help="where to POST the delivery (required)")
-    p.add_argument("--secret", "-s", action="append", help="secret or whsk_ signing key (repeat for several)")
-    p.add_argument("--profile", choices=PROFILES, default=HOOKSEAL_V1, help="wire profile (default: %(default)s)")
-    p.add_argument("--prefix", default=DEFAULT_HEADER_PREFIX, help="hookseal-v1 header prefix (default: %(default)s)")
+    p.add_argument("--secret", "-s", action="append",
+                   help="secret or whsk_ signing key (repeat for several)")
+    p.add_argument("--profile", choices=PROFILES, default=HOOKSEAL_V1,
+                   help="wire profile (default: %(default)s)")
+    p.add_argument("--prefix", default=DEFAULT_HEADER_PREFIX,
+                   help="hookseal-v1 header prefix (default: %(default)s)")
     p.add_argument("--event-version", type=int, help="event version (default: the current one)")
-    p.add_argument("--tamper", action="store_true", help="change the body after signing: the endpoint must reject it")
+    p.add_argument("--tamper", action="store_true",
+                   help="change the body after signing: the endpoint must reject it")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds (default: %(default)s)")
     p.set_defaults(func=run)
     return p
@@ -52,7 +57,9 @@ def load_catalog() -> Any:
     try:
         module = importlib.import_module("hookseal_catalog")
     except ImportError:
-        raise SystemExit("hookseal trigger needs the event catalog: pip install 'hookseal[cli]'") from None
+        raise SystemExit(
+            "hookseal trigger needs the event catalog: pip install 'hookseal[cli]'"
+        ) from None
     loader = getattr(module, "load_catalog", None)
     if loader is None:  # older layouts keep it in the submodule
         loader = importlib.import_module("hookseal_catalog.catalog").load_catalog
@@ -61,7 +68,8 @@ def load_catalog() -> Any:
 
 def build_body(catalog: Any, event_type: str, version: Optional[int] = None) -> bytes:
     """Return a fresh envelope around the event's first example, as compact JSON bytes."""
-    envelope = catalog.build_envelope(event_type, catalog.example(event_type, version), version=version)
+    envelope = catalog.build_envelope(event_type, catalog.example(event_type, version),
+                                      version=version)
     return json.dumps(envelope, separators=(",", ":")).encode()
 
 
@@ -95,15 +103,15 @@ def run(args: argparse.Namespace) -> int:
         return 2
     body = build_body(catalog, args.event_type, args.event_version)
     event_id = json.loads(body)["id"]
-    headers = sign(
-        body, args.secret, profile=args.profile, msg_id=event_id, event_type=args.event_type, header_prefix=args.prefix
-    )
+    headers = sign(body, args.secret, profile=args.profile, msg_id=event_id,
+                   event_type=args.event_type, header_prefix=args.prefix)
     if args.tamper:
         body = tamper(body)
     headers["Content-Type"] = "application/json"
     headers["User-Agent"] = "hookseal-trigger"
     if not args.to.startswith(("http://", "https://")):
-        print(f"hookseal trigger: --to must be an http:// or https:// URL, not {args.to!r}", file=sys.stderr)
+        print(f"hookseal trigger: --to must be an http:// or https:// URL, not {args.to!r}",
+              file=sys.stderr)
         return 2
     request = urllib.request.Request(args.to, data=body, headers=headers, method="POST")  # noqa: S310
     label = f"{args.event_type} {event_id}" + (" (tampered after signing)" if args.tamper else "")
@@ -124,7 +132,8 @@ def run(args: argparse.Namespace) -> int:
         if 400 <= status < 500:
             print(f"✔ rejected as it should be ({code or status}): the signature no longer matches")
             return 0
-        print("✘ the endpoint ACCEPTED a tampered delivery: it is not verifying signatures", file=sys.stderr)
+        print("✘ the endpoint ACCEPTED a tampered delivery: it is not verifying signatures",
+              file=sys.stderr)
         return 1
     return 0 if 200 <= status < 300 else 1
 

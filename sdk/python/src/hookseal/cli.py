@@ -37,6 +37,7 @@ EXIT_CODES: dict[str, int] = {
 """Exit status of ``hookseal verify`` per error code (0 = verified, 2 = usage error)."""
 
 
+
 def _read_body(args: argparse.Namespace) -> bytes:
     if args.data is not None:
         return str(args.data).encode("utf-8")

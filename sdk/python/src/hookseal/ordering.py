@@ -73,7 +73,9 @@ class OrderingStore(Protocol):
         ...
 
 
-def _newer(record: Optional[tuple[int, str]], created: int, event_id: str, allow_equal: bool) -> bool:
+def _newer(
+    record: Optional[tuple[int, str]], created: int, event_id: str, allow_equal: bool
+) -> bool:
     if record is None:
         return True
     last_created, last_id = record
@@ -107,13 +109,17 @@ class SQLiteOrderingStore:
         table: The table name (created if missing).
     """
 
-    def __init__(self, path: Union[str, os.PathLike[str]], *, table: str = "hookseal_ordering") -> None:
+    def __init__(
+        self, path: Union[str, os.PathLike[str]], *, table: str = "hookseal_ordering"
+    ) -> None:
         """Open the store; see the class docstring."""
         if not table.replace("_", "").isalnum() or not table.isascii():
             raise ValueError(f"invalid SQLite table name: {table!r}")
         self._table = table
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(os.fspath(path), timeout=30, isolation_level=None, check_same_thread=False)
+        self._conn = sqlite3.connect(
+            os.fspath(path), timeout=30, isolation_level=None, check_same_thread=False
+        )
         self._conn.execute(
             f"CREATE TABLE IF NOT EXISTS {table} ("
             " key TEXT PRIMARY KEY, created INTEGER NOT NULL, event_id TEXT NOT NULL)"
@@ -129,7 +135,8 @@ class SQLiteOrderingStore:
                     f"SELECT created, event_id FROM {self._table} WHERE key = ?",  # noqa: S608
                     (key,),
                 ).fetchone()
-                ok = _newer(None if row is None else (int(row[0]), str(row[1])), created, event_id, allow_equal)
+                ok = _newer(None if row is None else (int(row[0]), str(row[1])),
+                            created, event_id, allow_equal)
                 if ok:
                     conn.execute(
                         f"INSERT OR REPLACE INTO {self._table} (key, created, event_id)"  # noqa: S608
@@ -172,7 +179,9 @@ class RedisOrderingStore:
             ever). An event older than the TTL arriving later would be applied.
     """
 
-    def __init__(self, client: Any, *, prefix: str = "hookseal:ordering:", ttl: Optional[float] = None) -> None:
+    def __init__(
+        self, client: Any, *, prefix: str = "hookseal:ordering:", ttl: Optional[float] = None
+    ) -> None:
         """Wrap ``client``; see the class docstring."""
         self._prefix = prefix
         self._ttl_ms = 0 if ttl is None else max(1, int(ttl * 1000))
@@ -180,12 +189,10 @@ class RedisOrderingStore:
 
     def advance(self, key: str, created: int, event_id: str, *, allow_equal: bool) -> bool:
         """See :meth:`OrderingStore.advance`."""
-        return bool(
-            self._advance(
-                keys=[self._prefix + key],
-                args=[int(created), event_id, "1" if allow_equal else "0", self._ttl_ms],
-            )
-        )
+        return bool(self._advance(
+            keys=[self._prefix + key],
+            args=[int(created), event_id, "1" if allow_equal else "0", self._ttl_ms],
+        ))
 
 
 class Ordering:

@@ -45,7 +45,9 @@ class MemoryStore:
         for key in [k for k, r in self._records.items() if r.expires_at <= now]:
             del self._records[key]
 
-    def try_claim(self, key: str, token: str, *, now: float, lease: float, ttl: float) -> StoreAnswer:
+    def try_claim(
+        self, key: str, token: str, *, now: float, lease: float, ttl: float
+    ) -> StoreAnswer:
         """See :meth:`IdempotencyStore.try_claim`."""
         with self._lock:
             self._sweep(now)
@@ -55,7 +57,9 @@ class MemoryStore:
                     return StoreAnswer(ClaimState.COMPLETED)
                 if record.lease_until > now:
                     return StoreAnswer(ClaimState.IN_PROGRESS, record.lease_until)
-            self._records[key] = _Record(ClaimState.IN_PROGRESS, token, now + lease, now + max(ttl, lease))
+            self._records[key] = _Record(
+                ClaimState.IN_PROGRESS, token, now + lease, now + max(ttl, lease)
+            )
             return StoreAnswer(ClaimState.ACQUIRED)
 
     def complete(self, key: str, token: str, *, now: float, ttl: float) -> bool:

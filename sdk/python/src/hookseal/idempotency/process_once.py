@@ -136,7 +136,8 @@ class ProcessOnce:
         if not done:
             # The lease ran out before the handler finished and a retry took the id over:
             # the delivery may have been processed twice. Raise the lease.
-            _log.warning("lease of delivery %s expired before it completed (lease=%ss)", claim.key, self.lease)
+            _log.warning("lease of delivery %s expired before it completed (lease=%ss)",
+                         claim.key, self.lease)
         return done
 
     def release(self, claim: Claim) -> bool:

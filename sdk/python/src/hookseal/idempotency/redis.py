@@ -72,13 +72,17 @@ class RedisStore:
         try:
             import redis as redis_lib
         except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError("RedisStore needs redis-py: pip install 'hookseal[redis]'") from exc
+            raise ImportError(
+                "RedisStore needs redis-py: pip install 'hookseal[redis]'"
+            ) from exc
         return cls(redis_lib.Redis.from_url(url), prefix=prefix)
 
     def _key(self, key: str) -> str:
         return self._prefix + key
 
-    def try_claim(self, key: str, token: str, *, now: float, lease: float, ttl: float) -> StoreAnswer:
+    def try_claim(
+        self, key: str, token: str, *, now: float, lease: float, ttl: float
+    ) -> StoreAnswer:
         """See :meth:`IdempotencyStore.try_claim`."""
         state, lease_until = self._claim(
             keys=[self._key(key)],

@@ -70,7 +70,9 @@ class SQLiteStore:
                 self._conn.close()
                 self._conn = None
 
-    def try_claim(self, key: str, token: str, *, now: float, lease: float, ttl: float) -> StoreAnswer:
+    def try_claim(
+        self, key: str, token: str, *, now: float, lease: float, ttl: float
+    ) -> StoreAnswer:
         """See :meth:`IdempotencyStore.try_claim`."""
         t = self._table
         with self._lock:

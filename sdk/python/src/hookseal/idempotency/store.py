@@ -47,7 +47,9 @@ class IdempotencyStore(Protocol):
     may also use its own expiry mechanism for ``ttl`` (Redis does).
     """
 
-    def try_claim(self, key: str, token: str, *, now: float, lease: float, ttl: float) -> StoreAnswer:
+    def try_claim(
+        self, key: str, token: str, *, now: float, lease: float, ttl: float
+    ) -> StoreAnswer:
         """Claim ``key`` for ``token`` unless it is completed or validly held.
 
         A record whose ``ttl`` ran out counts as absent; an ``in_progress`` record whose

@@ -155,7 +155,9 @@ def admit(
     if once is None:
         return Admission(event, did)
     if not did:
-        return problem("missing_delivery_id", 400, "the delivery has no id to deduplicate on")
+        return problem(
+            "missing_delivery_id", 400, "the delivery has no id to deduplicate on"
+        )
     claim = once.claim(did)
     if claim.state is ClaimState.COMPLETED:
         return Reply(200, {"status": "duplicate", "delivery_id": did}, "application/json")

@@ -43,7 +43,8 @@ async def _send_reply(send: Send, reply: Reply) -> None:
         (b"content-type", reply.content_type.encode()),
         (b"content-length", str(len(body)).encode()),
     ]
-    headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()]
+    headers += [(k.lower().encode("latin-1"), v.encode("latin-1"))
+                for k, v in reply.headers.items()]
     await send({"type": "http.response.start", "status": reply.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -91,7 +92,9 @@ class HooksealMiddleware:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body:
-                await _send_reply(send, problem("payload_too_large", 413, f"body exceeds {self.max_body} bytes"))
+                await _send_reply(
+                    send, problem("payload_too_large", 413, f"body exceeds {self.max_body} bytes")
+                )
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -108,7 +111,9 @@ class HooksealMiddleware:
             return
         await self._run(scope, receive, send, body, outcome)
 
-    async def _run(self, scope: Scope, receive: Receive, send: Send, body: bytes, admission: Admission) -> None:
+    async def _run(
+        self, scope: Scope, receive: Receive, send: Send, body: bytes, admission: Admission
+    ) -> None:
         scope = dict(scope)
         state = dict(scope.get("state") or {})
         state["hookseal_event"] = admission.event

@@ -89,7 +89,9 @@ async def _admit(
     if once is None:
         return admit(webhook, body, request.headers.raw, typed=typed)
     # Stores do blocking I/O (SQLite, Redis): keep it off the event loop.
-    return await run_in_threadpool(functools.partial(admit, webhook, body, request.headers.raw, once, typed=typed))
+    return await run_in_threadpool(
+        functools.partial(admit, webhook, body, request.headers.raw, once, typed=typed)
+    )
 
 
 class VerifiedEvent:
@@ -108,7 +110,9 @@ class VerifiedEvent:
             (``hookseal[models]``).
     """
 
-    def __init__(self, webhook: Webhook, *, once: Optional[ProcessOnce] = None, typed: bool = False) -> None:
+    def __init__(
+        self, webhook: Webhook, *, once: Optional[ProcessOnce] = None, typed: bool = False
+    ) -> None:
         """Configure the dependency; see the class docstring."""
         self.webhook = webhook
         self.once = once
@@ -160,7 +164,9 @@ def webhook_endpoint(
             if inspect.iscoroutinefunction(handler):
                 response = await handler(request, outcome.event)
             else:
-                response = cast(Response, await run_in_threadpool(handler, request, outcome.event))
+                response = cast(
+                    Response, await run_in_threadpool(handler, request, outcome.event)
+                )
         except BaseException:
             if outcome.claim is not None:
                 await run_in_threadpool(finish, once, outcome, False)

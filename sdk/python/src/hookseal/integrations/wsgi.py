@@ -100,12 +100,14 @@ class HooksealWSGIMiddleware:
         if length_text.isdigit():
             length = int(length_text)
             if length > self.max_body:
-                return _reply(start_response, problem("payload_too_large", 413, f"body exceeds {self.max_body} bytes"))
+                return _reply(start_response, problem(
+                    "payload_too_large", 413, f"body exceeds {self.max_body} bytes"))
             body = stream.read(length) if length else b""
         elif environ.get("wsgi.input_terminated"):
             body = stream.read(self.max_body + 1)
             if len(body) > self.max_body:
-                return _reply(start_response, problem("payload_too_large", 413, f"body exceeds {self.max_body} bytes"))
+                return _reply(start_response, problem(
+                    "payload_too_large", 413, f"body exceeds {self.max_body} bytes"))
         else:
             body = b""
         headers = environ_headers(environ)
@@ -128,7 +130,8 @@ class HooksealWSGIMiddleware:
         def capture(status_line: str, headers: Any, exc_info: Any = None) -> Any:
             nonlocal status
             status = int(status_line.split(" ", 1)[0])
-            return start_response(status_line, headers, exc_info) if exc_info else start_response(status_line, headers)
+            return start_response(status_line, headers, exc_info) if exc_info else start_response(
+                status_line, headers)
 
         succeeded = False
         try:
