@@ -21,12 +21,18 @@ from .timestamps import DEFAULT_TOLERANCE, check_window, parse_timestamp
 __all__ = ["Webhook"]
 
 # The shape every sender writes, "t=<ts>,v1=<64 characters>", with the t not yet checked:
-# a header of this shape that fails the fast path fails the general one the same way
-# (so it is rejected at once, without a re-parse). And the standard-webhooks shape: one
-# v1 entry of padded base64 (canonical or not: the text comparison settles that).
+# a header of this shape whose t is bad is malformed on the general path too (so it is
+# rejected at once, without a re-parse). And the standard-webhooks shape: one v1 entry of
+# padded base64 (canonical or not: the text comparison settles that).
 _V1_SHAPE = re.compile(r"t=[^,]*,v1=[^,]{64}").fullmatch
+
 _CANONICAL_SW = re.compile(r"v1,([A-Za-z0-9+/]{43}=)").fullmatch
 _NONE: list[str] = []
+
+
+def _is_canonical_v1(value: str) -> bool:
+    """Whether ``value`` (ASCII, its t already 1 to 18 digits) is "t=<t>,v1=<64, no comma>"."""
+    return value[:2] == "t=" and value[-68:-64] == ",v1=" and "," not in value[-64:]
 
 Body = Union[bytes, bytearray, memoryview, str]
 Clock = Callable[[], float]
@@ -159,9 +165,10 @@ class Webhook:
         value = headers[seen_key] if seen_key is not None else _headers.find(headers, self._wanted)[0]
         if type(value) is str and value.isascii() and self._macs:
             # Hot path for the shape every sender writes, "t=<digits>,v1=<64 hex>": at
-            # small bodies verify's own overhead costs as much as the HMAC, so no regex.
-            # The digits sit at [2:-68] in that shape; the rest of the shape is checked by
-            # comparing the whole header with the one this secret would have produced.
+            # small bodies verify's own overhead costs as much as the HMAC, so no regex:
+            # the digits sit at [2:-68], the digest in the last 64 characters, and the rest
+            # of the shape is checked once the digest matched (an == that runs only when
+            # the sender's digest already equals ours, so it reveals nothing of it).
             # Whatever this path does not settle, the general path below decides.
             ts_text = value[2:-68]
             if ts_text.isdigit() and len(ts_text) <= 18:  # ASCII: isdigit means [0-9]
@@ -179,11 +186,15 @@ class Webhook:
                         mac.update(body)
                         final = outer.copy()
                         final.update(mac.digest())
-                        if hmac.compare_digest(f"t={ts_text},v1={final.hexdigest()}", value):
-                            return
-                    if _V1_SHAPE(value) is not None:
-                        raise SignatureMismatchError("no signature in the header matches the body")
-                elif _V1_SHAPE(value) is not None:
+                        expected = final.hexdigest()
+                        if hmac.compare_digest(expected, value[-64:]):
+                            if value == f"t={ts_text},v1={expected}":
+                                return
+                            break  # a matching digest in some other shape: the general path
+                    else:
+                        if _is_canonical_v1(value):
+                            raise SignatureMismatchError("no signature in the header matches the body")
+                elif _is_canonical_v1(value):
                     check_window(timestamp, current, self._tolerance)
             elif _V1_SHAPE(value) is not None:
                 parse_timestamp(ts_text, self._t_display)  # raises: the shape is right, its t is not
