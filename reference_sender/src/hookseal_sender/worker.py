@@ -495,22 +495,21 @@ class Worker:
             latency = time.perf_counter() - t0
             round_n = c.round_attempts + 1
             next_at: Optional[float] = None
-            if status is not None and 200 <= status < 300:  # classify()'s first case, inline
-                outcome, new_status = DELIVERED, "delivered"
+            outcome = classify(status, error)
+            if outcome == DELIVERED:
+                new_status = "delivered"
+            elif outcome in (FAILED, GONE):
+                new_status = "failed"
             else:
-                outcome = classify(status, error)
-                if outcome in (FAILED, GONE):
-                    new_status = "failed"
+                now = time.time()
+                ra = None
+                if status in (429, 503):
+                    ra = parse_retry_after(resp_headers.get("Retry-After"), now)
+                delay = cached.policy.next_delay(round_n, retry_after=ra)
+                if delay is None:
+                    new_status = "dead_lettered"
                 else:
-                    now = time.time()
-                    ra = None
-                    if status in (429, 503):
-                        ra = parse_retry_after(resp_headers.get("Retry-After"), now)
-                    delay = cached.policy.next_delay(round_n, retry_after=ra)
-                    if delay is None:
-                        new_status = "dead_lettered"
-                    else:
-                        new_status, next_at = "pending", now + delay
+                    new_status, next_at = "pending", now + delay
             success = outcome != RETRY
             attempt = Attempt(c.attempt_count + 1, started, status, error,
                               round(latency * 1000.0, 3), resp_headers, resp_body, outcome)
