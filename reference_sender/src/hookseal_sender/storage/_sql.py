@@ -193,6 +193,11 @@ class SQLStore(Store):
     def _begin(self, conn: Any) -> None:
         conn.execute("BEGIN")
 
+    #: Whether the claim statement runs inside BEGIN ... COMMIT. SQLite needs it (BEGIN
+    #: IMMEDIATE takes the write lock before reading); on PostgreSQL one UPDATE is atomic
+    #: on its own, and the two extra round trips cost more than the claim's own work.
+    _claim_in_transaction = True
+
     def _claim_suffix(self) -> str:
         return ""
 
@@ -481,24 +486,16 @@ class SQLStore(Store):
             clause, params = self._in("endpoint_id", list(exclude_endpoints))
             where = f" AND NOT ({clause})"
         sql = self._claim_sql(where)
-        with self.transaction() as conn:
-            rows = self._exec(
-                conn, sql, [owner, lease_until, now, now, *params, limit]
-            ).fetchall()
-            if not rows:
-                return []
-            clause, ids = self._in("e.id", list({r[6] for r in rows}))
-            payloads = dict(self._exec(
-                conn, f"SELECT e.id, e.payload FROM events e WHERE {clause}", ids
-            ).fetchall())
-            clause, eids = self._in("id", list({r[2] for r in rows}))
-            versions = dict(self._exec(
-                conn, f"SELECT id, version FROM endpoints WHERE {clause}", eids
-            ).fetchall())
+        params += [limit]
+        if self._claim_in_transaction:
+            with self.transaction() as conn:
+                rows = self._exec(conn, sql, [owner, lease_until, now, now, *params]).fetchall()
+        else:
+            rows = self._exec(self.conn(), sql, [owner, lease_until, now, now, *params]).fetchall()
         return [
             Claimed(id=r[0], tenant_id=r[1], endpoint_id=r[2], event_type=r[3],
-                    attempt_count=r[4], round_attempts=r[5], payload=payloads[r[6]],
-                    endpoint_version=versions.get(r[2], 0), event_id=r[6])
+                    attempt_count=r[4], round_attempts=r[5], payload=r[7],
+                    endpoint_version=r[8] or 0, event_id=r[6])
             for r in rows
         ]
 
@@ -511,7 +508,11 @@ class SQLStore(Store):
         return (
             "UPDATE deliveries SET status = 'delivering', lease_owner = ?, next_attempt_at = ?,"
             f" updated_at = ? WHERE {self._id_in(due)} RETURNING id, tenant_id, endpoint_id,"
-            " event_type, attempt_count, round_attempts, event_id"
+            " event_type, attempt_count, round_attempts, event_id,"
+            # The payload and the endpoint's version come with the rows: one statement (on
+            # PostgreSQL one round trip) instead of three.
+            " (SELECT payload FROM events WHERE events.id = deliveries.event_id),"
+            " (SELECT version FROM endpoints WHERE endpoints.id = deliveries.endpoint_id)"
         )
 
     def release(self, owner: str, delivery_ids: Sequence[str], at: float) -> None:

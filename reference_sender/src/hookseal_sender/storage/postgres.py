@@ -39,6 +39,8 @@ class PostgresStore(SQLStore):
             REAL="DOUBLE PRECISION", SERIAL="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
         )
 
+    _claim_in_transaction = False
+
     def _claim_suffix(self) -> str:
         return " FOR UPDATE SKIP LOCKED"
 
