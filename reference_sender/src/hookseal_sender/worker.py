@@ -22,7 +22,7 @@ import hookseal
 from .breaker import CircuitBreaker
 from .config import RetryPolicy
 from .errors import DestinationRefusedError
-from .models import Attempt, AttemptResult, Claimed, DeliveryFilter, Endpoint, EndpointKey
+from .models import Attempt, AttemptResult, Claimed, DeliveryFilter, Endpoint
 from .notify import Notice
 from .outcome import DELIVERED, FAILED, GONE, RETRY, classify, parse_retry_after
 from .ssrf import CheckedResolver, Resolve, parse_destination
@@ -76,7 +76,6 @@ _SIGNING_KINDS = {"hmac": ("hmac",), "ed25519": ("ed25519",), "both": ("hmac", "
 @dataclass
 class _CachedEndpoint:
     endpoint: Endpoint
-    keys: list[EndpointKey]
     policy: RetryPolicy
     valid_until: float
     refused: Optional[str] = None  # why the URL's form is refused (checked once per load)
@@ -156,7 +155,6 @@ class Worker:
         self._slots: list[asyncio.Task[None]] = []
         self._idle: deque[asyncio.Future[Optional[Claimed]]] = deque()
         self._attempt_counters: dict[tuple[str, str], Any] = {}
-        self._latency = sender.metrics.latency
         # Endpoint loads in progress: slots that miss the cache together share one load.
         self._loading: dict[str, asyncio.Future[Optional[_CachedEndpoint]]] = {}
         self._stopping = False
@@ -177,13 +175,11 @@ class Worker:
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                 loop.call_soon_threadsafe(ev.set)
 
-    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+    async def _call(self, fn: Callable[..., T], *args: Any,
+                    pool: Optional[ThreadPoolExecutor] = None) -> T:
+        """Run a blocking store call on ``pool`` (default: the store thread)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._db, lambda: fn(*args))
-
-    async def _claim(self, *args: Any) -> list[Claimed]:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._claimer, lambda: self.store.claim(*args))
+        return await loop.run_in_executor(pool or self._db, lambda: fn(*args))
 
     def _session(self, allow_local: bool) -> aiohttp.ClientSession:
         session = self._sessions.get(allow_local)
@@ -267,8 +263,9 @@ class Worker:
                 self._maintaining = asyncio.create_task(self._maintain(mono))
             want = min(room, self._claim_size)
             try:
-                claimed = await self._claim(self.owner, want, now,
-                                           now + self.config.visibility_timeout, excluded)
+                claimed = await self._call(self.store.claim, self.owner, want, now,
+                                           now + self.config.visibility_timeout, excluded,
+                                           pool=self._claimer)
             except Exception:
                 logger.exception("claim failed; retrying")
                 await self._wait(1.0)
@@ -301,12 +298,11 @@ class Worker:
         self._buffered = 0
 
     async def _maintain(self, mono: float) -> None:
-        loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(self._maint, self.store.maintenance)
+            await self._call(self.store.maintenance, pool=self._maint)
             if self.config.purge_interval and mono >= self._next_purge:
                 self._next_purge = mono + self.config.purge_interval
-                purged = await loop.run_in_executor(self._maint, self.sender.purge)
+                purged = await self._call(self.sender.purge, pool=self._maint)
                 if purged:
                     logger.info("retention purge removed %d deliveries", purged)
         except Exception:
@@ -408,8 +404,8 @@ class Worker:
             if secrets:
                 signer = hookseal.Signer(secrets, profile=ep.profile, header_prefix=ep.header_prefix)
             timeout = aiohttp.ClientTimeout(total=ep.timeout) if ep.timeout else None
-            return _CachedEndpoint(ep, keys, policy, min(expiries, default=now + 30.0),
-                                   refused, signer, timeout)
+            return _CachedEndpoint(ep, policy, min(expiries, default=now + 30.0), refused,
+                                   signer, timeout)
 
         # One load per endpoint at a time, in a task of its own: a cancelled slot does
         # not cancel the load the other waiting slots share.
@@ -518,7 +514,7 @@ class Worker:
                 counter = self.sender.metrics.attempts.labels(outcome, endpoint_id)
                 self._attempt_counters[(outcome, endpoint_id)] = counter
             counter.inc()
-            self._latency.observe(latency)
+            self.sender.metrics.latency.observe(latency)
             self._results.append((AttemptResult(c.id, endpoint_id, attempt, new_status,
                                                 next_at, round_n), c.tenant_id))
         except asyncio.CancelledError:
