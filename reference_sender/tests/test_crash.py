@@ -15,6 +15,7 @@ from typing import Any
 import hookseal
 import pytest
 from hookseal_sender import Sender, SenderConfig, generate_master_key
+from hookseal_sender.worker import FLUSH_BATCH
 
 from ._receiver import Received, Receiver
 from .conftest import wait_for
@@ -90,9 +91,12 @@ def test_kill_9_loses_nothing(db_url: str, receiver: Receiver) -> None:
     for rec in receiver.requests("/crash"):
         event = wh.construct_event(rec.body, rec.headers, now=int(rec.at))
         assert event["type"] == "crash.test"
-    # Duplicates only for attempts in flight at a kill (at most 50 per kill).
+    # Duplicates only for attempts not yet recorded at a kill: at most 50 on the wire
+    # (global_concurrency) plus the answered ones waiting for their batched write-back
+    # (FLUSH_BATCH at a time). Counting only the first, the bound failed now and then on
+    # PostgreSQL, whose write-back round trips leave more answers waiting.
     dupes = sum(n - 1 for n in ok.values())
-    assert dupes <= kills * 50, dupes
+    assert dupes <= kills * (50 + FLUSH_BATCH), dupes
     statuses = json.dumps(Counter(d.status for d in sender.list_deliveries("t1", limit=5)))
     assert "delivered" in statuses
     sender.close()
