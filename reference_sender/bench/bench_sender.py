@@ -318,10 +318,15 @@ def main() -> int:
             bench_clients(url, n_http, 3)
         dbs = {"sqlite": lambda name: f"sqlite:///{tmp / name}.db"}
         if not args.no_postgres and PostgresServer.missing() is None:
-            pg = PostgresServer().start()
-            if shutil.which("taskset") and pg.proc is not None:
-                subprocess.run(["taskset", "-acp", "1", str(pg.proc.pid)],
-                               stdout=subprocess.DEVNULL, check=False)
+            # Started from CPU 1, so the server and every backend it forks inherit CPU 1.
+            # (`taskset -p` on the started process pinned only `runuser`: the postgres
+            # processes under it inherited CPU 0 from this process and shared the sender's
+            # core, which made PostgreSQL look twice as slow as it is.)
+            pin(1)
+            try:
+                pg = PostgresServer().start()
+            finally:
+                pin(0)
             server = pg
             dbs["postgresql"] = lambda name: server.create_db(name)
         elif not args.no_postgres:
