@@ -7,6 +7,7 @@ from typing import Any
 
 import hookseal
 import pytest
+from aiohttp import web
 from hookseal_sender import Notice, Sender
 from hookseal_sender.catalog import _catalog
 
@@ -83,6 +84,19 @@ def test_attempt_recording(sender: Sender, receiver: Receiver, worker: Any) -> N
     assert a.response_headers["X-Why"] == "bad"
     assert a.response_body == "x" * 4096
     assert abs(a.at - time.time()) < 30
+
+
+def test_hostile_response_body_is_recorded(sender: Sender, receiver: Receiver,
+                                           worker: Any) -> None:
+    # NUL (which PostgreSQL text cannot hold) and bytes that are not UTF-8: the attempt
+    # is still recorded, with U+FFFD in their place, and the delivery reaches its state.
+    raw = b"ok\x00\xff\xfe" + "é".encode() + b"\x00"
+    sender.create_endpoint("t1", receiver.route(
+        "/nul", fn=lambda rec: web.Response(status=400, body=raw)), allow_local=True)
+    worker()
+    d = final(sender, send_one(sender))
+    assert d.status == "failed" and d.attempts[0].status_code == 400
+    assert d.attempts[0].response_body == "ok\ufffd\ufffd\ufffdé\ufffd"
 
 
 @pytest.mark.parametrize("status", [301, 302, 307])

@@ -442,7 +442,9 @@ class Worker:
                         break
                     chunks.append(chunk)
                     size += len(chunk)
-                text = b"".join(chunks).decode("utf-8", "replace")
+                # NUL too becomes U+FFFD: PostgreSQL text cannot hold it, and a write-back
+                # that fails would leave the delivery to be retried for ever.
+                text = b"".join(chunks).decode("utf-8", "replace").replace("\x00", "\ufffd")
                 return resp.status, None, dict(resp.headers), text
         except DestinationRefusedError as exc:
             return None, "destination_refused", {}, exc.detail
