@@ -557,10 +557,9 @@ class SQLStore(Store):
             lost = [r.delivery_id for r in results if r.delivery_id not in updated]
         return lost
 
-    _INSERT_ATTEMPTS = (
-        "INSERT INTO attempts (delivery_id, number, at, status_code, error, latency_ms,"
-        " response_headers, response_body, outcome) VALUES "
-    )
+    _ATTEMPT_COLUMNS = ("(delivery_id, number, at, status_code, error, latency_ms,"
+                        " response_headers, response_body, outcome)")
+    _INSERT_ATTEMPTS = f"INSERT INTO attempts {_ATTEMPT_COLUMNS} VALUES "
 
     def _insert_attempts(self, conn: Any, rows: Sequence[tuple[Any, ...]]) -> None:
         """Insert attempt rows (the columns of :attr:`_INSERT_ATTEMPTS`)."""

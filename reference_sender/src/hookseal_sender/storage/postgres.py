@@ -7,7 +7,7 @@ without waiting on each other.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Optional
+from typing import Any
 
 from ..models import AttemptResult
 from ..secretbox import SecretBox
@@ -58,26 +58,38 @@ class PostgresStore(SQLStore):
         return ("SELECT e.id FROM events e WHERE e.created_at < ? AND NOT EXISTS "
                 "(SELECT 1 FROM deliveries d WHERE d.event_id = e.id)")
 
+    # The write-back sends whole batches in binary: psycopg turns values into binary
+    # wire format in C, where text (or a row at a time through executemany) runs Python
+    # per value. Measured on 100-row batches: attempts 15-19 -> 2.4 us of client CPU a
+    # row (COPY instead of executemany), states 6.5 -> 3.8 us (typed binary arrays
+    # instead of text ones); the write-back runs on the sender's own core.
+    _ATTEMPT_TYPES = ("text", "int4", "float8", "int4", "text", "float8", "text", "text", "text")
+
+    def _insert_attempts(self, conn: Any, rows: Sequence[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        with conn.cursor().copy(f"COPY attempts {self._ATTEMPT_COLUMNS} FROM STDIN (FORMAT BINARY)"
+                                ) as copy:
+            copy.set_types(self._ATTEMPT_TYPES)
+            for row in rows:
+                copy.write_row(row)
+
     def _update_states(self, conn: Any, owner: str, results: Sequence[AttemptResult],
                        now: float) -> set[str]:
         # One statement for the whole batch: a round trip per row would cost more than
-        # the HTTP work it records. Values travel as text arrays (NULLs included).
-        def col(values: Sequence[Any]) -> list[Optional[str]]:
-            return [None if v is None else repr(v) if isinstance(v, float) else str(v)
-                    for v in values]
-
-        rows = self._exec(
-            conn,
-            "UPDATE deliveries AS d SET status = v.status, attempt_count = v.num::int,"
-            " round_attempts = v.rnd::int, next_attempt_at = v.nxt::double precision,"
-            " lease_owner = NULL, last_status_code = v.code::int, last_error = v.err,"
-            " updated_at = ? FROM unnest(?::text[], ?::text[], ?::text[], ?::text[],"
-            " ?::text[], ?::text[], ?::text[]) AS v(id, status, num, rnd, nxt, code, err)"
-            " WHERE d.id = v.id AND d.lease_owner = ? RETURNING d.id",
-            [now, col([r.delivery_id for r in results]), col([r.status for r in results]),
-             col([r.attempt.number for r in results]), col([r.round_attempts for r in results]),
-             col([r.next_attempt_at for r in results]),
-             col([r.attempt.status_code for r in results]),
-             col([r.attempt.error for r in results]), owner],
+        # the HTTP work it records.
+        rows = conn.execute(
+            "UPDATE deliveries AS d SET status = v.status, attempt_count = v.num,"
+            " round_attempts = v.rnd, next_attempt_at = v.nxt, lease_owner = NULL,"
+            " last_status_code = v.code, last_error = v.err, updated_at = %b"
+            " FROM unnest(%b::text[], %b::text[], %b::int[], %b::int[], %b::float8[],"
+            " %b::int[], %b::text[]) AS v(id, status, num, rnd, nxt, code, err)"
+            " WHERE d.id = v.id AND d.lease_owner = %b RETURNING d.id",
+            [now, [r.delivery_id for r in results], [r.status for r in results],
+             [r.attempt.number for r in results], [r.round_attempts for r in results],
+             # floats only: a binary array holds one type, and a whole number may come as int
+             [None if r.next_attempt_at is None else float(r.next_attempt_at) for r in results],
+             [r.attempt.status_code for r in results],
+             [r.attempt.error for r in results], owner],
         ).fetchall()
         return {r[0] for r in rows}
