@@ -108,3 +108,30 @@ def test_metrics_health_and_portal_mount(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"ok": True}
     assert "hookseal_queue_depth" in client.get("/metrics").text
     assert client.get("/portal/").text == "portal home"
+
+
+def test_hostile_strings_are_400_not_500(client: TestClient) -> None:
+    # On PostgreSQL a NUL used to reach the driver: an untyped DataError, a 500.
+    nul = client.post("/v1/tenants/alice/endpoints", headers=AUTH,
+                      json={"url": "https://hooks.example.com/a", "description": "a\u0000b"})
+    assert nul.status_code == 400, nul.text
+    assert nul.json()["error"] == "invalid_request" and "description" in nul.json()["detail"]
+    prefix = client.post("/v1/tenants/alice/endpoints", headers=AUTH,
+                         json={"url": "https://hooks.example.com/a", "header_prefix": "Bad Prefix"})
+    assert prefix.status_code == 400 and "header_prefix" in prefix.json()["detail"]
+    assert client.get("/v1/tenants/alice/endpoints", headers=AUTH).json() == {"endpoints": []}
+    eid = client.post("/v1/tenants/alice/endpoints", headers=AUTH,
+                      json={"url": "https://hooks.example.com/a"}).json()["endpoint"]["id"]
+    patched = client.patch(f"/v1/tenants/alice/endpoints/{eid}", headers=AUTH,
+                           json={"description": "a\u0000b"})
+    assert patched.status_code == 400 and patched.json()["error"] == "invalid_request"
+    sent = client.post("/v1/tenants/alice/events", headers=AUTH,
+                       json={"type": "invoice.paid\u0000", "data": example()})
+    assert sent.status_code == 400 and sent.json()["error"] == "invalid_request"
+    replay = client.post("/v1/tenants/alice/replays", headers=AUTH,
+                         json={"event_type": "a\u0000", "confirm": True})
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_request"
+    for path in ("/v1/tenants/t%00/endpoints", f"/v1/tenants/alice/endpoints/{eid}%00",
+                 "/v1/tenants/alice/deliveries?event_type=a%00"):
+        resp = client.get(path, headers=AUTH)
+        assert resp.status_code == 400 and resp.json()["error"] == "invalid_request", (path, resp.text)

@@ -10,11 +10,12 @@ import pytest
 from hookseal_sender import (
     ConflictError,
     DeliveryFilter,
+    InvalidPayloadError,
     InvalidRequestError,
     NotFoundError,
     Sender,
 )
-from hookseal_sender.catalog import _catalog
+from hookseal_sender.catalog import _catalog, no_validation
 
 from ._receiver import Receiver
 from .conftest import wait_for
@@ -240,3 +241,185 @@ def test_status_counts_follow_a_bulk_replay_per_tenant(sender: Sender) -> None:
     assert sender.delivery_status_counts("t2", [*dids, other]) == {"pending": 1}
     with pytest.raises(InvalidRequestError):
         sender.delivery_status_counts("", dids)
+
+
+# Hostile input: every bad value is refused with InvalidRequestError before anything is
+# written (on PostgreSQL a NUL used to surface as psycopg's untyped DataError).
+URL = "https://hooks.example.com/a"
+BAD_FIELDS = [
+    pytest.param("description", "a\x00b", id="description-nul"),
+    pytest.param("description", "a\x1bb", id="description-escape"),
+    pytest.param("description", "a\r\nb", id="description-cr"),
+    pytest.param("description", "a\ud800", id="description-surrogate"),
+    pytest.param("description", "x" * 1001, id="description-too-long"),
+    pytest.param("description", 123, id="description-int"),
+    pytest.param("description", None, id="description-none"),
+    pytest.param("header_prefix", "Bad Prefix", id="prefix-space"),
+    pytest.param("header_prefix", "X\r\nY", id="prefix-crlf"),
+    pytest.param("header_prefix", "X\x00", id="prefix-nul"),
+    pytest.param("header_prefix", "", id="prefix-empty"),
+    pytest.param("header_prefix", "X_Y", id="prefix-underscore"),
+    pytest.param("header_prefix", "Hook:seal", id="prefix-colon"),
+    pytest.param("header_prefix", "Hookséal", id="prefix-non-ascii"),
+    pytest.param("header_prefix", "A" * 65, id="prefix-too-long"),
+    pytest.param("header_prefix", 7, id="prefix-int"),
+    pytest.param("header_prefix", None, id="prefix-none"),
+    pytest.param("notify_email", "a\x00@example.com", id="email-nul"),
+    pytest.param("notify_email", "ops@example.com\r\nBcc: x@evil.test", id="email-header-injection"),
+    pytest.param("notify_email", "not an email", id="email-no-at"),
+    pytest.param("notify_email", "a@b@example.com", id="email-two-at"),
+    pytest.param("notify_email", "@example.com", id="email-no-local"),
+    pytest.param("notify_email", "ops@", id="email-no-domain"),
+    pytest.param("notify_email", "ops @example.com", id="email-space"),
+    pytest.param("notify_email", "", id="email-empty"),
+    pytest.param("notify_email", "o" * 243 + "@example.com", id="email-too-long"),
+    pytest.param("notify_email", 5, id="email-int"),
+    pytest.param("retry_after_cap", "10", id="cap-str"),
+    pytest.param("retry_after_cap", -1, id="cap-negative"),
+    pytest.param("retry_after_cap", float("nan"), id="cap-nan"),
+    pytest.param("retry_after_cap", float("inf"), id="cap-inf"),
+    pytest.param("retry_after_cap", True, id="cap-bool"),
+    pytest.param("timeout", True, id="timeout-bool"),
+    pytest.param("timeout", float("inf"), id="timeout-inf"),
+    pytest.param("timeout", 0, id="timeout-zero"),
+    pytest.param("timeout", "x", id="timeout-str"),
+    pytest.param("event_types", ["a\x00b"], id="types-nul"),
+    pytest.param("event_types", ["a\r\nb"], id="types-crlf"),
+    pytest.param("event_types", ["a\ud800"], id="types-surrogate"),
+    pytest.param("event_types", ["x" * 201], id="types-too-long"),
+    pytest.param("event_types", [""], id="types-empty-name"),
+    pytest.param("event_types", [1], id="types-int"),
+    pytest.param("event_types", "invoice.paid", id="types-str"),
+    pytest.param("url", URL + "\x00", id="url-nul"),
+    pytest.param("url", URL + "\r\nX: y", id="url-crlf"),
+    pytest.param("url", URL + "/" + "a" * 2048, id="url-too-long"),
+]
+BAD_TENANTS = [
+    pytest.param("t\x00", id="nul"), pytest.param("t\n", id="newline"),
+    pytest.param("t\ud800", id="surrogate"), pytest.param("x" * 201, id="too-long"),
+    pytest.param("", id="empty"), pytest.param(5, id="int"), pytest.param(None, id="none"),
+]
+
+
+def endpoint_kwargs(field: str, value: Any) -> dict[str, Any]:
+    """create_endpoint's arguments with one field replaced."""
+    kwargs: dict[str, Any] = {"url": URL}
+    kwargs[field] = value
+    return kwargs
+
+
+@pytest.mark.parametrize(("field", "value"), BAD_FIELDS)
+def test_create_endpoint_refuses_hostile_fields(sender: Sender, field: str, value: Any) -> None:
+    with pytest.raises(InvalidRequestError, match=field if field != "event_types" else "event type"):
+        sender.create_endpoint("t1", **endpoint_kwargs(field, value))
+    assert sender.list_endpoints("t1") == []
+
+
+@pytest.mark.parametrize("tenant", BAD_TENANTS)
+def test_create_endpoint_refuses_hostile_tenants(sender: Sender, tenant: Any) -> None:
+    with pytest.raises(InvalidRequestError, match="tenant"):
+        sender.create_endpoint(tenant, URL)
+
+
+@pytest.mark.parametrize(("field", "value"), BAD_FIELDS)
+def test_update_endpoint_refuses_hostile_fields(sender: Sender, field: str, value: Any) -> None:
+    ep = sender.create_endpoint("t1", URL, description="before", notify_email="ops@example.com")
+    before = sender.get_endpoint("t1", ep.endpoint.id)
+    with pytest.raises(InvalidRequestError):
+        sender.update_endpoint("t1", ep.endpoint.id, **{field: value})
+    assert sender.get_endpoint("t1", ep.endpoint.id) == before
+
+
+def test_endpoint_fields_at_their_limits_are_accepted(sender: Sender) -> None:
+    fields: dict[str, Any] = {
+        "description": "Zahlungen – Büro 日本\tline one\nline two" + "x" * 960,
+        "header_prefix": "Acme-Webhook-2", "notify_email": "ops+hooks@example.co.uk",
+        "retry_after_cap": 0, "timeout": 2.5, "event_types": ["invoice.paid", "ü" * 200],
+    }
+    assert len(fields["description"]) <= 1000
+    ep = sender.create_endpoint("t" * 200, URL, **fields).endpoint
+    got = sender.get_endpoint("t" * 200, ep.id)
+    assert {k: getattr(got, k) for k in fields} == fields
+    assert sender.create_endpoint("t1", URL).endpoint.header_prefix == "Hookseal"  # the default
+    up = sender.update_endpoint("t1", sender.list_endpoints("t1")[0].id, description="",
+                                notify_email=None, retry_after_cap=None, timeout=None,
+                                header_prefix="A" * 64)
+    assert (up.description, up.notify_email, up.header_prefix) == ("", None, "A" * 64)
+    for prefix in ("Hookseal", "Acme-Webhook-2", "A" * 64):  # what the SDK signs with
+        hookseal.Signer(hookseal.generate_secret(), header_prefix=prefix)
+
+
+@pytest.mark.parametrize(("tenant", "event_type"), [
+    pytest.param("t\x00", "x.y", id="tenant-nul"),
+    pytest.param("t\n", "x.y", id="tenant-newline"),
+    pytest.param("", "x.y", id="tenant-empty"),
+    pytest.param("x" * 201, "x.y", id="tenant-too-long"),
+    pytest.param("t1", "x\x00y", id="type-nul"),
+    pytest.param("t1", "invoice.p\x00aid", id="type-nul-catalog"),
+    pytest.param("t1", "x\r\ny", id="type-crlf"),
+    pytest.param("t1", "x\ud800", id="type-surrogate"),
+    pytest.param("t1", "y" * 201, id="type-too-long"),
+    pytest.param("t1", "", id="type-empty"),
+    pytest.param("t1", None, id="type-none"),
+])
+def test_send_refuses_hostile_tenant_and_type(sender: Sender, tenant: Any, event_type: Any) -> None:
+    sender.create_endpoint("t1", URL)
+    if event_type != "invoice.p\x00aid":
+        sender.validator = no_validation  # the catalog would refuse an unknown type anyway
+    with pytest.raises(InvalidRequestError):
+        sender.send(tenant, event_type, example())
+    assert sender.list_deliveries("t1") == []
+
+
+def test_send_keeps_nul_in_data_and_refuses_lone_surrogates(sender: Sender) -> None:
+    sender.create_endpoint("t1", URL)
+    sender.validator = no_validation
+    for data in ({"a": "\ud800"}, {"\udfff": 1}):
+        with pytest.raises(InvalidPayloadError, match="surrogate"):
+            sender.send("t1", "x.y", data)
+    assert sender.list_deliveries("t1") == []
+    # A NUL in the data is JSON-escaped in the payload: stored and sent like any character.
+    (did, _), = sender.send("t1", "x.y", {"a": "\x00"}).deliveries
+    assert '"a":"\\u0000"' in sender.get_delivery("t1", did).payload
+
+
+@pytest.mark.parametrize("reason", [
+    pytest.param("why\x00", id="nul"), pytest.param("why\x1b[2J", id="escape"),
+    pytest.param("x" * 1001, id="too-long"), pytest.param(None, id="none"),
+])
+def test_reason_is_checked_before_the_operation(sender: Sender, reason: Any) -> None:
+    ep = sender.create_endpoint("t1", URL)
+    (did, _), = sender.send("t1", "invoice.paid", example()).deliveries
+    with pytest.raises(InvalidRequestError, match="reason"):
+        sender.cancel("t1", endpoint_id=ep.endpoint.id, reason=reason)
+    assert sender.get_delivery("t1", did).status == "pending"  # not cancelled, then a 500
+    sender.cancel("t1", endpoint_id=ep.endpoint.id)
+    with pytest.raises(InvalidRequestError, match="reason"):
+        sender.replay("t1", did, reason=reason)
+    with pytest.raises(InvalidRequestError, match="reason"):
+        sender.replay_bulk("t1", DeliveryFilter(status=["cancelled"]), confirm=True, reason=reason)
+    assert sender.get_delivery("t1", did).status == "cancelled"
+    assert [a.action for a in sender.store.list_audit("t1")] == ["cancel"]
+
+
+@pytest.mark.parametrize("flt", [
+    pytest.param(DeliveryFilter(endpoint_id="ep\x00"), id="endpoint-nul"),
+    pytest.param(DeliveryFilter(event_type="a\x00"), id="type-nul"),
+    pytest.param(DeliveryFilter(status=["failed\x00"]), id="status-nul"),
+    pytest.param(DeliveryFilter(status="failed"), id="status-str"),  # type: ignore[arg-type]
+    pytest.param(DeliveryFilter(since="yesterday"), id="since-str"),  # type: ignore[arg-type]
+    pytest.param(DeliveryFilter(until=float("nan")), id="until-nan"),
+])
+def test_delivery_filters_are_checked(sender: Sender, flt: DeliveryFilter) -> None:
+    with pytest.raises(InvalidRequestError):
+        sender.list_deliveries("t1", flt)
+    with pytest.raises(InvalidRequestError):
+        sender.replay_bulk("t1", flt, confirm=True)
+
+
+@pytest.mark.parametrize("overlap", [float("nan"), float("inf"), -1, True, "60"])
+def test_rotation_overlap_must_be_a_finite_number(sender: Sender, overlap: Any) -> None:
+    ep = sender.create_endpoint("t1", URL, signing="both")
+    with pytest.raises(InvalidRequestError, match="overlap"):
+        sender.rotate_secret("t1", ep.endpoint.id, overlap=overlap)
+    assert sender.public_keys("t1", ep.endpoint.id) == [ep.public_key]

@@ -23,7 +23,15 @@ from starlette.routing import BaseRoute, Route
 from . import __version__
 from .errors import InvalidRequestError, SenderError
 from .models import DeliveryFilter, Endpoint
-from .sender import Sender
+from .sender import (
+    MAX_DESCRIPTION,
+    MAX_EMAIL,
+    MAX_HEADER_PREFIX,
+    MAX_NAME,
+    MAX_URL,
+    Sender,
+    check_text,
+)
 
 _STATUS = {"not_found": 404, "conflict": 409, "invalid_request": 400, "invalid_payload": 422,
            "destination_refused": 422, "invalid_configuration": 400, "unauthorized": 401}
@@ -78,14 +86,31 @@ def _filter(q: Mapping[str, str]) -> DeliveryFilter:
                           since=num("since"), until=num("until"))
 
 
+def _check_path_and_query(request: Request) -> None:
+    """Refuse control characters in the path and query before any handler runs.
+
+    No tenant, id or filter value holds one, and PostgreSQL cannot even compare a string
+    holding NUL: it would be a 500 instead of a 400.
+    """
+    for name, value in [*request.path_params.items(), *request.query_params.multi_items()]:
+        check_text(value, name, MAX_URL)
+
+
 _OBJ = {"type": "object"}
+# The limits Sender.create_endpoint enforces, stated for clients (it checks them itself).
 _ENDPOINT_IN = {"type": "object", "required": ["url"], "properties": {
-    "url": {"type": "string"}, "description": {"type": "string"},
-    "event_types": {"type": ["array", "null"], "items": {"type": "string"}},
+    "url": {"type": "string", "maxLength": MAX_URL},
+    "description": {"type": "string", "maxLength": MAX_DESCRIPTION},
+    "event_types": {"type": ["array", "null"],
+                    "items": {"type": "string", "minLength": 1, "maxLength": MAX_NAME}},
     "profile": {"enum": ["hookseal-v1", "standard-webhooks"]},
-    "header_prefix": {"type": "string"}, "signing": {"enum": ["hmac", "ed25519", "both"]},
-    "retry_schedule": {"type": ["array", "null"], "items": {"type": "number"}},
-    "timeout": {"type": ["number", "null"]}, "notify_email": {"type": ["string", "null"]}}}
+    "header_prefix": {"type": "string", "pattern": "^[A-Za-z0-9-]+$",
+                      "maxLength": MAX_HEADER_PREFIX},
+    "signing": {"enum": ["hmac", "ed25519", "both"]},
+    "retry_schedule": {"type": ["array", "null"], "items": {"type": "number", "minimum": 0}},
+    "retry_after_cap": {"type": ["number", "null"], "minimum": 0},
+    "timeout": {"type": ["number", "null"], "exclusiveMinimum": 0},
+    "notify_email": {"type": ["string", "null"], "maxLength": MAX_EMAIL}}}
 _FIELDS = ("description", "event_types", "profile", "header_prefix", "signing",
            "retry_schedule", "retry_after_cap", "timeout", "notify_email")
 
@@ -322,6 +347,7 @@ def create_app(sender: Sender, api_keys: Mapping[str, str], *,
                 return JSONResponse({"error": "unauthorized", "detail": "bad or no API key"},
                                     401, headers={"WWW-Authenticate": "Bearer"})
             try:
+                _check_path_and_query(request)
                 result = await fn(request, sender, request.path_params["tenant"], actor)
             except SenderError as exc:
                 return JSONResponse({"error": exc.code, "detail": exc.detail},

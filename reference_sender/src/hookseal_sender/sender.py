@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +15,7 @@ import hookseal
 
 from .catalog import PING_TYPE, Validator, no_validation, validate_event
 from .config import RetryPolicy, SenderConfig
-from .errors import ConflictError, InvalidRequestError, NotFoundError, SenderError
+from .errors import ConflictError, InvalidPayloadError, InvalidRequestError, NotFoundError, SenderError
 from .metrics import Metrics
 from .models import (
     SIGNING_MODES,
@@ -40,6 +41,28 @@ UPDATABLE_FIELDS = frozenset({
 
 #: Most deliveries one bulk replay may touch.
 MAX_BULK_REPLAY = 10_000
+
+#: Longest endpoint description, in characters.
+MAX_DESCRIPTION = 1000
+#: Longest tenant id or event type name (an endpoint's subscriptions and ``send``'s type).
+MAX_NAME = 200
+#: Longest ``hookseal-v1`` header prefix.
+MAX_HEADER_PREFIX = 64
+#: Longest ``notify_email`` (the longest address SMTP can carry, RFC 5321).
+MAX_EMAIL = 254
+#: Longest endpoint URL.
+MAX_URL = 2048
+#: Longest audit-log reason of a replay or cancel.
+MAX_REASON = 1000
+
+# C0 controls, DEL and lone surrogates: PostgreSQL text cannot hold NUL, no store can
+# encode a lone surrogate as UTF-8, and a CR or LF must never reach a header or a log line.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+# The same, less the tab and newline free text may contain.
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
+# Letters, digits and '-': a subset of RFC 9110's token (what hookseal.Signer accepts), and
+# without the '_' that proxies such as nginx drop from header names by default.
+_HEADER_PREFIX = re.compile(r"[A-Za-z0-9-]+")
 
 
 @dataclass(frozen=True)
@@ -79,13 +102,121 @@ def _ping_version(event_type: str, data: Any) -> int:
         return no_validation(event_type, data)
 
 
+def check_text(value: Any, name: str, max_len: int, *, multiline: bool = False) -> str:
+    """Return ``value`` if it is a string every store can hold, else raise.
+
+    Args:
+        value: The value to check.
+        name: Its name in the error message.
+        max_len: Most characters allowed.
+        multiline: Allow tabs and newlines (free text).
+
+    Returns:
+        ``value``.
+
+    Raises:
+        InvalidRequestError: Not a ``str``, too long, or holding a control character (C0 or
+            DEL; tab and newline allowed if ``multiline``) or a lone surrogate.
+    """
+    if not isinstance(value, str):
+        raise InvalidRequestError(f"{name} must be a string")
+    if len(value) > max_len:
+        raise InvalidRequestError(f"{name} must be at most {max_len} characters")
+    bad = (_CONTROL_IN_TEXT if multiline else _CONTROL).search(value)
+    if bad:
+        raise InvalidRequestError(f"{name} must not contain U+{ord(bad.group()):04X} "
+                                  "(control characters and lone surrogates are refused)")
+    return value
+
+
+def _check_name(value: Any, name: str) -> str:
+    """A tenant id or event type name: a non-empty one-line string of at most ``MAX_NAME``."""
+    if isinstance(value, str) and not value:
+        raise InvalidRequestError(f"{name} must not be empty")
+    return check_text(value, name, MAX_NAME)
+
+
 def _check_types(event_types: Any) -> Optional[list[str]]:
+    """An endpoint's subscriptions: ``None`` (every type) or a list of event type names."""
     if event_types is None:
         return None
-    if not isinstance(event_types, list) or not all(isinstance(t, str) and t
-                                                    for t in event_types):
+    if not isinstance(event_types, list):
         raise InvalidRequestError("event_types must be null or a list of event type names")
-    return list(event_types)
+    return [_check_name(t, "each event type name") for t in event_types]
+
+
+def _check_description(value: Any) -> str:
+    """Free text: tabs and newlines allowed, other control characters not."""
+    return check_text(value, "description", MAX_DESCRIPTION, multiline=True)
+
+
+def _check_header_prefix(value: Any) -> str:
+    """A ``hookseal-v1`` header prefix that makes valid header names on every proxy."""
+    prefix = check_text(value, "header_prefix", MAX_HEADER_PREFIX)
+    if not _HEADER_PREFIX.fullmatch(prefix):
+        raise InvalidRequestError("header_prefix must be letters, digits and '-' only, such as "
+                                  "'Hookseal' or 'Acme-Webhook'")
+    return prefix
+
+
+def _check_email(value: Any) -> Optional[str]:
+    """``None`` or one plausible address; the notifier hands it to SMTP as is."""
+    if value is None:
+        return None
+    addr = check_text(value, "notify_email", MAX_EMAIL)
+    local, _, domain = addr.partition("@")
+    if not local or not domain or "@" in domain or any(c.isspace() for c in addr):
+        raise InvalidRequestError("notify_email must be null or one e-mail address, such as "
+                                  "'ops@example.com'")
+    return addr
+
+
+def _check_number(value: Any, name: str, *, positive: bool = False) -> float:
+    """A finite int or float (not a bool), ``> 0`` if ``positive`` else ``>= 0``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or value < 0 or (positive and value == 0):
+        raise InvalidRequestError(f"{name} must be a finite number {'> 0' if positive else '>= 0'}")
+    return float(value)
+
+
+def _check_retry_after_cap(value: Any) -> Optional[float]:
+    """``None`` (the configured cap) or the most seconds a ``Retry-After`` may defer."""
+    return None if value is None else _check_number(value, "retry_after_cap")
+
+
+def _check_timeout(value: Any) -> Optional[float]:
+    """``None`` (the configured timeouts) or a positive number of seconds."""
+    return None if value is None else _check_number(value, "timeout", positive=True)
+
+
+#: The content check of each updatable endpoint field that has one of its own (``url``,
+#: ``profile``, ``signing`` and ``retry_schedule`` are checked by the Sender).
+_FIELD_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "description": _check_description, "header_prefix": _check_header_prefix,
+    "event_types": _check_types, "notify_email": _check_email,
+    "retry_after_cap": _check_retry_after_cap, "timeout": _check_timeout,
+}
+
+
+def _check_filter(flt: DeliveryFilter) -> None:
+    """A delivery filter's strings and times, checked before they reach a query.
+
+    Its fields may come straight from a request body, whatever their annotations say.
+    """
+    fields: dict[str, Any] = dict(flt.__dict__)
+    for name in ("endpoint_id", "event_type"):
+        if fields[name] is not None:
+            check_text(fields[name], name, MAX_NAME)
+    if fields["status"] is not None:
+        if not isinstance(fields["status"], list):
+            raise InvalidRequestError("status must be a list of delivery states")
+        for status in fields["status"]:
+            check_text(status, "status", MAX_NAME)
+    for name in ("since", "until"):
+        value = fields[name]
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not math.isfinite(value)):
+            raise InvalidRequestError(f"{name} must be a Unix time")
 
 
 class Sender:
@@ -135,8 +266,7 @@ class Sender:
             RetryPolicy.from_schedule(schedule, jitter=self.config.retry.jitter)
 
     def _check_url(self, url: Any, allow_local: bool) -> None:
-        if not isinstance(url, str):
-            raise InvalidRequestError("url must be a string")
+        check_text(url, "url", MAX_URL)
         coro = validate_url(url, allow_local=allow_local, resolve=self.resolve)
         try:
             asyncio.get_running_loop()
@@ -156,20 +286,28 @@ class Sender:
     ) -> CreatedEndpoint:
         """Register an endpoint (SSRF-checked) with a new secret and signing key.
 
+        Every field is checked before anything is written. No string may hold a control
+        character (C0 or DEL) or a lone surrogate, except that a description may hold tabs
+        and newlines.
+
         Args:
-            tenant_id: The owning tenant.
-            url: ``https://`` destination.
-            description: Free text.
+            tenant_id: The owning tenant (1 to :data:`MAX_NAME` characters).
+            url: ``https://`` destination (at most :data:`MAX_URL` characters).
+            description: Free text (at most :data:`MAX_DESCRIPTION` characters).
             profile: ``hookseal-v1`` or ``standard-webhooks``.
-            header_prefix: Header prefix for ``hookseal-v1``.
-            event_types: Subscribed types, or ``None`` for all.
+            header_prefix: Header prefix for ``hookseal-v1``: letters, digits and ``-``
+                (at most :data:`MAX_HEADER_PREFIX` characters).
+            event_types: Subscribed types (names of 1 to :data:`MAX_NAME` characters), or
+                ``None`` for all.
             signing: ``hmac``, ``ed25519`` or ``both``.
             retry_schedule: Delays overriding the default schedule.
-            retry_after_cap: ``Retry-After`` cap for this endpoint.
-            timeout: Timeout in seconds overriding the default.
+            retry_after_cap: ``Retry-After`` cap for this endpoint: a finite number of
+                seconds ``>= 0``, or ``None`` for the configured cap.
+            timeout: Timeout in seconds (finite, ``> 0``) overriding the default.
             allow_local: Allow local destinations; honoured only if the sender's config
                 allows them (testing).
-            notify_email: Owner's address for notices.
+            notify_email: Owner's address for notices: ``None`` or one address (at most
+                :data:`MAX_EMAIL` characters).
 
         Returns:
             The endpoint with its secret and public key.
@@ -179,12 +317,14 @@ class Sender:
             InvalidRequestError: A field is invalid.
         """
         local = bool(allow_local and self.config.allow_local)
+        _check_name(tenant_id, "tenant")
         self._validate_common(profile, signing, retry_schedule)
         types = _check_types(event_types)
-        if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
-            raise InvalidRequestError("timeout must be a positive number")
-        if not tenant_id or not isinstance(tenant_id, str):
-            raise InvalidRequestError("tenant is required")
+        description = _check_description(description)
+        header_prefix = _check_header_prefix(header_prefix)
+        retry_after_cap = _check_retry_after_cap(retry_after_cap)
+        timeout = _check_timeout(timeout)
+        notify_email = _check_email(notify_email)
         self._check_url(url, local)
         now = time.time()
         ep = Endpoint(
@@ -267,7 +407,8 @@ class Sender:
         Args:
             tenant_id: The tenant.
             endpoint_id: The endpoint.
-            **fields: Any of :data:`UPDATABLE_FIELDS`.
+            **fields: Any of :data:`UPDATABLE_FIELDS`, checked as by
+                :meth:`create_endpoint` before anything is written.
 
         Returns:
             The updated endpoint.
@@ -282,8 +423,7 @@ class Sender:
             raise InvalidRequestError(f"cannot update: {', '.join(sorted(unknown))}")
         self._validate_common(fields.get("profile", ep.profile),
                               fields.get("signing", ep.signing), fields.get("retry_schedule"))
-        if "event_types" in fields:
-            fields["event_types"] = _check_types(fields["event_types"])
+        fields = {k: _FIELD_CHECKS[k](v) if k in _FIELD_CHECKS else v for k, v in fields.items()}
         if "url" in fields:
             self._check_url(fields["url"], ep.allow_local)
         self.store.update_endpoint(tenant_id, endpoint_id, updated_at=time.time(), **fields)
@@ -354,8 +494,8 @@ class Sender:
             The new secret, the public key and the overlap's end.
         """
         ep = self.get_endpoint(tenant_id, endpoint_id)
-        if overlap is not None and (not isinstance(overlap, (int, float)) or overlap < 0):
-            raise InvalidRequestError("overlap must be a number of seconds >= 0")
+        if overlap is not None:
+            _check_number(overlap, "overlap")
         now = time.time()
         ends = now + (self.config.rotation_overlap if overlap is None else float(overlap))
         secret = hookseal.generate_secret()
@@ -409,12 +549,19 @@ class Sender:
             The event and its deliveries.
 
         Raises:
-            InvalidPayloadError: The data does not validate.
+            InvalidPayloadError: The data does not validate, or holds a lone surrogate
+                (no store can encode it as UTF-8).
+            InvalidRequestError: The tenant or type is empty, longer than
+                :data:`MAX_NAME` or holds a control character.
         """
-        if not isinstance(event_type, str) or not event_type:
-            raise InvalidRequestError("type must be a non-empty string")
-        result = enqueue(self.store, tenant_id, event_type, data, validator=self.validator,
-                         conn=conn)
+        _check_name(tenant_id, "tenant")
+        # The type is also sent as a header value (<prefix>-Event-Type): no CR or LF.
+        _check_name(event_type, "type")
+        try:
+            result = enqueue(self.store, tenant_id, event_type, data, validator=self.validator,
+                             conn=conn)
+        except UnicodeEncodeError:  # the driver could not encode the payload: its INSERT failed
+            raise InvalidPayloadError("data must not contain lone surrogates (not UTF-8)") from None
         return self._enqueued(event_type, result)
 
     def ping(self, tenant_id: str, endpoint_id: str) -> EnqueueResult:
@@ -474,8 +621,10 @@ class Sender:
         Returns:
             The page.
         """
-        return self.store.list_deliveries(tenant_id, flt or DeliveryFilter(),
-                                          limit=max(1, min(limit, 500)), before=before)
+        flt = flt or DeliveryFilter()
+        _check_filter(flt)
+        return self.store.list_deliveries(tenant_id, flt, limit=max(1, min(limit, 500)),
+                                          before=before)
 
     def audit(self, tenant_id: str, actor: str, action: str, reason: str,
               target: dict[str, Any]) -> None:
@@ -507,6 +656,8 @@ class Sender:
         Raises:
             ConflictError: It is still pending or in flight.
         """
+        # Checked first: the audit entry is written after the replay, too late to refuse it.
+        check_text(reason, "reason", MAX_REASON, multiline=True)
         d = self.get_delivery(tenant_id, delivery_id)
         if not self.store.replay(tenant_id, [delivery_id], time.time(), 0.0):
             raise ConflictError(f"delivery {delivery_id} is {d.status}; nothing to replay")
@@ -538,6 +689,8 @@ class Sender:
             ``{"matched": n, "replayed": n, "confirmed": bool, "rate_per_s": r}``, plus
             ``"ids"`` if asked for.
         """
+        check_text(reason, "reason", MAX_REASON, multiline=True)
+        _check_filter(flt)
         if flt.status is None:
             flt = DeliveryFilter(flt.endpoint_id, flt.event_type, ["failed", "dead_lettered"],
                                  flt.since, flt.until)
@@ -575,6 +728,7 @@ class Sender:
         """
         if endpoint_id is None and delivery_ids is None:
             raise InvalidRequestError("give an endpoint or delivery ids")
+        check_text(reason, "reason", MAX_REASON, multiline=True)
         if endpoint_id is not None:
             self.get_endpoint(tenant_id, endpoint_id)
         n = self.store.cancel(tenant_id, DeliveryFilter(endpoint_id=endpoint_id),
