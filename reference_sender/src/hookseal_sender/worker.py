@@ -129,8 +129,17 @@ class Worker:
         # round trip overlaps the write-back of results. SQLite allows one writer at a
         # time anyway, and its lock wait sleeps: there both share the store thread.
         parallel = getattr(self.store, "dialect", "") == "postgresql"
-        self._claimer = (ThreadPoolExecutor(1, thread_name_prefix="hookseal-claims")
+        self._claimer = (ThreadPoolExecutor(2, thread_name_prefix="hookseal-claims")
                          if parallel else self._db)
+        # Claims in flight at once: on PostgreSQL two (each on its own connection; SKIP
+        # LOCKED keeps their rows apart), so a claim's round trip and the loop's reaction
+        # to it no longer leave slots idle; on SQLite one, the single writer.
+        self._max_claims = 2 if parallel else 1
+        self._claims: set[asyncio.Task[None]] = set()
+        self._claiming_now = 0  # claims in flight
+        self._claiming = 0  # rows they asked for
+        # After a claim that found less than it asked for, none until then (monotonic).
+        self._dry_until = 0.0
         self._inflight: dict[str, int] = {}
         self._total = 0
         self._breakers: dict[str, CircuitBreaker] = {}
@@ -139,7 +148,10 @@ class Worker:
         self._held: dict[str, float] = {}
         self._next_maintenance = 0.0
         self._min_claim = max(1, self.concurrency // 4)
-        self._prefetch = max(1, self.concurrency // 2)
+        # Claimed but not started, at most: as many as the slots, since rows that claims in
+        # flight will bring count against it (with half, the buffer ran dry while two
+        # claims were out on PostgreSQL and a third of the slots sat idle).
+        self._prefetch = self.concurrency
         # Claimed but not started, per endpoint (dict order = round-robin order). Each
         # endpoint may have up to ``per_endpoint`` waiting: enough to refill its window
         # at once, never so many that a slow endpoint's backlog fills the buffer.
@@ -167,6 +179,7 @@ class Worker:
         # The claim loop's wake-up: a flag, and the future it sleeps on (if it does).
         self._woken = False
         self._waiter: Optional[asyncio.Future[None]] = None
+        self._wakes = 0  # wake-ups that may mean new work (attempt ended, work enqueued)
         self._flush_event: Optional[asyncio.Event] = None
         self._sessions: dict[bool, aiohttp.ClientSession] = {}
 
@@ -182,8 +195,16 @@ class Worker:
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                 loop.call_soon_threadsafe(self._wake)
 
-    def _wake(self) -> None:
-        """Wake the claim loop (on the loop thread)."""
+    def _wake(self, fresh: bool = True) -> None:
+        """Wake the claim loop (on the loop thread).
+
+        Args:
+            fresh: The wake-up may mean new due work (an attempt ended, work was
+                enqueued): it ends a wait that followed a claim which found too little.
+        """
+        if fresh:
+            self._wakes += 1
+            self._dry_until = 0.0
         self._woken = True
         waiter = self._waiter
         if waiter is not None and not waiter.done():
@@ -256,12 +277,15 @@ class Worker:
             self._dispatch()
             # Claims fill the slots and a prefetch buffer, so a finished attempt's slot is
             # refilled at once while the next claim runs; and they come in batches: with
-            # work at hand, wait until a quarter of the slots' worth is missing.
-            room = self._room()
-            if room <= 0 or (self._total + self._buffered and room < self._min_claim):
-                await self._wait(self.config.poll_interval)
-                continue
+            # work at hand, wait until a quarter of the slots' worth is missing. Rows that
+            # claims in flight will bring count as taken.
+            room = self._room() - self._claiming
             mono = time.monotonic()
+            if (room <= 0 or self._claiming_now >= self._max_claims or mono < self._dry_until
+                    or (self._total + self._buffered + self._claiming and room < self._min_claim)):
+                await self._wait(self._dry_until - mono if mono < self._dry_until
+                                 else self.config.poll_interval)
+                continue
             self._held = {ep: t for ep, t in self._held.items() if t > mono}
             excluded = [ep for ep, q in self._queues.items() if len(q) >= self.per_endpoint]
             excluded += [ep for ep in self._held if ep not in excluded]
@@ -269,45 +293,62 @@ class Worker:
                          if ep not in excluded and not br.allows(self._inflight.get(ep, 0))]
             self.sender.metrics.breaker_open.set(
                 sum(1 for br in self._breakers.values() if br.state != "closed"))
-            now = time.time()
             if mono >= self._next_maintenance and self._maintaining is None:
                 self._next_maintenance = mono + MAINTENANCE_INTERVAL
                 self._maintaining = asyncio.create_task(self._maintain(mono))
             want = min(room, self._claim_size)
-            try:
-                claimed = await self._call(self.store.claim, self.owner, want, now,
-                                           now + self.config.visibility_timeout, excluded,
-                                           pool=self._claimer)
-            except Exception:
-                logger.exception("claim failed; retrying")
-                await self._wait(1.0)
-                continue
-            if claimed:
-                logger.debug("claimed %d deliveries", len(claimed))
-            release = []
-            for c in claimed:
-                q = self._queues.get(c.endpoint_id)
-                if q is None:
-                    q = self._queues[c.endpoint_id] = deque()
-                elif len(q) >= self.per_endpoint:
-                    release.append(c.id)  # this endpoint has a full window waiting
-                    continue
-                q.append(c)
-                self._buffered += 1
-            if release:
-                await self._call(self.store.release, self.owner, release, now)
-                self._claim_size = max(self._min_claim, self._claim_size // 2)
-            elif len(claimed) == want:
-                self._claim_size = min(self.config.claim_batch, self._claim_size * 2)
-            self._dispatch()
-            if len(claimed) < want or len(release) == len(claimed):
-                await self._wait(self.config.poll_interval)
+            self._claiming += want
+            self._claiming_now += 1
+            task = asyncio.create_task(self._claim(want, excluded))
+            self._claims.add(task)
+            task.add_done_callback(self._claims.discard)
+        if self._claims:
+            await asyncio.wait(list(self._claims))
         # Stopping: what is buffered was never attempted; give it back now.
         stamp = time.time()
         for q in self._queues.values():
             self._releases.extend((c.id, stamp) for c in q)
         self._queues.clear()
         self._buffered = 0
+
+    async def _claim(self, want: int, excluded: list[str]) -> None:
+        """Claim up to ``want`` deliveries into the per-endpoint buffers."""
+        now, wakes = time.time(), self._wakes
+        try:
+            claimed = await self._call(self.store.claim, self.owner, want, now,
+                                       now + self.config.visibility_timeout, excluded,
+                                       pool=self._claimer)
+        except Exception:
+            logger.exception("claim failed; retrying")
+            self._dry_until = time.monotonic() + 1.0
+            self._wake(fresh=False)
+            return
+        finally:
+            self._claiming -= want
+            self._claiming_now -= 1
+        if claimed:
+            logger.debug("claimed %d deliveries", len(claimed))
+        release = []
+        for c in claimed:
+            q = self._queues.get(c.endpoint_id)
+            if q is None:
+                q = self._queues[c.endpoint_id] = deque()
+            elif len(q) >= self.per_endpoint:
+                release.append(c.id)  # this endpoint has a full window waiting
+                continue
+            q.append(c)
+            self._buffered += 1
+        if release:
+            await self._call(self.store.release, self.owner, release, now)
+            self._claim_size = max(self._min_claim, self._claim_size // 2)
+        elif len(claimed) == want:
+            self._claim_size = min(self.config.claim_batch, self._claim_size * 2)
+        self._dispatch()
+        if (len(claimed) < want or len(release) == len(claimed)) and self._wakes == wakes:
+            # Nothing more is due, and nothing new came since this claim started: the next
+            # claim after a poll interval, or sooner if an attempt ends or work arrives.
+            self._dry_until = time.monotonic() + self.config.poll_interval
+        self._wake(fresh=False)
 
     async def _maintain(self, mono: float) -> None:
         try:
