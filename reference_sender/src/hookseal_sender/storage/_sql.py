@@ -201,9 +201,9 @@ class SQLStore(Store):
     def _claim_suffix(self) -> str:
         return ""
 
-    def _id_in(self, subquery: str) -> str:
-        """The condition "``id`` is one of the ids ``subquery`` selects"."""
-        return f"id IN ({subquery})"
+    def _id_in(self, rows: str) -> str:
+        """The condition "this row is one of ``SELECT ... {rows}``" (``rows``: FROM onwards)."""
+        return f"id IN (SELECT id {rows})"
 
     def _in(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
         return f"{column} IN ({','.join('?' * len(values))})", list(values)
@@ -502,7 +502,7 @@ class SQLStore(Store):
     def _claim_sql(self, where: str = "") -> str:
         """The claim statement; parameters: owner, lease_until, now, now, ``where``'s, limit."""
         due = (
-            f"SELECT id FROM deliveries WHERE status IN {_LIVE} AND next_attempt_at <= ?{where}"
+            f"FROM deliveries WHERE status IN {_LIVE} AND next_attempt_at <= ?{where}"
             f" ORDER BY next_attempt_at LIMIT ?{self._claim_suffix()}"
         )
         return (

@@ -90,6 +90,12 @@ class SQLiteStore(SQLStore):
             updated.update(row[0] for row in cur.fetchall())
         return updated
 
+    def _id_in(self, rows: str) -> str:
+        # By rowid: the claim index's entries carry it, so each claimed row is found in the
+        # table itself, not through the text primary key's own index first. Claims of 100
+        # with 1,000,000 pending: 129,000 -> 192,000 rows/s (10,000 pending: +12 %).
+        return f"rowid IN (SELECT rowid {rows})"
+
     def _begin(self, conn: Any) -> None:
         # IMMEDIATE takes the write lock up front, so two writers never deadlock on upgrade.
         conn.execute("BEGIN IMMEDIATE")
