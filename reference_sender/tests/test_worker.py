@@ -299,6 +299,35 @@ def test_two_workers_share_the_queue(sender: Sender, receiver: Receiver, worker:
     del a, b
 
 
+def test_an_idle_worker_claims_once_a_poll_interval(sender: Sender, receiver: Receiver,
+                                                     worker: Any) -> None:
+    """With nothing due, claims come a poll interval apart (0.02 s here), not back to back.
+
+    On PostgreSQL two claims may run at once; two that both come back empty must still
+    count as "the queue is dry" (a busy loop of empty claims would make thousands).
+    """
+    store: Any = sender.store
+    claims: list[float] = []
+    real_claim = store.claim
+
+    def counting(*args: Any, **kw: Any) -> Any:
+        claims.append(time.monotonic())
+        return real_claim(*args, **kw)
+
+    store.claim = counting
+    sender.create_endpoint("t1", receiver.route("/idle"), allow_local=True)
+    worker()
+    wait_for(lambda: len(claims) >= 3)
+    start, first = time.monotonic(), len(claims)
+    wait_for(lambda: time.monotonic() - start >= 0.5)  # a measuring window, not a wait
+    made = len(claims) - first
+    assert made <= 0.5 / 0.02 * 2, made  # at most two claims an interval, with slack
+    # and it still notices new work at once: a send wakes it
+    t0 = time.monotonic()
+    d = final(sender, send_one(sender))
+    assert d.status == "delivered" and time.monotonic() - t0 < 5
+
+
 def test_endpoint_failing_too_long_is_disabled_and_owner_told(
         sender: Sender, receiver: Receiver, worker: Any) -> None:
     from hookseal_sender.config import BreakerPolicy

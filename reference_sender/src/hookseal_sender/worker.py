@@ -137,6 +137,7 @@ class Worker:
         self._max_claims = 2 if parallel else 1
         self._claims: set[asyncio.Task[None]] = set()
         self._claiming_now = 0  # claims in flight
+        self._claims_launched = 0
         self._claiming = 0  # rows they asked for
         # After a claim that found less than it asked for, none until then (monotonic).
         self._dry_until = 0.0
@@ -299,6 +300,7 @@ class Worker:
             want = min(room, self._claim_size)
             self._claiming += want
             self._claiming_now += 1
+            self._claims_launched += 1
             task = asyncio.create_task(self._claim(want, excluded))
             self._claims.add(task)
             task.add_done_callback(self._claims.discard)
@@ -313,7 +315,8 @@ class Worker:
 
     async def _claim(self, want: int, excluded: list[str]) -> None:
         """Claim up to ``want`` deliveries into the per-endpoint buffers."""
-        now, wakes = time.time(), self._wakes
+        now, wakes, launched = time.time(), self._wakes, self._claims_launched
+        alone = self._claiming_now == 1
         try:
             claimed = await self._call(self.store.claim, self.owner, want, now,
                                        now + self.config.visibility_timeout, excluded,
@@ -344,7 +347,12 @@ class Worker:
         elif len(claimed) == want:
             self._claim_size = min(self.config.claim_batch, self._claim_size * 2)
         self._dispatch()
-        if (len(claimed) < want or len(release) == len(claimed)) and self._wakes == wakes:
+        # A claim that ran beside another may come back short with due rows left (rows the
+        # other leased while this one read them are dropped by PostgreSQL's re-check): it
+        # says the queue is dry only if it ran alone or found nothing at all.
+        alone = alone and self._claims_launched == launched
+        short = len(claimed) < want and (alone or not claimed)
+        if (short or len(release) == len(claimed)) and self._wakes == wakes:
             # Nothing more is due, and nothing new came since this claim started: the next
             # claim after a poll interval, or sooner if an attempt ends or work arrives.
             self._dry_until = time.monotonic() + self.config.poll_interval
