@@ -304,10 +304,12 @@ def main() -> int:
                     help="run one section")
     args = ap.parse_args()
     big = 100_000 if args.quick else 1_000_000
-    n_http = 2000 if args.quick else 6000
+    # 12,000 requests a throughput run: on a shared machine, runs of a second or less
+    # moved the paired ratio by +-10 points between identical runs.
+    n_http = 2000 if args.quick else 12_000
     tune_gc()  # what `hookseal-sender serve` does: this process runs workers like it
     print(f"hookseal-sender benchmarks: this process {pin(0)}, receiver and PostgreSQL on "
-          f"CPU 1 (taskset); {os.cpu_count()} CPUs; 1 KiB bodies; medians of 3 to 5 runs; "
+          f"CPU 1 (taskset); {os.cpu_count()} CPUs; 1 KiB bodies; medians of 3 to 7 runs; "
           f"load average at start {os.getloadavg()[0]:.1f}")
     recv, port = start_receiver()
     url = f"http://127.0.0.1:{port}/hook"
@@ -335,7 +337,7 @@ def main() -> int:
         # Interleaved runs (ceiling, then each backend), so load changes on a shared
         # machine hit both sides of each ratio alike.
         runs: dict[str, list[float]] = {"raw": [], **{b: [] for b in dbs}}
-        for _ in range(5 if args.only in (None, "throughput") else 0):
+        for _ in range(7 if args.only in (None, "throughput") else 0):
             runs["raw"].append(asyncio.run(raw_aiohttp(url, n_http, CONCURRENCY)))
             for backend, mk in dbs.items():
                 runs[backend].append(durable_throughput(mk(f"tp{next(counter)}"), url, n_http))
