@@ -1,8 +1,9 @@
-"""Defaults the hand-written pages state in prose are the code's defaults.
+"""Defaults and limits the hand-written pages state in prose are the code's.
 
 Tables on the site are generated from the code; a few numbers are also written in
-sentences ("the sender times out after 10 seconds"). This pins each one to its source, so
-changing a default fails here until the sentence is updated too.
+sentences ("the sender times out after 10 seconds") or in hand-written tables (the limits
+on endpoint fields). This pins each one to its source, so changing a default or a limit
+fails here until the text is updated too.
 """
 
 from __future__ import annotations
@@ -18,6 +19,14 @@ def _config():  # type: ignore[no-untyped-def]
     from hookseal_sender import SenderConfig
 
     return SenderConfig()
+
+
+def _limit(name: str) -> int:
+    """A limit the sender checks, from the module that defines it."""
+    from hookseal_sender import sender
+    from hookseal_sender.portal import tokens
+
+    return int(getattr(sender, name, None) or getattr(tokens, name))
 
 
 FACTS = [
@@ -41,6 +50,19 @@ FACTS = [
      lambda: __import__("hookseal").DEFAULT_TOLERANCE, 300),
     ("security.md", "within the tolerance (5 minutes)",
      lambda: __import__("hookseal").DEFAULT_TOLERANCE, 300),
+    # The limits docs/sender.md lists by hand ("Endpoint fields and their limits").
+    ("sender.md", "| tenant id | 1 to 200 characters |", lambda: _limit("MAX_NAME"), 200),
+    ("sender.md", "| `url` | at most 2048 characters;", lambda: _limit("MAX_URL"), 2048),
+    ("sender.md", "| `description` | at most 1000 characters;", lambda: _limit("MAX_DESCRIPTION"), 1000),
+    ("sender.md", "a list of names of 1 to 200 characters |", lambda: _limit("MAX_NAME"), 200),
+    ("sender.md", "| `header_prefix` | 1 to 64 letters,", lambda: _limit("MAX_HEADER_PREFIX"), 64),
+    ("sender.md", "no spaces, at most 254 characters |", lambda: _limit("MAX_EMAIL"), 254),
+    ("sender.md", "`replay`, `replay_bulk` and `cancel` is at most 1000 characters",
+     lambda: _limit("MAX_REASON"), 1000),
+    ("sender.md", "(a list, not a single string) are at most 200 characters", lambda: _limit("MAX_NAME"), 200),
+    ("sender.md", "A portal link's `user` is at most 254 characters", lambda: _limit("MAX_USER"), 254),
+    ("../reference_sender/PORTAL.md", "a tenant id of 1 to 200 characters, a `user` of at most 254",
+     lambda: (_limit("MAX_NAME"), _limit("MAX_USER")), (200, 254)),
 ]
 
 

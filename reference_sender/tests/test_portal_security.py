@@ -9,16 +9,25 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
-from hookseal_sender import BackgroundWorker, Sender, generate_master_key
-from hookseal_sender.portal import COOKIE, PortalConfig, TokenSigner, derive_key, portal_link
-from hookseal_sender.portal.tokens import LINK
+from hookseal_sender import BackgroundWorker, InvalidRequestError, Sender, generate_master_key
+from hookseal_sender.portal import (
+    COOKIE,
+    PortalClaims,
+    PortalConfig,
+    TokenSigner,
+    derive_key,
+    issue_link,
+    portal_link,
+)
+from hookseal_sender.portal.tokens import LINK, SESSION
 from starlette.testclient import TestClient
 
 from ._receiver import Receiver
 from .conftest import wait_for
-from .portal_testing import make_client, make_sender
+from .portal_testing import API_KEY, make_client, make_sender
 
 XSS = "<script>alert('pwned')</script><img src=x onerror=alert(1)>"
 
@@ -357,3 +366,142 @@ def test_api_and_cli_make_links(client: TestClient, sender: Sender, tmp_path: Pa
     assert main(["portal-link", "--tenant", "acme", "--ttl", "60", "--json"]) == 0
     out = capsys.readouterr().out
     assert '"url": "http://127.0.0.1:8090/portal/login?token=' in out
+
+
+# Hostile values: a NUL (PostgreSQL cannot even compare a string holding one), other
+# control characters, and lone surrogates where they can arrive (not over HTTP, whose
+# decoders replace them). Each is refused with a 400 page before anything is read or changed.
+HOSTILE = [pytest.param("a\x00b", id="nul"), pytest.param("\x00", id="only-nul"),
+           pytest.param("a\r\nb", id="crlf"), pytest.param("\x1b[2J", id="escape"),
+           pytest.param("a\x7f", id="del")]
+
+
+@pytest.fixture
+def any_sender(db_url: str, tmp_path: Path) -> Iterator[Sender]:
+    """A portal test sender on SQLite and on PostgreSQL (``db_url`` runs each test on both)."""
+    s = make_sender(tmp_path, database=db_url)
+    yield s
+    s.close()
+
+
+def state(sender: Sender, tenant: str) -> tuple[Any, ...]:
+    """Everything a portal request could change for a tenant."""
+    eps = sender.list_endpoints(tenant)
+    return (eps, sender.list_deliveries(tenant, limit=500), sender.store.list_audit(tenant),
+            [[k.id for k in sender.store.keys(e.id)] for e in eps])
+
+
+def hostile_requests(value: str, ep: str, did: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """``(method, path, form)`` for every portal route with ``value`` in one place each."""
+    q = quote(value, safe="")
+    gets = [f"/portal/endpoints/{q}", f"/portal/endpoints/{q}/delete", f"/portal/deliveries/{q}",
+            *(f"/portal/deliveries?{k}={q}" for k in
+              ("endpoint", "event_type", "status", "range", "since", "until", "before", "after")),
+            f"/portal/replay?endpoint={q}", f"/portal/replay?endpoint={ep}&since={q}",
+            f"/portal/?notice={q}", f"/portal/endpoints/new?x={q}"]
+    out: list[tuple[str, str, dict[str, Any]]] = [("GET", path, {}) for path in gets]
+    out += [("POST", f"/portal/endpoints/{q}{action}", {})
+            for action in ("", "/pause", "/resume", "/ping", "/rotate", "/delete")]
+    out.append(("POST", f"/portal/deliveries/{q}/replay", {}))
+    # Valid forms (each would change something) with one field made hostile.
+    forms: list[tuple[str, dict[str, Any], list[str]]] = [
+        ("/portal/endpoints/new", {"url": "https://hooks.example.com/new", "description": "d"},
+         ["url", "description", "profile", "event_types", "other_types"]),
+        (f"/portal/endpoints/{ep}", {"description": "d", "event_types": ["invoice.paid"]},
+         ["description", "event_types", "other_types"]),
+        (f"/portal/endpoints/{ep}/rotate", {"overlap": "0"}, ["overlap"]),
+        (f"/portal/endpoints/{ep}/pause", {}, ["extra"]),
+        (f"/portal/endpoints/{ep}/ping", {}, ["extra"]),
+        (f"/portal/endpoints/{ep}/delete", {}, ["extra"]),
+        (f"/portal/deliveries/{did}/replay", {}, ["reason"]),
+        ("/portal/replay", {"endpoint": ep, "confirm": "yes", "reason": "r"},
+         ["endpoint", "since", "until", "reason", "confirm"]),
+        ("/portal/logout", {}, ["extra"]),
+    ]
+    out += [("POST", path, {**form, name: value}) for path, form, names in forms for name in names]
+    return out
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_values_get_a_400_page_and_change_nothing(any_sender: Sender, value: str) -> None:
+    sender = any_sender
+    ep, did = seed(sender, "alice")
+    with sender.store.transaction() as conn:  # replayable, singly and in bulk
+        conn.execute("UPDATE deliveries SET status = 'failed'")
+    client = make_client(sender)
+    csrf = login(client, sender, "alice", user="ann")
+    before = state(sender, "alice")
+    for method, path, form in hostile_requests(value, ep, did):
+        r = client.request(method, path, data={"csrf": csrf, **form} if method == "POST" else None)
+        if "%0A" in path.partition("?")[0]:  # Starlette's Mount does not route a newline at all
+            assert (r.status_code, r.text) == (404, "Not Found"), (method, path)
+            continue
+        assert r.status_code == 400, (method, path, form, r.status_code)
+        assert "That did not work" in r.text and "U+00" in r.text, (method, path, form)
+        assert "Content-Security-Policy" in r.headers
+    assert state(sender, "alice") == before
+    assert client.get("/portal/").status_code == 200  # the session survived (no logout)
+
+
+@pytest.mark.parametrize("claims", [
+    pytest.param({"user": "ann\x00"}, id="user-nul"),
+    pytest.param({"user": "ann\ud800"}, id="user-surrogate"),
+    pytest.param({"user": "ann\r\nX"}, id="user-crlf"),
+    pytest.param({"user": "a" * 255}, id="user-too-long"),
+    pytest.param({"tenant_id": "alice\x00"}, id="tenant-nul"),
+    pytest.param({"tenant_id": "alice\udfff"}, id="tenant-surrogate"),
+    pytest.param({"session_id": "s\ud800"}, id="session-id-surrogate"),
+])
+def test_a_signed_token_with_hostile_claims_opens_nothing(any_sender: Sender,
+                                                          claims: dict[str, str]) -> None:
+    sender = any_sender
+    seed(sender, "alice")
+    audit = sender.store.list_audit("alice")
+    signer = TokenSigner(derive_key(sender.config))
+    now = time.time()
+    # Signed with the right key, as a version that did not check its claims could have.
+    made = {"tenant_id": "alice", "expires_at": now + 600, "issued_at": now, "user": "ann",
+            "session_id": "s" * 24, **claims}
+    link = signer.issue(LINK, PortalClaims(**{**made, "session_id": ""}))  # type: ignore[arg-type]
+    client = make_client(sender)
+    if "session_id" not in claims:
+        for r in (client.get("/portal/login", params={"token": link}),
+                  client.post("/portal/login", data={"token": link})):
+            assert r.status_code == 401 and "This link does not work" in r.text
+            assert COOKIE not in r.headers.get("set-cookie", "")
+    client.cookies.set(COOKIE, signer.issue(SESSION, PortalClaims(**made)),  # type: ignore[arg-type]
+                       path="/portal/")
+    assert client.get("/portal/").status_code == 401
+    assert sender.store.list_audit("alice") == audit
+
+
+BAD_USERS = [*HOSTILE, pytest.param("ann\ud800", id="surrogate"),
+             pytest.param("a" * 255, id="too-long"), pytest.param("\U0001f600" * 200, id="too-long-escaped")]
+
+
+@pytest.mark.parametrize("user", BAD_USERS)
+def test_links_naming_a_hostile_user_are_refused_when_made(any_sender: Sender, user: str) -> None:
+    sender = any_sender
+    with pytest.raises(InvalidRequestError, match="user"):
+        issue_link(sender, "alice", base_url="http://testserver", user=user)
+    r = make_client(sender).post("/v1/tenants/alice/portal-links", content=json.dumps({"user": user}),
+                                 headers={"Authorization": f"Bearer {API_KEY}"})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_request", r.text
+    assert sender.store.list_audit("alice") == []
+    # At the limits, a link is made and opens a session.
+    link = issue_link(sender, "t" * 200, base_url="http://testserver", user="a" * 254)
+    client = make_client(sender)
+    assert client.get(link.url).status_code == 303
+    assert client.get("/portal/").status_code == 200
+
+
+def test_the_cli_refuses_a_hostile_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from hookseal_sender.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "--allow-local"]) == 0
+    capsys.readouterr()
+    assert main(["portal-link", "--tenant", "acme", "--user", "ann\x01"]) == 1
+    out = capsys.readouterr().out
+    assert "invalid_request" in out and "U+0001" in out and "token=" not in out

@@ -7,7 +7,7 @@ import json
 
 import pytest
 from hookseal_sender import SenderConfig, generate_master_key
-from hookseal_sender.errors import ConfigError
+from hookseal_sender.errors import ConfigError, InvalidRequestError
 from hookseal_sender.portal import PortalTokenError, TokenSigner, derive_key, portal_link
 from hookseal_sender.portal.tokens import LINK, SESSION
 from hookseal_sender.secretbox import MASTER_KEY_ENV
@@ -132,3 +132,44 @@ def test_portal_link_url() -> None:
     link = portal_link(config, "acme", base_url="https://hooks.example.com/", ttl=30)
     assert link.url.startswith("https://hooks.example.com/portal/login?token=")
     assert TokenSigner(derive_key(config)).check(LINK, link.token).tenant_id == "acme"
+
+
+@pytest.mark.parametrize(("tenant", "user"), [
+    pytest.param("acme", "ann\x00", id="user-nul"),
+    pytest.param("acme", "ann\r\nBcc: x", id="user-crlf"),
+    pytest.param("acme", "ann\ud800", id="user-surrogate"),
+    pytest.param("acme", "a" * 255, id="user-too-long"),
+    pytest.param("acme", 5, id="user-int"),
+    pytest.param("ac\x00me", "ann", id="tenant-nul"),
+    pytest.param("acme\udfff", "ann", id="tenant-surrogate"),
+    pytest.param("a" * 201, "ann", id="tenant-too-long"),
+    pytest.param("\U0001f600" * 100, "\U0001f600" * 100, id="too-long-as-a-token"),
+])
+def test_links_with_hostile_claims_are_not_made(tenant: str, user: str) -> None:
+    with pytest.raises(InvalidRequestError):
+        signer(Clock()).link_token(tenant, user=user)
+    with pytest.raises(InvalidRequestError):
+        portal_link(SenderConfig(master_key=generate_master_key()), tenant, user=user,
+                    base_url="https://hooks.example.com")
+
+
+@pytest.mark.parametrize("claims", [
+    {"usr": "ann\x00"}, {"usr": "ann\ud800"}, {"usr": "a" * 255}, {"ten": "acme\x1b"},
+    {"ten": "x" * 201}, {"sid": "s\ud800"},
+])
+def test_signed_tokens_with_hostile_claims_are_refused(claims: dict[str, str]) -> None:
+    s = signer(Clock())
+    data = {"ten": "acme", "exp": Clock().now + 60, "iat": Clock().now, "usr": "", "sid": "",
+            "sttl": 60.0, **claims}
+    body = base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+    mac = base64.urlsafe_b64encode(s._mac(LINK, body)).rstrip(b"=").decode()
+    with pytest.raises(PortalTokenError, match="unusable token claims"):
+        s.check(LINK, f"{body}.{mac}")
+
+
+def test_links_at_the_limits_are_made_and_open() -> None:
+    s = signer(Clock())
+    for tenant, user in [("t" * 200, "a" * 254), ("ü" * 200, "ann@acme.example")]:
+        link = s.check(LINK, s.link_token(tenant, user=user)[0])
+        cookie = s.session_token(link)[0]
+        assert len(cookie) <= 2048 and s.check(SESSION, cookie).user == user

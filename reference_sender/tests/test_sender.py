@@ -423,3 +423,34 @@ def test_rotation_overlap_must_be_a_finite_number(sender: Sender, overlap: Any) 
     with pytest.raises(InvalidRequestError, match="overlap"):
         sender.rotate_secret("t1", ep.endpoint.id, overlap=overlap)
     assert sender.public_keys("t1", ep.endpoint.id) == [ep.public_key]
+
+
+@pytest.mark.parametrize(("tenant", "kwargs", "match"), [
+    pytest.param("t1", {"delivery_ids": ["dlv\x00"]}, "delivery id", id="id-nul"),
+    pytest.param("t1", {"delivery_ids": ["DID", "\x00"]}, "delivery id", id="second-id-nul"),
+    pytest.param("t1", {"delivery_ids": ["DID\r\n"]}, "delivery id", id="id-crlf"),
+    pytest.param("t1", {"delivery_ids": ["dlv\ud800"]}, "delivery id", id="id-surrogate"),
+    pytest.param("t1", {"delivery_ids": ["d" * 201]}, "delivery id", id="id-too-long"),
+    pytest.param("t1", {"delivery_ids": [7]}, "delivery id", id="id-int"),
+    pytest.param("t1", {"delivery_ids": "DID"}, "list", id="ids-str"),
+    pytest.param("t1", {"delivery_ids": 7}, "list", id="ids-int"),
+    pytest.param("t1", {"endpoint_id": "ep\x00"}, "endpoint_id", id="endpoint-nul"),
+    pytest.param("t1", {"endpoint_id": "ep\ud800"}, "endpoint_id", id="endpoint-surrogate"),
+    pytest.param("t\x00", {"delivery_ids": ["DID"]}, "tenant", id="tenant-nul"),
+    pytest.param("t\ud800", {"endpoint_id": "EP"}, "tenant", id="tenant-surrogate"),
+    pytest.param("", {"delivery_ids": ["DID"]}, "tenant", id="tenant-empty"),
+])
+def test_cancel_checks_its_ids_before_anything(sender: Sender, tenant: Any, kwargs: dict[str, Any],
+                                               match: str) -> None:
+    ep = sender.create_endpoint("t1", URL)
+    (did, _), = sender.send("t1", "invoice.paid", example()).deliveries
+    # DID and EP stand for the real ids: a bad value next to a good one cancels nothing.
+    real = {"DID": did, "EP": ep.endpoint.id}
+    kwargs = {k: [real.get(i, i) for i in v] if isinstance(v, list) else real.get(v, v)
+              for k, v in kwargs.items()}
+    with pytest.raises(InvalidRequestError, match=match):
+        sender.cancel(tenant, **kwargs)
+    assert sender.get_delivery("t1", did).status == "pending"
+    assert sender.store.list_audit("t1") == []
+    # The same ids, well formed, do cancel.
+    assert sender.cancel("t1", delivery_ids=(did,)) == 1

@@ -725,9 +725,25 @@ class Sender:
 
         Returns:
             How many were cancelled.
+
+        Raises:
+            InvalidRequestError: Neither an endpoint nor ids given, ``delivery_ids`` is not
+                a list, or the tenant, the endpoint, an id or the reason is too long or
+                holds a control character or a lone surrogate (nothing is cancelled).
+            NotFoundError: No such endpoint for this tenant.
         """
         if endpoint_id is None and delivery_ids is None:
             raise InvalidRequestError("give an endpoint or delivery ids")
+        # All checked before any query: PostgreSQL cannot even compare a string holding
+        # NUL, and no store can encode a lone surrogate (both were untyped errors).
+        _check_name(tenant_id, "tenant")
+        if endpoint_id is not None:
+            check_text(endpoint_id, "endpoint_id", MAX_NAME)
+        if delivery_ids is not None:
+            # A bare string is a Sequence too: it would be taken as one id per character.
+            if isinstance(delivery_ids, (str, bytes)) or not isinstance(delivery_ids, Sequence):
+                raise InvalidRequestError("delivery_ids must be a list of delivery ids")
+            delivery_ids = [check_text(i, "each delivery id", MAX_NAME) for i in delivery_ids]
         check_text(reason, "reason", MAX_REASON, multiline=True)
         if endpoint_id is not None:
             self.get_endpoint(tenant_id, endpoint_id)

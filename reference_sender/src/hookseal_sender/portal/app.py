@@ -9,6 +9,7 @@ audited), and so do reads, plus the tenant-scoped queries in :mod:`.queries`.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Mapping
@@ -29,10 +30,11 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..api import _check_path_and_query
 from ..catalog import PING_TYPE
 from ..errors import ConflictError, InvalidRequestError, NotFoundError, SenderError
 from ..models import DELIVERY_STATUSES, DeliveryFilter, Endpoint
-from ..sender import Sender
+from ..sender import Sender, check_text
 from ._headers import request_headers
 from .queries import endpoint_health, page_deliveries
 from .tokens import LINK, SESSION, PortalClaims, PortalTokenError, TokenSigner, derive_key
@@ -142,6 +144,23 @@ def _local(ts: Optional[float]) -> str:
     if ts is None:
         return ""
     return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M")
+
+
+def _check_values(request: Request, form: Optional[FormData]) -> None:
+    """Refuse control characters and lone surrogates in the path, query and form values.
+
+    Ids in paths, filters, cursors and some form values reach the store without passing
+    the Sender's own checks, and PostgreSQL cannot even compare a string holding NUL: a 500
+    instead of a 400. Every portal input is a single line, so none legitimately holds one.
+
+    Raises:
+        InvalidRequestError: A value holds one (or a path or query value is too long).
+    """
+    _check_path_and_query(request)  # the admin API's own check
+    for name, value in form.multi_items() if form is not None else ():
+        if isinstance(value, str):  # uploads are never read
+            # Characters only: lengths are the Sender's (other_types may list many types).
+            check_text(value, name, sys.maxsize)
 
 
 class _RateLimiter:
@@ -281,6 +300,7 @@ class _Portal:
                                       "Go back, reload the page and try again.", ctx)
                 ctx.form = form
             try:
+                _check_values(request, ctx.form)  # before the handler reads or changes anything
                 return await fn(ctx)
             except NotFoundError:
                 return self.error(request, 404, "Not found",

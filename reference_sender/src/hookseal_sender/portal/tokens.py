@@ -23,8 +23,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ..config import SenderConfig
-from ..errors import ConfigError, SenderError
+from ..errors import ConfigError, InvalidRequestError, SenderError
 from ..secretbox import MASTER_KEY_ENV
+from ..sender import MAX_EMAIL, MAX_NAME, check_text
 
 if TYPE_CHECKING:
     from ..sender import Sender
@@ -38,12 +39,32 @@ MAX_LINK_TTL = 7 * 24 * 3600.0
 DEFAULT_SESSION_TTL = 8 * 3600.0
 #: Longest token accepted (bytes); anything longer is refused unparsed.
 MAX_TOKEN_LENGTH = 2048
+#: Longest ``user`` a link may name (any e-mail address fits).
+MAX_USER = MAX_EMAIL
+# What a session token may be longer than the link it is made from: its session id and
+# timestamps of other lengths, base64-encoded. A link longer than the limit less this
+# would open a session whose cookie is refused.
+_SESSION_ROOM = 64
 
 
 class PortalTokenError(SenderError):
     """A portal token is malformed, altered, expired or made with another key."""
 
     code = "invalid_token"
+
+
+def _check_claim_texts(tenant_id: str, user: str, session_id: str = "") -> None:
+    """Refuse claims no store or audit entry can hold, as the Sender refuses its fields.
+
+    The tenant and user end up in queries and in the audit log's actor (``portal:<user>``):
+    PostgreSQL cannot store NUL and no store can encode a lone surrogate.
+
+    Raises:
+        InvalidRequestError: Too long, or holding a control character or a lone surrogate.
+    """
+    check_text(tenant_id, "tenant", MAX_NAME)
+    check_text(user, "user", MAX_USER)
+    check_text(session_id, "session id", MAX_NAME)
 
 
 @dataclass(frozen=True)
@@ -184,6 +205,10 @@ class TokenSigner:
             raise PortalTokenError("malformed token claims") from None
         if not claims.tenant_id:
             raise PortalTokenError("token names no customer")
+        try:  # signed, but perhaps by a version that did not check what it signed
+            _check_claim_texts(claims.tenant_id, claims.user, claims.session_id)
+        except InvalidRequestError as exc:
+            raise PortalTokenError(f"unusable token claims: {exc.detail}") from None
         if self._clock() >= claims.expires_at:
             raise PortalTokenError("token expired")
         return claims
@@ -193,9 +218,11 @@ class TokenSigner:
         """A link token for one customer.
 
         Args:
-            tenant_id: The customer.
+            tenant_id: The customer (at most :data:`~hookseal_sender.sender.MAX_NAME`
+                characters).
             ttl: Seconds the link may be opened for (at most :data:`MAX_LINK_TTL`).
-            user: Who will use it (shown in the audit log).
+            user: Who will use it (shown in the audit log; at most :data:`MAX_USER`
+                characters).
             session_ttl: Seconds the session it opens lasts.
 
         Returns:
@@ -203,9 +230,13 @@ class TokenSigner:
 
         Raises:
             ConfigError: ``ttl`` or ``session_ttl`` out of range, or no tenant.
+            InvalidRequestError: The tenant or user is not a string, is too long, or
+                holds a control character or a lone surrogate; or both are too long
+                together (non-ASCII text is escaped) for a token.
         """
         if not isinstance(tenant_id, str) or not tenant_id:
             raise ConfigError("a portal link needs a customer (tenant)")
+        _check_claim_texts(tenant_id, user)
         if not 0 < ttl <= MAX_LINK_TTL:
             raise ConfigError(f"ttl must be in (0, {MAX_LINK_TTL:.0f}] seconds")
         if not 0 < session_ttl <= MAX_LINK_TTL:
@@ -213,7 +244,10 @@ class TokenSigner:
         now = float(self._clock())
         exp = now + float(ttl)
         claims = PortalClaims(tenant_id, exp, now, user=user, session_ttl=float(session_ttl))
-        return self.issue(LINK, claims), exp
+        token = self.issue(LINK, claims)
+        if len(token) > MAX_TOKEN_LENGTH - _SESSION_ROOM:
+            raise InvalidRequestError("the tenant and user are too long together for a portal link")
+        return token, exp
 
     def session_token(self, link: PortalClaims) -> tuple[str, PortalClaims]:
         """Exchange a checked link's claims for a session token with a fresh id.
@@ -274,6 +308,11 @@ def portal_link(config: SenderConfig, tenant_id: str, *, base_url: str,
 
     Returns:
         The link, its token and its expiry.
+
+    Raises:
+        ConfigError: No master key, ``ttl`` or ``session_ttl`` out of range, or no tenant.
+        InvalidRequestError: The tenant or user is too long or holds a control character
+            or a lone surrogate.
     """
     signer = TokenSigner(key or derive_key(config))
     token, exp = signer.link_token(tenant_id, ttl=ttl, user=user, session_ttl=session_ttl)
@@ -298,6 +337,11 @@ def issue_link(sender: Sender, tenant_id: str, *, base_url: str, ttl: float = DE
 
     Returns:
         The link.
+
+    Raises:
+        ConfigError: No master key, ``ttl`` out of range, or no tenant.
+        InvalidRequestError: The tenant or user is too long or holds a control character
+            or a lone surrogate (nothing is recorded).
     """
     if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
         raise ConfigError("ttl must be a number of seconds")
