@@ -454,3 +454,20 @@ def test_cancel_checks_its_ids_before_anything(sender: Sender, tenant: Any, kwar
     assert sender.store.list_audit("t1") == []
     # The same ids, well formed, do cancel.
     assert sender.cancel("t1", delivery_ids=(did,)) == 1
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "ep\r\n", "\ud800", "x" * 201, 7])
+def test_lookups_refuse_ids_no_row_can_have(sender: Sender, bad: Any) -> None:
+    """Library callers get InvalidRequestError, not the driver's error (a NUL on PostgreSQL)."""
+    ep = sender.create_endpoint("t1", URL)
+    calls = [
+        lambda: sender.get_endpoint("t1", bad), lambda: sender.get_endpoint(bad, ep.endpoint.id),
+        lambda: sender.pause_endpoint("t1", bad), lambda: sender.resume_endpoint("t1", bad),
+        lambda: sender.delete_endpoint("t1", bad), lambda: sender.public_keys("t1", bad),
+        lambda: sender.rotate_secret("t1", bad), lambda: sender.get_delivery("t1", bad),
+        lambda: sender.replay("t1", bad), lambda: sender.delivery_status_counts("t1", [bad]),
+    ]
+    for call in calls:
+        with pytest.raises(InvalidRequestError):
+            call()
+    assert sender.get_endpoint("t1", ep.endpoint.id).status == "active"  # nothing changed

@@ -86,11 +86,18 @@ def _filter(q: Mapping[str, str]) -> DeliveryFilter:
                           since=num("since"), until=num("until"))
 
 
-def _check_path_and_query(request: Request) -> None:
+def check_path_and_query(request: Request) -> None:
     """Refuse control characters in the path and query before any handler runs.
 
     No tenant, id or filter value holds one, and PostgreSQL cannot even compare a string
-    holding NUL: it would be a 500 instead of a 400.
+    holding NUL: it would be a 500 instead of a 400. The customer portal runs it too.
+
+    Args:
+        request: The incoming request.
+
+    Raises:
+        InvalidRequestError: A path or query value holds a control character or a lone
+            surrogate, or is longer than :data:`~hookseal_sender.sender.MAX_URL`.
     """
     for name, value in [*request.path_params.items(), *request.query_params.multi_items()]:
         check_text(value, name, MAX_URL)
@@ -347,7 +354,7 @@ def create_app(sender: Sender, api_keys: Mapping[str, str], *,
                 return JSONResponse({"error": "unauthorized", "detail": "bad or no API key"},
                                     401, headers={"WWW-Authenticate": "Bearer"})
             try:
-                _check_path_and_query(request)
+                check_path_and_query(request)
                 result = await fn(request, sender, request.path_params["tenant"], actor)
             except SenderError as exc:
                 return JSONResponse({"error": exc.code, "detail": exc.detail},

@@ -369,8 +369,13 @@ class Sender:
             The endpoint.
 
         Raises:
+            InvalidRequestError: An id no endpoint can have (not a string, too long, or
+                holding a control character).
             NotFoundError: No such endpoint for this tenant.
         """
+        # Every endpoint operation starts here: a NUL must not reach PostgreSQL untyped.
+        _check_name(tenant_id, "tenant")
+        check_text(endpoint_id, "endpoint_id", MAX_NAME)
         ep = self.store.get_endpoint(tenant_id, endpoint_id)
         if ep is None or ep.status == "deleted":
             raise NotFoundError(f"endpoint {endpoint_id} not found")
@@ -599,8 +604,11 @@ class Sender:
             The delivery.
 
         Raises:
+            InvalidRequestError: An id no delivery can have.
             NotFoundError: No such delivery for this tenant.
         """
+        _check_name(tenant_id, "tenant")
+        check_text(delivery_id, "delivery_id", MAX_NAME)
         d = self.store.get_delivery(tenant_id, delivery_id)
         if d is None:
             raise NotFoundError(f"delivery {delivery_id} not found")
@@ -769,11 +777,14 @@ class Sender:
             ``{status: count}``, e.g. ``{"pending": 2, "delivered": 7}``.
 
         Raises:
-            InvalidRequestError: No tenant given.
+            InvalidRequestError: No tenant given, or an id no delivery can have.
         """
         if not tenant_id or not isinstance(tenant_id, str):
             raise InvalidRequestError("tenant is required")
-        return self.store.status_counts(tenant_id, list(delivery_ids))
+        if isinstance(delivery_ids, str):
+            raise InvalidRequestError("delivery_ids must be a list of delivery ids")
+        ids = [check_text(i, "each delivery id", MAX_NAME) for i in delivery_ids]
+        return self.store.status_counts(tenant_id, ids)
 
     def purge(
         self, *, older_than_days: Optional[float] = None, batch_size: int = PURGE_BATCH_SIZE,

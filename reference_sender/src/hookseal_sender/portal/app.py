@@ -30,7 +30,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..api import _check_path_and_query
+from ..api import check_path_and_query
 from ..catalog import PING_TYPE
 from ..errors import ConflictError, InvalidRequestError, NotFoundError, SenderError
 from ..models import DELIVERY_STATUSES, DeliveryFilter, Endpoint
@@ -156,7 +156,7 @@ def _check_values(request: Request, form: Optional[FormData]) -> None:
     Raises:
         InvalidRequestError: A value holds one (or a path or query value is too long).
     """
-    _check_path_and_query(request)  # the admin API's own check
+    check_path_and_query(request)  # the admin API's own check
     for name, value in form.multi_items() if form is not None else ():
         if isinstance(value, str):  # uploads are never read
             # Characters only: lengths are the Sender's (other_types may list many types).
