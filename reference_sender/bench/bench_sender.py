@@ -322,8 +322,8 @@ def main() -> int:
         if not args.no_postgres and PostgresServer.missing() is None:
             # Started from CPU 1, so the server and every backend it forks inherit CPU 1.
             # (`taskset -p` on the started process pinned only `runuser`: the postgres
-            # processes under it inherited CPU 0 from this process and shared the sender's
-            # core, which made PostgreSQL look twice as slow as it is.)
+            # processes under it inherited CPU 0 from this process, and the sender's core
+            # did the server's work too.)
             pin(1)
             try:
                 pg = PostgresServer().start()
