@@ -23,10 +23,10 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional
 
+from ._cliargs import add_profile_arguments
 from .errors import InvalidPayloadError, WebhookVerificationError
 from .integrations._common import DEFAULT_MAX_BODY, STATUS_FOR_CODE, Reply, problem
 from .keys import generate_secret
-from .profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1, PROFILES
 from .timestamps import DEFAULT_TOLERANCE
 from .webhook import Webhook
 
@@ -54,10 +54,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="port on 127.0.0.1 (default: %(default)s; 0 picks a free one)")
     p.add_argument("--forward-to", "-f", metavar="URL",
                    help="forward verified requests to this URL and relay its answer")
-    p.add_argument("--profile", choices=PROFILES, default=HOOKSEAL_V1,
-                   help="wire profile (default: %(default)s)")
-    p.add_argument("--prefix", default=DEFAULT_HEADER_PREFIX,
-                   help="hookseal-v1 header prefix (default: %(default)s)")
+    add_profile_arguments(p)
     p.add_argument("--tolerance", type=int, default=DEFAULT_TOLERANCE,
                    help="timestamp tolerance in seconds (default: %(default)s)")
     p.set_defaults(func=run)

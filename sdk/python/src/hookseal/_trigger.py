@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from typing import Any, Optional
 
-from .profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1, PROFILES
+from ._cliargs import add_profile_arguments
 from .signing import sign
 
 __all__ = ["add_parser", "load_catalog", "run"]
@@ -36,10 +36,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--to", metavar="URL", help="where to POST the delivery (required)")
     p.add_argument("--secret", "-s", action="append",
                    help="secret or whsk_ signing key (repeat for several)")
-    p.add_argument("--profile", choices=PROFILES, default=HOOKSEAL_V1,
-                   help="wire profile (default: %(default)s)")
-    p.add_argument("--prefix", default=DEFAULT_HEADER_PREFIX,
-                   help="hookseal-v1 header prefix (default: %(default)s)")
+    add_profile_arguments(p)
     p.add_argument("--event-version", type=int, help="event version (default: the current one)")
     p.add_argument("--tamper", action="store_true",
                    help="change the body after signing: the endpoint must reject it")

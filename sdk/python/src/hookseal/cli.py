@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, Optional
 
 from . import __version__, _listen, _trigger
+from ._cliargs import add_profile_arguments
 from .errors import HooksealError
 from .keys import generate_secret, generate_signing_key, public_key_for
-from .profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1, PROFILES
 from .signing import sign
 from .timestamps import DEFAULT_TOLERANCE
 from .webhook import Webhook
@@ -147,10 +147,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         required=True,
         help="secret or key (repeat for several: rotation, or v1 and v1a)",
     )
-    parser.add_argument("--profile", choices=PROFILES, default=HOOKSEAL_V1, help="wire profile (default: %(default)s)")
-    parser.add_argument(
-        "--prefix", default=DEFAULT_HEADER_PREFIX, help="hookseal-v1 header prefix (default: %(default)s)"
-    )
+    add_profile_arguments(parser)
     parser.add_argument("--body", metavar="FILE", help="file holding the raw body ('-' or omitted: stdin)")
 
 
