@@ -10,6 +10,7 @@ import pytest
 from aiohttp import web
 from hookseal_sender import Notice, Sender
 from hookseal_sender.catalog import _catalog
+from hookseal_sender.worker import BODY_EXCERPT
 
 from ._receiver import Receiver
 from .conftest import wait_for
@@ -84,6 +85,29 @@ def test_attempt_recording(sender: Sender, receiver: Receiver, worker: Any) -> N
     assert a.response_headers["X-Why"] == "bad"
     assert a.response_body == "x" * 4096
     assert abs(a.at - time.time()) < 30
+
+
+@pytest.mark.parametrize("size", [BODY_EXCERPT, BODY_EXCERPT + 1, 6000])
+@pytest.mark.parametrize("chunked", [False, True])
+def test_body_excerpt_with_and_without_length(sender: Sender, receiver: Receiver, worker: Any,
+                                              size: int, chunked: bool) -> None:
+    # With a Content-Length the worker reads a short body at once; without one (chunked)
+    # it reads up to the excerpt's size. Both record the same first 4 KiB.
+    body = bytes(range(48, 58)) * (size // 10 + 1)
+    body = body[:size]
+
+    async def pieces() -> Any:
+        for i in range(0, size, 1000):
+            yield body[i:i + 1000]
+
+    def respond(rec: Any) -> web.Response:
+        return web.Response(status=400, body=pieces() if chunked else body)
+
+    sender.create_endpoint("t1", receiver.route("/len", fn=respond), allow_local=True)
+    worker()
+    d = final(sender, send_one(sender))
+    assert d.attempts[0].status_code == 400
+    assert d.attempts[0].response_body == body[:BODY_EXCERPT].decode()
 
 
 def test_hostile_response_body_is_recorded(sender: Sender, receiver: Receiver,
