@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 from hookseal_sender import Notice, Sender
 from hookseal_sender.catalog import _catalog
-from hookseal_sender.worker import BODY_EXCERPT
+from hookseal_sender.worker import BODY_EXCERPT, CLAIM_RETRY
 
 from ._receiver import Receiver
 from .conftest import wait_for
@@ -350,6 +350,33 @@ def test_an_idle_worker_claims_once_a_poll_interval(sender: Sender, receiver: Re
     t0 = time.monotonic()
     d = final(sender, send_one(sender))
     assert d.status == "delivered" and time.monotonic() - t0 < 5
+
+
+def test_a_failed_claim_is_retried_after_a_pause(sender: Sender, receiver: Receiver,
+                                                 worker: Any) -> None:
+    # The store fails a claim (a lost connection, a locked database): the worker logs
+    # it, waits a second rather than retrying in a loop, then claims and delivers.
+    store: Any = sender.store
+    real_claim = store.claim
+    calls: list[float] = []
+
+    def failing_once(*args: Any, **kw: Any) -> Any:
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            raise RuntimeError("store unavailable")
+        return real_claim(*args, **kw)
+
+    store.claim = failing_once
+    sender.create_endpoint("t1", receiver.route("/after"), allow_local=True)
+    did = send_one(sender)
+    worker()
+    d = final(sender, did)
+    assert d.status == "delivered"
+    # Paused, not a busy retry: no claim starts from shortly after the failure (a claim
+    # already on its way beside it, on PostgreSQL, may) until CLAIM_RETRY has passed.
+    failed = calls[0]
+    wait_for(lambda: calls[-1] >= failed + CLAIM_RETRY - 0.1)  # then it claims again
+    assert not [t for t in calls if failed + 0.1 < t < failed + CLAIM_RETRY - 0.1], calls
 
 
 def test_endpoint_failing_too_long_is_disabled_and_owner_told(
