@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import functools
 import gc
@@ -82,18 +81,6 @@ _SIGNING_KINDS = {"hmac": ("hmac",), "ed25519": ("ed25519",), "both": ("hmac", "
 
 
 @dataclass
-class _ClaimRun:
-    """A claim in flight: what it asked for and what the worker knew when it started."""
-
-    want: int
-    now: float
-    wakes: int
-    launched: int
-    alone: bool
-    done: asyncio.Future[None]
-
-
-@dataclass
 class _CachedEndpoint:
     endpoint: Endpoint
     policy: RetryPolicy
@@ -150,8 +137,7 @@ class Worker:
         # LOCKED keeps their rows apart), so a claim's round trip and the loop's reaction
         # to it no longer leave slots idle; on SQLite one, the single writer.
         self._max_claims = 2 if parallel else 1
-        # Each claim's completion, resolved on the loop once its rows are buffered.
-        self._claims: set[asyncio.Future[None]] = set()
+        self._claims: set[asyncio.Task[None]] = set()
         self._claiming_now = 0  # claims in flight
         self._claims_launched = 0
         self._claiming = 0  # rows they asked for
@@ -216,7 +202,7 @@ class Worker:
                 loop.call_soon_threadsafe(self._wake)
 
     def _wake(self, fresh: bool = True) -> None:
-        """Launch a claim if one is due, and wake the claim loop (on the loop thread).
+        """Wake the claim loop (on the loop thread).
 
         Args:
             fresh: The wake-up may mean new due work (an attempt ended, work was
@@ -225,7 +211,6 @@ class Worker:
         if fresh:
             self._wakes += 1
             self._dry_until = 0.0
-        self._maybe_claim()
         self._woken = True
         waiter = self._waiter
         if waiter is not None and not waiter.done():
@@ -294,16 +279,36 @@ class Worker:
         return self.concurrency + self._prefetch - self._total - self._buffered
 
     async def _claim_loop(self) -> None:
-        # Claims are launched where room appears (an attempt ends, a claim's rows arrive,
-        # work is enqueued: see _wake and _claimed); this loop adds the timed ones (the
-        # poll interval, the end of a dry spell) and waits for the claims out at the end.
         while not self._stopping:
             self._dispatch()
-            if self._maybe_claim():
-                continue
+            # Claims fill the slots and a prefetch buffer, so a finished attempt's slot is
+            # refilled at once while the next claim runs; and they come in batches: with
+            # work at hand, wait until a quarter of the slots' worth is missing. Rows that
+            # claims in flight will bring count as taken.
+            room = self._room() - self._claiming
             mono = time.monotonic()
             until = max(self._dry_until, self._paused_until)
-            await self._wait(until - mono if mono < until else self.config.poll_interval)
+            if (room <= 0 or self._claiming_now >= self._max_claims or mono < until
+                    or (self._total + self._buffered + self._claiming and room < self._min_claim)):
+                await self._wait(until - mono if mono < until else self.config.poll_interval)
+                continue
+            self._held = {ep: t for ep, t in self._held.items() if t > mono}
+            excluded = [ep for ep, q in self._queues.items() if len(q) >= self.per_endpoint]
+            excluded += [ep for ep in self._held if ep not in excluded]
+            excluded += [ep for ep, br in self._breakers.items()
+                         if ep not in excluded and not br.allows(self._inflight.get(ep, 0))]
+            self.sender.metrics.breaker_open.set(
+                sum(1 for br in self._breakers.values() if br.state != "closed"))
+            if mono >= self._next_maintenance and self._maintaining is None:
+                self._next_maintenance = mono + MAINTENANCE_INTERVAL
+                self._maintaining = asyncio.create_task(self._maintain(mono))
+            want = min(room, self._claim_size)
+            self._claiming += want
+            self._claiming_now += 1
+            self._claims_launched += 1
+            task = asyncio.create_task(self._claim(want, excluded))
+            self._claims.add(task)
+            task.add_done_callback(self._claims.discard)
         if self._claims:
             await asyncio.wait(list(self._claims))
         # Stopping: what is buffered was never attempted; give it back now.
@@ -313,106 +318,50 @@ class Worker:
         self._queues.clear()
         self._buffered = 0
 
-    def _maybe_claim(self) -> bool:
-        """Start a claim if one is due (on the loop thread); returns whether it did.
-
-        Claims fill the slots and a prefetch buffer, so a finished attempt's slot is
-        refilled at once while the next claim runs; and they come in batches: with work
-        at hand, not before a quarter of the slots' worth is missing. Rows that claims in
-        flight will bring count as taken.
-
-        Called wherever room appears (an attempt ends, a claim's rows arrive, work is
-        enqueued), the claim goes straight to its thread and its rows come back through
-        one callback, which starts the next. Through the claim loop and a task per claim,
-        each step waited for another iteration of a busy loop, and slots ran dry: 16 of
-        64 idle on average in a SQLite run of bench_sender.py, 3-4 since.
-        """
-        if self._stopping or self._loop is None:
-            return False
-        room = self._room() - self._claiming
-        mono = time.monotonic()
-        if (room <= 0 or self._claiming_now >= self._max_claims or mono < self._dry_until
-                or mono < self._paused_until
-                or (self._total + self._buffered + self._claiming and room < self._min_claim)):
-            return False
-        self._held = {ep: t for ep, t in self._held.items() if t > mono}
-        excluded = [ep for ep, q in self._queues.items() if len(q) >= self.per_endpoint]
-        excluded += [ep for ep in self._held if ep not in excluded]
-        excluded += [ep for ep, br in self._breakers.items()
-                     if ep not in excluded and not br.allows(self._inflight.get(ep, 0))]
-        self.sender.metrics.breaker_open.set(
-            sum(1 for br in self._breakers.values() if br.state != "closed"))
-        if mono >= self._next_maintenance and self._maintaining is None:
-            self._next_maintenance = mono + MAINTENANCE_INTERVAL
-            self._maintaining = self._loop.create_task(self._maintain(mono))
-        want = min(room, self._claim_size)
-        now = time.time()
-        self._claiming += want
-        self._claiming_now += 1
-        self._claims_launched += 1
-        loop = self._loop
-        done = loop.create_future()
-        self._claims.add(done)
-        done.add_done_callback(self._claims.discard)
-        claim = _ClaimRun(want, now, self._wakes, self._claims_launched,
-                          alone=self._claiming_now == 1, done=done)
-        fut = self._claimer.submit(self.store.claim, self.owner, want, now,
-                                   now + self.config.visibility_timeout, excluded)
-        fut.add_done_callback(functools.partial(self._claim_done, loop, claim))
-        return True
-
-    def _claim_done(self, loop: asyncio.AbstractEventLoop, run: _ClaimRun,
-                    fut: concurrent.futures.Future[list[Claimed]]) -> None:
-        """Hand a finished claim to the loop (called on the claim's thread)."""
-        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-            loop.call_soon_threadsafe(self._claimed, run, fut)
-
-    def _claimed(self, run: _ClaimRun, fut: concurrent.futures.Future[list[Claimed]]) -> None:
-        """Buffer a claim's rows per endpoint and hand them to idle slots (on the loop)."""
+    async def _claim(self, want: int, excluded: list[str]) -> None:
+        """Claim up to ``want`` deliveries into the per-endpoint buffers."""
+        now, wakes, launched = time.time(), self._wakes, self._claims_launched
+        alone = self._claiming_now == 1
         try:
-            self._claiming -= run.want
-            self._claiming_now -= 1
-            try:
-                claimed = fut.result()
-            except Exception:
-                logger.exception("claim failed; retrying in %.0f s", CLAIM_RETRY)
-                self._paused_until = time.monotonic() + CLAIM_RETRY
-                return
-            if claimed:
-                logger.debug("claimed %d deliveries", len(claimed))
-            release = 0
-            for c in claimed:
-                q = self._queues.get(c.endpoint_id)
-                if q is None:
-                    q = self._queues[c.endpoint_id] = deque()
-                elif len(q) >= self.per_endpoint:
-                    # This endpoint has a full window waiting: give the row back, due now.
-                    self._releases.append((c.id, run.now))
-                    release += 1
-                    continue
-                q.append(c)
-                self._buffered += 1
-            if release:
-                self._claim_size = max(self._min_claim, self._claim_size // 2)
-                if self._flush_event is not None:
-                    self._flush_event.set()
-            elif len(claimed) == run.want:
-                self._claim_size = min(self.config.claim_batch, self._claim_size * 2)
-            self._dispatch()
-            # A claim that ran beside another may come back short with due rows left (rows
-            # the other leased while this one read them are dropped by PostgreSQL's
-            # re-check): it says the queue is dry only if it ran alone or found nothing.
-            alone = run.alone and self._claims_launched == run.launched
-            short = len(claimed) < run.want and (alone or not claimed)
-            if (short or release == len(claimed)) and self._wakes == run.wakes:
-                # Nothing more is due, and nothing new came since this claim started: the
-                # next claim after a poll interval, or sooner if an attempt ends or work
-                # arrives.
-                self._dry_until = time.monotonic() + self.config.poll_interval
-        finally:
-            if not run.done.done():
-                run.done.set_result(None)
+            claimed = await self._call(self.store.claim, self.owner, want, now,
+                                       now + self.config.visibility_timeout, excluded,
+                                       pool=self._claimer)
+        except Exception:
+            logger.exception("claim failed; retrying in %.0f s", CLAIM_RETRY)
+            self._paused_until = time.monotonic() + CLAIM_RETRY
             self._wake(fresh=False)
+            return
+        finally:
+            self._claiming -= want
+            self._claiming_now -= 1
+        if claimed:
+            logger.debug("claimed %d deliveries", len(claimed))
+        release = []
+        for c in claimed:
+            q = self._queues.get(c.endpoint_id)
+            if q is None:
+                q = self._queues[c.endpoint_id] = deque()
+            elif len(q) >= self.per_endpoint:
+                release.append(c.id)  # this endpoint has a full window waiting
+                continue
+            q.append(c)
+            self._buffered += 1
+        if release:
+            await self._call(self.store.release, self.owner, release, now)
+            self._claim_size = max(self._min_claim, self._claim_size // 2)
+        elif len(claimed) == want:
+            self._claim_size = min(self.config.claim_batch, self._claim_size * 2)
+        self._dispatch()
+        # A claim that ran beside another may come back short with due rows left (rows the
+        # other leased while this one read them are dropped by PostgreSQL's re-check): it
+        # says the queue is dry only if it ran alone or found nothing at all.
+        alone = alone and self._claims_launched == launched
+        short = len(claimed) < want and (alone or not claimed)
+        if (short or len(release) == len(claimed)) and self._wakes == wakes:
+            # Nothing more is due, and nothing new came since this claim started: the next
+            # claim after a poll interval, or sooner if an attempt ends or work arrives.
+            self._dry_until = time.monotonic() + self.config.poll_interval
+        self._wake(fresh=False)
 
     async def _maintain(self, mono: float) -> None:
         try:
