@@ -29,6 +29,12 @@ def _limit(name: str) -> int:
     return int(getattr(sender, name, None) or getattr(tokens, name))
 
 
+def _claim_retry() -> float:
+    from hookseal_sender.worker import CLAIM_RETRY
+
+    return CLAIM_RETRY
+
+
 FACTS = [
     # (page, sentence on it, the code's value, the value the sentence implies)
     ("retries.md", "default 10 seconds to connect, and 20 seconds for the whole attempt: the connect "
@@ -38,6 +44,8 @@ FACTS = [
     ("idempotency.md", "timeout (20 s by default, connecting included)",
      lambda: _config().connect_timeout + _config().read_timeout, 20.0),
     ("rotation.md", "(the default overlap is 24 hours)", lambda: _config().rotation_overlap, 86400.0),
+    ("sender.md", "the worker logs it and claims nothing for a second",
+     lambda: _claim_retry(), 1.0),
     ("delivery-logs.md", "(30 days by default)", lambda: _config().retention_days, 30.0),
     ("delivery-logs.md", "(hourly by default)", lambda: _config().purge_interval, 3600.0),
     ("faq.md", "(30 days by default)", lambda: _config().retention_days, 30.0),
