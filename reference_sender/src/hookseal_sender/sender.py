@@ -198,6 +198,16 @@ _FIELD_CHECKS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+def _check_ids(delivery_ids: Any) -> list[str]:
+    """Delivery ids, each a one-line string of at most ``MAX_NAME``; a bare string is refused.
+
+    A bare string is iterable too: it would be taken as one id per character.
+    """
+    if isinstance(delivery_ids, (str, bytes)):
+        raise InvalidRequestError("delivery_ids must be a list of delivery ids")
+    return [check_text(i, "each delivery id", MAX_NAME) for i in delivery_ids]
+
+
 def _check_filter(flt: DeliveryFilter) -> None:
     """A delivery filter's strings and times, checked before they reach a query.
 
@@ -748,10 +758,9 @@ class Sender:
         if endpoint_id is not None:
             check_text(endpoint_id, "endpoint_id", MAX_NAME)
         if delivery_ids is not None:
-            # A bare string is a Sequence too: it would be taken as one id per character.
-            if isinstance(delivery_ids, (str, bytes)) or not isinstance(delivery_ids, Sequence):
+            if not isinstance(delivery_ids, Sequence):
                 raise InvalidRequestError("delivery_ids must be a list of delivery ids")
-            delivery_ids = [check_text(i, "each delivery id", MAX_NAME) for i in delivery_ids]
+            delivery_ids = _check_ids(delivery_ids)
         check_text(reason, "reason", MAX_REASON, multiline=True)
         if endpoint_id is not None:
             self.get_endpoint(tenant_id, endpoint_id)
@@ -781,10 +790,7 @@ class Sender:
         """
         if not tenant_id or not isinstance(tenant_id, str):
             raise InvalidRequestError("tenant is required")
-        if isinstance(delivery_ids, str):
-            raise InvalidRequestError("delivery_ids must be a list of delivery ids")
-        ids = [check_text(i, "each delivery id", MAX_NAME) for i in delivery_ids]
-        return self.store.status_counts(tenant_id, ids)
+        return self.store.status_counts(tenant_id, _check_ids(delivery_ids))
 
     def purge(
         self, *, older_than_days: Optional[float] = None, batch_size: int = PURGE_BATCH_SIZE,
