@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from hookseal_sender import InvalidPayloadError, Sender
-from hookseal_sender.catalog import _catalog
+from hookseal_sender.catalog import _catalog, no_validation
 
 
 def example(t: str = "invoice.paid") -> dict[str, Any]:
@@ -64,3 +64,41 @@ def test_joins_the_callers_transaction(sender: Sender) -> None:
     assert [d.id for d in sender.list_deliveries("t1")] == [result.deliveries[0][0]]
     assert conn.execute("SELECT id FROM orders").fetchall() == [("o2",)]
     conn.close()
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for _ in range(depth):
+        data = {"a": data}
+    return data
+
+
+def _circular() -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    data["self"] = data
+    return data
+
+
+@pytest.mark.parametrize("data, reason", [
+    pytest.param({"x": float("nan")}, "float values", id="nan"),
+    pytest.param({"x": [float("-inf")]}, "float values", id="infinity"),
+    pytest.param({"x": b"raw"}, "bytes", id="bytes"),
+    pytest.param({"x": {1, 2}}, "set", id="set"),
+    pytest.param({(1, 2): "tuple key"}, "keys must be", id="tuple-key"),
+    pytest.param(_circular(), "[Cc]ircular", id="circular"),
+    pytest.param(_nested(100_000), "nested too deeply", id="too-deep"),
+])
+def test_data_json_cannot_hold_is_refused_typed_and_writes_nothing(
+    sender: Sender, data: Any, reason: str,
+) -> None:
+    # Without a catalog schema to reject them first, these reached the body: `NaN` (not
+    # JSON: every receiver's parser refuses it, so the delivery could only dead-letter) or
+    # an untyped TypeError from the encoder.
+    sender.create_endpoint("t1", "https://hooks.example.com/a")
+    sender.validator = no_validation
+    with pytest.raises(InvalidPayloadError, match=reason):
+        sender.send("t1", "x.y", data)
+    assert sender.list_deliveries("t1") == []
+    # Ordinary values around them still go through, JSON-exact.
+    result = sender.send("t1", "x.y", {"x": 1.5, "big": 10**30, "1": [None, True]})
+    assert json.loads(result.payload)["data"] == {"x": 1.5, "big": 10**30, "1": [None, True]}

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from .catalog import Validator, validate_event
+from .errors import InvalidPayloadError
 from .models import new_id
 from .storage.base import Store
 
@@ -28,6 +29,11 @@ class EnqueueResult:
     payload: str = ""
 
 
+# allow_nan=False: NaN and Infinity are not JSON. A body receivers cannot parse would be
+# signed, retried for days and dead-lettered; refuse it at enqueue instead.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def envelope(event_id: str, event_type: str, data: Any, created: float, *, version: int = 1,
              livemode: bool = True) -> str:
     """The JSON body of an event: the catalog's envelope (``id``, ``type``, ``version``,
@@ -43,12 +49,20 @@ def envelope(event_id: str, event_type: str, data: Any, created: float, *, versi
 
     Returns:
         Compact JSON text.
+
+    Raises:
+        InvalidPayloadError: ``data`` holds something JSON cannot: NaN or Infinity, a value
+            of another type (bytes, a set, a date...), a circular reference, or nesting too
+            deep to encode.
     """
-    return json.dumps(
-        {"id": event_id, "type": event_type, "version": version, "created": int(created),
-         "livemode": livemode, "data": data},
-        separators=(",", ":"), ensure_ascii=False,
-    )
+    try:
+        return _ENCODER.encode(
+            {"id": event_id, "type": event_type, "version": version, "created": int(created),
+             "livemode": livemode, "data": data})
+    except (TypeError, ValueError) as exc:
+        raise InvalidPayloadError(f"data is not JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidPayloadError("data is not JSON: nested too deeply") from None
 
 
 def enqueue(
@@ -77,7 +91,7 @@ def enqueue(
         The event id and its deliveries.
 
     Raises:
-        InvalidPayloadError: The data does not validate.
+        InvalidPayloadError: The data does not validate, or JSON cannot hold it.
     """
     version = validator(event_type, data)
     ts = time.time() if now is None else now
