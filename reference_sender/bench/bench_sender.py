@@ -235,71 +235,139 @@ async def _public(host: str, port: int) -> list[str]:
     return ["93.184.216.34"]  # no DNS needed: the endpoints are never called
 
 
-def enqueue_latency(db: str, n: int, past: int) -> tuple[float, float, float, float]:
-    sender = Sender(SenderConfig(database=db, master_key=generate_master_key()),
-                    resolve=_public)
-    ep = sender.create_endpoint("bench", "https://hooks.example.com/x")
-    if past:
-        _fill_past(sender, ep.endpoint.id, past, "delivered")
-    data = _catalog().example("invoice.paid")
-    lat, bare = [], []
-    store: Any = sender.store
-    # As in production, a worker runs beside the enqueuers and does store maintenance
-    # (SQLite WAL checkpoints) every second, off the enqueue path.
-    stop = threading.Event()
+class EnqueueStore:
+    """A store set up for timing enqueues: one endpoint, optionally ``past`` finished
+    deliveries, and (as in production, where a worker runs beside the enqueuers) store
+    maintenance, SQLite's WAL checkpoints, every second on its own thread.
 
-    def maintain() -> None:
-        while not stop.wait(1.0):
-            store.maintenance()
+    Its methods time one chunk each, so the caller can interleave the stores it compares.
+    """
 
-    threading.Thread(target=maintain, daemon=True).start()
-    for _ in range(200):  # warm up
-        sender.send("bench", "invoice.paid", data)
-    for _ in range(n):
-        t0 = time.perf_counter()
-        sender.send("bench", "invoice.paid", data)
-        lat.append(time.perf_counter() - t0)
-    payload = json.dumps(data)
-    for _ in range(n):
-        t0 = time.perf_counter()
-        now = time.time()
-        ev = new_id("evt")
-        with store.transaction() as conn:
-            store._exec(conn, "INSERT INTO events (id, tenant_id, type, payload, created_at)"
-                        " VALUES (?,?,?,?,?)", [ev, "bench", "invoice.paid", payload, now])
-            store._exec(conn, "INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id,"
-                        " event_type, status, next_attempt_at, created_at, updated_at)"
-                        " VALUES (?,?,?,?,?,'pending',?,?,?)",
-                        [new_id("dlv"), "bench", ev, ep.endpoint.id, "invoice.paid", now, now,
-                         now])
-        bare.append(time.perf_counter() - t0)
-    stop.set()
-    sender.close()
-    q = statistics.quantiles
-    return (statistics.median(lat) * 1e3, q(lat, n=100)[98] * 1e3,
-            statistics.median(bare) * 1e3, q(bare, n=100)[98] * 1e3)
+    def __init__(self, db: str, past: int) -> None:
+        self.sender = Sender(SenderConfig(database=db, master_key=generate_master_key()),
+                             resolve=_public)
+        self.endpoint_id = self.sender.create_endpoint(
+            "bench", "https://hooks.example.com/x").endpoint.id
+        if past:
+            _fill_past(self.sender, self.endpoint_id, past, "delivered")
+        self.data = _catalog().example("invoice.paid")
+        self.payload = json.dumps(self.data)
+        self.store: Any = self.sender.store
+        self._stop = threading.Event()
+        threading.Thread(target=self._maintain, daemon=True).start()
+        for _ in range(200):  # warm up
+            self.sender.send("bench", "invoice.paid", self.data)
+
+    def _maintain(self) -> None:
+        while not self._stop.wait(1.0):
+            self.store.maintenance()
+
+    def send(self, n: int) -> list[float]:
+        """Seconds each of ``n`` enqueues took (``Sender.send``: validation included)."""
+        lat = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            self.sender.send("bench", "invoice.paid", self.data)
+            lat.append(time.perf_counter() - t0)
+        return lat
+
+    def bare(self, n: int) -> list[float]:
+        """Seconds each of ``n`` bare inserts of the same rows took (no validation, no
+        subscription lookup: the floor)."""
+        lat, store = [], self.store
+        for _ in range(n):
+            t0 = time.perf_counter()
+            now = time.time()
+            ev = new_id("evt")
+            with store.transaction() as conn:
+                store._exec(conn, "INSERT INTO events (id, tenant_id, type, payload, created_at)"
+                            " VALUES (?,?,?,?,?)", [ev, "bench", "invoice.paid", self.payload, now])
+                store._exec(conn, "INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id,"
+                            " event_type, status, next_attempt_at, created_at, updated_at)"
+                            " VALUES (?,?,?,?,?,'pending',?,?,?)",
+                            [new_id("dlv"), "bench", ev, self.endpoint_id, "invoice.paid", now,
+                             now, now])
+            lat.append(time.perf_counter() - t0)
+        return lat
+
+    def close(self) -> None:
+        self._stop.set()
+        self.sender.close()
 
 
-def claim_rate(db: str, pending: int, past: int, claims: int) -> float:
-    sender = Sender(SenderConfig(database=db, master_key=generate_master_key()),
-                    resolve=_public)
-    ep = sender.create_endpoint("bench", "https://hooks.example.com/x")
-    if past:
-        _fill_past(sender, ep.endpoint.id, past, "delivered")
-    _fill_past(sender, ep.endpoint.id, pending, "pending")
-    rates = []
-    for _ in range(5):
+def enqueue_latency(mk: Callable[[str], str], n: int, big: int) -> dict[str, list[float]]:
+    """Enqueue and bare-insert latencies on an empty store, and enqueue latencies with
+    ``big`` past deliveries, in interleaved chunks of 250 (a slow stretch of a shared
+    machine hits all three alike)."""
+    empty, full = EnqueueStore(mk("enq_empty"), 0), EnqueueStore(mk("enq_full"), big)
+    lat: dict[str, list[float]] = {"send": [], "bare": [], "send_past": []}
+    try:
+        for _ in range(max(1, n // 250)):
+            lat["send"] += empty.send(250)
+            lat["bare"] += empty.bare(250)
+            lat["send_past"] += full.send(250)
+    finally:
+        empty.close()
+        full.close()
+    return lat
+
+
+def p50_p99(lat: list[float]) -> tuple[float, float]:
+    """Median and 99th percentile, in milliseconds."""
+    return statistics.median(lat) * 1e3, statistics.quantiles(lat, n=100)[98] * 1e3
+
+
+class ClaimStore:
+    """A store holding ``pending`` due deliveries (and ``past`` finished ones) for timing
+    claims; each round claims ``claims`` batches of 100, then puts them back."""
+
+    def __init__(self, db: str, pending: int, past: int) -> None:
+        self.sender = Sender(SenderConfig(database=db, master_key=generate_master_key()),
+                             resolve=_public)
+        ep = self.sender.create_endpoint("bench", "https://hooks.example.com/x")
+        if past:
+            _fill_past(self.sender, ep.endpoint.id, past, "delivered")
+        _fill_past(self.sender, ep.endpoint.id, pending, "pending")
+
+    def round(self, claims: int) -> float:
+        """Rows/s of one round of ``claims`` claims of 100."""
+        store = self.sender.store
         t0 = time.perf_counter()
         got: list[str] = []
         for _ in range(claims):
             now = time.time()
-            got += [c.id for c in sender.store.claim("bench", 100, now, now + 3600)]
-        rates.append(len(got) / (time.perf_counter() - t0))
-        # Put them back (due in the past), so every run claims from the same pool.
-        sender.store.release("bench", got, time.time() - 10)
-        sender.store.maintenance()
-    sender.close()
-    return statistics.median(rates)
+            got += [c.id for c in store.claim("bench", 100, now, now + 3600)]
+        rate = len(got) / (time.perf_counter() - t0)
+        # Put them back (due in the past), so every round claims from the same pool.
+        store.release("bench", got, time.time() - 10)
+        store.maintenance()
+        return rate
+
+    def close(self) -> None:
+        self.sender.close()
+
+
+def claim_rates(mk: Callable[[str], str], big: int, claims: int,
+                rounds: int) -> dict[str, list[float]]:
+    """Claim rows/s with 10,000 pending, ``big`` pending, and 10,000 pending beside ``big``
+    past deliveries: one round of each in turn, ``rounds`` times."""
+    stores = {"small": ClaimStore(mk("cl_small"), 10_000, 0),
+              "large": ClaimStore(mk("cl_large"), big, 0),
+              "past": ClaimStore(mk("cl_past"), 10_000, big)}
+    rates: dict[str, list[float]] = {k: [] for k in stores}
+    try:
+        for _ in range(rounds):
+            for k, store in stores.items():
+                rates[k].append(store.round(claims))
+    finally:
+        for store in stores.values():
+            store.close()
+    return rates
+
+
+def paired(num: list[float], den: list[float]) -> float:
+    """Median of the ratios of runs made one after the other (``num[i] / den[i]``)."""
+    return statistics.median(a / b for a, b in zip(num, den))
 
 
 def main() -> int:
@@ -351,14 +419,15 @@ def main() -> int:
         ceiling = statistics.median(runs["raw"] or [1.0])
         if runs["raw"]:
             print(f"raw aiohttp ceiling (interleaved runs): {ceiling:,.0f}/s")
+        share: dict[str, float] = {}
         for backend in dbs if runs["raw"] else ():
             rate = statistics.median(runs[backend])
             # Each durable run is paired with the ceiling run just before it, so a slow
             # stretch of a shared machine hits both sides of that run's ratio alike.
-            paired = statistics.median(d / r for d, r in zip(runs[backend], runs["raw"]))
+            share[backend] = paired(runs[backend], runs["raw"])
             RESULTS[f"durable_{backend}"] = rate
-            print(f"[{backend}] durable deliveries/s: {rate:,.0f} = {paired:.0%} of the raw "
-                  f"aiohttp ceiling (median of paired runs; target >= 60%)")
+            print(f"[{backend}] durable deliveries/s: {rate:,.0f} = {share[backend]:.0%} of the "
+                  f"raw aiohttp ceiling (median of paired runs; target >= 60%)")
         for backend, mk in dbs.items() if args.only in (None, "throughput") else ():
             # The same, with `big` finished deliveries already in the store.
             full: list[float] = []
@@ -368,30 +437,31 @@ def main() -> int:
                 raw.append(asyncio.run(raw_aiohttp(url, n_http, CONCURRENCY)))
                 full.append(durable_throughput(db, url, n_http, past=big))
                 time.sleep(1.0)
-            paired = statistics.median(d / r for d, r in zip(full, raw))
+            share_past = paired(full, raw)
             rate = statistics.median(full)
             RESULTS[f"durable_{backend}_past"] = rate
-            empty = statistics.median(runs[backend]) if runs[backend] else rate
+            # Compared through the ceiling each was paired with: absolute rates measured
+            # minutes apart move with the machine's load.
             print(f"[{backend}] durable deliveries/s with {big:,} past deliveries: {rate:,.0f} "
-                  f"= {paired:.0%} of the raw ceiling; {rate / empty:.2f}x the empty store")
+                  f"= {share_past:.0%} of the raw ceiling; {share_past / share[backend]:.2f}x the "
+                  f"empty store's share")
         for backend, mk in dbs.items() if args.only in (None, "enqueue") else ():
-            n = 2000 if args.quick else 5000
-            e = enqueue_latency(mk(f"enq{next(counter)}"), n, 0)
-            print(f"[{backend}] enqueue, empty store: p50 {e[0]:.3f} ms, p99 {e[1]:.3f} ms "
-                  f"(validation included); bare insert p50 {e[2]:.3f} ms, p99 {e[3]:.3f} ms; "
-                  f"p50 ratio {e[0] / e[2]:.2f}x")
-            f = enqueue_latency(mk(f"enq{next(counter)}"), n, big)
-            print(f"[{backend}] enqueue, {big:,} past deliveries: p50 {f[0]:.3f} ms, p99 "
-                  f"{f[1]:.3f} ms; vs empty p50 {f[0] / e[0]:.2f}x")
-            RESULTS[f"enqueue_{backend}"] = (e, f)
+            lat = enqueue_latency(mk, 2000 if args.quick else 5000, big)
+            (e50, e99), (b50, b99), (f50, f99) = (p50_p99(lat[k])
+                                                  for k in ("send", "bare", "send_past"))
+            print(f"[{backend}] enqueue, empty store: p50 {e50:.3f} ms, p99 {e99:.3f} ms "
+                  f"(validation included); bare insert p50 {b50:.3f} ms, p99 {b99:.3f} ms; "
+                  f"p50 ratio {e50 / b50:.2f}x (interleaved chunks of 250)")
+            print(f"[{backend}] enqueue, {big:,} past deliveries: p50 {f50:.3f} ms, p99 "
+                  f"{f99:.3f} ms; vs empty p50 {f50 / e50:.2f}x")
+            RESULTS[f"enqueue_{backend}"] = ((e50, e99, b50, b99), (f50, f99))
         for backend, mk in dbs.items() if args.only in (None, "claims") else ():
-            claims = 50
-            small = claim_rate(mk(f"cl{next(counter)}"), 10_000, 0, claims)
-            large = claim_rate(mk(f"cl{next(counter)}"), big, 0, claims)
-            past = claim_rate(mk(f"cl{next(counter)}"), 10_000, big, claims)
-            print(f"[{backend}] claims (batches of 100): 10,000 pending {small:,.0f} rows/s; "
-                  f"{big:,} pending {large:,.0f} rows/s ({large / small:.2f}x); 10,000 pending "
-                  f"+ {big:,} past {past:,.0f} rows/s ({past / small:.2f}x)")
+            rates = claim_rates(mk, big, 50, 3 if args.quick else 7)
+            small, large, past = (statistics.median(rates[k]) for k in ("small", "large", "past"))
+            print(f"[{backend}] claims (batches of 100; median of interleaved rounds): 10,000 "
+                  f"pending {small:,.0f} rows/s; {big:,} pending {large:,.0f} rows/s "
+                  f"({paired(rates['large'], rates['small']):.2f}x); 10,000 pending + {big:,} "
+                  f"past {past:,.0f} rows/s ({paired(rates['past'], rates['small']):.2f}x)")
             RESULTS[f"claim_{backend}"] = (small, large, past)
     finally:
         recv.terminate()
