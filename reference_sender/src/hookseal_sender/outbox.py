@@ -98,8 +98,10 @@ def enqueue(
     event_id = new_id("evt")
     payload = envelope(event_id, event_type, data, ts, version=version, livemode=livemode)
     with store.transaction(conn) as c:
-        targets = (list(endpoint_ids) if endpoint_ids is not None
-                   else store.subscribed_endpoints(c, tenant_id, event_type))
-        deliveries = [(new_id("dlv"), ep) for ep in targets]
-        store.insert_event(c, event_id, tenant_id, event_type, payload, deliveries, ts)
+        if endpoint_ids is None:
+            deliveries = store.insert_event_for_subscribers(c, event_id, tenant_id, event_type,
+                                                            payload, ts)
+        else:
+            deliveries = [(new_id("dlv"), ep) for ep in endpoint_ids]
+            store.insert_event(c, event_id, tenant_id, event_type, payload, deliveries, ts)
     return EnqueueResult(event_id=event_id, deliveries=deliveries, payload=payload)

@@ -155,6 +155,11 @@ def _delivery(row: Sequence[Any]) -> Delivery:
     return Delivery(**dict(zip(_DELIVERY_COLS, row)))
 
 
+def _subscribed(rows: Sequence[Sequence[Any]], event_type: str) -> list[str]:
+    """The endpoint ids among ``(id, event_types JSON or NULL)`` rows subscribed to a type."""
+    return [eid for eid, types in rows if types is None or event_type in json.loads(types)]
+
+
 def headers_json(headers: Mapping[str, str]) -> str:
     """``json.dumps(headers)``, byte for byte, at half its cost for a flat dict of strings.
 
@@ -368,6 +373,9 @@ class SQLStore(Store):
             return bool(self._exec(conn, f"UPDATE endpoints SET {', '.join(sets)} WHERE {where}",
                                    [*params, *scope]).rowcount)
 
+    _SUBSCRIBERS = ("SELECT id, event_types FROM endpoints WHERE tenant_id = ? "
+                    "AND status IN ('active','paused') ORDER BY id")
+
     def subscribed_endpoints(self, conn: Any, tenant_id: str, event_type: str) -> list[str]:
         """Ids of a tenant's active or paused endpoints subscribed to a type.
 
@@ -379,17 +387,7 @@ class SQLStore(Store):
         Returns:
             Endpoint ids.
         """
-        rows = self._exec(
-            conn,
-            "SELECT id, event_types FROM endpoints WHERE tenant_id = ? "
-            "AND status IN ('active','paused') ORDER BY id",
-            [tenant_id],
-        ).fetchall()
-        out = []
-        for eid, types in rows:
-            if types is None or event_type in json.loads(types):
-                out.append(eid)
-        return out
+        return _subscribed(self._exec(conn, self._SUBSCRIBERS, [tenant_id]).fetchall(), event_type)
 
     def keys(self, endpoint_id: str, *, now: Optional[float] = None) -> list[EndpointKey]:
         """An endpoint's keys, decrypted.
@@ -453,11 +451,39 @@ class SQLStore(Store):
             deliveries: ``(delivery_id, endpoint_id)`` pairs.
             now: Unix time.
         """
-        self._exec(
-            conn,
-            "INSERT INTO events (id, tenant_id, type, payload, created_at) VALUES (?,?,?,?,?)",
-            [event_id, tenant_id, event_type, payload, now],
-        )
+        self._exec(conn, self._INSERT_EVENT, [event_id, tenant_id, event_type, payload, now])
+        self._insert_deliveries(conn, event_id, tenant_id, event_type, deliveries, now)
+
+    def insert_event_for_subscribers(
+        self, conn: Any, event_id: str, tenant_id: str, event_type: str, payload: str,
+        now: float,
+    ) -> list[tuple[str, str]]:
+        """Insert an event and a new delivery for each of the tenant's endpoints subscribed
+        to its type (see :meth:`subscribed_endpoints`), in the caller's transaction.
+
+        Args:
+            conn: The open transaction's connection.
+            event_id: Event id.
+            tenant_id: Tenant.
+            event_type: Type.
+            payload: The JSON body.
+            now: Unix time.
+
+        Returns:
+            The ``(delivery_id, endpoint_id)`` pairs written.
+        """
+        deliveries = [(new_id("dlv"), ep)
+                      for ep in self.subscribed_endpoints(conn, tenant_id, event_type)]
+        self.insert_event(conn, event_id, tenant_id, event_type, payload, deliveries, now)
+        return deliveries
+
+    _INSERT_EVENT = ("INSERT INTO events (id, tenant_id, type, payload, created_at)"
+                     " VALUES (?,?,?,?,?)")
+
+    def _insert_deliveries(
+        self, conn: Any, event_id: str, tenant_id: str, event_type: str,
+        deliveries: Sequence[tuple[str, str]], now: float,
+    ) -> None:
         self._many(
             conn,
             "INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id, event_type, status,"

@@ -96,6 +96,14 @@ class Store(abc.ABC):
         """Insert an event and its ``(delivery_id, endpoint_id)`` deliveries."""
 
     @abc.abstractmethod
+    def insert_event_for_subscribers(
+        self, conn: Any, event_id: str, tenant_id: str, event_type: str, payload: str,
+        now: float,
+    ) -> list[tuple[str, str]]:
+        """Insert an event and a new delivery for each endpoint of the tenant subscribed to
+        its type; returns the ``(delivery_id, endpoint_id)`` pairs."""
+
+    @abc.abstractmethod
     def claim(
         self, owner: str, limit: int, now: float, lease_until: float,
         exclude_endpoints: Sequence[str] = (),

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..models import AttemptResult
+from ..models import AttemptResult, new_id
 from ..secretbox import SecretBox
-from ._sql import SCHEMA, SQLStore
+from ._sql import SCHEMA, SQLStore, _subscribed
 
 
 class PostgresStore(SQLStore):
@@ -38,6 +38,20 @@ class PostgresStore(SQLStore):
         return SCHEMA.format(
             REAL="DOUBLE PRECISION", SERIAL="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
         )
+
+    def insert_event_for_subscribers(
+        self, conn: Any, event_id: str, tenant_id: str, event_type: str, payload: str,
+        now: float,
+    ) -> list[tuple[str, str]]:
+        """As :meth:`SQLStore.insert_event_for_subscribers`, one round trip shorter: the
+        event's INSERT rides along with the subscription lookup (a data-modifying ``WITH``
+        runs once, whether or not the query reads it). A round trip wakes the server on
+        the other core, which costs more than any statement an enqueue runs."""
+        rows = self._exec(conn, f"WITH event AS ({self._INSERT_EVENT}) {self._SUBSCRIBERS}",
+                          [event_id, tenant_id, event_type, payload, now, tenant_id]).fetchall()
+        deliveries = [(new_id("dlv"), ep) for ep in _subscribed(rows, event_type)]
+        self._insert_deliveries(conn, event_id, tenant_id, event_type, deliveries, now)
+        return deliveries
 
     _claim_in_transaction = False
 
