@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+import orjson
+
 from .catalog import Validator, validate_event
 from .errors import InvalidPayloadError
 from .models import new_id
@@ -34,6 +36,21 @@ class EnqueueResult:
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+def _encode(obj: dict[str, Any]) -> str:
+    # orjson is about ten times faster than the json module, and the body was the largest
+    # part of an enqueue's own work. Its text is kept only when it reads back equal to
+    # what was given: orjson writes NaN as null, and dates, UUIDs, dataclasses and enums
+    # as if they were JSON. Those, and what orjson refuses (ints past 64 bits, nesting
+    # past 255), go to the json module, which writes big ints and refuses the rest.
+    try:
+        text = orjson.dumps(obj)
+        if orjson.loads(text) == obj:
+            return text.decode()
+    except (TypeError, ValueError):  # orjson.JSONEncodeError, orjson.JSONDecodeError
+        pass
+    return _ENCODER.encode(obj)
+
+
 def envelope(event_id: str, event_type: str, data: Any, created: float, *, version: int = 1,
              livemode: bool = True) -> str:
     """The JSON body of an event: the catalog's envelope (``id``, ``type``, ``version``,
@@ -56,9 +73,8 @@ def envelope(event_id: str, event_type: str, data: Any, created: float, *, versi
             deep to encode.
     """
     try:
-        return _ENCODER.encode(
-            {"id": event_id, "type": event_type, "version": version, "created": int(created),
-             "livemode": livemode, "data": data})
+        return _encode({"id": event_id, "type": event_type, "version": version,
+                        "created": int(created), "livemode": livemode, "data": data})
     except (TypeError, ValueError) as exc:
         raise InvalidPayloadError(f"data is not JSON: {exc}") from None
     except RecursionError:
