@@ -47,6 +47,16 @@ WARM_UP = 200
 RESULTS: dict[str, Any] = {}
 
 
+def cpu_steal() -> tuple[int, int]:
+    """(stolen, all) CPU time of the machine so far, in clock ticks (``/proc/stat``): time
+    a virtual machine's host gave to someone else while this machine wanted to run."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (OSError, ValueError):
+        return 0, 0
+    return fields[7], sum(fields)
+
+
 def pin(cpu: int) -> str:
     if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
         os.sched_setaffinity(0, {cpu})
@@ -155,7 +165,11 @@ def make_sender(db: str, **kw: Any) -> Sender:
     return Sender(cfg, validator=no_validation)
 
 
-def durable_throughput(db: str, url: str, n: int, past: int = 0) -> float:
+def durable_throughput(db: str, url: str, n: int, past: int = 0,
+                       just_before: Callable[[], object] = lambda: None) -> float:
+    """Deliveries/s of a worker draining ``n`` enqueued deliveries (after ``WARM_UP``) to
+    ``url``; ``just_before`` runs once the store is filled, right before the worker starts
+    (the caller's ceiling run, so the two are measured side by side)."""
     sender = make_sender(db)
     ep = sender.create_endpoint("bench", url, allow_local=True)
     if past:
@@ -164,6 +178,7 @@ def durable_throughput(db: str, url: str, n: int, past: int = 0) -> float:
         for _ in range(n + WARM_UP):
             enqueue(sender.store, "bench", "bench.event", {"pad": "x" * 900},
                     validator=no_validation, conn=conn, endpoint_ids=[ep.endpoint.id])
+    just_before()
 
     async def go() -> float:
         worker = Worker(sender)
@@ -385,6 +400,7 @@ def main() -> int:
     print(f"hookseal-sender benchmarks: this process {pin(0)}, receiver and PostgreSQL on "
           f"CPU 1 (taskset); {os.cpu_count()} CPUs; 1 KiB bodies; medians of 3 to 7 runs; "
           f"load average at start {os.getloadavg()[0]:.1f}")
+    steal0 = cpu_steal()
     recv, port = start_receiver()
     url = f"http://127.0.0.1:{port}/hook"
     tmp = Path(tempfile.mkdtemp(prefix="hookseal-bench-"))
@@ -408,43 +424,53 @@ def main() -> int:
         elif not args.no_postgres:
             print("PostgreSQL binaries missing: PostgreSQL rows skipped")
         counter = iter(range(10**6))
-        # Interleaved runs (ceiling, then each backend), so load changes on a shared
-        # machine hit both sides of each ratio alike.
-        runs: dict[str, list[float]] = {"raw": [], **{b: [] for b in dbs}}
-        for _ in range(7 if args.only in (None, "throughput") else 0):
-            runs["raw"].append(asyncio.run(raw_aiohttp(url, n_http, CONCURRENCY)))
+        ceilings: list[float] = []
+
+        def ceiling() -> float:
+            ceilings.append(asyncio.run(raw_aiohttp(url, n_http, CONCURRENCY)))
+            return ceilings[-1]
+
+        def bracketed(db: str, past: int = 0) -> tuple[float, float]:
+            # A durable run between two ceiling runs, divided by their mean: the machine's
+            # speed drifts within seconds, and only a ceiling measured on both sides of the
+            # run follows it (pairing with the run before left +-12 points between runs).
+            rate = durable_throughput(db, url, n_http, past=past, just_before=ceiling)
+            before = ceilings[-1]
+            time.sleep(1.0)  # let the database's background writes settle
+            return rate, rate / ((before + ceiling()) / 2)
+
+        def spread(shares: list[float]) -> str:
+            return f"{min(shares):.0%}-{max(shares):.0%}"
+
+        tp = args.only in (None, "throughput")
+        rates: dict[str, list[float]] = {b: [] for b in dbs}
+        shares: dict[str, list[float]] = {b: [] for b in dbs}
+        for _ in range(7 if tp else 0):
             for backend, mk in dbs.items():
-                runs[backend].append(durable_throughput(mk(f"tp{next(counter)}"), url, n_http))
-                time.sleep(1.0)  # let the database's background writes settle
-        ceiling = statistics.median(runs["raw"] or [1.0])
-        if runs["raw"]:
-            print(f"raw aiohttp ceiling (interleaved runs): {ceiling:,.0f}/s")
-        share: dict[str, float] = {}
-        for backend in dbs if runs["raw"] else ():
-            rate = statistics.median(runs[backend])
-            # Each durable run is paired with the ceiling run just before it, so a slow
-            # stretch of a shared machine hits both sides of that run's ratio alike.
-            share[backend] = paired(runs[backend], runs["raw"])
+                rate, share = bracketed(mk(f"tp{next(counter)}"))
+                rates[backend].append(rate)
+                shares[backend].append(share)
+        if ceilings:
+            print(f"raw aiohttp ceiling (median of the {len(ceilings)} runs around the durable "
+                  f"runs): {statistics.median(ceilings):,.0f}/s")
+        share_of: dict[str, float] = {}
+        for backend in dbs if tp else ():
+            rate, share_of[backend] = statistics.median(rates[backend]), statistics.median(shares[backend])
             RESULTS[f"durable_{backend}"] = rate
-            print(f"[{backend}] durable deliveries/s: {rate:,.0f} = {share[backend]:.0%} of the "
-                  f"raw aiohttp ceiling (median of paired runs; target >= 60%)")
-        for backend, mk in dbs.items() if args.only in (None, "throughput") else ():
-            # The same, with `big` finished deliveries already in the store.
-            full: list[float] = []
-            raw: list[float] = []
-            for _ in range(3):
-                db = mk(f"tpp{next(counter)}")
-                raw.append(asyncio.run(raw_aiohttp(url, n_http, CONCURRENCY)))
-                full.append(durable_throughput(db, url, n_http, past=big))
-                time.sleep(1.0)
-            share_past = paired(full, raw)
-            rate = statistics.median(full)
+            print(f"[{backend}] durable deliveries/s: {rate:,.0f} = {share_of[backend]:.0%} of the "
+                  f"raw aiohttp ceiling (median of 7 runs, each over the ceiling runs on both sides: "
+                  f"{spread(shares[backend])}; target >= 60%)")
+        for backend, mk in dbs.items() if tp else ():
+            # The same, with `big` finished deliveries already in the store; compared with
+            # the empty store through the ceilings (absolute rates measured minutes apart
+            # move with the machine).
+            past_runs = [bracketed(mk(f"tpp{next(counter)}"), past=big) for _ in range(3)]
+            rate = statistics.median(r for r, _ in past_runs)
+            share = statistics.median(s for _, s in past_runs)
             RESULTS[f"durable_{backend}_past"] = rate
-            # Compared through the ceiling each was paired with: absolute rates measured
-            # minutes apart move with the machine's load.
             print(f"[{backend}] durable deliveries/s with {big:,} past deliveries: {rate:,.0f} "
-                  f"= {share_past:.0%} of the raw ceiling; {share_past / share[backend]:.2f}x the "
-                  f"empty store's share")
+                  f"= {share:.0%} of the raw ceiling ({spread([s for _, s in past_runs])}); "
+                  f"{share / share_of[backend]:.2f}x the empty store's share")
         for backend, mk in dbs.items() if args.only in (None, "enqueue") else ():
             lat = enqueue_latency(mk, 2000 if args.quick else 5000, big)
             (e50, e99), (b50, b99), (f50, f99) = (p50_p99(lat[k])
@@ -463,6 +489,10 @@ def main() -> int:
                   f"({paired(rates['large'], rates['small']):.2f}x); 10,000 pending + {big:,} "
                   f"past {past:,.0f} rows/s ({paired(rates['past'], rates['small']):.2f}x)")
             RESULTS[f"claim_{backend}"] = (small, large, past)
+        stolen, total = (b - a for a, b in zip(steal0, cpu_steal()))
+        if total:
+            # Read this first: on a shared host, a run with much time stolen scatters more.
+            print(f"CPU time stolen by the host during the benchmarks: {stolen / total:.1%}")
     finally:
         recv.terminate()
         recv.wait()
