@@ -45,8 +45,8 @@ class PostgresStore(SQLStore):
     ) -> list[tuple[str, str]]:
         """As :meth:`SQLStore.insert_event_for_subscribers`, one round trip shorter: the
         event's INSERT rides along with the subscription lookup (a data-modifying ``WITH``
-        runs once, whether or not the query reads it). A round trip wakes the server on
-        the other core, which costs more than any statement an enqueue runs."""
+        runs once, whether or not the query reads it). Each round trip wakes a server
+        process, which costs the enqueuer more than the statements themselves."""
         rows = self._exec(conn, f"WITH event AS ({self._INSERT_EVENT}) {self._SUBSCRIBERS}",
                           [event_id, tenant_id, event_type, payload, now, tenant_id]).fetchall()
         deliveries = [(new_id("dlv"), ep) for ep in _subscribed(rows, event_type)]
