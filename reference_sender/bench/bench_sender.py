@@ -10,6 +10,10 @@
 The benchmark process is pinned to CPU 0 and the receiver (and PostgreSQL) to CPU 1 with
 ``taskset`` so the two sides do not fight over one core; on a 2-core machine that is the
 fairest split. ``--quick`` shrinks every size for a smoke run.
+
+Every ratio compares things measured side by side (the host's speed drifts within
+seconds): each durable run sits between two ceiling runs, enqueue latencies are taken in
+interleaved chunks, claim rates in interleaved rounds. BENCHMARKS.md records the results.
 """
 
 from __future__ import annotations
@@ -405,7 +409,7 @@ def main() -> int:
     n_http = 2000 if args.quick else 12_000
     tune_gc()  # what `hookseal-sender serve` does: this process runs workers like it
     print(f"hookseal-sender benchmarks: this process {pin(0)}, receiver and PostgreSQL on "
-          f"CPU 1 (taskset); {os.cpu_count()} CPUs; 1 KiB bodies; medians of 3 to 7 runs; "
+          f"CPU 1 (taskset); {os.cpu_count()} CPUs; 1 KiB bodies; medians of 3 to 11 runs; "
           f"load average at start {os.getloadavg()[0]:.1f}")
     steal0 = cpu_steal()
     recv, port = start_receiver()
