@@ -1,0 +1,40 @@
+"""``make bench``'s sender benchmark still runs: its enqueue and claim sections, at smoke
+size on SQLite (the throughput section posts through httpx for tens of seconds, and every
+part it drives is tested on its own)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "bench_sender.py"
+RATIO = r"(\d+\.\d\d)x"
+
+
+def _run(section: str) -> str:
+    out = subprocess.run([sys.executable, str(BENCH), "--quick", "--no-postgres", "--only", section],
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+@pytest.mark.parametrize("section, rows", [
+    pytest.param("enqueue", [rf"\[sqlite\] enqueue, empty store: p50 [\d.]+ ms, p99 [\d.]+ ms .* p50 ratio {RATIO}",
+                             rf"\[sqlite\] enqueue, 100,000 past deliveries: .* vs empty p50 {RATIO}"],
+                 id="enqueue"),
+    pytest.param("claims", [rf"\[sqlite\] claims .* 100,000 pending [\d,]+ rows/s \({RATIO}\); "
+                            rf"10,000 pending \+ 100,000 past [\d,]+ rows/s \({RATIO}\)"],
+                 id="claims"),
+])
+def test_the_benchmark_section_prints_its_ratios(section: str, rows: list[str]) -> None:
+    text = _run(section)
+    for row in rows:
+        found = re.search(row, text)
+        assert found, f"no line matching {row!r} in:\n{text}"
+        # A ratio of two measurements of the same kind: positive and finite, whatever the machine.
+        assert all(0 < float(r) < 100 for r in found.groups())
+    assert re.search(r"CPU time stolen by the host during the benchmarks: [\d.]+%", text)
