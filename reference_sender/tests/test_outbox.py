@@ -129,7 +129,8 @@ _JSON = st.recursive(_JSON_LEAVES, lambda inner: st.lists(inner, max_size=4)
 def test_the_body_reads_back_as_the_data_given(data: dict[str, Any]) -> None:
     # Whichever encoder wrote it (orjson, or the json module for what orjson cannot
     # write exactly), the body is strict JSON and its data is the data given.
-    # (A lone surrogate is refused later, by the store's driver, not here.)
+    # (st.text() draws no lone surrogates: the store's driver refuses those, see
+    # test_sender.py::test_send_keeps_nul_in_data_and_refuses_lone_surrogates.)
     decoded = _strict_loads(envelope("evt_1", "x.y", data, 1_700_000_000.5))
     assert decoded == {"id": "evt_1", "type": "x.y", "version": 1, "created": 1_700_000_000,
                        "livemode": True, "data": data}
