@@ -39,6 +39,7 @@ class Receiver:
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._ready = threading.Event()
         self._stop: Optional[asyncio.Event] = None
+        self._runner: Optional[web.AppRunner] = None
         self.port = 0
         self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
 
@@ -52,6 +53,15 @@ class Receiver:
     def requests(self, path: Optional[str] = None) -> list[Received]:
         with self._lock:
             return [r for r in self.received if path is None or r.path == path]
+
+    def open_connections(self) -> int:
+        """Connections still open or with a request still being handled (read on the loop)."""
+        async def count() -> int:
+            server = self._runner.server if self._runner else None
+            return len(server.connections) if server else 0
+
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(count(), self._loop).result(5)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
@@ -79,6 +89,7 @@ class Receiver:
         runner = web.AppRunner(app, access_log=None, handler_cancellation=True,
                                shutdown_timeout=0.5)
         await runner.setup()
+        self._runner = runner
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         server = site._server
