@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
 import hookseal
 import pytest
 from aiohttp import web
-from hookseal_sender import Notice, Sender
+from hookseal_sender import BackgroundWorker, Notice, Sender
 from hookseal_sender.catalog import _catalog
 from hookseal_sender.worker import BODY_EXCERPT, CLAIM_RETRY
 
 from ._receiver import Receiver
-from .conftest import wait_for
+from .conftest import fake_resolve, wait_for
 
 
 def data() -> dict[str, Any]:
@@ -285,6 +286,25 @@ def test_expired_lease_is_retried(sender: Sender, receiver: Receiver, worker: An
     worker()
     assert final(sender, did).status == "delivered"
     assert len(receiver.requests("/l")) == 1
+
+
+def test_a_worker_never_sends_twice_what_it_still_holds(config: Any,
+                                                        receiver: Receiver) -> None:
+    """A lease shorter than the attempt: the worker's next claims bring the row back, and
+    it must not send that copy while its first attempt is still out."""
+    sender = Sender(dataclasses.replace(config, visibility_timeout=0.1), resolve=fake_resolve)
+    try:
+        sender.create_endpoint("t1", receiver.route("/long", delay=0.8), allow_local=True,
+                               timeout=5.0)
+        w = BackgroundWorker(sender).start()
+        try:
+            did = send_one(sender)
+            assert final(sender, did).status == "delivered"
+            assert len(receiver.requests("/long")) == 1
+        finally:
+            w.stop()
+    finally:
+        sender.close()
 
 
 def test_graceful_stop_releases_what_it_holds(sender: Sender, receiver: Receiver,

@@ -163,6 +163,10 @@ class Worker:
         # at once, never so many that a slow endpoint's backlog fills the buffer.
         self._queues: dict[str, deque[Claimed]] = {}
         self._buffered = 0
+        # Deliveries this worker holds, from claim until their write-back: buffered, in
+        # flight or waiting to be recorded. A lease that ran out meanwhile lets a claim
+        # bring one back; sending that copy too would deliver it twice at once.
+        self._holding: set[str] = set()
         # Rows asked for per claim: halved when a claim brings rows that must be given
         # back (one busy endpoint), doubled again when claims are used in full.
         self._claim_size = self.config.claim_batch
@@ -338,6 +342,8 @@ class Worker:
             logger.debug("claimed %d deliveries", len(claimed))
         release = []
         for c in claimed:
+            if c.id in self._holding:
+                continue  # ours already: the claim only renewed its lease
             q = self._queues.get(c.endpoint_id)
             if q is None:
                 q = self._queues[c.endpoint_id] = deque()
@@ -345,6 +351,7 @@ class Worker:
                 release.append(c.id)  # this endpoint has a full window waiting
                 continue
             q.append(c)
+            self._holding.add(c.id)
             self._buffered += 1
         if release:
             await self._call(self.store.release, self.owner, release, now)
@@ -660,6 +667,10 @@ class Worker:
             # The leases expire and the deliveries are retried: at-least-once.
             logger.exception("could not record %d results", len(results))
             return
+        finally:
+            self._holding.difference_update(r.delivery_id for r, _ in results)
+            self._holding.difference_update(d for d, _ in releases)
+            self._holding.difference_update(cancels)
         await self._after(results, now)
 
     async def _after(self, results: list[tuple[AttemptResult, str]], now: float) -> None:
