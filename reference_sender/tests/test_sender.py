@@ -321,6 +321,60 @@ def test_create_endpoint_refuses_hostile_tenants(sender: Sender, tenant: Any) ->
         sender.create_endpoint(tenant, URL)
 
 
+@pytest.mark.parametrize("tenant", BAD_TENANTS)
+def test_tenant_reads_and_audit_refuse_hostile_tenants(sender: Sender, tenant: Any) -> None:
+    """Each call that names a tenant refuses a bad one with InvalidRequestError (on
+    PostgreSQL a NUL used to reach the driver), and the audit log gets nothing."""
+    calls = [
+        lambda: sender.list_endpoints(tenant), lambda: sender.list_deliveries(tenant),
+        lambda: sender.replay_bulk(tenant, DeliveryFilter(), confirm=True),
+        lambda: sender.delivery_status_counts(tenant, ["dlv_x"]),
+        lambda: sender.audit(tenant, "api", "replay", "", {}),
+    ]
+    for call in calls:
+        with pytest.raises(InvalidRequestError, match="tenant"):
+            call()
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("actor", "a\x00"), ("actor", ""), ("action", "x\r\ny"), ("action", 5), ("reason", "\ud800"),
+    ("reason", "r" * 1001),
+])
+def test_audit_refuses_hostile_fields(sender: Sender, field: str, value: Any) -> None:
+    entry: dict[str, Any] = {"actor": "api", "action": "replay", "reason": "why"}
+    entry[field] = value
+    with pytest.raises(InvalidRequestError, match=field):
+        sender.audit("t1", entry["actor"], entry["action"], entry["reason"], {})
+    assert sender.store.list_audit("t1") == []
+
+
+@pytest.mark.parametrize("actor", ["", "a\x00", "a\nb", "\ud800", "a" * 301, 5])
+def test_hostile_actors_are_refused_before_anything_changes(sender: Sender, actor: Any) -> None:
+    ep = sender.create_endpoint("t1", URL)
+    (did, _), = sender.send("t1", "invoice.paid", _catalog().example("invoice.paid")).deliveries
+    sender.cancel("t1", delivery_ids=[did])
+    calls = [
+        lambda: sender.rotate_secret("t1", ep.endpoint.id, actor=actor),
+        lambda: sender.replay("t1", did, actor=actor),
+        lambda: sender.replay_bulk("t1", DeliveryFilter(status=["cancelled"]), confirm=True,
+                                   actor=actor),
+        lambda: sender.cancel("t1", endpoint_id=ep.endpoint.id, actor=actor),
+    ]
+    audited, keys = sender.store.list_audit("t1"), sender.store.keys(ep.endpoint.id)
+    for call in calls:
+        with pytest.raises(InvalidRequestError, match="actor"):
+            call()
+    assert sender.get_delivery("t1", did).status == "cancelled"  # not replayed
+    assert sender.store.keys(ep.endpoint.id) == keys  # not rotated
+    assert sender.store.list_audit("t1") == audited
+
+
+def test_list_deliveries_refuses_a_hostile_cursor(sender: Sender) -> None:
+    for bad in ("dlv_\x00", "x" * 201, 5):
+        with pytest.raises(InvalidRequestError, match="before"):
+            sender.list_deliveries("t1", before=bad)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(("field", "value"), BAD_FIELDS)
 def test_update_endpoint_refuses_hostile_fields(sender: Sender, field: str, value: Any) -> None:
     ep = sender.create_endpoint("t1", URL, description="before", notify_email="ops@example.com")

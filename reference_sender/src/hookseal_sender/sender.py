@@ -54,6 +54,8 @@ MAX_EMAIL = 254
 MAX_URL = 2048
 #: Longest audit-log reason of a replay or cancel.
 MAX_REASON = 1000
+#: Longest audit actor: room for a portal user's, ``portal:`` and an e-mail address.
+MAX_ACTOR = 300
 
 # C0 controls, DEL and lone surrogates: PostgreSQL text cannot hold NUL, no store can
 # encode a lone surrogate as UTF-8, and a CR or LF must never reach a header or a log line.
@@ -129,11 +131,12 @@ def check_text(value: Any, name: str, max_len: int, *, multiline: bool = False) 
     return value
 
 
-def _check_name(value: Any, name: str) -> str:
-    """A tenant id or event type name: a non-empty one-line string of at most ``MAX_NAME``."""
+def _check_name(value: Any, name: str, max_len: int = MAX_NAME) -> str:
+    """A name (tenant id, event type, audit actor): a non-empty one-line string of at most
+    ``max_len``."""
     if isinstance(value, str) and not value:
         raise InvalidRequestError(f"{name} must not be empty")
-    return check_text(value, name, MAX_NAME)
+    return check_text(value, name, max_len)
 
 
 def _check_types(event_types: Any) -> Optional[list[str]]:
@@ -400,7 +403,11 @@ class Sender:
 
         Returns:
             The endpoints.
+
+        Raises:
+            InvalidRequestError: The tenant is not a name.
         """
+        _check_name(tenant_id, "tenant")
         return self.store.list_endpoints(tenant_id)
 
     def public_keys(self, tenant_id: str, endpoint_id: str) -> list[str]:
@@ -509,6 +516,7 @@ class Sender:
         Returns:
             The new secret, the public key and the overlap's end.
         """
+        _check_name(actor, "actor", MAX_ACTOR)
         ep = self.get_endpoint(tenant_id, endpoint_id)
         if overlap is not None:
             _check_number(overlap, "overlap")
@@ -642,9 +650,15 @@ class Sender:
 
         Returns:
             The page.
+
+        Raises:
+            InvalidRequestError: The tenant is not a name, or a bad filter or cursor.
         """
+        _check_name(tenant_id, "tenant")
         flt = flt or DeliveryFilter()
         _check_filter(flt)
+        if before is not None:
+            check_text(before, "before", MAX_NAME)
         return self.store.list_deliveries(tenant_id, flt, limit=max(1, min(limit, 500)),
                                           before=before)
 
@@ -658,7 +672,15 @@ class Sender:
             action: What.
             reason: Why.
             target: Details.
+
+        Raises:
+            InvalidRequestError: The tenant, actor or action is not a name, or the reason
+                is not text.
         """
+        _check_name(tenant_id, "tenant")
+        _check_name(actor, "actor", MAX_ACTOR)
+        _check_name(action, "action")
+        check_text(reason, "reason", MAX_REASON, multiline=True)
         self.store.add_audit(AuditEntry(new_id("aud"), tenant_id, actor, action, reason,
                                         target, time.time()))
 
@@ -679,6 +701,7 @@ class Sender:
             ConflictError: It is still pending or in flight.
         """
         # Checked first: the audit entry is written after the replay, too late to refuse it.
+        _check_name(actor, "actor", MAX_ACTOR)
         check_text(reason, "reason", MAX_REASON, multiline=True)
         d = self.get_delivery(tenant_id, delivery_id)
         if not self.store.replay(tenant_id, [delivery_id], time.time(), 0.0):
@@ -711,6 +734,8 @@ class Sender:
             ``{"matched": n, "replayed": n, "confirmed": bool, "rate_per_s": r}``, plus
             ``"ids"`` if asked for.
         """
+        _check_name(tenant_id, "tenant")
+        _check_name(actor, "actor", MAX_ACTOR)
         check_text(reason, "reason", MAX_REASON, multiline=True)
         _check_filter(flt)
         if flt.status is None:
@@ -765,6 +790,7 @@ class Sender:
             if not isinstance(delivery_ids, Sequence):
                 raise InvalidRequestError("delivery_ids must be a list of delivery ids")
             delivery_ids = _check_ids(delivery_ids)
+        _check_name(actor, "actor", MAX_ACTOR)
         check_text(reason, "reason", MAX_REASON, multiline=True)
         if endpoint_id is not None:
             self.get_endpoint(tenant_id, endpoint_id)
@@ -790,10 +816,10 @@ class Sender:
             ``{status: count}``, e.g. ``{"pending": 2, "delivered": 7}``.
 
         Raises:
-            InvalidRequestError: No tenant given, or an id no delivery can have.
+            InvalidRequestError: No tenant given (or not a name), or an id no delivery can
+                have.
         """
-        if not tenant_id or not isinstance(tenant_id, str):
-            raise InvalidRequestError("tenant is required")
+        _check_name(tenant_id, "tenant")
         return self.store.status_counts(tenant_id, _check_ids(delivery_ids))
 
     def purge(
