@@ -37,7 +37,7 @@ def attempt(sender: Sender, did: str, endpoint: str, at: float, status: int | No
     """Record an attempt of a delivery the way a worker does."""
     with sender.store.transaction() as conn:
         conn.execute(sender.store._q(  # type: ignore[attr-defined]
-            "UPDATE deliveries SET status = 'delivering', lease_owner = 't' WHERE id = ?"),
+            "UPDATE queue SET lease_owner = 't' WHERE delivery_id = ?"),
             (did,))
     sender.store.complete("t", [AttemptResult(did, endpoint, Attempt(
         number=1, at=at, status_code=status, error=None if status else "timeout",

@@ -10,7 +10,7 @@ from typing import Any
 
 from hookseal_sender import Sender, SenderConfig
 from hookseal_sender.catalog import no_validation
-from hookseal_sender.models import Attempt, AttemptResult, new_id
+from hookseal_sender.models import Attempt, AttemptResult, DeliveryFilter, new_id
 from hookseal_sender.outbox import enqueue
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -49,6 +49,79 @@ def test_excluded_endpoints_and_release(sender: Sender) -> None:
     got = sender.store.claim("w1", 10, now, now + 60)
     sender.store.release("w1", [c.id for c in got], now)
     assert len(sender.store.claim("w2", 10, now, now + 60)) == 2
+
+
+def test_the_queue_holds_live_deliveries_only(sender: Sender) -> None:
+    """A delivery is in the queue from enqueue until its last attempt; a retry waits
+    there with its due time and attempt counts; a release gives the lease back."""
+    store: Any = sender.store
+    a, b, c = make(sender, 3)
+    now = time.time()
+
+    def queued() -> dict[str, tuple[Any, ...]]:
+        return {r[0]: tuple(r[1:]) for r in store._read(
+            "SELECT delivery_id, due, lease_owner, attempt_count, round_attempts FROM queue")}
+
+    assert set(queued()) == {a, b, c} and store.queue_depth() == 3
+    got = {x.id: x for x in store.claim("w", 3, now, now + 60)}
+    assert {v[1] for v in queued().values()} == {"w"}
+    attempt = Attempt(1, now, 503, None, 1.0, {}, "", "retry")
+    store.complete("w", [AttemptResult(a, got[a].endpoint_id, attempt, "delivered", None, 1),
+                         AttemptResult(b, got[b].endpoint_id, attempt, "pending", now + 30, 1)],
+                   now)
+    store.release("w", [c], now + 5)
+    assert queued() == {b: (now + 30, None, 1, 1), c: (now + 5, None, 0, 0)}
+    assert sender.get_delivery("t1", a).status == "delivered"
+    retried = sender.get_delivery("t1", b)
+    assert (retried.status, retried.next_attempt_at, retried.attempt_count) == ("pending", now + 30, 1)
+    again = {x.id: x for x in store.claim("w", 3, now + 31, now + 90)}
+    assert set(again) == {b, c}
+    assert (again[b].attempt_count, again[b].round_attempts) == (1, 1)  # the retry's counts
+
+
+def test_cancel_leaves_leased_deliveries_to_their_worker(sender: Sender) -> None:
+    """Cancelling skips what a worker holds, unless that worker asks (its endpoint went
+    away while it held them)."""
+    store: Any = sender.store
+    ids = make(sender, 3)
+    now = time.time()
+    (held,) = store.claim("w", 1, now, now + 60)
+    assert store.cancel("t1", DeliveryFilter()) == 2
+    assert sender.get_delivery("t1", held.id).status == "delivering"
+    assert store.cancel(None, DeliveryFilter(), [held.id], owner="other") == 0
+    assert store.cancel(None, DeliveryFilter(), [held.id], owner="w") == 1
+    assert {sender.get_delivery("t1", d).status for d in ids} == {"cancelled"}
+    assert store.queue_depth() == 0
+
+
+def test_a_store_from_before_the_queue_is_brought_up_to_date(sender: Sender,
+                                                             config: SenderConfig) -> None:
+    """Until 5 Dec 2026 live deliveries were claimed in the deliveries table through the
+    index deliveries_claim. Opening such a store moves them into the queue, leases kept."""
+    store: Any = sender.store
+    pending, leased, done = make(sender, 3)
+    now = time.time()
+    with store.transaction() as conn:  # the old shape
+        store._exec(conn, "DELETE FROM queue")
+        store._exec(conn, "CREATE INDEX deliveries_claim ON deliveries (next_attempt_at)"
+                    " WHERE status IN ('pending','delivering')")
+        store._exec(conn, "UPDATE deliveries SET status = 'delivering', lease_owner = 'w',"
+                    " next_attempt_at = ? WHERE id = ?", [now + 60, leased])
+        store._exec(conn, "UPDATE deliveries SET status = 'delivered', next_attempt_at = NULL"
+                    " WHERE id = ?", [done])
+    reopened: Any = reopen(config)
+    try:
+        rows = reopened._read("SELECT delivery_id, lease_owner, due FROM queue ORDER BY due")
+        assert [tuple(r[:2]) for r in rows] == [(pending, None), (leased, "w")]
+        assert rows[1][2] == now + 60
+        assert not reopened._has_index(reopened.conn(), "deliveries_claim")
+        assert [d.status for d in map(sender.get_delivery, ["t1"] * 3, [pending, leased, done])
+                ] == ["pending", "delivering", "delivered"]
+        assert [c.id for c in reopened.claim("w2", 10, now, now + 60)] == [pending]
+        reopened.migrate()  # again: nothing changes
+        assert reopened.queue_depth() == 2
+    finally:
+        reopened.close()
 
 
 def test_complete_with_lost_lease(sender: Sender) -> None:
@@ -134,66 +207,71 @@ def test_purge_keeps_live_and_recent(sender: Sender) -> None:
     assert sender.store.queue_depth() == 1
 
 
+def _insert_deliveries(store: Any, rows: list[tuple[Any, ...]]) -> None:
+    """Insert deliveries ``(id, tenant, event, endpoint, type, status, due, created,
+    updated)`` directly, with queue rows for the live ones, as enqueue writes them."""
+    with store.transaction() as conn:
+        store._many(conn, "INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id,"
+                    " event_type, status, next_attempt_at, created_at, updated_at)"
+                    " VALUES (?,?,?,?,?,?,?,?,?)", rows)
+        store._many(conn, store._INSERT_QUEUE,
+                    [(r[0], r[1], r[3], r[2], r[4], r[6]) for r in rows if r[5] == "pending"])
+
+
 def _plan(sender: Sender) -> str:
     store: Any = sender.store
     conn = store.conn()
     now = time.time()
     if store.dialect == "sqlite":
         rows = conn.execute(
-            "EXPLAIN QUERY PLAN SELECT id FROM deliveries WHERE status IN "
-            "('pending','delivering') AND next_attempt_at <= ? ORDER BY next_attempt_at "
-            "LIMIT 100", (now,)).fetchall()
+            "EXPLAIN QUERY PLAN SELECT delivery_id FROM queue WHERE due <= ? ORDER BY due"
+            " LIMIT 100", (now,)).fetchall()
         return " ".join(str(r) for r in rows)
-    conn.execute("ANALYZE deliveries")
+    conn.execute("ANALYZE queue")
     rows = conn.execute(
-        "EXPLAIN SELECT id FROM deliveries WHERE status IN ('pending','delivering') AND "
-        "next_attempt_at <= %s ORDER BY next_attempt_at LIMIT 100 FOR UPDATE SKIP LOCKED",
-        (now,)).fetchall()
+        "EXPLAIN SELECT delivery_id FROM queue WHERE due <= %s ORDER BY due LIMIT 100"
+        " FOR UPDATE SKIP LOCKED", (now,)).fetchall()
     return " ".join(r[0] for r in rows)
 
 
 def test_claim_query_uses_the_claim_index(sender: Sender) -> None:
-    """With many finished deliveries and a few live ones, claims read the partial index."""
+    """With many finished deliveries and some live ones, claims read the queue's index
+    of due times; finished deliveries are not in the queue at all."""
     ep = sender.create_endpoint("t1", "https://hooks.example.com/x")
     store: Any = sender.store
     now = time.time()
-    rows = [(new_id("dlv"), "t1", "evt_x", ep.endpoint.id, "x.y",
-             "delivered" if i % 100 else "pending", now, now, now) for i in range(20000)]
-    with store.transaction() as conn:
-        store._many(conn, "INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id,"
-                    " event_type, status, next_attempt_at, created_at, updated_at)"
-                    " VALUES (?,?,?,?,?,?,?,?,?)", rows)
+    _insert_deliveries(store, [
+        (new_id("dlv"), "t1", "evt_x", ep.endpoint.id, "x.y",
+         "delivered" if i % 10 else "pending", now + (i % 7), now, now) for i in range(20000)])
+    assert store.queue_depth() == 2000
     plan = _plan(sender)
-    assert "deliveries_claim" in plan, plan
+    assert "queue_due" in plan, plan
 
 
 def test_claim_statement_reads_the_index_not_the_table(sender: Sender) -> None:
     """The claim itself (not only its subquery) finds its rows through indexes.
 
     On PostgreSQL, ``id IN (subquery)`` was planned as a hash join against a scan of the
-    whole deliveries table while the table was small; the claim now looks the ids up.
+    whole table while the table was small; the claim now looks the ids up.
     """
     (did,) = make(sender, 1)
     store: Any = sender.store
     now = time.time()
-    rows = [(new_id("dlv"), "t1", "evt_x", sender.get_delivery("t1", did).endpoint_id, "x.y",
-             "pending", now, now, now) for _ in range(10_000)]
-    with store.transaction() as conn:
-        store._many(conn, "INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id,"
-                    " event_type, status, next_attempt_at, created_at, updated_at)"
-                    " VALUES (?,?,?,?,?,?,?,?,?)", rows)
+    _insert_deliveries(store, [
+        (new_id("dlv"), "t1", "evt_x", sender.get_delivery("t1", did).endpoint_id, "x.y",
+         "pending", now, now, now) for _ in range(10_000)])
     if store.dialect == "postgresql":
-        store.conn().execute("ANALYZE deliveries")  # as autovacuum would have by now
+        store.conn().execute("ANALYZE queue")  # as autovacuum would have by now
     explain = "EXPLAIN QUERY PLAN " if store.dialect == "sqlite" else "EXPLAIN "
     with store.transaction() as conn:
         plan = " ".join(str(r[-1]) for r in store._exec(
-            conn, explain + store._claim_sql(), ["w", now + 60, now, now, 100]).fetchall())
-    assert "deliveries_claim" in plan, plan
+            conn, explain + store._claim_sql(), ["w", now + 60, now, 100]).fetchall())
+    assert "queue_due" in plan, plan
     if store.dialect == "sqlite":
         # The claimed rows are found by rowid, not through the text primary key's index.
-        assert "SCAN deliveries" not in plan and "INTEGER PRIMARY KEY" in plan, plan
+        assert "SCAN queue" not in plan and "INTEGER PRIMARY KEY" in plan, plan
     else:
-        assert "Seq Scan" not in plan and "deliveries_pkey" in plan, plan
+        assert "Seq Scan" not in plan and "queue_pkey" in plan, plan
 
 
 def test_sqlite_wal_checkpoints_happen_in_maintenance(sender: Sender) -> None:
@@ -211,10 +289,15 @@ def test_sqlite_wal_checkpoints_happen_in_maintenance(sender: Sender) -> None:
 
 
 def _set_state(store: Any, ids: list[str], status: str, at: float) -> None:
+    """Set deliveries' status directly; a finished delivery leaves the queue, as when a
+    worker records its last attempt."""
     clause, vals = store._in("id", ids)
     with store.transaction() as conn:
         store._exec(conn, "UPDATE deliveries SET status = ?, updated_at = ?,"
                     f" next_attempt_at = NULL WHERE {clause}", [status, at, *vals])
+        if status not in ("pending", "delivering"):
+            clause, vals = store._in("delivery_id", ids)
+            store._exec(conn, f"DELETE FROM queue WHERE {clause}", vals)
 
 
 def _add_attempts(store: Any, ids: list[str], at: float) -> None:
@@ -324,10 +407,13 @@ def test_status_counts_are_tenant_scoped(sender: Sender) -> None:
     statuses = ["pending", "delivering", "delivered", "failed", "dead_lettered"]
     rows = [(new_id("dlv"), "t1" if i % 10 else "t2", "evt_x", "ep_x", "x.y",
              statuses[i % 5], now, now, now) for i in range(1203)]  # several id chunks
+    # A delivery is "delivering" while a worker holds its queue row's lease.
+    _insert_deliveries(store, [(*r[:5], "pending" if r[5] == "delivering" else r[5], *r[6:])
+                               for r in rows])
+    leased = [r[0] for r in rows if r[5] == "delivering"]
+    clause, vals = store._in("delivery_id", leased)
     with store.transaction() as conn:
-        store._many(conn, "INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id,"
-                    " event_type, status, next_attempt_at, created_at, updated_at)"
-                    " VALUES (?,?,?,?,?,?,?,?,?)", rows)
+        store._exec(conn, f"UPDATE queue SET lease_owner = 'w' WHERE {clause}", vals)
     ids = [r[0] for r in rows]
     mine = Counter(r[5] for r in rows if r[1] == "t1")
     assert store.status_counts("t1", ids + ids[:7] + ["dlv_unknown"]) == dict(mine)

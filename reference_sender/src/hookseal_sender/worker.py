@@ -662,7 +662,8 @@ class Worker:
             for at, ids in due.items():  # one call per due time, not per delivery
                 await self._call(self.store.release, self.owner, ids, at)
             if cancels:
-                await self._call(self.store.cancel, None, DeliveryFilter(), cancels)
+                await self._call(functools.partial(self.store.cancel, owner=self.owner), None,
+                                 DeliveryFilter(), cancels)
         except Exception:
             # The leases expire and the deliveries are retried: at-least-once.
             logger.exception("could not record %d results", len(results))

@@ -28,7 +28,7 @@ from ..errors import InvalidRequestError
 from ..models import Delivery, DeliveryFilter
 from ..outcome import DELIVERED, RETRY
 from ..sender import Sender
-from ..storage._sql import _DELIVERY_COLS, SQLStore, _delivery
+from ..storage._sql import _DELIVERY_SELECT, _JOINED, SQLStore, _delivery
 
 #: Most deliveries of one endpoint that the health figures look at.
 HEALTH_SAMPLE = 1000
@@ -119,24 +119,23 @@ def page_deliveries(
     where, params = store._filter(tenant_id, flt)
     # Ids begin with their creation time: bound the index range, not just the rows.
     if flt.since is not None:
-        where += " AND id >= ?"
+        where += " AND d.id >= ?"
         params.append(id_at("dlv", flt.since - _ID_SLACK))
     if flt.until is not None:
-        where += " AND id < ?"
+        where += " AND d.id < ?"
         params.append(id_at("dlv", flt.until + _ID_SLACK))
-    cols = ",".join(_DELIVERY_COLS)
     if after:
-        rows = store._read(f"SELECT {cols} FROM deliveries WHERE {where} AND id > ?"
-                           " ORDER BY id ASC LIMIT ?", [*params, after, limit + 1])
+        rows = store._read(f"SELECT {_DELIVERY_SELECT} FROM {_JOINED} WHERE {where}"
+                           " AND d.id > ? ORDER BY d.id ASC LIMIT ?", [*params, after, limit + 1])
         more_newer = len(rows) > limit
         page = [_delivery(r) for r in rows[:limit]][::-1]
         older = page[-1].id if page else None
         return DeliveryPage(page, older, page[0].id if page and more_newer else None)
     if before:
-        where += " AND id < ?"
+        where += " AND d.id < ?"
         params.append(before)
-    rows = store._read(f"SELECT {cols} FROM deliveries WHERE {where}"
-                       " ORDER BY id DESC LIMIT ?", [*params, limit + 1])
+    rows = store._read(f"SELECT {_DELIVERY_SELECT} FROM {_JOINED} WHERE {where}"
+                       " ORDER BY d.id DESC LIMIT ?", [*params, limit + 1])
     page = [_delivery(r) for r in rows[:limit]]
     older = page[-1].id if len(rows) > limit else None
     newer = page[0].id if before and page else None

@@ -149,8 +149,10 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def cancel(self, tenant_id: Optional[str], flt: DeliveryFilter,
-               delivery_ids: Optional[Sequence[str]] = None) -> int:
-        """Cancel pending deliveries matching a filter (or these ids)."""
+               delivery_ids: Optional[Sequence[str]] = None, *,
+               owner: Optional[str] = None) -> int:
+        """Cancel pending deliveries matching a filter (or these ids); leased ones only if
+        ``owner`` holds them."""
 
     @abc.abstractmethod
     def resume_endpoint_deliveries(self, endpoint_id: str, now: float) -> int:

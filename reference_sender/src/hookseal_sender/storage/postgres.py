@@ -53,16 +53,36 @@ class PostgresStore(SQLStore):
         self._insert_deliveries(conn, event_id, tenant_id, event_type, deliveries, now)
         return deliveries
 
+    def _insert_deliveries(
+        self, conn: Any, event_id: str, tenant_id: str, event_type: str,
+        deliveries: Sequence[tuple[str, str]], now: float,
+    ) -> None:
+        # The log rows and their queue rows in one statement: one round trip, not two.
+        if not deliveries:
+            return
+        conn.execute(
+            "WITH d AS (INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id, event_type,"
+            " status, next_attempt_at, created_at, updated_at) SELECT v.id, %s, %s, v.ep, %s,"
+            " 'pending', %s, %s, %s FROM unnest(%s::text[], %s::text[]) AS v(id, ep)"
+            " RETURNING id, endpoint_id) INSERT INTO queue (delivery_id, tenant_id, endpoint_id,"
+            " event_id, event_type, due) SELECT id, %s, endpoint_id, %s, %s, %s FROM d",
+            [tenant_id, event_id, event_type, now, now, now, [d for d, _ in deliveries],
+             [e for _, e in deliveries], tenant_id, event_id, event_type, now],
+        )
+
     _claim_in_transaction = False
 
     def _claim_suffix(self) -> str:
         return " FOR UPDATE SKIP LOCKED"
 
-    def _id_in(self, rows: str) -> str:
+    def _id_in(self, key: str, rows: str) -> str:
         # Evaluated once, then looked up through the primary key. Written as IN, the
         # planner hash-joins the claimed ids with a scan of the whole table for as long
         # as the table looks small (2.7 ms instead of 1.1 ms a claim of 100 at 10,000 rows).
-        return f"id = ANY(ARRAY(SELECT id {rows}))"
+        return f"{key} = ANY(ARRAY(SELECT {key} {rows}))"
+
+    def _has_index(self, conn: Any, name: str) -> bool:
+        return conn.execute("SELECT to_regclass(%s)", [name]).fetchone()[0] is not None
 
     def _in(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
         return f"{column} = ANY(?)", [list(values)]
@@ -91,19 +111,27 @@ class PostgresStore(SQLStore):
     def _update_states(self, conn: Any, owner: str, results: Sequence[AttemptResult],
                        now: float) -> set[str]:
         # One statement for the whole batch: a round trip per row would cost more than
-        # the HTTP work it records.
+        # the HTTP work it records. The queue first, where the lease is: finished
+        # deliveries leave it, retried ones wait there again; the log row is written only
+        # for deliveries still leased by ``owner``.
         rows = conn.execute(
-            "UPDATE deliveries AS d SET status = v.status, attempt_count = v.num,"
-            " round_attempts = v.rnd, next_attempt_at = v.nxt, lease_owner = NULL,"
-            " last_status_code = v.code, last_error = v.err, updated_at = %b"
-            " FROM unnest(%b::text[], %b::text[], %b::int[], %b::int[], %b::float8[],"
-            " %b::int[], %b::text[]) AS v(id, status, num, rnd, nxt, code, err)"
-            " WHERE d.id = v.id AND d.lease_owner = %b RETURNING d.id",
-            [now, [r.delivery_id for r in results], [r.status for r in results],
+            "WITH v AS (SELECT * FROM unnest(%b::text[], %b::text[], %b::int[], %b::int[],"
+            " %b::float8[], %b::int[], %b::text[]) AS v(id, status, num, rnd, nxt, code, err)),"
+            " gone AS (DELETE FROM queue q USING v WHERE q.delivery_id = v.id"
+            " AND v.status <> 'pending' AND q.lease_owner = %b RETURNING q.delivery_id),"
+            " kept AS (UPDATE queue q SET due = v.nxt, attempt_count = v.num,"
+            " round_attempts = v.rnd, lease_owner = NULL FROM v WHERE q.delivery_id = v.id"
+            " AND v.status = 'pending' AND q.lease_owner = %b RETURNING q.delivery_id),"
+            " mine AS (SELECT delivery_id FROM gone UNION ALL SELECT delivery_id FROM kept)"
+            " UPDATE deliveries AS d SET status = v.status, attempt_count = v.num,"
+            " round_attempts = v.rnd, next_attempt_at = v.nxt, last_status_code = v.code,"
+            " last_error = v.err, updated_at = %b FROM v JOIN mine ON mine.delivery_id = v.id"
+            " WHERE d.id = v.id RETURNING d.id",
+            [[r.delivery_id for r in results], [r.status for r in results],
              [r.attempt.number for r in results], [r.round_attempts for r in results],
              # floats only: a binary array holds one type, and a whole number may come as int
              [None if r.next_attempt_at is None else float(r.next_attempt_at) for r in results],
              [r.attempt.status_code for r in results],
-             [r.attempt.error for r in results], owner],
+             [r.attempt.error for r in results], owner, owner, now],
         ).fetchall()
         return {r[0] for r in rows}

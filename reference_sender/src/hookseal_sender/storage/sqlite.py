@@ -70,31 +70,54 @@ class SQLiteStore(SQLStore):
 
     def _update_states(self, conn: Any, owner: str, results: Sequence[AttemptResult],
                        now: float) -> set[str]:
-        updated: set[str] = set()
+        mine: set[str] = set()
         for start in range(0, len(results), ROWS_PER_STATEMENT):
             chunk = results[start:start + ROWS_PER_STATEMENT]
-            params: list[Any] = [now]
-            for r in chunk:
+            # The queue first, where the lease is: finished deliveries leave it, retried
+            # ones wait there again. Only rows still leased by ``owner`` count.
+            done = [r.delivery_id for r in chunk if r.status != "pending"]
+            if done:
+                mine.update(row[0] for row in conn.execute(
+                    f"DELETE FROM queue WHERE delivery_id IN ({','.join('?' * len(done))})"
+                    " AND lease_owner = ? RETURNING delivery_id", [*done, owner]).fetchall())
+            again = [r for r in chunk if r.status == "pending"]
+            if again:
+                params: list[Any] = []
+                for r in again:
+                    params += (r.delivery_id, r.next_attempt_at, r.attempt.number,
+                               r.round_attempts)
+                mine.update(row[0] for row in conn.execute(
+                    "UPDATE queue SET due = v.column2, attempt_count = v.column3,"
+                    " round_attempts = v.column4, lease_owner = NULL"
+                    f" FROM (VALUES {','.join(['(?,?,?,?)'] * len(again))}) AS v"
+                    " WHERE queue.delivery_id = v.column1 AND queue.lease_owner = ?"
+                    " RETURNING queue.delivery_id", [*params, owner]).fetchall())
+            rows = [r for r in chunk if r.delivery_id in mine]
+            if not rows:
+                continue
+            params = [now]
+            for r in rows:
                 params += (r.delivery_id, r.status, r.attempt.number, r.round_attempts,
                            r.next_attempt_at, r.attempt.status_code, r.attempt.error)
-            params.append(owner)
-            cur = conn.execute(
+            conn.execute(
                 "UPDATE deliveries SET status = v.column2, attempt_count = v.column3,"
-                " round_attempts = v.column4, next_attempt_at = v.column5, lease_owner = NULL,"
+                " round_attempts = v.column4, next_attempt_at = v.column5,"
                 " last_status_code = v.column6, last_error = v.column7, updated_at = ?"
-                f" FROM (VALUES {','.join(['(?,?,?,?,?,?,?)'] * len(chunk))}) AS v"
-                " WHERE deliveries.id = v.column1 AND deliveries.lease_owner = ?"
-                " RETURNING deliveries.id",
+                f" FROM (VALUES {','.join(['(?,?,?,?,?,?,?)'] * len(rows))}) AS v"
+                " WHERE deliveries.id = v.column1",
                 params,
             )
-            updated.update(row[0] for row in cur.fetchall())
-        return updated
+        return mine
 
-    def _id_in(self, rows: str) -> str:
+    def _id_in(self, key: str, rows: str) -> str:
         # By rowid: the claim index's entries carry it, so each claimed row is found in the
         # table itself, not through the text primary key's own index first. Claims of 100
         # with 1,000,000 pending: 129,000 -> 192,000 rows/s (10,000 pending: +12 %).
         return f"rowid IN (SELECT rowid {rows})"
+
+    def _has_index(self, conn: Any, name: str) -> bool:
+        return bool(conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
+                                 (name,)).fetchall())
 
     def _begin(self, conn: Any) -> None:
         # IMMEDIATE takes the write lock up front, so two writers never deadlock on upgrade.
