@@ -179,6 +179,19 @@ def test_410_disables_endpoint_and_cancels(sender: Sender, receiver: Receiver,
     assert sender.send("t1", "invoice.paid", data()).deliveries == []
 
 
+def test_after_a_410_the_worker_sends_nothing_more_to_that_endpoint(
+        sender: Sender, receiver: Receiver, worker: Any) -> None:
+    """The deliveries the worker already holds for the endpoint (leased, so no cancel
+    from outside touches them) are cancelled by the worker itself, not sent."""
+    sender.create_endpoint("t1", receiver.route("/gone2", statuses=[410], delay=0.3),
+                           allow_local=True)
+    worker(per_endpoint=1)
+    dids = [send_one(sender) for _ in range(4)]
+    wait_for(lambda: all(status_of(sender, d) not in ("pending", "delivering") for d in dids), 5)
+    assert sorted(status_of(sender, d) for d in dids) == ["cancelled"] * 3 + ["failed"]
+    assert len(receiver.requests("/gone2")) == 1 and sender.store.queue_depth() == 0
+
+
 def test_timeout_and_connection_errors(sender: Sender, receiver: Receiver, worker: Any) -> None:
     sender.create_endpoint("t1", receiver.route("/slow", delay=2.0), allow_local=True,
                            timeout=0.3, retry_schedule=[])

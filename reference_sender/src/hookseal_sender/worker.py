@@ -13,7 +13,7 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 
 import aiohttp
@@ -593,6 +593,11 @@ class Worker:
                 new_status = "delivered"
             elif outcome in (FAILED, GONE):
                 new_status = "failed"
+                if outcome == GONE:
+                    # Disabled in the store after the write-back; until then the
+                    # deliveries this worker holds for it must not go out either.
+                    self._endpoints[endpoint_id] = replace(
+                        cached, endpoint=replace(ep, status="disabled"))
             else:
                 now = time.time()
                 ra = None
@@ -730,6 +735,7 @@ class Worker:
             return ep
 
         ep = await self._call(work)
+        self._endpoints.pop(endpoint_id, None)  # its next delivery reads the new status
         if ep is not None:
             await self._notify(Notice("endpoint_disabled", ep.tenant_id or tenant, endpoint_id,
                                       ep.url, f"endpoint disabled: {reason}",
