@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import random
 import threading
 import time
 from collections import Counter
-from typing import Any
+from typing import Any, Optional
 
+import pytest
 from hookseal_sender import Sender, SenderConfig
 from hookseal_sender.catalog import no_validation
 from hookseal_sender.models import Attempt, AttemptResult, DeliveryFilter, new_id
@@ -138,6 +140,66 @@ def test_complete_with_lost_lease(sender: Sender) -> None:
     assert sender.store.complete("w2", [AttemptResult(did, c2.endpoint_id, attempt,
                                                       "delivered", None, 1)], now) == []
     assert sender.get_delivery("t1", did).status == "delivered"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_operations_keep_the_queue_and_the_log_in_step(sender: Sender,
+                                                              seed: int) -> None:
+    """Claims, write-backs, releases, cancels and replays in random order, checked after
+    each step against a model: a delivery is in the queue exactly while it is live, it
+    reads "delivering" exactly while leased, and only its lease holder records it."""
+    rng = random.Random(seed)
+    store: Any = sender.store
+    ids = make(sender, 8)
+    endpoint = sender.get_delivery("t1", ids[0]).endpoint_id
+    t = time.time()
+    status = dict.fromkeys(ids, "pending")
+    lease: dict[str, Optional[tuple[str, float]]] = dict.fromkeys(ids)  # owner, until
+    due = dict.fromkeys(ids, t)
+    for _ in range(150):
+        op, owner = rng.choice(["claim", "complete", "release", "cancel", "replay", "wait"]), \
+            rng.choice(["w1", "w2"])
+        some = rng.sample(ids, rng.randint(1, 3))
+        if op == "claim":
+            limit = rng.randint(1, 3)
+            ready = {d for d in ids if status[d] == "pending" and due[d] <= t}
+            got = [c.id for c in store.claim(owner, limit, t, t + 5)]
+            assert set(got) <= ready and len(got) == min(limit, len(ready)), (got, ready)
+            for d in got:
+                lease[d], due[d] = (owner, t + 5), t + 5
+        elif op == "complete":
+            outcome = rng.choice(["delivered", "failed", "pending"])
+            results = [AttemptResult(d, endpoint, Attempt(1, t, 200, None, 1.0, {}, "", "x"),
+                                     outcome, t + 3 if outcome == "pending" else None, 1)
+                       for d in some]
+            mine = [d for d in some if status[d] == "pending" and (lease[d] or ("",))[0] == owner]
+            assert sorted(store.complete(owner, results, t)) == sorted(set(some) - set(mine))
+            for d in mine:
+                status[d], lease[d], due[d] = outcome, None, t + 3
+        elif op == "release":
+            store.release(owner, some, t + 1)
+            for d in some:
+                if status[d] == "pending" and (lease[d] or ("",))[0] == owner:
+                    lease[d], due[d] = None, t + 1
+        elif op == "cancel":
+            by = rng.choice([None, owner])
+            gone = [d for d in some if status[d] == "pending"
+                    and (lease[d] is None or (lease[d] or ("",))[0] == by)]
+            assert store.cancel("t1", DeliveryFilter(), some, owner=by) == len(gone)
+            for d in gone:
+                status[d], lease[d] = "cancelled", None
+        elif op == "replay":
+            back = [d for d in some if status[d] != "pending"]
+            assert store.replay("t1", some, t, 0.0) == len(back)
+            for d in back:
+                status[d], due[d] = "pending", t
+        else:
+            t += rng.choice([1.0, 3.0, 6.0])
+        queued = {r[0] for r in store._read("SELECT delivery_id FROM queue")}
+        assert queued == {d for d in ids if status[d] == "pending"}, op
+        shown = {d: "delivering" if status[d] == "pending" and lease[d] else status[d]
+                 for d in ids}
+        assert {d: sender.get_delivery("t1", d).status for d in ids} == shown, op
 
 
 def test_complete_writes_every_field_of_a_large_batch(sender: Sender) -> None:
