@@ -38,6 +38,7 @@ BUGS = {
     "hangs_on_huge_header": "hangs on a signature header over 100 kB",
     "stdout_chatter": "prints a debug line to stdout before some answers",
     "duplicate_header_merged": "keeps the last of two header names differing in case",
+    "loose_keys": "trims and lower-cases element keys, so ' v1' and 'V1' count as v1",
 }
 
 BUG = sys.argv[1] if len(sys.argv) > 1 else "none"
@@ -124,6 +125,8 @@ def verify_v1(req: dict[str, Any], h: dict[str, str], body: bytes, secrets: list
             key, val = element.split("=", 1)  # ValueError without '=' -> crash
         else:
             key, _, val = element.partition("=")
+        if BUG == "loose_keys":
+            key = key.strip().lower()
         if key == "t":
             ts_list.append(val)
         elif key == "v1":
@@ -177,6 +180,8 @@ def verify_sw(req: dict[str, Any], h: dict[str, str], body: bytes, secrets: list
                 raise SystemExit("cannot parse entry")
             raise Reject("malformed_header")
         version, val = entry.split(",", 1)
+        if BUG == "loose_keys":
+            version = version.strip().lower()
         if version == "v1":
             sigs.append(val)
     if not sigs:

@@ -413,7 +413,10 @@ def test_rejects_malformed_timestamp(
 def test_rejects_malformed_signature_header(
     verifier: VerifierAdapter, profile: str, data: st.DataObject
 ) -> None:
-    """No ``t``, duplicated ``t``, empty ``t``, no ``v1`` (v1); no comma or no v1 entry (sw)."""
+    """No ``t``, duplicated ``t``, empty ``t``, no ``v1`` (v1); no comma or no v1 entry (sw).
+
+    "No v1" includes valid signatures under keys that only look like it (``V1``, `` v1``).
+    """
     d = data.draw(c.deliveries(profile), label="delivery")
     sigs = d.signatures()
     if profile == V1:
@@ -426,6 +429,9 @@ def test_rejects_malformed_signature_header(
             "t given twice, first": ",".join([t, other_t, *body]),
             "empty t": ",".join(["t=", *body]),
             "no v1 element": ",".join([t, *(f"v0={v}" for _, v in sigs)]),
+            # Keys are matched exactly: these valid signatures are under other keys.
+            "no v1 element, only V1": ",".join([t, *(f"V1={v}" for _, v in sigs)]),
+            "no v1 element, only ' v1'": ",".join([t, *(f" v1={v}" for _, v in sigs)]),
             "only the timestamp": t,
         }
     else:
@@ -434,6 +440,7 @@ def test_rejects_malformed_signature_header(
             "an entry without a comma": " ".join([*body, "v1"]),
             "an entry without a comma (first)": " ".join([sigs[0][1], *body]),
             "no v1 entry": " ".join(f"v2,{v}" for _, v in sigs),
+            "no v1 entry, only V1": " ".join(f"V1,{v}" for _, v in sigs),
         }
     what = data.draw(st.sampled_from(sorted(variants)), label="fault")
     verifier.check(
