@@ -29,6 +29,7 @@ VERIFIER_BUGS: dict[str, tuple[str, set[str]]] = {
     "hangs_on_huge_header": (V1, {"test_oversized_headers_are_bounded"}),
     "stdout_chatter": (V1, {"test_answers_in_order"}),
     "duplicate_header_merged": (V1, {"test_rejects_duplicate_header_names"}),
+    "ms_timestamps": (V1, {"test_rejects_timestamps_in_smaller_units"}),
     "loose_keys": (V1, {"test_rejects_malformed_signature_header", "test_vector"}),
 }
 

@@ -7,6 +7,7 @@ the adapter's answer. A failure prints the shrunk request as a JSON line to reru
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -144,6 +145,26 @@ def test_rejects_future_timestamp(
     verifier.check(
         d.case(c.IN_FUTURE, f"t - now = {tol + beyond} > tolerance {tol}"),
         prop(profile, "rejects a future timestamp (from one second past the tolerance)"),
+    )
+
+
+@given(data=st.data(), unit=st.sampled_from([1000, 1_000_000]))
+def test_rejects_timestamps_in_smaller_units(
+    verifier: VerifierAdapter, profile: str, data: st.DataObject, unit: int
+) -> None:
+    """A timestamp in milliseconds (or microseconds) of now is far in the future.
+
+    ``t`` is whole seconds: a verifier that takes a long one for milliseconds and divides
+    it accepts a signature made at any time within the tolerance of a date in 55,000 AD.
+    """
+    d = data.draw(c.deliveries(profile, rotation=False), label="delivery")
+    off = data.draw(st.integers(-d.tolerance, d.tolerance), label="offset")
+    ts = (d.now + off) * unit
+    d = replace(d, timestamp=str(ts), headers=c.sign(
+        profile, d.body, d.signing_keys, timestamp=ts, msg_id=d.msg_id, prefix=d.prefix))
+    verifier.check(
+        d.case(c.IN_FUTURE, f"t = {ts}, now times {unit}: seconds, so far in the future"),
+        prop(profile, "rejects a timestamp given in milliseconds or microseconds"),
     )
 
 
