@@ -32,6 +32,7 @@ BUGS = {
     "no_timeout": "waits for an endpoint as long as it takes",
     "allows_loopback": "accepts loopback destinations without allow_local",
     "no_payload_validation": "sends data without validating it against the catalog",
+    "retry_after_uncapped": "waits as long as any Retry-After says, past the cap",
 }
 BUG = sys.argv[1] if len(sys.argv) > 1 else "none"
 assert BUG in BUGS, f"unknown bug {BUG!r}; one of {sorted(BUGS)}"
@@ -125,7 +126,8 @@ def deliver(dlv: dict[str, Any], ep: dict[str, Any], body: bytes, event_type: st
         delay = float(schedule[number - 1])
         wait = retry_after_seconds(resp_headers.get("retry-after", ""))
         if BUG != "ignores_retry_after" and status in (429, 503) and wait is not None:
-            delay = max(delay, min(wait, ep["retry_after_cap"]))
+            cap = float("inf") if BUG == "retry_after_uncapped" else ep["retry_after_cap"]
+            delay = max(delay, min(wait, cap))
         dlv["next_attempt_at"] = time.time() + delay
         time.sleep(delay)
     dlv["status"] = "dead_lettered"

@@ -369,6 +369,20 @@ def test_honours_retry_after(hookseal_sender: SenderHarness, status: int, form: 
                     f"the retry came {gap:.2f} s later (the schedule's 0.2 s?)", got)
 
 
+def test_caps_retry_after(hookseal_sender: SenderHarness) -> None:
+    """``Retry-After`` is honoured within a cap: an hour's wait on a 503, with a 1 s cap,
+    still gets its retry within a few seconds (contract 4)."""
+    prop = "caps Retry-After at the endpoint's retry_after_cap"
+    h = hookseal_sender
+    ep = h.endpoint([Reply(503, (("Retry-After", "3600"),)), Reply(200)], prop=prop,
+                    retry_schedule=[0.2], retry_after_cap=1)
+    h.send(ep, _event_type(), _data(), prop)
+    got = h.wait_requests(ep, 2, WAIT)
+    if len(got) < 2:
+        raise _fail(h, prop, "a retry about 1 s later (Retry-After: 3600, capped at 1 s)",
+                    f"{len(got)} request(s) in {WAIT:.0f} s", got)
+
+
 def test_respects_schedule_and_cap(hookseal_sender: SenderHarness) -> None:
     """Schedule [0.4, 0.8]: three attempts spaced by about the delays, then dead-lettered."""
     prop = "follows the retry schedule and stops at the attempt cap"
