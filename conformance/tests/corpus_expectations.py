@@ -44,6 +44,7 @@ SENDER_BUGS: dict[str, set[str]] = {
     "allows_loopback": {"test_refuses_loopback_without_allow_local"},
     "no_payload_validation": {"test_rejects_invalid_payload"},
     "retry_after_uncapped": {"test_caps_retry_after"},
+    "ssrf_loopback_only": {"test_refuses_internal_destinations"},
 }
 
 # Minimal verifiers proving the constant-time probe: (runtime, script taking safe|eq).

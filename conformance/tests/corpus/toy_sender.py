@@ -33,6 +33,7 @@ BUGS = {
     "allows_loopback": "accepts loopback destinations without allow_local",
     "no_payload_validation": "sends data without validating it against the catalog",
     "retry_after_uncapped": "waits as long as any Retry-After says, past the cap",
+    "ssrf_loopback_only": "refuses loopback destinations but no other internal ones",
 }
 BUG = sys.argv[1] if len(sys.argv) > 1 else "none"
 assert BUG in BUGS, f"unknown bug {BUG!r}; one of {sorted(BUGS)}"
@@ -44,13 +45,20 @@ DELIVERIES: dict[str, dict[str, Any]] = {}
 
 
 def refused(url: str) -> bool:
-    host = urllib.parse.urlsplit(url).hostname or ""
+    """Contract 4's SSRF rule for literal addresses and ``localhost`` (no DNS here)."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        ip = ipaddress.ip_address(host)
     except ValueError:
-        return False
+        return BUG != "ssrf_loopback_only" and parts.scheme != "https"
+    if BUG == "ssrf_loopback_only":
+        return ip.is_loopback
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return parts.scheme != "https" or not ip.is_global or ip.is_multicast
 
 
 def current_keys(ep: dict[str, Any]) -> list[str]:

@@ -465,6 +465,35 @@ def test_refuses_loopback_without_allow_local(hookseal_sender: SenderHarness) ->
                     "; ".join(problems))
 
 
+# Internal destinations by literal address (no DNS needed), one of each kind contract 4
+# names, and plain http:// to a public address.
+_INTERNAL = (
+    "https://10.0.0.1/x", "https://172.16.0.1/x", "https://192.168.1.1/x",
+    "https://169.254.169.254/latest/meta-data/", "https://100.64.0.1/x", "https://0.0.0.0/x",
+    "https://224.0.0.1/x", "https://240.0.0.1/x", "https://[fd00::1]/x", "https://[fe80::1]/x",
+    "https://[::]/x", "https://[::ffff:127.0.0.1]/x", "https://[::ffff:10.0.0.1]/x",
+    "http://93.184.216.34/x",
+)
+
+
+def test_refuses_internal_destinations(hookseal_sender: SenderHarness) -> None:
+    """Private, link-local (the metadata address), CGNAT, unspecified, multicast, reserved,
+    IPv6 and IPv4-mapped forms, and plain http://, are refused at registration."""
+    prop = "refuses private, link-local, CGNAT, multicast and reserved destinations and http://"
+    h = hookseal_sender
+    problems = []
+    for url in _INTERNAL:
+        answer = h.call({"op": "create_endpoint", "tenant": "t-ssrf", "url": url,
+                         "profile": "hookseal-v1", "header_prefix": "Hookseal",
+                         "event_types": None, "retry_schedule": [0.5], "timeout": 2.0,
+                         "allow_local": False, "signing": "hmac"}, prop)
+        if answer.get("ok") is not False or answer.get("error") != "destination_refused":
+            problems.append(f"{url}: {answer!r}")
+    if problems:
+        raise _fail(h, prop, '{"ok": false, "error": "destination_refused"} for each',
+                    "; ".join(problems))
+
+
 @pytest.mark.parametrize("mode", ["ed25519", "both"])
 def test_ed25519_signing(hookseal_sender: SenderHarness, request: pytest.FixtureRequest,
                          mode: str) -> None:
