@@ -260,7 +260,6 @@ class Sender:
         self.resolve = resolve
         self.metrics = Metrics(queue_depth=lambda: float(self.store.queue_depth()))
         self._wakers: list[Callable[[], None]] = []
-        self._enqueued_counters: dict[str, Any] = {}
 
     def close(self) -> None:
         """Close the store's connections."""
@@ -606,10 +605,7 @@ class Sender:
 
     def _enqueued(self, event_type: str, result: EnqueueResult) -> EnqueueResult:
         # Every enqueue path counts its event and wakes this process's workers.
-        counter = self._enqueued_counters.get(event_type)
-        if counter is None:  # labels() costs more than the increment itself
-            counter = self._enqueued_counters[event_type] = self.metrics.enqueued.labels(event_type)
-        counter.inc()
+        self.metrics.child(self.metrics.enqueued, event_type).inc()
         self.metrics.deliveries_created.inc(len(result.deliveries))
         self._wake()
         return result

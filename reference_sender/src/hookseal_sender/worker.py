@@ -181,7 +181,6 @@ class Worker:
         # one takes the next buffered delivery itself, with no task per attempt.
         self._slots: list[asyncio.Task[None]] = []
         self._idle: deque[asyncio.Future[Optional[Claimed]]] = deque()
-        self._attempt_counters: dict[tuple[str, str], Any] = {}
         # Endpoint loads in progress: slots that miss the cache together share one load.
         self._loading: dict[str, asyncio.Future[Optional[_CachedEndpoint]]] = {}
         self._stopping = False
@@ -611,12 +610,9 @@ class Worker:
             success = outcome != RETRY
             attempt = Attempt(c.attempt_count + 1, started, status, error,
                               round(latency * 1000.0, 3), resp_headers, resp_body, outcome)
-            counter = self._attempt_counters.get((outcome, endpoint_id))
-            if counter is None:
-                counter = self.sender.metrics.attempts.labels(outcome, endpoint_id)
-                self._attempt_counters[(outcome, endpoint_id)] = counter
-            counter.inc()
-            self.sender.metrics.latency.observe(latency)
+            metrics = self.sender.metrics
+            metrics.child(metrics.attempts, outcome, endpoint_id).inc()
+            metrics.latency.observe(latency)
             self._results.append((AttemptResult(c.id, endpoint_id, attempt, new_status,
                                                 next_at, round_n), c.tenant_id))
         except asyncio.CancelledError:

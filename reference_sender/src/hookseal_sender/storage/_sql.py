@@ -510,13 +510,7 @@ class SQLStore(Store):
         """Insert an event and a new delivery for each of the tenant's endpoints subscribed
         to its type (see :meth:`subscribed_endpoints`), in the caller's transaction.
 
-        Args:
-            conn: The open transaction's connection.
-            event_id: Event id.
-            tenant_id: Tenant.
-            event_type: Type.
-            payload: The JSON body.
-            now: Unix time.
+        Takes :meth:`insert_event`'s arguments but ``deliveries``, which it makes.
 
         Returns:
             The ``(delivery_id, endpoint_id)`` pairs written.
@@ -838,20 +832,17 @@ class SQLStore(Store):
             clause, vals = self._in("d.id", list(delivery_ids))
             where += f" AND {clause}"
             params.extend(vals)
-        lease = "q.lease_owner IS NULL" + (" OR q.lease_owner = ?" if owner else "")
-        if owner:
-            params.append(owner)
+        lease = "lease_owner IS NULL" + (" OR lease_owner = ?" if owner else "")
         now = time.time()
         count = 0
         with self.transaction() as conn:
-            # Out of the queue first (on PostgreSQL that locks the rows against claims),
-            # then into the log, a bounded number of ids per statement.
+            # Out of the queue first (on PostgreSQL that locks the rows against claims, and
+            # the lease is checked on the row as locked), then into the log, a bounded
+            # number of ids per statement.
             gone = [r[0] for r in self._exec(
                 conn,
-                "DELETE FROM queue WHERE delivery_id IN (SELECT d.id FROM deliveries d JOIN"
-                f" queue q ON q.delivery_id = d.id WHERE {where} AND ({lease}))"
-                f" AND (lease_owner IS NULL{' OR lease_owner = ?' if owner else ''})"
-                " RETURNING delivery_id",
+                f"DELETE FROM queue WHERE delivery_id IN (SELECT d.id FROM {_JOINED} WHERE"
+                f" {where}) AND ({lease}) RETURNING delivery_id",
                 [*params, *([owner] if owner else [])],
             ).fetchall()]
             for i in range(0, len(gone), self._STATUS_CHUNK):
