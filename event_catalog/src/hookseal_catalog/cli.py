@@ -134,10 +134,23 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_derivations(modules: Sequence[str]) -> None:
+    """Import the modules that register the provider's derivation functions."""
+    import importlib
+
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise CatalogError(f"--derivations {name}: cannot import it: {exc}") from exc
+
+
 def _cmd_lint(args: argparse.Namespace) -> int:
+    from .derivation import default_registry
     from .lint import lint_catalog
 
-    issues = lint_catalog(args.catalog, today=args.today)
+    _load_derivations(args.derivations)
+    issues = lint_catalog(args.catalog, today=args.today, registry=default_registry if args.derivations else None)
     errors = [i for i in issues if i.severity == "error"]
     if args.json:
         _print_json({"ok": not errors, "issues": [i.to_dict() for i in issues]})
@@ -249,6 +262,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("lint", parents=[common, dated], help="check layout, naming, docs, refs, examples")
     p.add_argument("--json", action="store_true", help="JSON output")
+    p.add_argument(
+        "--derivations",
+        metavar="MODULE",
+        action="append",
+        default=[],
+        help="import MODULE, which registers derivation functions (repeatable); "
+        "then an unregistered function is an error",
+    )
     p.set_defaults(func=_cmd_lint)
 
     p = sub.add_parser("diff", parents=[dated], help="classify changes between two catalogs")
