@@ -690,13 +690,17 @@ def _repo_root(start: Path) -> Optional[Path]:
     return Path(result.stdout.decode().strip())
 
 
-def load_git_catalog(spec: str, *, repo: Union[str, Path, None] = None) -> Catalog:
+def load_git_catalog(
+    spec: str, *, repo: Union[str, Path, None] = None, catalog_dir: Union[str, Path, None] = None
+) -> Catalog:
     """Load the catalog as it was at a git revision.
 
     Args:
         spec: ``REV`` or ``REV:PATH``; PATH is the catalog directory relative to the
-            repository root and defaults to where this package's catalog lives in it.
+            repository root and defaults to ``catalog_dir``'s place in it.
         repo: A directory inside the repository (default: the current directory).
+        catalog_dir: The catalog directory whose history ``REV`` alone means (default: the
+            sample catalog shipped in this package).
 
     Raises:
         GitSourceError: not a git repository, an unknown revision, or no catalog there.
@@ -708,7 +712,8 @@ def load_git_catalog(spec: str, *, repo: Union[str, Path, None] = None) -> Catal
     rev, _, rel = spec.partition(":")
     if not rel:
         try:
-            rel = default_catalog_path().relative_to(root.resolve()).as_posix()
+            where = Path(catalog_dir).resolve() if catalog_dir is not None else default_catalog_path()
+            rel = where.relative_to(root.resolve()).as_posix()
         except ValueError:
             raise GitSourceError(f"cannot tell where the catalog is in {root}: give the revision as REV:PATH") from None
     if _git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").returncode != 0:
@@ -734,8 +739,11 @@ def load_git_catalog(spec: str, *, repo: Union[str, Path, None] = None) -> Catal
     return Catalog(documents, root=None)
 
 
-def load_source(spec: str, *, repo: Union[str, Path, None] = None) -> Catalog:
-    """Load a catalog from a directory, or (when ``spec`` is not one) from a git revision."""
+def load_source(
+    spec: str, *, repo: Union[str, Path, None] = None, catalog_dir: Union[str, Path, None] = None
+) -> Catalog:
+    """Load a catalog from a directory, or (when ``spec`` is not one) from a git revision
+    (see :func:`load_git_catalog` for ``catalog_dir``)."""
     if Path(spec).is_dir():
         return load_catalog(spec)
-    return load_git_catalog(spec, repo=repo)
+    return load_git_catalog(spec, repo=repo, catalog_dir=catalog_dir)

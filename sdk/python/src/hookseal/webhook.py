@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any, Callable, Optional, Union
 
 from . import _config, _ed25519, _headers, _mac
+from ._typed import Typed, parser_for
 from .errors import InvalidPayloadError, MalformedHeaderError, SignatureMismatchError
 from .keys import HmacKey, check_profile, parse_verify_key
 from .profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1
@@ -244,16 +245,19 @@ class Webhook:
             return
         raise SignatureMismatchError("no signature in the header matches the body")
 
-    def construct_event(self, body: Body, headers: Any, *, now: Optional[float] = None, typed: bool = False) -> Any:
+    def construct_event(self, body: Body, headers: Any, *, now: Optional[float] = None, typed: Typed = False) -> Any:
         """Verify a delivery, then parse its body as the event envelope.
 
         Args:
             body: The raw request body, exactly as received.
             headers: The request headers (see :meth:`verify`).
             now: The current Unix time in seconds, overriding the clock.
-            typed: Return the generated pydantic model for the event's type and version
-                (``pip install hookseal[models]``); unknown types come back as a generic
-                envelope model, never as an error.
+            typed: Return the generated pydantic model for the event's type and version:
+                ``True`` for the SDK's models of the sample catalog (``pip install
+                hookseal[models]``), or the models package a provider generated for its own
+                catalog (``hookseal-catalog generate-models --package``; any object with a
+                ``parse_event``, or a callable taking the envelope dict). Unknown types come
+                back as a generic envelope model, never as an error.
 
         Returns:
             The envelope as a ``dict`` (``id``, ``type``, ``created``, ``data``, ...), or a
@@ -265,7 +269,9 @@ class Webhook:
                 ``typed``, does not match its event's schema; the pydantic error is its
                 ``__cause__``). It is a ``ValueError``, raised only after the signature
                 has been checked.
+            TypeError: ``typed`` is none of the forms above (raised before verifying).
         """
+        parse = parser_for(typed) if typed else None
         self.verify(body, headers, now=now)
         try:
             event = json.loads(_config.body_bytes(body))
@@ -273,11 +279,9 @@ class Webhook:
             raise InvalidPayloadError("the verified body is not valid JSON") from None
         if not isinstance(event, dict):
             raise InvalidPayloadError("the verified body is not a JSON object")
-        if typed:
-            from .models import parse_event
-
+        if parse is not None:
             try:
-                return parse_event(event)
+                return parse(event)
             except ValueError as exc:  # pydantic's ValidationError is a ValueError
                 raise InvalidPayloadError(f"the verified body does not match its event schema: {exc}") from exc
         return event
