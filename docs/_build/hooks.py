@@ -350,13 +350,3 @@ def render_markers(markdown: str, where: str = "") -> str:
 def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
     """MkDocs hook: fill the generated blocks of a page."""
     return render_markers(markdown, page.file.src_uri)
-
-
-def on_files(files: Any, **_: Any) -> Any:
-    """MkDocs hook: the generated ``events/SUMMARY.md`` is navigation, not a page."""
-    from mkdocs.structure.files import InclusionLevel
-
-    summary = files.get_file_from_path("events/SUMMARY.md")
-    if summary is not None:
-        summary.inclusion = InclusionLevel.EXCLUDED
-    return files
