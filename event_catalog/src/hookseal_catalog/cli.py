@@ -138,9 +138,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _load_derivations(modules: Sequence[str]) -> None:
-    """Import the modules that register the provider's derivation functions."""
+    """Import the modules that register the provider's derivation functions (from the
+    current directory too, as ``python -m`` would)."""
     import importlib
 
+    if modules and "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
     for name in modules:
         try:
             importlib.import_module(name)
