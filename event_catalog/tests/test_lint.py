@@ -375,3 +375,17 @@ def test_a_readme_is_part_of_a_catalog(catalog_dir: Path) -> None:
     assert lint_catalog(catalog_dir, today=TODAY) == []
     (catalog_dir / "NOTES.md").write_text("x", encoding="utf-8")
     assert ("stray-file", "NOTES.md", "") in _codes(lint_catalog(catalog_dir, today=TODAY))
+
+
+def test_load_checked_catalog_refuses_with_the_linters_messages(catalog_dir: Path, edit: Any) -> None:
+    from hookseal_catalog.errors import CatalogLintError, CatalogLoadError
+    from hookseal_catalog.lint import load_checked_catalog
+
+    assert "payment.failed" in load_checked_catalog(catalog_dir, today=TODAY).events
+    edit(PF1, _delete(["x-hookseal", "derivation"]))
+    with pytest.raises(CatalogLintError) as info:
+        load_checked_catalog(catalog_dir, today=TODAY)
+    assert info.value.code == "catalog_invalid"
+    assert "declares no derivation" in str(info.value) and "[derivation-missing]" in str(info.value)
+    with pytest.raises(CatalogLoadError):
+        load_checked_catalog(catalog_dir / "nowhere")

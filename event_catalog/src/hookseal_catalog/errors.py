@@ -244,3 +244,19 @@ class ScaffoldError(CatalogError):
     a name given for the new catalog breaks the naming conventions."""
 
     code = "scaffold_error"
+
+
+class CatalogLintError(CatalogError):
+    """A catalog loaded, but ``hookseal-catalog lint`` finds errors in it: a program that
+    relies on a catalog (a sender at start) refuses it with the linter's messages.
+
+    Attributes:
+        issues: The lint errors (``hookseal_catalog.lint.LintIssue``), as the linter prints them.
+    """
+
+    code = "catalog_invalid"
+
+    def __init__(self, where: str, issues: Sequence[object]) -> None:
+        self.issues: tuple[object, ...] = tuple(issues)
+        lines = "\n".join(f"  {issue}" for issue in self.issues)
+        super().__init__(f"the event catalog {where} does not pass `hookseal-catalog lint`:\n{lines}")

@@ -77,14 +77,15 @@ from .catalog import (
     Tree,
     default_catalog_path,
     json_pointer,
+    load_catalog,
     read_tree,
 )
 from .derivation import DerivationRegistry, default_registry, derivation_problems, derive, parse_steps
-from .errors import CatalogLoadError, DerivationError, UnknownFieldError
+from .errors import CatalogLintError, CatalogLoadError, DerivationError, UnknownFieldError
 from .fields import field_info
 from .lifecycle import is_served
 
-__all__ = ["ENVELOPE_FIELDS", "PORTABLE_KEYWORDS", "LintIssue", "lint_catalog", "lint_tree"]
+__all__ = ["ENVELOPE_FIELDS", "PORTABLE_KEYWORDS", "LintIssue", "lint_catalog", "lint_tree", "load_checked_catalog"]
 
 PORTABLE_KEYWORDS = frozenset(
     {
@@ -144,6 +145,28 @@ def lint_catalog(
     """
     tree = read_tree(Path(path) if path is not None else default_catalog_path())
     return lint_tree(tree, today=today, registry=registry)
+
+
+def load_checked_catalog(
+    path: Union[str, Path, None] = None,
+    *,
+    today: Optional[_dt.date] = None,
+    registry: Optional[DerivationRegistry] = None,
+) -> Catalog:
+    """Load a catalog only if it lints without errors (warnings pass): what a program that
+    takes a catalog directory in its settings calls at start.
+
+    Raises:
+        CatalogLintError: lint found errors; ``.issues`` and the message list them.
+        CatalogLoadError: the directory cannot be loaded at all (missing, unreadable JSON).
+    """
+    catalog = load_catalog(path)
+    assert catalog.root is not None
+    issues = lint_catalog(catalog.root, today=today, registry=registry)
+    errors = [issue for issue in issues if issue.severity == "error"]
+    if errors:
+        raise CatalogLintError(str(catalog.root), errors)
+    return catalog
 
 
 def lint_tree(
