@@ -88,9 +88,9 @@ def index_page(catalog: Catalog, *, about: bool = False) -> str:
     out = [
         "# Event reference",
         "",
-        f"Every webhook of the {_cell(catalog.title)}: {_cell(catalog.description)}",
+        _cell(catalog.description),
         "",
-        "This section is generated from the event catalog when the site is built, so it",
+        f"This section is generated from the event catalog ({_cell(catalog.title)}) when the site is built, so it",
         "always matches the schemas the sender validates against. Names are",
         "`resource.action`, lowercase and dot-separated; each event has its own major",
         "versions (see [Versioning](#versioning)).",
