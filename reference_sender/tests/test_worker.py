@@ -151,6 +151,37 @@ def test_dead_letter_after_cap_and_owner_told(sender: Sender, receiver: Receiver
     assert notices[0].recipient == "ops@example.com"
 
 
+@pytest.mark.parametrize("stored", [
+    pytest.param({"retry_after_cap": 1e6}, id="cap-past-three-days"),
+    pytest.param({"retry_schedule": "soon"}, id="schedule-not-a-list"),
+])
+def test_settings_written_round_the_checks_fail_deliveries_visibly(
+        sender: Sender, receiver: Receiver, worker: Any, stored: dict[str, Any],
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A stored row the worker cannot use fails each delivery at once (status, recorded
+    error, owner told, one log line), instead of leaving it pending for ever."""
+    notices: list[Notice] = []
+    sender.notifier = type("N", (), {"notify": lambda self, n: notices.append(n)})()
+    ep = sender.create_endpoint("t1", receiver.route("/wedged"), allow_local=True,
+                                notify_email="ops@example.com").endpoint
+    assert sender.store.update_endpoint(None, ep.id, **stored)  # straight into the store
+    worker()
+    dids = [send_one(sender) for _ in range(3)]
+    field = next(iter(stored))
+    for did in dids:
+        d = final(sender, did)
+        assert d.status == "failed" and len(d.attempts) == 1
+        assert d.attempts[0].error == "invalid_endpoint_settings"
+        assert field in d.attempts[0].response_body
+    wait_for(lambda: len(notices) == 3)
+    assert {n.kind for n in notices} == {"delivery_failed"}
+    assert {n.delivery_id for n in notices} == set(dids)
+    assert notices[0].recipient == "ops@example.com" and field in notices[0].message
+    logged = [r for r in caplog.records if ep.id in r.getMessage()]
+    assert len(logged) == 1 and logged[0].levelname == "ERROR" and not logged[0].exc_info
+    assert receiver.requests("/wedged") == []
+
+
 def test_retry_after_is_honoured_and_capped(sender: Sender, receiver: Receiver,
                                             worker: Any) -> None:
     sender.create_endpoint("t1", receiver.route("/ra", statuses=[429, 200],

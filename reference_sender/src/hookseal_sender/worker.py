@@ -20,8 +20,8 @@ import aiohttp
 import hookseal
 
 from .breaker import CircuitBreaker
-from .config import RetryPolicy
-from .errors import DestinationRefusedError
+from .config import RetryPolicy, endpoint_retry_policy
+from .errors import ConfigError, DestinationRefusedError
 from .models import Attempt, AttemptResult, Claimed, DeliveryFilter, Endpoint
 from .notify import Notice
 from .outcome import DELIVERED, FAILED, GONE, RETRY, classify, parse_retry_after
@@ -35,6 +35,8 @@ T = TypeVar("T")
 
 #: How much of a response body is recorded.
 BODY_EXCERPT = 4096
+#: The error of a delivery failed because its endpoint's stored settings cannot be used.
+UNUSABLE = "invalid_endpoint_settings"
 #: Seconds a paused endpoint's claimed delivery is put back for.
 PAUSED_RECHECK = 30.0
 #: Seconds between a worker's store maintenance (SQLite WAL checkpoints).
@@ -88,6 +90,9 @@ class _CachedEndpoint:
     refused: Optional[str] = None  # why the URL's form is refused (checked once per load)
     signer: Optional[hookseal.Signer] = None  # the keys the endpoint's signing mode uses
     timeout: Optional[aiohttp.ClientTimeout] = None  # the endpoint's own timeout, if any
+    # Why the stored settings cannot be used (written round the checks), if they cannot:
+    # its deliveries then fail at once, visibly, instead of waiting for ever.
+    unusable: Optional[str] = None
 
 
 class Worker:
@@ -175,6 +180,7 @@ class Worker:
         # endpoints (absent) are written on their first result.
         self._health: dict[str, Optional[float]] = {}
         self._results: list[tuple[AttemptResult, str]] = []
+        self._unusable_logged: set[tuple[str, int]] = set()  # (endpoint, version) logged
         self._releases: list[tuple[str, float]] = []
         self._cancels: list[str] = []
         # ``concurrency`` long-lived slot coroutines run the attempts: a slot that finishes
@@ -470,16 +476,12 @@ class Worker:
                 return None
             keys = self.store.keys(c.endpoint_id, now=now)
             expiries = [k.expires_at for k in keys if k.expires_at is not None]
-            if ep.retry_schedule is not None:
-                cap = ep.retry_after_cap
-                policy = RetryPolicy.from_schedule(
-                    ep.retry_schedule, jitter=self.config.retry.jitter,
-                    retry_after_cap=self.config.retry.retry_after_cap if cap is None else cap)
-            elif ep.retry_after_cap is not None:
-                policy = RetryPolicy(self.config.retry.schedule, self.config.retry.jitter,
-                                     ep.retry_after_cap)
-            else:
-                policy = self.config.retry
+            unusable = None
+            try:  # the rules registration applies: a row that breaks them came round them
+                policy = endpoint_retry_policy(self.config.retry, ep.retry_schedule,
+                                               ep.retry_after_cap)
+            except ConfigError as exc:
+                policy, unusable = self.config.retry, exc.detail
             try:
                 parse_destination(ep.url, allow_local=ep.allow_local)
                 refused = None
@@ -492,7 +494,7 @@ class Worker:
                 signer = hookseal.Signer(secrets, profile=ep.profile, header_prefix=ep.header_prefix)
             timeout = aiohttp.ClientTimeout(total=ep.timeout) if ep.timeout else None
             return _CachedEndpoint(ep, policy, min(expiries, default=now + 30.0), refused,
-                                   signer, timeout)
+                                   signer, timeout, unusable)
 
         # One load per endpoint at a time, in a task of its own: a cancelled slot does
         # not cancel the load the other waiting slots share.
@@ -574,6 +576,9 @@ class Worker:
                 self._releases.append((c.id, time.time() + PAUSED_RECHECK))
                 self._held[endpoint_id] = time.monotonic() + HELD_SECONDS
                 return
+            if cached.unusable is not None:
+                self._unusable(c, cached, started)
+                return
             signer = cached.signer
             if signer is None:
                 raise hookseal.ConfigurationError(
@@ -635,6 +640,24 @@ class Worker:
             if self._room() >= self._min_claim:
                 self._wake()  # on the loop already: no self-pipe write
 
+    def _unusable(self, c: Claimed, cached: _CachedEndpoint, now: float) -> None:
+        """Fail ``c`` for good because its endpoint's stored settings cannot be used.
+
+        Recorded as an attempt that sent nothing (error ``invalid_endpoint_settings``, the
+        reason as its body) and logged once per endpoint version; the owner gets a
+        ``delivery_failed`` notice once it is written back.
+        """
+        reason = f"endpoint settings cannot be used: {cached.unusable}"
+        key = (c.endpoint_id, cached.endpoint.version)
+        if key not in self._unusable_logged:
+            self._unusable_logged.add(key)
+            logger.error("endpoint %s: %s; its deliveries fail until it is updated",
+                         c.endpoint_id, reason)
+        attempt = Attempt(c.attempt_count + 1, now, None, UNUSABLE, 0.0,
+                          {}, reason, FAILED)
+        self._results.append((AttemptResult(c.id, c.endpoint_id, attempt, "failed", None,
+                                            c.round_attempts + 1), c.tenant_id))
+
     # writing back -----------------------------------------------------------
     async def _flusher(self) -> None:
         assert self._flush_event is not None
@@ -676,7 +699,8 @@ class Worker:
         await self._after(results, now)
 
     async def _after(self, results: list[tuple[AttemptResult, str]], now: float) -> None:
-        ok = {r.endpoint_id for r, _ in results if r.attempt.outcome != RETRY}
+        ok = {r.endpoint_id for r, _ in results
+              if r.attempt.outcome != RETRY and r.attempt.error != UNUSABLE}
         bad = {r.endpoint_id for r, _ in results if r.attempt.outcome == RETRY} - ok
         # Only transitions go to the store (healthy <-> failing): a steady stream of
         # successes costs no extra statement per batch.
@@ -699,6 +723,14 @@ class Worker:
         for r, tenant in results:
             if r.attempt.outcome == GONE:
                 to_disable[r.endpoint_id] = "410 Gone"
+            if r.attempt.error == UNUSABLE:
+                cached = self._endpoints.get(r.endpoint_id)
+                await self._notify(Notice(
+                    "delivery_failed", tenant, r.endpoint_id,
+                    cached.endpoint.url if cached else "",
+                    f"delivery {r.delivery_id} failed without being sent: "
+                    f"{r.attempt.response_body}", r.delivery_id,
+                    cached.endpoint.notify_email if cached else None))
             if r.status == "dead_lettered":
                 cached = self._endpoints.get(r.endpoint_id)
                 url = cached.endpoint.url if cached else ""
