@@ -309,6 +309,34 @@ def test_breaker_opens_on_failures(sender: Sender, receiver: Receiver, worker: A
     assert status_of(sender, did) == "pending"
 
 
+def test_an_endpoint_that_takes_only_retries_gets_everything(
+        sender: Sender, receiver: Receiver, worker: Any) -> None:
+    """Issue 19 item 1: 503 to the first attempt of each delivery, 200 to its retry. With
+    the default retry and breaker settings it once received nothing: the breaker opened
+    after 50 first attempts and its probe, always a first attempt, always failed. The
+    defaults are kept (the first retry comes 5-5.5 s later), the volume scaled down."""
+    from hookseal_sender.config import BreakerPolicy, RetryPolicy
+
+    sender.config = sender.config.replace(retry=RetryPolicy(), breaker=BreakerPolicy())
+    seen: set[str] = set()
+
+    def first_refused(req: Any) -> int:
+        wid = req.headers["Hookseal-Webhook-Id"]
+        if wid in seen:
+            return 200
+        seen.add(wid)
+        return 503
+
+    sender.create_endpoint("t1", receiver.route("/flaky", fn=first_refused), allow_local=True)
+    dids = [send_one(sender) for _ in range(300)]  # 6 x the breaker's min_samples
+    worker()
+    start = time.monotonic()
+    for did in dids:
+        d = final(sender, did, timeout=60)
+        assert d.status == "delivered" and [a.status_code for a in d.attempts] == [503, 200]
+    assert time.monotonic() - start < 60
+
+
 def test_pause_and_resume(sender: Sender, receiver: Receiver, worker: Any) -> None:
     ep = sender.create_endpoint("t1", receiver.route("/p"), allow_local=True)
     sender.pause_endpoint("t1", ep.endpoint.id)

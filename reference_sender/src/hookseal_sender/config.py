@@ -193,7 +193,11 @@ class BreakerPolicy:
     Attributes:
         window: How many recent attempts are considered.
         min_samples: Fewest attempts in the window before the breaker may open.
-        failure_ratio: The breaker opens when more than this share failed.
+        failure_ratio: The breaker opens when more than this share of the window failed,
+            and more than this share of the last ``retry_window`` retries too.
+        retry_window: How many recent retries (attempts of deliveries that failed before)
+            are considered: while most of them succeed, failed first attempts alone never
+            open the breaker.
         open_seconds: How long deliveries to the endpoint pause before a half-open probe.
         disable_after: An endpoint failing continuously this long (seconds) is disabled.
     """
@@ -203,6 +207,7 @@ class BreakerPolicy:
     # by chance (more than half of its first 20 attempts fail about 2 % of the time).
     min_samples: int = 50
     failure_ratio: float = 0.5
+    retry_window: int = 20
     open_seconds: float = 60.0
     disable_after: float = 5 * 24 * 3600.0
 

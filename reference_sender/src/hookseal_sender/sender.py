@@ -13,6 +13,7 @@ from typing import Any, Callable, Optional
 
 import hookseal
 
+from ._outage import StoreOutage
 from .catalog import PING_TYPE, Validator, no_validation, validate_event
 from .config import SenderConfig, endpoint_retry_policy
 from .errors import (
@@ -266,6 +267,9 @@ class Sender:
         self.validator = validator
         self.resolve = resolve
         self.metrics = Metrics(queue_depth=lambda: float(self.store.queue_depth()))
+        #: Whether the database is reachable, as this process last saw it (one log line
+        #: per outage, however many workers and requests notice it).
+        self.outage = StoreOutage()
         self._wakers: list[Callable[[], None]] = []
 
     def close(self) -> None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 import aiohttp
 import hookseal
 
-from .breaker import CircuitBreaker
+from .breaker import CLOSED, CircuitBreaker
 from .config import RetryPolicy, endpoint_retry_policy
 from .errors import ConfigError, DestinationRefusedError
 from .models import Attempt, AttemptResult, Claimed, DeliveryFilter, Endpoint
@@ -45,6 +45,9 @@ MAINTENANCE_INTERVAL = 1.0
 HELD_SECONDS = 2.0
 #: Seconds without claims after a claim failed.
 CLAIM_RETRY = 1.0
+#: The longest pause between claims while the database is unreachable (the pause doubles
+#: from :data:`CLAIM_RETRY` at each failure): how late, at most, a worker sees it is back.
+CLAIM_RETRY_MAX = 8.0
 #: Results written back per store call, at most; fewer when they are slow to come.
 FLUSH_BATCH = 64
 #: Seconds the first of a batch of results waits for others before being written back.
@@ -151,9 +154,12 @@ class Worker:
         # After a claim that failed, none until then: unlike a dry spell, new work does
         # not end it (a store that fails would fail again at once).
         self._paused_until = 0.0
+        self._backoff = CLAIM_RETRY  # the next pause while the database is unreachable
         self._inflight: dict[str, int] = {}
         self._total = 0
         self._breakers: dict[str, CircuitBreaker] = {}
+        self._probe_claims: set[str] = set()  # half-open endpoints whose probe is being claimed
+        self._probe_after: dict[str, float] = {}  # no probe claim before then (monotonic)
         self._endpoints: dict[str, _CachedEndpoint] = {}
         # Paused endpoints are left out of claims for a while (not claimed and released).
         self._held: dict[str, float] = {}
@@ -304,8 +310,19 @@ class Worker:
             self._held = {ep: t for ep, t in self._held.items() if t > mono}
             excluded = [ep for ep, q in self._queues.items() if len(q) >= self.per_endpoint]
             excluded += [ep for ep in self._held if ep not in excluded]
-            excluded += [ep for ep, br in self._breakers.items()
-                         if ep not in excluded and not br.allows(self._inflight.get(ep, 0))]
+            # An endpoint whose breaker is not closed is left out of claims; half-open, it
+            # gets a probe of its own (a due retry, if any: see Store.claim_probe).
+            for ep, br in self._breakers.items():
+                if br.state == CLOSED:
+                    continue
+                if ep not in excluded:
+                    excluded.append(ep)
+                if (br.allows(self._inflight.get(ep, 0)) and ep not in self._queues
+                        and ep not in self._probe_claims and mono >= self._probe_after.get(ep, 0)):
+                    self._probe_claims.add(ep)
+                    task = asyncio.create_task(self._probe(ep))
+                    self._claims.add(task)
+                    task.add_done_callback(self._claims.discard)
             self.sender.metrics.breaker_open.set(
                 sum(1 for br in self._breakers.values() if br.state != "closed"))
             if mono >= self._next_maintenance and self._maintaining is None:
@@ -335,14 +352,15 @@ class Worker:
             claimed = await self._call(self.store.claim, self.owner, want, now,
                                        now + self.config.visibility_timeout, excluded,
                                        pool=self._claimer)
-        except Exception:
-            logger.exception("claim failed; retrying in %.0f s", CLAIM_RETRY)
-            self._paused_until = time.monotonic() + CLAIM_RETRY
+        except Exception as exc:
+            pause = self._store_trouble("claim", exc)
+            self._paused_until = time.monotonic() + pause
             self._wake(fresh=False)
             return
         finally:
             self._claiming -= want
             self._claiming_now -= 1
+        self._store_back()
         if claimed:
             logger.debug("claimed %d deliveries", len(claimed))
         release = []
@@ -375,6 +393,51 @@ class Worker:
             self._dry_until = time.monotonic() + self.config.poll_interval
         self._wake(fresh=False)
 
+    def _store_trouble(self, where: str, exc: BaseException) -> float:
+        """Note a failed store call; returns the seconds to wait before the next claim.
+
+        A lost database is logged once per outage (one line, see :class:`StoreOutage`) and
+        retried with backoff, doubling from :data:`CLAIM_RETRY` to :data:`CLAIM_RETRY_MAX`;
+        any other failure is logged with its traceback and retried after
+        :data:`CLAIM_RETRY`.
+        """
+        if not self.store.unavailable(exc):
+            logger.error("%s failed; retrying in %.0f s", where, CLAIM_RETRY, exc_info=exc)
+            return CLAIM_RETRY
+        self.sender.outage.failed(where, exc)
+        pause = self._backoff
+        self._backoff = min(CLAIM_RETRY_MAX, self._backoff * 2)
+        return pause
+
+    def _store_back(self) -> None:
+        """Note a store call that worked: the backoff starts over."""
+        self._backoff = CLAIM_RETRY
+        self.sender.outage.recovered()
+
+    async def _probe(self, endpoint_id: str) -> None:
+        """Claim the probe of a half-open endpoint into its buffer."""
+        now = time.time()
+        claimed = []
+        try:
+            claimed = await self._call(self.store.claim_probe, self.owner, endpoint_id, now,
+                                       now + self.config.visibility_timeout, pool=self._claimer)
+        except Exception as exc:
+            self._store_trouble("probe claim", exc)
+        finally:
+            self._probe_claims.discard(endpoint_id)
+        if not claimed:  # none due (or the store failed): look again after a while
+            self._probe_after[endpoint_id] = time.monotonic() + max(
+                self.config.poll_interval, CLAIM_RETRY)
+            return
+        self._probe_after.pop(endpoint_id, None)
+        for c in claimed:
+            if c.id in self._holding:
+                continue
+            self._queues.setdefault(c.endpoint_id, deque()).append(c)
+            self._holding.add(c.id)
+            self._buffered += 1
+        self._dispatch()
+
     async def _maintain(self, mono: float) -> None:
         try:
             await self._call(self.store.maintenance, pool=self._maint)
@@ -383,8 +446,8 @@ class Worker:
                 purged = await self._call(self.sender.purge, pool=self._maint)
                 if purged:
                     logger.info("retention purge removed %d deliveries", purged)
-        except Exception:
-            logger.exception("store maintenance failed")
+        except Exception as exc:
+            self._store_trouble("store maintenance", exc)
         finally:
             self._maintaining = None
 
@@ -623,8 +686,11 @@ class Worker:
         except asyncio.CancelledError:
             self._releases.append((c.id, time.time()))
             raise
-        except Exception:
-            logger.exception("attempt of %s crashed; releasing it", c.id)
+        except Exception as exc:
+            if self.store.unavailable(exc):  # loading its endpoint: the database is down
+                self._store_trouble("endpoint load", exc)
+            else:
+                logger.exception("attempt of %s crashed; releasing it", c.id)
             self._releases.append((c.id, time.time() + 5.0))
         finally:
             n = self._inflight.get(endpoint_id, 1) - 1
@@ -634,7 +700,7 @@ class Worker:
                 self._inflight[endpoint_id] = n
             self._total -= 1
             if success is not None:
-                self._breaker(endpoint_id).record(success)
+                self._breaker(endpoint_id).record(success, retry=c.round_attempts > 0)
             if self._flush_event is not None:
                 self._flush_event.set()
             if self._room() >= self._min_claim:
@@ -677,9 +743,12 @@ class Worker:
         if not (results or releases or cancels):
             return
         now = time.time()
+        written = False  # whether the results are recorded
+        kept: set[str] = set()  # deliveries whose write-back waits for the database
         try:
             if results:
                 await self._call(self.store.complete, self.owner, [r for r, _ in results], now)
+            written = True
             due: dict[float, list[str]] = {}
             for d, at in releases:
                 due.setdefault(at, []).append(d)
@@ -688,15 +757,32 @@ class Worker:
             if cancels:
                 await self._call(functools.partial(self.store.cancel, owner=self.owner), None,
                                  DeliveryFilter(), cancels)
-        except Exception:
-            # The leases expire and the deliveries are retried: at-least-once.
-            logger.exception("could not record %d results", len(results))
-            return
+        except Exception as exc:
+            if not self.store.unavailable(exc):
+                logger.exception("could not record %d results", len(results))
+            elif not self._stopping:
+                # Kept and written once the database is back (the store reconnects), so
+                # the deliveries are not sent again when their leases run out. (Releases
+                # and cancels may be written twice: both are idempotent.)
+                if not written:
+                    self._results[:0] = results
+                    kept.update(r.delivery_id for r, _ in results)
+                self._releases[:0], self._cancels[:0] = releases, cancels
+                kept.update(d for d, _ in releases)
+                kept.update(cancels)
+                pause = self._store_trouble("write-back", exc)
+                assert self._loop is not None and self._flush_event is not None
+                self._loop.call_later(pause, self._flush_event.set)
+            else:
+                self._store_trouble("write-back", exc)
+            # What is not kept: the leases expire and the deliveries are retried
+            # (at-least-once).
         finally:
-            self._holding.difference_update(r.delivery_id for r, _ in results)
-            self._holding.difference_update(d for d, _ in releases)
-            self._holding.difference_update(cancels)
-        await self._after(results, now)
+            done = {r.delivery_id for r, _ in results} | {d for d, _ in releases} | set(cancels)
+            self._holding.difference_update(done - kept)
+        if written and results:
+            self._store_back()
+            await self._after(results, now)
 
     async def _after(self, results: list[tuple[AttemptResult, str]], now: float) -> None:
         ok = {r.endpoint_id for r, _ in results
@@ -712,8 +798,11 @@ class Worker:
             try:
                 failing.update(await self._call(self.store.endpoint_health, to_ok, to_bad,
                                                 now))
-            except Exception:
-                logger.exception("could not update endpoint health")
+            except Exception as exc:
+                if self.store.unavailable(exc):
+                    self._store_trouble("endpoint health", exc)
+                else:
+                    logger.exception("could not update endpoint health")
         for ep in to_ok:
             self._health[ep] = None
         self._health.update(failing)
