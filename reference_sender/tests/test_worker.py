@@ -254,6 +254,42 @@ def test_slow_endpoint_does_not_delay_fast(sender: Sender, receiver: Receiver,
                for d in sender.list_deliveries("slow", limit=5))
 
 
+def test_endpoints_slower_than_the_timeout_leave_room_for_a_fast_one(
+        sender: Sender, receiver: Receiver, worker: Any) -> None:
+    """Issue 19 item 4: twelve endpoints that answer after their timeout, each with a
+    backlog, beside a fast one. They once took every slot (10 each) for as long as their
+    backlog lasted; now each timeout halves an endpoint's concurrency and the slots are
+    shared by endpoint, so the fast one is served at once. (Its latency against running
+    alone is measured in bench_sender.py --only fairness, not here.)"""
+    slow_ids = []
+    for i in range(12):
+        ep = sender.create_endpoint(f"slow{i}", receiver.route(f"/slow{i}", delay=20.0),
+                                    allow_local=True, timeout=1.0, retry_schedule=[])
+        slow_ids.append(ep.endpoint.id)
+        for _ in range(60):
+            sender.send(f"slow{i}", "invoice.paid", data())
+    sender.create_endpoint("fast", receiver.route("/fast"), allow_local=True)
+    worker(drain_timeout=0.2)
+    # The slow ones have had a round of timeouts: from here on, the fast one is served.
+    wait_for(lambda: any(d.status == "dead_lettered"
+                         for i in range(12) for d in sender.list_deliveries(f"slow{i}", limit=60)),
+             10)
+    latencies = []
+    for _ in range(20):
+        sent = time.time()
+        did = send_one(sender, "fast")
+        final(sender, did, "fast", timeout=30)
+        got = [r.at for r in receiver.requests("/fast")
+               if r.headers["Hookseal-Webhook-Id"] == sender.get_delivery("fast", did).event_id]
+        latencies.append(got[0] - sent)
+    latencies.sort()
+    # Far below one timeout (1 s); behind the slow backlog it was 60 x 12 / 100 timeouts.
+    assert latencies[10] < 0.5 and latencies[-1] < 1.0, latencies
+    pending = sum(1 for i in range(12) for d in sender.list_deliveries(f"slow{i}", limit=60)
+                  if d.status in ("pending", "delivering"))
+    assert pending > 0  # the fast one did not merely wait for the slow backlog to drain
+
+
 def test_per_endpoint_limit(sender: Sender, receiver: Receiver, worker: Any) -> None:
     sender.create_endpoint("t1", receiver.route("/lim", delay=0.1), allow_local=True)
     worker(concurrency=20, per_endpoint=3)

@@ -156,6 +156,10 @@ class Worker:
         self._paused_until = 0.0
         self._backoff = CLAIM_RETRY  # the next pause while the database is unreachable
         self._inflight: dict[str, int] = {}
+        # Fairness (issue 19 item 4): each endpoint's own limit, lowered while its attempts
+        # time out (absent: per_endpoint), and how many endpoints fit at full limit.
+        self._limits: dict[str, int] = {}
+        self._fits = max(1, self.concurrency // self.per_endpoint)
         self._total = 0
         self._breakers: dict[str, CircuitBreaker] = {}
         self._probe_claims: set[str] = set()  # half-open endpoints whose probe is being claimed
@@ -308,7 +312,8 @@ class Worker:
                 await self._wait(until - mono if mono < until else self.config.poll_interval)
                 continue
             self._held = {ep: t for ep, t in self._held.items() if t > mono}
-            excluded = [ep for ep, q in self._queues.items() if len(q) >= self.per_endpoint]
+            share = self._share()
+            excluded = [ep for ep, q in self._queues.items() if len(q) >= self._limit(ep, share)]
             excluded += [ep for ep in self._held if ep not in excluded]
             # An endpoint whose breaker is not closed is left out of claims; half-open, it
             # gets a probe of its own (a due retry, if any: see Store.claim_probe).
@@ -370,7 +375,7 @@ class Worker:
             q = self._queues.get(c.endpoint_id)
             if q is None:
                 q = self._queues[c.endpoint_id] = deque()
-            elif len(q) >= self.per_endpoint:
+            elif len(q) >= self._limit(c.endpoint_id, self._share()):
                 release.append(c.id)  # this endpoint has a full window waiting
                 continue
             q.append(c)
@@ -459,10 +464,11 @@ class Worker:
         """
         if not self._buffered or self._stopping:
             return None
+        share = self._share()
         for ep in list(self._queues):
             q = self._queues.pop(ep)
             n = self._inflight.get(ep, 0)
-            if n >= self.per_endpoint:
+            if n >= self._limit(ep, share):
                 self._queues[ep] = q  # full: back of the line
                 continue
             br = self._breaker(ep)
@@ -480,6 +486,36 @@ class Worker:
             self._total += 1
             return c
         return None
+
+    def _share(self) -> int:
+        """The most slots one endpoint may hold while others have work: the global limit
+        shared out among the endpoints with deliveries buffered or in flight.
+
+        Only computed when there are more such endpoints than fit at their full
+        per-endpoint limit; with fewer, every endpoint may use its own limit.
+        """
+        if len(self._inflight) + len(self._queues) <= self._fits:
+            return self.per_endpoint
+        active = len(self._inflight.keys() | self._queues.keys())
+        return max(1, self.concurrency // active) if active > self._fits else self.per_endpoint
+
+    def _limit(self, endpoint_id: str, share: int) -> int:
+        """Attempts ``endpoint_id`` may have in flight (and buffered) now: its own limit,
+        halved by each timeout (see :meth:`_adapt`), within its fair ``share``."""
+        return min(self._limits.get(endpoint_id, self.per_endpoint), share)
+
+    def _adapt(self, endpoint_id: str, timed_out: bool) -> None:
+        """Shrink an endpoint's concurrency when an attempt timed out, grow it back when
+        one was answered (additive increase, multiplicative decrease): an endpoint slower
+        than the timeout holds one slot, not ``per_endpoint``, while it stays slow."""
+        limit = self._limits.get(endpoint_id, self.per_endpoint)
+        if timed_out:
+            self._limits[endpoint_id] = max(1, limit // 2)
+        elif limit < self.per_endpoint:
+            if limit + 1 >= self.per_endpoint:
+                del self._limits[endpoint_id]
+            else:
+                self._limits[endpoint_id] = limit + 1
 
     def _dispatch(self) -> None:
         """Hand buffered deliveries to idle slots (on the loop thread)."""
@@ -676,6 +712,7 @@ class Worker:
                 else:
                     new_status, next_at = "pending", now + delay
             success = outcome != RETRY
+            self._adapt(endpoint_id, error == "timeout")
             attempt = Attempt(c.attempt_count + 1, started, status, error,
                               round(latency * 1000.0, 3), resp_headers, resp_body, outcome)
             metrics = self.sender.metrics
