@@ -66,6 +66,8 @@ def test_a_database_restart_under_a_running_sender(
         assert api.status_code == 503 and api.json()["error"] == "store_unavailable"
         page = client.get("/portal/")
         assert page.status_code == 503 and "Temporarily unavailable" in page.text
+        scrape = client.get("/metrics")
+        assert scrape.status_code == 200 and "hookseal_queue_depth NaN" in scrape.text
         time.sleep(3)  # an outage of a few seconds: several claim retries fail meanwhile
 
         own_server.resume()

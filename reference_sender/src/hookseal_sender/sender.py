@@ -266,7 +266,7 @@ class Sender:
         self.notifier: Notifier = notifier or LogNotifier()
         self.validator = validator
         self.resolve = resolve
-        self.metrics = Metrics(queue_depth=lambda: float(self.store.queue_depth()))
+        self.metrics = Metrics(queue_depth=self._queue_depth)
         #: Whether the database is reachable, as this process last saw it (one log line
         #: per outage, however many workers and requests notice it).
         self.outage = StoreOutage()
@@ -275,6 +275,17 @@ class Sender:
     def close(self) -> None:
         """Close the store's connections."""
         self.store.close()
+
+    def _queue_depth(self) -> float:
+        """The queue-depth gauge: NaN while the database is unreachable (a scrape must not
+        fail, nor log a traceback each time, during an outage)."""
+        try:
+            return float(self.store.queue_depth())
+        except Exception as exc:
+            if not self.store.unavailable(exc):
+                raise
+            self.outage.failed("metrics", exc)
+            return math.nan
 
     # endpoints -------------------------------------------------------------
     def _validate_common(self, profile: str, signing: str, schedule: Any, cap: Any) -> None:

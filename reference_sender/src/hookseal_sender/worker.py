@@ -369,13 +369,14 @@ class Worker:
         if claimed:
             logger.debug("claimed %d deliveries", len(claimed))
         release = []
+        share = self._share()
         for c in claimed:
             if c.id in self._holding:
                 continue  # ours already: the claim only renewed its lease
             q = self._queues.get(c.endpoint_id)
             if q is None:
                 q = self._queues[c.endpoint_id] = deque()
-            elif len(q) >= self._limit(c.endpoint_id, self._share()):
+            elif len(q) >= self._limit(c.endpoint_id, share):
                 release.append(c.id)  # this endpoint has a full window waiting
                 continue
             q.append(c)
