@@ -33,6 +33,9 @@ from .sender import (
     check_text,
 )
 
+#: The body of a 503 while the database is unreachable (the store reconnects by itself).
+STORE_UNAVAILABLE = {"error": "store_unavailable",
+                     "detail": "the database is unreachable; try again shortly"}
 _STATUS = {"not_found": 404, "conflict": 409, "invalid_request": 400, "invalid_payload": 422,
            "destination_refused": 422, "invalid_configuration": 400, "unauthorized": 401}
 
@@ -361,6 +364,13 @@ def create_app(sender: Sender, api_keys: Mapping[str, str], *,
                                     _STATUS.get(exc.code, 400))
             except (TypeError, ValueError) as exc:
                 return JSONResponse({"error": "invalid_request", "detail": str(exc)}, 400)
+            except Exception as exc:
+                if not sender.store.unavailable(exc):
+                    raise
+                # The store reconnects by itself: say so, once per outage in the log.
+                sender.outage.failed("admin API", exc)
+                return JSONResponse(STORE_UNAVAILABLE, 503, headers={"Retry-After": "5"})
+            sender.outage.recovered()
             return JSONResponse(result, status)
         return endpoint
 

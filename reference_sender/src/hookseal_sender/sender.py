@@ -13,9 +13,17 @@ from typing import Any, Callable, Optional
 
 import hookseal
 
+from ._outage import StoreOutage
 from .catalog import PING_TYPE, Validator, no_validation, validate_event
-from .config import RetryPolicy, SenderConfig
-from .errors import ConflictError, InvalidPayloadError, InvalidRequestError, NotFoundError, SenderError
+from .config import SenderConfig, endpoint_retry_policy
+from .errors import (
+    ConfigError,
+    ConflictError,
+    InvalidPayloadError,
+    InvalidRequestError,
+    NotFoundError,
+    SenderError,
+)
 from .metrics import Metrics
 from .models import (
     SIGNING_MODES,
@@ -258,25 +266,39 @@ class Sender:
         self.notifier: Notifier = notifier or LogNotifier()
         self.validator = validator
         self.resolve = resolve
-        self.metrics = Metrics(queue_depth=lambda: float(self.store.queue_depth()))
+        self.metrics = Metrics(queue_depth=self._queue_depth)
+        #: Whether the database is reachable, as this process last saw it (one log line
+        #: per outage, however many workers and requests notice it).
+        self.outage = StoreOutage()
         self._wakers: list[Callable[[], None]] = []
 
     def close(self) -> None:
         """Close the store's connections."""
         self.store.close()
 
+    def _queue_depth(self) -> float:
+        """The queue-depth gauge: NaN while the database is unreachable (a scrape must not
+        fail, nor log a traceback each time, during an outage)."""
+        try:
+            return float(self.store.queue_depth())
+        except Exception as exc:
+            if not self.store.unavailable(exc):
+                raise
+            self.outage.failed("metrics", exc)
+            return math.nan
+
     # endpoints -------------------------------------------------------------
-    def _validate_common(self, profile: str, signing: str, schedule: Any) -> None:
+    def _validate_common(self, profile: str, signing: str, schedule: Any, cap: Any) -> None:
         if profile not in hookseal.PROFILES:
             raise InvalidRequestError(f"unknown profile {profile!r}")
         if signing not in SIGNING_MODES:
             raise InvalidRequestError(f"signing must be one of {', '.join(SIGNING_MODES)}")
-        if schedule is not None:
-            if not isinstance(schedule, list) or not all(
-                    isinstance(d, (int, float)) and not isinstance(d, bool) and d >= 0
-                    and math.isfinite(d) for d in schedule):
-                raise InvalidRequestError("retry_schedule must be a list of delays >= 0")
-            RetryPolicy.from_schedule(schedule, jitter=self.config.retry.jitter)
+        if schedule is not None and not isinstance(schedule, list):
+            raise InvalidRequestError("retry_schedule must be a list of delays >= 0 (seconds)")
+        try:  # the rules the worker applies when it builds the endpoint's policy
+            endpoint_retry_policy(self.config.retry, schedule, cap)
+        except ConfigError as exc:
+            raise InvalidRequestError(exc.detail) from None
 
     def _check_url(self, url: Any, allow_local: bool) -> None:
         check_text(url, "url", MAX_URL)
@@ -331,7 +353,7 @@ class Sender:
         """
         local = bool(allow_local and self.config.allow_local)
         _check_name(tenant_id, "tenant")
-        self._validate_common(profile, signing, retry_schedule)
+        self._validate_common(profile, signing, retry_schedule, retry_after_cap)
         types = _check_types(event_types)
         description = _check_description(description)
         header_prefix = _check_header_prefix(header_prefix)
@@ -443,8 +465,12 @@ class Sender:
         unknown = set(fields) - UPDATABLE_FIELDS
         if unknown:
             raise InvalidRequestError(f"cannot update: {', '.join(sorted(unknown))}")
-        self._validate_common(fields.get("profile", ep.profile),
-                              fields.get("signing", ep.signing), fields.get("retry_schedule"))
+        # The settings checked together as they will be stored: a new cap with the old
+        # schedule, or a new schedule with the old cap, must fit as well.
+        merged = {k: fields[k] if k in fields else getattr(ep, k)
+                  for k in ("profile", "signing", "retry_schedule", "retry_after_cap")}
+        self._validate_common(merged["profile"], merged["signing"], merged["retry_schedule"],
+                              merged["retry_after_cap"])
         fields = {k: _FIELD_CHECKS[k](v) if k in _FIELD_CHECKS else v for k, v in fields.items()}
         if "url" in fields:
             self._check_url(fields["url"], ep.allow_local)

@@ -307,6 +307,13 @@ class _Portal:
                                   "There is no such endpoint or delivery in your account.", ctx)
             except SenderError as exc:
                 return self.error(request, 400, "That did not work", exc.detail, ctx)
+            except Exception as exc:
+                if not self.sender.store.unavailable(exc):
+                    raise
+                self.sender.outage.failed("portal", exc)
+                return self.error(request, 503, "Temporarily unavailable",
+                                  "We cannot reach our records right now; a change you "
+                                  "were making was not saved. Try again in a minute.", ctx)
         return endpoint
 
     @staticmethod
