@@ -278,6 +278,20 @@ class Sender:
                 raise InvalidRequestError("retry_schedule must be a list of delays >= 0")
             RetryPolicy.from_schedule(schedule, jitter=self.config.retry.jitter)
 
+    def allows_local(self, endpoint: Endpoint) -> bool:
+        """Whether deliveries to ``endpoint`` may go to ``http://`` and local addresses.
+
+        Only when both the endpoint asked for it and the sender's settings allow it now:
+        the settings win over what was stored while they allowed it.
+
+        Args:
+            endpoint: The endpoint.
+
+        Returns:
+            ``endpoint.allow_local and config.allow_local``.
+        """
+        return bool(endpoint.allow_local and self.config.allow_local)
+
     def _check_url(self, url: Any, allow_local: bool) -> None:
         check_text(url, "url", MAX_URL)
         coro = validate_url(url, allow_local=allow_local, resolve=self.resolve)
@@ -447,7 +461,7 @@ class Sender:
                               fields.get("signing", ep.signing), fields.get("retry_schedule"))
         fields = {k: _FIELD_CHECKS[k](v) if k in _FIELD_CHECKS else v for k, v in fields.items()}
         if "url" in fields:
-            self._check_url(fields["url"], ep.allow_local)
+            self._check_url(fields["url"], self.allows_local(ep))
         self.store.update_endpoint(tenant_id, endpoint_id, updated_at=time.time(), **fields)
         return self.get_endpoint(tenant_id, endpoint_id)
 
