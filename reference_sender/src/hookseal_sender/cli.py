@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO, Any, Callable, Optional
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -23,6 +24,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from . import __version__
 from ._inputs import MAX_UNIX_TIME, loads_json
@@ -146,7 +148,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     if settings_file.is_dir():
         raise ConfigError(f"{settings_file} is a directory")
     if settings_file.exists() and not args.force:
-        console.print(f"[yellow]{settings_file} exists; use --force to overwrite[/]")
+        console.print(f"[yellow]{escape(str(settings_file))} exists; use --force to "
+                      "overwrite[/]")
         return 1
     settings = _init_settings(args, settings_file)
     key_file = directory / settings["master_key_file"]
@@ -194,12 +197,19 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cells(*values: str) -> list[Text]:
+    """Table cells shown as they are: stored text (a description, a response body) may
+    hold rich markup such as ``[/]``, which must neither style nor break the output."""
+    return [Text(v) for v in values]
+
+
 def _endpoint_table(eps: Sequence[Endpoint]) -> Table:
     t = Table("id", "url", "status", "events", "signing", "profile", "description")
     for e in eps:
-        t.add_row(e.id, e.url, e.status + (f" ({e.status_reason})" if e.status_reason else ""),
-                  ", ".join(e.event_types) if e.event_types else "*", e.signing, e.profile,
-                  e.description)
+        t.add_row(*_cells(e.id, e.url,
+                          e.status + (f" ({e.status_reason})" if e.status_reason else ""),
+                          ", ".join(e.event_types) if e.event_types else "*", e.signing,
+                          e.profile, e.description))
     return t
 
 
@@ -207,9 +217,9 @@ def _delivery_table(ds: Sequence[Delivery]) -> Table:
     t = Table("id", "endpoint", "type", "status", "attempts", "last", "next attempt", "created")
     for d in ds:
         last = str(d.last_status_code or d.last_error or "-")
-        t.add_row(d.id, d.endpoint_id, d.event_type, d.status, str(d.attempt_count), last,
-                  _when(d.next_attempt_at) if d.status == "pending" else "-",
-                  _when(d.created_at))
+        t.add_row(*_cells(d.id, d.endpoint_id, d.event_type, d.status, str(d.attempt_count),
+                          last, _when(d.next_attempt_at) if d.status == "pending" else "-",
+                          _when(d.created_at)))
     return t
 
 
@@ -245,7 +255,7 @@ def cmd_endpoints(args: argparse.Namespace, sender: Sender) -> int:
         console.print(_endpoint_table([sender.resume_endpoint(t, args.id)]))
     elif action == "delete":
         sender.delete_endpoint(t, args.id)
-        console.print(f"Deleted {args.id}.")
+        console.print(f"Deleted {args.id}.", markup=False)
     elif action == "keys":
         keys = sender.public_keys(t, args.id)
         console.print("Public keys (not secret; publish them for Ed25519 verification):")
@@ -360,8 +370,9 @@ def cmd_deliveries(args: argparse.Namespace, sender: Sender) -> int:
         console.print(_delivery_table([d]))
         at = Table("#", "at", "status", "error", "latency ms", "outcome", "response (excerpt)")
         for a in d.attempts:
-            at.add_row(str(a.number), _when(a.at), str(a.status_code or "-"), a.error or "-",
-                       f"{a.latency_ms:.1f}", a.outcome, a.response_body[:80])
+            at.add_row(*_cells(str(a.number), _when(a.at), str(a.status_code or "-"),
+                               a.error or "-", f"{a.latency_ms:.1f}", a.outcome,
+                               a.response_body[:80]))
         console.print(at)
         console.print("Body:", d.payload or "", markup=False)
     elif action == "replay":
@@ -499,7 +510,7 @@ def cmd_portal_link(args: argparse.Namespace, sender: Sender) -> int:
         print(json.dumps({"url": link.url, "token": link.token,
                           "expires_at": link.expires_at}))
     else:
-        console.print(f"Portal link for [bold]{args.tenant}[/], valid until "
+        console.print(f"Portal link for [bold]{escape(args.tenant)}[/], valid until "
                       f"{_when(link.expires_at)}:", markup=True)
         print(link.url)
     return 0
