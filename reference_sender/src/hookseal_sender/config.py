@@ -166,10 +166,13 @@ class SenderConfig:
             deliveries are retried after it.
         claim_batch: Most deliveries claimed per query.
         poll_interval: Seconds between claims when the queue is empty.
-        rotation_overlap: Seconds the old secret keeps signing after a rotation.
+        rotation_overlap: Seconds the old secret keeps signing after a rotation (at most
+            :data:`MAX_ROTATION_OVERLAP`, 30 days).
         retention_days: Finished deliveries older than this are purged.
         replay_rate: Deliveries per second that a bulk replay schedules.
-        allow_local: Allow ``http://`` and local/private destinations (testing only).
+        allow_local: Allow ``http://`` and local/private destinations (testing only), for
+            endpoints registered with ``allow_local``; checked again at every delivery,
+            so turning it off stops them reaching local destinations at once.
         user_agent: The ``User-Agent`` of deliveries.
         sqlite_synchronous: SQLite ``synchronous`` mode (``NORMAL`` in WAL mode survives
             process crashes; a power loss may lose the last transactions).
