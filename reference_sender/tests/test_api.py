@@ -161,6 +161,10 @@ def test_deep_json_and_bad_times_are_400_not_500(client: TestClient) -> None:
                         content=b"[" * depth + b"]" * depth)
         assert r.status_code == 400, r.text
         assert r.json()["error"] == "invalid_request" and "nests" in r.json()["detail"]
+    # Found by the property test: limit=0 on an empty page was an IndexError, a 500.
+    for query in ("limit=0", "limit=-1", "limit=501", "limit=x"):
+        r = client.get(f"/v1/tenants/nobody/deliveries?{query}", headers=AUTH)
+        assert r.status_code == 400 and "limit must be" in r.json()["detail"], r.text
     for query in ("since=nan", "since=inf", "until=-inf", "since=1e308", "until=abc"):
         r = client.get(f"/v1/tenants/alice/deliveries?{query}", headers=AUTH)
         assert r.status_code == 400, (query, r.text)

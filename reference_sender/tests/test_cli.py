@@ -430,3 +430,9 @@ def test_allow_local_refusal_says_what_to_change(
     out = capsys.readouterr().out.replace("\n", " ")
     assert code == 1 and "destination_refused" in out
     assert '"allow_local": true' in out and "init --allow-local" in out
+
+
+def test_send_file_with_an_impossible_name_is_a_typed_error(cli) -> None:  # type: ignore[no-untyped-def]
+    """Found by the property test: a NUL in --file raised a bare ValueError."""
+    code, out = cli("send", "--file", "a\x00b")
+    assert code == 1 and "error (invalid_request)" in out and "--file" in out

@@ -31,6 +31,7 @@ from .sender import (
     MAX_EMAIL,
     MAX_HEADER_PREFIX,
     MAX_NAME,
+    MAX_PAGE,
     MAX_URL,
     Sender,
     check_text,
@@ -219,7 +220,9 @@ async def list_deliveries(request: Request, sender: Sender, tenant: str, actor: 
     try:
         limit = int(q.get("limit", "50"))
     except ValueError:
-        raise InvalidRequestError("limit must be an integer") from None
+        limit = 0
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidRequestError(f"limit must be an integer from 1 to {MAX_PAGE}")
     ds = await run_in_threadpool(lambda: sender.list_deliveries(
         tenant, _filter(q), limit=limit, before=q.get("before")))
     return {"deliveries": [d.to_dict() for d in ds],

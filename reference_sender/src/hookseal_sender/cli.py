@@ -35,7 +35,7 @@ from .errors import ConfigError, InvalidRequestError, SenderError
 from .models import Delivery, DeliveryFilter, Endpoint
 from .notify import SMTPNotifier
 from .secretbox import SecretBox, generate_master_key
-from .sender import MAX_BULK_REPLAY, Sender
+from .sender import MAX_BULK_REPLAY, MAX_PAGE, Sender
 from .storage import open_store
 from .storage.base import PURGE_BATCH_SIZE
 
@@ -141,9 +141,11 @@ def _init_settings(args: argparse.Namespace, settings_file: Path) -> dict[str, A
 
 def cmd_init(args: argparse.Namespace) -> int:
     directory = Path(args.dir)
-    if directory.exists() and not directory.is_dir():
-        raise ConfigError(f"--dir {directory} is not a directory")
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"--dir {str(directory)!r}: cannot make the directory: {exc}") \
+            from None
     settings_file = directory / DEFAULT_CONFIG
     if settings_file.is_dir():
         raise ConfigError(f"{settings_file} is a directory")
@@ -287,7 +289,9 @@ def _open_lines(path: str) -> IO[str]:
     try:
         return open(path, encoding="utf-8")  # the caller closes it
     except OSError as exc:
-        raise InvalidRequestError(f"cannot read {path}: {exc.strerror}") from None
+        raise InvalidRequestError(f"--file: cannot read {path!r}: {exc.strerror}") from None
+    except ValueError as exc:  # a NUL in the name
+        raise InvalidRequestError(f"--file: cannot read {path!r}: {exc}") from None
 
 
 def _numbered(stream: IO[str]) -> Iterator[tuple[int, str]]:
@@ -620,8 +624,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--status")
         sp.add_argument("--since-hours", type=hours)
         if name == "list":
-            sp.add_argument("--limit", type=_int_in(1, 500, "--limit"), default=50,
-                            help="most deliveries shown (default 50, at most 500)")
+            sp.add_argument("--limit", type=_int_in(1, MAX_PAGE, "--limit"), default=50,
+                            help=f"most deliveries shown (default 50, at most {MAX_PAGE})")
         else:
             sp.add_argument("id", nargs="?", help="one delivery; else every one the filters "
                                                   "match (failed and dead-lettered by default)")

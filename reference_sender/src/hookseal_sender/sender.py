@@ -47,6 +47,8 @@ UPDATABLE_FIELDS = frozenset({
     "retry_schedule", "retry_after_cap", "timeout", "notify_email",
 })
 
+#: Most deliveries one page of :meth:`Sender.list_deliveries` holds.
+MAX_PAGE = 500
 #: Most deliveries one bulk replay may touch.
 MAX_BULK_REPLAY = 10_000
 
@@ -718,7 +720,7 @@ class Sender:
         _check_filter(flt)
         if before is not None:
             check_text(before, "before", MAX_NAME)
-        return self.store.list_deliveries(tenant_id, flt, limit=max(1, min(limit, 500)),
+        return self.store.list_deliveries(tenant_id, flt, limit=max(1, min(limit, MAX_PAGE)),
                                           before=before)
 
     def audit(self, tenant_id: str, actor: str, action: str, reason: str,
