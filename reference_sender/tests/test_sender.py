@@ -8,12 +8,15 @@ from typing import Any
 import hookseal
 import pytest
 from hookseal_sender import (
+    ConfigError,
     ConflictError,
     DeliveryFilter,
+    DestinationRefusedError,
     InvalidPayloadError,
     InvalidRequestError,
     NotFoundError,
     Sender,
+    SenderConfig,
 )
 from hookseal_sender.catalog import _catalog, no_validation
 from hookseal_sender.config import MAX_RETRY_WINDOW, RetryPolicy, endpoint_retry_policy
@@ -474,7 +477,8 @@ def test_delivery_filters_are_checked(sender: Sender, flt: DeliveryFilter) -> No
         sender.replay_bulk("t1", flt, confirm=True)
 
 
-@pytest.mark.parametrize("overlap", [float("nan"), float("inf"), -1, True, "60"])
+@pytest.mark.parametrize("overlap", [float("nan"), float("inf"), -1, True, "60", 1e308,
+                                     30 * 86400 + 1])
 def test_rotation_overlap_must_be_a_finite_number(sender: Sender, overlap: Any) -> None:
     ep = sender.create_endpoint("t1", URL, signing="both")
     with pytest.raises(InvalidRequestError, match="overlap"):
@@ -596,3 +600,33 @@ def test_every_accepted_setting_is_one_the_worker_can_use(
                                    ep.retry_after_cap)
     assert policy.retry_after_cap * len(policy.schedule) <= MAX_RETRY_WINDOW
     assert sum(policy.schedule) * (1 + policy.jitter) <= MAX_RETRY_WINDOW
+
+
+def test_rotation_overlap_is_bounded_at_30_days(sender: Sender) -> None:
+    ep = sender.create_endpoint("t1", URL)
+    rot = sender.rotate_secret("t1", ep.endpoint.id, overlap=30 * 86400)
+    assert abs(rot.overlap_ends_at - (time.time() + 30 * 86400)) < 5
+    with pytest.raises(ConfigError, match="rotation_overlap"):
+        SenderConfig(rotation_overlap=31 * 86400)
+
+
+def test_allow_local_without_the_setting_says_what_to_change(sender: Sender) -> None:
+    strict = Sender(sender.config.replace(allow_local=False), store=sender.store)
+    with pytest.raises(DestinationRefusedError, match="settings do not allow them"):
+        strict.create_endpoint("t1", "http://127.0.0.1:4300/", allow_local=True)
+    with pytest.raises(DestinationRefusedError) as exc:  # not asked for: the plain refusal
+        strict.create_endpoint("t1", "http://127.0.0.1:4300/")
+    assert "settings" not in exc.value.detail
+
+
+def test_bulk_replay_limit_takes_the_oldest(sender: Sender) -> None:
+    ep = sender.create_endpoint("t1", URL).endpoint
+    dids = [sender.ping("t1", ep.id).deliveries[0][0] for _ in range(5)]
+    sender.cancel("t1", endpoint_id=ep.id)
+    flt = DeliveryFilter(status=["cancelled"])
+    out = sender.replay_bulk("t1", flt, confirm=True, limit=2, include_ids=True)
+    assert (out["matched"], out["selected"], out["replayed"]) == (5, 2, 2)
+    oldest = sorted(dids)  # ids are time-ordered (to the millisecond)
+    assert sorted(out["ids"]) == oldest[:2]
+    assert {sender.get_delivery("t1", d).status for d in oldest[:2]} == {"pending"}
+    assert {sender.get_delivery("t1", d).status for d in oldest[2:]} == {"cancelled"}

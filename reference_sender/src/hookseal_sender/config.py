@@ -18,6 +18,10 @@ from .errors import ConfigError
 #: The hard cap on a delivery's whole retry window, jitter included: three days.
 MAX_RETRY_WINDOW = 3 * 24 * 3600.0
 
+#: Longest rotation overlap: 30 days, in seconds. The old secret signs beside the new one
+#: no longer than that (a rotation is meant to end).
+MAX_ROTATION_OVERLAP = 30 * 24 * 3600.0
+
 #: Delays (seconds) before attempt 2, 3, ...: 14 attempts over about 2.7 days.
 DEFAULT_SCHEDULE: tuple[float, ...] = (
     5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200, 43200, 43200, 43200,
@@ -233,10 +237,13 @@ class SenderConfig:
             deliveries are retried after it.
         claim_batch: Most deliveries claimed per query.
         poll_interval: Seconds between claims when the queue is empty.
-        rotation_overlap: Seconds the old secret keeps signing after a rotation.
+        rotation_overlap: Seconds the old secret keeps signing after a rotation (at most
+            :data:`MAX_ROTATION_OVERLAP`, 30 days).
         retention_days: Finished deliveries older than this are purged.
         replay_rate: Deliveries per second that a bulk replay schedules.
-        allow_local: Allow ``http://`` and local/private destinations (testing only).
+        allow_local: Allow ``http://`` and local/private destinations (testing only), for
+            endpoints registered with ``allow_local``; checked again at every delivery,
+            so turning it off stops them reaching local destinations at once.
         user_agent: The ``User-Agent`` of deliveries.
         sqlite_synchronous: SQLite ``synchronous`` mode (``NORMAL`` in WAL mode survives
             process crashes; a power loss may lose the last transactions).
@@ -271,6 +278,11 @@ class SenderConfig:
     def __post_init__(self) -> None:
         if self.signing_keys not in ("endpoint", "tenant"):
             raise ConfigError("signing_keys must be 'endpoint' or 'tenant'")
+        if isinstance(self.rotation_overlap, bool) \
+                or not isinstance(self.rotation_overlap, (int, float)) \
+                or not 0 <= self.rotation_overlap <= MAX_ROTATION_OVERLAP:
+            raise ConfigError(f"rotation_overlap must be 0 to {MAX_ROTATION_OVERLAP:.0f} "
+                              "seconds (30 days)")
 
     def replace(self, **changes: object) -> SenderConfig:
         """A copy with some fields changed.

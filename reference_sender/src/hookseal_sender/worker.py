@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import gc
 import logging
@@ -25,7 +26,7 @@ from .errors import ConfigError, DestinationRefusedError
 from .models import Attempt, AttemptResult, Claimed, DeliveryFilter, Endpoint
 from .notify import Notice
 from .outcome import DELIVERED, FAILED, GONE, RETRY, classify, parse_retry_after
-from .ssrf import CheckedResolver, Resolve, parse_destination
+from .ssrf import CheckedResolver, Resolve, guarded_socket, parse_destination
 
 if TYPE_CHECKING:
     from .sender import Sender
@@ -247,6 +248,8 @@ class Worker:
             connector = aiohttp.TCPConnector(
                 limit=self.concurrency, limit_per_host=0, ttl_dns_cache=10,
                 resolver=CheckedResolver(self.resolve, allow_local=allow_local),
+                # The last SSRF check, on the address each socket connects to.
+                socket_factory=None if allow_local else guarded_socket,
             )
             session = aiohttp.ClientSession(
                 connector=connector, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(),
@@ -574,6 +577,9 @@ class Worker:
             ep = self.store.get_endpoint(None, c.endpoint_id)
             if ep is None:
                 return None
+            # The settings win: a row stored while they allowed local destinations does
+            # not keep reaching them once they do not.
+            ep = dataclasses.replace(ep, allow_local=self.sender.allows_local(ep))
             keys = self.store.keys(c.endpoint_id, now=now)
             expiries = [k.expires_at for k in keys if k.expires_at is not None]
             unusable = None

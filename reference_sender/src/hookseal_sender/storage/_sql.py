@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from json.encoder import encode_basestring_ascii
 from typing import Any, Optional
 
+from ..errors import ConfigError
 from ..models import (
     Attempt,
     AttemptResult,
@@ -459,6 +460,28 @@ class SQLStore(Store):
             Endpoint ids.
         """
         return _subscribed(self._exec(conn, self._SUBSCRIBERS, [tenant_id]).fetchall(), event_type)
+
+    def check_master_key(self) -> bool:
+        """Check that the master key decrypts the secrets already stored (the newest one).
+
+        Returns:
+            ``True`` if the store holds encrypted secrets, ``False`` if none yet.
+
+        Raises:
+            ConfigError: They were encrypted with another master key.
+        """
+        rows = self._read("SELECT secret_enc FROM endpoint_keys ORDER BY created_at DESC, id"
+                          " LIMIT 1")
+        if not rows:
+            return False
+        try:
+            self.box.decrypt(rows[0][0])
+        except ConfigError:
+            raise ConfigError(
+                "the master key does not decrypt the endpoint secrets stored in the "
+                "database: they were encrypted with another key. Restore the master key "
+                "they were made with (hookseal-sender init never replaces one)") from None
+        return True
 
     def keys(self, endpoint_id: str, *, now: Optional[float] = None) -> list[EndpointKey]:
         """An endpoint's keys, decrypted.

@@ -60,6 +60,18 @@ class Store(abc.ABC):
         """Close this thread's connections."""
 
     @abc.abstractmethod
+    def check_master_key(self) -> bool:
+        """Check that the master key decrypts the secrets already stored.
+
+        Returns:
+            ``True`` if the store holds encrypted secrets (and the newest decrypts),
+            ``False`` if it holds none yet.
+
+        Raises:
+            ConfigError: The stored secrets were encrypted with another master key.
+        """
+
+    @abc.abstractmethod
     def transaction(self, conn: Any = None) -> AbstractContextManager[Any]:
         """A write transaction, or the caller's own when ``conn`` is given.
 
