@@ -516,6 +516,10 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--json", action="store_true", help="print url, token and expiry as JSON")
 
     sub.add_parser("demo", help="run the end-to-end demo in a temp dir")
+
+    opsf = sub.add_parser("ops-files", help="write the Prometheus alert rules and the "
+                          "Grafana dashboard shipped with the sender")
+    opsf.add_argument("--out", default=".", metavar="DIR", help="directory (default: .)")
     return p
 
 
@@ -536,6 +540,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             from .demo import main as demo_main
 
             return demo_main()
+        if args.command == "ops-files":
+            from .ops import export
+
+            for path in export(Path(args.out)):
+                print(path)
+            return 0
         sender = open_sender(args)
         try:
             handler = {"endpoints": cmd_endpoints, "send": cmd_send,

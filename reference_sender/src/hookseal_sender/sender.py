@@ -258,7 +258,8 @@ class Sender:
         self.notifier: Notifier = notifier or LogNotifier()
         self.validator = validator
         self.resolve = resolve
-        self.metrics = Metrics(queue_depth=lambda: float(self.store.queue_depth()))
+        self.metrics = Metrics(queue_depth=lambda: float(self.store.queue_depth()),
+                               failing_endpoints=lambda: self.store.failing_endpoints())
         self._wakers: list[Callable[[], None]] = []
 
     def close(self) -> None:

@@ -331,6 +331,7 @@ class Worker:
                                        pool=self._claimer)
         except Exception:
             logger.exception("claim failed; retrying in %.0f s", CLAIM_RETRY)
+            self.sender.metrics.exception("claim")
             self._paused_until = time.monotonic() + CLAIM_RETRY
             self._wake(fresh=False)
             return
@@ -379,6 +380,7 @@ class Worker:
                     logger.info("retention purge removed %d deliveries", purged)
         except Exception:
             logger.exception("store maintenance failed")
+            self.sender.metrics.exception("maintenance")
         finally:
             self._maintaining = None
 
@@ -610,9 +612,7 @@ class Worker:
             success = outcome != RETRY
             attempt = Attempt(c.attempt_count + 1, started, status, error,
                               round(latency * 1000.0, 3), resp_headers, resp_body, outcome)
-            metrics = self.sender.metrics
-            metrics.child(metrics.attempts, outcome, endpoint_id).inc()
-            metrics.latency.observe(latency)
+            self.sender.metrics.attempt(c.tenant_id, endpoint_id, outcome, latency, status, error)
             self._results.append((AttemptResult(c.id, endpoint_id, attempt, new_status,
                                                 next_at, round_n), c.tenant_id))
         except asyncio.CancelledError:
@@ -620,6 +620,7 @@ class Worker:
             raise
         except Exception:
             logger.exception("attempt of %s crashed; releasing it", c.id)
+            self.sender.metrics.exception("attempt")
             self._releases.append((c.id, time.time() + 5.0))
         finally:
             n = self._inflight.get(endpoint_id, 1) - 1
@@ -668,6 +669,7 @@ class Worker:
         except Exception:
             # The leases expire and the deliveries are retried: at-least-once.
             logger.exception("could not record %d results", len(results))
+            self.sender.metrics.exception("record")
             return
         finally:
             self._holding.difference_update(r.delivery_id for r, _ in results)
@@ -690,6 +692,7 @@ class Worker:
                                                 now))
             except Exception:
                 logger.exception("could not update endpoint health")
+                self.sender.metrics.exception("health")
         for ep in to_ok:
             self._health[ep] = None
         self._health.update(failing)
@@ -703,7 +706,8 @@ class Worker:
                 cached = self._endpoints.get(r.endpoint_id)
                 url = cached.endpoint.url if cached else ""
                 email = cached.endpoint.notify_email if cached else None
-                self.sender.metrics.dead_letters.labels(r.endpoint_id).inc()
+                metrics = self.sender.metrics
+                metrics.child(metrics.dead_letters, r.endpoint_id, tenant).inc()
                 await self._notify(Notice(
                     "dead_letter", tenant, r.endpoint_id, url,
                     f"delivery {r.delivery_id} failed {r.round_attempts} times and was "
@@ -742,6 +746,7 @@ class Worker:
             await asyncio.to_thread(self.sender.notifier.notify, notice)
         except Exception:
             logger.exception("notifier failed")
+            self.sender.metrics.exception("notify")
 
 
 class BackgroundWorker:
