@@ -69,6 +69,10 @@ FACTS = [
      lambda: _limit("MAX_REASON"), 1000),
     ("sender.md", "(a list, not a single string) are at most 200 characters", lambda: _limit("MAX_NAME"), 200),
     ("sender.md", "A portal link's `user` is at most 254 characters", lambda: _limit("MAX_USER"), 254),
+    ("operations.md", "`breaker.disable_after` (5 days by default)",
+     lambda: _config().breaker.disable_after, 5 * 86400.0),
+    ("sender.md", "at most `per_endpoint_concurrency` (10) of a process's `global_concurrency` (100)",
+     lambda: (_config().per_endpoint_concurrency, _config().global_concurrency), (10, 100)),
     ("../reference_sender/PORTAL.md", "a tenant id of 1 to 200 characters, a `user` of at most 254",
      lambda: (_limit("MAX_NAME"), _limit("MAX_USER")), (200, 254)),
 ]

@@ -370,3 +370,35 @@ def test_reading_an_unknown_file_is_a_typed_error() -> None:
     with pytest.raises(InvalidRequestError) as info:
         ops.read("../metrics.py")
     assert info.value.code == "invalid_request"
+
+
+# The docs page that explains them --------------------------------------------------------
+DOCS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
+
+
+def test_every_alert_links_to_its_section_of_the_operations_page() -> None:
+    page = DOCS_PAGE.read_text()
+    for rule in rules():
+        url = rule["annotations"]["runbook_url"]
+        assert url.startswith("https://hookseal.dev/operations/#"), url
+        anchor = url.rsplit("#", 1)[1]
+        assert f"### {rule['alert']} {{#{anchor}}}" in page, rule["alert"]
+
+
+def test_endpoint_down_states_the_real_disable_delay() -> None:
+    from hookseal_sender.config import BreakerPolicy
+
+    days = BreakerPolicy().disable_after / 86400
+    rule = next(r for r in rules() if r["alert"] == "HooksealEndpointDown")
+    assert f"({days:g} days by default)" in rule["annotations"]["description"]
+
+
+def test_the_prometheus_config_on_the_page_is_valid(tmp_path: Path) -> None:
+    block = DOCS_PAGE.read_text().split('```yaml title="prometheus.yml"\n', 1)[1].split("```", 1)[0]
+    written = ops.export(tmp_path / "hookseal")
+    config = tmp_path / "prometheus.yml"
+    config.write_text(block.replace("/etc/prometheus/hookseal/hookseal-alerts.yml", str(written[0])))
+    assert str(written[0]) in config.read_text()
+    done = subprocess.run([promtool(), "check", "config", str(config)], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0 and "SUCCESS" in done.stdout + done.stderr, done.stdout + done.stderr

@@ -78,7 +78,7 @@ class Metrics:
         self.failures = Counter(
             "hookseal_attempt_failures",
             "Attempts not answered 2xx, by reason: the error (timeout, connection_error, ...) "
-            "or http_<status>", ["tenant_id", "reason"], registry=r)
+            "or the HTTP status (http_503, ...)", ["tenant_id", "reason"], registry=r)
         self.latency = Histogram(
             "hookseal_attempt_latency_seconds", "Attempt latency", ["tenant_id"], registry=r,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
