@@ -423,6 +423,18 @@ def cmd_portal_link(args: argparse.Namespace, sender: Sender) -> int:
     return 0
 
 
+def cmd_review(args: argparse.Namespace, sender: Sender) -> int:
+    from .review import collect, parse_duration, render_html
+
+    started = time.perf_counter()
+    review = collect(sender, parse_duration(args.since), top=args.top)
+    out = Path(args.out)
+    out.write_text(render_html(review), encoding="utf-8")
+    console.print(f"Health review of {review.deliveries:,} deliveries written to {out} "
+                  f"in {time.perf_counter() - started:.1f} s.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser.
 
@@ -517,6 +529,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("demo", help="run the end-to-end demo in a temp dir")
 
+    rv = sub.add_parser("review", help="write the health review of a period as an HTML report")
+    rv.add_argument("--since", default="90d", help="the period, back from now: 90d, 12h, 2w "
+                    "(default 90d)")
+    rv.add_argument("--out", default="review.html", metavar="FILE",
+                    help="the HTML file (default review.html)")
+    rv.add_argument("--top", type=int, default=10, help="tenants shown with their endpoints "
+                    "(default 10)")
+
     opsf = sub.add_parser("ops-files", help="write the Prometheus alert rules and the "
                           "Grafana dashboard shipped with the sender")
     opsf.add_argument("--out", default=".", metavar="DIR", help="directory (default: .)")
@@ -550,7 +570,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         try:
             handler = {"endpoints": cmd_endpoints, "send": cmd_send,
                        "deliveries": cmd_deliveries, "purge": cmd_purge,
-                       "serve": cmd_serve, "portal-link": cmd_portal_link}[args.command]
+                       "serve": cmd_serve, "portal-link": cmd_portal_link,
+                       "review": cmd_review}[args.command]
             return handler(args, sender)
         finally:
             sender.close()
