@@ -73,6 +73,7 @@ FACTS = [
      lambda: _config().breaker.disable_after, 5 * 86400.0),
     ("sender.md", "at most `per_endpoint_concurrency` (10) of a process's `global_concurrency` (100)",
      lambda: (_config().per_endpoint_concurrency, _config().global_concurrency), (10, 100)),
+    ("review.md", "older than `retention_days` (30 days by default)", lambda: _config().retention_days, 30.0),
     ("../reference_sender/PORTAL.md", "a tenant id of 1 to 200 characters, a `user` of at most 254",
      lambda: (_limit("MAX_NAME"), _limit("MAX_USER")), (200, 254)),
 ]

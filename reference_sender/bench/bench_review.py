@@ -1,8 +1,8 @@
 """Health review benchmark (``make bench``): ``hookseal-sender review`` over 1,000,000
 deliveries, against the floor of reading the same attempt rows and doing nothing with them.
 
-The history (90 days, 50 tenants, 100 endpoints, about 5 % retried, a few dead endpoints)
-is written straight into the store by ``tests/_history.py``. Each round times the review
+The history (90 days, 50 tenants, 100 endpoints, about 5 % retried, 3 dead endpoints) is
+written straight into the store by ``tests/_history.py``. Each round times the review
 (``collect`` + ``render_html``, as the command runs them) and the bare read back to back;
 the ratio is the median of the rounds' ratios. Target: under a minute. ``--quick`` makes
 100,000 deliveries for a smoke run.
@@ -92,8 +92,8 @@ def main() -> int:
     ap.add_argument("--deliveries", type=int, help="history size (default 1,000,000)")
     args = ap.parse_args()
     n = args.deliveries or (100_000 if args.quick else 1_000_000)
-    tmp = Path(tempfile.mkdtemp(prefix="hookseal-review-bench-"))
-    run("sqlite", f"sqlite:///{tmp / 'review.db'}", n, args.rounds)
+    with tempfile.TemporaryDirectory(prefix="hookseal-review-bench-") as tmp:
+        run("sqlite", f"sqlite:///{Path(tmp) / 'review.db'}", n, args.rounds)
     if not args.no_postgres:
         if PostgresServer.missing() is None:
             pg = PostgresServer().start()

@@ -245,3 +245,14 @@ def test_the_report_opens_offline_in_a_real_browser(sender: Sender, tmp_path: Pa
         docs = Path(__file__).resolve().parents[2] / "docs" / "assets" / "review"
         docs.mkdir(parents=True, exist_ok=True)
         shutil.copy(artifacts / "review.png", docs / "review.png")
+
+
+def test_without_matplotlib_the_report_says_what_to_install(
+        review: Review, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from hookseal_sender.errors import ConfigError
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
+    with pytest.raises(ConfigError, match=r"pip install 'hookseal-sender\[review\]'"):
+        render_html(review)
