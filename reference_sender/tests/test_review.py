@@ -213,6 +213,7 @@ def test_review_command_writes_the_report(tmp_path: Path, capsys: pytest.Capture
     assert "error (invalid_request): not a duration: 'forever'" in capsys.readouterr().out
 
 
+@pytest.mark.browser
 def test_the_report_opens_offline_in_a_real_browser(sender: Sender, tmp_path: Path) -> None:
     import os
     import shutil
