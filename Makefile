@@ -62,6 +62,7 @@ test: lint typecheck check-generated pytest ## Lint, type-check, check generated
 bench: install ## Run the benchmarks (prints medians and ratios)
 	$(BIN)/python sdk/python/bench/bench_verify.py --write
 	$(BIN)/python reference_sender/bench/bench_sender.py
+	$(BIN)/python reference_sender/bench/bench_review.py
 	$(BIN)/python reference_sender/bench/bench_portal.py
 
 docs: install ## Serve the docs site locally on http://127.0.0.1:8000

@@ -7,8 +7,9 @@ with Markdown built from the code at build time (so the site cannot drift from i
 - ``retry-outcomes``: the sender's own ``outcome.classify`` run over status codes and errors.
 - ``sender-config``: the fields, defaults and docstring of ``SenderConfig``.
 - ``error-codes``: the SDK's error classes, their ``.code`` and docstring summary.
-- ``sender-metrics``, ``sender-api``, ``breaker-policy``, ``ssrf-examples``: the sender's own
-  metrics registry, OpenAPI document, breaker defaults and SSRF check.
+- ``sender-metrics``, ``sender-alerts``, ``sender-api``, ``breaker-policy``, ``ssrf-examples``:
+  the sender's own metrics registry, shipped alert rules, OpenAPI document, breaker defaults
+  and SSRF check.
 - ``conformance-options``: ``hookseal-conformance``'s argument parser.
 - ``quickstart-commands``: the quickstart block of ``sdk/python/docs-receiving.md``, found
   exactly as its end-to-end test (``sdk/python/tests/test_listen.py``) finds it.
@@ -182,7 +183,7 @@ def sender_metrics() -> str:
     """The sender's Prometheus metrics: name, type, labels and help, from its registry."""
     from hookseal_sender.metrics import Metrics
 
-    metrics = Metrics(queue_depth=lambda: 0.0)
+    metrics = Metrics(queue_depth=lambda: 0.0, failing_endpoints=lambda: [])
     rows = ["| metric | type | labels | meaning |", "|---|---|---|---|"]
     for value in vars(metrics).values():
         name = getattr(value, "_name", None)
@@ -192,6 +193,21 @@ def sender_metrics() -> str:
         shown = name + ("_total" if kind == "counter" else "")
         labels = ", ".join(f"`{label}`" for label in getattr(value, "_labelnames", ())) or "—"
         rows.append(f"| `{shown}` | {kind} | {labels} | {getattr(value, '_documentation', '')} |")
+    return "\n".join(rows)
+
+
+def sender_alerts() -> str:
+    """The alert rules shipped with the sender: name, condition, wait and severity."""
+    import yaml
+    from hookseal_sender import ops
+
+    rows = ["| alert | fires when | for | severity |", "|---|---|---|---|"]
+    for group in yaml.safe_load(ops.read(ops.RULES))["groups"]:
+        for rule in group["rules"]:
+            anchor = rule["annotations"]["runbook_url"].rsplit("#", 1)[1]
+            expr = " ".join(rule["expr"].split())
+            rows.append(f"| [`{rule['alert']}`](#{anchor}) | `{expr}` | "
+                        f"{rule.get('for', '—')} | {rule['labels']['severity']} |")
     return "\n".join(rows)
 
 
@@ -295,6 +311,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "error-codes": error_codes,
     "quickstart-commands": quickstart_block,
     "sender-metrics": sender_metrics,
+    "sender-alerts": sender_alerts,
     "sender-api": sender_api,
     "ssrf-examples": ssrf_examples,
     "conformance-options": conformance_options,

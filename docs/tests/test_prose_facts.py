@@ -140,6 +140,12 @@ FACTS = [
      lambda: _limit("MAX_PAGE"), 500),
     ("delivery-logs.md", "every match is replayed, up to 10,000",
      lambda: _limit("MAX_BULK_REPLAY"), 10000),
+    ("operations.md", "`breaker.disable_after` (5 days by default)",
+     lambda: _config().breaker.disable_after, 5 * 86400.0),
+    ("sender.md", "A worker has `global_concurrency` slots (100) and gives one endpoint at most\n"
+     "`per_endpoint_concurrency` of them (10)",
+     lambda: (_config().per_endpoint_concurrency, _config().global_concurrency), (10, 100)),
+    ("review.md", "older than `retention_days` (30 days by default)", lambda: _config().retention_days, 30.0),
     ("../reference_sender/PORTAL.md", "a tenant id of 1 to 200 characters, a `user` of at most 254",
      lambda: (_limit("MAX_NAME"), _limit("MAX_USER")), (200, 254)),
 ]

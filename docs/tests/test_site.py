@@ -110,12 +110,16 @@ def test_api_reference_documents_the_public_api(site: Path) -> None:
     import hookseal.ordering
     import hookseal_conformance
     import hookseal_sender
+    import hookseal_sender.ops
+    import hookseal_sender.review
 
     for module, page in ((hookseal, "reference/hookseal"),
                          (hookseal_conformance, "reference/hookseal_conformance"),
                          (hookseal.idempotency, "reference/hookseal-receiving"),
                          (hookseal.ordering, "reference/hookseal-receiving"),
-                         (hookseal_sender, "reference/hookseal_sender")):
+                         (hookseal_sender, "reference/hookseal_sender"),
+                         (hookseal_sender.review, "reference/hookseal_sender"),
+                         (hookseal_sender.ops, "reference/hookseal_sender")):
         markup = page_html(site, page)
         for name in module.__all__:
             if name.startswith("__"):

@@ -547,6 +547,16 @@ def _int_in(low: int, high: int, name: str) -> Callable[[str], int]:
                                              f"not {text!r}")
         return value
     return parse
+def cmd_review(args: argparse.Namespace, sender: Sender) -> int:
+    from .review import collect, parse_duration, render_html
+
+    started = time.perf_counter()
+    review = collect(sender, parse_duration(args.since), top=args.top)
+    out = Path(args.out)
+    out.write_text(render_html(review), encoding="utf-8")
+    console.print(f"Health review of {review.deliveries:,} deliveries written to {out} "
+                  f"in {time.perf_counter() - started:.1f} s.")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -664,6 +674,18 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--json", action="store_true", help="print url, token and expiry as JSON")
 
     sub.add_parser("demo", help="run the end-to-end demo in a temp dir")
+
+    rv = sub.add_parser("review", help="write the health review of a period as an HTML report")
+    rv.add_argument("--since", default="90d", help="the period, back from now: 90d, 12h, 2w "
+                    "(default 90d)")
+    rv.add_argument("--out", default="review.html", metavar="FILE",
+                    help="the HTML file (default review.html)")
+    rv.add_argument("--top", type=int, default=10, help="tenants shown with their endpoints "
+                    "(default 10)")
+
+    opsf = sub.add_parser("ops-files", help="write the Prometheus alert rules and the "
+                          "Grafana dashboard shipped with the sender")
+    opsf.add_argument("--out", default=".", metavar="DIR", help="directory (default: .)")
     return p
 
 
@@ -684,11 +706,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             from .demo import main as demo_main
 
             return demo_main()
+        if args.command == "ops-files":
+            from .ops import export
+
+            for path in export(Path(args.out)):
+                print(path)
+            return 0
         sender = open_sender(args)
         try:
             handler = {"endpoints": cmd_endpoints, "send": cmd_send,
                        "deliveries": cmd_deliveries, "purge": cmd_purge,
-                       "serve": cmd_serve, "portal-link": cmd_portal_link}[args.command]
+                       "serve": cmd_serve, "portal-link": cmd_portal_link,
+                       "review": cmd_review}[args.command]
             return handler(args, sender)
         finally:
             sender.close()

@@ -296,7 +296,8 @@ class Sender:
         self.notifier: Notifier = notifier or LogNotifier()
         self.validator = validator
         self.resolve = resolve
-        self.metrics = Metrics(queue_depth=self._queue_depth)
+        self.metrics = Metrics(queue_depth=self._queue_depth,
+                               failing_endpoints=self._failing_endpoints)
         #: Whether the database is reachable, as this process last saw it (one log line
         #: per outage, however many workers and requests notice it).
         self.outage = StoreOutage()
@@ -316,6 +317,16 @@ class Sender:
                 raise
             self.outage.failed("metrics", exc)
             return math.nan
+
+    def _failing_endpoints(self) -> list[tuple[str, str, float]]:
+        """The failing-endpoints gauge's rows: none while the database is unreachable."""
+        try:
+            return self.store.failing_endpoints()
+        except Exception as exc:
+            if not self.store.unavailable(exc):
+                raise
+            self.outage.failed("metrics", exc)
+            return []
 
     # endpoints -------------------------------------------------------------
     def _validate_common(self, profile: str, signing: str, schedule: Any, cap: Any) -> None:

@@ -83,6 +83,9 @@ def _resolve(fut: asyncio.Future[None]) -> None:
         fut.set_result(None)
 
 
+#: The worker-exception metric's site for each store call that can fail unexpectedly.
+_EXCEPTION_SITE = {"probe claim": "claim", "store maintenance": "maintenance"}
+
 _SIGNING_KINDS = {"hmac": ("hmac",), "ed25519": ("ed25519",), "both": ("hmac", "ed25519")}
 
 
@@ -412,6 +415,8 @@ class Worker:
         """
         if not self.store.unavailable(exc):
             logger.error("%s failed; retrying in %.0f s", where, CLAIM_RETRY, exc_info=exc)
+            # The metric's label is one of a few fixed sites, not this free text.
+            self.sender.metrics.exception(_EXCEPTION_SITE.get(where, where))
             return CLAIM_RETRY
         self.sender.outage.failed(where, exc)
         pause = self._backoff
@@ -722,9 +727,7 @@ class Worker:
             self._adapt(endpoint_id, error == "timeout")
             attempt = Attempt(c.attempt_count + 1, started, status, error,
                               round(latency * 1000.0, 3), resp_headers, resp_body, outcome)
-            metrics = self.sender.metrics
-            metrics.child(metrics.attempts, outcome, endpoint_id).inc()
-            metrics.latency.observe(latency)
+            self.sender.metrics.attempt(c.tenant_id, endpoint_id, outcome, latency, status, error)
             self._results.append((AttemptResult(c.id, endpoint_id, attempt, new_status,
                                                 next_at, round_n), c.tenant_id))
         except asyncio.CancelledError:
@@ -735,6 +738,7 @@ class Worker:
                 self._store_trouble("endpoint load", exc)
             else:
                 logger.exception("attempt of %s crashed; releasing it", c.id)
+                self.sender.metrics.exception("attempt")
             self._releases.append((c.id, time.time() + 5.0))
         finally:
             n = self._inflight.get(endpoint_id, 1) - 1
@@ -804,6 +808,7 @@ class Worker:
         except Exception as exc:
             if not self.store.unavailable(exc):
                 logger.exception("could not record %d results", len(results))
+                self.sender.metrics.exception("record")
             elif not self._stopping:
                 # Kept and written once the database is back (the store reconnects), so
                 # the deliveries are not sent again when their leases run out. (Releases
@@ -847,6 +852,7 @@ class Worker:
                     self._store_trouble("endpoint health", exc)
                 else:
                     logger.exception("could not update endpoint health")
+                    self.sender.metrics.exception("health")
         for ep in to_ok:
             self._health[ep] = None
         self._health.update(failing)
@@ -868,7 +874,8 @@ class Worker:
                 cached = self._endpoints.get(r.endpoint_id)
                 url = cached.endpoint.url if cached else ""
                 email = cached.endpoint.notify_email if cached else None
-                self.sender.metrics.dead_letters.labels(r.endpoint_id).inc()
+                metrics = self.sender.metrics
+                metrics.child(metrics.dead_letters, r.endpoint_id, tenant).inc()
                 await self._notify(Notice(
                     "dead_letter", tenant, r.endpoint_id, url,
                     f"delivery {r.delivery_id} failed {r.round_attempts} times and was "
@@ -907,6 +914,7 @@ class Worker:
             await asyncio.to_thread(self.sender.notifier.notify, notice)
         except Exception:
             logger.exception("notifier failed")
+            self.sender.metrics.exception("notify")
 
 
 class BackgroundWorker:

@@ -1074,6 +1074,16 @@ class SQLStore(Store):
         """
         return int(self._read("SELECT COUNT(*) FROM queue")[0][0])
 
+    def failing_endpoints(self) -> list[tuple[str, str, float]]:
+        """The active endpoints whose latest attempts failed, and since when.
+
+        Returns:
+            ``(endpoint_id, tenant_id, failing_since)`` of each, oldest failure first.
+        """
+        return [(r[0], r[1], float(r[2])) for r in self._read(
+            "SELECT id, tenant_id, failing_since FROM endpoints WHERE failing_since IS NOT NULL"
+            " AND status = 'active' ORDER BY failing_since")]
+
     def add_audit(self, entry: AuditEntry) -> None:
         """Append to the audit log.
 

@@ -211,6 +211,10 @@ class Store(abc.ABC):
         """Deliveries pending or in flight."""
 
     @abc.abstractmethod
+    def failing_endpoints(self) -> list[tuple[str, str, float]]:
+        """``(endpoint_id, tenant_id, failing_since)`` of the active endpoints now failing."""
+
+    @abc.abstractmethod
     def add_audit(self, entry: AuditEntry) -> None:
         """Append to the audit log."""
 
