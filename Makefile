@@ -18,7 +18,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
 PYPROJECTS := pyproject.toml $(wildcard */pyproject.toml sdk/*/pyproject.toml)
 
-.PHONY: help install demo test lint typecheck pytest generate check-generated bench docs docs-build clean
+.PHONY: help install demo test lint typecheck pytest generate check-generated bench docs docs-build screenshots clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -70,6 +70,9 @@ docs: install ## Serve the docs site locally on http://127.0.0.1:8000
 
 docs-build: install ## Build the docs site strictly into site/
 	$(BIN)/mkdocs build --strict
+
+screenshots: install ## Regenerate the portal's screenshots in docs/assets/portal/ from a running portal (headless chromium)
+	$(BIN)/python docs/_build/portal_screenshots.py
 
 clean: ## Remove the venv, tool venv and build output
 	rm -rf $(VENV) $(TOOLS) site dist build

@@ -12,7 +12,8 @@ with Markdown built from the code at build time (so the site cannot drift from i
   and SSRF check.
 - ``conformance-options``: ``hookseal-conformance``'s argument parser.
 - ``quickstart-commands``: the quickstart block of ``sdk/python/docs-receiving.md``, found
-  exactly as its end-to-end test (``sdk/python/tests/test_listen.py``) finds it.
+  exactly as its end-to-end test (``sdk/python/tests/test_listen.py``) finds it, shown as one
+  titled block per terminal (``listen`` never ends, so it has a terminal of its own).
 
 An unknown marker fails the build.
 """
@@ -296,11 +297,36 @@ def conformance_options() -> str:
     return "\n".join(lines)
 
 
-def quickstart_block() -> str:
+def quickstart_commands() -> list[str]:
     """The quickstart commands, extracted by the same rule as their end-to-end test."""
     text = RECEIVING_GUIDE.read_text(encoding="utf-8")
     block = text.split("<!-- quickstart", 1)[1].split("```console\n", 1)[1].split("```", 1)[0]
-    return "```console\n" + block + "```"
+    return [line for line in block.splitlines() if line.strip()]
+
+
+# `listen` runs until Ctrl+C, so it gets a terminal (and a copyable block) of its own; the
+# commands that finish share the second one.
+_TERMINALS = (
+    ("Terminal 1: start the local receiver (it runs until Ctrl+C)",
+     lambda command: command.startswith("hookseal listen")),
+    ("Terminal 2: send a signed test event, then a tampered one",
+     lambda command: not command.startswith("hookseal listen")),
+)
+
+
+def quickstart_block() -> str:
+    """The quickstart commands as one titled block per terminal, in the tested order."""
+    commands = quickstart_commands()
+    blocks = []
+    for title, belongs in _TERMINALS:
+        mine = [command for command in commands if belongs(command)]
+        if not mine:
+            raise ValueError(f"quickstart-commands: no command for {title!r} in {RECEIVING_GUIDE}")
+        blocks.append(f'```{{ .bash title="{title}" }}\n' + "\n".join(mine) + "\n```")
+    # Splitting must not reorder what the end-to-end test runs in order.
+    if [line for block in blocks for line in block.splitlines()[1:-1]] != commands:
+        raise ValueError("quickstart-commands: the terminals would reorder the tested commands")
+    return "\n\n".join(blocks)
 
 
 GENERATORS: dict[str, Callable[[], str]] = {

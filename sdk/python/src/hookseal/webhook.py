@@ -54,7 +54,7 @@ class Webhook:
     Build one per endpoint at start-up and reuse it: each secret's HMAC state is keyed
     once here and copied per request, which is cheaper than keying it every time.
 
-    Example:
+    Examples:
         >>> wh = hookseal.Webhook("whsec_...")
         >>> event = wh.construct_event(request_body, request_headers)
 

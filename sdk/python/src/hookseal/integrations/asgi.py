@@ -1,6 +1,7 @@
 """ASGI middleware: verify deliveries before they reach any ASGI application.
 
->>> app = HooksealMiddleware(app, hookseal.Webhook(secret), paths=["/webhooks"])  # doctest: +SKIP
+Examples:
+    >>> app = HooksealMiddleware(app, hookseal.Webhook(secret), paths=["/webhooks"])  # doctest: +SKIP
 
 The verified event is put in the scope as ``scope["state"]["hookseal_event"]`` (so
 Starlette/FastAPI handlers read ``request.state.hookseal_event``), and the raw body is

@@ -1,8 +1,9 @@
 """Django helper (``pip install 'hookseal[django]'``): a view decorator.
 
->>> @verify_webhook(hookseal.Webhook(settings.HOOKSEAL_SECRET))
-... def webhooks(request, event):  # doctest: +SKIP
-...     return JsonResponse({"received": event["id"]})
+Examples:
+    >>> @verify_webhook(hookseal.Webhook(settings.HOOKSEAL_SECRET))
+    ... def webhooks(request, event):  # doctest: +SKIP
+    ...     return JsonResponse({"received": event["id"]})
 
 The decorated view (sync or ``async def``) receives the verified event after ``request``;
 it is also in ``request.hookseal_event``. The view is exempt from CSRF checks (a webhook has no CSRF

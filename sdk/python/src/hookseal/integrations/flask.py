@@ -1,9 +1,10 @@
 """Flask helper (``pip install 'hookseal[flask]'``): a view decorator.
 
->>> @app.post("/webhooks")
-... @verify_webhook(hookseal.Webhook(secret))
-... def webhooks(event):  # doctest: +SKIP
-...     return {"received": event["id"]}
+Examples:
+    >>> @app.post("/webhooks")
+    ... @verify_webhook(hookseal.Webhook(secret))
+    ... def webhooks(event):  # doctest: +SKIP
+    ...     return {"received": event["id"]}
 
 The decorated view (sync, or ``async def`` with ``flask[async]``) receives the verified
 event as its first argument (URL variables follow as keyword arguments); it is also in
