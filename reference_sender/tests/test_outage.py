@@ -66,7 +66,7 @@ def test_a_database_restart_under_a_running_sender(
         assert api.status_code == 503 and api.json()["error"] == "store_unavailable"
         page = client.get("/portal/")
         assert page.status_code == 503 and "Temporarily unavailable" in page.text
-        scrape = client.get("/metrics")
+        scrape = client.get("/metrics", headers=AUTH)
         assert scrape.status_code == 200 and "hookseal_queue_depth NaN" in scrape.text
         time.sleep(3)  # an outage of a few seconds: several claim retries fail meanwhile
 
