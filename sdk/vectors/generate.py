@@ -754,19 +754,34 @@ def standard_cases(b: Builder) -> None:
         "invalid_configuration",
         receive_with=["whsec_not*base64!"],
     )
+    # Any key length from one byte verifies (contract 1): the specification asks senders for
+    # 24 to 64 bytes, but its own libraries verify with shorter and longer keys.
+    for size in (1, 23, 65, 100):
+        short = secret(size + 10, size)
+        b.sw(f"a secret of {size} bytes", ["valid", "secret"], None, sign_with=[short], receive_with=[short])
+    unpadded = secret(40, 23)[6:].rstrip("=")
     b.sw(
-        "a secret of 23 bytes",
-        ["configuration", "secret"],
-        "invalid_configuration",
-        receive_with=["whsec_" + b64(bytes(23))],
+        "a secret of 23 bytes, unpadded and without whsec_",
+        ["valid", "secret"],
+        None,
+        sign_with=[unpadded],
+        receive_with=[unpadded],
     )
     b.sw(
-        "a secret of 65 bytes",
+        "a secret of 23 bytes: a signature under another 23-byte key matches nothing",
+        ["mismatch", "secret"],
+        "signature_mismatch",
+        sign_with=[secret(41, 23)],
+        receive_with=[secret(40, 23)],
+    )
+    b.sw(
+        "a secret that is not base64 (padding first)",
         ["configuration", "secret"],
         "invalid_configuration",
-        receive_with=["whsec_" + b64(bytes(65))],
+        receive_with=["whsec_===="],
     )
     b.sw("'whsec_' alone", ["configuration", "secret"], "invalid_configuration", receive_with=["whsec_"])
+    b.sw("an empty secret", ["configuration", "secret"], "invalid_configuration", receive_with=[""])
     b.sw("no secrets", ["configuration"], "invalid_configuration", receive_with=[])
 
 

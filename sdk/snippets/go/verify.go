@@ -131,7 +131,8 @@ func VerifyHooksealV1(body []byte, header http.Header, secrets []string, opts ..
 
 // VerifyStandardWebhooks verifies a Standard Webhooks delivery (webhook-id,
 // webhook-timestamp, webhook-signature). Same inputs and errors as VerifyHooksealV1; a
-// secret is base64 of 24 to 64 bytes, with or without the whsec_ prefix.
+// secret is base64 of at least one byte (padded or not), with or without the whsec_
+// prefix.
 func VerifyStandardWebhooks(body []byte, header http.Header, secrets []string, opts ...Option) error {
 	o, hmacKeys, publicKeys, err := setup(secrets, opts, true)
 	if err != nil {
@@ -203,7 +204,7 @@ func setup(secrets []string, opts []Option, standard bool) (
 		case secret == "" || secret == "whsec_":
 			return o, nil, nil, &ConfigurationError{"a secret must not be empty"}
 		case strings.HasPrefix(secret, "whpk_"):
-			raw, err := lenientBase64(strings.TrimPrefix(secret, "whpk_"), 32, 32)
+			raw, err := lenientBase64(strings.TrimPrefix(secret, "whpk_"), 32)
 			if err != nil {
 				return o, nil, nil, err
 			}
@@ -211,8 +212,9 @@ func setup(secrets []string, opts []Option, standard bool) (
 		case strings.HasPrefix(secret, "whsk_"):
 			return o, nil, nil, &ConfigurationError{"whsk_ is the sender's private key: use its whpk_ key"}
 		case standard:
-			// Standard Webhooks keys are the base64-decoded bytes after "whsec_".
-			raw, err := lenientBase64(strings.TrimPrefix(secret, "whsec_"), 24, 64)
+			// Standard Webhooks keys are the base64-decoded bytes after "whsec_", of any
+			// length (the specification's own libraries verify with short keys too).
+			raw, err := lenientBase64(strings.TrimPrefix(secret, "whsec_"), 0)
 			if err != nil {
 				return o, nil, nil, err
 			}
@@ -285,19 +287,19 @@ func strictBase64(text string, size int) []byte {
 	return raw
 }
 
-// lenientBase64 decodes a configured key: standard base64, padded or not.
-func lenientBase64(text string, smallest, largest int) ([]byte, error) {
+// lenientBase64 decodes a configured key: standard base64, padded or not, of exactly
+// size bytes (any non-zero length when size is 0).
+func lenientBase64(text string, size int) ([]byte, error) {
 	padded := text + strings.Repeat("=", (4-len(text)%4)%4)
 	unpadded := strings.TrimRight(padded, "=")
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 	raw, err := base64.StdEncoding.DecodeString(padded)
-	if err != nil || len(text)%4 == 1 || len(padded)-len(unpadded) > 2 ||
+	if err != nil || len(raw) == 0 || len(text)%4 == 1 || len(padded)-len(unpadded) > 2 ||
 		strings.Trim(unpadded, alphabet) != "" {
 		return nil, &ConfigurationError{"a key is not valid base64"}
 	}
-	if len(raw) < smallest || len(raw) > largest {
-		message := fmt.Sprintf("a key must decode to %d-%d bytes", smallest, largest)
-		return nil, &ConfigurationError{message}
+	if size != 0 && len(raw) != size {
+		return nil, &ConfigurationError{fmt.Sprintf("a key must decode to %d bytes", size)}
 	}
 	return raw, nil
 }

@@ -102,8 +102,8 @@ function verify_hookseal_v1(
 // --8<-- [start:standard-webhooks]
 /**
  * Verify a Standard Webhooks delivery (webhook-id, webhook-timestamp, webhook-signature).
- * Same inputs and errors as verify_hookseal_v1; a secret is base64 of 24 to 64 bytes,
- * with or without the whsec_ prefix.
+ * Same inputs and errors as verify_hookseal_v1; a secret is base64 of at least one byte
+ * (padded or not), with or without the whsec_ prefix.
  *
  * @param array<string, string|string[]> $headers
  * @param string|string[] $secrets
@@ -167,13 +167,14 @@ function parse_keys(string|array $secrets, int $tolerance, bool $standard): arra
             throw new ConfigurationException('a secret must be a non-empty string');
         }
         if (str_starts_with($secret, 'whpk_')) {
-            $publicKeys[] = lenient_base64(substr($secret, 5), 32, 32);
+            $publicKeys[] = lenient_base64(substr($secret, 5), 32);
         } elseif (str_starts_with($secret, 'whsk_')) {
             throw new ConfigurationException("whsk_ is the sender's private key: use its whpk_ key");
         } elseif ($standard) {
-            // Standard Webhooks keys are the base64-decoded bytes after "whsec_".
+            // Standard Webhooks keys are the base64-decoded bytes after "whsec_", of any
+            // length (the specification's own libraries verify with short keys too).
             $encoded = str_starts_with($secret, 'whsec_') ? substr($secret, 6) : $secret;
-            $hmacKeys[] = lenient_base64($encoded, 24, 64);
+            $hmacKeys[] = lenient_base64($encoded);
         } else {
             // hookseal-v1 (like Stripe) keys HMAC with the whole string, prefix included.
             $hmacKeys[] = $secret;
@@ -251,16 +252,16 @@ function strict_base64(string $text, int $size): ?string
     return $raw !== false && strlen($raw) === $size && base64_encode($raw) === $text ? $raw : null;
 }
 
-/** Decode a configured key: standard base64, padded or not. */
-function lenient_base64(string $text, int $smallest, int $largest): string
+/** Decode a configured key: standard base64, padded or not, of $size bytes (or any). */
+function lenient_base64(string $text, ?int $size = null): string
 {
     $padded = $text . str_repeat('=', (4 - strlen($text) % 4) % 4);
     $raw = strlen($text) % 4 !== 1 && preg_match(BASE64, $padded) ? base64_decode($padded, true) : false;
-    if ($raw === false) {
+    if ($raw === false || $raw === '') {
         throw new ConfigurationException('a key is not valid base64');
     }
-    if (strlen($raw) < $smallest || strlen($raw) > $largest) {
-        throw new ConfigurationException("a key must decode to $smallest-$largest bytes");
+    if ($size !== null && strlen($raw) !== $size) {
+        throw new ConfigurationException("a key must decode to $size bytes");
     }
     return $raw;
 }

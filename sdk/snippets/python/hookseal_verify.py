@@ -123,8 +123,8 @@ def verify_standard_webhooks(
 ) -> None:
     """Verify a Standard Webhooks delivery (``webhook-id``/``-timestamp``/``-signature``).
 
-    Args and Raises are those of :func:`verify_hookseal_v1`; a secret is base64 of
-    24 to 64 bytes, with or without the ``whsec_`` prefix.
+    Args and Raises are those of :func:`verify_hookseal_v1`; a secret is base64 of at
+    least one byte (padded or not), with or without the ``whsec_`` prefix.
     """
     _check_raw(body)
     hmac_keys, public_keys = _keys(secrets, tolerance, standard=True)
@@ -170,12 +170,13 @@ def _keys(
         if not isinstance(secret, str) or secret in ("", "whsec_"):
             raise ConfigurationError("a secret must be a non-empty string")
         if secret.startswith("whpk_"):
-            public_keys.append(_load_public_key(_lenient_base64(secret[5:], 32, 32)))
+            public_keys.append(_load_public_key(_lenient_base64(secret[5:], 32)))
         elif secret.startswith("whsk_"):
             raise ConfigurationError("whsk_ is the sender's private key: use its whpk_ key")
         elif standard:
-            # Standard Webhooks keys are the base64-decoded bytes after "whsec_".
-            hmac_keys.append(_lenient_base64(secret.removeprefix("whsec_"), 24, 64))
+            # Standard Webhooks keys are the base64-decoded bytes after "whsec_", of any
+            # length (the specification's own libraries verify with short keys too).
+            hmac_keys.append(_lenient_base64(secret.removeprefix("whsec_")))
         else:
             # hookseal-v1 (like Stripe) keys HMAC with the whole string, prefix included.
             hmac_keys.append(_utf8(secret))
@@ -236,8 +237,8 @@ def _strict_base64(text: str, size: int) -> Optional[bytes]:
     return raw if len(raw) == size and base64.b64encode(raw).decode() == text else None
 
 
-def _lenient_base64(text: str, smallest: int, largest: int) -> bytes:
-    """Decode a configured key: standard base64, padded or not."""
+def _lenient_base64(text: str, size: Optional[int] = None) -> bytes:
+    """Decode a configured key: standard base64, padded or not, of ``size`` bytes (or any)."""
     padded = text + "=" * (-len(text) % 4)
     try:
         if not text.isascii() or len(text) % 4 == 1 or not _BASE64.fullmatch(padded):
@@ -245,8 +246,10 @@ def _lenient_base64(text: str, smallest: int, largest: int) -> bytes:
         raw = base64.b64decode(padded, validate=True)
     except (binascii.Error, ValueError):
         raise ConfigurationError("a key is not valid base64") from None
-    if not smallest <= len(raw) <= largest:
-        raise ConfigurationError(f"a key must decode to {smallest}-{largest} bytes")
+    if not raw:
+        raise ConfigurationError("a key is not valid base64")
+    if size is not None and len(raw) != size:
+        raise ConfigurationError(f"a key must decode to {size} bytes")
     return raw
 
 

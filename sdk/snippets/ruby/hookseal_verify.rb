@@ -86,7 +86,7 @@ module HooksealVerify
 
   # Verifies a Standard Webhooks delivery (webhook-id, webhook-timestamp,
   # webhook-signature). Same inputs and errors as verify_hookseal_v1; a secret is base64
-  # of 24 to 64 bytes, with or without the whsec_ prefix.
+  # of at least one byte (padded or not), with or without the whsec_ prefix.
   def verify_standard_webhooks(body, headers, secrets, tolerance: TOLERANCE, now: nil)
     raw_body!(body)
     hmac_keys, public_keys = parse_keys(secrets, tolerance, standard: true)
@@ -136,12 +136,13 @@ module HooksealVerify
       end
 
       if secret.start_with?("whpk_")
-        public_keys << ed25519_public_key(lenient_base64(secret[5..], 32, 32))
+        public_keys << ed25519_public_key(lenient_base64(secret[5..], 32))
       elsif secret.start_with?("whsk_")
         raise ConfigurationError, "whsk_ is the sender's private key: use its whpk_ key"
       elsif standard
-        # Standard Webhooks keys are the base64-decoded bytes after "whsec_".
-        hmac_keys << lenient_base64(secret.delete_prefix("whsec_"), 24, 64)
+        # Standard Webhooks keys are the base64-decoded bytes after "whsec_", of any
+        # length (the specification's own libraries verify with short keys too).
+        hmac_keys << lenient_base64(secret.delete_prefix("whsec_"))
       else
         # hookseal-v1 (like Stripe) keys HMAC with the whole string, prefix included.
         hmac_keys << secret.b
@@ -199,15 +200,14 @@ module HooksealVerify
     nil
   end
 
-  # Decodes a configured key: standard base64, padded or not.
-  def lenient_base64(text, smallest, largest)
+  # Decodes a configured key: standard base64, padded or not, of size bytes (or any).
+  def lenient_base64(text, size = nil)
     padded = text + ("=" * (-text.length % 4))
     raise ConfigurationError, "a key is not valid base64" if text.length % 4 == 1 || !BASE64.match?(padded)
 
     raw = padded.unpack1("m")
-    unless raw.bytesize.between?(smallest, largest)
-      raise ConfigurationError, "a key must decode to #{smallest}-#{largest} bytes"
-    end
+    raise ConfigurationError, "a key is not valid base64" if raw.empty?
+    raise ConfigurationError, "a key must decode to #{size} bytes" if size && raw.bytesize != size
 
     raw
   end

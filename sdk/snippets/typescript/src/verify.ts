@@ -98,8 +98,8 @@ export function verifyHooksealV1(
 // --8<-- [start:standard-webhooks]
 /**
  * Verify a Standard Webhooks delivery (`webhook-id`, `webhook-timestamp`, `webhook-signature`).
- * Same inputs and errors as `verifyHooksealV1`; a secret is base64 of 24 to 64 bytes,
- * with or without the `whsec_` prefix.
+ * Same inputs and errors as `verifyHooksealV1`; a secret is base64 of at least one byte
+ * (padded or not), with or without the `whsec_` prefix.
  */
 export function verifyStandardWebhooks(
   body: Uint8Array,
@@ -157,12 +157,13 @@ function parseKeys(
       throw new ConfigurationError("a secret must be a non-empty string");
     }
     if (secret.startsWith("whpk_")) {
-      keys.ed25519.push(ed25519PublicKey(lenientBase64(secret.slice(5), 32, 32)));
+      keys.ed25519.push(ed25519PublicKey(lenientBase64(secret.slice(5), 32)));
     } else if (secret.startsWith("whsk_")) {
       throw new ConfigurationError("whsk_ is the sender's private key: use its whpk_ key");
     } else if (standard) {
-      // Standard Webhooks keys are the base64-decoded bytes after "whsec_".
-      keys.hmac.push(lenientBase64(secret.startsWith("whsec_") ? secret.slice(6) : secret, 24, 64));
+      // Standard Webhooks keys are the base64-decoded bytes after "whsec_", of any length
+      // (the specification's own libraries verify with short keys too).
+      keys.hmac.push(lenientBase64(secret.startsWith("whsec_") ? secret.slice(6) : secret));
     } else {
       // hookseal-v1 (like Stripe) keys HMAC with the whole string, prefix included.
       keys.hmac.push(Buffer.from(secret, "utf8"));
@@ -230,15 +231,15 @@ function strictBase64(text: string, size: number): Buffer | undefined {
   return raw.length === size && raw.toString("base64") === text ? raw : undefined;
 }
 
-/** Decode a configured key: standard base64, padded or not. */
-function lenientBase64(text: string, smallest: number, largest: number): Buffer {
+/** Decode a configured key: standard base64, padded or not, of `size` bytes (or any). */
+function lenientBase64(text: string, size?: number): Buffer {
   const padded = text + "=".repeat((4 - (text.length % 4)) % 4);
-  if (text.length % 4 === 1 || !BASE64.test(padded)) {
+  const raw = Buffer.from(padded, "base64");
+  if (text.length % 4 === 1 || !BASE64.test(padded) || raw.length === 0) {
     throw new ConfigurationError("a key is not valid base64");
   }
-  const raw = Buffer.from(padded, "base64");
-  if (raw.length < smallest || raw.length > largest) {
-    throw new ConfigurationError(`a key must decode to ${smallest}-${largest} bytes`);
+  if (size !== undefined && raw.length !== size) {
+    throw new ConfigurationError(`a key must decode to ${size} bytes`);
   }
   return raw;
 }
