@@ -186,6 +186,62 @@ class TestConstructEvent:
             Webhook(SECRET).construct_event(body, signed(body), now=NOW)
 
 
+BATCH = b'[{"id":"evt_1","type":"invoice.paid","data":{}},{"id":"evt_2","type":"invoice.paid","data":{}}]'
+
+
+class TestConstructEvents:
+    @pytest.mark.parametrize("profile", hookseal.PROFILES)
+    def test_a_batch_is_a_list_of_events_in_order(self, profile: str) -> None:
+        headers = hookseal.sign(BATCH, SECRET, profile=profile, msg_id="bat_1", event_type="batch", timestamp=NOW)
+        events = Webhook(SECRET, profile=profile).construct_events(BATCH, headers, now=NOW)
+        assert events == json.loads(BATCH)
+
+    def test_a_single_event_is_a_one_element_list(self) -> None:
+        assert Webhook(SECRET).construct_events(BODY, signed(), now=NOW) == [json.loads(BODY)]
+
+    def test_an_empty_batch_is_an_empty_list(self) -> None:
+        assert Webhook(SECRET).construct_events(b"[]", signed(b"[]"), now=NOW) == []
+
+    def test_construct_event_on_a_batch_names_construct_events(self) -> None:
+        with pytest.raises(hookseal.InvalidPayloadError, match=r"batch.*construct_events") as info:
+            Webhook(SECRET).construct_event(BATCH, signed(BATCH), now=NOW)
+        assert info.value.code == "invalid_payload"
+
+    @pytest.mark.parametrize(
+        ("body", "message"),
+        [
+            (b'[{"id":"evt_1"},2]', "element 1 of the verified batch is not a JSON object"),
+            (b'[[{"id":"evt_1"}]]', "element 0 of the verified batch is not a JSON object"),
+            (b'"text"', "neither a JSON object nor an array"),
+            (b"null", "neither a JSON object nor an array"),
+            (b"not json", "not valid JSON"),
+        ],
+    )
+    def test_anything_else_is_invalid_payload_after_verification(self, body: bytes, message: str) -> None:
+        wh = Webhook(SECRET)
+        with pytest.raises(hookseal.InvalidPayloadError, match=message):
+            wh.construct_events(body, signed(body), now=NOW)
+        with pytest.raises(hookseal.SignatureMismatchError):
+            wh.construct_events(body, signed(body, secret="whsec_other"), now=NOW)
+
+    def test_verification_failures_are_raised_as_for_construct_event(self) -> None:
+        with pytest.raises(hookseal.TimestampTooOldError):
+            Webhook(SECRET).construct_events(BATCH, signed(BATCH, timestamp=NOW - 301), now=NOW)
+
+    def test_typed_batch(self) -> None:
+        pytest.importorskip("pydantic")
+        from hookseal.examples import example_envelope
+        from hookseal.models import InvoicePaidV1Event, TestPingV1Event
+
+        body = json.dumps([example_envelope("invoice.paid"), example_envelope("test.ping")]).encode()
+        events = Webhook(SECRET).construct_events(body, signed(body), now=NOW, typed=True)
+        assert [type(e) for e in events] == [InvoicePaidV1Event, TestPingV1Event]
+        broken = json.dumps([example_envelope("test.ping"), {**example_envelope("invoice.paid"), "data": {}}])
+        with pytest.raises(hookseal.InvalidPayloadError, match="event 1 of the verified body") as info:
+            Webhook(SECRET).construct_events(broken.encode(), signed(broken.encode()), now=NOW, typed=True)
+        assert type(info.value.__cause__).__name__ == "ValidationError"
+
+
 class TestStandardWebhooksProfile:
     def test_round_trip_with_event_type_ignored(self) -> None:
         headers = hookseal.sign(BODY, SECRET, profile="standard-webhooks", msg_id="msg_1", timestamp=NOW)

@@ -47,6 +47,22 @@ def _body_bytes(body: object) -> bytes:
         raise SignatureMismatchError(str(exc)) from None
 
 
+def _parse_json(body: Body) -> Any:
+    try:
+        return json.loads(_config.body_bytes(body))
+    except (ValueError, RecursionError):
+        raise InvalidPayloadError("the verified body is not valid JSON") from None
+
+
+def _typed(event: dict[str, Any]) -> Any:
+    from .models import parse_event
+
+    try:
+        return parse_event(event)
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        raise InvalidPayloadError(f"the verified body does not match its event schema: {exc}") from exc
+
+
 class Webhook:
     """Verifies webhook deliveries for one endpoint.
 
@@ -261,26 +277,73 @@ class Webhook:
 
         Raises:
             WebhookVerificationError: Any verification failure (see :meth:`verify`).
-            InvalidPayloadError: The verified body is not a JSON object (or, with
-                ``typed``, does not match its event's schema; the pydantic error is its
-                ``__cause__``). It is a ``ValueError``, raised only after the signature
-                has been checked.
+            InvalidPayloadError: The verified body is not a JSON object (a batch, a JSON
+                array, names :meth:`construct_events`; with ``typed``, also a body that does
+                not match its event's schema, the pydantic error being its ``__cause__``).
+                It is a ``ValueError``, raised only after the signature has been checked.
         """
         self.verify(body, headers, now=now)
-        try:
-            event = json.loads(_config.body_bytes(body))
-        except (ValueError, RecursionError):
-            raise InvalidPayloadError("the verified body is not valid JSON") from None
-        if not isinstance(event, dict):
+        event = _parse_json(body)
+        if type(event) is not dict:
+            if isinstance(event, list):
+                raise InvalidPayloadError(
+                    "the verified body is a batch (a JSON array of events): read it with construct_events()"
+                )
             raise InvalidPayloadError("the verified body is not a JSON object")
-        if typed:
-            from .models import parse_event
+        return _typed(event) if typed else event
 
+    def construct_events(
+        self, body: Body, headers: Any, *, now: Optional[float] = None, typed: bool = False
+    ) -> list[Any]:
+        """Verify a delivery, then parse its body as a list of events: a batch or a single event.
+
+        A sender delivers an endpoint that takes batches a JSON array of envelopes in one
+        request (event-type header ``batch``, webhook id ``bat_...``); any other delivery
+        is one envelope, which comes back as a one-element list, so one handler reads both.
+        Deduplicate by each event's ``id``: a batch may be delivered more than once.
+
+        Example:
+            >>> for event in wh.construct_events(request_body, request_headers):
+            ...     handle(event)  # doctest: +SKIP
+
+        Args:
+            body: The raw request body, exactly as received.
+            headers: The request headers (see :meth:`verify`).
+            now: The current Unix time in seconds, overriding the clock.
+            typed: Parse each event into its generated pydantic model (see
+                :meth:`construct_event`).
+
+        Returns:
+            The events, in the order the sender enqueued them (``dict`` each, or models
+            when ``typed`` is true). An empty batch gives an empty list.
+
+        Raises:
+            WebhookVerificationError: Any verification failure (see :meth:`verify`).
+            InvalidPayloadError: The verified body is neither a JSON object nor an array
+                of JSON objects (the message names the first bad element), or with
+                ``typed`` an event does not match its schema. Raised only after the
+                signature has been checked.
+        """
+        self.verify(body, headers, now=now)
+        parsed = _parse_json(body)
+        if type(parsed) is dict:
+            events: list[Any] = [parsed]
+        elif type(parsed) is list:
+            for index, item in enumerate(parsed):
+                if type(item) is not dict:
+                    raise InvalidPayloadError(f"element {index} of the verified batch is not a JSON object")
+            events = parsed
+        else:
+            raise InvalidPayloadError("the verified body is neither a JSON object nor an array of them")
+        if not typed:
+            return events
+        out = []
+        for index, item in enumerate(events):
             try:
-                return parse_event(event)
-            except ValueError as exc:  # pydantic's ValidationError is a ValueError
-                raise InvalidPayloadError(f"the verified body does not match its event schema: {exc}") from exc
-        return event
+                out.append(_typed(item))
+            except InvalidPayloadError as exc:
+                raise InvalidPayloadError(f"event {index} of the verified body: {exc}") from exc.__cause__
+        return out
 
     def _match_hmac(self, prefix: bytes, payload: bytes, candidates: list[str]) -> bool:
         b64 = self._profile != HOOKSEAL_V1
