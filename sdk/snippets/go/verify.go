@@ -8,15 +8,18 @@
 //		http.Error(w, bad.Code, http.StatusBadRequest)
 //		return
 //	}
+//	events, err := hookseal.ParseEvents(rawBody) // a batch or one event, once verified
 package hookseal
 
 // --8<-- [start:verify]
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -34,7 +37,7 @@ const (
 
 // VerificationError means the request is not a genuine, fresh delivery: answer 400.
 // Code is missing_header, malformed_header, timestamp_too_old, timestamp_in_future
-// or signature_mismatch.
+// or signature_mismatch (or, from ParseEvents, invalid_payload).
 type VerificationError struct{ Code, Message string }
 
 func (e *VerificationError) Error() string { return e.Code + ": " + e.Message }
@@ -188,6 +191,37 @@ func VerifyStandardWebhooks(body []byte, header http.Header, secrets []string, o
 }
 
 // --8<-- [end:standard-webhooks]
+
+// --8<-- [start:batches]
+
+// ParseEvents returns the events of a VERIFIED body: a batch (a JSON array of events) or
+// one event, in the sender's order. Call it only after a Verify function accepted body,
+// and deduplicate by each event's "id". Numbers are json.Number. The error is a
+// *VerificationError with Code invalid_payload (not JSON, or not an object or an array
+// of objects).
+func ParseEvents(body []byte) ([]map[string]any, error) {
+	decoder := json.NewDecoder(bytes.NewReader(body))
+	decoder.UseNumber()
+	var parsed any
+	if err := decoder.Decode(&parsed); err != nil || decoder.More() {
+		return nil, fail("invalid_payload", "the body is not JSON")
+	}
+	items, isBatch := parsed.([]any)
+	if !isBatch {
+		items = []any{parsed}
+	}
+	events := make([]map[string]any, 0, len(items))
+	for _, item := range items {
+		event, ok := item.(map[string]any)
+		if !ok {
+			return nil, fail("invalid_payload", "the body is not an event or an array of events")
+		}
+		events = append(events, event)
+	}
+	return events, nil
+}
+
+// --8<-- [end:batches]
 
 func setup(secrets []string, opts []Option, standard bool) (
 	o options, hmacKeys [][]byte, publicKeys []ed25519.PublicKey, err error,

@@ -8,6 +8,7 @@
 //   } catch (Hookseal\WebhookVerificationException $e) {
 //       http_response_code(400); exit($e->errorCode);
 //   }
+//   foreach (Hookseal\parse_events($body) as $event) { handle($event); } // a batch or one event
 
 // --8<-- [start:verify]
 declare(strict_types=1);
@@ -27,7 +28,8 @@ final class WebhookVerificationException extends \RuntimeException
 {
     /**
      * @param string $errorCode missing_header, malformed_header, timestamp_too_old,
-     *                          timestamp_in_future or signature_mismatch
+     *                          timestamp_in_future or signature_mismatch (or, from
+     *                          parse_events, invalid_payload)
      */
     public function __construct(public readonly string $errorCode, string $message)
     {
@@ -150,6 +152,35 @@ function verify_standard_webhooks(
     fail('signature_mismatch', 'no signature matches');
 }
 // --8<-- [end:standard-webhooks]
+
+// --8<-- [start:batches]
+/**
+ * The events of a VERIFIED body: a batch (a JSON array of events) or one event, as a list
+ * of associative arrays in the sender's order. Call it only after verify_* accepted $body,
+ * and deduplicate by each event's 'id'.
+ *
+ * @return list<array<string, mixed>>
+ * @throws WebhookVerificationException with errorCode invalid_payload (not JSON, or not an
+ *                                      object or an array of objects)
+ */
+function parse_events(string $body): array
+{
+    try {
+        // Objects as stdClass first: an associative decode cannot tell {} from [].
+        $parsed = json_decode($body, false, 512, JSON_THROW_ON_ERROR);
+    } catch (\JsonException) {
+        fail('invalid_payload', 'the body is not JSON');
+    }
+    $items = is_array($parsed) ? $parsed : [$parsed];
+    foreach ($items as $item) {
+        if (!$item instanceof \stdClass) {
+            fail('invalid_payload', 'the body is not an event or an array of events');
+        }
+    }
+    $events = json_decode($body, true, 512, JSON_THROW_ON_ERROR);
+    return is_array($parsed) ? $events : [$events];
+}
+// --8<-- [end:batches]
 
 /**
  * @param string|array<mixed> $secrets

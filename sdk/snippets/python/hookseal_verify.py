@@ -11,6 +11,8 @@ Usage::
     except WebhookVerificationError as err:
         return 400, err.code        # missing_header, malformed_header, timestamp_too_old,
                                     # timestamp_in_future or signature_mismatch
+    for event in parse_events(raw_body):   # a batch (JSON array) or one event, after verifying
+        handle(event)
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import re
 import time
 from collections.abc import Mapping, Sequence
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 try:  # OPTIONAL dependency, needed only for whpk_ (Ed25519) keys: pip install cryptography
     from cryptography.exceptions import InvalidSignature
@@ -50,7 +53,8 @@ class WebhookVerificationError(Exception):
 
     Attributes:
         code: ``missing_header``, ``malformed_header``, ``timestamp_too_old``,
-            ``timestamp_in_future`` or ``signature_mismatch``.
+            ``timestamp_in_future`` or ``signature_mismatch`` (or, from
+            :func:`parse_events`, ``invalid_payload``).
     """
 
     def __init__(self, code: str, message: str) -> None:
@@ -149,6 +153,28 @@ def verify_standard_webhooks(
         return
     raise WebhookVerificationError("signature_mismatch", "no signature matches")
 # --8<-- [end:standard-webhooks]
+
+
+# --8<-- [start:batches]
+def parse_events(body: bytes) -> list[dict[str, Any]]:
+    """The events of a VERIFIED body: a batch (a JSON array of events) or one event.
+
+    Call it only after ``verify_*`` accepted ``body``. A batch keeps the sender's order;
+    a single event comes back as a one-element list. Deduplicate by each event's ``id``.
+
+    Raises:
+        WebhookVerificationError: code ``invalid_payload``: not JSON, or not an object
+            or an array of objects.
+    """
+    try:
+        parsed = json.loads(body)
+    except (ValueError, RecursionError):
+        raise WebhookVerificationError("invalid_payload", "the body is not JSON") from None
+    events = parsed if isinstance(parsed, list) else [parsed]
+    if not all(isinstance(event, dict) for event in events):
+        raise WebhookVerificationError("invalid_payload", "the body is not an event or an array of events")
+    return events
+# --8<-- [end:batches]
 
 
 def _check_raw(body: object) -> None:

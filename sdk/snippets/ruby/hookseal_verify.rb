@@ -8,8 +8,10 @@
 #   rescue HooksealVerify::VerificationError => e
 #     head :bad_request  # e.code says why
 #   end
+#   HooksealVerify.parse_events(request.raw_post).each { |event| handle(event) } # batch or one
 
 # --8<-- [start:verify]
+require "json"
 require "openssl"
 
 module HooksealVerify
@@ -25,7 +27,7 @@ module HooksealVerify
 
   # The request is not a genuine, fresh delivery: answer 400 and drop it. #code is
   # missing_header, malformed_header, timestamp_too_old, timestamp_in_future or
-  # signature_mismatch.
+  # signature_mismatch (or, from parse_events, invalid_payload).
   class VerificationError < StandardError
     attr_reader :code
 
@@ -116,6 +118,22 @@ module HooksealVerify
     fail!("signature_mismatch", "no signature matches")
   end
   # --8<-- [end:standard-webhooks]
+
+  # --8<-- [start:batches]
+  # The events of a VERIFIED body: a batch (a JSON array of events) or one event, as an
+  # array of Hashes in the sender's order. Call it only after a verify_* method accepted
+  # body, and deduplicate by each event's "id". Raises VerificationError with code
+  # invalid_payload (not JSON, or not an object or an array of objects).
+  def parse_events(body)
+    parsed = JSON.parse(body)
+    events = parsed.is_a?(Array) ? parsed : [parsed]
+    fail!("invalid_payload", "the body is not an event or an array of events") unless events.all?(Hash)
+
+    events
+  rescue JSON::ParserError, SystemStackError
+    fail!("invalid_payload", "the body is not JSON")
+  end
+  # --8<-- [end:batches]
 
   def raw_body!(body)
     # The classic mistake is passing params (already parsed) instead of request.raw_post.

@@ -7,6 +7,7 @@
 //     if (err instanceof WebhookVerificationError) return res.status(400).send(err.code);
 //     throw err;
 //   }
+//   for (const event of parseEvents(req.body)) handle(event); // a batch or one event, once verified
 
 // --8<-- [start:verify]
 import { createHmac, createPublicKey, KeyObject, timingSafeEqual, verify } from "node:crypto";
@@ -23,7 +24,8 @@ export type VerificationErrorCode =
   | "malformed_header"
   | "timestamp_too_old"
   | "timestamp_in_future"
-  | "signature_mismatch";
+  | "signature_mismatch"
+  | "invalid_payload"; // from parseEvents only
 
 /** The request is not a genuine, fresh delivery: answer 400 and drop it. */
 export class WebhookVerificationError extends Error {
@@ -135,6 +137,29 @@ export function verifyStandardWebhooks(
   fail("signature_mismatch", "no signature matches");
 }
 // --8<-- [end:standard-webhooks]
+
+// --8<-- [start:batches]
+/**
+ * The events of a VERIFIED body: a batch (a JSON array of events) or one event, as an
+ * array in the sender's order. Call it only after `verify*` accepted `body`, and
+ * deduplicate by each event's `id`.
+ * @throws WebhookVerificationError with code `invalid_payload` (not JSON, or not an
+ *   object or an array of objects)
+ */
+export function parseEvents(body: Buffer): Record<string, unknown>[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString("utf8"));
+  } catch {
+    fail("invalid_payload", "the body is not JSON");
+  }
+  const events: unknown[] = Array.isArray(parsed) ? parsed : [parsed];
+  if (!events.every((e) => typeof e === "object" && e !== null && !Array.isArray(e))) {
+    fail("invalid_payload", "the body is not an event or an array of events");
+  }
+  return events as Record<string, unknown>[];
+}
+// --8<-- [end:batches]
 
 interface Keys {
   hmac: Buffer[];
