@@ -66,6 +66,7 @@ UNICODE_BODY = '{"name":"Zoë Ünïcødé ✓ 日本語 🚀","note":"naïve caf
 WHITESPACE_BODY = b'  {\n  "id" : "evt_2",\n\t"type": "test.ping"  }\n\n'
 BINARY_BODY = bytes([0xFF, 0xFE, 0x00, 0x80, 0x7F, 0x0A, 0x0D])
 LARGE_BODY = b'{"blob":"' + b"a" * 70000 + b'"}'
+BATCH_BODY = b'[{"id":"evt_1","type":"invoice.paid","data":{}},{"id":"evt_2","type":"invoice.paid","data":{}}]'
 MSG_ID = "msg_2bLhX0m0vE6AvOjdyn1mZ5lrnR8"
 # Bodies every profile must accept as signed bytes, whatever they hold.
 BODY_CASES = [
@@ -74,6 +75,7 @@ BODY_CASES = [
     ("whitespace is part of the signed bytes", WHITESPACE_BODY),
     ("a body that is not UTF-8 verifies as bytes", BINARY_BODY),
     ("a large body (70 KB)", LARGE_BODY),
+    ("a batch body (a JSON array of events) verifies like any body", BATCH_BODY),
 ]
 
 
@@ -983,7 +985,7 @@ def ed25519_cases(b: Builder) -> None:
 
 NOTES = {
     "valid": "The request must be accepted.",
-    "body": "Exercises body bytes: empty, unicode, whitespace, non-UTF-8, large.",
+    "body": "Exercises body bytes: empty, unicode, whitespace, non-UTF-8, large, a batch (JSON array).",
     "rotation": "Several signatures in the header and/or several secrets at the receiver.",
     "prefix": "A custom hookseal-v1 header prefix.",
     "header-case": "Header names are matched case-insensitively; a name twice in different case is malformed.",
