@@ -201,57 +201,47 @@ class Webhook:
                             seen += 1
                 except (AttributeError, TypeError, BytesWarning):
                     seen = 0  # a key without .lower(): the general reader decides
-                if (
-                    seen == 3
-                    and type(header) is str
-                    and type(ts_text) is str
-                    and type(msg_id) is str
-                    and msg_id
-                    and ts_text
-                    and header
-                ):
-                    # All three present once and non-empty: the general path would next
-                    # parse the timestamp, then the signature header.
+                if seen == 3 and type(header) is str and type(ts_text) is str and type(msg_id) is str and msg_id:
+                    # All three present once (the id non-empty): the general path would next
+                    # parse the timestamp, then the signature header. Rare branches first
+                    # check what the common one need not (an empty value is missing).
                     if not (ts_text.isascii() and ts_text.isdigit() and len(ts_text) <= 18):
-                        parse_timestamp(ts_text, self._t_display)  # raises malformed_header
-                    if header[:3] != "v1,":
-                        if " " not in header and "," not in header and len(header) <= 8192:
+                        if ts_text and header:
+                            parse_timestamp(ts_text, self._t_display)  # raises malformed_header
+                    elif header[:3] != "v1,":
+                        if header and " " not in header and "," not in header and len(header) <= 8192:
                             raise MalformedHeaderError("the webhook-signature header has an entry without a comma")
-                        self._verify_standard(body, headers, now)  # the general path decides
-                        return
-                    timestamp = int(ts_text)
-                    current = self._clock() if now is None else now
-                    if type(current) is not int:
-                        current = math.floor(current)
-                    # One entry, "v1,<44 characters>": the general parser would find this v1
-                    # value and nothing else, so what this path says of it, that one says too.
-                    single = len(header) == 47 and " " not in header
-                    if -self._tolerance <= current - timestamp <= self._tolerance:
-                        if type(body) is not bytes:
-                            body = _body_bytes(body)
-                        try:
-                            prefix = f"{msg_id}.{ts_text}.".encode()
-                            received = header[3:].encode()
-                        except UnicodeEncodeError:
-                            pass  # a lone surrogate: the general path signs it "surrogatepass"
-                        else:
-                            matched = False
-                            for inner, outer in self._macs:
-                                mac = inner.copy()
-                                mac.update(prefix)
-                                mac.update(body)
-                                final = outer.copy()
-                                final.update(mac.digest())
-                                # Canonical padded base64, compared as text: the same as
-                                # comparing the strictly decoded bytes; other spellings fail.
-                                if hmac.compare_digest(_b64(final.digest(), newline=False), received):
-                                    matched = True
-                            if matched:
-                                return  # equal to a canonical value: one entry, no space
-                            if single:
-                                raise SignatureMismatchError("no signature in the header matches the body")
-                    elif single:
-                        check_window(timestamp, current, self._tolerance)
+                    else:
+                        timestamp = int(ts_text)
+                        current = self._clock() if now is None else now
+                        if type(current) is not int:
+                            current = math.floor(current)
+                        tolerance = self._tolerance
+                        if -tolerance <= current - timestamp <= tolerance:
+                            if type(body) is not bytes:
+                                body = _body_bytes(body)
+                            try:
+                                prefix = f"{msg_id}.{ts_text}.".encode()
+                                received = header[3:].encode()
+                            except UnicodeEncodeError:
+                                pass  # a lone surrogate: the general path signs it "surrogatepass"
+                            else:
+                                for inner, outer in self._macs:
+                                    mac = inner.copy()
+                                    mac.update(prefix)
+                                    mac.update(body)
+                                    final = outer.copy()
+                                    final.update(mac.digest())
+                                    # Canonical padded base64, compared as text: the same as
+                                    # comparing the strictly decoded bytes; other spellings fail.
+                                    if hmac.compare_digest(_b64(final.digest(), newline=False), received):
+                                        return  # equal to a canonical value: one entry, no space
+                                # One entry, "v1,<44 characters>": the general parser would find
+                                # this v1 value and nothing else, so it could only agree.
+                                if len(header) == 47 and " " not in header:
+                                    raise SignatureMismatchError("no signature in the header matches the body")
+                        elif len(header) == 47 and " " not in header:
+                            check_window(timestamp, current, tolerance)
             self._verify_standard(body, headers, now)
             return
         seen_key = None
