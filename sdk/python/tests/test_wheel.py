@@ -222,6 +222,31 @@ async def post(data):
 assert asyncio.run(post(body)) == (200, b'{"received":"evt_1"}')
 assert asyncio.run(post(body + b" "))[0] == 401
 """,
+    "hookseal[otel]": _SIGNED + """
+import asyncio
+import opentelemetry.trace
+from hookseal.integrations import _tracing
+from hookseal.integrations.asgi import HooksealMiddleware
+assert _tracing._api() is not None, "the otel extra must make OpenTelemetry importable"
+seen = []
+async def app(scope, receive, send):
+    seen.append(opentelemetry.trace.get_current_span())  # the receive span is current
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+scope = {"type": "http", "path": "/", "method": "POST",
+         "headers": [(k.lower().encode(), v.encode()) for k, v in {**headers, "traceparent": traceparent}.items()]}
+messages = [{"type": "http.request", "body": body, "more_body": False}]
+sent = []
+async def receive():
+    return messages.pop(0)
+async def send(message):
+    sent.append(message)
+asyncio.run(HooksealMiddleware(app, hookseal.Webhook(secret))(scope, receive, send))
+assert sent[0]["status"] == 204 and len(seen) == 1
+# With the API alone (no SDK configured) the span is non-recording but carries the trace.
+assert seen[0].get_span_context().trace_id == 0x4bf92f3577b34da6a3ce929d0e0e4736
+""",
     "hookseal[redis]": """
 from hookseal.idempotency import RedisStore
 RedisStore.from_url("redis://127.0.0.1:1/0")  # builds the client; connects only when used
