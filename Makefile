@@ -52,10 +52,12 @@ pytest: install ## Run the test suite only
 generate: install ## Regenerate every generated file (vectors, models, docs pages)
 	$(BIN)/python sdk/vectors/generate.py
 	$(BIN)/hookseal-catalog generate-models -o sdk/python/src/hookseal/models
+	$(BIN)/python sdk/python/tools/generate_examples.py
 
 check-generated: install ## Fail if a generated file is stale
 	$(BIN)/python sdk/vectors/generate.py --check
 	$(BIN)/hookseal-catalog generate-models -o sdk/python/src/hookseal/models --check
+	$(BIN)/python sdk/python/tools/generate_examples.py --check
 
 test: lint typecheck check-generated pytest ## Lint, type-check, check generated files, run every test
 
