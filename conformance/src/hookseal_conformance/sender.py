@@ -82,13 +82,15 @@ class SenderHarness:
     Args:
         command: the sender adapter command line.
         timeout: seconds each adapter request may take.
+        startup_timeout: extra seconds the first answer after a start may take.
     """
 
-    def __init__(self, command: str, *, timeout: float = 10.0) -> None:
+    def __init__(self, command: str, *, timeout: float = 10.0,
+                 startup_timeout: float = 120.0) -> None:
         from pytest_httpserver import HTTPServer
 
         self.command = command
-        self.adapter = Adapter(command, timeout=timeout)
+        self.adapter = Adapter(command, timeout=timeout, startup_timeout=startup_timeout)
         self.server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
         self.server.expect_request(re.compile(r"/.*")).respond_with_handler(self._handle)
         self.server.start()
