@@ -55,6 +55,12 @@ SENDER_BUGS: dict[str, set[str]] = {
     "no_payload_validation": {"test_rejects_invalid_payload"},
     "retry_after_uncapped": {"test_caps_retry_after"},
     "ssrf_loopback_only": {"test_refuses_internal_destinations"},
+    "next_step_delay": {"test_respects_schedule_and_cap"},
+    "retries_408": {"test_never_retries_permanent_failures"},
+    "per_read_timeout": {"test_timeout_bounds_the_whole_attempt"},
+    "old_signature_dropped_early": {"test_rotation_overlap"},
+    "sw_signatures_comma_joined": {"test_rotation_overlap"},
+    "ssrf_no_dns": {"test_refuses_names_resolving_to_internal_addresses"},
 }
 
 # Minimal verifiers proving the constant-time probe: (runtime, script taking safe|eq).
