@@ -641,7 +641,7 @@ def _names_resolving_internal(port: int) -> list[str]:
              "0177.0.0.1", "\uff11\uff12\uff17.\uff10.\uff10.\uff11"]
     host = socket.gethostname()
     try:
-        addresses = {a[4][0] for a in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)}
+        addresses = {str(a[4][0]) for a in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)}
     except OSError:
         addresses = set()
     import ipaddress
