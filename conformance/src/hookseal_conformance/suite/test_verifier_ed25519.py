@@ -16,6 +16,7 @@ import hookseal
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hookseal_conformance import bodies
 from hookseal_conformance import cases as c
 from hookseal_conformance.verifier import VerifierAdapter
 
@@ -27,8 +28,8 @@ def test_v1a_accepts_valid_deliveries(
     ed25519_verifier: VerifierAdapter, profile: str, data: st.DataObject
 ) -> None:
     """Signed with a ``whsk_`` key (maybe beside an HMAC secret); receiver holds ``whpk_``."""
-    d = data.draw(c.deliveries(profile, ed25519=True, extra_hmac=data.draw(st.booleans())),
-                  label="delivery")
+    d = data.draw(c.deliveries(profile, ed25519=True, extra_hmac=data.draw(st.booleans()),
+                               body=bodies.bodies()), label="delivery")
     ed25519_verifier.check(
         d.case(c.OK, "a valid v1a signature for the public key the receiver holds"),
         prop(profile, "v1a: accepts every valid delivery"),
