@@ -61,6 +61,8 @@ SENDER_BUGS: dict[str, set[str]] = {
     "old_signature_dropped_early": {"test_rotation_overlap"},
     "sw_signatures_comma_joined": {"test_rotation_overlap"},
     "ssrf_no_dns": {"test_refuses_names_resolving_to_internal_addresses"},
+    "attempt_time_is_enqueue_time": {"test_respects_schedule_and_cap"},
+    "crashes_on_bad_request": {"test_answers_malformed_requests_with_invalid_request"},
 }
 
 # Minimal verifiers proving the constant-time probe: (runtime, script taking safe|eq).

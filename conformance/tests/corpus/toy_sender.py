@@ -42,6 +42,8 @@ BUGS = {
     "old_signature_dropped_early": "drops the old signature halfway through the overlap",
     "sw_signatures_comma_joined": "joins two standard-webhooks signatures with a comma",
     "ssrf_no_dns": "checks literal addresses only, never what a name resolves to",
+    "attempt_time_is_enqueue_time": "records every attempt at the time the event was sent",
+    "crashes_on_bad_request": "crashes on a request field of the wrong type",
 }
 BUG = sys.argv[1] if len(sys.argv) > 1 else "none"
 assert BUG in BUGS, f"unknown bug {BUG!r}; one of {sorted(BUGS)}"
@@ -144,6 +146,7 @@ def deliver(dlv: dict[str, Any], ep: dict[str, Any], body: bytes, event_type: st
         if BUG == "sw_signatures_comma_joined" and value.count("v1,") > 1:
             headers["webhook-signature"] = value.replace(" ", ",")
         started = time.time()
+        recorded_at = dlv["created"] if BUG == "attempt_time_is_enqueue_time" else started
         status, error, resp_headers = None, None, {}
         try:
             url = ep["url"]
@@ -154,7 +157,7 @@ def deliver(dlv: dict[str, Any], ep: dict[str, Any], body: bytes, event_type: st
         except (OSError, http.client.HTTPException) as exc:
             error = f"{type(exc).__name__}: {exc}"
         with LOCK:
-            dlv["attempts"].append({"number": number, "at": started, "status_code": status,
+            dlv["attempts"].append({"number": number, "at": recorded_at, "status_code": status,
                                     "error": error,
                                     "latency_ms": int((time.time() - started) * 1000)})
         if status is not None and 200 <= status < 300:
@@ -213,7 +216,8 @@ def op_send(req: dict[str, Any]) -> dict[str, Any]:
         if ep["event_types"] is not None and event_type not in ep["event_types"]:
             continue
         dlv = {"id": "dlv_" + uuid.uuid4().hex, "endpoint_id": ep["id"], "event_type": event_type,
-               "status": "delivering", "attempts": [], "next_attempt_at": None}
+               "status": "delivering", "attempts": [], "next_attempt_at": None,
+               "created": time.time()}
         DELIVERIES[dlv["id"]] = dlv
         threading.Thread(target=deliver, args=(dlv, ep, body, event_type), daemon=True).start()
         out.append({"delivery_id": dlv["id"], "endpoint_id": ep["id"]})
@@ -244,6 +248,30 @@ def op_get_delivery(req: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "delivery": json.loads(json.dumps(dlv))}
 
 
+# The type of every request field the toy reads (None allowed where optional).
+FIELDS: dict[str, tuple[type, ...]] = {
+    "tenant": (str,), "url": (str,), "profile": (str, type(None)),
+    "header_prefix": (str, type(None)), "event_types": (list, type(None)),
+    "retry_schedule": (list, type(None)), "retry_after_cap": (int, float, type(None)),
+    "timeout": (int, float, type(None)), "allow_local": (bool, type(None)),
+    "signing": (str, type(None)), "type": (str,), "data": (dict,),
+    "endpoint_id": (str,), "delivery_id": (str,), "overlap_seconds": (int, float, type(None)),
+}
+
+
+def checked(req: dict[str, Any]) -> dict[str, Any]:
+    if BUG == "crashes_on_bad_request":
+        float(req.get("timeout") or 0)  # the crash: a str timeout is a ValueError...
+        return req
+    for key, types in FIELDS.items():
+        if key in req and not isinstance(req[key], types):
+            raise TypeError(f"{key} has the wrong type")
+    if isinstance(req.get("retry_schedule"), list) and not all(
+            isinstance(d, (int, float)) for d in req["retry_schedule"]):
+        raise TypeError("retry_schedule must be a list of seconds")
+    return req
+
+
 def main() -> None:
     ops = {"create_endpoint": op_create_endpoint, "send": op_send,
            "rotate_secret": op_rotate_secret, "get_delivery": op_get_delivery,
@@ -252,12 +280,19 @@ def main() -> None:
                                "signing": ["hmac", "ed25519", "both"],
                                "retry_jitter": 0}}
     for line in sys.stdin:
-        req = json.loads(line)
-        if req.get("op") == "shutdown":
-            print(json.dumps({"ok": True}), flush=True)
-            return
-        handler = ops.get(req.get("op"))
-        reply = handler(req) if handler else {"ok": False, "error": "unknown_op"}
+        try:
+            req = json.loads(line)
+            if not isinstance(req, dict) or not isinstance(req.get("op"), str):
+                raise TypeError("a request is a JSON object with an op")
+            if req["op"] == "shutdown":
+                print(json.dumps({"ok": True}), flush=True)
+                return
+            handler = ops.get(req["op"])
+            reply = handler(checked(req)) if handler else {"ok": False, "error": "unknown_op"}
+        except (TypeError, ValueError, KeyError) as exc:
+            if BUG == "crashes_on_bad_request":
+                raise
+            reply = {"ok": False, "error": "invalid_request", "detail": str(exc)}
         print(json.dumps(reply), flush=True)
 
 
