@@ -310,12 +310,27 @@ def test_rejects_invalid_payload(hookseal_sender: SenderHarness) -> None:
 TRANSIENT = [500, 502, 503, 504, 429]
 
 
+# Each status on its own profile and signing mode, so retries are checked in every one.
+_RETRY_WIRES = {500: ("hookseal-v1", "hmac"), 502: ("standard-webhooks", "hmac"),
+                503: ("hookseal-v1", "both"), 504: ("standard-webhooks", "ed25519"),
+                429: ("standard-webhooks", "both")}
+
+
+def _wire(h: SenderHarness, profile: str, mode: str) -> tuple[str, str]:
+    """``profile`` and ``mode`` where the sender lists them in ``hello``, else the defaults."""
+    return (profile if profile in _profiles(h) else "hookseal-v1",
+            mode if mode in _modes(h) else "hmac")
+
+
 @pytest.mark.parametrize("status", TRANSIENT)
 def test_retries_transient_status(hookseal_sender: SenderHarness, status: int) -> None:
-    """5xx and 429 are retried, with the same delivery id and a fresh timestamp."""
-    prop = f"retries a {status} with the same delivery id and a fresh timestamp"
+    """5xx and 429 are retried, with the same webhook id and a fresh signature."""
     h = hookseal_sender
-    ep = h.endpoint([Reply(status), Reply(200)], prop=prop, retry_schedule=[1.2, 1.2])
+    profile, mode = _wire(h, *_RETRY_WIRES[status])
+    prop = (f"retries a {status} with the same webhook id and a fresh signature "
+            f"({profile}, {mode})")
+    ep = h.endpoint([Reply(status), Reply(200)], prop=prop, retry_schedule=[1.2, 1.2],
+                    profile=profile, signing=mode)
     did = h.send(ep, _event_type(), _data(), prop)
     got = h.wait_requests(ep, 2, WAIT)
     if len(got) < 2:
@@ -328,11 +343,14 @@ def test_retries_transient_status(hookseal_sender: SenderHarness, status: int) -
         raise _fail(h, prop, "status delivered after 2 attempts", repr(record), got)
 
 
-def test_retry_timestamps_are_fresh(hookseal_sender: SenderHarness) -> None:
-    """A retry 2 s later carries a timestamp at least a second newer."""
-    prop = "signs every attempt anew (fresh timestamp)"
+@pytest.mark.parametrize("wire", ["hookseal-v1", "standard-webhooks"])
+def test_retry_timestamps_are_fresh(hookseal_sender: SenderHarness, wire: str) -> None:
+    """A retry 2 s later carries a timestamp at least a second newer, in each profile."""
     h = hookseal_sender
-    ep = h.endpoint([Reply(500), Reply(200)], prop=prop, retry_schedule=[2.2])
+    profile, mode = _wire(h, wire, "both")
+    prop = f"signs every attempt anew (fresh timestamp; {profile}, {mode})"
+    ep = h.endpoint([Reply(500), Reply(200)], prop=prop, retry_schedule=[2.2],
+                    profile=profile, signing=mode)
     h.send(ep, _event_type(), _data(), prop)
     got = h.wait_requests(ep, 2, WAIT)
     if len(got) < 2:
