@@ -18,7 +18,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
 PYPROJECTS := pyproject.toml $(wildcard */pyproject.toml sdk/*/pyproject.toml)
 
-.PHONY: help install demo test lint typecheck pytest generate check-generated bench docs docs-build clean
+.PHONY: help install demo test lint typecheck pytest generate check-generated bench docs docs-build screenshots clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -52,16 +52,19 @@ pytest: install ## Run the test suite only
 generate: install ## Regenerate every generated file (vectors, models, docs pages)
 	$(BIN)/python sdk/vectors/generate.py
 	$(BIN)/hookseal-catalog generate-models -o sdk/python/src/hookseal/models
+	$(BIN)/python sdk/python/tools/generate_examples.py
 
 check-generated: install ## Fail if a generated file is stale
 	$(BIN)/python sdk/vectors/generate.py --check
 	$(BIN)/hookseal-catalog generate-models -o sdk/python/src/hookseal/models --check
+	$(BIN)/python sdk/python/tools/generate_examples.py --check
 
 test: lint typecheck check-generated pytest ## Lint, type-check, check generated files, run every test
 
 bench: install ## Run the benchmarks (prints medians and ratios)
 	$(BIN)/python sdk/python/bench/bench_verify.py --write
 	$(BIN)/python reference_sender/bench/bench_sender.py
+	$(BIN)/python reference_sender/bench/bench_review.py
 	$(BIN)/python reference_sender/bench/bench_portal.py
 
 docs: install ## Serve the docs site locally on http://127.0.0.1:8000
@@ -69,6 +72,9 @@ docs: install ## Serve the docs site locally on http://127.0.0.1:8000
 
 docs-build: install ## Build the docs site strictly into site/
 	$(BIN)/mkdocs build --strict
+
+screenshots: install ## Regenerate the portal's screenshots in docs/assets/portal/ from a running portal (headless chromium)
+	$(BIN)/python docs/_build/portal_screenshots.py
 
 clean: ## Remove the venv, tool venv and build output
 	rm -rf $(VENV) $(TOOLS) site dist build

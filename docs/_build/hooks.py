@@ -7,11 +7,13 @@ with Markdown built from the code at build time (so the site cannot drift from i
 - ``retry-outcomes``: the sender's own ``outcome.classify`` run over status codes and errors.
 - ``sender-config``: the fields, defaults and docstring of ``SenderConfig``.
 - ``error-codes``: the SDK's error classes, their ``.code`` and docstring summary.
-- ``sender-metrics``, ``sender-api``, ``breaker-policy``, ``ssrf-examples``: the sender's own
-  metrics registry, OpenAPI document, breaker defaults and SSRF check.
+- ``sender-metrics``, ``sender-alerts``, ``sender-api``, ``breaker-policy``, ``ssrf-examples``:
+  the sender's own metrics registry, shipped alert rules, OpenAPI document, breaker defaults
+  and SSRF check.
 - ``conformance-options``: ``hookseal-conformance``'s argument parser.
 - ``quickstart-commands``: the quickstart block of ``sdk/python/docs-receiving.md``, found
-  exactly as its end-to-end test (``sdk/python/tests/test_listen.py``) finds it.
+  exactly as its end-to-end test (``sdk/python/tests/test_listen.py``) finds it, shown as one
+  titled block per terminal (``listen`` never ends, so it has a terminal of its own).
 
 An unknown marker fails the build.
 """
@@ -182,7 +184,7 @@ def sender_metrics() -> str:
     """The sender's Prometheus metrics: name, type, labels and help, from its registry."""
     from hookseal_sender.metrics import Metrics
 
-    metrics = Metrics(queue_depth=lambda: 0.0)
+    metrics = Metrics(queue_depth=lambda: 0.0, failing_endpoints=lambda: [])
     rows = ["| metric | type | labels | meaning |", "|---|---|---|---|"]
     for value in vars(metrics).values():
         name = getattr(value, "_name", None)
@@ -192,6 +194,21 @@ def sender_metrics() -> str:
         shown = name + ("_total" if kind == "counter" else "")
         labels = ", ".join(f"`{label}`" for label in getattr(value, "_labelnames", ())) or "—"
         rows.append(f"| `{shown}` | {kind} | {labels} | {getattr(value, '_documentation', '')} |")
+    return "\n".join(rows)
+
+
+def sender_alerts() -> str:
+    """The alert rules shipped with the sender: name, condition, wait and severity."""
+    import yaml
+    from hookseal_sender import ops
+
+    rows = ["| alert | fires when | for | severity |", "|---|---|---|---|"]
+    for group in yaml.safe_load(ops.read(ops.RULES))["groups"]:
+        for rule in group["rules"]:
+            anchor = rule["annotations"]["runbook_url"].rsplit("#", 1)[1]
+            expr = " ".join(rule["expr"].split())
+            rows.append(f"| [`{rule['alert']}`](#{anchor}) | `{expr}` | "
+                        f"{rule.get('for', '—')} | {rule['labels']['severity']} |")
     return "\n".join(rows)
 
 
@@ -280,11 +297,36 @@ def conformance_options() -> str:
     return "\n".join(lines)
 
 
-def quickstart_block() -> str:
+def quickstart_commands() -> list[str]:
     """The quickstart commands, extracted by the same rule as their end-to-end test."""
     text = RECEIVING_GUIDE.read_text(encoding="utf-8")
     block = text.split("<!-- quickstart", 1)[1].split("```console\n", 1)[1].split("```", 1)[0]
-    return "```console\n" + block + "```"
+    return [line for line in block.splitlines() if line.strip()]
+
+
+# `listen` runs until Ctrl+C, so it gets a terminal (and a copyable block) of its own; the
+# commands that finish share the second one.
+_TERMINALS = (
+    ("Terminal 1: start the local receiver (it runs until Ctrl+C)",
+     lambda command: command.startswith("hookseal listen")),
+    ("Terminal 2: send a signed test event, then a tampered one",
+     lambda command: not command.startswith("hookseal listen")),
+)
+
+
+def quickstart_block() -> str:
+    """The quickstart commands as one titled block per terminal, in the tested order."""
+    commands = quickstart_commands()
+    blocks = []
+    for title, belongs in _TERMINALS:
+        mine = [command for command in commands if belongs(command)]
+        if not mine:
+            raise ValueError(f"quickstart-commands: no command for {title!r} in {RECEIVING_GUIDE}")
+        blocks.append(f'```{{ .bash title="{title}" }}\n' + "\n".join(mine) + "\n```")
+    # Splitting must not reorder what the end-to-end test runs in order.
+    if [line for block in blocks for line in block.splitlines()[1:-1]] != commands:
+        raise ValueError("quickstart-commands: the terminals would reorder the tested commands")
+    return "\n\n".join(blocks)
 
 
 GENERATORS: dict[str, Callable[[], str]] = {
@@ -295,6 +337,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "error-codes": error_codes,
     "quickstart-commands": quickstart_block,
     "sender-metrics": sender_metrics,
+    "sender-alerts": sender_alerts,
     "sender-api": sender_api,
     "ssrf-examples": ssrf_examples,
     "conformance-options": conformance_options,
@@ -350,13 +393,3 @@ def render_markers(markdown: str, where: str = "") -> str:
 def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
     """MkDocs hook: fill the generated blocks of a page."""
     return render_markers(markdown, page.file.src_uri)
-
-
-def on_files(files: Any, **_: Any) -> Any:
-    """MkDocs hook: the generated ``events/SUMMARY.md`` is navigation, not a page."""
-    from mkdocs.structure.files import InclusionLevel
-
-    summary = files.get_file_from_path("events/SUMMARY.md")
-    if summary is not None:
-        summary.inclusion = InclusionLevel.EXCLUDED
-    return files

@@ -29,9 +29,10 @@ def load_build_module(name: str) -> object:
     import sys
 
     if str(BUILD_DIR) not in sys.path:
-        sys.path.insert(0, str(BUILD_DIR))  # gen_events imports event_pages by name
+        sys.path.insert(0, str(BUILD_DIR))  # build modules may import each other by name
     spec = importlib.util.spec_from_file_location(f"hookseal_docs_{name}", BUILD_DIR / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being made
     spec.loader.exec_module(module)
     return module

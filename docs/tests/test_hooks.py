@@ -57,10 +57,16 @@ def test_sender_config_table_lists_every_field() -> None:
         assert row.rstrip(" |").count("|") >= 2 and not row.endswith("|  |"), row
 
 
-def test_quickstart_block_is_the_tested_one() -> None:
-    block = hooks.quickstart_block()  # type: ignore[attr-defined]
-    assert block.startswith("```console\nhookseal listen")
-    assert "hookseal trigger" in block and block.endswith("```")
+def test_quickstart_blocks_are_the_tested_commands_one_block_per_terminal() -> None:
+    commands = hooks.quickstart_commands()  # type: ignore[attr-defined]
+    markdown = hooks.quickstart_block()  # type: ignore[attr-defined]
+    blocks = re.findall(r'^```\{ \.bash title="([^"]+)" \}\n(.*?)\n```$', markdown,
+                        re.MULTILINE | re.DOTALL)
+    assert [title.split(":")[0] for title, _ in blocks] == ["Terminal 1", "Terminal 2"]
+    # listen never ends: alone in its block; the tested commands, in order, across both.
+    assert blocks[0][1].splitlines() == [c for c in commands if c.startswith("hookseal listen")]
+    assert [line for _, body in blocks for line in body.splitlines()] == commands
+    assert all(line.startswith("hookseal trigger") for line in blocks[1][1].splitlines())
 
 
 def test_include_rewrites_links_into_the_site(tmp_path: Path) -> None:

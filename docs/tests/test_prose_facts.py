@@ -35,6 +35,42 @@ def _claim_retry() -> float:
     return CLAIM_RETRY
 
 
+def _worker(name: str) -> float:
+    from hookseal_sender import worker
+
+    return float(getattr(worker, name))
+
+
+def _breaker():  # type: ignore[no-untyped-def]
+    from hookseal_sender.config import BreakerPolicy
+
+    return BreakerPolicy()
+
+
+def _window_fit() -> tuple[int, int, int]:
+    """The largest cap with the default schedule, the most retries under the default cap,
+    and the longest schedule (what docs/sender.md states about endpoint retry settings)."""
+    from hookseal_sender.config import (
+        DEFAULT_RETRY_POLICY,
+        MAX_RETRY_WINDOW,
+        MAX_SCHEDULE_LENGTH,
+        endpoint_retry_policy,
+    )
+    from hookseal_sender.errors import ConfigError
+
+    n = len(DEFAULT_RETRY_POLICY.schedule)
+    cap = int(MAX_RETRY_WINDOW // n)
+    endpoint_retry_policy(DEFAULT_RETRY_POLICY, None, cap)
+    try:
+        endpoint_retry_policy(DEFAULT_RETRY_POLICY, None, cap + 1)
+        raise AssertionError("cap + 1 fits")
+    except ConfigError:
+        pass
+    retries = int(MAX_RETRY_WINDOW // DEFAULT_RETRY_POLICY.retry_after_cap)
+    endpoint_retry_policy(DEFAULT_RETRY_POLICY, [0] * retries, None)
+    return cap, retries, MAX_SCHEDULE_LENGTH
+
+
 FACTS = [
     # (page, sentence on it, the code's value, the value the sentence implies)
     ("retries.md", "default 10 seconds to connect, and 20 seconds for the whole attempt: the connect "
@@ -44,12 +80,29 @@ FACTS = [
     ("idempotency.md", "timeout (20 s by default, connecting included)",
      lambda: _config().connect_timeout + _config().read_timeout, 20.0),
     ("rotation.md", "(the default overlap is 24 hours)", lambda: _config().rotation_overlap, 86400.0),
-    ("sender.md", "the worker logs it and claims nothing for a second",
+    ("sender.md", "logs it with its traceback and claims nothing for a second",
      lambda: _claim_retry(), 1.0),
+    ("sender.md", "retrying after 1 s, then 2, 4 and at most every 8 s",
+     lambda: (_claim_retry(), _worker("CLAIM_RETRY_MAX")), (1.0, 8.0)),
+    ("sender.md", "a connection idle for more than 2 s with a `SELECT 1`",
+     lambda: __import__("hookseal_sender.storage.postgres").storage.postgres.IDLE_CHECK, 2.0),
+    ("sender.md", "The limit binds at 19,938 s of cap with the default 13 retries, and a "
+     "schedule of more than 72 retries", _window_fit, (19_938, 72, 100)),
+    ("sender.md", "a list of at most 100 delays", lambda: _window_fit()[2], 100),
+    ("sender.md", "(more than 100 / 10 = 10 of them)",
+     lambda: (_config().global_concurrency, _config().per_endpoint_concurrency), (100, 10)),
+    ("sender.md", "A worker has `global_concurrency` slots (100) and gives one endpoint at most "
+     "`per_endpoint_concurrency` of them (10)",
+     lambda: (_config().global_concurrency, _config().per_endpoint_concurrency), (100, 10)),
+    ("retries.md", "more than half of the last 100 attempts failed (at least 50 of them) and more "
+     "than half of the endpoint's last 20 retries failed",
+     lambda: (_breaker().failure_ratio, _breaker().window, _breaker().min_samples,
+              _breaker().retry_window), (0.5, 100, 50, 20)),
+    ("retries.md", "(`open_seconds`, a minute by default)", lambda: _breaker().open_seconds, 60.0),
     ("delivery-logs.md", "(30 days by default)", lambda: _config().retention_days, 30.0),
     ("delivery-logs.md", "(hourly by default)", lambda: _config().purge_interval, 3600.0),
     ("faq.md", "(30 days by default)", lambda: _config().retention_days, 30.0),
-    ("faq.md", "one endpoint (10 by default)", lambda: _config().per_endpoint_concurrency, 10),
+    ("faq.md", "one endpoint (10 by default, fewer while", lambda: _config().per_endpoint_concurrency, 10),
     ("faq.md", "(up to one hour)",
      lambda: __import__("hookseal_sender").DEFAULT_RETRY_POLICY.retry_after_cap, 3600.0),
     ("idempotency.md", "default TTL is 3.5 days",
@@ -69,6 +122,30 @@ FACTS = [
      lambda: _limit("MAX_REASON"), 1000),
     ("sender.md", "(a list, not a single string) are at most 200 characters", lambda: _limit("MAX_NAME"), 200),
     ("sender.md", "A portal link's `user` is at most 254 characters", lambda: _limit("MAX_USER"), 254),
+    ("rotation.md", "an overlap is at most 30 days: a longer one is refused",
+     lambda: __import__("hookseal_sender.config").config.MAX_ROTATION_OVERLAP, 30 * 86400.0),
+    ("security.md", "for at most 30 days (`--overlap`",
+     lambda: __import__("hookseal_sender.config").config.MAX_ROTATION_OVERLAP, 30 * 86400.0),
+    ("security.md", "(1 MiB by default; set it in the settings file)",
+     lambda: __import__("hookseal_sender._limits")._limits.DEFAULT_MAX_BODY_BYTES, 1024 * 1024),
+    ("sender.md", "(default 1048576, 1 MiB)",
+     lambda: __import__("hookseal_sender._limits")._limits.DEFAULT_MAX_BODY_BYTES, 1048576),
+    ("security.md", "more than 64 levels deep are refused",
+     lambda: __import__("hookseal_sender._inputs")._inputs.MAX_JSON_DEPTH, 64),
+    ("sender.md", "or nests more than 64 levels deep)",
+     lambda: __import__("hookseal_sender._inputs")._inputs.MAX_JSON_DEPTH, 64),
+    ("sender.md", "a bulk replay's `limit` that is not an integer from 1 to 10000",
+     lambda: _limit("MAX_BULK_REPLAY"), 10000),
+    ("sender.md", "a delivery list's `limit` outside 1 to 500",
+     lambda: _limit("MAX_PAGE"), 500),
+    ("delivery-logs.md", "every match is replayed, up to 10,000",
+     lambda: _limit("MAX_BULK_REPLAY"), 10000),
+    ("operations.md", "`breaker.disable_after` (5 days by default)",
+     lambda: _config().breaker.disable_after, 5 * 86400.0),
+    ("sender.md", "A worker has `global_concurrency` slots (100) and gives one endpoint at most\n"
+     "`per_endpoint_concurrency` of them (10)",
+     lambda: (_config().per_endpoint_concurrency, _config().global_concurrency), (10, 100)),
+    ("review.md", "older than `retention_days` (30 days by default)", lambda: _config().retention_days, 30.0),
     ("../reference_sender/PORTAL.md", "a tenant id of 1 to 200 characters, a `user` of at most 254",
      lambda: (_limit("MAX_NAME"), _limit("MAX_USER")), (200, 254)),
 ]

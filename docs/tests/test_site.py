@@ -110,12 +110,16 @@ def test_api_reference_documents_the_public_api(site: Path) -> None:
     import hookseal.ordering
     import hookseal_conformance
     import hookseal_sender
+    import hookseal_sender.ops
+    import hookseal_sender.review
 
     for module, page in ((hookseal, "reference/hookseal"),
                          (hookseal_conformance, "reference/hookseal_conformance"),
                          (hookseal.idempotency, "reference/hookseal-receiving"),
                          (hookseal.ordering, "reference/hookseal-receiving"),
-                         (hookseal_sender, "reference/hookseal_sender")):
+                         (hookseal_sender, "reference/hookseal_sender"),
+                         (hookseal_sender.review, "reference/hookseal_sender"),
+                         (hookseal_sender.ops, "reference/hookseal_sender")):
         markup = page_html(site, page)
         for name in module.__all__:
             if name.startswith("__"):
@@ -131,3 +135,44 @@ def test_no_external_scripts_or_styles(site: Path) -> None:
             src = re.search(r"(?:src|href)=\"(https?:)?//[^\"]+\"", tag)
             if src and ("<script" in tag or "stylesheet" in tag or "preconnect" in tag):
                 raise AssertionError(f"{page.relative_to(site)} loads {src.group(0)}")
+
+
+# Where the API reference's docstrings come from (mkdocs.yml, mkdocstrings' paths).
+DOCSTRING_SOURCES = (ROOT / "sdk" / "python" / "src", ROOT / "reference_sender" / "src",
+                     ROOT / "conformance" / "src")
+_DOCTEST_FLAG = re.compile(r"\s*# doctest:.*$")
+
+
+def _docstring_examples() -> list[str]:
+    """The first line of every ``>>>`` example in the documented packages' sources."""
+    found = []
+    for source in DOCSTRING_SOURCES:
+        for path in sorted(source.rglob("*.py")):
+            previous = ""
+            for line in path.read_text(encoding="utf-8").splitlines():
+                stripped = line.strip()
+                if stripped.startswith(">>> ") and not previous.startswith((">>>", "...")):
+                    found.append(_DOCTEST_FLAG.sub("", stripped))
+                previous = stripped
+    return found
+
+
+def test_docstring_examples_render_as_code_not_blockquotes(site: Path) -> None:
+    # Outside a Google-style `Examples:` section, a docstring's `>>>` is Markdown: three
+    # nested blockquotes around the code run together as one paragraph (issue 26).
+    for page in site.rglob("*.html"):
+        markup = page.read_text(encoding="utf-8")
+        where = page.relative_to(site)
+        assert not re.search(r"<blockquote>\s*<blockquote>", markup), f"{where}: nested blockquote"
+        for quote in re.findall(r"<blockquote>(.*?)</blockquote>", markup, re.DOTALL):
+            assert ">>>" not in text_of(quote), f"{where}: a >>> example in a blockquote"
+    examples = _docstring_examples()
+    assert len(examples) >= 11, examples
+    reference = "".join(page_html(site, f"reference/{name}")
+                        for name in ("hookseal", "hookseal-receiving", "hookseal_sender",
+                                     "hookseal_conformance"))
+    code = [" ".join(text_of(block).split())
+            for block in re.findall(r"<pre\b[^>]*>(.*?)</pre>", reference, re.DOTALL)]
+    for example in examples:
+        assert any(" ".join(example.split()) in block for block in code), (
+            f"{example!r} is not in a code block of the API reference")

@@ -141,6 +141,70 @@ def test_generate_models_check(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     assert code == 0 and "up to date" in out
 
 
+def test_every_command_works_on_a_catalog_of_your_own(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """`init`, then lint, release, check-released, diff, export and generate-models, all with
+    --catalog DIR, the snapshot beside the catalog (not in this package)."""
+    mine = tmp_path / "webhooks" / "catalog"
+    code, out, _ = run(capsys, "init", str(mine), "--name", "acme", "--today", "2026-12-01")
+    assert code == 0 and "7 files" in out
+    code, _, err = run(capsys, "init", str(mine))
+    assert code == 2 and "not an empty directory" in err
+    assert run(capsys, "lint", "--catalog", str(mine))[0] == 0
+    code, _, err = run(capsys, "diff", "--catalog", str(mine))
+    assert code == 1 and "no released snapshot" in err
+    assert run(capsys, "release", "--catalog", str(mine))[0] == 0
+    snapshot = tmp_path / "webhooks" / "catalog.released"
+    assert (snapshot / "lock.json").is_file() and (
+        snapshot / "catalog" / "events" / "order.created" / "v1.json"
+    ).is_file()
+    code, out, _ = run(capsys, "check-released", "--catalog", str(mine))
+    assert code == 0 and "released snapshot: OK" in out
+
+    # a breaking change to the released example, seen by diff and check-released alike
+    event = mine / "events" / "order.created" / "v1.json"
+    doc = json.loads(event.read_text(encoding="utf-8"))
+    doc["x-hookseal"]["fires_when"] = "Once, when an order is placed."
+    event.write_text(json.dumps(doc), encoding="utf-8")
+    code, out, _ = run(capsys, "diff", "--catalog", str(mine))
+    assert code == 0 and "released snapshot -> " in out and "description_changed" in out
+    doc["required"] = []
+    event.write_text(json.dumps(doc), encoding="utf-8")
+    code, out, _ = run(capsys, "diff", "--catalog", str(mine))
+    assert code == 1 and "field_made_optional" in out
+    assert run(capsys, "check-released", "--catalog", str(mine))[0] == 1
+
+    code, out, _ = run(capsys, "export", "--openapi", "--catalog", str(mine))
+    assert code == 0 and set(json.loads(out)["webhooks"]) == {"order.created.v1", "test.ping.v1"}
+    code, _, err = run(capsys, "generate-models", "--catalog", str(mine))
+    assert code == 2 and "-o OUT" in err
+    code, out, _ = run(capsys, "generate-models", "--catalog", str(mine), "--package", "acme-webhooks",
+                       "-o", str(tmp_path / "pkg"))  # fmt: skip
+    assert code == 0 and (tmp_path / "pkg" / "src" / "acme_webhooks" / "_events.py").is_file()
+    code, out, _ = run(capsys, "generate-models", "--catalog", str(mine), "-o", str(tmp_path / "mod"))
+    assert code == 0 and "OrderCreatedV1Event" in (tmp_path / "mod" / "_events.py").read_text(encoding="utf-8")
+
+
+def test_lint_loads_derivation_functions(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, catalog_dir: Path, edit: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    steps = [{"op": "function", "name": "cli_pf_v1"}]
+    edit("events/payment.failed/v1.json", lambda d: d["x-hookseal"]["derivation"].update(steps=steps))
+    code, out, _ = run(capsys, "lint", "--catalog", str(catalog_dir))
+    assert code == 0 and "derivation-unchecked" in out
+    (tmp_path / "my_derivations.py").write_text(
+        "from hookseal_catalog.derivation import register_derivation\n"
+        "@register_derivation('cli_pf_v1')\n"
+        "def pf(data):\n"
+        "    return {'payment': data['payment'], 'failure_reason': data['failure']['message']}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    code, out, _ = run(capsys, "lint", "--catalog", str(catalog_dir), "--derivations", "my_derivations")
+    assert code == 0 and "0 error(s), 0 warning(s)" in out
+    code, _, err = run(capsys, "lint", "--catalog", str(catalog_dir), "--derivations", "no_such_module_here")
+    assert code == 2 and "cannot import" in err
+
+
 def test_the_console_script() -> None:
     exe = Path(sys.executable).with_name("hookseal-catalog")
     result = subprocess.run([str(exe), "list", "--json"], capture_output=True, text=True, check=False)

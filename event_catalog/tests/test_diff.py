@@ -224,6 +224,35 @@ def test_events_and_versions_added_and_removed() -> None:
     assert [(c.kind, c.version) for c in back.changes] == [("version_removed", 2)]
 
 
+def test_a_new_major_version_lists_the_derivation_steps_to_write() -> None:
+    v2_props = dict(BASE_PROPS)
+    v2_props["title"] = v2_props.pop("name")  # renamed
+    v2_props.pop("code")  # removed: v1 requires it
+    v2_props["extra"] = {"type": "integer", "description": "Extra."}  # new
+    v2_props["count"] = {"type": "string", "description": "Count."}  # retyped
+    v2 = {"properties": v2_props, "required": ["title", "kind", "count", "extra"]}
+    old = mini_catalog({E: BASE_SCHEMA})
+    new = mini_catalog({E: BASE_SCHEMA, ("thing.happened", 2): v2})
+    report = diff_catalogs(old, new, today=TODAY)
+    [todo] = report.derivations
+    assert (todo.event, todo.version, todo.from_version) == ("thing.happened", 1, 2)
+    assert list(todo.steps) == [
+        {"op": "move", "from": "/title", "path": "/name"},
+        {"op": "remove", "path": "/extra"},
+        {"op": "default", "path": "/code", "value": None},
+        {"op": "function", "name": "thing_happened_v1"},
+    ]
+    assert "count: type changed" in todo.notes[-1]
+    text = report.format_text()
+    assert "To write: thing.happened v1 is derived from v2" in text and '"op": "move"' in text
+    assert report.to_dict()["derivations"][0]["derivation"]["from_version"] == 2
+    declared = mini_catalog(
+        {E: BASE_SCHEMA, ("thing.happened", 2): v2},
+        statuses={E: {"derivation": {"from_version": 2, "steps": []}}},
+    )
+    assert diff_catalogs(old, declared, today=TODAY).derivations == []
+
+
 def test_removing_a_version_after_its_sunset_does_not_block() -> None:
     lifecycle = {E: {"status": "deprecated", "deprecated": "2026-02-01", "sunset": "2026-06-30"}}
     v2 = ("thing.happened", 2)

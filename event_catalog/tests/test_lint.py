@@ -28,6 +28,8 @@ def test_a_copy_is_clean(catalog_dir: Path) -> None:
 
 
 PAID = "events/invoice.paid/v1.json"
+PF1 = "events/payment.failed/v1.json"
+PF2 = "events/payment.failed/v2.json"
 MONEY = "components/money.json"
 
 
@@ -186,6 +188,61 @@ CASES: list[tuple[str, str, Callable[[Any], Any], tuple[str, str, str]]] = [
         ("envelope", "envelope.json", "/required"),
     ),
     ("manifest", "catalog.json", _set(["base_uri"], "schemas.hookseal.dev"), ("manifest", "catalog.json", "/base_uri")),
+    ("derivation missing", PF1, _delete(["x-hookseal", "derivation"]), ("derivation-missing", PF1, "/x-hookseal")),
+    (
+        "derivation from a skipped version",
+        PF1,
+        _set(["x-hookseal", "derivation", "from_version"], 3),
+        ("derivation-invalid", PF1, "/x-hookseal/derivation/from_version"),
+    ),
+    (
+        "derivation step",
+        PF1,
+        _set(["x-hookseal", "derivation", "steps", 0], {"op": "rename", "path": "/a"}),
+        ("derivation-invalid", PF1, "/x-hookseal/derivation/steps/0"),
+    ),
+    (
+        "derivation leaves the example invalid",
+        PF1,
+        lambda d: d["x-hookseal"]["derivation"]["steps"].pop() and None,
+        ("derivation-example", PF1, "/x-hookseal/derivation"),
+    ),
+    (
+        "derivation on the newest version",
+        PF2,
+        _set(["x-hookseal", "derivation"], {"from_version": 3, "steps": []}),
+        ("derivation-invalid", PF2, "/x-hookseal/derivation"),
+    ),
+    (
+        "ordering key nullable",
+        PAID,
+        _set(["x-hookseal", "ordering_key"], "/payment_id"),
+        ("ordering-key", PAID, "/x-hookseal/ordering_key"),
+    ),
+    (
+        "ordering key unknown",
+        PAID,
+        _set(["x-hookseal", "ordering_key"], "/invoice/nope"),
+        ("ordering-key", PAID, "/x-hookseal/ordering_key"),
+    ),
+    (
+        "ordering key not scalar",
+        PAID,
+        _set(["x-hookseal", "ordering_key"], "/invoice"),
+        ("ordering-key", PAID, "/x-hookseal/ordering_key"),
+    ),
+    (
+        "ordering key not a string",
+        PAID,
+        _set(["x-hookseal", "ordering_key"], 7),
+        ("ordering-key", PAID, "/x-hookseal/ordering_key"),
+    ),
+    (
+        "ordering keys disagree",
+        PF2,
+        _set(["x-hookseal", "ordering_key"], "/payment/customer_id"),
+        ("ordering-key", PF1, "/x-hookseal/ordering_key"),
+    ),
 ]
 
 
@@ -252,7 +309,7 @@ def test_duplicates_orphans_and_stray_files(catalog_dir: Path, edit: Any) -> Non
         ),
         encoding="utf-8",
     )
-    (catalog_dir / "README.md").write_text("notes", encoding="utf-8")
+    (catalog_dir / "components" / "README.md").write_text("notes", encoding="utf-8")  # only the root's is allowed
     (catalog_dir / "extra.json").write_text("{}", encoding="utf-8")
     (catalog_dir / "components" / "broken.json").write_text("{", encoding="utf-8")
     codes = _codes(lint_catalog(catalog_dir, today=TODAY))
@@ -260,7 +317,7 @@ def test_duplicates_orphans_and_stray_files(catalog_dir: Path, edit: Any) -> Non
     assert ("duplicate-event", "events/test.pong/v1.json", "/x-hookseal") in codes
     assert ("metadata-mismatch", "events/test.pong/v1.json", "/x-hookseal/type") in codes
     assert ("orphan-component", "components/coupon.json", "") in codes
-    assert ("stray-file", "README.md", "") in codes
+    assert ("stray-file", "components/README.md", "") in codes
     assert ("stray-file", "extra.json", "") in codes
     assert ("invalid-json", "components/broken.json", "") in codes
 
@@ -283,3 +340,52 @@ def test_issue_rendering() -> None:
     issue = LintIssue("missing-doc", PAID, "/description", "a non-empty 'description' is required")
     assert str(issue) == f"{PAID}#/description: error: a non-empty 'description' is required [missing-doc]"
     assert issue.to_dict()["code"] == "missing-doc"
+
+
+def test_a_version_past_its_sunset_needs_no_derivation(catalog_dir: Path, edit: Any) -> None:
+    edit(PF1, _delete(["x-hookseal", "derivation"]))
+    assert ("derivation-missing", PF1, "/x-hookseal") in _codes(lint_catalog(catalog_dir, today=TODAY))
+    issues = lint_catalog(catalog_dir, today=dt.date(2027, 6, 1))
+    assert [i.code for i in issues] == ["sunset-passed"]
+
+
+def test_function_steps_are_checked_with_the_registry_given(catalog_dir: Path, edit: Any) -> None:
+    from hookseal_catalog.derivation import DerivationRegistry
+
+    edit(PF1, _set(["x-hookseal", "derivation", "steps"], [{"op": "function", "name": "pf_v1"}]))
+    issues = lint_catalog(catalog_dir, today=TODAY)
+    assert [(i.code, i.severity) for i in issues] == [("derivation-unchecked", "warning")]
+    registry = DerivationRegistry()
+    strict = lint_catalog(catalog_dir, today=TODAY, registry=registry)
+    assert _codes(strict) == {("derivation-invalid", PF1, "/x-hookseal/derivation/steps/0/name")}
+
+    @registry.register("pf_v1")
+    def pf_v1(data: dict[str, Any]) -> dict[str, Any]:
+        return {"payment": data["payment"], "failure_reason": data["failure"]["message"]}
+
+    assert lint_catalog(catalog_dir, today=TODAY, registry=registry) == []
+    registry.add("pf_v1_bad", lambda data: data)
+    edit(PF1, _set(["x-hookseal", "derivation", "steps"], [{"op": "function", "name": "pf_v1_bad"}]))
+    bad = lint_catalog(catalog_dir, today=TODAY, registry=registry)
+    assert {i.code for i in bad} == {"derivation-example"}
+
+
+def test_a_readme_is_part_of_a_catalog(catalog_dir: Path) -> None:
+    (catalog_dir / "README.md").write_text("# Conventions\n", encoding="utf-8")
+    assert lint_catalog(catalog_dir, today=TODAY) == []
+    (catalog_dir / "NOTES.md").write_text("x", encoding="utf-8")
+    assert ("stray-file", "NOTES.md", "") in _codes(lint_catalog(catalog_dir, today=TODAY))
+
+
+def test_load_checked_catalog_refuses_with_the_linters_messages(catalog_dir: Path, edit: Any) -> None:
+    from hookseal_catalog.errors import CatalogLintError, CatalogLoadError
+    from hookseal_catalog.lint import load_checked_catalog
+
+    assert "payment.failed" in load_checked_catalog(catalog_dir, today=TODAY).events
+    edit(PF1, _delete(["x-hookseal", "derivation"]))
+    with pytest.raises(CatalogLintError) as info:
+        load_checked_catalog(catalog_dir, today=TODAY)
+    assert info.value.code == "catalog_invalid"
+    assert "declares no derivation" in str(info.value) and "[derivation-missing]" in str(info.value)
+    with pytest.raises(CatalogLoadError):
+        load_checked_catalog(catalog_dir / "nowhere")

@@ -59,7 +59,8 @@ def test_versions_and_lifecycle(catalog: Catalog) -> None:
 
 def test_envelope_fields(catalog: Catalog) -> None:
     names = [row.name for row in envelope_fields(catalog)]
-    assert names == ["id", "type", "version", "created", "livemode", "data"]
+    assert names == ["id", "type", "version", "created", "livemode", "sequence", "data"]
+    assert not next(r for r in envelope_fields(catalog) if r.name == "sequence").required
 
 
 def test_markdown(catalog: Catalog) -> None:

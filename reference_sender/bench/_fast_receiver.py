@@ -1,17 +1,25 @@
-"""A minimal fast HTTP receiver for the benchmarks: answers every POST with 200 "ok".
+"""A minimal fast HTTP receiver for the benchmarks: answers every POST with 200 "ok",
+except under ``/slow``, where it answers after a minute (an endpoint slower than any
+timeout, for the fairness section).
 
 Usage: python _fast_receiver.py PORT  (prints "ready" when listening).
 """
 
 from __future__ import annotations
 
+import asyncio
 import sys
 
 from aiohttp import web
 
+#: Seconds a /slow request waits before its answer (the sender gives up long before).
+SLOW = 60.0
+
 
 async def handle(request: web.Request) -> web.Response:
     await request.read()
+    if request.path.startswith("/slow"):
+        await asyncio.sleep(SLOW)
     return web.Response(text="ok")
 
 
@@ -19,7 +27,9 @@ def main() -> None:
     app = web.Application()
     app.router.add_post("/{tail:.*}", handle)
     print("ready", flush=True)
-    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+    # handler_cancellation: a request the sender gave up on stops waiting too.
+    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None,
+                handler_cancellation=True)
 
 
 if __name__ == "__main__":

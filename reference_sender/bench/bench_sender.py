@@ -6,6 +6,8 @@
 - Enqueue p50/p99 (catalog validation included) vs a bare insert of the same rows, on an
   empty store and with 1,000,000 past deliveries.
 - Claim throughput with 10,000 and 1,000,000 pending rows, and with 1,000,000 past ones.
+- Fairness: a fast endpoint's p50 latency (enqueue to answer) beside 12 endpoints slower
+  than their timeout, against the same endpoint alone (default concurrency limits).
 
 The benchmark process is pinned to CPU 0 and the receiver (and PostgreSQL) to CPU 1 with
 ``taskset`` so the two sides do not fight over one core; on a 2-core machine that is the
@@ -36,7 +38,14 @@ from typing import Any, Callable
 import aiohttp
 import hookseal
 import httpx
-from hookseal_sender import Sender, SenderConfig, Worker, generate_master_key, tune_gc
+from hookseal_sender import (
+    BackgroundWorker,
+    Sender,
+    SenderConfig,
+    Worker,
+    generate_master_key,
+    tune_gc,
+)
 from hookseal_sender.catalog import _catalog, no_validation
 from hookseal_sender.models import new_id
 from hookseal_sender.outbox import enqueue
@@ -392,6 +401,76 @@ def claim_rates(mk: Callable[[str], str], big: int, claims: int,
     return rates
 
 
+#: Fairness section: endpoints slower than their timeout, the timeout, the fast stream.
+SLOW_ENDPOINTS = 12
+SLOW_TIMEOUT = 2.0
+FAST_RATE = 100.0
+
+
+class _Quiet:
+    """A notifier that drops the slow endpoints' dead-letter notices."""
+
+    def notify(self, notice: Any) -> None:
+        """Drop the notice.
+
+        Args:
+            notice: The notice.
+        """
+
+
+def fairness_run(db: str, base: str, slow: int, duration: float) -> float:
+    """The fast endpoint's p50 latency (seconds from enqueue to its answer) while events
+    for it are enqueued at ``FAST_RATE``/s for ``duration`` s, beside ``slow`` endpoints
+    that answer after their timeout, each with a backlog that lasts the whole run. The
+    sender runs with the default concurrency limits (100 in all, 10 per endpoint)."""
+    cfg = SenderConfig(database=db, master_key=generate_master_key(), allow_local=True)
+    sender = Sender(cfg, validator=no_validation, notifier=_Quiet())
+    fast = sender.create_endpoint("fast", f"{base}/fast", allow_local=True).endpoint.id
+    backlog = int(10 * duration / SLOW_TIMEOUT) + 20  # enough for 10 at a time throughout
+    slow_ids = [sender.create_endpoint(f"slow{i}", f"{base}/slow{i}", allow_local=True,
+                                       timeout=SLOW_TIMEOUT, retry_schedule=[]).endpoint.id
+                for i in range(slow)]
+    with sender.store.transaction() as conn:
+        for i, ep in enumerate(slow_ids):
+            for _ in range(backlog):
+                enqueue(sender.store, f"slow{i}", "bench.event", {"pad": "x" * 900},
+                        validator=no_validation, conn=conn, endpoint_ids=[ep])
+    worker = BackgroundWorker(sender, drain_timeout=0.5).start()
+    time.sleep(0.5)  # the slow endpoints' attempts are under way
+    n = int(FAST_RATE * duration)
+    t0 = time.monotonic()
+    for i in range(n):
+        time.sleep(max(0.0, t0 + i / FAST_RATE - time.monotonic()))
+        enqueue(sender.store, "fast", "bench.event", {"pad": "x" * 900},
+                validator=no_validation, endpoint_ids=[fast])
+    sql = ("SELECT a.at + a.latency_ms / 1000.0 - d.created_at FROM deliveries d JOIN attempts a"
+           " ON a.delivery_id = d.id WHERE d.endpoint_id = ? AND a.outcome = 'delivered'")
+    store: Any = sender.store
+    if store.placeholder != "?":
+        sql = sql.replace("?", store.placeholder)
+    deadline = time.monotonic() + 30 * duration
+    while True:
+        lat = [r[0] for r in store.conn().execute(sql, [fast]).fetchall()]
+        if len(lat) >= n or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    worker.stop()
+    sender.close()
+    if len(lat) < n:
+        raise RuntimeError(f"fast endpoint: {len(lat)} of {n} delivered in time")
+    return statistics.median(lat)
+
+
+def fairness(mk: Callable[[str], str], base: str, duration: float,
+             runs: int) -> tuple[list[float], list[float]]:
+    """Interleaved pairs of runs: the fast endpoint alone, then beside the slow ones."""
+    alone, crowded = [], []
+    for i in range(runs):
+        alone.append(fairness_run(mk(f"fa{i}"), base, 0, duration))
+        crowded.append(fairness_run(mk(f"fc{i}"), base, SLOW_ENDPOINTS, duration))
+    return alone, crowded
+
+
 def paired(num: list[float], den: list[float]) -> float:
     """Median of the ratios of runs made one after the other (``num[i] / den[i]``)."""
     return statistics.median(a / b for a, b in zip(num, den))
@@ -401,7 +480,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-postgres", action="store_true")
-    ap.add_argument("--only", choices=["throughput", "enqueue", "claims"],
+    ap.add_argument("--only", choices=["throughput", "enqueue", "claims", "fairness"],
                     help="run one section")
     args = ap.parse_args()
     big = 100_000 if args.quick else 1_000_000
@@ -501,6 +580,17 @@ def main() -> int:
                   f"({paired(rates['large'], rates['small']):.2f}x); 10,000 pending + {big:,} "
                   f"past {past:,.0f} rows/s ({paired(rates['past'], rates['small']):.2f}x)")
             RESULTS[f"claim_{backend}"] = (small, large, past)
+        for backend, mk in dbs.items() if args.only in (None, "fairness") else ():
+            runs = 1 if args.quick else 3
+            alone, crowded = fairness(mk, f"http://127.0.0.1:{port}", 4.0 if args.quick else 12.0,
+                                      runs)
+            a50, c50 = statistics.median(alone), statistics.median(crowded)
+            ratio = paired(crowded, alone)
+            print(f"[{backend}] fairness: fast endpoint p50 {a50 * 1000:.0f} ms alone, "
+                  f"{c50 * 1000:.0f} ms beside {SLOW_ENDPOINTS} endpoints slower than their "
+                  f"{SLOW_TIMEOUT:.0f} s timeout; ratio {ratio:.2f}x (target <= 2x; median of "
+                  f"{runs} interleaved pairs)")
+            RESULTS[f"fairness_{backend}"] = (a50, c50, ratio)
         stolen, total = (b - a for a, b in zip(steal0, cpu_steal()))
         if total:
             # Read this first: on a shared host, a run with much time stolen scatters more.

@@ -47,24 +47,44 @@ class PostgresServer:
         subprocess.run(self._cmd("initdb", "-D", str(data), "-U", "postgres", "--auth=trust",
                                  "-E", "UTF8", "--no-sync"),
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.proc = subprocess.Popen(
-            self._cmd("postgres", "-D", str(data), "-p", str(self.port), "-k", str(self.dir),
-                      "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
-                      "-c", "max_connections=200"),
+        self.resume()
+        return self
+
+    def _launch(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            self._cmd("postgres", "-D", str(self.dir / "data"), "-p", str(self.port),
+                      "-k", str(self.dir), "-c", "listen_addresses=127.0.0.1",
+                      "-c", "fsync=off", "-c", "max_connections=200"),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
+
+    def resume(self) -> None:
+        """Start the server on its data directory (again, after :meth:`halt`); wait for it."""
         import psycopg
 
+        self.proc = self._launch()
         deadline = time.time() + 30
         while True:
             try:
                 psycopg.connect(self.dsn("postgres"), connect_timeout=2).close()
-                break
+                return
             except psycopg.OperationalError:
-                if time.time() > deadline or self.proc.poll() is not None:
+                if time.time() > deadline:
                     raise
+                if self.proc.poll() is not None:  # the last one's shutdown not yet over
+                    time.sleep(0.2)
+                    self.proc = self._launch()
                 time.sleep(0.1)
-        return self
+
+    def halt(self) -> None:
+        """Stop the server, keeping its data (a restart is :meth:`halt` then :meth:`resume`)."""
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
 
     def dsn(self, db: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{db}"
@@ -77,10 +97,5 @@ class PostgresServer:
         return self.dsn(name)
 
     def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        self.halt()
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -106,8 +106,90 @@ def test_endpoint_lifecycle_and_isolation(client: TestClient) -> None:
 
 def test_metrics_health_and_portal_mount(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"ok": True}
-    assert "hookseal_queue_depth" in client.get("/metrics").text
+    assert "hookseal_queue_depth" in client.get("/metrics", headers=AUTH).text
     assert client.get("/portal/").text == "portal home"
+
+
+def test_metrics_need_a_key_because_they_name_every_tenants_endpoints(sender: Sender) -> None:
+    """Regression: /metrics was open on the portal's port and listed endpoint ids."""
+    client = TestClient(create_app(sender, {KEY: "ci"}, metrics_keys=["hsm_prometheus"]))
+    eid = client.post("/v1/tenants/alice/endpoints", headers=AUTH,
+                      json={"url": "https://hooks.example.com/a"}).json()["endpoint"]["id"]
+    client.post(f"/v1/tenants/alice/endpoints/{eid}/ping", headers=AUTH)
+    sender.metrics.child(sender.metrics.enqueued, "test.ping")  # a labelled child exists
+    for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic aHNtOng="}):
+        r = client.get("/metrics", headers=headers)
+        assert r.status_code == 401 and r.json()["error"] == "unauthorized"
+        assert "hookseal_" not in r.text
+    for key in ("hsm_prometheus", KEY):
+        r = client.get("/metrics", headers={"Authorization": f"Bearer {key}"})
+        assert r.status_code == 200 and "hookseal_queue_depth" in r.text
+    assert openapi_schema()["paths"]["/metrics"]["get"]["security"] == [{"apiKey": []}]
+
+
+def test_request_bodies_are_capped(sender: Sender) -> None:
+    """Regression: authenticated bodies had no size limit (twenty 10 MB bodies grew the
+    process by 400 MB). Over the cap: 413 body_too_large, declared or chunked."""
+    client = TestClient(create_app(sender, {KEY: "ci"}, max_body_bytes=1000))
+    url = "/v1/tenants/alice/endpoints"
+    ok = client.post(url, headers=AUTH, json={"url": "https://hooks.example.com/a",
+                                              "description": "x" * 800})
+    assert ok.status_code == 201, ok.text
+    big = client.post(url, headers=AUTH, json={"url": "https://hooks.example.com/a",
+                                               "description": "x" * 2000})
+    assert big.status_code == 413 and big.json()["error"] == "body_too_large"
+    assert "1000 bytes" in big.json()["detail"]
+
+    def chunks() -> Any:  # no Content-Length: counted as it arrives
+        yield b'{"url": "https://hooks.example.com/a", "description": "'
+        for _ in range(50):
+            yield b"y" * 100
+        yield b'"}'
+
+    chunked = client.post(url, headers={**AUTH, "Content-Type": "application/json"},
+                          content=chunks())
+    assert chunked.status_code == 413 and chunked.json()["error"] == "body_too_large"
+    # Nothing over the cap was created, and the cap holds for unauthenticated requests too.
+    assert len(client.get(url, headers=AUTH).json()["endpoints"]) == 1
+    assert client.post(url, content=b"x" * 5000).status_code == 413
+
+
+def test_deep_json_and_bad_times_are_400_not_500(client: TestClient) -> None:
+    """Regression: deeply nested JSON was a 500 (RecursionError)."""
+    for depth in (65, 100_000):
+        r = client.post("/v1/tenants/alice/events", headers=AUTH,
+                        content=b"[" * depth + b"]" * depth)
+        assert r.status_code == 400, r.text
+        assert r.json()["error"] == "invalid_request" and "nests" in r.json()["detail"]
+    # Found by the property test: limit=0 on an empty page was an IndexError, a 500.
+    for query in ("limit=0", "limit=-1", "limit=501", "limit=x"):
+        r = client.get(f"/v1/tenants/nobody/deliveries?{query}", headers=AUTH)
+        assert r.status_code == 400 and "limit must be" in r.json()["detail"], r.text
+    for query in ("since=nan", "since=inf", "until=-inf", "since=1e308", "until=abc"):
+        r = client.get(f"/v1/tenants/alice/deliveries?{query}", headers=AUTH)
+        assert r.status_code == 400, (query, r.text)
+        assert r.json()["detail"].startswith(query.split("=")[0])
+
+
+def test_bulk_replay_honours_the_limit(client: TestClient, sender: Sender) -> None:
+    """Regression: a bulk replay with a limit replayed every matching delivery."""
+    eid = client.post("/v1/tenants/alice/endpoints", headers=AUTH,
+                      json={"url": "https://hooks.example.com/a"}).json()["endpoint"]["id"]
+    for _ in range(7):
+        client.post(f"/v1/tenants/alice/endpoints/{eid}/ping", headers=AUTH)
+    client.post(f"/v1/tenants/alice/endpoints/{eid}/cancel", headers=AUTH, json={})
+    body = {"status": ["cancelled"], "limit": 3}
+    preview = client.post("/v1/tenants/alice/replays", headers=AUTH, json=body).json()
+    assert (preview["matched"], preview["selected"], preview["replayed"]) == (7, 3, 0)
+    done = client.post("/v1/tenants/alice/replays", headers=AUTH,
+                       json={**body, "confirm": True}).json()
+    assert done["replayed"] == 3
+    live = sender.list_deliveries("alice", limit=100)
+    assert sum(d.status == "pending" for d in live) == 3
+    for bad in (0, -1, 10_001, 2.5, "3", True):
+        r = client.post("/v1/tenants/alice/replays", headers=AUTH,
+                        json={"status": ["cancelled"], "limit": bad})
+        assert r.status_code == 400 and "limit" in r.json()["detail"], bad
 
 
 def test_hostile_strings_are_400_not_500(client: TestClient) -> None:

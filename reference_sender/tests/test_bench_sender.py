@@ -1,4 +1,4 @@
-"""``make bench``'s sender benchmark still runs: its enqueue and claim sections, at smoke
+"""``make bench``'s sender benchmark still runs: its enqueue, claim and fairness sections, at smoke
 size on SQLite (the throughput section posts through httpx for tens of seconds, and every
 part it drives is tested on its own)."""
 
@@ -29,6 +29,9 @@ def _run(section: str) -> str:
     pytest.param("claims", [rf"\[sqlite\] claims .* 100,000 pending [\d,]+ rows/s \({RATIO}\); "
                             rf"10,000 pending \+ 100,000 past [\d,]+ rows/s \({RATIO}\)"],
                  id="claims"),
+    pytest.param("fairness", [rf"\[sqlite\] fairness: fast endpoint p50 \d+ ms alone, \d+ ms beside "
+                              rf"12 endpoints slower than their 2 s timeout; ratio {RATIO}"],
+                 id="fairness"),
 ])
 def test_the_benchmark_section_prints_its_ratios(section: str, rows: list[str]) -> None:
     text = _run(section)

@@ -1,4 +1,5 @@
-"""CircuitBreaker: opens on a failing majority of the recent window, probes, closes."""
+"""CircuitBreaker: opens when the recent attempts and the recent retries mostly fail,
+probes, closes. (``retry=True``: the attempt retried a delivery that had failed.)"""
 
 from __future__ import annotations
 
@@ -24,9 +25,9 @@ POLICY = BreakerPolicy(window=10, min_samples=4, failure_ratio=0.5, open_seconds
 def test_stays_closed_until_enough_samples() -> None:
     br = CircuitBreaker(POLICY, FakeClock())
     for _ in range(3):
-        br.record(False)
+        br.record(False, retry=True)
     assert br.state == CLOSED and br.allows(5)
-    br.record(False)  # the fourth sample: 4 of 4 failed
+    br.record(False, retry=True)  # the fourth sample: 4 of 4 failed
     assert br.state == OPEN and not br.allows(0)
 
 
@@ -34,7 +35,7 @@ def test_half_open_lets_one_probe_through_and_its_result_decides() -> None:
     clock = FakeClock()
     br = CircuitBreaker(POLICY, clock)
     for _ in range(4):
-        br.record(False)
+        br.record(False, retry=True)
     clock.now += 30.0
     assert br.state == HALF_OPEN
     assert br.allows(0) and not br.allows(1)
@@ -49,13 +50,14 @@ def test_half_open_lets_one_probe_through_and_its_result_decides() -> None:
 
 
 def test_failures_that_leave_the_window_stop_counting() -> None:
-    br = CircuitBreaker(BreakerPolicy(window=10, min_samples=10, failure_ratio=0.5), FakeClock())
+    br = CircuitBreaker(BreakerPolicy(window=10, min_samples=10, failure_ratio=0.5, retry_window=10),
+                        FakeClock())
     for success in [False] * 5 + [True] * 10:  # the five failures have all dropped out
-        br.record(success)
+        br.record(success, retry=True)
     for _ in range(5):
-        br.record(False)
+        br.record(False, retry=True)
     assert br.state == CLOSED  # 5 of the last 10: not more than half
-    br.record(False)  # 6 of 10
+    br.record(False, retry=True)  # 6 of 10
     assert br.state == OPEN
 
 
@@ -63,26 +65,82 @@ def test_failures_that_leave_the_window_stop_counting() -> None:
 @given(
     st.integers(1, 12),
     st.integers(1, 12),
+    st.integers(1, 6),
     st.sampled_from([0.25, 0.5, 0.75]),
-    st.lists(st.booleans(), max_size=60),
+    st.lists(st.tuples(st.booleans(), st.booleans()), max_size=60),
 )
 def test_opens_exactly_when_the_window_says_so(
-    window: int, min_samples: int, ratio: float, results: list[bool]
+    window: int, min_samples: int, retry_window: int, ratio: float,
+    results: list[tuple[bool, bool]],
 ) -> None:
-    # A model that recounts the whole window after every result, as the definition reads.
+    # A model that recounts both windows after every result, as the definition reads.
     clock = FakeClock()
-    policy = BreakerPolicy(window=window, min_samples=min_samples, failure_ratio=ratio, open_seconds=30.0)
+    policy = BreakerPolicy(window=window, min_samples=min_samples, failure_ratio=ratio,
+                           retry_window=retry_window, open_seconds=30.0)
     br = CircuitBreaker(policy, clock)
     model: deque[bool] = deque(maxlen=window)
-    for success in results:
-        br.record(success)
+    retries: deque[bool] = deque(maxlen=retry_window)
+    for success, retry in results:
+        br.record(success, retry=retry)
         model.append(success)
-        should_open = len(model) >= min_samples and model.count(False) > ratio * len(model)
+        if retry:
+            retries.append(success)
+        failed_retries = retries.count(False)
+        should_open = (len(model) >= min_samples and model.count(False) > ratio * len(model)
+                       and failed_retries > 0 and failed_retries > ratio * len(retries))
         assert (br.state == OPEN) == should_open
         if should_open:
-            # Let it half-open and close again with a good probe, then carry on fresh.
+            # Let it half-open and close again with a good probe (a first attempt, so
+            # the retries' record stands), then carry on with a fresh window.
             clock.now += 30.0
             br.started()
             br.record(True)
             model.clear()
             assert br.state == CLOSED
+
+
+def test_an_endpoint_that_fails_first_attempts_but_takes_retries_stays_closed() -> None:
+    """Issue 19 item 1: 503 to each first attempt, 200 to its retry. With the default
+    policy, a burst of first attempts (all failing) before any retry, then the steady
+    mix: the breaker never opens, so the retries are sent."""
+    br = CircuitBreaker(BreakerPolicy(), FakeClock())
+    for _ in range(500):
+        br.record(False)
+    assert br.state == CLOSED
+    for _ in range(2000):
+        br.record(False)
+        br.record(True, retry=True)
+    assert br.state == CLOSED
+
+
+def test_an_endpoint_whose_retries_fail_too_opens() -> None:
+    br = CircuitBreaker(BreakerPolicy(), FakeClock())
+    for _ in range(60):
+        br.record(False)
+    assert br.state == CLOSED  # no retry yet: it may be an endpoint that takes retries
+    br.record(False, retry=True)
+    assert br.state == OPEN
+
+
+def test_the_retries_record_outlives_a_close() -> None:
+    """Half-open, a retry probe that succeeds closes the breaker; the next burst of failed
+    first attempts does not reopen it, since that retry went through."""
+    clock = FakeClock()
+    br = CircuitBreaker(BreakerPolicy(), clock)
+    for _ in range(60):
+        br.record(False, retry=True)
+    assert br.state == OPEN
+    clock.now += BreakerPolicy().open_seconds
+    br.started()
+    br.record(True, retry=True)  # 1 good of the last 20 retries: the probe closes it
+    assert br.state == CLOSED
+    for _ in range(200):
+        br.record(False)
+    assert br.state == OPEN  # 19 of the last 20 retries failed: still a failing endpoint
+    clock.now += BreakerPolicy().open_seconds
+    for _ in range(20):  # recovering: its retries go through
+        br.started()
+        br.record(True, retry=True)
+    for _ in range(200):
+        br.record(False)
+    assert br.state == CLOSED

@@ -250,3 +250,189 @@ def test_replay_wait_stops_cleanly_on_ctrl_c(cli, tmp_path: Path) -> None:  # ty
     out = "".join(lines)
     assert "Stopped waiting (Ctrl-C): 2 of 2 deliveries still pending" in out, out
     assert "Traceback" not in out
+
+
+def _secret_of(out: str) -> str:
+    return re.search(r"whsec_\S+", out).group(0)  # type: ignore[union-attr]
+
+
+def test_init_force_never_replaces_the_master_key(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Regression: ``init --force`` beside a database replaced master.key, so no stored
+    secret decrypted any more. The key is kept (and said so); the stored secrets still
+    sign deliveries."""
+    from hookseal_sender import Sender, SenderConfig
+    from hookseal_sender.cli import load_settings
+
+    eid = _ids(cli("endpoints", "add", "http://127.0.0.1:9/h", "--allow-local")[1], "ep")[0]
+    key_before = (tmp_path / "master.key").read_text()
+    old_settings = json.loads((tmp_path / "hookseal-sender.json").read_text())
+    assert main(["init", "--dir", str(tmp_path), "--force", "--allow-local"]) == 0
+    assert (tmp_path / "master.key").read_text() == key_before
+    new_settings = json.loads((tmp_path / "hookseal-sender.json").read_text())
+    assert new_settings["api_keys"] != old_settings["api_keys"]  # what --force is for
+    assert new_settings["database"] == old_settings["database"]
+    st = load_settings(str(tmp_path / "hookseal-sender.json"))
+    s = Sender(SenderConfig(database=st["database"], master_key_file=st["master_key_file"],
+                            allow_local=True))
+    try:
+        kinds = {k.kind: k.secret for k in s.store.keys(eid)}  # still decrypt
+        assert kinds["hmac"].startswith("whsec_") and kinds["ed25519"].startswith("whsk_")
+    finally:
+        s.close()
+    code, out = cli("endpoints", "list")
+    assert code == 0 and eid in out
+
+
+def test_init_says_it_kept_the_key_and_refuses_what_would_lose_secrets(
+        cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    cli("endpoints", "add", "http://127.0.0.1:9/h", "--allow-local")
+    settings_file = tmp_path / "hookseal-sender.json"
+    before = settings_file.read_text()
+    assert main(["init", "--dir", str(tmp_path), "--force"]) == 0
+    assert "Kept the existing master key" in capsys.readouterr().out
+    # A key that does not decrypt the stored secrets: refused, nothing written.
+    key = (tmp_path / "master.key").read_text()
+    from hookseal_sender import generate_master_key
+
+    (tmp_path / "master.key").write_text(generate_master_key() + "\n")
+    before = settings_file.read_text()
+    assert main(["init", "--dir", str(tmp_path), "--force"]) == 1
+    out = capsys.readouterr().out
+    assert "does not decrypt" in out and "nothing was written" in out
+    assert settings_file.read_text() == before
+    # No key at all beside a database that holds secrets: refused, no new key made.
+    (tmp_path / "master.key").unlink()
+    assert main(["init", "--dir", str(tmp_path), "--force"]) == 1
+    out = capsys.readouterr().out
+    assert "already holds endpoint secrets" in out and not (tmp_path / "master.key").exists()
+    assert settings_file.read_text() == before
+    (tmp_path / "master.key").write_text(key)
+    assert main(["init", "--dir", str(tmp_path), "--force"]) == 0
+
+
+def test_serve_refuses_a_master_key_that_does_not_decrypt(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A wrong key is one clear error at start, not a traceback per delivery."""
+    from hookseal_sender import generate_master_key
+
+    cli("endpoints", "add", "http://127.0.0.1:9/h", "--allow-local")
+    (tmp_path / "master.key").write_text(generate_master_key() + "\n")
+    code, out = cli("endpoints", "list")
+    assert code == 1 and "error (invalid_configuration)" in out and "does not decrypt" in out
+
+
+def test_files_are_created_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+                                   cli) -> None:
+    """Regression: the SQLite database was created 0644 (umask 022)."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        cli("endpoints", "add", "http://127.0.0.1:9/h", "--allow-local")
+        data = json.dumps(_catalog().example("invoice.paid"))
+        cli("send", "invoice.paid", "--data", data)
+        names = ["master.key", "hookseal-sender.json", "hookseal-sender.db",
+                 "hookseal-sender.db-wal", "hookseal-sender.db-shm"]
+        import argparse
+
+        from hookseal_sender.cli import open_sender
+
+        s = open_sender(argparse.Namespace(config=str(tmp_path / "hookseal-sender.json")))
+        try:
+            s.list_endpoints("acme")  # a connection is open: the -wal and -shm files exist
+            modes = {n: stat.S_IMODE((tmp_path / n).stat().st_mode) for n in names}
+        finally:
+            s.close()
+    finally:
+        os.umask(old)
+    assert modes == dict.fromkeys(names, 0o600)
+
+
+def test_bulk_replay_honours_limit_and_states_the_count(cli) -> None:  # type: ignore[no-untyped-def]
+    """Regression: ``deliveries replay --limit 50 --yes`` replayed all 3,004 matches."""
+    cli("endpoints", "add", "http://127.0.0.1:9/h", "--allow-local")
+    data = json.dumps(_catalog().example("invoice.paid"))
+    for _ in range(7):
+        cli("send", "invoice.paid", "--data", data)
+    dids = _ids(cli("deliveries", "list")[1])
+    cli("deliveries", "cancel", *dids)
+    code, out = cli("deliveries", "replay", "--status", "cancelled", "--limit", "3")
+    assert code == 1  # not confirmed (no terminal, no --yes): nothing replayed
+    assert "7 deliveries match; the oldest 3 will be replayed (--limit 3)." in out
+    assert "Nothing replayed" in out
+    code, out = cli("deliveries", "replay", "--status", "cancelled", "--limit", "3", "--yes")
+    assert code == 0 and "Replaying 3 " in out
+    assert _ids(cli("deliveries", "list", "--status", "pending")[1]).__len__() == 3
+    code, out = cli("deliveries", "replay", "--status", "cancelled", "--yes")
+    assert "4 deliveries match; 4 will be replayed." in out and "Replaying 4 " in out
+    for bad in ("0", "-5", "x", "10001"):
+        with pytest.raises(SystemExit) as exc:
+            cli("deliveries", "replay", "--status", "cancelled", "--limit", bad)
+        assert exc.value.code == 2
+    # Options a subcommand would ignore are refused, not silently dropped.
+    with pytest.raises(SystemExit):
+        cli("deliveries", "cancel", "--limit", "3", *dids)
+
+
+def test_rotate_validates_the_overlap_before_rotating(cli) -> None:  # type: ignore[no-untyped-def]
+    """Regression: ``--overlap 1e308`` rotated, printed the secret, then crashed."""
+    out = cli("endpoints", "add", "http://127.0.0.1:9/h", "--allow-local")[1]
+    eid = _ids(out, "ep")[0]
+    for bad in ("1e308", "nan", "inf", "-1", "2592001"):
+        with pytest.raises(SystemExit) as exc:
+            cli("endpoints", "rotate", eid, "--overlap", bad)
+        assert exc.value.code == 2
+    code, out = cli("endpoints", "rotate", eid, "--overlap", "2592000")
+    assert code == 0 and "whsec_" in out and "keeps signing until" in out
+
+
+def test_settings_file_errors_name_the_file_and_field(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Regression: a malformed settings file was reported as "--data is not JSON", and
+    --config naming a directory raised a bare IsADirectoryError."""
+    settings = tmp_path / "hookseal-sender.json"
+    good = settings.read_text()
+    code = main(["--config", str(tmp_path), "endpoints", "list"])
+    assert code == 1
+    settings.write_text(good[:-5])
+    code, out = cli("endpoints", "list")
+    assert code == 1 and "--data" not in out
+    assert f"settings file {settings} is not JSON" in out.replace("\n", "")
+    for field, value, message in [("allow_local", "yes", "must be true or false"),
+                                  ("api_keys", ["k"], "must be a JSON object"),
+                                  ("max_body_bytes", 0, "must be a positive integer"),
+                                  ("allow-local", True, "unknown field 'allow-local'"),
+                                  ("smtp", {"hots": "mail"}, "'smtp'")]:
+        settings.write_text(json.dumps({**json.loads(good), field: value}))
+        code, out = cli("endpoints", "list")
+        assert code == 1 and "invalid_configuration" in out, (field, out)
+        assert message in out.replace("\n", ""), (field, out)
+
+
+def test_config_naming_a_directory_is_a_clear_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "250")
+    assert main(["--config", str(tmp_path), "endpoints", "list"]) == 1
+    out = capsys.readouterr().out
+    assert "is a directory" in out and "Traceback" not in out
+
+
+def test_allow_local_refusal_says_what_to_change(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Regression: ``endpoints add http://127.0.0.1:4300/ --allow-local`` said only
+    "only https:// is allowed" when the settings did not allow local destinations."""
+    monkeypatch.setenv("COLUMNS", "250")
+    assert main(["init", "--dir", str(tmp_path)]) == 0
+    capsys.readouterr()
+    code = main(["--config", str(tmp_path / "hookseal-sender.json"), "endpoints", "add",
+                 "http://127.0.0.1:4300/", "--allow-local"])
+    out = capsys.readouterr().out.replace("\n", " ")
+    assert code == 1 and "destination_refused" in out
+    assert '"allow_local": true' in out and "init --allow-local" in out
+
+
+def test_send_file_with_an_impossible_name_is_a_typed_error(cli) -> None:  # type: ignore[no-untyped-def]
+    """Found by the property test: a NUL in --file raised a bare ValueError."""
+    code, out = cli("send", "--file", "a\x00b")
+    assert code == 1 and "error (invalid_request)" in out and "--file" in out

@@ -111,3 +111,19 @@ def test_sign_out_ends_the_session(client: TestClient, sender: Sender) -> None:
     assert f'{COOKIE}=""' in r.headers["set-cookie"] or "Max-Age=0" in r.headers["set-cookie"]
     client.cookies.clear()
     assert client.get("/portal/").status_code == 401
+
+
+@pytest.mark.parametrize("query", ["since=nan", "since=inf", "until=-inf", "since=NaN",
+                                   "until=1e308", "since=-1", "since=9999-99-99T00:00"])
+def test_bad_times_in_the_log_filters_are_400_not_500(client: TestClient, sender: Sender,
+                                                       query: str) -> None:
+    """Regression: /portal/deliveries?since=nan (and inf, until=-inf) was a 500."""
+    eid = sender.create_endpoint("alice", "https://hooks.example.com/a").endpoint.id
+    login(client, sender, "alice")
+    field = query.split("=")[0]
+    r = client.get(f"/portal/deliveries?{query}")
+    assert r.status_code == 400 and field in r.text, (r.status_code, r.text[:300])
+    # The bulk replay form shows the error beside the filter it came from.
+    r = client.get(f"/portal/replay?{query}&endpoint={eid}")
+    assert r.status_code == 200
+    assert f"{field} must be" in r.text or f"{field}: not a date" in r.text

@@ -8,14 +8,20 @@ from typing import Any
 import hookseal
 import pytest
 from hookseal_sender import (
+    ConfigError,
     ConflictError,
     DeliveryFilter,
+    DestinationRefusedError,
     InvalidPayloadError,
     InvalidRequestError,
     NotFoundError,
     Sender,
+    SenderConfig,
 )
 from hookseal_sender.catalog import _catalog, no_validation
+from hookseal_sender.config import MAX_RETRY_WINDOW, RetryPolicy, endpoint_retry_policy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ._receiver import Receiver
 from .conftest import wait_for
@@ -471,7 +477,8 @@ def test_delivery_filters_are_checked(sender: Sender, flt: DeliveryFilter) -> No
         sender.replay_bulk("t1", flt, confirm=True)
 
 
-@pytest.mark.parametrize("overlap", [float("nan"), float("inf"), -1, True, "60"])
+@pytest.mark.parametrize("overlap", [float("nan"), float("inf"), -1, True, "60", 1e308,
+                                     30 * 86400 + 1])
 def test_rotation_overlap_must_be_a_finite_number(sender: Sender, overlap: Any) -> None:
     ep = sender.create_endpoint("t1", URL, signing="both")
     with pytest.raises(InvalidRequestError, match="overlap"):
@@ -525,3 +532,101 @@ def test_lookups_refuse_ids_no_row_can_have(sender: Sender, bad: Any) -> None:
         with pytest.raises(InvalidRequestError):
             call()
     assert sender.get_endpoint("t1", ep.endpoint.id).status == "active"  # nothing changed
+
+
+# Settings the worker cannot use were accepted once (issue 19 item 3): a cap that lets
+# Retry-After stretch the default 13 retries past three days, and a long schedule that
+# leans on the default cap of 3600 s. Every delivery to such an endpoint waited for ever.
+WEDGING_SETTINGS = [
+    pytest.param({"retry_after_cap": 19_939}, "retry_after_cap", id="cap-19939"),
+    pytest.param({"retry_after_cap": 1e9}, "retry_after_cap", id="cap-huge"),
+    pytest.param({"retry_schedule": [0] * 73}, "retry_after_cap", id="schedule-73-default-cap"),
+    pytest.param({"retry_schedule": [1] * 101, "retry_after_cap": 0}, "retry_schedule",
+                 id="schedule-too-long"),
+    pytest.param({"retry_schedule": [86_400.0] * 3}, "retry_schedule", id="schedule-too-slow"),
+]
+
+
+@pytest.fixture
+def default_retry(sender: Sender) -> Sender:
+    """The sender with the default retry policy (the tests' config has a short one)."""
+    sender.config = sender.config.replace(retry=RetryPolicy())
+    return sender
+
+
+@pytest.mark.parametrize(("settings", "field"), WEDGING_SETTINGS)
+def test_settings_the_worker_cannot_use_are_refused_at_create(
+        default_retry: Sender, settings: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidRequestError, match=field):
+        default_retry.create_endpoint("t1", URL, **settings)
+    assert default_retry.list_endpoints("t1") == []
+
+
+@pytest.mark.parametrize(("settings", "field"), WEDGING_SETTINGS)
+def test_settings_the_worker_cannot_use_are_refused_at_update(
+        default_retry: Sender, settings: dict[str, Any], field: str) -> None:
+    ep = default_retry.create_endpoint("t1", URL).endpoint
+    with pytest.raises(InvalidRequestError, match=field):
+        default_retry.update_endpoint("t1", ep.id, **settings)
+    assert default_retry.get_endpoint("t1", ep.id).version == ep.version  # nothing written
+
+
+def test_update_checks_a_new_setting_with_the_stored_ones(default_retry: Sender) -> None:
+    """Each value fits alone; together (the stored schedule, the new cap) they do not."""
+    s = default_retry
+    ep = s.create_endpoint("t1", URL, retry_schedule=[1] * 60, retry_after_cap=60).endpoint
+    with pytest.raises(InvalidRequestError, match=r"retry_after_cap to at most 4320 s"):
+        s.update_endpoint("t1", ep.id, retry_after_cap=5000)
+    short = s.create_endpoint("t1", URL, retry_after_cap=19_000).endpoint
+    with pytest.raises(InvalidRequestError, match="retry_after_cap"):
+        s.update_endpoint("t1", short.id, retry_schedule=[1] * 14)
+    s.update_endpoint("t1", ep.id, retry_after_cap=4320)  # the largest that fits
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(schedule=st.one_of(st.none(), st.lists(st.floats(0, 40_000), max_size=110)),
+       cap=st.one_of(st.none(), st.floats(0, 100_000)))
+def test_every_accepted_setting_is_one_the_worker_can_use(
+        default_retry: Sender, schedule: Any, cap: Any) -> None:
+    """Accepted or refused, never accepted-then-unusable: the worker builds the policy of
+    what was stored with the same function, and its window stays within three days."""
+    try:
+        ep = default_retry.create_endpoint("t1", URL, retry_schedule=schedule,
+                                           retry_after_cap=cap).endpoint
+    except InvalidRequestError:
+        return
+    policy = endpoint_retry_policy(default_retry.config.retry, ep.retry_schedule,
+                                   ep.retry_after_cap)
+    assert policy.retry_after_cap * len(policy.schedule) <= MAX_RETRY_WINDOW
+    assert sum(policy.schedule) * (1 + policy.jitter) <= MAX_RETRY_WINDOW
+
+
+def test_rotation_overlap_is_bounded_at_30_days(sender: Sender) -> None:
+    ep = sender.create_endpoint("t1", URL)
+    rot = sender.rotate_secret("t1", ep.endpoint.id, overlap=30 * 86400)
+    assert abs(rot.overlap_ends_at - (time.time() + 30 * 86400)) < 5
+    with pytest.raises(ConfigError, match="rotation_overlap"):
+        SenderConfig(rotation_overlap=31 * 86400)
+
+
+def test_allow_local_without_the_setting_says_what_to_change(sender: Sender) -> None:
+    strict = Sender(sender.config.replace(allow_local=False), store=sender.store)
+    with pytest.raises(DestinationRefusedError, match="settings do not allow them"):
+        strict.create_endpoint("t1", "http://127.0.0.1:4300/", allow_local=True)
+    with pytest.raises(DestinationRefusedError) as exc:  # not asked for: the plain refusal
+        strict.create_endpoint("t1", "http://127.0.0.1:4300/")
+    assert "settings" not in exc.value.detail
+
+
+def test_bulk_replay_limit_takes_the_oldest(sender: Sender) -> None:
+    ep = sender.create_endpoint("t1", URL).endpoint
+    dids = [sender.ping("t1", ep.id).deliveries[0][0] for _ in range(5)]
+    sender.cancel("t1", endpoint_id=ep.id)
+    flt = DeliveryFilter(status=["cancelled"])
+    out = sender.replay_bulk("t1", flt, confirm=True, limit=2, include_ids=True)
+    assert (out["matched"], out["selected"], out["replayed"]) == (5, 2, 2)
+    oldest = sorted(dids)  # ids are time-ordered (to the millisecond)
+    assert sorted(out["ids"]) == oldest[:2]
+    assert {sender.get_delivery("t1", d).status for d in oldest[:2]} == {"pending"}
+    assert {sender.get_delivery("t1", d).status for d in oldest[2:]} == {"cancelled"}

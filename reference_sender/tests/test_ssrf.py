@@ -5,18 +5,21 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import threading
 import time
 from typing import Any
 
 import pytest
-from hookseal_sender import DestinationRefusedError, Sender
+from hookseal_sender import BackgroundWorker, DestinationRefusedError, Sender
 from hookseal_sender.catalog import no_validation
 from hookseal_sender.models import Endpoint, EndpointKey, new_id
 from hookseal_sender.outbox import enqueue
 from hookseal_sender.ssrf import (
     CheckedResolver,
     _legacy_ipv4,
+    client_host,
     forbidden_reason,
+    guarded_socket,
     parse_destination,
     validate_url,
 )
@@ -198,3 +201,134 @@ def test_legacy_parser_agrees_with_inet_aton(text: str) -> None:
         expected = None
     got = _legacy_ipv4(text.lower())
     assert (str(got) if got is not None else None) == expected
+
+
+class CountingListener:
+    """A TCP listener on 127.0.0.1 that counts the connections it accepts."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.05)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.accepted += 1
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sock.close()
+
+
+#: Spellings of loopback that the HTTP client (yarl's IDNA + NFKC) turns into 127.0.0.1.
+CLIENT_NORMALISED = [
+    "https://１２７.０.０.１:{port}/", "https://①②⑦.⓪.⓪.①:{port}/",
+    "https://𝟏𝟐𝟕.𝟎.𝟎.𝟏:{port}/", "https://127。0。0。1:{port}/",
+    "https://127．0．0．1:{port}/", "https://ｌｏｃａｌｈｏｓｔ:{port}/",
+]
+
+
+@pytest.mark.parametrize("template", CLIENT_NORMALISED)
+def test_host_is_checked_as_the_client_will_connect(template: str) -> None:
+    with pytest.raises(DestinationRefusedError):
+        parse_destination(template.format(port=8443))
+    assert client_host(template.format(port=8443)) in ("127.0.0.1", "localhost")
+
+
+def _stored_endpoint(sender: Sender, url: str, *, allow_local: bool = False) -> str:
+    now = time.time()
+    ep = Endpoint(id=new_id("ep"), tenant_id="t1", url=url, allow_local=allow_local,
+                  created_at=now, updated_at=now)
+    sender.store.insert_endpoint(ep, [EndpointKey(new_id("key"), ep.id, "hmac",
+                                                  "whsec_dGVzdA==", None, now)])
+    return ep.id
+
+
+def test_stored_normalising_hosts_reach_nothing_at_delivery(sender: Sender) -> None:
+    """Regression: a stored ``https://１２７.０.０.１:PORT/`` was connected to with local
+    destinations off. Each spelling must be refused and the listener see no connection."""
+    listener = CountingListener()
+    strict = Sender(sender.config.replace(allow_local=False), store=sender.store,
+                    resolve=fake_resolve)
+    try:
+        for template in CLIENT_NORMALISED:
+            _stored_endpoint(sender, template.format(port=listener.port))
+        res = enqueue(sender.store, "t1", "test.ping", {"message": "ssrf"},
+                      validator=no_validation)
+        w = BackgroundWorker(strict, resolve=fake_resolve).start()
+        try:
+            wait_for(lambda: all(strict.get_delivery("t1", d).status in ("failed", "delivered")
+                                 for d, _ in res.deliveries), 20)
+        finally:
+            w.stop()
+        errors = {strict.get_delivery("t1", d).attempts[0].error for d, _ in res.deliveries}
+        assert errors == {"destination_refused"}
+        assert listener.accepted == 0
+    finally:
+        listener.close()
+
+
+def test_guarded_socket_checks_the_address_connected_to() -> None:
+    """The connector's last check stands on its own, whatever the parse let through."""
+    for addr in (("127.0.0.1", 443), ("169.254.169.254", 80), ("::ffff:10.0.0.1", 443, 0, 0)):
+        family = socket.AF_INET6 if ":" in addr[0] else socket.AF_INET
+        with pytest.raises(DestinationRefusedError, match="connection to"):
+            guarded_socket((family, socket.SOCK_STREAM, 6, "", addr))
+    sock = guarded_socket((socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 443)))
+    sock.close()
+
+
+def test_guarded_connector_refuses_a_loopback_literal_the_parse_did_not_see() -> None:
+    """Through aiohttp itself: a connector built as the worker builds it never connects
+    to a forbidden address, even for a URL no parse step looked at."""
+    import aiohttp
+
+    listener = CountingListener()
+
+    async def go() -> None:
+        connector = aiohttp.TCPConnector(resolver=CheckedResolver(fake_resolve),
+                                         socket_factory=guarded_socket)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            with pytest.raises(DestinationRefusedError):
+                await session.get(f"http://127.0.0.1:{listener.port}/")
+
+    try:
+        asyncio.run(go())
+        assert listener.accepted == 0
+    finally:
+        listener.close()
+
+
+def test_settings_win_over_a_stored_allow_local(sender: Sender, receiver: Receiver) -> None:
+    """Regression: an endpoint registered while local destinations were allowed kept
+    reaching http://127.0.0.1 after the settings turned them off."""
+    url = receiver.route("/local")
+    eid = sender.create_endpoint("t1", url, allow_local=True).endpoint.id
+    assert sender.get_endpoint("t1", eid).allow_local
+    strict = Sender(sender.config.replace(allow_local=False), store=sender.store,
+                    resolve=fake_resolve)
+    did = strict.ping("t1", eid).deliveries[0][0]
+    w = BackgroundWorker(strict, resolve=fake_resolve).start()
+    try:
+        wait_for(lambda: strict.get_delivery("t1", did).status not in ("pending", "delivering"),
+                 20)
+    finally:
+        w.stop()
+    assert strict.get_delivery("t1", did).status == "failed"
+    assert strict.get_delivery("t1", did).attempts[0].error == "destination_refused"
+    assert receiver.requests() == []
+    assert not strict.allows_local(strict.get_endpoint("t1", eid))
+    with pytest.raises(DestinationRefusedError):  # nor can the URL be changed to another
+        strict.update_endpoint("t1", eid, url=receiver.url("/other"))

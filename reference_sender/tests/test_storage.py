@@ -53,6 +53,29 @@ def test_excluded_endpoints_and_release(sender: Sender) -> None:
     assert len(sender.store.claim("w2", 10, now, now + 60)) == 2
 
 
+def test_a_breaker_probe_is_a_due_retry_when_there_is_one(sender: Sender) -> None:
+    """First attempts due long before a retry still lose to it (issue 19 item 1: a probe
+    that is a first attempt to an endpoint that refuses first attempts never closes the
+    breaker); without a due retry, the oldest due delivery; nothing before its time."""
+    store = sender.store
+    first, second, third = make(sender, 3)
+    ep = sender.get_delivery("t1", first).endpoint_id
+    other = make(sender, 1, "t2")[0]  # another endpoint's delivery is never the probe
+    now = time.time()
+    (c,) = store.claim_probe("w", ep, now, now + 60)
+    assert c.id == first and c.round_attempts == 0  # no retry yet: the oldest
+    attempt = Attempt(1, now, 503, None, 1.0, {}, "", "retry")
+    store.complete("w", [AttemptResult(first, ep, attempt, "pending", now + 5, 1)], now)
+    assert store.claim_probe("w", ep, now + 1, now + 60)[0].id == second  # retry not due
+    store.release("w", [second], now - 100)  # the first attempts are due far earlier
+    (probe,) = store.claim_probe("w", ep, now + 6, now + 60)
+    assert probe.id == first and probe.round_attempts == 1
+    assert store.claim_probe("w", ep, now + 6, now + 60)[0].id == second
+    assert store.claim_probe("w", ep, now + 6, now + 60)[0].id == third
+    assert store.claim_probe("w", ep, now + 6, now + 60) == []  # all leased
+    assert store.claim("w", 10, now + 6, now + 60)[0].id == other
+
+
 def test_the_queue_holds_live_deliveries_only(sender: Sender) -> None:
     """A delivery is in the queue from enqueue until its last attempt; a retry waits
     there with its due time and attempt counts; a release gives the lease back."""

@@ -151,6 +151,37 @@ def test_dead_letter_after_cap_and_owner_told(sender: Sender, receiver: Receiver
     assert notices[0].recipient == "ops@example.com"
 
 
+@pytest.mark.parametrize("stored", [
+    pytest.param({"retry_after_cap": 1e6}, id="cap-past-three-days"),
+    pytest.param({"retry_schedule": "soon"}, id="schedule-not-a-list"),
+])
+def test_settings_written_round_the_checks_fail_deliveries_visibly(
+        sender: Sender, receiver: Receiver, worker: Any, stored: dict[str, Any],
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A stored row the worker cannot use fails each delivery at once (status, recorded
+    error, owner told, one log line), instead of leaving it pending for ever."""
+    notices: list[Notice] = []
+    sender.notifier = type("N", (), {"notify": lambda self, n: notices.append(n)})()
+    ep = sender.create_endpoint("t1", receiver.route("/wedged"), allow_local=True,
+                                notify_email="ops@example.com").endpoint
+    assert sender.store.update_endpoint(None, ep.id, **stored)  # straight into the store
+    worker()
+    dids = [send_one(sender) for _ in range(3)]
+    field = next(iter(stored))
+    for did in dids:
+        d = final(sender, did)
+        assert d.status == "failed" and len(d.attempts) == 1
+        assert d.attempts[0].error == "invalid_endpoint_settings"
+        assert field in d.attempts[0].response_body
+    wait_for(lambda: len(notices) == 3)
+    assert {n.kind for n in notices} == {"delivery_failed"}
+    assert {n.delivery_id for n in notices} == set(dids)
+    assert notices[0].recipient == "ops@example.com" and field in notices[0].message
+    logged = [r for r in caplog.records if ep.id in r.getMessage()]
+    assert len(logged) == 1 and logged[0].levelname == "ERROR" and not logged[0].exc_info
+    assert receiver.requests("/wedged") == []
+
+
 def test_retry_after_is_honoured_and_capped(sender: Sender, receiver: Receiver,
                                             worker: Any) -> None:
     sender.create_endpoint("t1", receiver.route("/ra", statuses=[429, 200],
@@ -223,6 +254,42 @@ def test_slow_endpoint_does_not_delay_fast(sender: Sender, receiver: Receiver,
                for d in sender.list_deliveries("slow", limit=5))
 
 
+def test_endpoints_slower_than_the_timeout_leave_room_for_a_fast_one(
+        sender: Sender, receiver: Receiver, worker: Any) -> None:
+    """Issue 19 item 4: twelve endpoints that answer after their timeout, each with a
+    backlog, beside a fast one. They once took every slot (10 each) for as long as their
+    backlog lasted; now each timeout halves an endpoint's concurrency and the slots are
+    shared by endpoint, so the fast one is served at once. (Its latency against running
+    alone is measured in bench_sender.py --only fairness, not here.)"""
+    slow_ids = []
+    for i in range(12):
+        ep = sender.create_endpoint(f"slow{i}", receiver.route(f"/slow{i}", delay=20.0),
+                                    allow_local=True, timeout=1.0, retry_schedule=[])
+        slow_ids.append(ep.endpoint.id)
+        for _ in range(60):
+            sender.send(f"slow{i}", "invoice.paid", data())
+    sender.create_endpoint("fast", receiver.route("/fast"), allow_local=True)
+    worker(drain_timeout=0.2)
+    # The slow ones have had a round of timeouts: from here on, the fast one is served.
+    wait_for(lambda: any(d.status == "dead_lettered"
+                         for i in range(12) for d in sender.list_deliveries(f"slow{i}", limit=60)),
+             10)
+    latencies = []
+    for _ in range(20):
+        sent = time.time()
+        did = send_one(sender, "fast")
+        final(sender, did, "fast", timeout=30)
+        got = [r.at for r in receiver.requests("/fast")
+               if r.headers["Hookseal-Webhook-Id"] == sender.get_delivery("fast", did).event_id]
+        latencies.append(got[0] - sent)
+    latencies.sort()
+    # Far below one timeout (1 s); behind the slow backlog it was 60 x 12 / 100 timeouts.
+    assert latencies[10] < 0.5 and latencies[-1] < 1.0, latencies
+    pending = sum(1 for i in range(12) for d in sender.list_deliveries(f"slow{i}", limit=60)
+                  if d.status in ("pending", "delivering"))
+    assert pending > 0  # the fast one did not merely wait for the slow backlog to drain
+
+
 def test_per_endpoint_limit(sender: Sender, receiver: Receiver, worker: Any) -> None:
     sender.create_endpoint("t1", receiver.route("/lim", delay=0.1), allow_local=True)
     worker(concurrency=20, per_endpoint=3)
@@ -276,6 +343,34 @@ def test_breaker_opens_on_failures(sender: Sender, receiver: Receiver, worker: A
     n = len(receiver.requests("/br"))
     assert n <= 6  # the breaker opened after 5 failures: no more attempts for 60 s
     assert status_of(sender, did) == "pending"
+
+
+def test_an_endpoint_that_takes_only_retries_gets_everything(
+        sender: Sender, receiver: Receiver, worker: Any) -> None:
+    """Issue 19 item 1: 503 to the first attempt of each delivery, 200 to its retry. With
+    the default retry and breaker settings it once received nothing: the breaker opened
+    after 50 first attempts and its probe, always a first attempt, always failed. The
+    defaults are kept (the first retry comes 5-5.5 s later), the volume scaled down."""
+    from hookseal_sender.config import BreakerPolicy, RetryPolicy
+
+    sender.config = sender.config.replace(retry=RetryPolicy(), breaker=BreakerPolicy())
+    seen: set[str] = set()
+
+    def first_refused(req: Any) -> int:
+        wid = req.headers["Hookseal-Webhook-Id"]
+        if wid in seen:
+            return 200
+        seen.add(wid)
+        return 503
+
+    sender.create_endpoint("t1", receiver.route("/flaky", fn=first_refused), allow_local=True)
+    dids = [send_one(sender) for _ in range(300)]  # 6 x the breaker's min_samples
+    worker()
+    start = time.monotonic()
+    for did in dids:
+        d = final(sender, did, timeout=60)
+        assert d.status == "delivered" and [a.status_code for a in d.attempts] == [503, 200]
+    assert time.monotonic() - start < 60
 
 
 def test_pause_and_resume(sender: Sender, receiver: Receiver, worker: Any) -> None:

@@ -66,6 +66,7 @@ UNICODE_BODY = '{"name":"Zoë Ünïcødé ✓ 日本語 🚀","note":"naïve caf
 WHITESPACE_BODY = b'  {\n  "id" : "evt_2",\n\t"type": "test.ping"  }\n\n'
 BINARY_BODY = bytes([0xFF, 0xFE, 0x00, 0x80, 0x7F, 0x0A, 0x0D])
 LARGE_BODY = b'{"blob":"' + b"a" * 70000 + b'"}'
+BATCH_BODY = b'[{"id":"evt_1","type":"invoice.paid","data":{}},{"id":"evt_2","type":"invoice.paid","data":{}}]'
 MSG_ID = "msg_2bLhX0m0vE6AvOjdyn1mZ5lrnR8"
 # Bodies every profile must accept as signed bytes, whatever they hold.
 BODY_CASES = [
@@ -74,6 +75,7 @@ BODY_CASES = [
     ("whitespace is part of the signed bytes", WHITESPACE_BODY),
     ("a body that is not UTF-8 verifies as bytes", BINARY_BODY),
     ("a large body (70 KB)", LARGE_BODY),
+    ("a batch body (a JSON array of events) verifies like any body", BATCH_BODY),
 ]
 
 
@@ -754,19 +756,34 @@ def standard_cases(b: Builder) -> None:
         "invalid_configuration",
         receive_with=["whsec_not*base64!"],
     )
+    # Any key length from one byte verifies (contract 1): the specification asks senders for
+    # 24 to 64 bytes, but its own libraries verify with shorter and longer keys.
+    for size in (1, 23, 65, 100):
+        short = secret(size + 10, size)
+        b.sw(f"a secret of {size} bytes", ["valid", "secret"], None, sign_with=[short], receive_with=[short])
+    unpadded = secret(40, 23)[6:].rstrip("=")
     b.sw(
-        "a secret of 23 bytes",
-        ["configuration", "secret"],
-        "invalid_configuration",
-        receive_with=["whsec_" + b64(bytes(23))],
+        "a secret of 23 bytes, unpadded and without whsec_",
+        ["valid", "secret"],
+        None,
+        sign_with=[unpadded],
+        receive_with=[unpadded],
     )
     b.sw(
-        "a secret of 65 bytes",
+        "a secret of 23 bytes: a signature under another 23-byte key matches nothing",
+        ["mismatch", "secret"],
+        "signature_mismatch",
+        sign_with=[secret(41, 23)],
+        receive_with=[secret(40, 23)],
+    )
+    b.sw(
+        "a secret that is not base64 (padding first)",
         ["configuration", "secret"],
         "invalid_configuration",
-        receive_with=["whsec_" + b64(bytes(65))],
+        receive_with=["whsec_===="],
     )
     b.sw("'whsec_' alone", ["configuration", "secret"], "invalid_configuration", receive_with=["whsec_"])
+    b.sw("an empty secret", ["configuration", "secret"], "invalid_configuration", receive_with=[""])
     b.sw("no secrets", ["configuration"], "invalid_configuration", receive_with=[])
 
 
@@ -968,7 +985,7 @@ def ed25519_cases(b: Builder) -> None:
 
 NOTES = {
     "valid": "The request must be accepted.",
-    "body": "Exercises body bytes: empty, unicode, whitespace, non-UTF-8, large.",
+    "body": "Exercises body bytes: empty, unicode, whitespace, non-UTF-8, large, a batch (JSON array).",
     "rotation": "Several signatures in the header and/or several secrets at the receiver.",
     "prefix": "A custom hookseal-v1 header prefix.",
     "header-case": "Header names are matched case-insensitively; a name twice in different case is malformed.",

@@ -92,6 +92,8 @@ EXAMPLE_CREATED = 1763900000
 
 MANIFEST = "catalog.json"
 ENVELOPE = "envelope.json"
+README = "README.md"
+"""The catalog's own conventions page, the one non-JSON file a catalog directory may hold."""
 _EVENT_FILE = re.compile(r"^events/([^/]+)/v([1-9][0-9]*)\.json$")
 _COMPONENT_FILE = re.compile(r"^components/([^/]+)\.json$")
 
@@ -137,7 +139,8 @@ def read_tree(root: Union[str, Path]) -> Tree:
         if path.is_dir():
             continue
         if not rel.endswith(".json"):
-            tree.stray.append(rel)
+            if rel != README:
+                tree.stray.append(rel)
             continue
         try:
             tree.documents[rel] = json.loads(path.read_text(encoding="utf-8"))
@@ -168,8 +171,14 @@ class EventVersion:
           "type": "invoice.paid", "version": 1, "status": "released",
           "fires_when": "...", "frequency": "...", "criticality": "high",
           "released": "2026-11-23", "deprecated": null, "sunset": null,
-          "changelog": [{"date": "2026-11-23", "change": "Version 1 released."}]
+          "changelog": [{"date": "2026-11-23", "change": "Version 1 released."}],
+          "ordering_key": "/invoice/id"
         }
+
+    ``ordering_key`` is the JSON Pointer into ``data`` whose value orders deliveries
+    (contract 4.5; :mod:`hookseal_catalog.ordering`). A superseded version also carries
+    ``derivation``: how its ``data`` is derived from the next version's (see
+    :mod:`hookseal_catalog.derivation`); it is kept raw here and checked by lint.
 
     ``schema`` is the raw document (``$ref``s unresolved; see
     :meth:`Catalog.resolved_schema` for the inlined form). ``examples`` are ``data`` payloads.
@@ -191,6 +200,8 @@ class EventVersion:
     sunset: Optional[str] = None
     changelog: tuple[ChangelogEntry, ...] = ()
     examples: tuple[Any, ...] = field(default=(), repr=False, compare=False)
+    ordering_key: Optional[str] = None
+    derivation: Optional[Mapping[str, Any]] = field(default=None, repr=False, compare=False)
 
     @property
     def resource(self) -> str:
@@ -305,6 +316,8 @@ def _event_version(rel: str, event_type: str, version: int, doc: Mapping[str, An
         sunset=_opt_text(meta.get("sunset")),
         changelog=entries,
         examples=tuple(examples) if isinstance(examples, list) else (),
+        ordering_key=_opt_text(meta.get("ordering_key")),
+        derivation=meta.get("derivation") if isinstance(meta.get("derivation"), Mapping) else None,
     )
 
 

@@ -1,17 +1,20 @@
 """The ``hookseal-catalog`` command.
 
-Subcommands (``--catalog DIR`` selects another catalog than the shipped one)::
+Subcommands (``--catalog DIR`` selects another catalog than the shipped one, for every
+subcommand but ``init``)::
 
+    hookseal-catalog init DIR [--name N] [--title T] [--base-uri URI]   a new catalog of your own
     hookseal-catalog list [--json]                      event types, versions, status, criticality
     hookseal-catalog show TYPE [--version N] [--json | --markdown]
     hookseal-catalog example TYPE [--version N] [--envelope]
     hookseal-catalog validate FILE|- [--type TYPE [--version N]]
-    hookseal-catalog lint [--json]
-    hookseal-catalog diff OLD NEW [--json]              directories or git revisions
+    hookseal-catalog lint [--json] [--derivations MODULE]
+    hookseal-catalog diff [OLD [NEW]] [--json]          directories or git revisions (default:
+                                                        the released snapshot -> the catalog)
     hookseal-catalog export --openapi [-o FILE] [--profile P] [--header-prefix P] [--strict]
     hookseal-catalog release [--snapshot DIR]           freeze released versions
     hookseal-catalog check-released [--snapshot DIR] [--json]
-    hookseal-catalog generate-models [-o DIR] [--check]
+    hookseal-catalog generate-models [-o DIR] [--package NAME] [--check]
 
 Exit codes: 0 success; 1 a check failed (lint errors, a blocking diff, invalid payload,
 stale models, a broken snapshot); 2 usage errors, unknown events and unreadable catalogs.
@@ -29,7 +32,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .catalog import Catalog, load_catalog
-from .errors import CatalogError, PayloadValidationError
+from .errors import CatalogError, PayloadValidationError, SnapshotError
 
 __all__ = ["main"]
 
@@ -134,10 +137,26 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_derivations(modules: Sequence[str]) -> None:
+    """Import the modules that register the provider's derivation functions (from the
+    current directory too, as ``python -m`` would)."""
+    import importlib
+
+    if modules and "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise CatalogError(f"--derivations {name}: cannot import it: {exc}") from exc
+
+
 def _cmd_lint(args: argparse.Namespace) -> int:
+    from .derivation import default_registry
     from .lint import lint_catalog
 
-    issues = lint_catalog(args.catalog, today=args.today)
+    _load_derivations(args.derivations)
+    issues = lint_catalog(args.catalog, today=args.today, registry=default_registry if args.derivations else None)
     errors = [i for i in issues if i.severity == "error"]
     if args.json:
         _print_json({"ok": not errors, "issues": [i.to_dict() for i in issues]})
@@ -150,11 +169,20 @@ def _cmd_lint(args: argparse.Namespace) -> int:
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
+    from .catalog import default_catalog_path
     from .diff import diff_catalogs, load_source
+    from .release import SNAPSHOT_DIR, default_snapshot_path
 
-    old = load_source(args.old, repo=args.repo)
-    new = load_source(args.new, repo=args.repo)
-    report = diff_catalogs(old, new, today=args.today, old_label=args.old, new_label=args.new)
+    directory = Path(args.catalog) if args.catalog else default_catalog_path()
+    snapshot = default_snapshot_path(args.catalog) / SNAPSHOT_DIR
+    if args.old is None and not snapshot.is_dir():
+        raise SnapshotError(f"no released snapshot at {snapshot.parent}: run `hookseal-catalog release`, or give OLD")
+    old_spec = args.old or str(snapshot)
+    new_spec = args.new or str(directory)
+    old = load_source(old_spec, repo=args.repo, catalog_dir=directory)
+    new = load_source(new_spec, repo=args.repo, catalog_dir=directory)
+    old_label = args.old or "released snapshot"
+    report = diff_catalogs(old, new, today=args.today, old_label=old_label, new_label=new_spec)
     if args.json:
         _print_json(report.to_dict())
     else:
@@ -174,6 +202,18 @@ def _cmd_export(args: argparse.Namespace) -> int:
         print(f"wrote {args.output} ({len(document['webhooks'])} webhooks)", file=sys.stderr)
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    from .scaffold import init_catalog
+
+    kwargs: dict[str, Any] = {"name": args.name, "title": args.title, "today": args.today}
+    if args.base_uri:
+        kwargs["base_uri"] = args.base_uri
+    files = init_catalog(args.directory, **kwargs)
+    print(f"new catalog in {args.directory}: {len(files)} files")
+    print(f"next: hookseal-catalog lint --catalog {args.directory}")
     return 0
 
 
@@ -201,7 +241,17 @@ def _cmd_check_released(args: argparse.Namespace) -> int:
 def _cmd_generate_models(args: argparse.Namespace) -> int:
     from .codegen import generate_models
 
-    output = Path(args.output)
+    if args.output is None and (args.catalog or args.package):
+        print("hookseal-catalog generate-models: give the output directory (-o OUT)", file=sys.stderr)
+        return 2
+    output = Path(args.output or DEFAULT_MODELS_DIR)
+    if args.package:
+        from .package import write_package
+
+        changed = write_package(_catalog(args), args.package, output, check=args.check)
+        verb = "is up to date" if args.check else f"written: {len(changed)} file(s) changed"
+        print(f"package {args.package} in {output} {verb}")
+        return 0
     changed = generate_models(_catalog(args), output, check=args.check)
     if args.check:
         print(f"generated models in {output} are up to date")
@@ -222,6 +272,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Hookseal's event catalog: list, validate, lint, diff, export and generate.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("init", parents=[dated], help="start a new catalog of your own in DIR")
+    p.add_argument("directory", metavar="DIR", help="where to write it (absent or empty)")
+    p.add_argument("--name", help="catalog name, lowercase words joined by '-' (default: from DIR)")
+    p.add_argument("--title", help="a human title (default: from the name)")
+    p.add_argument("--base-uri", help="where the schemas will be published, ending with '/'")
+    p.set_defaults(func=_cmd_init)
 
     p = sub.add_parser("list", parents=[common], help="list event types and versions")
     p.add_argument("--json", action="store_true", help="JSON output")
@@ -249,11 +306,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("lint", parents=[common, dated], help="check layout, naming, docs, refs, examples")
     p.add_argument("--json", action="store_true", help="JSON output")
+    p.add_argument(
+        "--derivations",
+        metavar="MODULE",
+        action="append",
+        default=[],
+        help="import MODULE, which registers derivation functions (repeatable); "
+        "then an unregistered function is an error",
+    )
     p.set_defaults(func=_cmd_lint)
 
-    p = sub.add_parser("diff", parents=[dated], help="classify changes between two catalogs")
-    p.add_argument("old", help="old catalog: a directory, or a git revision (REV or REV:PATH)")
-    p.add_argument("new", help="new catalog: a directory, or a git revision")
+    p = sub.add_parser("diff", parents=[common, dated], help="classify changes between two catalogs")
+    p.add_argument(
+        "old",
+        nargs="?",
+        help="old catalog: a directory, or a git revision (REV, or REV:PATH; REV alone means the "
+        "--catalog directory at REV); default: the catalog's released snapshot",
+    )
+    p.add_argument("new", nargs="?", help="new catalog: a directory or a git revision (default: --catalog)")
     p.add_argument("--repo", help="git repository for revisions (default: the current directory)")
     p.add_argument("--json", action="store_true", help="JSON output")
     p.set_defaults(func=_cmd_diff)
@@ -267,17 +337,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("release", parents=[common, dated], help="freeze released versions into the snapshot")
-    p.add_argument("--snapshot", help="snapshot directory (default: event_catalog/released)")
+    p.add_argument("--snapshot", help="snapshot directory (default: DIR.released beside the catalog)")
     p.set_defaults(func=_cmd_release)
 
     p = sub.add_parser("check-released", parents=[common, dated], help="fail on breaking changes to released versions")
-    p.add_argument("--snapshot", help="snapshot directory (default: event_catalog/released)")
+    p.add_argument("--snapshot", help="snapshot directory (default: DIR.released beside the catalog)")
     p.add_argument("--json", action="store_true", help="JSON output")
     p.set_defaults(func=_cmd_check_released)
 
-    p = sub.add_parser("generate-models", parents=[common], help="regenerate the SDK's pydantic models")
+    p = sub.add_parser(
+        "generate-models", parents=[common], help="pydantic models: the SDK's, or a package for your customers"
+    )
     p.add_argument(
-        "-o", "--output", default=DEFAULT_MODELS_DIR, help=f"output directory (default: {DEFAULT_MODELS_DIR})"
+        "-o",
+        "--output",
+        help=f"output directory (default, for the shipped catalog only: {DEFAULT_MODELS_DIR})",
+    )
+    p.add_argument(
+        "--package",
+        metavar="NAME",
+        help="write an installable package NAME (pyproject, models, parse_event) into the output directory",
     )
     p.add_argument("--check", action="store_true", help="fail if the committed models are stale")
     p.set_defaults(func=_cmd_generate_models)
@@ -292,7 +371,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         code: int = args.func(args)
     except CatalogError as exc:
         print(f"hookseal-catalog: {exc}", file=sys.stderr)
-        from .errors import CodegenError, SnapshotError
+        from .errors import CodegenError
 
         return 1 if isinstance(exc, (CodegenError, SnapshotError)) else 2
     except (OSError, IndexError) as exc:

@@ -141,7 +141,7 @@ def _invoke_datamodel_codegen(schema: Mapping[str, Any]) -> str:
         return target.read_text(encoding="utf-8")
 
 
-def _postprocess(code: str) -> str:
+def _postprocess(code: str, header: str = _HEADER, what: str = "the Hookseal event catalog's") -> str:
     lines = code.splitlines()
     while lines and lines[0].startswith("#"):
         lines.pop(0)
@@ -155,17 +155,15 @@ def _postprocess(code: str) -> str:
             code = re.sub(rf"(^from [^\n]* import [^\n]*)\b{name}, ", r"\1", code, count=1, flags=re.M)
             code = re.sub(rf"(^from [^\n]* import [^\n]*), {name}\b", r"\1", code, count=1, flags=re.M)
     code = re.sub(r"\n{3,}(?=\S)", "\n\n\n", code)
-    return (
-        f'{_HEADER}\n"""pydantic models of the Hookseal event catalog\'s payloads (generated)."""\n\n{code.rstrip()}\n'
-    )
+    return f'{header}\n"""pydantic models of {what} payloads (generated)."""\n\n{code.rstrip()}\n'
 
 
-def _render_events(catalog: Catalog) -> str:
+def _render_events(catalog: Catalog, header: str = _HEADER) -> str:
     versions = list(catalog.versions())
     data_names = [data_model_name(ev.type, ev.version) for ev in versions]
     exported = sorted(["EventBase", "UnknownEvent", *(event_model_name(ev.type, ev.version) for ev in versions)])
     out: list[str] = [
-        _HEADER,
+        header,
         '"""Typed event envelopes: one class per event type and major version (generated)."""',
         "",
         "from __future__ import annotations",
@@ -224,11 +222,15 @@ def _docstring(text: str, indent: str = "    ") -> list[str]:
     return [f'{indent}"""{lines[0]}', *(f"{indent}{line}" for line in lines[1:]), f'{indent}"""']
 
 
-def render_models(catalog: Catalog) -> dict[str, str]:
-    """Generate the model modules' source: ``{file name: text}`` (see :data:`GENERATED_FILES`)."""
+def render_models(catalog: Catalog, *, header: str = _HEADER) -> dict[str, str]:
+    """Generate the model modules' source: ``{file name: text}`` (see :data:`GENERATED_FILES`).
+
+    ``header`` is the comment every file starts with (the default names the SDK's catalog).
+    """
+    what = "the Hookseal event catalog's" if header == _HEADER else f"the {catalog.name} catalog's"
     return {
-        "_generated.py": _postprocess(_run_datamodel_codegen(codegen_schema(catalog))),
-        "_events.py": _render_events(catalog),
+        "_generated.py": _postprocess(_run_datamodel_codegen(codegen_schema(catalog)), header, what),
+        "_events.py": _render_events(catalog, header),
     }
 
 

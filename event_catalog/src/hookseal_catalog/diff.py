@@ -51,11 +51,13 @@ __all__ = [
     "BREAKING_KINDS",
     "NON_BREAKING_KINDS",
     "Change",
+    "DerivationTodo",
     "DiffReport",
     "compare_schemas",
     "diff_catalogs",
     "load_git_catalog",
     "load_source",
+    "suggest_steps",
 ]
 
 BREAKING_KINDS = frozenset(
@@ -123,6 +125,36 @@ class Change:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class DerivationTodo:
+    """A superseded version that still needs its derivation written (see
+    :mod:`hookseal_catalog.derivation`), with the steps :func:`suggest_steps` proposes.
+
+    Attributes:
+        event: The event type.
+        version: The superseded version that needs ``x-hookseal.derivation``.
+        from_version: The new major version it is derived from.
+        steps: Proposed steps; a ``default`` step's ``value`` is None until you choose it,
+            and a ``function`` step stands for a change steps cannot express.
+        notes: One line per step, saying why it is needed.
+    """
+
+    event: str
+    version: int
+    from_version: int
+    steps: tuple[dict[str, Any], ...]
+    notes: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The to-do as a JSON-ready dict (the ``--json`` output's ``derivations`` items)."""
+        return {
+            "event": self.event,
+            "version": self.version,
+            "derivation": {"from_version": self.from_version, "steps": list(self.steps)},
+            "notes": list(self.notes),
+        }
+
+
 @dataclass
 class DiffReport:
     """The result of :func:`diff_catalogs`.
@@ -131,11 +163,14 @@ class DiffReport:
         old: A label for the old side (a directory or ``REV:path``).
         new: A label for the new side.
         changes: Every change, breaking ones first.
+        derivations: For each new major version, the superseded version whose derivation
+            is still to be written, with suggested steps.
     """
 
     old: str
     new: str
     changes: list[Change] = field(default_factory=list)
+    derivations: list[DerivationTodo] = field(default_factory=list)
 
     @property
     def breaking(self) -> list[Change]:
@@ -164,6 +199,7 @@ class DiffReport:
                 "blocking": len(self.blocking),
             },
             "changes": [c.to_dict() for c in self.changes],
+            "derivations": [d.to_dict() for d in self.derivations],
         }
 
     def format_text(self) -> str:
@@ -187,6 +223,17 @@ class DiffReport:
             for c in changes:
                 where = c.target + (f" {c.path}" if c.path else "")
                 lines.append(f"  {where}: {c.message} [{c.kind}]")
+        for todo in self.derivations:
+            lines += [
+                "",
+                f"To write: {todo.event} v{todo.version} is derived from v{todo.from_version}. Suggested "
+                "x-hookseal.derivation (check each step; `lint` derives the examples):",
+                "  "
+                + json.dumps({"from_version": todo.from_version, "steps": list(todo.steps)}, indent=2).replace(
+                    "\n", "\n  "
+                ),
+                *(f"  - {note}" for note in todo.notes),
+            ]
         if not self.changes:
             lines.append("No changes.")
         elif self.ok:
@@ -565,7 +612,68 @@ def diff_catalogs(
                 for finding in _compare_versions(before, after, old, new):
                     add(finding, etype, major, before.is_frozen)
     changes.sort(key=lambda c: (not c.blocking, not c.breaking))
-    return DiffReport(old_label, new_label, changes)
+    todo: list[DerivationTodo] = []
+    for change in changes:
+        if change.kind != "version_added" or change.event is None or change.version is None:
+            continue
+        older = [v for v in new.events[change.event].versions if v < change.version]
+        if not older:
+            continue
+        previous = new.get(change.event, max(older))
+        if previous.derivation is None and previous.status != "draft":
+            steps, notes = suggest_steps(new, change.event, previous.version, change.version)
+            todo.append(DerivationTodo(change.event, previous.version, change.version, tuple(steps), tuple(notes)))
+    return DiffReport(old_label, new_label, changes, todo)
+
+
+def _pointer_of(path: str) -> Optional[str]:
+    if not path or "[]" in path or "{}" in path:
+        return None
+    return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in path.split("."))
+
+
+def suggest_steps(
+    catalog: Catalog, event_type: str, version: int, from_version: int
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Propose the derivation steps turning ``from_version``'s data into ``version``'s.
+
+    Compares the two inlined schemas: a field only the newer version has is removed, a
+    renamed one (same shape) is moved, a required field only the older one has gets a
+    ``default`` (value to choose), and anything else (a type change, a narrowed enum, a
+    field inside an array) needs a registered ``function``. Returns ``(steps, notes)``.
+    """
+    old = catalog.resolved_schema(event_type, version)
+    new = catalog.resolved_schema(event_type, from_version)
+    steps: list[dict[str, Any]] = []
+    notes: list[str] = []
+    needs_function: list[str] = []
+    for kind, path, _message in compare_schemas(new, old):
+        pointer = _pointer_of(path)
+        if kind in NON_BREAKING_KINDS and kind != "field_added":
+            continue
+        if kind == "field_added":
+            continue  # an optional field of the old version may stay absent
+        if kind == "field_removed" and pointer:
+            steps.append({"op": "remove", "path": pointer})
+            notes.append(f"{path} is not in v{version}")
+        elif kind == "field_renamed" and pointer:
+            target = _message.rsplit(" renamed to ", 1)[-1]
+            target_pointer = _pointer_of(target)
+            if target_pointer:
+                steps.append({"op": "move", "from": pointer, "path": target_pointer})
+                notes.append(f"{path} is called {target} in v{version}")
+            else:
+                needs_function.append(f"{path}: renamed inside an array or map")
+        elif kind == "required_field_added" and pointer:
+            steps.append({"op": "default", "path": pointer, "value": None})
+            notes.append(f"{path} is required in v{version} and absent from v{from_version}: choose its value")
+        else:
+            needs_function.append(f"{path or 'the payload'}: {kind.replace('_', ' ')}")
+    if needs_function:
+        name = f"{event_type.replace('.', '_')}_v{version}"
+        steps.append({"op": "function", "name": name})
+        notes.append(f"register a function {name!r} for what steps cannot say: " + "; ".join(needs_function))
+    return steps, notes
 
 
 # ----------------------------------------------------------------------------- sources
@@ -582,13 +690,17 @@ def _repo_root(start: Path) -> Optional[Path]:
     return Path(result.stdout.decode().strip())
 
 
-def load_git_catalog(spec: str, *, repo: Union[str, Path, None] = None) -> Catalog:
+def load_git_catalog(
+    spec: str, *, repo: Union[str, Path, None] = None, catalog_dir: Union[str, Path, None] = None
+) -> Catalog:
     """Load the catalog as it was at a git revision.
 
     Args:
         spec: ``REV`` or ``REV:PATH``; PATH is the catalog directory relative to the
-            repository root and defaults to where this package's catalog lives in it.
+            repository root and defaults to ``catalog_dir``'s place in it.
         repo: A directory inside the repository (default: the current directory).
+        catalog_dir: The catalog directory whose history ``REV`` alone means (default: the
+            sample catalog shipped in this package).
 
     Raises:
         GitSourceError: not a git repository, an unknown revision, or no catalog there.
@@ -600,7 +712,8 @@ def load_git_catalog(spec: str, *, repo: Union[str, Path, None] = None) -> Catal
     rev, _, rel = spec.partition(":")
     if not rel:
         try:
-            rel = default_catalog_path().relative_to(root.resolve()).as_posix()
+            where = Path(catalog_dir).resolve() if catalog_dir is not None else default_catalog_path()
+            rel = where.relative_to(root.resolve()).as_posix()
         except ValueError:
             raise GitSourceError(f"cannot tell where the catalog is in {root}: give the revision as REV:PATH") from None
     if _git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").returncode != 0:
@@ -626,8 +739,11 @@ def load_git_catalog(spec: str, *, repo: Union[str, Path, None] = None) -> Catal
     return Catalog(documents, root=None)
 
 
-def load_source(spec: str, *, repo: Union[str, Path, None] = None) -> Catalog:
-    """Load a catalog from a directory, or (when ``spec`` is not one) from a git revision."""
+def load_source(
+    spec: str, *, repo: Union[str, Path, None] = None, catalog_dir: Union[str, Path, None] = None
+) -> Catalog:
+    """Load a catalog from a directory, or (when ``spec`` is not one) from a git revision
+    (see :func:`load_git_catalog` for ``catalog_dir``)."""
     if Path(spec).is_dir():
         return load_catalog(spec)
-    return load_git_catalog(spec, repo=repo)
+    return load_git_catalog(spec, repo=repo, catalog_dir=catalog_dir)

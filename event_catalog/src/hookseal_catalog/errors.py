@@ -154,3 +154,109 @@ class CodegenError(CatalogError):
     """Model generation failed, or (with ``--check``) the committed models are stale."""
 
     code = "codegen_error"
+
+
+class DerivationError(CatalogError):
+    """An older version's ``data`` could not be derived from a newer version's.
+
+    Raised by :func:`hookseal_catalog.derivation.derive` when a step cannot apply (its
+    source field is absent where it is needed, a named function is not registered or
+    raised) . A sender treats it as a permanent failure of that one delivery: an invalid
+    body is never sent.
+
+    Attributes:
+        event_type: The event type.
+        from_version: The version the failing derivation reads.
+        to_version: The version it was deriving.
+        step: The index of the failing step in that version's ``derivation.steps``, or
+            None when the failure is not one step's (a missing derivation, an invalid result).
+        reason: What went wrong, in English.
+    """
+
+    code = "derivation_failed"
+
+    def __init__(
+        self,
+        event_type: str,
+        from_version: int,
+        to_version: int,
+        reason: str,
+        *,
+        step: Optional[int] = None,
+    ) -> None:
+        self.event_type = event_type
+        self.from_version = from_version
+        self.to_version = to_version
+        self.step = step
+        self.reason = reason
+        where = f" (step {step})" if step is not None else ""
+        super().__init__(f"{event_type}: cannot derive v{to_version} from v{from_version}{where}: {reason}")
+
+
+class MissingDerivationError(DerivationError):
+    """The catalog declares no derivation for a version (or no usable one): there is no way
+    to derive that version's ``data``, so it cannot be served to an endpoint pinned to it."""
+
+    code = "derivation_missing"
+
+
+class DerivedDataInvalidError(DerivationError):
+    """A derivation ran, but its result does not validate against the older version's schema.
+
+    Attributes:
+        issues: Every validation failure of the derived ``data`` (pointers into it).
+    """
+
+    code = "derived_data_invalid"
+
+    def __init__(self, event_type: str, from_version: int, to_version: int, issues: Sequence[ValidationIssue]) -> None:
+        self.issues: tuple[ValidationIssue, ...] = tuple(issues)
+        first = str(self.issues[0]) if self.issues else "invalid"
+        more = f" (and {len(self.issues) - 1} more)" if len(self.issues) > 1 else ""
+        super().__init__(
+            event_type, from_version, to_version, f"the result is not valid v{to_version} data: {first}{more}"
+        )
+
+
+class UnknownFieldError(CatalogError, LookupError):
+    """A JSON Pointer into an event's ``data`` names no field of that version's schema.
+
+    Attributes:
+        event_type: The event type.
+        version: The version whose schema was searched.
+        pointer: The pointer asked about.
+    """
+
+    code = "unknown_field"
+
+    def __init__(self, event_type: str, version: int, pointer: str, reason: str) -> None:
+        self.event_type = event_type
+        self.version = version
+        self.pointer = pointer
+        super().__init__(f"{event_type} v{version}: {pointer!r} names no field of data: {reason}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class ScaffoldError(CatalogError):
+    """``hookseal-catalog init`` refused to write: the target exists and is not empty, or
+    a name given for the new catalog breaks the naming conventions."""
+
+    code = "scaffold_error"
+
+
+class CatalogLintError(CatalogError):
+    """A catalog loaded, but ``hookseal-catalog lint`` finds errors in it: a program that
+    relies on a catalog (a sender at start) refuses it with the linter's messages.
+
+    Attributes:
+        issues: The lint errors (``hookseal_catalog.lint.LintIssue``), as the linter prints them.
+    """
+
+    code = "catalog_invalid"
+
+    def __init__(self, where: str, issues: Sequence[object]) -> None:
+        self.issues: tuple[object, ...] = tuple(issues)
+        lines = "\n".join(f"  {issue}" for issue in self.issues)
+        super().__init__(f"the event catalog {where} does not pass `hookseal-catalog lint`:\n{lines}")

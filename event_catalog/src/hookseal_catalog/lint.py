@@ -36,6 +36,16 @@ JSON pointer into it. The checks, by code:
 ``envelope``                the envelope lacks one of the fields every event carries
 ``orphan-component``        a component no event (nor the envelope) references
 ``sunset-passed``           (warning) a deprecated version is past its sunset: remove it
+``derivation-missing``      a superseded version still served declares no derivation
+``derivation-invalid``      a derivation is malformed, reads another version than the
+                            next one, names an unregistered function, or sits on a
+                            version nothing newer supersedes
+``derivation-example``      deriving the current version's examples fails, or gives data
+                            that does not validate against the older version
+``derivation-unchecked``    (warning) a ``function`` step's function is not registered
+                            here, so the examples were not derived (``--derivations``)
+``ordering-key``            an ordering key is not a JSON Pointer to a required, never-null
+                            scalar in every served version, or versions disagree on it
 ==========================  ===========================================================
 """
 
@@ -67,11 +77,15 @@ from .catalog import (
     Tree,
     default_catalog_path,
     json_pointer,
+    load_catalog,
     read_tree,
 )
-from .errors import CatalogLoadError
+from .derivation import DerivationRegistry, default_registry, derivation_problems, derive, parse_steps
+from .errors import CatalogLintError, CatalogLoadError, DerivationError, UnknownFieldError
+from .fields import field_info
+from .lifecycle import is_served
 
-__all__ = ["ENVELOPE_FIELDS", "PORTABLE_KEYWORDS", "LintIssue", "lint_catalog", "lint_tree"]
+__all__ = ["ENVELOPE_FIELDS", "PORTABLE_KEYWORDS", "LintIssue", "lint_catalog", "lint_tree", "load_checked_catalog"]
 
 PORTABLE_KEYWORDS = frozenset(
     {
@@ -116,23 +130,57 @@ class LintIssue:
         return asdict(self)
 
 
-def lint_catalog(path: Union[str, Path, None] = None, *, today: Optional[_dt.date] = None) -> list[LintIssue]:
+def lint_catalog(
+    path: Union[str, Path, None] = None,
+    *,
+    today: Optional[_dt.date] = None,
+    registry: Optional[DerivationRegistry] = None,
+) -> list[LintIssue]:
     """Lint the catalog directory at ``path`` (default: the shipped catalog).
 
-    ``today`` (UTC date) decides whether a sunset has passed; defaults to today.
+    ``today`` (UTC date) decides whether a sunset has passed, and so which versions are
+    still served; defaults to today. ``registry`` holds the provider's derivation functions:
+    given, a ``function`` step naming an unregistered function is an error; omitted, the
+    default registry is used and such a step only leaves its examples unchecked (warning).
     """
-    return lint_tree(read_tree(Path(path) if path is not None else default_catalog_path()), today=today)
+    tree = read_tree(Path(path) if path is not None else default_catalog_path())
+    return lint_tree(tree, today=today, registry=registry)
 
 
-def lint_tree(tree: Tree, *, today: Optional[_dt.date] = None) -> list[LintIssue]:
+def load_checked_catalog(
+    path: Union[str, Path, None] = None,
+    *,
+    today: Optional[_dt.date] = None,
+    registry: Optional[DerivationRegistry] = None,
+) -> Catalog:
+    """Load a catalog only if it lints without errors (warnings pass): what a program that
+    takes a catalog directory in its settings calls at start.
+
+    Raises:
+        CatalogLintError: lint found errors; ``.issues`` and the message list them.
+        CatalogLoadError: the directory cannot be loaded at all (missing, unreadable JSON).
+    """
+    catalog = load_catalog(path)
+    assert catalog.root is not None
+    issues = lint_catalog(catalog.root, today=today, registry=registry)
+    errors = [issue for issue in issues if issue.severity == "error"]
+    if errors:
+        raise CatalogLintError(str(catalog.root), errors)
+    return catalog
+
+
+def lint_tree(
+    tree: Tree, *, today: Optional[_dt.date] = None, registry: Optional[DerivationRegistry] = None
+) -> list[LintIssue]:
     """Lint already-read catalog files (see :func:`hookseal_catalog.catalog.read_tree`)."""
-    return _Linter(tree, today or _dt.datetime.now(_dt.timezone.utc).date()).run()
+    return _Linter(tree, today or _dt.datetime.now(_dt.timezone.utc).date(), registry).run()
 
 
 class _Linter:
-    def __init__(self, tree: Tree, today: _dt.date) -> None:
+    def __init__(self, tree: Tree, today: _dt.date, registry: Optional[DerivationRegistry] = None) -> None:
         self.tree = tree
         self.today = today
+        self.registry = registry
         self.issues: list[LintIssue] = []
         self.base_uri = ""
 
@@ -175,6 +223,8 @@ class _Linter:
         self.check_examples(catalog)
         self.check_envelope(catalog)
         self.check_duplicates_and_orphans(catalog)
+        self.check_derivations(catalog)
+        self.check_ordering_keys(catalog)
         return self.sorted()
 
     def sorted(self) -> list[LintIssue]:
@@ -436,9 +486,13 @@ class _Linter:
             "deprecated",
             "sunset",
             "changelog",
+            "derivation",
+            "ordering_key",
         }
         for key in sorted(unknown):
             self.add("invalid-doc", rel, f"/x-hookseal/{_escape(key)}", f"unknown x-hookseal field {key!r}")
+        if "ordering_key" in meta and not (isinstance(meta["ordering_key"], str) and meta["ordering_key"]):
+            self.add("ordering-key", rel, "/x-hookseal/ordering_key", "ordering_key is a JSON Pointer string")
         examples = doc.get("examples")
         if not isinstance(examples, list) or not examples:
             self.add(
@@ -474,6 +528,88 @@ class _Linter:
             except LookupError as exc:
                 if "recursive" in str(exc):
                     self.add("unresolved-ref", rel, "", str(exc))
+
+    def check_derivations(self, catalog: Catalog) -> None:
+        registry = self.registry if self.registry is not None else default_registry
+        for etype in catalog.events.values():
+            current = etype.current
+            for ev in etype:
+                newer = [v for v in etype if v.version > ev.version]
+                if not newer:
+                    if ev.derivation is not None:
+                        self.add(
+                            "derivation-invalid",
+                            ev.file,
+                            "/x-hookseal/derivation",
+                            f"v{ev.version} is the newest version: there is nothing to derive it from",
+                        )
+                    continue
+                if ev.version >= current.version or not is_served(catalog, ev.type, ev.version, self.today):
+                    continue
+                problems = derivation_problems(catalog, ev, self.registry)
+                for code, pointer, message in problems:
+                    self.add(code, ev.file, pointer, message)
+                if problems:
+                    continue
+                _, steps, _ = parse_steps(ev.derivation)
+                unregistered = [s.name for s in steps if s.op == "function" and s.name not in registry]
+                if unregistered:
+                    self.add(
+                        "derivation-unchecked",
+                        ev.file,
+                        "/x-hookseal/derivation",
+                        f"function(s) {', '.join(map(repr, unregistered))} not registered: examples not derived "
+                        "(load them with --derivations MODULE)",
+                        "warning",
+                    )
+                    continue
+                for index, example in enumerate(current.examples):
+                    try:
+                        derive(catalog, ev.type, example, ev.version, registry=registry)
+                    except DerivationError as exc:
+                        self.add(
+                            "derivation-example",
+                            ev.file,
+                            "/x-hookseal/derivation",
+                            f"deriving example {index} of v{current.version}: {exc.reason}",
+                        )
+                    except Exception as exc:  # a broken schema: reported by other checks too
+                        self.add("derivation-example", ev.file, "/x-hookseal/derivation", f"cannot derive: {exc}")
+
+    def check_ordering_keys(self, catalog: Catalog) -> None:
+        for etype in catalog.events.values():
+            declared = {ev.ordering_key for ev in etype if ev.ordering_key is not None}
+            if not declared:
+                continue
+            for ev in etype:
+                if not is_served(catalog, ev.type, ev.version, self.today):
+                    continue
+                where = "/x-hookseal/ordering_key"
+                if ev.ordering_key is None or len(declared) > 1:
+                    self.add(
+                        "ordering-key",
+                        ev.file,
+                        where if ev.ordering_key is not None else "/x-hookseal",
+                        f"every served version of {ev.type} declares the same ordering_key "
+                        f"(found {', '.join(sorted(map(repr, declared)))}, here {ev.ordering_key!r})",
+                    )
+                    continue
+                try:
+                    info = field_info(catalog, ev.type, ev.ordering_key, ev.version)
+                except UnknownFieldError as exc:
+                    self.add("ordering-key", ev.file, where, str(exc))
+                    continue
+                except LookupError:  # a $ref that does not resolve: reported as unresolved-ref
+                    continue
+                if not info.always_present or info.nullable or not info.scalar or "*" in ev.ordering_key:
+                    self.add(
+                        "ordering-key",
+                        ev.file,
+                        where,
+                        f"ordering_key {ev.ordering_key!r} must name a required, never-null scalar field "
+                        f"(it is {'required' if info.always_present else 'optional somewhere on its path'}, "
+                        f"{'nullable' if info.nullable else 'not nullable'}, type {' | '.join(info.types) or 'any'})",
+                    )
 
     def kind_of_quiet(self, rel: str) -> Optional[str]:
         if rel == ENVELOPE:

@@ -2,7 +2,8 @@
 
 ``hookseal-catalog release`` copies every frozen (``released`` or ``deprecated``) event
 version, with the envelope, the components and the manifest, into a snapshot directory
-(``event_catalog/released/`` in this repository)::
+kept beside the catalog (:func:`default_snapshot_path`: ``<catalog dir>.released/``, and
+``event_catalog/released/`` for the sample catalog in this repository)::
 
     released/
       lock.json          sha256 of every snapshot file, and the catalog version
@@ -40,9 +41,27 @@ LOCK = "lock.json"
 SNAPSHOT_DIR = "catalog"
 
 
-def default_snapshot_path() -> Path:
-    """``event_catalog/released`` beside this package's source (an editable install)."""
-    return default_catalog_path().parents[2] / "released"
+def default_snapshot_path(catalog_dir: Union[str, Path, None] = None) -> Path:
+    """Where a catalog's released snapshot lives by default: beside the catalog directory,
+    named after it with ``.released`` (``webhooks/catalog`` -> ``webhooks/catalog.released``).
+
+    The sample catalog shipped in this package (``catalog_dir=None``) keeps its snapshot in
+    ``event_catalog/released``, beside the package's source, so that it is never shipped
+    inside the package.
+    """
+    sample = default_catalog_path()
+    if catalog_dir is None or Path(catalog_dir).resolve() == sample:
+        return sample.parents[2] / "released"
+    path = Path(catalog_dir)
+    return path.parent / f"{path.resolve().name}.released"
+
+
+def _snapshot_for(catalog: Catalog, snapshot: Union[str, Path, None]) -> Path:
+    if snapshot is not None:
+        return Path(snapshot)
+    if catalog.root is None:
+        raise SnapshotError("this catalog was not loaded from a directory: give the snapshot directory")
+    return default_snapshot_path(catalog.root)
 
 
 @dataclass
@@ -122,13 +141,14 @@ def check_snapshot(
     *,
     today: Optional[_dt.date] = None,
 ) -> SnapshotReport:
-    """Compare ``catalog`` (default: the shipped one) with the released snapshot.
+    """Compare ``catalog`` (default: the shipped one) with its released snapshot
+    (``snapshot``, default: :func:`default_snapshot_path` of the catalog's directory).
 
     Raises:
         SnapshotError: there is no snapshot, or its lock file is unreadable.
     """
     catalog = catalog if catalog is not None else load_catalog()
-    snap = Path(snapshot) if snapshot is not None else default_snapshot_path()
+    snap = _snapshot_for(catalog, snapshot)
     lock = _read_lock(snap)
     report = SnapshotReport(problems=_verify_hashes(snap, lock))
     try:
@@ -154,13 +174,14 @@ def write_snapshot(
     *,
     today: Optional[_dt.date] = None,
 ) -> list[str]:
-    """Freeze the catalog's released versions into the snapshot; returns the files written.
+    """Freeze the catalog's released versions into its snapshot (``snapshot``, default:
+    :func:`default_snapshot_path` of the catalog's directory); returns the files written.
 
     Refuses (``SnapshotError``) when the catalog breaks the existing snapshot: a release
     cannot launder a breaking change. Versions removed after their sunset leave the snapshot.
     """
     catalog = catalog if catalog is not None else load_catalog()
-    snap = Path(snapshot) if snapshot is not None else default_snapshot_path()
+    snap = _snapshot_for(catalog, snapshot)
     if (snap / LOCK).exists():
         report = check_snapshot(catalog, snap, today=today)
         blocking = report.diff.blocking if report.diff is not None else []

@@ -10,31 +10,39 @@ with ``create_app(..., mounts=[Mount("/portal", app=...)])``.
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any, Callable, Optional
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from . import __version__
-from .errors import InvalidRequestError, SenderError
+from ._inputs import loads_json, unix_time
+from ._limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
+from .errors import ConfigError, InvalidRequestError, SenderError
 from .models import DeliveryFilter, Endpoint
 from .sender import (
+    MAX_BULK_REPLAY,
     MAX_DESCRIPTION,
     MAX_EMAIL,
     MAX_HEADER_PREFIX,
     MAX_NAME,
+    MAX_PAGE,
     MAX_URL,
     Sender,
     check_text,
 )
 
+#: The body of a 503 while the database is unreachable (the store reconnects by itself).
+STORE_UNAVAILABLE = {"error": "store_unavailable",
+                     "detail": "the database is unreachable; try again shortly"}
 _STATUS = {"not_found": 404, "conflict": 409, "invalid_request": 400, "invalid_payload": 422,
-           "destination_refused": 422, "invalid_configuration": 400, "unauthorized": 401}
+           "destination_refused": 422, "invalid_configuration": 400, "unauthorized": 401,
+           "body_too_large": 413}
 
 Handler = Callable[[Request, Sender, str, str], Awaitable[Any]]
 
@@ -62,28 +70,18 @@ async def _body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if not raw:
         return {}
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise InvalidRequestError("body is not JSON") from None
+    data = loads_json(raw, "body")
     if not isinstance(data, dict):
         raise InvalidRequestError("body must be a JSON object")
     return data
 
 
 def _filter(q: Mapping[str, str]) -> DeliveryFilter:
-    def num(name: str) -> Optional[float]:
-        if name not in q:
-            return None
-        try:
-            return float(q[name])
-        except ValueError:
-            raise InvalidRequestError(f"{name} must be a Unix time") from None
-
     status = q.get("status")
     return DeliveryFilter(endpoint_id=q.get("endpoint_id"), event_type=q.get("event_type"),
                           status=status.split(",") if status else None,
-                          since=num("since"), until=num("until"))
+                          since=unix_time(q.get("since"), "since"),
+                          until=unix_time(q.get("until"), "until"))
 
 
 def check_path_and_query(request: Request) -> None:
@@ -225,7 +223,9 @@ async def list_deliveries(request: Request, sender: Sender, tenant: str, actor: 
     try:
         limit = int(q.get("limit", "50"))
     except ValueError:
-        raise InvalidRequestError("limit must be an integer") from None
+        limit = 0
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidRequestError(f"limit must be an integer from 1 to {MAX_PAGE}")
     ds = await run_in_threadpool(lambda: sender.list_deliveries(
         tenant, _filter(q), limit=limit, before=q.get("before")))
     return {"deliveries": [d.to_dict() for d in ds],
@@ -255,16 +255,18 @@ async def replay(request: Request, sender: Sender, tenant: str, actor: str) -> A
          "endpoint_id": {"type": "string"}, "event_type": {"type": "string"},
          "status": {"type": "array", "items": {"type": "string"}},
          "since": {"type": "number"}, "until": {"type": "number"},
+         "limit": {"type": "integer", "minimum": 1, "maximum": MAX_BULK_REPLAY},
          "confirm": {"type": "boolean"}, "reason": {"type": "string"}}})
 async def bulk_replay(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
     body = await _body(request)
     status = body.get("status")
-    flt = DeliveryFilter(body.get("endpoint_id"), body.get("event_type"),
-                         list(status) if isinstance(status, list) else None,
+    if status is not None and not isinstance(status, list):
+        raise InvalidRequestError("status must be a list of delivery states")
+    flt = DeliveryFilter(body.get("endpoint_id"), body.get("event_type"), status,
                          body.get("since"), body.get("until"))
     return await run_in_threadpool(lambda: sender.replay_bulk(
         tenant, flt, confirm=body.get("confirm") is True, actor=actor,
-        reason=str(body.get("reason", ""))))
+        reason=body.get("reason", ""), limit=body.get("limit")))
 
 
 @_op("GET", "/v1/tenants/{tenant}/audit", "The tenant's audit log")
@@ -310,11 +312,16 @@ def openapi_schema() -> dict[str, Any]:
                 "400": error, "401": error, "404": error},
         }
         if body is not None:
+            op["responses"]["413"] = error
             op["requestBody"] = {"required": method != "POST" or "required" in body,
                                  "content": {"application/json": {"schema": body}}}
         paths.setdefault(path, {})[method.lower()] = op
-    paths["/metrics"] = {"get": {"operationId": "metrics", "summary": "Prometheus metrics",
-                                 "responses": {"200": {"description": "Metrics text"}}}}
+    paths["/metrics"] = {"get": {
+        "operationId": "metrics",
+        "summary": "Prometheus metrics (an API key or a metrics key: they name every "
+                   "tenant's endpoints)",
+        "security": [{"apiKey": []}],
+        "responses": {"200": {"description": "Metrics text"}, "401": error}}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "hookseal-sender admin API", "version": __version__},
@@ -324,35 +331,57 @@ def openapi_schema() -> dict[str, Any]:
 
 
 def create_app(sender: Sender, api_keys: Mapping[str, str], *,
-               mounts: Sequence[BaseRoute] = ()) -> Starlette:
+               mounts: Sequence[BaseRoute] = (), metrics_keys: Sequence[str] = (),
+               max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> Starlette:
     """Build the admin API app.
 
     Args:
         sender: The sender it operates.
         api_keys: API key -> actor name (one per provider system or person).
         mounts: Extra routes, e.g. ``Mount("/portal", app=portal)``.
+        metrics_keys: Keys that may read ``/metrics`` (besides the API keys), such as
+            the one a Prometheus server holds. ``/metrics`` names every tenant's
+            endpoints, so it always needs a key.
+        max_body_bytes: The largest request body accepted, on every route (the portal's
+            too); a larger one gets ``413`` with error ``body_too_large``.
 
     Returns:
         The Starlette application (``app.state.sender`` is the sender).
-    """
-    keys = dict(api_keys)
 
-    def actor_for(request: Request) -> Optional[str]:
+    Raises:
+        ConfigError: ``max_body_bytes`` is not a positive integer.
+    """
+    if isinstance(max_body_bytes, bool) or not isinstance(max_body_bytes, int) \
+            or max_body_bytes < 1:
+        raise ConfigError("max_body_bytes must be a positive integer")
+    keys = dict(api_keys)
+    readers = [*keys, *metrics_keys]
+
+    def bearer(request: Request) -> Optional[str]:
         auth = request.headers.get("authorization", "")
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token:
             return None
+        return token.strip()
+
+    def actor_for(request: Request) -> Optional[str]:
+        token = bearer(request)
+        if token is None:
+            return None
         for key, name in keys.items():
-            if hmac.compare_digest(key.encode(), token.strip().encode()):
+            if hmac.compare_digest(key.encode(), token.encode()):
                 return name
         return None
+
+    def unauthorized() -> Response:
+        return JSONResponse({"error": "unauthorized", "detail": "bad or no API key"},
+                            401, headers={"WWW-Authenticate": "Bearer"})
 
     def wrap(fn: Handler, status: int) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             actor = actor_for(request)
             if actor is None:
-                return JSONResponse({"error": "unauthorized", "detail": "bad or no API key"},
-                                    401, headers={"WWW-Authenticate": "Bearer"})
+                return unauthorized()
             try:
                 check_path_and_query(request)
                 result = await fn(request, sender, request.path_params["tenant"], actor)
@@ -361,6 +390,13 @@ def create_app(sender: Sender, api_keys: Mapping[str, str], *,
                                     _STATUS.get(exc.code, 400))
             except (TypeError, ValueError) as exc:
                 return JSONResponse({"error": "invalid_request", "detail": str(exc)}, 400)
+            except Exception as exc:
+                if not sender.store.unavailable(exc):
+                    raise
+                # The store reconnects by itself: say so, once per outage in the log.
+                sender.outage.failed("admin API", exc)
+                return JSONResponse(STORE_UNAVAILABLE, 503, headers={"Retry-After": "5"})
+            sender.outage.recovered()
             return JSONResponse(result, status)
         return endpoint
 
@@ -368,6 +404,10 @@ def create_app(sender: Sender, api_keys: Mapping[str, str], *,
         return JSONResponse(openapi_schema())
 
     async def metrics(request: Request) -> Response:
+        token = bearer(request)
+        if token is None or not any(hmac.compare_digest(k.encode(), token.encode())
+                                    for k in readers):
+            return unauthorized()
         body = await run_in_threadpool(sender.metrics.render)
         return Response(body, media_type="text/plain; version=0.0.4")
 
@@ -379,6 +419,6 @@ def create_app(sender: Sender, api_keys: Mapping[str, str], *,
     for method, path, fn, status in _HANDLERS:
         routes.append(Route(path, wrap(fn, status), methods=[method]))
     routes.extend(mounts)
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, middleware=[Middleware(BodyLimit, max_bytes=max_body_bytes)])
     app.state.sender = sender
     return app

@@ -12,11 +12,16 @@ CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 
 
 class CircuitBreaker:
-    """Pauses deliveries to an endpoint when most of its recent attempts fail.
+    """Pauses deliveries to an endpoint when its attempts fail and its retries fail too.
 
-    Closed: everything goes. Open (more than ``failure_ratio`` of the last ``window``
-    attempts failed, with at least ``min_samples``): nothing goes for ``open_seconds``.
-    Half-open: one probe goes; success closes the breaker, failure opens it again.
+    Closed: everything goes. It opens when more than ``failure_ratio`` of the last
+    ``window`` attempts failed (with at least ``min_samples``) **and** the endpoint's
+    retries fail as well: more than ``failure_ratio`` of its last ``retry_window`` retries
+    (attempts of deliveries that had failed before), at least one of them. A failed first
+    attempt alone says little: an endpoint that fails the first attempt of each delivery
+    and accepts the retry delivers everything, and must not be starved by its breaker.
+    Open: nothing goes for ``open_seconds``. Half-open: one probe goes (the worker picks a
+    due retry for it when there is one); success closes the breaker, failure opens it again.
 
     Args:
         policy: Thresholds.
@@ -28,6 +33,9 @@ class CircuitBreaker:
         self._clock = clock
         self._recent: deque[bool] = deque(maxlen=policy.window)
         self._failures = 0  # False entries in _recent, kept as they come and go
+        # The last retries' results: kept across opening and closing, since they say
+        # whether the endpoint delivers once it is given a second chance.
+        self._retries: deque[bool] = deque(maxlen=policy.retry_window)
         self._opened_at: float | None = None
         self._probing = False
 
@@ -58,14 +66,21 @@ class CircuitBreaker:
         if self._opened_at is not None and self.state == HALF_OPEN:
             self._probing = True
 
-    def record(self, success: bool) -> None:
+    def _retries_fail(self) -> bool:
+        failed = self._retries.count(False)
+        return failed > 0 and failed > self.policy.failure_ratio * len(self._retries)
+
+    def record(self, success: bool, retry: bool = False) -> None:
         """Record an attempt's result.
 
         Args:
             success: Whether it was delivered (failed permanent 4xx count as success:
                 the endpoint is up).
+            retry: Whether it retried a delivery whose earlier attempt failed.
         """
         self._probing = False
+        if retry:
+            self._retries.append(success)
         if self._opened_at is not None and self.state == HALF_OPEN:
             self._recent.clear()
             self._failures = 0
@@ -78,5 +93,6 @@ class CircuitBreaker:
         if not success:
             self._failures += 1
         if (len(recent) >= self.policy.min_samples
-                and self._failures > self.policy.failure_ratio * len(recent)):
+                and self._failures > self.policy.failure_ratio * len(recent)
+                and self._retries_fail()):
             self._opened_at = self._clock()

@@ -7,15 +7,20 @@ published retry schedule is always the one the code uses.
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 from .errors import ConfigError
 
 #: The hard cap on a delivery's whole retry window, jitter included: three days.
 MAX_RETRY_WINDOW = 3 * 24 * 3600.0
+
+#: Longest rotation overlap: 30 days, in seconds. The old secret signs beside the new one
+#: no longer than that (a rotation is meant to end).
+MAX_ROTATION_OVERLAP = 30 * 24 * 3600.0
 
 #: Delays (seconds) before attempt 2, 3, ...: 14 attempts over about 2.7 days.
 DEFAULT_SCHEDULE: tuple[float, ...] = (
@@ -119,6 +124,71 @@ class RetryPolicy:
 
 DEFAULT_RETRY_POLICY = RetryPolicy()
 
+#: The most retries an endpoint's own ``retry_schedule`` may list (the attempt cap is one
+#: more): the schedule is the hard cap on attempts, so it must stay a small number.
+MAX_SCHEDULE_LENGTH = 100
+
+
+def _finite(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def endpoint_retry_policy(
+    default: RetryPolicy, retry_schedule: Any = None, retry_after_cap: Any = None,
+) -> RetryPolicy:
+    """The retry policy an endpoint with these settings gets: the one rule set for them.
+
+    Registration and updates (:class:`~hookseal_sender.Sender`) check an endpoint's
+    settings with this function, and the worker builds the endpoint's policy with it, so
+    a setting that is accepted is always one the worker can use.
+
+    Args:
+        default: The sender's policy (its schedule, jitter and cap fill what is ``None``).
+        retry_schedule: The endpoint's delays (a list of finite numbers ``>= 0``, at most
+            :data:`MAX_SCHEDULE_LENGTH` of them), or ``None`` for the default schedule.
+        retry_after_cap: The endpoint's ``Retry-After`` cap (a finite number ``>= 0``), or
+            ``None`` for the default cap.
+
+    Returns:
+        The policy.
+
+    Raises:
+        ConfigError: A setting is malformed, or together they let a delivery's retries
+            outlast :data:`MAX_RETRY_WINDOW` (the message names the field to change and
+            the largest value that fits).
+    """
+    if retry_schedule is None:
+        schedule = default.schedule
+    else:
+        if not isinstance(retry_schedule, (list, tuple)) or not all(
+                _finite(d) and d >= 0 for d in retry_schedule):
+            raise ConfigError("retry_schedule must be a list of delays >= 0 (seconds)")
+        if len(retry_schedule) > MAX_SCHEDULE_LENGTH:
+            raise ConfigError(f"retry_schedule may list at most {MAX_SCHEDULE_LENGTH} delays; "
+                              f"it lists {len(retry_schedule)}")
+        schedule = tuple(float(d) for d in retry_schedule)
+    if retry_after_cap is None:
+        cap = default.retry_after_cap
+    elif not _finite(retry_after_cap) or retry_after_cap < 0:
+        raise ConfigError("retry_after_cap must be a finite number >= 0 (seconds)")
+    else:
+        cap = float(retry_after_cap)
+    worst = sum(schedule) * (1 + default.jitter)
+    if worst > MAX_RETRY_WINDOW:
+        raise ConfigError(
+            f"retry_schedule adds up to {worst:.0f} s with jitter; a delivery's retries may "
+            f"take at most {MAX_RETRY_WINDOW:.0f} s (three days)")
+    if schedule and cap * len(schedule) > MAX_RETRY_WINDOW:
+        own = "its" if retry_after_cap is not None else "the default"
+        raise ConfigError(
+            f"retry_after_cap: with {own} cap of {cap:.0f} s, Retry-After could stretch "
+            f"{len(schedule)} retries to {cap * len(schedule):.0f} s, over the "
+            f"{MAX_RETRY_WINDOW:.0f} s (three days) a delivery's retries may take; set "
+            f"retry_after_cap to at most {math.floor(MAX_RETRY_WINDOW / len(schedule))} s "
+            "or shorten retry_schedule")
+    return RetryPolicy(schedule=schedule, jitter=default.jitter, retry_after_cap=cap)
+
 
 @dataclass(frozen=True)
 class BreakerPolicy:
@@ -127,7 +197,11 @@ class BreakerPolicy:
     Attributes:
         window: How many recent attempts are considered.
         min_samples: Fewest attempts in the window before the breaker may open.
-        failure_ratio: The breaker opens when more than this share failed.
+        failure_ratio: The breaker opens when more than this share of the window failed,
+            and more than this share of the last ``retry_window`` retries too.
+        retry_window: How many recent retries (attempts of deliveries that failed before)
+            are considered: while most of them succeed, failed first attempts alone never
+            open the breaker.
         open_seconds: How long deliveries to the endpoint pause before a half-open probe.
         disable_after: An endpoint failing continuously this long (seconds) is disabled.
     """
@@ -137,6 +211,7 @@ class BreakerPolicy:
     # by chance (more than half of its first 20 attempts fail about 2 % of the time).
     min_samples: int = 50
     failure_ratio: float = 0.5
+    retry_window: int = 20
     open_seconds: float = 60.0
     disable_after: float = 5 * 24 * 3600.0
 
@@ -162,10 +237,13 @@ class SenderConfig:
             deliveries are retried after it.
         claim_batch: Most deliveries claimed per query.
         poll_interval: Seconds between claims when the queue is empty.
-        rotation_overlap: Seconds the old secret keeps signing after a rotation.
+        rotation_overlap: Seconds the old secret keeps signing after a rotation (at most
+            :data:`MAX_ROTATION_OVERLAP`, 30 days).
         retention_days: Finished deliveries older than this are purged.
         replay_rate: Deliveries per second that a bulk replay schedules.
-        allow_local: Allow ``http://`` and local/private destinations (testing only).
+        allow_local: Allow ``http://`` and local/private destinations (testing only), for
+            endpoints registered with ``allow_local``; checked again at every delivery,
+            so turning it off stops them reaching local destinations at once.
         user_agent: The ``User-Agent`` of deliveries.
         sqlite_synchronous: SQLite ``synchronous`` mode (``NORMAL`` in WAL mode survives
             process crashes; a power loss may lose the last transactions).
@@ -200,6 +278,11 @@ class SenderConfig:
     def __post_init__(self) -> None:
         if self.signing_keys not in ("endpoint", "tenant"):
             raise ConfigError("signing_keys must be 'endpoint' or 'tenant'")
+        if isinstance(self.rotation_overlap, bool) \
+                or not isinstance(self.rotation_overlap, (int, float)) \
+                or not 0 <= self.rotation_overlap <= MAX_ROTATION_OVERLAP:
+            raise ConfigError(f"rotation_overlap must be 0 to {MAX_ROTATION_OVERLAP:.0f} "
+                              "seconds (30 days)")
 
     def replace(self, **changes: object) -> SenderConfig:
         """A copy with some fields changed.

@@ -1,10 +1,55 @@
-"""Prometheus metrics of a sender (one registry per sender, so tests stay independent)."""
+"""Prometheus metrics of a sender (one registry per sender, so tests stay independent).
+
+The alert rules and the Grafana dashboard shipped in :mod:`hookseal_sender.ops` query
+these metrics and nothing else; ``tests/test_ops.py`` checks every query against what a
+:class:`Metrics` renders.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any, Callable, Optional
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+#: Where a worker catches an unexpected exception (the ``where`` label of
+#: ``hookseal_worker_exceptions_total``): claiming, store maintenance, one attempt,
+#: recording results, updating endpoint health, calling the notifier.
+EXCEPTION_SITES = ("claim", "maintenance", "attempt", "record", "health", "notify")
+
+#: ``(endpoint_id, tenant_id, failing_since)`` of every active endpoint that is failing.
+FailingEndpoints = Callable[[], Iterable[tuple[str, str, float]]]
+
+
+class _FailingSince(Collector):
+    """``hookseal_endpoint_failing_since_seconds``, read from the store at scrape time.
+
+    Read at scrape time, not kept by the worker, so it survives restarts and is the same
+    on every worker process sharing a queue.
+    """
+
+    # The attributes prometheus_client's own metrics have: the docs' metrics table reads them.
+    _name = "hookseal_endpoint_failing_since_seconds"
+    _type = "gauge"
+    _labelnames = ("endpoint_id", "tenant_id")
+    _documentation = ("Unix time an active endpoint's current run of failed attempts "
+                      "began (only failing endpoints)")
+
+    def __init__(self, read: FailingEndpoints) -> None:
+        self._read = read
+
+    def describe(self) -> Iterable[Metric]:
+        """The metric family, without samples (so registering does not query the store)."""
+        return [GaugeMetricFamily(self._name, self._documentation, labels=self._labelnames)]
+
+    def collect(self) -> Iterator[Metric]:
+        """The failing endpoints, now."""
+        family = GaugeMetricFamily(self._name, self._documentation, labels=self._labelnames)
+        for endpoint_id, tenant_id, since in self._read():
+            family.add_metric([endpoint_id, tenant_id], since)
+        yield family
 
 
 class Metrics:
@@ -13,11 +58,14 @@ class Metrics:
     Args:
         queue_depth: Called at scrape time for the queue-depth gauge.
         registry: The registry (default: a new one).
+        failing_endpoints: Called at scrape time for
+            ``hookseal_endpoint_failing_since_seconds`` (default: no such metric).
     """
 
     def __init__(
         self, queue_depth: Optional[Callable[[], float]] = None,
         registry: Optional[CollectorRegistry] = None,
+        failing_endpoints: Optional[FailingEndpoints] = None,
     ) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
@@ -26,19 +74,34 @@ class Metrics:
         self.deliveries_created = Counter("hookseal_deliveries_created",
                                           "Deliveries created", registry=r)
         self.attempts = Counter("hookseal_attempts", "Delivery attempts by outcome",
-                                ["outcome", "endpoint_id"], registry=r)
+                                ["outcome", "endpoint_id", "tenant_id"], registry=r)
+        self.failures = Counter(
+            "hookseal_attempt_failures",
+            "Attempts not answered 2xx, by reason: the error (timeout, connection_error, ...) "
+            "or the HTTP status (http_503, ...)", ["tenant_id", "reason"], registry=r)
         self.latency = Histogram(
-            "hookseal_attempt_latency_seconds", "Attempt latency", registry=r,
+            "hookseal_attempt_latency_seconds", "Attempt latency", ["tenant_id"], registry=r,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
         )
         self.dead_letters = Counter("hookseal_dead_letters", "Dead-lettered deliveries",
-                                    ["endpoint_id"], registry=r)
+                                    ["endpoint_id", "tenant_id"], registry=r)
+        self.worker_exceptions = Counter(
+            "hookseal_worker_exceptions", "Unexpected exceptions a worker caught and logged",
+            ["where"], registry=r)
+        # Every site starts at 0: a series born at 1 would hide its first increase from
+        # increase() and from the alert on it.
+        for site in EXCEPTION_SITES:
+            self.worker_exceptions.labels(site)
         self.breaker_open = Gauge("hookseal_breaker_open", "Endpoints with an open breaker",
                                   registry=r)
         self.queue_depth = Gauge("hookseal_queue_depth", "Deliveries pending or in flight",
                                  registry=r)
         if queue_depth is not None:
             self.queue_depth.set_function(queue_depth)
+        self.failing_since: Optional[_FailingSince] = None
+        if failing_endpoints is not None:
+            self.failing_since = _FailingSince(failing_endpoints)
+            r.register(self.failing_since)
         self._children: dict[tuple[Any, tuple[str, ...]], Any] = {}
 
     def child(self, metric: Any, *labels: str) -> Any:
@@ -58,6 +121,33 @@ class Metrics:
         if found is None:
             found = self._children[key] = metric.labels(*labels)
         return found
+
+    def attempt(self, tenant_id: str, endpoint_id: str, outcome: str, latency: float,
+                status: Optional[int], error: Optional[str]) -> None:
+        """Count one attempt: its outcome, its latency and, unless delivered, its reason.
+
+        Args:
+            tenant_id: The tenant.
+            endpoint_id: The endpoint.
+            outcome: ``delivered``, ``retry``, ``failed`` or ``gone``.
+            latency: Seconds.
+            status: The HTTP status, or ``None`` without a response.
+            error: The error code without a response.
+        """
+        child = self.child
+        child(self.attempts, outcome, endpoint_id, tenant_id).inc()
+        child(self.latency, tenant_id).observe(latency)
+        if outcome != "delivered":
+            reason = error if status is None else f"http_{status}"
+            child(self.failures, tenant_id, reason or "unknown").inc()
+
+    def exception(self, where: str) -> None:
+        """Count an unexpected exception a worker caught (call it where it is logged).
+
+        Args:
+            where: One of :data:`EXCEPTION_SITES`.
+        """
+        self.child(self.worker_exceptions, where).inc()
 
     def render(self) -> bytes:
         """The metrics in Prometheus text format.

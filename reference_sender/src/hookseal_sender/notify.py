@@ -16,7 +16,8 @@ class Notice:
     """Something an endpoint's owner must hear about.
 
     Attributes:
-        kind: ``dead_letter`` or ``endpoint_disabled``.
+        kind: ``dead_letter``, ``endpoint_disabled`` or ``delivery_failed`` (a delivery
+            failed without being sent: its endpoint's stored settings cannot be used).
         tenant_id: The tenant.
         endpoint_id: The endpoint.
         url: The endpoint URL.

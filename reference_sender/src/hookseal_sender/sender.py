@@ -13,9 +13,18 @@ from typing import Any, Callable, Optional
 
 import hookseal
 
+from ._outage import StoreOutage
 from .catalog import PING_TYPE, Validator, no_validation, validate_event
-from .config import RetryPolicy, SenderConfig
-from .errors import ConflictError, InvalidPayloadError, InvalidRequestError, NotFoundError, SenderError
+from .config import MAX_ROTATION_OVERLAP, SenderConfig, endpoint_retry_policy
+from .errors import (
+    ConfigError,
+    ConflictError,
+    DestinationRefusedError,
+    InvalidPayloadError,
+    InvalidRequestError,
+    NotFoundError,
+    SenderError,
+)
 from .metrics import Metrics
 from .models import (
     SIGNING_MODES,
@@ -39,6 +48,8 @@ UPDATABLE_FIELDS = frozenset({
     "retry_schedule", "retry_after_cap", "timeout", "notify_email",
 })
 
+#: Most deliveries one page of :meth:`Sender.list_deliveries` holds.
+MAX_PAGE = 500
 #: Most deliveries one bulk replay may touch.
 MAX_BULK_REPLAY = 10_000
 
@@ -182,6 +193,27 @@ def _check_number(value: Any, name: str, *, positive: bool = False) -> float:
     return float(value)
 
 
+def check_overlap(value: Any, name: str) -> float:
+    """A rotation overlap: a finite number of seconds from 0 to :data:`MAX_ROTATION_OVERLAP`.
+
+    Args:
+        value: The overlap.
+        name: Its name in the error message.
+
+    Returns:
+        The overlap as a float.
+
+    Raises:
+        InvalidRequestError: Not a number, not finite, negative or over 30 days.
+    """
+    seconds = _check_number(value, name)
+    if seconds > MAX_ROTATION_OVERLAP:
+        raise InvalidRequestError(
+            f"{name} must be at most {MAX_ROTATION_OVERLAP:.0f} seconds (30 days), "
+            f"not {value!r}: the old secret would keep signing for too long")
+    return seconds
+
+
 def _check_retry_after_cap(value: Any) -> Optional[float]:
     """``None`` (the configured cap) or the most seconds a ``Retry-After`` may defer."""
     return None if value is None else _check_number(value, "retry_after_cap")
@@ -254,29 +286,74 @@ class Sender:
             box = box or SecretBox.load(self.config.master_key, self.config.master_key_file)
             store = open_store(self.config.database, box,
                                sqlite_synchronous=self.config.sqlite_synchronous)
+            try:
+                # A wrong master key fails here, once and clearly, not in every attempt.
+                store.check_master_key()
+            except ConfigError:
+                store.close()
+                raise
         self.store = store
         self.notifier: Notifier = notifier or LogNotifier()
         self.validator = validator
         self.resolve = resolve
-        self.metrics = Metrics(queue_depth=lambda: float(self.store.queue_depth()))
+        self.metrics = Metrics(queue_depth=self._queue_depth,
+                               failing_endpoints=self._failing_endpoints)
+        #: Whether the database is reachable, as this process last saw it (one log line
+        #: per outage, however many workers and requests notice it).
+        self.outage = StoreOutage()
         self._wakers: list[Callable[[], None]] = []
 
     def close(self) -> None:
         """Close the store's connections."""
         self.store.close()
 
+    def _queue_depth(self) -> float:
+        """The queue-depth gauge: NaN while the database is unreachable (a scrape must not
+        fail, nor log a traceback each time, during an outage)."""
+        try:
+            return float(self.store.queue_depth())
+        except Exception as exc:
+            if not self.store.unavailable(exc):
+                raise
+            self.outage.failed("metrics", exc)
+            return math.nan
+
+    def _failing_endpoints(self) -> list[tuple[str, str, float]]:
+        """The failing-endpoints gauge's rows: none while the database is unreachable."""
+        try:
+            return self.store.failing_endpoints()
+        except Exception as exc:
+            if not self.store.unavailable(exc):
+                raise
+            self.outage.failed("metrics", exc)
+            return []
+
     # endpoints -------------------------------------------------------------
-    def _validate_common(self, profile: str, signing: str, schedule: Any) -> None:
+    def _validate_common(self, profile: str, signing: str, schedule: Any, cap: Any) -> None:
         if profile not in hookseal.PROFILES:
             raise InvalidRequestError(f"unknown profile {profile!r}")
         if signing not in SIGNING_MODES:
             raise InvalidRequestError(f"signing must be one of {', '.join(SIGNING_MODES)}")
-        if schedule is not None:
-            if not isinstance(schedule, list) or not all(
-                    isinstance(d, (int, float)) and not isinstance(d, bool) and d >= 0
-                    and math.isfinite(d) for d in schedule):
-                raise InvalidRequestError("retry_schedule must be a list of delays >= 0")
-            RetryPolicy.from_schedule(schedule, jitter=self.config.retry.jitter)
+        if schedule is not None and not isinstance(schedule, list):
+            raise InvalidRequestError("retry_schedule must be a list of delays >= 0 (seconds)")
+        try:  # the rules the worker applies when it builds the endpoint's policy
+            endpoint_retry_policy(self.config.retry, schedule, cap)
+        except ConfigError as exc:
+            raise InvalidRequestError(exc.detail) from None
+
+    def allows_local(self, endpoint: Endpoint) -> bool:
+        """Whether deliveries to ``endpoint`` may go to ``http://`` and local addresses.
+
+        Only when both the endpoint asked for it and the sender's settings allow it now:
+        the settings win over what was stored while they allowed it.
+
+        Args:
+            endpoint: The endpoint.
+
+        Returns:
+            ``endpoint.allow_local and config.allow_local``.
+        """
+        return bool(endpoint.allow_local and self.config.allow_local)
 
     def _check_url(self, url: Any, allow_local: bool) -> None:
         check_text(url, "url", MAX_URL)
@@ -331,14 +408,23 @@ class Sender:
         """
         local = bool(allow_local and self.config.allow_local)
         _check_name(tenant_id, "tenant")
-        self._validate_common(profile, signing, retry_schedule)
+        self._validate_common(profile, signing, retry_schedule, retry_after_cap)
         types = _check_types(event_types)
         description = _check_description(description)
         header_prefix = _check_header_prefix(header_prefix)
         retry_after_cap = _check_retry_after_cap(retry_after_cap)
         timeout = _check_timeout(timeout)
         notify_email = _check_email(notify_email)
-        self._check_url(url, local)
+        try:
+            self._check_url(url, local)
+        except DestinationRefusedError as exc:
+            if allow_local and not self.config.allow_local:
+                raise DestinationRefusedError(
+                    f"{exc.detail}. Local destinations were asked for, but the sender's "
+                    "settings do not allow them: set \"allow_local\": true in the settings "
+                    "file (hookseal-sender init --allow-local writes it; SenderConfig("
+                    "allow_local=True) in code), for testing only") from None
+            raise
         now = time.time()
         ep = Endpoint(
             id=new_id("ep"), tenant_id=tenant_id, url=url, description=description,
@@ -443,11 +529,15 @@ class Sender:
         unknown = set(fields) - UPDATABLE_FIELDS
         if unknown:
             raise InvalidRequestError(f"cannot update: {', '.join(sorted(unknown))}")
-        self._validate_common(fields.get("profile", ep.profile),
-                              fields.get("signing", ep.signing), fields.get("retry_schedule"))
+        # The settings checked together as they will be stored: a new cap with the old
+        # schedule, or a new schedule with the old cap, must fit as well.
+        merged = {k: fields[k] if k in fields else getattr(ep, k)
+                  for k in ("profile", "signing", "retry_schedule", "retry_after_cap")}
+        self._validate_common(merged["profile"], merged["signing"], merged["retry_schedule"],
+                              merged["retry_after_cap"])
         fields = {k: _FIELD_CHECKS[k](v) if k in _FIELD_CHECKS else v for k, v in fields.items()}
         if "url" in fields:
-            self._check_url(fields["url"], ep.allow_local)
+            self._check_url(fields["url"], self.allows_local(ep))
         self.store.update_endpoint(tenant_id, endpoint_id, updated_at=time.time(), **fields)
         return self.get_endpoint(tenant_id, endpoint_id)
 
@@ -509,16 +599,21 @@ class Sender:
         Args:
             tenant_id: The tenant.
             endpoint_id: The endpoint.
-            overlap: Seconds the old keys keep signing (default: config, 24 h).
+            overlap: Seconds the old keys keep signing (default: config, 24 h), from 0
+                to :data:`MAX_ROTATION_OVERLAP` (30 days).
             actor: Who rotated (audit log).
 
         Returns:
             The new secret, the public key and the overlap's end.
+
+        Raises:
+            InvalidRequestError: A bad overlap or actor (checked before anything changes).
+            NotFoundError: No such endpoint.
         """
         _check_name(actor, "actor", MAX_ACTOR)
         ep = self.get_endpoint(tenant_id, endpoint_id)
         if overlap is not None:
-            _check_number(overlap, "overlap")
+            check_overlap(overlap, "overlap")
         now = time.time()
         ends = now + (self.config.rotation_overlap if overlap is None else float(overlap))
         secret = hookseal.generate_secret()
@@ -655,7 +750,7 @@ class Sender:
         _check_filter(flt)
         if before is not None:
             check_text(before, "before", MAX_NAME)
-        return self.store.list_deliveries(tenant_id, flt, limit=max(1, min(limit, 500)),
+        return self.store.list_deliveries(tenant_id, flt, limit=max(1, min(limit, MAX_PAGE)),
                                           before=before)
 
     def audit(self, tenant_id: str, actor: str, action: str, reason: str,
@@ -709,12 +804,14 @@ class Sender:
     def replay_bulk(
         self, tenant_id: str, flt: DeliveryFilter, *, confirm: bool = False,
         actor: str = "api", reason: str = "", include_ids: bool = False,
+        limit: Optional[int] = None,
     ) -> dict[str, Any]:
-        """Replay every finished delivery matching a filter, rate-limited.
+        """Replay the finished deliveries matching a filter, oldest first, rate-limited.
 
-        Without ``confirm`` nothing changes and the count that would be replayed is
-        returned (the confirmation step). Replays are spaced ``1 / config.replay_rate``
-        seconds apart, so a bulk replay never floods an endpoint.
+        Without ``confirm`` nothing changes and the counts are returned (the confirmation
+        step): how many match, and how many would be replayed (``selected``: at most
+        ``limit``). Replays are spaced ``1 / config.replay_rate`` seconds apart, so a bulk
+        replay never floods an endpoint.
 
         Args:
             tenant_id: The tenant.
@@ -722,28 +819,44 @@ class Sender:
             confirm: Actually replay.
             actor: Who (audit log).
             reason: Why (audit log).
-            include_ids: Also return the matched delivery ids under ``"ids"`` (to follow
-                them with :meth:`delivery_status_counts`). A matched delivery that went
+            include_ids: Also return the selected delivery ids under ``"ids"`` (to follow
+                them with :meth:`delivery_status_counts`). A selected delivery that went
                 live meanwhile is not replayed but still listed: it finishes too.
+            limit: Replay at most this many (1 to :data:`MAX_BULK_REPLAY`), the oldest;
+                ``None``: all that match, if no more than :data:`MAX_BULK_REPLAY` do.
 
         Returns:
-            ``{"matched": n, "replayed": n, "confirmed": bool, "rate_per_s": r}``, plus
-            ``"ids"`` if asked for.
+            ``{"matched": n, "more_match": bool, "selected": n, "limit": n or None,
+            "replayed": n, "confirmed": bool, "rate_per_s": r}``, plus ``"ids"`` if asked
+            for. ``matched`` counts at most :data:`MAX_BULK_REPLAY` (``more_match`` says
+            there were more).
+
+        Raises:
+            InvalidRequestError: A bad filter, reason or limit, or more than
+                :data:`MAX_BULK_REPLAY` match and no limit was given.
         """
         _check_name(tenant_id, "tenant")
         _check_name(actor, "actor", MAX_ACTOR)
         check_text(reason, "reason", MAX_REASON, multiline=True)
         _check_filter(flt)
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                                  or not 1 <= limit <= MAX_BULK_REPLAY):
+            raise InvalidRequestError(f"limit must be an integer from 1 to {MAX_BULK_REPLAY}")
         if flt.status is None:
             flt = DeliveryFilter(flt.endpoint_id, flt.event_type, ["failed", "dead_lettered"],
                                  flt.since, flt.until)
         if any(s in ("pending", "delivering") for s in flt.status or ()):
             raise InvalidRequestError("only finished deliveries can be replayed")
         ids = self.store.select_ids(tenant_id, flt, MAX_BULK_REPLAY + 1)
-        if len(ids) > MAX_BULK_REPLAY:
-            raise InvalidRequestError(f"more than {MAX_BULK_REPLAY} deliveries match; narrow it")
-        out: dict[str, Any] = {"matched": len(ids), "replayed": 0, "confirmed": confirm,
-                               "rate_per_s": self.config.replay_rate}
+        matched = len(ids)
+        if limit is None and matched > MAX_BULK_REPLAY:
+            raise InvalidRequestError(f"more than {MAX_BULK_REPLAY} deliveries match; narrow "
+                                      "the filter or give a limit")
+        ids = ids[:MAX_BULK_REPLAY if limit is None else limit]
+        out: dict[str, Any] = {"matched": min(matched, MAX_BULK_REPLAY),
+                               "more_match": matched > MAX_BULK_REPLAY,
+                               "selected": len(ids), "limit": limit, "replayed": 0,
+                               "confirmed": confirm, "rate_per_s": self.config.replay_rate}
         if include_ids:
             out["ids"] = ids
         if confirm and ids:

@@ -4,8 +4,12 @@ A destination is checked twice: at registration (:func:`validate_url`, which als
 names when a resolver is given) and at delivery, where :class:`CheckedResolver` resolves
 the name, checks every address and hands aiohttp only checked addresses, so the
 connection goes to the address that was checked (no DNS-rebinding window). IP literals
-never reach a resolver, so :func:`check_url_literal` checks them before each request.
-Redirects are never followed (the worker passes ``allow_redirects=False``).
+never reach a resolver, so :func:`parse_destination` checks them before each request,
+on the host exactly as aiohttp will see it (:func:`client_host`: yarl's IDNA and
+NFKC normalisation, so ``１２７.０.０.１`` is ``127.0.0.1``). Last, :func:`guarded_socket`
+checks the address of every socket the client opens, so no spelling of a host, however
+it got past the checks above, reaches a forbidden address. Redirects are never followed
+(the worker passes ``allow_redirects=False``).
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Union
 from urllib.parse import urlsplit
 
+from aiohappyeyeballs import AddrInfoType
 from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
 from .errors import DestinationRefusedError
 
@@ -116,6 +122,29 @@ def _legacy_ipv4(host: str) -> Optional[ipaddress.IPv4Address]:
     return ipaddress.IPv4Address(number)
 
 
+def client_host(url: str) -> str:
+    """The host of ``url`` exactly as the HTTP client (aiohttp, through yarl) will use it.
+
+    yarl encodes a non-ASCII host with IDNA after NFKC normalisation, so fullwidth digits
+    (``１２７.０.０.１``) and other compatibility forms become the ASCII name or address the
+    client connects to; the checks must see that, not the text as stored.
+
+    Args:
+        url: The URL.
+
+    Returns:
+        The host, lower case, without brackets or a trailing dot ("" if there is none).
+
+    Raises:
+        DestinationRefusedError: The client could not use this URL at all.
+    """
+    try:
+        host = URL(url).host or ""
+    except (ValueError, TypeError, UnicodeError) as exc:
+        raise DestinationRefusedError(f"malformed URL: {exc}") from None
+    return host.rstrip(".").lower()
+
+
 def parse_destination(url: str, *, allow_local: bool = False) -> Destination:
     """Split and check a URL's form (scheme, host, IP literal); no DNS.
 
@@ -142,7 +171,9 @@ def parse_destination(url: str, *, allow_local: bool = False) -> Destination:
         )
     if parts.username is not None or parts.password is not None:
         raise DestinationRefusedError("credentials in the URL are refused")
-    host = (parts.hostname or "").rstrip(".").lower()
+    # The host the client will connect to, not the text: the two differ for IDNA and
+    # fullwidth forms, and an IP literal never reaches the resolver that checks names.
+    host = client_host(url)
     if not host:
         raise DestinationRefusedError("URL has no host")
     if port is None:
@@ -234,6 +265,30 @@ async def validate_url(
             raise DestinationRefusedError(f"{dest.host!r} does not resolve: {exc}") from None
         check_addresses(dest.host, addresses)
     return dest
+
+
+def guarded_socket(addr_info: AddrInfoType) -> socket.socket:
+    """Make the socket for one connection attempt, if its address may be connected to.
+
+    Passed to aiohttp's connector as ``socket_factory``: it sees the very address the
+    socket is about to connect to, after every parse and resolver step, so it is the last
+    check and stands on its own.
+
+    Args:
+        addr_info: ``(family, type, proto, canonname, sockaddr)`` of the attempt.
+
+    Returns:
+        A new, unconnected socket.
+
+    Raises:
+        DestinationRefusedError: The address is forbidden (see :func:`forbidden_reason`).
+    """
+    family, type_, proto, _, sockaddr = addr_info
+    ip = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+    reason = forbidden_reason(ip)
+    if reason:
+        raise DestinationRefusedError(f"connection to {ip} refused: {reason} address")
+    return socket.socket(family=family, type=type_, proto=proto)
 
 
 class CheckedResolver(AbstractResolver):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import gc
 import logging
@@ -19,13 +20,13 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 import aiohttp
 import hookseal
 
-from .breaker import CircuitBreaker
-from .config import RetryPolicy
-from .errors import DestinationRefusedError
+from .breaker import CLOSED, CircuitBreaker
+from .config import RetryPolicy, endpoint_retry_policy
+from .errors import ConfigError, DestinationRefusedError
 from .models import Attempt, AttemptResult, Claimed, DeliveryFilter, Endpoint
 from .notify import Notice
 from .outcome import DELIVERED, FAILED, GONE, RETRY, classify, parse_retry_after
-from .ssrf import CheckedResolver, Resolve, parse_destination
+from .ssrf import CheckedResolver, Resolve, guarded_socket, parse_destination
 
 if TYPE_CHECKING:
     from .sender import Sender
@@ -35,6 +36,8 @@ T = TypeVar("T")
 
 #: How much of a response body is recorded.
 BODY_EXCERPT = 4096
+#: The error of a delivery failed because its endpoint's stored settings cannot be used.
+UNUSABLE = "invalid_endpoint_settings"
 #: Seconds a paused endpoint's claimed delivery is put back for.
 PAUSED_RECHECK = 30.0
 #: Seconds between a worker's store maintenance (SQLite WAL checkpoints).
@@ -43,6 +46,9 @@ MAINTENANCE_INTERVAL = 1.0
 HELD_SECONDS = 2.0
 #: Seconds without claims after a claim failed.
 CLAIM_RETRY = 1.0
+#: The longest pause between claims while the database is unreachable (the pause doubles
+#: from :data:`CLAIM_RETRY` at each failure): how late, at most, a worker sees it is back.
+CLAIM_RETRY_MAX = 8.0
 #: Results written back per store call, at most; fewer when they are slow to come.
 FLUSH_BATCH = 64
 #: Seconds the first of a batch of results waits for others before being written back.
@@ -77,6 +83,9 @@ def _resolve(fut: asyncio.Future[None]) -> None:
         fut.set_result(None)
 
 
+#: The worker-exception metric's site for each store call that can fail unexpectedly.
+_EXCEPTION_SITE = {"probe claim": "claim", "store maintenance": "maintenance"}
+
 _SIGNING_KINDS = {"hmac": ("hmac",), "ed25519": ("ed25519",), "both": ("hmac", "ed25519")}
 
 
@@ -88,6 +97,9 @@ class _CachedEndpoint:
     refused: Optional[str] = None  # why the URL's form is refused (checked once per load)
     signer: Optional[hookseal.Signer] = None  # the keys the endpoint's signing mode uses
     timeout: Optional[aiohttp.ClientTimeout] = None  # the endpoint's own timeout, if any
+    # Why the stored settings cannot be used (written round the checks), if they cannot:
+    # its deliveries then fail at once, visibly, instead of waiting for ever.
+    unusable: Optional[str] = None
 
 
 class Worker:
@@ -146,9 +158,16 @@ class Worker:
         # After a claim that failed, none until then: unlike a dry spell, new work does
         # not end it (a store that fails would fail again at once).
         self._paused_until = 0.0
+        self._backoff = CLAIM_RETRY  # the next pause while the database is unreachable
         self._inflight: dict[str, int] = {}
+        # Fairness (issue 19 item 4): each endpoint's own limit, lowered while its attempts
+        # time out (absent: per_endpoint), and how many endpoints fit at full limit.
+        self._limits: dict[str, int] = {}
+        self._fits = max(1, self.concurrency // self.per_endpoint)
         self._total = 0
         self._breakers: dict[str, CircuitBreaker] = {}
+        self._probe_claims: set[str] = set()  # half-open endpoints whose probe is being claimed
+        self._probe_after: dict[str, float] = {}  # no probe claim before then (monotonic)
         self._endpoints: dict[str, _CachedEndpoint] = {}
         # Paused endpoints are left out of claims for a while (not claimed and released).
         self._held: dict[str, float] = {}
@@ -175,6 +194,7 @@ class Worker:
         # endpoints (absent) are written on their first result.
         self._health: dict[str, Optional[float]] = {}
         self._results: list[tuple[AttemptResult, str]] = []
+        self._unusable_logged: set[tuple[str, int]] = set()  # (endpoint, version) logged
         self._releases: list[tuple[str, float]] = []
         self._cancels: list[str] = []
         # ``concurrency`` long-lived slot coroutines run the attempts: a slot that finishes
@@ -231,6 +251,8 @@ class Worker:
             connector = aiohttp.TCPConnector(
                 limit=self.concurrency, limit_per_host=0, ttl_dns_cache=10,
                 resolver=CheckedResolver(self.resolve, allow_local=allow_local),
+                # The last SSRF check, on the address each socket connects to.
+                socket_factory=None if allow_local else guarded_socket,
             )
             session = aiohttp.ClientSession(
                 connector=connector, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(),
@@ -296,10 +318,22 @@ class Worker:
                 await self._wait(until - mono if mono < until else self.config.poll_interval)
                 continue
             self._held = {ep: t for ep, t in self._held.items() if t > mono}
-            excluded = [ep for ep, q in self._queues.items() if len(q) >= self.per_endpoint]
+            share = self._share()
+            excluded = [ep for ep, q in self._queues.items() if len(q) >= self._limit(ep, share)]
             excluded += [ep for ep in self._held if ep not in excluded]
-            excluded += [ep for ep, br in self._breakers.items()
-                         if ep not in excluded and not br.allows(self._inflight.get(ep, 0))]
+            # An endpoint whose breaker is not closed is left out of claims; half-open, it
+            # gets a probe of its own (a due retry, if any: see Store.claim_probe).
+            for ep, br in self._breakers.items():
+                if br.state == CLOSED:
+                    continue
+                if ep not in excluded:
+                    excluded.append(ep)
+                if (br.allows(self._inflight.get(ep, 0)) and ep not in self._queues
+                        and ep not in self._probe_claims and mono >= self._probe_after.get(ep, 0)):
+                    self._probe_claims.add(ep)
+                    task = asyncio.create_task(self._probe(ep))
+                    self._claims.add(task)
+                    task.add_done_callback(self._claims.discard)
             self.sender.metrics.breaker_open.set(
                 sum(1 for br in self._breakers.values() if br.state != "closed"))
             if mono >= self._next_maintenance and self._maintaining is None:
@@ -329,24 +363,26 @@ class Worker:
             claimed = await self._call(self.store.claim, self.owner, want, now,
                                        now + self.config.visibility_timeout, excluded,
                                        pool=self._claimer)
-        except Exception:
-            logger.exception("claim failed; retrying in %.0f s", CLAIM_RETRY)
-            self._paused_until = time.monotonic() + CLAIM_RETRY
+        except Exception as exc:
+            pause = self._store_trouble("claim", exc)
+            self._paused_until = time.monotonic() + pause
             self._wake(fresh=False)
             return
         finally:
             self._claiming -= want
             self._claiming_now -= 1
+        self._store_back()
         if claimed:
             logger.debug("claimed %d deliveries", len(claimed))
         release = []
+        share = self._share()
         for c in claimed:
             if c.id in self._holding:
                 continue  # ours already: the claim only renewed its lease
             q = self._queues.get(c.endpoint_id)
             if q is None:
                 q = self._queues[c.endpoint_id] = deque()
-            elif len(q) >= self.per_endpoint:
+            elif len(q) >= self._limit(c.endpoint_id, share):
                 release.append(c.id)  # this endpoint has a full window waiting
                 continue
             q.append(c)
@@ -369,6 +405,53 @@ class Worker:
             self._dry_until = time.monotonic() + self.config.poll_interval
         self._wake(fresh=False)
 
+    def _store_trouble(self, where: str, exc: BaseException) -> float:
+        """Note a failed store call; returns the seconds to wait before the next claim.
+
+        A lost database is logged once per outage (one line, see :class:`StoreOutage`) and
+        retried with backoff, doubling from :data:`CLAIM_RETRY` to :data:`CLAIM_RETRY_MAX`;
+        any other failure is logged with its traceback and retried after
+        :data:`CLAIM_RETRY`.
+        """
+        if not self.store.unavailable(exc):
+            logger.error("%s failed; retrying in %.0f s", where, CLAIM_RETRY, exc_info=exc)
+            # The metric's label is one of a few fixed sites, not this free text.
+            self.sender.metrics.exception(_EXCEPTION_SITE.get(where, where))
+            return CLAIM_RETRY
+        self.sender.outage.failed(where, exc)
+        pause = self._backoff
+        self._backoff = min(CLAIM_RETRY_MAX, self._backoff * 2)
+        return pause
+
+    def _store_back(self) -> None:
+        """Note a store call that worked: the backoff starts over."""
+        self._backoff = CLAIM_RETRY
+        self.sender.outage.recovered()
+
+    async def _probe(self, endpoint_id: str) -> None:
+        """Claim the probe of a half-open endpoint into its buffer."""
+        now = time.time()
+        claimed = []
+        try:
+            claimed = await self._call(self.store.claim_probe, self.owner, endpoint_id, now,
+                                       now + self.config.visibility_timeout, pool=self._claimer)
+        except Exception as exc:
+            self._store_trouble("probe claim", exc)
+        finally:
+            self._probe_claims.discard(endpoint_id)
+        if not claimed:  # none due (or the store failed): look again after a while
+            self._probe_after[endpoint_id] = time.monotonic() + max(
+                self.config.poll_interval, CLAIM_RETRY)
+            return
+        self._probe_after.pop(endpoint_id, None)
+        for c in claimed:
+            if c.id in self._holding:
+                continue
+            self._queues.setdefault(c.endpoint_id, deque()).append(c)
+            self._holding.add(c.id)
+            self._buffered += 1
+        self._dispatch()
+
     async def _maintain(self, mono: float) -> None:
         try:
             await self._call(self.store.maintenance, pool=self._maint)
@@ -377,8 +460,8 @@ class Worker:
                 purged = await self._call(self.sender.purge, pool=self._maint)
                 if purged:
                     logger.info("retention purge removed %d deliveries", purged)
-        except Exception:
-            logger.exception("store maintenance failed")
+        except Exception as exc:
+            self._store_trouble("store maintenance", exc)
         finally:
             self._maintaining = None
 
@@ -390,10 +473,11 @@ class Worker:
         """
         if not self._buffered or self._stopping:
             return None
+        share = self._share()
         for ep in list(self._queues):
             q = self._queues.pop(ep)
             n = self._inflight.get(ep, 0)
-            if n >= self.per_endpoint:
+            if n >= self._limit(ep, share):
                 self._queues[ep] = q  # full: back of the line
                 continue
             br = self._breaker(ep)
@@ -411,6 +495,36 @@ class Worker:
             self._total += 1
             return c
         return None
+
+    def _share(self) -> int:
+        """The most slots one endpoint may hold while others have work: the global limit
+        shared out among the endpoints with deliveries buffered or in flight.
+
+        Only computed when there are more such endpoints than fit at their full
+        per-endpoint limit; with fewer, every endpoint may use its own limit.
+        """
+        if len(self._inflight) + len(self._queues) <= self._fits:
+            return self.per_endpoint
+        active = len(self._inflight.keys() | self._queues.keys())
+        return max(1, self.concurrency // active) if active > self._fits else self.per_endpoint
+
+    def _limit(self, endpoint_id: str, share: int) -> int:
+        """Attempts ``endpoint_id`` may have in flight (and buffered) now: its own limit,
+        halved by each timeout (see :meth:`_adapt`), within its fair ``share``."""
+        return min(self._limits.get(endpoint_id, self.per_endpoint), share)
+
+    def _adapt(self, endpoint_id: str, timed_out: bool) -> None:
+        """Shrink an endpoint's concurrency when an attempt timed out, grow it back when
+        one was answered (additive increase, multiplicative decrease): an endpoint slower
+        than the timeout holds one slot, not ``per_endpoint``, while it stays slow."""
+        limit = self._limits.get(endpoint_id, self.per_endpoint)
+        if timed_out:
+            self._limits[endpoint_id] = max(1, limit // 2)
+        elif limit < self.per_endpoint:
+            if limit + 1 >= self.per_endpoint:
+                del self._limits[endpoint_id]
+            else:
+                self._limits[endpoint_id] = limit + 1
 
     def _dispatch(self) -> None:
         """Hand buffered deliveries to idle slots (on the loop thread)."""
@@ -468,18 +582,17 @@ class Worker:
             ep = self.store.get_endpoint(None, c.endpoint_id)
             if ep is None:
                 return None
+            # The settings win: a row stored while they allowed local destinations does
+            # not keep reaching them once they do not.
+            ep = dataclasses.replace(ep, allow_local=self.sender.allows_local(ep))
             keys = self.store.keys(c.endpoint_id, now=now)
             expiries = [k.expires_at for k in keys if k.expires_at is not None]
-            if ep.retry_schedule is not None:
-                cap = ep.retry_after_cap
-                policy = RetryPolicy.from_schedule(
-                    ep.retry_schedule, jitter=self.config.retry.jitter,
-                    retry_after_cap=self.config.retry.retry_after_cap if cap is None else cap)
-            elif ep.retry_after_cap is not None:
-                policy = RetryPolicy(self.config.retry.schedule, self.config.retry.jitter,
-                                     ep.retry_after_cap)
-            else:
-                policy = self.config.retry
+            unusable = None
+            try:  # the rules registration applies: a row that breaks them came round them
+                policy = endpoint_retry_policy(self.config.retry, ep.retry_schedule,
+                                               ep.retry_after_cap)
+            except ConfigError as exc:
+                policy, unusable = self.config.retry, exc.detail
             try:
                 parse_destination(ep.url, allow_local=ep.allow_local)
                 refused = None
@@ -492,7 +605,7 @@ class Worker:
                 signer = hookseal.Signer(secrets, profile=ep.profile, header_prefix=ep.header_prefix)
             timeout = aiohttp.ClientTimeout(total=ep.timeout) if ep.timeout else None
             return _CachedEndpoint(ep, policy, min(expiries, default=now + 30.0), refused,
-                                   signer, timeout)
+                                   signer, timeout, unusable)
 
         # One load per endpoint at a time, in a task of its own: a cancelled slot does
         # not cancel the load the other waiting slots share.
@@ -574,6 +687,9 @@ class Worker:
                 self._releases.append((c.id, time.time() + PAUSED_RECHECK))
                 self._held[endpoint_id] = time.monotonic() + HELD_SECONDS
                 return
+            if cached.unusable is not None:
+                self._unusable(c, cached, started)
+                return
             signer = cached.signer
             if signer is None:
                 raise hookseal.ConfigurationError(
@@ -608,18 +724,21 @@ class Worker:
                 else:
                     new_status, next_at = "pending", now + delay
             success = outcome != RETRY
+            self._adapt(endpoint_id, error == "timeout")
             attempt = Attempt(c.attempt_count + 1, started, status, error,
                               round(latency * 1000.0, 3), resp_headers, resp_body, outcome)
-            metrics = self.sender.metrics
-            metrics.child(metrics.attempts, outcome, endpoint_id).inc()
-            metrics.latency.observe(latency)
+            self.sender.metrics.attempt(c.tenant_id, endpoint_id, outcome, latency, status, error)
             self._results.append((AttemptResult(c.id, endpoint_id, attempt, new_status,
                                                 next_at, round_n), c.tenant_id))
         except asyncio.CancelledError:
             self._releases.append((c.id, time.time()))
             raise
-        except Exception:
-            logger.exception("attempt of %s crashed; releasing it", c.id)
+        except Exception as exc:
+            if self.store.unavailable(exc):  # loading its endpoint: the database is down
+                self._store_trouble("endpoint load", exc)
+            else:
+                logger.exception("attempt of %s crashed; releasing it", c.id)
+                self.sender.metrics.exception("attempt")
             self._releases.append((c.id, time.time() + 5.0))
         finally:
             n = self._inflight.get(endpoint_id, 1) - 1
@@ -629,11 +748,29 @@ class Worker:
                 self._inflight[endpoint_id] = n
             self._total -= 1
             if success is not None:
-                self._breaker(endpoint_id).record(success)
+                self._breaker(endpoint_id).record(success, retry=c.round_attempts > 0)
             if self._flush_event is not None:
                 self._flush_event.set()
             if self._room() >= self._min_claim:
                 self._wake()  # on the loop already: no self-pipe write
+
+    def _unusable(self, c: Claimed, cached: _CachedEndpoint, now: float) -> None:
+        """Fail ``c`` for good because its endpoint's stored settings cannot be used.
+
+        Recorded as an attempt that sent nothing (error ``invalid_endpoint_settings``, the
+        reason as its body) and logged once per endpoint version; the owner gets a
+        ``delivery_failed`` notice once it is written back.
+        """
+        reason = f"endpoint settings cannot be used: {cached.unusable}"
+        key = (c.endpoint_id, cached.endpoint.version)
+        if key not in self._unusable_logged:
+            self._unusable_logged.add(key)
+            logger.error("endpoint %s: %s; its deliveries fail until it is updated",
+                         c.endpoint_id, reason)
+        attempt = Attempt(c.attempt_count + 1, now, None, UNUSABLE, 0.0,
+                          {}, reason, FAILED)
+        self._results.append((AttemptResult(c.id, c.endpoint_id, attempt, "failed", None,
+                                            c.round_attempts + 1), c.tenant_id))
 
     # writing back -----------------------------------------------------------
     async def _flusher(self) -> None:
@@ -654,9 +791,12 @@ class Worker:
         if not (results or releases or cancels):
             return
         now = time.time()
+        written = False  # whether the results are recorded
+        kept: set[str] = set()  # deliveries whose write-back waits for the database
         try:
             if results:
                 await self._call(self.store.complete, self.owner, [r for r, _ in results], now)
+            written = True
             due: dict[float, list[str]] = {}
             for d, at in releases:
                 due.setdefault(at, []).append(d)
@@ -665,18 +805,37 @@ class Worker:
             if cancels:
                 await self._call(functools.partial(self.store.cancel, owner=self.owner), None,
                                  DeliveryFilter(), cancels)
-        except Exception:
-            # The leases expire and the deliveries are retried: at-least-once.
-            logger.exception("could not record %d results", len(results))
-            return
+        except Exception as exc:
+            if not self.store.unavailable(exc):
+                logger.exception("could not record %d results", len(results))
+                self.sender.metrics.exception("record")
+            elif not self._stopping:
+                # Kept and written once the database is back (the store reconnects), so
+                # the deliveries are not sent again when their leases run out. (Releases
+                # and cancels may be written twice: both are idempotent.)
+                if not written:
+                    self._results[:0] = results
+                    kept.update(r.delivery_id for r, _ in results)
+                self._releases[:0], self._cancels[:0] = releases, cancels
+                kept.update(d for d, _ in releases)
+                kept.update(cancels)
+                pause = self._store_trouble("write-back", exc)
+                assert self._loop is not None and self._flush_event is not None
+                self._loop.call_later(pause, self._flush_event.set)
+            else:
+                self._store_trouble("write-back", exc)
+            # What is not kept: the leases expire and the deliveries are retried
+            # (at-least-once).
         finally:
-            self._holding.difference_update(r.delivery_id for r, _ in results)
-            self._holding.difference_update(d for d, _ in releases)
-            self._holding.difference_update(cancels)
-        await self._after(results, now)
+            done = {r.delivery_id for r, _ in results} | {d for d, _ in releases} | set(cancels)
+            self._holding.difference_update(done - kept)
+        if written and results:
+            self._store_back()
+            await self._after(results, now)
 
     async def _after(self, results: list[tuple[AttemptResult, str]], now: float) -> None:
-        ok = {r.endpoint_id for r, _ in results if r.attempt.outcome != RETRY}
+        ok = {r.endpoint_id for r, _ in results
+              if r.attempt.outcome != RETRY and r.attempt.error != UNUSABLE}
         bad = {r.endpoint_id for r, _ in results if r.attempt.outcome == RETRY} - ok
         # Only transitions go to the store (healthy <-> failing): a steady stream of
         # successes costs no extra statement per batch.
@@ -688,8 +847,12 @@ class Worker:
             try:
                 failing.update(await self._call(self.store.endpoint_health, to_ok, to_bad,
                                                 now))
-            except Exception:
-                logger.exception("could not update endpoint health")
+            except Exception as exc:
+                if self.store.unavailable(exc):
+                    self._store_trouble("endpoint health", exc)
+                else:
+                    logger.exception("could not update endpoint health")
+                    self.sender.metrics.exception("health")
         for ep in to_ok:
             self._health[ep] = None
         self._health.update(failing)
@@ -699,11 +862,20 @@ class Worker:
         for r, tenant in results:
             if r.attempt.outcome == GONE:
                 to_disable[r.endpoint_id] = "410 Gone"
+            if r.attempt.error == UNUSABLE:
+                cached = self._endpoints.get(r.endpoint_id)
+                await self._notify(Notice(
+                    "delivery_failed", tenant, r.endpoint_id,
+                    cached.endpoint.url if cached else "",
+                    f"delivery {r.delivery_id} failed without being sent: "
+                    f"{r.attempt.response_body}", r.delivery_id,
+                    cached.endpoint.notify_email if cached else None))
             if r.status == "dead_lettered":
                 cached = self._endpoints.get(r.endpoint_id)
                 url = cached.endpoint.url if cached else ""
                 email = cached.endpoint.notify_email if cached else None
-                self.sender.metrics.dead_letters.labels(r.endpoint_id).inc()
+                metrics = self.sender.metrics
+                metrics.child(metrics.dead_letters, r.endpoint_id, tenant).inc()
                 await self._notify(Notice(
                     "dead_letter", tenant, r.endpoint_id, url,
                     f"delivery {r.delivery_id} failed {r.round_attempts} times and was "
@@ -742,6 +914,7 @@ class Worker:
             await asyncio.to_thread(self.sender.notifier.notify, notice)
         except Exception:
             logger.exception("notifier failed")
+            self.sender.metrics.exception("notify")
 
 
 class BackgroundWorker:

@@ -38,15 +38,21 @@ def test_standard_key_is_decoded_with_or_without_prefix_and_padding() -> None:
         assert parse_verify_key(form, "standard-webhooks") == HmacKey(raw)
 
 
+@pytest.mark.parametrize("size", [1, 2, 16, 23, 65, 100, 256])
+def test_standard_key_of_any_length_from_one_byte(size: int) -> None:
+    # The standardwebhooks libraries verify with such keys (their own test suite uses a
+    # 23-byte one), so a customer migrating with one must not be refused (contract 1).
+    raw = bytes((7 * i + 1) % 256 for i in range(size))
+    text = base64.b64encode(raw).decode()
+    for form in (text, text.rstrip("="), "whsec_" + text, "whsec_" + text.rstrip("=")):
+        assert parse_verify_key(form, "standard-webhooks") == HmacKey(raw)
+    headers = hookseal.sign(b"{}", "whsec_" + text, profile="standard-webhooks", timestamp=1, msg_id="msg_1")
+    hookseal.Webhook(text.rstrip("="), profile="standard-webhooks").verify(b"{}", headers, now=1)
+
+
 @pytest.mark.parametrize(
     "secret",
-    [
-        "whsec_@@@@",
-        "whsec_" + base64.b64encode(bytes(23)).decode(),
-        "whsec_" + base64.b64encode(bytes(65)).decode(),
-        "whsec_A",
-        "whsec_éé",
-    ],
+    ["", "whsec_", "whsec_@@@@", "whsec_A", "whsec_éé", "whsec_====", "whsec_AA=A", "=AAA", "whsec_AA==AA=="],
 )
 def test_standard_key_refusals(secret: str) -> None:
     with pytest.raises(hookseal.ConfigurationError):

@@ -110,6 +110,28 @@ def test_generated_secret_is_printed_and_used() -> None:
     assert "Stopped." in listen.output and "Traceback" not in listen.output
 
 
+@pytest.mark.parametrize("profile", hookseal.PROFILES)
+def test_a_batch_is_shown_event_by_event(profile: str) -> None:
+    listen, url = start_listen("--secret", SECRET, "--profile", profile)
+    try:
+        body = json.dumps([json.loads(event_body("evt_b1")), json.loads(event_body("evt_b2"))]).encode()
+        headers = hookseal.sign(body, SECRET, profile=profile, msg_id="bat_01", event_type="batch")
+        assert post(url, body, headers)[0] == 200
+        out = listen.wait_output("2/2  test.ping  evt_b2")
+        assert "verified  batch  bat_01  2 events  /webhooks" in out
+        assert "1/2  test.ping  evt_b1" in out and out.index("evt_b1") < out.index("evt_b2")
+        # A batch repeated (a retry) marks its events as seen before, one by one.
+        assert post(url, body, headers)[0] == 200
+        listen.wait_output("2/2  test.ping  evt_b2  (seen before: a retry or replay)")
+        # An array holding something other than events is refused after verification.
+        bad = b'[{"id":"evt_b3"},1]'
+        status, answer = post(url, bad, hookseal.sign(bad, SECRET, profile=profile, msg_id="bat_02"))
+        assert status == 400 and json.loads(answer)["code"] == "invalid_payload"
+        listen.wait_output("element 1 of the verified batch is not a JSON object")
+    finally:
+        listen.stop()
+
+
 @pytest.mark.parametrize(
     ("headers_for", "status", "code"),
     [

@@ -172,3 +172,26 @@ def test_construct_event_typed() -> None:
     event = wh.construct_event(body, headers, typed=True)
     assert isinstance(event, InvoicePaidV1Event)
     assert wh.construct_event(body, headers) == PAID
+
+
+def test_construct_event_typed_with_a_provider_models_package_or_a_callable() -> None:
+    """typed= also takes a provider's generated package (anything with parse_event) or a
+    callable; event_catalog/tests/test_package.py runs it with a real generated package."""
+    import types
+
+    secret = hookseal.generate_secret()
+    body = json.dumps(PAID).encode()
+    headers = hookseal.sign(body, secret, msg_id="msg_1", event_type="invoice.paid")
+    wh = hookseal.Webhook(secret)
+    seen: list[dict[str, object]] = []
+    package = types.SimpleNamespace(parse_event=lambda envelope: seen.append(envelope) or "parsed")
+    assert wh.construct_event(body, headers, typed=package) == "parsed" and seen == [PAID]
+    assert wh.construct_event(body, headers, typed=lambda envelope: envelope["id"]) == PAID["id"]
+
+    def refuse(envelope: object) -> None:
+        raise ValueError("does not fit")
+
+    with pytest.raises(hookseal.InvalidPayloadError, match="does not fit"):
+        wh.construct_event(body, headers, typed=refuse)
+    with pytest.raises(TypeError, match="typed must be"):
+        wh.construct_event(body, headers, typed="yes")

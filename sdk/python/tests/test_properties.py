@@ -24,7 +24,7 @@ def secrets_for(draw: st.DrawFn, profile: str) -> str:
         text = draw(st.text(min_size=1, max_size=64))
         assume(text != "whsec_" and not text.startswith(("whpk_", "whsk_")))
         return text
-    raw = draw(st.binary(min_size=24, max_size=64))
+    raw = draw(st.binary(min_size=1, max_size=100))
     prefix = draw(st.sampled_from(["whsec_", ""]))
     return prefix + base64.b64encode(raw).decode()
 

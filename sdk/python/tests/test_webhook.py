@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -186,6 +187,62 @@ class TestConstructEvent:
             Webhook(SECRET).construct_event(body, signed(body), now=NOW)
 
 
+BATCH = b'[{"id":"evt_1","type":"invoice.paid","data":{}},{"id":"evt_2","type":"invoice.paid","data":{}}]'
+
+
+class TestConstructEvents:
+    @pytest.mark.parametrize("profile", hookseal.PROFILES)
+    def test_a_batch_is_a_list_of_events_in_order(self, profile: str) -> None:
+        headers = hookseal.sign(BATCH, SECRET, profile=profile, msg_id="bat_1", event_type="batch", timestamp=NOW)
+        events = Webhook(SECRET, profile=profile).construct_events(BATCH, headers, now=NOW)
+        assert events == json.loads(BATCH)
+
+    def test_a_single_event_is_a_one_element_list(self) -> None:
+        assert Webhook(SECRET).construct_events(BODY, signed(), now=NOW) == [json.loads(BODY)]
+
+    def test_an_empty_batch_is_an_empty_list(self) -> None:
+        assert Webhook(SECRET).construct_events(b"[]", signed(b"[]"), now=NOW) == []
+
+    def test_construct_event_on_a_batch_names_construct_events(self) -> None:
+        with pytest.raises(hookseal.InvalidPayloadError, match=r"batch.*construct_events") as info:
+            Webhook(SECRET).construct_event(BATCH, signed(BATCH), now=NOW)
+        assert info.value.code == "invalid_payload"
+
+    @pytest.mark.parametrize(
+        ("body", "message"),
+        [
+            (b'[{"id":"evt_1"},2]', "element 1 of the verified batch is not a JSON object"),
+            (b'[[{"id":"evt_1"}]]', "element 0 of the verified batch is not a JSON object"),
+            (b'"text"', "neither a JSON object nor an array"),
+            (b"null", "neither a JSON object nor an array"),
+            (b"not json", "not valid JSON"),
+        ],
+    )
+    def test_anything_else_is_invalid_payload_after_verification(self, body: bytes, message: str) -> None:
+        wh = Webhook(SECRET)
+        with pytest.raises(hookseal.InvalidPayloadError, match=message):
+            wh.construct_events(body, signed(body), now=NOW)
+        with pytest.raises(hookseal.SignatureMismatchError):
+            wh.construct_events(body, signed(body, secret="whsec_other"), now=NOW)
+
+    def test_verification_failures_are_raised_as_for_construct_event(self) -> None:
+        with pytest.raises(hookseal.TimestampTooOldError):
+            Webhook(SECRET).construct_events(BATCH, signed(BATCH, timestamp=NOW - 301), now=NOW)
+
+    def test_typed_batch(self) -> None:
+        pytest.importorskip("pydantic")
+        from hookseal.examples import example_envelope
+        from hookseal.models import InvoicePaidV1Event, TestPingV1Event
+
+        body = json.dumps([example_envelope("invoice.paid"), example_envelope("test.ping")]).encode()
+        events = Webhook(SECRET).construct_events(body, signed(body), now=NOW, typed=True)
+        assert [type(e) for e in events] == [InvoicePaidV1Event, TestPingV1Event]
+        broken = json.dumps([example_envelope("test.ping"), {**example_envelope("invoice.paid"), "data": {}}])
+        with pytest.raises(hookseal.InvalidPayloadError, match="event 1 of the verified body") as info:
+            Webhook(SECRET).construct_events(broken.encode(), signed(broken.encode()), now=NOW, typed=True)
+        assert type(info.value.__cause__).__name__ == "ValidationError"
+
+
 class TestStandardWebhooksProfile:
     def test_round_trip_with_event_type_ignored(self) -> None:
         headers = hookseal.sign(BODY, SECRET, profile="standard-webhooks", msg_id="msg_1", timestamp=NOW)
@@ -306,3 +363,115 @@ class TestFastPathAgreesWithTheGeneralPath:
         headers = {"Hookseal-Signature": f"t={stamp},v1={mac}"}
         expected = "ok" if digits <= 18 else "malformed_header"
         assert self.outcome(lambda: Webhook(SECRET).verify(BODY, headers, now=NOW)) == expected
+
+
+class TestStandardFastPathAgreesWithTheGeneralPath:
+    """verify() in ``standard-webhooks`` has an inlined path for plain dicts and one v1 entry.
+
+    Whatever it decides for a request, with which code, the general path (header reader,
+    parser, ``_check``) decides the same.
+    """
+
+    outcome = staticmethod(TestFastPathAgreesWithTheGeneralPath.outcome)
+
+    @settings(max_examples=400, deadline=None)
+    @given(data=st.data())
+    def test_same_result_and_code(self, data: st.DataObject) -> None:
+        key = base64.b64decode(SECRET[6:])
+        msg_id = data.draw(st.one_of(st.just("msg_1"), st.just(""), st.text(max_size=6)))
+        stamp = data.draw(
+            st.one_of(
+                st.just(str(NOW)),
+                st.just(str(NOW - 301)),
+                st.just(str(NOW + 301)),
+                st.just("0" * 8 + str(NOW)),
+                st.just("0" * 9 + str(NOW)),
+                st.from_regex(r"[0-9]{0,20}", fullmatch=True),
+                st.text(max_size=5),
+            )
+        )
+        content = f"{msg_id}.{stamp}.".encode("utf-8", "surrogatepass") + BODY
+        good = base64.b64encode(hmac.new(key, content, hashlib.sha256).digest()).decode()
+        candidate = data.draw(
+            st.one_of(
+                st.just(good),
+                st.just(good.rstrip("=")),
+                st.just(good[:20] + " " + good[21:]),
+                st.just(good[:20] + "," + good[21:]),
+                st.just(good[:43] + "é"),
+                st.just(good.replace("+", "-")),
+                st.text(min_size=44, max_size=44),
+                st.text(max_size=50),
+            )
+        )
+        value = data.draw(
+            st.one_of(
+                st.just(f"v1,{candidate}"),
+                st.just(f"v1a,{candidate}"),
+                st.just(f"v2,{candidate}"),
+                st.just(f"v1,{candidate} v1,{good}"),
+                st.just(f"v1 {candidate}"),
+                st.builds(lambda extra: f"v1,{candidate}{extra}", st.text(max_size=4)),
+            )
+        )
+        present = {"webhook-id": msg_id, "webhook-timestamp": stamp, "webhook-signature": value}
+        headers: dict[str, Any] = {}
+        for name, text in present.items():
+            spelling = data.draw(st.sampled_from([name, name.upper(), name.title(), None, "twice"]))
+            if spelling == "twice":
+                headers[name] = text
+                headers[name.upper()] = text
+            elif spelling is not None:
+                headers[spelling] = text
+        if data.draw(st.booleans()):
+            headers["Content-Type"] = "application/json"
+        if data.draw(st.booleans()):
+            headers[next(iter(headers), "webhook-id")] = data.draw(st.sampled_from([b"bytes", 7, None]))
+        secrets = data.draw(st.sampled_from([[SECRET], [OTHER_SECRET, SECRET], [OTHER_SECRET]]))
+        wh = Webhook(secrets, profile="standard-webhooks")
+        fast = self.outcome(lambda: wh.verify(BODY, headers, now=NOW))
+        # The general path: the header reader over pairs, then the full parser.
+        general = self.outcome(lambda: wh._verify_standard(BODY, list(headers.items()), NOW))
+        assert fast == general, (headers, fast, general)
+
+    @pytest.mark.parametrize("stamp", [str(NOW), str(NOW - 301), "0" * 9 + str(NOW), "12a", ""])
+    @pytest.mark.parametrize("shape", ["good", "unpadded", "space", "comma", "non-ascii", "urlsafe", "two", "v1a"])
+    def test_every_shape_with_clean_headers(self, stamp: str, shape: str) -> None:
+        # The property above spreads its examples over missing and repeated headers too;
+        # here every signature shape meets well-formed headers.
+        key = base64.b64decode(SECRET[6:])
+        good = base64.b64encode(hmac.new(key, f"msg_1.{stamp}.".encode() + BODY, hashlib.sha256).digest()).decode()
+        value = {
+            "good": f"v1,{good}",
+            "unpadded": f"v1,{good.rstrip('=')}",
+            "space": f"v1,{good[:20]} {good[21:]}",
+            "comma": f"v1,{good[:20]},{good[21:]}",
+            "non-ascii": f"v1,{good[:43]}é",
+            "urlsafe": f"v1,{good.replace('+', '-').replace('/', '_')}",
+            "two": f"v1,{'A' * 43}= v1,{good}",
+            "v1a": f"v1a,{good}",
+        }[shape]
+        headers = {"webhook-id": "msg_1", "Webhook-Timestamp": stamp, "WEBHOOK-SIGNATURE": value}
+        wh = Webhook([OTHER_SECRET, SECRET], profile="standard-webhooks")
+        fast = self.outcome(lambda: wh.verify(BODY, headers, now=NOW))
+        general = self.outcome(lambda: wh._verify_standard(BODY, list(headers.items()), NOW))
+        assert fast == general
+
+    def test_a_lone_surrogate_in_the_id_is_signed_as_the_general_path_signs_it(self) -> None:
+        msg_id = "msg_\ud800"
+        headers = hookseal.sign(BODY, SECRET, profile="standard-webhooks", msg_id=msg_id, timestamp=NOW)
+        assert self.outcome(lambda: Webhook(SECRET, profile="standard-webhooks").verify(BODY, headers, now=NOW)) == "ok"
+
+    @pytest.mark.parametrize("body", [b'{"a":"\xed\xa0\x80"}', b'{"a":1}\x00', b'[1, {"a": 2}]  ', b'{"a":"\xc3\xa9"}'])
+    def test_parsing_matches_json_loads(self, body: bytes) -> None:
+        from hookseal.webhook import _parse_json
+
+        try:
+            expected: Any = json.loads(body)
+        except ValueError:
+            expected = "invalid"
+        try:
+            got: Any = _parse_json(body)
+        except hookseal.InvalidPayloadError:
+            got = "invalid"
+        assert got == expected

@@ -8,15 +8,18 @@
 //		http.Error(w, bad.Code, http.StatusBadRequest)
 //		return
 //	}
+//	events, err := hookseal.ParseEvents(rawBody) // a batch or one event, once verified
 package hookseal
 
 // --8<-- [start:verify]
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -34,7 +37,7 @@ const (
 
 // VerificationError means the request is not a genuine, fresh delivery: answer 400.
 // Code is missing_header, malformed_header, timestamp_too_old, timestamp_in_future
-// or signature_mismatch.
+// or signature_mismatch (or, from ParseEvents, invalid_payload).
 type VerificationError struct{ Code, Message string }
 
 func (e *VerificationError) Error() string { return e.Code + ": " + e.Message }
@@ -131,7 +134,8 @@ func VerifyHooksealV1(body []byte, header http.Header, secrets []string, opts ..
 
 // VerifyStandardWebhooks verifies a Standard Webhooks delivery (webhook-id,
 // webhook-timestamp, webhook-signature). Same inputs and errors as VerifyHooksealV1; a
-// secret is base64 of 24 to 64 bytes, with or without the whsec_ prefix.
+// secret is base64 of at least one byte (padded or not), with or without the whsec_
+// prefix.
 func VerifyStandardWebhooks(body []byte, header http.Header, secrets []string, opts ...Option) error {
 	o, hmacKeys, publicKeys, err := setup(secrets, opts, true)
 	if err != nil {
@@ -188,6 +192,37 @@ func VerifyStandardWebhooks(body []byte, header http.Header, secrets []string, o
 
 // --8<-- [end:standard-webhooks]
 
+// --8<-- [start:batches]
+
+// ParseEvents returns the events of a VERIFIED body: a batch (a JSON array of events) or
+// one event, in the sender's order. Call it only after a Verify function accepted body,
+// and deduplicate by each event's "id". Numbers are json.Number. The error is a
+// *VerificationError with Code invalid_payload (not JSON, or not an object or an array
+// of objects).
+func ParseEvents(body []byte) ([]map[string]any, error) {
+	decoder := json.NewDecoder(bytes.NewReader(body))
+	decoder.UseNumber()
+	var parsed any
+	if err := decoder.Decode(&parsed); err != nil || decoder.More() {
+		return nil, fail("invalid_payload", "the body is not JSON")
+	}
+	items, isBatch := parsed.([]any)
+	if !isBatch {
+		items = []any{parsed}
+	}
+	events := make([]map[string]any, 0, len(items))
+	for _, item := range items {
+		event, ok := item.(map[string]any)
+		if !ok {
+			return nil, fail("invalid_payload", "the body is not an event or an array of events")
+		}
+		events = append(events, event)
+	}
+	return events, nil
+}
+
+// --8<-- [end:batches]
+
 func setup(secrets []string, opts []Option, standard bool) (
 	o options, hmacKeys [][]byte, publicKeys []ed25519.PublicKey, err error,
 ) {
@@ -203,7 +238,7 @@ func setup(secrets []string, opts []Option, standard bool) (
 		case secret == "" || secret == "whsec_":
 			return o, nil, nil, &ConfigurationError{"a secret must not be empty"}
 		case strings.HasPrefix(secret, "whpk_"):
-			raw, err := lenientBase64(strings.TrimPrefix(secret, "whpk_"), 32, 32)
+			raw, err := lenientBase64(strings.TrimPrefix(secret, "whpk_"), 32)
 			if err != nil {
 				return o, nil, nil, err
 			}
@@ -211,8 +246,9 @@ func setup(secrets []string, opts []Option, standard bool) (
 		case strings.HasPrefix(secret, "whsk_"):
 			return o, nil, nil, &ConfigurationError{"whsk_ is the sender's private key: use its whpk_ key"}
 		case standard:
-			// Standard Webhooks keys are the base64-decoded bytes after "whsec_".
-			raw, err := lenientBase64(strings.TrimPrefix(secret, "whsec_"), 24, 64)
+			// Standard Webhooks keys are the base64-decoded bytes after "whsec_", of any
+			// length (the specification's own libraries verify with short keys too).
+			raw, err := lenientBase64(strings.TrimPrefix(secret, "whsec_"), 0)
 			if err != nil {
 				return o, nil, nil, err
 			}
@@ -285,19 +321,19 @@ func strictBase64(text string, size int) []byte {
 	return raw
 }
 
-// lenientBase64 decodes a configured key: standard base64, padded or not.
-func lenientBase64(text string, smallest, largest int) ([]byte, error) {
+// lenientBase64 decodes a configured key: standard base64, padded or not, of exactly
+// size bytes (any non-zero length when size is 0).
+func lenientBase64(text string, size int) ([]byte, error) {
 	padded := text + strings.Repeat("=", (4-len(text)%4)%4)
 	unpadded := strings.TrimRight(padded, "=")
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 	raw, err := base64.StdEncoding.DecodeString(padded)
-	if err != nil || len(text)%4 == 1 || len(padded)-len(unpadded) > 2 ||
+	if err != nil || len(raw) == 0 || len(text)%4 == 1 || len(padded)-len(unpadded) > 2 ||
 		strings.Trim(unpadded, alphabet) != "" {
 		return nil, &ConfigurationError{"a key is not valid base64"}
 	}
-	if len(raw) < smallest || len(raw) > largest {
-		message := fmt.Sprintf("a key must decode to %d-%d bytes", smallest, largest)
-		return nil, &ConfigurationError{message}
+	if size != 0 && len(raw) != size {
+		return nil, &ConfigurationError{fmt.Sprintf("a key must decode to %d bytes", size)}
 	}
 	return raw, nil
 }

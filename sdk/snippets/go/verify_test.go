@@ -68,6 +68,38 @@ func TestSeveralSecretsAndNone(t *testing.T) {
 	}
 }
 
+// A batch verifies like any body, then ParseEvents gives its events in order.
+func TestBatchVerifiesThenParses(t *testing.T) {
+	batch := []byte(`[{"id":"evt_1","type":"invoice.paid"},{"id":"evt_2","type":"invoice.paid"}]`)
+	key, _ := base64.StdEncoding.DecodeString(secret[6:])
+	mac := hmac.New(sha256.New, key)
+	fmt.Fprintf(mac, "bat_1.9.%s", batch)
+	header := http.Header{}
+	header.Set("webhook-id", "bat_1")
+	header.Set("webhook-timestamp", "9")
+	header.Set("webhook-signature", "v1,"+base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+	clock := WithClock(func() time.Time { return time.Unix(9, 0) })
+	if err := VerifyStandardWebhooks(batch, header, []string{secret}, clock); err != nil {
+		t.Fatal(err)
+	}
+	events, err := ParseEvents(batch)
+	if err != nil || len(events) != 2 || events[0]["id"] != "evt_1" || events[1]["id"] != "evt_2" {
+		t.Fatal(events, err)
+	}
+	single, err := ParseEvents(body)
+	if err != nil || len(single) != 1 || single[0]["id"] != "evt_1" {
+		t.Fatal(single, err)
+	}
+	if empty, err := ParseEvents([]byte("[]")); err != nil || len(empty) != 0 {
+		t.Fatal(empty, err)
+	}
+	for _, bad := range []string{`[{"id":"evt_1"},2]`, `"x"`, "null", "not json", "[[1]]", `{} {}`} {
+		if _, err := ParseEvents([]byte(bad)); code(err) != "invalid_payload" {
+			t.Fatal(bad, err)
+		}
+	}
+}
+
 // A v1a signature made by Go's crypto/ed25519 verifies in both profiles.
 func TestEd25519BothProfiles(t *testing.T) {
 	public, private, _ := ed25519.GenerateKey(rand.Reader)

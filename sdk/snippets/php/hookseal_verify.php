@@ -8,6 +8,7 @@
 //   } catch (Hookseal\WebhookVerificationException $e) {
 //       http_response_code(400); exit($e->errorCode);
 //   }
+//   foreach (Hookseal\parse_events($body) as $event) { handle($event); } // a batch or one event
 
 // --8<-- [start:verify]
 declare(strict_types=1);
@@ -27,7 +28,8 @@ final class WebhookVerificationException extends \RuntimeException
 {
     /**
      * @param string $errorCode missing_header, malformed_header, timestamp_too_old,
-     *                          timestamp_in_future or signature_mismatch
+     *                          timestamp_in_future or signature_mismatch (or, from
+     *                          parse_events, invalid_payload)
      */
     public function __construct(public readonly string $errorCode, string $message)
     {
@@ -102,8 +104,8 @@ function verify_hookseal_v1(
 // --8<-- [start:standard-webhooks]
 /**
  * Verify a Standard Webhooks delivery (webhook-id, webhook-timestamp, webhook-signature).
- * Same inputs and errors as verify_hookseal_v1; a secret is base64 of 24 to 64 bytes,
- * with or without the whsec_ prefix.
+ * Same inputs and errors as verify_hookseal_v1; a secret is base64 of at least one byte
+ * (padded or not), with or without the whsec_ prefix.
  *
  * @param array<string, string|string[]> $headers
  * @param string|string[] $secrets
@@ -151,6 +153,35 @@ function verify_standard_webhooks(
 }
 // --8<-- [end:standard-webhooks]
 
+// --8<-- [start:batches]
+/**
+ * The events of a VERIFIED body: a batch (a JSON array of events) or one event, as a list
+ * of associative arrays in the sender's order. Call it only after verify_* accepted $body,
+ * and deduplicate by each event's 'id'.
+ *
+ * @return list<array<string, mixed>>
+ * @throws WebhookVerificationException with errorCode invalid_payload (not JSON, or not an
+ *                                      object or an array of objects)
+ */
+function parse_events(string $body): array
+{
+    try {
+        // Objects as stdClass first: an associative decode cannot tell {} from [].
+        $parsed = json_decode($body, false, 512, JSON_THROW_ON_ERROR);
+    } catch (\JsonException) {
+        fail('invalid_payload', 'the body is not JSON');
+    }
+    $items = is_array($parsed) ? $parsed : [$parsed];
+    foreach ($items as $item) {
+        if (!$item instanceof \stdClass) {
+            fail('invalid_payload', 'the body is not an event or an array of events');
+        }
+    }
+    $events = json_decode($body, true, 512, JSON_THROW_ON_ERROR);
+    return is_array($parsed) ? $events : [$events];
+}
+// --8<-- [end:batches]
+
 /**
  * @param string|array<mixed> $secrets
  * @return array{0: string[], 1: string[]} HMAC keys and raw Ed25519 public keys
@@ -167,13 +198,14 @@ function parse_keys(string|array $secrets, int $tolerance, bool $standard): arra
             throw new ConfigurationException('a secret must be a non-empty string');
         }
         if (str_starts_with($secret, 'whpk_')) {
-            $publicKeys[] = lenient_base64(substr($secret, 5), 32, 32);
+            $publicKeys[] = lenient_base64(substr($secret, 5), 32);
         } elseif (str_starts_with($secret, 'whsk_')) {
             throw new ConfigurationException("whsk_ is the sender's private key: use its whpk_ key");
         } elseif ($standard) {
-            // Standard Webhooks keys are the base64-decoded bytes after "whsec_".
+            // Standard Webhooks keys are the base64-decoded bytes after "whsec_", of any
+            // length (the specification's own libraries verify with short keys too).
             $encoded = str_starts_with($secret, 'whsec_') ? substr($secret, 6) : $secret;
-            $hmacKeys[] = lenient_base64($encoded, 24, 64);
+            $hmacKeys[] = lenient_base64($encoded);
         } else {
             // hookseal-v1 (like Stripe) keys HMAC with the whole string, prefix included.
             $hmacKeys[] = $secret;
@@ -251,16 +283,16 @@ function strict_base64(string $text, int $size): ?string
     return $raw !== false && strlen($raw) === $size && base64_encode($raw) === $text ? $raw : null;
 }
 
-/** Decode a configured key: standard base64, padded or not. */
-function lenient_base64(string $text, int $smallest, int $largest): string
+/** Decode a configured key: standard base64, padded or not, of $size bytes (or any). */
+function lenient_base64(string $text, ?int $size = null): string
 {
     $padded = $text . str_repeat('=', (4 - strlen($text) % 4) % 4);
     $raw = strlen($text) % 4 !== 1 && preg_match(BASE64, $padded) ? base64_decode($padded, true) : false;
-    if ($raw === false) {
+    if ($raw === false || $raw === '') {
         throw new ConfigurationException('a key is not valid base64');
     }
-    if (strlen($raw) < $smallest || strlen($raw) > $largest) {
-        throw new ConfigurationException("a key must decode to $smallest-$largest bytes");
+    if ($size !== null && strlen($raw) !== $size) {
+        throw new ConfigurationException("a key must decode to $size bytes");
     }
     return $raw;
 }

@@ -11,6 +11,8 @@ Usage::
     except WebhookVerificationError as err:
         return 400, err.code        # missing_header, malformed_header, timestamp_too_old,
                                     # timestamp_in_future or signature_mismatch
+    for event in parse_events(raw_body):   # a batch (JSON array) or one event, after verifying
+        handle(event)
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import re
 import time
 from collections.abc import Mapping, Sequence
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 try:  # OPTIONAL dependency, needed only for whpk_ (Ed25519) keys: pip install cryptography
     from cryptography.exceptions import InvalidSignature
@@ -50,7 +53,8 @@ class WebhookVerificationError(Exception):
 
     Attributes:
         code: ``missing_header``, ``malformed_header``, ``timestamp_too_old``,
-            ``timestamp_in_future`` or ``signature_mismatch``.
+            ``timestamp_in_future`` or ``signature_mismatch`` (or, from
+            :func:`parse_events`, ``invalid_payload``).
     """
 
     def __init__(self, code: str, message: str) -> None:
@@ -123,8 +127,8 @@ def verify_standard_webhooks(
 ) -> None:
     """Verify a Standard Webhooks delivery (``webhook-id``/``-timestamp``/``-signature``).
 
-    Args and Raises are those of :func:`verify_hookseal_v1`; a secret is base64 of
-    24 to 64 bytes, with or without the ``whsec_`` prefix.
+    Args and Raises are those of :func:`verify_hookseal_v1`; a secret is base64 of at
+    least one byte (padded or not), with or without the ``whsec_`` prefix.
     """
     _check_raw(body)
     hmac_keys, public_keys = _keys(secrets, tolerance, standard=True)
@@ -151,6 +155,28 @@ def verify_standard_webhooks(
 # --8<-- [end:standard-webhooks]
 
 
+# --8<-- [start:batches]
+def parse_events(body: bytes) -> list[dict[str, Any]]:
+    """The events of a VERIFIED body: a batch (a JSON array of events) or one event.
+
+    Call it only after ``verify_*`` accepted ``body``. A batch keeps the sender's order;
+    a single event comes back as a one-element list. Deduplicate by each event's ``id``.
+
+    Raises:
+        WebhookVerificationError: code ``invalid_payload``: not JSON, or not an object
+            or an array of objects.
+    """
+    try:
+        parsed = json.loads(body)
+    except (ValueError, RecursionError):
+        raise WebhookVerificationError("invalid_payload", "the body is not JSON") from None
+    events = parsed if isinstance(parsed, list) else [parsed]
+    if not all(isinstance(event, dict) for event in events):
+        raise WebhookVerificationError("invalid_payload", "the body is not an event or an array of events")
+    return events
+# --8<-- [end:batches]
+
+
 def _check_raw(body: object) -> None:
     # The classic mistake is passing the parsed JSON (or its re-serialized text).
     if not isinstance(body, (bytes, bytearray, memoryview)):
@@ -170,12 +196,13 @@ def _keys(
         if not isinstance(secret, str) or secret in ("", "whsec_"):
             raise ConfigurationError("a secret must be a non-empty string")
         if secret.startswith("whpk_"):
-            public_keys.append(_load_public_key(_lenient_base64(secret[5:], 32, 32)))
+            public_keys.append(_load_public_key(_lenient_base64(secret[5:], 32)))
         elif secret.startswith("whsk_"):
             raise ConfigurationError("whsk_ is the sender's private key: use its whpk_ key")
         elif standard:
-            # Standard Webhooks keys are the base64-decoded bytes after "whsec_".
-            hmac_keys.append(_lenient_base64(secret.removeprefix("whsec_"), 24, 64))
+            # Standard Webhooks keys are the base64-decoded bytes after "whsec_", of any
+            # length (the specification's own libraries verify with short keys too).
+            hmac_keys.append(_lenient_base64(secret.removeprefix("whsec_")))
         else:
             # hookseal-v1 (like Stripe) keys HMAC with the whole string, prefix included.
             hmac_keys.append(_utf8(secret))
@@ -236,8 +263,8 @@ def _strict_base64(text: str, size: int) -> Optional[bytes]:
     return raw if len(raw) == size and base64.b64encode(raw).decode() == text else None
 
 
-def _lenient_base64(text: str, smallest: int, largest: int) -> bytes:
-    """Decode a configured key: standard base64, padded or not."""
+def _lenient_base64(text: str, size: Optional[int] = None) -> bytes:
+    """Decode a configured key: standard base64, padded or not, of ``size`` bytes (or any)."""
     padded = text + "=" * (-len(text) % 4)
     try:
         if not text.isascii() or len(text) % 4 == 1 or not _BASE64.fullmatch(padded):
@@ -245,8 +272,10 @@ def _lenient_base64(text: str, smallest: int, largest: int) -> bytes:
         raw = base64.b64decode(padded, validate=True)
     except (binascii.Error, ValueError):
         raise ConfigurationError("a key is not valid base64") from None
-    if not smallest <= len(raw) <= largest:
-        raise ConfigurationError(f"a key must decode to {smallest}-{largest} bytes")
+    if not raw:
+        raise ConfigurationError("a key is not valid base64")
+    if size is not None and len(raw) != size:
+        raise ConfigurationError(f"a key must decode to {size} bytes")
     return raw
 
 

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from hookseal_verify import (
     ConfigurationError,
     WebhookVerificationError,
+    parse_events,
     verify_hookseal_v1,
     verify_standard_webhooks,
 )
@@ -91,6 +92,20 @@ class ApiTest(unittest.TestCase):
         verify_standard_webhooks(BODY, headers, [whpk], now=7)
         with self.assertRaises(WebhookVerificationError):
             verify_standard_webhooks(b"{}", headers, [whpk], now=7)
+
+    def test_a_batch_verifies_then_parses_to_its_events(self) -> None:
+        batch = b'[{"id":"evt_1","type":"invoice.paid"},{"id":"evt_2","type":"invoice.paid"}]'
+        digest = hmac.new(base64.b64decode(SECRET[6:]), b"bat_1.9." + batch, hashlib.sha256).digest()
+        headers = {"webhook-id": "bat_1", "webhook-timestamp": "9",
+                   "webhook-signature": "v1," + base64.b64encode(digest).decode()}
+        verify_standard_webhooks(batch, headers, SECRET, now=9)
+        self.assertEqual([e["id"] for e in parse_events(batch)], ["evt_1", "evt_2"])
+        self.assertEqual(parse_events(BODY), [json.loads(BODY)])
+        self.assertEqual(parse_events(b"[]"), [])
+        for bad in (b'[{"id":"evt_1"},2]', b'"x"', b"null", b"not json", b"[" * 100000):
+            with self.assertRaises(WebhookVerificationError) as info:
+                parse_events(bad)
+            self.assertEqual(info.exception.code, "invalid_payload")
 
     def test_garbage_never_crashes(self) -> None:
         for request in (None, [], {"secrets": [1]}, {"profile": "x"}, {"headers": {"webhook-id": 1}}):

@@ -8,8 +8,10 @@
 #   rescue HooksealVerify::VerificationError => e
 #     head :bad_request  # e.code says why
 #   end
+#   HooksealVerify.parse_events(request.raw_post).each { |event| handle(event) } # batch or one
 
 # --8<-- [start:verify]
+require "json"
 require "openssl"
 
 module HooksealVerify
@@ -25,7 +27,7 @@ module HooksealVerify
 
   # The request is not a genuine, fresh delivery: answer 400 and drop it. #code is
   # missing_header, malformed_header, timestamp_too_old, timestamp_in_future or
-  # signature_mismatch.
+  # signature_mismatch (or, from parse_events, invalid_payload).
   class VerificationError < StandardError
     attr_reader :code
 
@@ -86,7 +88,7 @@ module HooksealVerify
 
   # Verifies a Standard Webhooks delivery (webhook-id, webhook-timestamp,
   # webhook-signature). Same inputs and errors as verify_hookseal_v1; a secret is base64
-  # of 24 to 64 bytes, with or without the whsec_ prefix.
+  # of at least one byte (padded or not), with or without the whsec_ prefix.
   def verify_standard_webhooks(body, headers, secrets, tolerance: TOLERANCE, now: nil)
     raw_body!(body)
     hmac_keys, public_keys = parse_keys(secrets, tolerance, standard: true)
@@ -117,6 +119,22 @@ module HooksealVerify
   end
   # --8<-- [end:standard-webhooks]
 
+  # --8<-- [start:batches]
+  # The events of a VERIFIED body: a batch (a JSON array of events) or one event, as an
+  # array of Hashes in the sender's order. Call it only after a verify_* method accepted
+  # body, and deduplicate by each event's "id". Raises VerificationError with code
+  # invalid_payload (not JSON, or not an object or an array of objects).
+  def parse_events(body)
+    parsed = JSON.parse(body)
+    events = parsed.is_a?(Array) ? parsed : [parsed]
+    fail!("invalid_payload", "the body is not an event or an array of events") unless events.all?(Hash)
+
+    events
+  rescue JSON::ParserError, SystemStackError
+    fail!("invalid_payload", "the body is not JSON")
+  end
+  # --8<-- [end:batches]
+
   def raw_body!(body)
     # The classic mistake is passing params (already parsed) instead of request.raw_post.
     raise TypeError, "pass the raw body (request.raw_post), not parsed params" unless body.is_a?(String)
@@ -136,12 +154,13 @@ module HooksealVerify
       end
 
       if secret.start_with?("whpk_")
-        public_keys << ed25519_public_key(lenient_base64(secret[5..], 32, 32))
+        public_keys << ed25519_public_key(lenient_base64(secret[5..], 32))
       elsif secret.start_with?("whsk_")
         raise ConfigurationError, "whsk_ is the sender's private key: use its whpk_ key"
       elsif standard
-        # Standard Webhooks keys are the base64-decoded bytes after "whsec_".
-        hmac_keys << lenient_base64(secret.delete_prefix("whsec_"), 24, 64)
+        # Standard Webhooks keys are the base64-decoded bytes after "whsec_", of any
+        # length (the specification's own libraries verify with short keys too).
+        hmac_keys << lenient_base64(secret.delete_prefix("whsec_"))
       else
         # hookseal-v1 (like Stripe) keys HMAC with the whole string, prefix included.
         hmac_keys << secret.b
@@ -199,15 +218,14 @@ module HooksealVerify
     nil
   end
 
-  # Decodes a configured key: standard base64, padded or not.
-  def lenient_base64(text, smallest, largest)
+  # Decodes a configured key: standard base64, padded or not, of size bytes (or any).
+  def lenient_base64(text, size = nil)
     padded = text + ("=" * (-text.length % 4))
     raise ConfigurationError, "a key is not valid base64" if text.length % 4 == 1 || !BASE64.match?(padded)
 
     raw = padded.unpack1("m")
-    unless raw.bytesize.between?(smallest, largest)
-      raise ConfigurationError, "a key must decode to #{smallest}-#{largest} bytes"
-    end
+    raise ConfigurationError, "a key is not valid base64" if raw.empty?
+    raise ConfigurationError, "a key must decode to #{size} bytes" if size && raw.bytesize != size
 
     raw
   end

@@ -30,6 +30,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .._inputs import unix_time
 from ..api import check_path_and_query
 from ..catalog import PING_TYPE
 from ..errors import ConflictError, InvalidRequestError, NotFoundError, SenderError
@@ -122,22 +123,29 @@ def _pretty(text: Optional[str]) -> str:
         return text
 
 
-def _parse_time(value: str) -> Optional[float]:
-    """A ``datetime-local`` value (taken as UTC) or Unix seconds, or None when blank."""
+def _parse_time(value: str, field: str) -> Optional[float]:
+    """A ``datetime-local`` value (taken as UTC) or Unix seconds, or None when blank.
+
+    Raises:
+        InvalidRequestError: Neither, or not finite (``nan``, ``inf``), or out of range;
+            the message names ``field``.
+    """
     value = value.strip()
     if not value:
         return None
     try:
-        return float(value)
+        float(value)
     except ValueError:
         pass
+    else:
+        return unix_time(value, field)
     try:
         dt = datetime.fromisoformat(value)
     except ValueError:
-        raise InvalidRequestError(f"not a date and time: {value!r}") from None
+        raise InvalidRequestError(f"{field}: not a date and time: {value[:40]!r}") from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
-    return dt.timestamp()
+    return unix_time(dt.timestamp(), field)
 
 
 def _local(ts: Optional[float]) -> str:
@@ -307,6 +315,13 @@ class _Portal:
                                   "There is no such endpoint or delivery in your account.", ctx)
             except SenderError as exc:
                 return self.error(request, 400, "That did not work", exc.detail, ctx)
+            except Exception as exc:
+                if not self.sender.store.unavailable(exc):
+                    raise
+                self.sender.outage.failed("portal", exc)
+                return self.error(request, 503, "Temporarily unavailable",
+                                  "We cannot reach our records right now; a change you "
+                                  "were making was not saved. Try again in a minute.", ctx)
         return endpoint
 
     @staticmethod
@@ -450,8 +465,8 @@ class _Portal:
         status = shown["status"]
         if status and status not in DELIVERY_STATUSES:
             raise InvalidRequestError(f"unknown status {status!r}")
-        since = _parse_time(shown["since"])
-        until = _parse_time(shown["until"])
+        since = _parse_time(shown["since"], "since")
+        until = _parse_time(shown["until"], "until")
         if shown["range"] in _RANGES and since is None:
             since = time.time() - _RANGES[shown["range"]]
         flt = DeliveryFilter(endpoint_id=shown["endpoint"] or None,
@@ -515,8 +530,8 @@ class _Portal:
             try:
                 await run_in_threadpool(self.sender.get_endpoint, ctx.tenant, shown["endpoint"])
                 flt = DeliveryFilter(endpoint_id=shown["endpoint"],
-                                     since=_parse_time(shown["since"]),
-                                     until=_parse_time(shown["until"]))
+                                     since=_parse_time(shown["since"], "since"),
+                                     until=_parse_time(shown["until"], "until"))
                 preview = await run_in_threadpool(
                     lambda: self.sender.replay_bulk(ctx.tenant, flt, confirm=False))
             except InvalidRequestError as exc:
@@ -530,8 +545,9 @@ class _Portal:
     async def bulk_replay(self, ctx: _Ctx) -> Response:
         eid = self.field(ctx, "endpoint")
         await run_in_threadpool(self.sender.get_endpoint, ctx.tenant, eid)
-        flt = DeliveryFilter(endpoint_id=eid, since=_parse_time(self.field(ctx, "since")),
-                             until=_parse_time(self.field(ctx, "until")))
+        flt = DeliveryFilter(endpoint_id=eid,
+                             since=_parse_time(self.field(ctx, "since"), "since"),
+                             until=_parse_time(self.field(ctx, "until"), "until"))
         confirmed = self.field(ctx, "confirm") == "yes"
         source = {k: self.field(ctx, k) for k in ("endpoint", "since", "until")}
         if not confirmed:

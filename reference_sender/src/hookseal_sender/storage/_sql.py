@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from json.encoder import encode_basestring_ascii
 from typing import Any, Optional
 
+from ..errors import ConfigError
 from ..models import (
     Attempt,
     AttemptResult,
@@ -245,19 +246,38 @@ class SQLStore(Store):
     def _q(self, sql: str) -> str:
         return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
 
+    def _healthy(self, conn: Any, idle: float) -> bool:
+        """Whether this thread's connection, unused for ``idle`` seconds, still works
+        (checked before each use; a dialect whose server can go away overrides it)."""
+        return True
+
     def conn(self) -> Any:
-        """This thread's connection (opened on first use).
+        """This thread's connection (opened on first use, and again when it broke).
 
         Returns:
             A DB-API connection in autocommit mode.
         """
-        conn = getattr(self._local, "conn", None)
+        local = self._local
+        conn = getattr(local, "conn", None)
+        now = time.monotonic()
+        if conn is not None and not self._healthy(conn, now - local.used):
+            self._discard(conn)  # lost (a database restart): the next line reconnects
+            conn = None
         if conn is None:
             conn = self._connect()
-            self._local.conn = conn
+            local.conn = conn
             with self._lock:
                 self._all.append(conn)
+        local.used = now
         return conn
+
+    def _discard(self, conn: Any) -> None:
+        self._local.conn = None
+        with self._lock:
+            if conn in self._all:
+                self._all.remove(conn)
+        with contextlib.suppress(Exception):  # it is broken already
+            conn.close()
 
     def close(self) -> None:
         """Close every connection this store opened."""
@@ -294,7 +314,10 @@ class SQLStore(Store):
         try:
             yield own
         except BaseException:
-            own.execute("ROLLBACK")
+            # On a lost connection ROLLBACK fails too (the server rolled back already):
+            # the caller gets the first error, not that one.
+            with contextlib.suppress(Exception):
+                own.execute("ROLLBACK")
             raise
         own.execute("COMMIT")
 
@@ -438,6 +461,28 @@ class SQLStore(Store):
         """
         return _subscribed(self._exec(conn, self._SUBSCRIBERS, [tenant_id]).fetchall(), event_type)
 
+    def check_master_key(self) -> bool:
+        """Check that the master key decrypts the secrets already stored (the newest one).
+
+        Returns:
+            ``True`` if the store holds encrypted secrets, ``False`` if none yet.
+
+        Raises:
+            ConfigError: They were encrypted with another master key.
+        """
+        rows = self._read("SELECT secret_enc FROM endpoint_keys ORDER BY created_at DESC, id"
+                          " LIMIT 1")
+        if not rows:
+            return False
+        try:
+            self.box.decrypt(rows[0][0])
+        except ConfigError:
+            raise ConfigError(
+                "the master key does not decrypt the endpoint secrets stored in the "
+                "database: they were encrypted with another key. Restore the master key "
+                "they were made with (hookseal-sender init never replaces one)") from None
+        return True
+
     def keys(self, endpoint_id: str, *, now: Optional[float] = None) -> list[EndpointKey]:
         """An endpoint's keys, decrypted.
 
@@ -566,6 +611,37 @@ class SQLStore(Store):
                 rows = self._exec(conn, sql, [owner, lease_until, now, *params]).fetchall()
         else:
             rows = self._exec(self.conn(), sql, [owner, lease_until, now, *params]).fetchall()
+        return self._claimed(rows)
+
+    def claim_probe(self, owner: str, endpoint_id: str, now: float,
+                    lease_until: float) -> list[Claimed]:
+        """Lease one due delivery of an endpoint to probe it, a retry if one is due.
+
+        A circuit breaker's probe asks whether the endpoint delivers now; a delivery that
+        failed before answers that, where a first attempt (which some endpoints always
+        refuse) may not. So due retries go first, oldest first, then the oldest due first
+        attempt.
+
+        Args:
+            owner: This worker's lease token.
+            endpoint_id: The endpoint.
+            now: Unix time.
+            lease_until: When the lease expires.
+
+        Returns:
+            The claimed delivery, or nothing if none of the endpoint's is due.
+        """
+        sql = self._claim_sql(" AND endpoint_id = ?", order="round_attempts = 0, due")
+        params = [owner, lease_until, now, endpoint_id, 1]
+        if self._claim_in_transaction:
+            with self.transaction() as conn:
+                rows = self._exec(conn, sql, params).fetchall()
+        else:
+            rows = self._exec(self.conn(), sql, params).fetchall()
+        return self._claimed(rows)
+
+    @staticmethod
+    def _claimed(rows: Sequence[Sequence[Any]]) -> list[Claimed]:
         return [
             Claimed(id=r[0], tenant_id=r[1], endpoint_id=r[2], event_type=r[3],
                     attempt_count=r[4], round_attempts=r[5], payload=r[7],
@@ -573,13 +649,14 @@ class SQLStore(Store):
             for r in rows
         ]
 
-    def _claim_sql(self, where: str = "") -> str:
+    def _claim_sql(self, where: str = "", order: str = "due") -> str:
         """The claim statement; parameters: owner, lease_until, now, ``where``'s, limit.
 
         A lease is the queue row's owner and a due time moved to the lease's end: a worker
         that dies leaves rows that come due again when their leases run out.
         """
-        due = f"FROM queue WHERE due <= ?{where} ORDER BY due LIMIT ?{self._claim_suffix()}"
+        due = (f"FROM queue WHERE due <= ?{where} ORDER BY {order} LIMIT ?"
+               f"{self._claim_suffix()}")
         return (
             "UPDATE queue SET lease_owner = ?, due = ?"
             f" WHERE {self._id_in('delivery_id', due)} RETURNING delivery_id, tenant_id,"
@@ -996,6 +1073,16 @@ class SQLStore(Store):
             The count.
         """
         return int(self._read("SELECT COUNT(*) FROM queue")[0][0])
+
+    def failing_endpoints(self) -> list[tuple[str, str, float]]:
+        """The active endpoints whose latest attempts failed, and since when.
+
+        Returns:
+            ``(endpoint_id, tenant_id, failing_since)`` of each, oldest failure first.
+        """
+        return [(r[0], r[1], float(r[2])) for r in self._read(
+            "SELECT id, tenant_id, failing_since FROM endpoints WHERE failing_since IS NOT NULL"
+            " AND status = 'active' ORDER BY failing_since")]
 
     def add_audit(self, entry: AuditEntry) -> None:
         """Append to the audit log.

@@ -37,6 +37,20 @@ class Store(abc.ABC):
     #: ``sqlite`` or ``postgresql``.
     dialect: str = ""
 
+    def unavailable(self, exc: BaseException) -> bool:
+        """Whether ``exc`` means the database cannot be reached (a lost connection, a
+        server that is down or restarting), as opposed to a bad request or a bug.
+
+        Callers wait and retry such errors: the store reconnects by itself.
+
+        Args:
+            exc: An error raised by one of this store's methods.
+
+        Returns:
+            True for the driver's connection errors (none on SQLite, a local file).
+        """
+        return False
+
     @abc.abstractmethod
     def migrate(self) -> None:
         """Create the schema (idempotent)."""
@@ -44,6 +58,18 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Close this thread's connections."""
+
+    @abc.abstractmethod
+    def check_master_key(self) -> bool:
+        """Check that the master key decrypts the secrets already stored.
+
+        Returns:
+            ``True`` if the store holds encrypted secrets (and the newest decrypts),
+            ``False`` if it holds none yet.
+
+        Raises:
+            ConfigError: The stored secrets were encrypted with another master key.
+        """
 
     @abc.abstractmethod
     def transaction(self, conn: Any = None) -> AbstractContextManager[Any]:
@@ -109,6 +135,12 @@ class Store(abc.ABC):
         exclude_endpoints: Sequence[str] = (),
     ) -> list[Claimed]:
         """Lease up to ``limit`` due deliveries (pending, or with an expired lease)."""
+
+    @abc.abstractmethod
+    def claim_probe(self, owner: str, endpoint_id: str, now: float,
+                    lease_until: float) -> list[Claimed]:
+        """Lease one due delivery of an endpoint for a circuit breaker's probe: a due
+        retry if there is one (oldest first), else the oldest due delivery."""
 
     @abc.abstractmethod
     def release(self, owner: str, delivery_ids: Sequence[str], at: float) -> None:
@@ -177,6 +209,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def queue_depth(self) -> int:
         """Deliveries pending or in flight."""
+
+    @abc.abstractmethod
+    def failing_endpoints(self) -> list[tuple[str, str, float]]:
+        """``(endpoint_id, tenant_id, failing_since)`` of the active endpoints now failing."""
 
     @abc.abstractmethod
     def add_audit(self, entry: AuditEntry) -> None:

@@ -13,6 +13,11 @@ from ..models import AttemptResult, new_id
 from ..secretbox import SecretBox
 from ._sql import SCHEMA, SQLStore, _subscribed
 
+#: Seconds a connection attempt may take.
+CONNECT_TIMEOUT = 10
+#: Seconds a connection may sit unused before it is checked (``SELECT 1``) at its next use.
+IDLE_CHECK = 2.0
+
 
 class PostgresStore(SQLStore):
     """A store in a PostgreSQL database.
@@ -31,8 +36,47 @@ class PostgresStore(SQLStore):
 
     def _connect(self) -> Any:
         import psycopg
+        from psycopg.conninfo import conninfo_to_dict
 
-        return psycopg.connect(self.dsn, autocommit=True)
+        # A server that is down fails at once; one that does not answer (a network
+        # partition) must not hold a worker's store thread for minutes either.
+        if "connect_timeout" in conninfo_to_dict(self.dsn):
+            return psycopg.connect(self.dsn, autocommit=True)
+        return psycopg.connect(self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+
+    def _healthy(self, conn: Any, idle: float) -> bool:
+        # A connection the server dropped (a restart) looks fine until it is used; one
+        # that failed is marked closed. Busy connections are never idle this long, so
+        # the check costs them nothing; an idle one (the admin API's, a quiet worker's)
+        # is pinged, so the first request after a restart does not fail.
+        if conn.closed or conn.broken:
+            return False
+        if idle < IDLE_CHECK:
+            return True
+        try:
+            conn.execute("SELECT 1")
+        except Exception:
+            return False
+        return True
+
+    def unavailable(self, exc: BaseException) -> bool:
+        """See :meth:`Store.unavailable`: psycopg's connection errors.
+
+        Args:
+            exc: An error raised by one of this store's methods.
+
+        Returns:
+            Whether it is a lost or refused connection.
+        """
+        import psycopg
+
+        if isinstance(exc, psycopg.InterfaceError):
+            return True
+        # No SQLSTATE: the client lost or could not open the connection; class 08 is a
+        # connection exception, 57P an operator intervention (shutdown, starting up). A
+        # deadlock or a cancelled statement is an OperationalError too, but not this.
+        return isinstance(exc, psycopg.OperationalError) and (
+            exc.sqlstate is None or exc.sqlstate.startswith(("08", "57P")))
 
     def _schema(self) -> str:
         return SCHEMA.format(

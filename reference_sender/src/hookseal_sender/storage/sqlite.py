@@ -9,6 +9,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from .._private import create_private
 from ..models import AttemptResult
 from ..secretbox import SecretBox
 from ._sql import SCHEMA, SQLStore
@@ -42,6 +43,10 @@ class SQLiteStore(SQLStore):
         self.synchronous = synchronous.upper()
 
     def _connect(self) -> Any:
+        if self.path != ":memory:" and not self.path.startswith("file:"):
+            # Mode 0600 before SQLite creates it (and, after it, the -wal and -shm files,
+            # which SQLite gives the database's mode): it holds every payload.
+            create_private(self.path)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                timeout=30.0)
         conn.execute("PRAGMA journal_mode=WAL")

@@ -3,7 +3,7 @@
 Stdlib only. Two wire profiles: ``hookseal-v1`` (Stripe-compatible, the default) and
 ``standard-webhooks``; optional Ed25519 (``v1a``) with ``pip install hookseal[ed25519]``.
 
-Example:
+Examples:
     >>> import hookseal
     >>> wh = hookseal.Webhook("whsec_...")
     >>> event = wh.construct_event(raw_body, request.headers)   # raises on any failure

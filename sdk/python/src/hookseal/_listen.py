@@ -117,13 +117,16 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length)
         headers = list(self.headers.items())
         try:
-            event = self.server.webhook.construct_event(body, headers)
+            events = self.server.webhook.construct_events(body, headers)
         except (WebhookVerificationError, InvalidPayloadError) as err:
             status = STATUS_FOR_CODE.get(err.code, 400)
             self._send_reply(problem(err.code, status, str(err)))
             self._show_rejection(status, err.code, str(err))
             return
-        self._show(event)
+        if body.lstrip()[:1] == b"[":  # a batch (contract 4.4): a JSON array of envelopes
+            self._show_batch(events)
+        else:
+            self._show(events[0])
         if self.server.forward_to:
             self._forward(body)
         else:
@@ -137,20 +140,37 @@ class _Handler(BaseHTTPRequestHandler):
             (f"  {self.path}\n  ", "dim"), (detail, "red"),
         ))
 
-    def _show(self, event: dict[str, Any]) -> None:
+    def _show(self, event: dict[str, Any], position: str = "") -> None:
         from rich.json import JSON
         from rich.text import Text
 
         console = self.server.console
         event_id = str(event.get("id", ""))
         again = "" if self.server.first_sight(event_id) else "  (seen before: a retry or replay)"
-        title = Text.assemble(
-            ("✔ ", "bold green"), (f"{_now()}  ", "dim"), ("verified  ", "bold green"),
-            (str(event.get("type", "?")), "bold cyan"), ("  ", ""),
-            (event_id, "magenta"), (f"  {self.path}", "dim"), (again, "yellow"),
-        )
+        if position:
+            title = Text.assemble((f"  {position}  ", "dim"), (str(event.get("type", "?")), "bold cyan"),
+                                  ("  ", ""), (event_id, "magenta"), (again, "yellow"))
+        else:
+            title = Text.assemble(
+                ("✔ ", "bold green"), (f"{_now()}  ", "dim"), ("verified  ", "bold green"),
+                (str(event.get("type", "?")), "bold cyan"), ("  ", ""),
+                (event_id, "magenta"), (f"  {self.path}", "dim"), (again, "yellow"),
+            )
         console.print(title)
         console.print(JSON(json.dumps(event), indent=2))
+
+    def _show_batch(self, events: list[dict[str, Any]]) -> None:
+        from rich.text import Text
+
+        wanted = ("webhook-id", f"{self.server.webhook.header_prefix}-webhook-id".lower())
+        batch_id = next((v for k, v in self.headers.items() if k.lower() in wanted), "")
+        self.server.console.print(Text.assemble(
+            ("✔ ", "bold green"), (f"{_now()}  ", "dim"), ("verified  ", "bold green"),
+            ("batch", "bold cyan"), ("  ", ""), (batch_id, "magenta"),
+            (f"  {len(events)} event{'' if len(events) == 1 else 's'}", "bold"), (f"  {self.path}", "dim"),
+        ))
+        for index, event in enumerate(events, 1):
+            self._show(event, f"{index}/{len(events)}")
 
     def _forward(self, body: bytes) -> None:
         target = self.server.forward_to

@@ -1,8 +1,8 @@
 """``hookseal trigger``: send a correctly signed example of any catalog event to a URL.
 
-The body is the event's first example from the event catalog (``hookseal-catalog``, part
-of ``pip install 'hookseal[cli]'``) wrapped in a fresh envelope (new ``evt_`` id, current
-``created``), signed with :func:`hookseal.sign` exactly as a sender would. ``--tamper``
+The body is the event's example from the sample event catalog, which the SDK carries
+(:mod:`hookseal.examples`), in a fresh envelope (new ``evt_`` id, current ``created``),
+signed with :func:`hookseal.sign` exactly as a sender would. ``--tamper``
 changes the body after signing, to show what a rejected delivery looks like; the command
 then succeeds only if the endpoint rejected it.
 """
@@ -10,17 +10,17 @@ then succeeds only if the endpoint rejected it.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 import urllib.error
 import urllib.request
 from typing import Any, Optional
 
+from . import examples
 from ._cliargs import add_profile_arguments
 from .signing import sign
 
-__all__ = ["add_parser", "load_catalog", "run"]
+__all__ = ["add_parser", "build_body", "run"]
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -45,28 +45,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
-def load_catalog() -> Any:
-    """Load the shipped event catalog, or explain which extra to install.
+def build_body(event_type: str, version: Optional[int] = None) -> bytes:
+    """Return the event's example in a fresh envelope, as compact JSON bytes.
 
     Raises:
-        SystemExit: ``hookseal-catalog`` is not installed.
+        KeyError: No such event type or version.
     """
-    try:
-        module = importlib.import_module("hookseal_catalog")
-    except ImportError:
-        raise SystemExit(
-            "hookseal trigger needs the event catalog: pip install 'hookseal[cli]'"
-        ) from None
-    loader = getattr(module, "load_catalog", None)
-    if loader is None:  # older layouts keep it in the submodule
-        loader = importlib.import_module("hookseal_catalog.catalog").load_catalog
-    return loader()
-
-
-def build_body(catalog: Any, event_type: str, version: Optional[int] = None) -> bytes:
-    """Return a fresh envelope around the event's first example, as compact JSON bytes."""
-    envelope = catalog.build_envelope(event_type, catalog.example(event_type, version),
-                                      version=version)
+    envelope = examples.example_envelope(event_type, version, fresh=True)
     return json.dumps(envelope, separators=(",", ":")).encode()
 
 
@@ -77,28 +62,27 @@ def tamper(body: bytes) -> bytes:
     return json.dumps(envelope, separators=(",", ":")).encode()
 
 
-def _types(catalog: Any) -> list[str]:
-    return sorted({v.type for v in catalog.versions()})
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``hookseal trigger`` with parsed arguments; return the exit code.
 
     Exit codes: 0 when the endpoint answered 2xx (with ``--tamper``: when it rejected the
     delivery with 4xx), 1 otherwise, 2 for a usage error (unknown event type, bad URL).
     """
-    catalog = load_catalog()
     if args.event_type == "list":
-        print("\n".join(_types(catalog)))
+        print("\n".join(examples.event_types()))
         return 0
-    if args.event_type not in catalog:
+    if args.event_type not in examples.event_types():
         print(f"hookseal: unknown event type {args.event_type!r}; known types:", file=sys.stderr)
-        print("\n".join(_types(catalog)), file=sys.stderr)
+        print("\n".join(examples.event_types()), file=sys.stderr)
         return 2
     if not args.to or not args.secret:
         print("hookseal trigger: --to URL and --secret are required", file=sys.stderr)
         return 2
-    body = build_body(catalog, args.event_type, args.event_version)
+    try:
+        body = build_body(args.event_type, args.event_version)
+    except KeyError as exc:
+        print(f"hookseal: {exc.args[0]}", file=sys.stderr)
+        return 2
     event_id = json.loads(body)["id"]
     headers = sign(body, args.secret, profile=args.profile, msg_id=event_id,
                    event_type=args.event_type, header_prefix=args.prefix)

@@ -42,7 +42,7 @@ class ConfigurationError(HooksealError, ValueError):
     """The verifier or signer was set up wrongly (raised at construction, never by ``verify``).
 
     Examples: no secrets, an empty secret, ``whsec_`` alone, a Standard Webhooks secret that
-    is not base64 of 24 to 64 bytes, an unknown profile, a negative tolerance, or a
+    does not decode as base64, an unknown profile, a negative tolerance, or a
     ``whpk_`` key without the ``hookseal[ed25519]`` extra installed.
     """
 

@@ -25,7 +25,7 @@ class Signer:
     The sender's side of :class:`Webhook`: build one per endpoint (and per key set, when
     rotating) and reuse it. :func:`sign` is a one-off ``Signer(...).sign(...)``.
 
-    Example:
+    Examples:
         >>> signer = hookseal.Signer("whsec_...")
         >>> headers = signer.sign(b'{"id":"evt_1"}', msg_id="evt_1")
 
@@ -147,7 +147,7 @@ def sign(
     A one-off :class:`Signer`; to sign many bodies with the same keys, build a
     :class:`Signer` once and call its :meth:`~Signer.sign`.
 
-    Example:
+    Examples:
         >>> headers = hookseal.sign(b'{"id":"evt_1"}', "whsec_...", msg_id="evt_1")
         >>> headers["Hookseal-Signature"]
         't=1763800000,v1=5f0c...'

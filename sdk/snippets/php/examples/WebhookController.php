@@ -14,6 +14,7 @@ use function Hookseal\verify_hookseal_v1;
 final class WebhookController
 {
     /** RIGHT: getContent() is the exact bytes that were signed. Exclude this route from CSRF. */
+    // --8<-- [start:call]
     public function store(Request $request): Response
     {
         try {
@@ -26,6 +27,7 @@ final class WebhookController
         dispatch(new \App\Jobs\HandleWebhook($event));
         return response('', 200);
     }
+    // --8<-- [end:call]
 
     /** WRONG, do not copy: $request->all() is parsed input, and json_encode is not the signed body. */
     public function storeWrong(Request $request): Response

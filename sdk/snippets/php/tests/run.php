@@ -65,6 +65,17 @@ $whpk = 'whpk_' . base64_encode(sodium_crypto_sign_publickey($pair));
 $v1a = base64_encode(sodium_crypto_sign_detached("msg_1.7.$body", sodium_crypto_sign_secretkey($pair)));
 $headers = ['webhook-id' => 'msg_1', 'webhook-timestamp' => '7', 'webhook-signature' => "v1a,$v1a"];
 check(outcome(fn () => Hookseal\verify_standard_webhooks($body, $headers, $whpk, now: 7)) === 'ok', 'sodium v1a');
+// A batch verifies like any body, then parse_events gives its events in order.
+$batch = '[{"id":"evt_1","type":"invoice.paid"},{"id":"evt_2","type":"invoice.paid"}]';
+$sig = base64_encode(hash_hmac('sha256', "bat_1.9.$batch", base64_decode(substr($secret, 6)), true));
+$headers = ['webhook-id' => 'bat_1', 'webhook-timestamp' => '9', 'webhook-signature' => "v1,$sig"];
+check(outcome(fn () => Hookseal\verify_standard_webhooks($batch, $headers, $secret, now: 9)) === 'ok', 'batch verifies');
+check(array_column(Hookseal\parse_events($batch), 'id') === ['evt_1', 'evt_2'], 'batch events in order');
+check(Hookseal\parse_events($body) === [json_decode($body, true)], 'one event is a one-element list');
+check(Hookseal\parse_events('[]') === [], 'an empty batch');
+foreach (['[{"id":"evt_1"},2]', '"x"', 'null', 'not json', '[[1]]', '[{}, []]', str_repeat('[', 1000)] as $bad) {
+    check(outcome(fn () => Hookseal\parse_events($bad)) === 'invalid_payload', "invalid payload $bad");
+}
 foreach (['null', '[]', '{"secrets":[1]}', '{"profile":"x"}', '{"headers":{"webhook-id":1},"profile":"standard-webhooks","secrets":["x"]}'] as $line) {
     check(hookseal_answer(json_decode($line, false))['ok'] === false, "garbage $line");
 }

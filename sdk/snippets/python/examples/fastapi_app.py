@@ -15,6 +15,7 @@ app = FastAPI()
 SECRET = os.environ.get("HOOKSEAL_SECRET", "whsec_test")
 
 
+# --8<-- [start:call]
 @app.post("/webhooks")
 async def webhooks(request: Request) -> Response:
     """RIGHT: verify ``await request.body()``, the bytes exactly as they arrived."""
@@ -25,6 +26,7 @@ async def webhooks(request: Request) -> Response:
         return Response(err.code, status_code=400)
     event = json.loads(body)  # only now is the body trusted
     return Response(f"got {event['type']}", status_code=200)
+# --8<-- [end:call]
 
 
 @app.post("/webhooks-wrong")

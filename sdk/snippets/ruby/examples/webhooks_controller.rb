@@ -5,6 +5,7 @@
 class WebhooksController < ActionController::API
   # RIGHT: request.raw_post is the exact bytes that were signed. Rails' request.headers is
   # keyed by Rack env names, so hand the verifier the one header it needs by its real name.
+  # --8<-- [start:call]
   def create
     headers = { "Hookseal-Signature" => request.headers["Hookseal-Signature"] }.compact
     HooksealVerify.verify_hookseal_v1(request.raw_post, headers, secrets)
@@ -14,6 +15,7 @@ class WebhooksController < ActionController::API
   rescue HooksealVerify::VerificationError => e
     render plain: e.code, status: :bad_request
   end
+  # --8<-- [end:call]
 
   # WRONG, do not copy: params were parsed from the body and to_json re-serializes them,
   # with other spacing, key order and escapes (and Rails adds "controller"/"action"), so

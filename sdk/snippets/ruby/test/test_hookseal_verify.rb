@@ -30,6 +30,20 @@ class TestHooksealVerify < Minitest::Test
     (["t=#{timestamp}"] + secrets.map { |s| "v1=#{OpenSSL::HMAC.hexdigest('SHA256', s, "#{timestamp}.#{BODY}")}" }).join(",")
   end
 
+  def test_a_batch_verifies_then_parses_to_its_events
+    batch = '[{"id":"evt_1","type":"invoice.paid"},{"id":"evt_2","type":"invoice.paid"}]'
+    digest = OpenSSL::HMAC.digest("SHA256", SECRET[6..].unpack1("m"), "bat_1.9.#{batch}")
+    headers = { "webhook-id" => "bat_1", "webhook-timestamp" => "9", "webhook-signature" => "v1,#{[digest].pack('m0')}" }
+    assert HooksealVerify.verify_standard_webhooks(batch, headers, SECRET, now: 9)
+    assert_equal %w[evt_1 evt_2], HooksealVerify.parse_events(batch).map { |e| e["id"] }
+    assert_equal [JSON.parse(BODY)], HooksealVerify.parse_events(BODY)
+    assert_equal [], HooksealVerify.parse_events("[]")
+    ['[{"id":"evt_1"},2]', '"x"', "null", "not json", "[[1]]", "[" * 100_000].each do |bad|
+      error = assert_raises(HooksealVerify::VerificationError) { HooksealVerify.parse_events(bad) }
+      assert_equal "invalid_payload", error.code
+    end
+  end
+
   def test_clock_is_settable_and_defaults_to_system_clock
     assert HooksealVerify.verify_hookseal_v1(BODY, { "Hookseal-Signature" => signature(Time.now.to_i, SECRET) }, SECRET)
     error = assert_raises(HooksealVerify::VerificationError) do

@@ -8,6 +8,7 @@ const secret = process.env.HOOKSEAL_SECRET ?? "whsec_test";
 
 // RIGHT: express.raw() keeps the body as the exact bytes that were signed. Mount it on
 // the webhook route only (before any app-wide express.json()).
+// --8<-- [start:call]
 app.post("/webhooks", express.raw({ type: "*/*" }), (req, res) => {
   try {
     verifyHooksealV1(req.body as Buffer, req.headers, secret);
@@ -18,6 +19,7 @@ app.post("/webhooks", express.raw({ type: "*/*" }), (req, res) => {
   const event = JSON.parse((req.body as Buffer).toString("utf8")) as { type: string };
   return res.status(200).send(`got ${event.type}`);
 });
+// --8<-- [end:call]
 
 // WRONG, do not copy: express.json() parsed the body and JSON.stringify re-serializes it.
 // Spacing, key order and escapes can differ from what was signed, so genuine deliveries

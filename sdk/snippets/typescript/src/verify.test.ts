@@ -9,7 +9,13 @@ import { test } from "node:test";
 import type { AddressInfo } from "node:net";
 import { server } from "../examples/node-http";
 import { answer } from "./adapter";
-import { ConfigurationError, verifyHooksealV1, verifyStandardWebhooks, WebhookVerificationError } from "./verify";
+import {
+  ConfigurationError,
+  parseEvents,
+  verifyHooksealV1,
+  verifyStandardWebhooks,
+  WebhookVerificationError,
+} from "./verify";
 
 interface Case {
   tcId: number;
@@ -50,6 +56,24 @@ test("the clock is settable and defaults to the system clock", () => {
     (err: unknown) => err instanceof WebhookVerificationError && err.code === "timestamp_too_old",
   );
   verifyHooksealV1(body, { "hookseal-signature": hooksealHeader(1000, secret) }, secret, { now: 1100 });
+});
+
+test("a batch verifies like any body, then parses to its events in order", () => {
+  const batch = Buffer.from('[{"id":"evt_1","type":"invoice.paid"},{"id":"evt_2","type":"invoice.paid"}]');
+  const key = Buffer.from(secret.slice(6), "base64");
+  const sig = createHmac("sha256", key).update("bat_1.9.").update(batch).digest("base64");
+  const headers = { "webhook-id": "bat_1", "webhook-timestamp": "9", "webhook-signature": `v1,${sig}` };
+  verifyStandardWebhooks(batch, headers, secret, { now: 9 });
+  assert.deepEqual(parseEvents(batch).map((e) => e.id), ["evt_1", "evt_2"]);
+  assert.deepEqual(parseEvents(body), [JSON.parse(body.toString())]);
+  assert.deepEqual(parseEvents(Buffer.from("[]")), []);
+  for (const bad of ['[{"id":"evt_1"},2]', '"x"', "null", "not json", "[[1]]"]) {
+    assert.throws(
+      () => parseEvents(Buffer.from(bad)),
+      (err: unknown) => err instanceof WebhookVerificationError && err.code === "invalid_payload",
+      bad,
+    );
+  }
 });
 
 test("any of several secrets verifies, and none is a configuration error", () => {

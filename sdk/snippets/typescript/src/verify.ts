@@ -7,6 +7,7 @@
 //     if (err instanceof WebhookVerificationError) return res.status(400).send(err.code);
 //     throw err;
 //   }
+//   for (const event of parseEvents(req.body)) handle(event); // a batch or one event, once verified
 
 // --8<-- [start:verify]
 import { createHmac, createPublicKey, KeyObject, timingSafeEqual, verify } from "node:crypto";
@@ -23,7 +24,8 @@ export type VerificationErrorCode =
   | "malformed_header"
   | "timestamp_too_old"
   | "timestamp_in_future"
-  | "signature_mismatch";
+  | "signature_mismatch"
+  | "invalid_payload"; // from parseEvents only
 
 /** The request is not a genuine, fresh delivery: answer 400 and drop it. */
 export class WebhookVerificationError extends Error {
@@ -98,8 +100,8 @@ export function verifyHooksealV1(
 // --8<-- [start:standard-webhooks]
 /**
  * Verify a Standard Webhooks delivery (`webhook-id`, `webhook-timestamp`, `webhook-signature`).
- * Same inputs and errors as `verifyHooksealV1`; a secret is base64 of 24 to 64 bytes,
- * with or without the `whsec_` prefix.
+ * Same inputs and errors as `verifyHooksealV1`; a secret is base64 of at least one byte
+ * (padded or not), with or without the `whsec_` prefix.
  */
 export function verifyStandardWebhooks(
   body: Uint8Array,
@@ -136,6 +138,29 @@ export function verifyStandardWebhooks(
 }
 // --8<-- [end:standard-webhooks]
 
+// --8<-- [start:batches]
+/**
+ * The events of a VERIFIED body: a batch (a JSON array of events) or one event, as an
+ * array in the sender's order. Call it only after `verify*` accepted `body`, and
+ * deduplicate by each event's `id`.
+ * @throws WebhookVerificationError with code `invalid_payload` (not JSON, or not an
+ *   object or an array of objects)
+ */
+export function parseEvents(body: Buffer): Record<string, unknown>[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString("utf8"));
+  } catch {
+    fail("invalid_payload", "the body is not JSON");
+  }
+  const events: unknown[] = Array.isArray(parsed) ? parsed : [parsed];
+  if (!events.every((e) => typeof e === "object" && e !== null && !Array.isArray(e))) {
+    fail("invalid_payload", "the body is not an event or an array of events");
+  }
+  return events as Record<string, unknown>[];
+}
+// --8<-- [end:batches]
+
 interface Keys {
   hmac: Buffer[];
   ed25519: KeyObject[];
@@ -157,12 +182,13 @@ function parseKeys(
       throw new ConfigurationError("a secret must be a non-empty string");
     }
     if (secret.startsWith("whpk_")) {
-      keys.ed25519.push(ed25519PublicKey(lenientBase64(secret.slice(5), 32, 32)));
+      keys.ed25519.push(ed25519PublicKey(lenientBase64(secret.slice(5), 32)));
     } else if (secret.startsWith("whsk_")) {
       throw new ConfigurationError("whsk_ is the sender's private key: use its whpk_ key");
     } else if (standard) {
-      // Standard Webhooks keys are the base64-decoded bytes after "whsec_".
-      keys.hmac.push(lenientBase64(secret.startsWith("whsec_") ? secret.slice(6) : secret, 24, 64));
+      // Standard Webhooks keys are the base64-decoded bytes after "whsec_", of any length
+      // (the specification's own libraries verify with short keys too).
+      keys.hmac.push(lenientBase64(secret.startsWith("whsec_") ? secret.slice(6) : secret));
     } else {
       // hookseal-v1 (like Stripe) keys HMAC with the whole string, prefix included.
       keys.hmac.push(Buffer.from(secret, "utf8"));
@@ -230,15 +256,15 @@ function strictBase64(text: string, size: number): Buffer | undefined {
   return raw.length === size && raw.toString("base64") === text ? raw : undefined;
 }
 
-/** Decode a configured key: standard base64, padded or not. */
-function lenientBase64(text: string, smallest: number, largest: number): Buffer {
+/** Decode a configured key: standard base64, padded or not, of `size` bytes (or any). */
+function lenientBase64(text: string, size?: number): Buffer {
   const padded = text + "=".repeat((4 - (text.length % 4)) % 4);
-  if (text.length % 4 === 1 || !BASE64.test(padded)) {
+  const raw = Buffer.from(padded, "base64");
+  if (text.length % 4 === 1 || !BASE64.test(padded) || raw.length === 0) {
     throw new ConfigurationError("a key is not valid base64");
   }
-  const raw = Buffer.from(padded, "base64");
-  if (raw.length < smallest || raw.length > largest) {
-    throw new ConfigurationError(`a key must decode to ${smallest}-${largest} bytes`);
+  if (size !== undefined && raw.length !== size) {
+    throw new ConfigurationError(`a key must decode to ${size} bytes`);
   }
   return raw;
 }

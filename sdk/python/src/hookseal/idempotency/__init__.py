@@ -1,7 +1,8 @@
 """Process each webhook delivery once: claim/complete bookkeeping of delivery ids.
 
->>> from hookseal.idempotency import ProcessOnce, SQLiteStore
->>> once = ProcessOnce(SQLiteStore("/tmp/hookseal-doctest.db"))  # doctest: +SKIP
+Examples:
+    >>> from hookseal.idempotency import ProcessOnce, SQLiteStore
+    >>> once = ProcessOnce(SQLiteStore("/tmp/hookseal-doctest.db"))  # doctest: +SKIP
 
 The framework helpers in :mod:`hookseal.integrations` take a ``ProcessOnce`` as their
 ``once=`` option. ``RedisStore`` needs ``hookseal[redis]``; importing this package never

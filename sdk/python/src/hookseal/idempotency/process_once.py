@@ -89,7 +89,7 @@ class ProcessOnce:
             sender's retry window). A delivery replayed after that runs again.
         clock: Returns the current Unix time in seconds (tests pass a fake).
 
-    Example:
+    Examples:
         >>> once = ProcessOnce(MemoryStore())
         >>> once.run("msg_1", lambda: "done").ran
         True

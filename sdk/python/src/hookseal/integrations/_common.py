@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from .._typed import Typed, parser_for
 from ..errors import InvalidPayloadError, WebhookVerificationError
 from ..idempotency import Claim, ClaimState, ProcessOnce
 
@@ -127,13 +128,14 @@ def admit(
     headers: Any,
     once: Optional[ProcessOnce] = None,
     *,
-    typed: bool = False,
+    typed: Typed = False,
 ) -> Union[Admission, Reply]:
     """Verify a delivery and, with ``once``, claim its id.
 
-    With ``typed``, the event is parsed into its generated pydantic model
-    (``hookseal.models.parse_event``, needs ``hookseal[models]``); a body that does not fit
-    the model is answered 400 ``invalid_payload``.
+    With ``typed``, the event is parsed into its generated pydantic model: ``True`` for
+    ``hookseal.models`` (needs ``hookseal[models]``), or a provider's generated models
+    package (see ``Webhook.construct_event``); a body that does not fit the model is
+    answered 400 ``invalid_payload``.
 
     Returns:
         An :class:`Admission` when the handler must run, else the :class:`Reply` to send:
@@ -146,10 +148,8 @@ def admit(
         return problem(err.code, STATUS_FOR_CODE.get(err.code, 400), str(err))
     did = delivery_id(webhook, event, headers)
     if typed:
-        from ..models import parse_event  # optional extra: imported only when asked
-
         try:
-            event = parse_event(event)
+            event = parser_for(typed)(event)
         except ValueError as err:  # pydantic's ValidationError is a ValueError
             return problem("invalid_payload", 400, f"the event does not fit its model: {err}")
     if once is None:

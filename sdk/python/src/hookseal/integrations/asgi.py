@@ -1,6 +1,7 @@
 """ASGI middleware: verify deliveries before they reach any ASGI application.
 
->>> app = HooksealMiddleware(app, hookseal.Webhook(secret), paths=["/webhooks"])  # doctest: +SKIP
+Examples:
+    >>> app = HooksealMiddleware(app, hookseal.Webhook(secret), paths=["/webhooks"])  # doctest: +SKIP
 
 The verified event is put in the scope as ``scope["state"]["hookseal_event"]`` (so
 Starlette/FastAPI handlers read ``request.state.hookseal_event``), and the raw body is
@@ -24,6 +25,7 @@ from ._common import (
     path_set,
     problem,
 )
+from ._tracing import receive_span
 
 if TYPE_CHECKING:
     from ..webhook import Webhook
@@ -101,19 +103,22 @@ class HooksealMiddleware:
                 break
         body = b"".join(chunks)
         headers = scope.get("headers", [])
-        if self.once is None:
-            outcome = admit(self.webhook, body, headers)
-        else:
-            # Stores do blocking I/O (SQLite, Redis): keep it off the event loop.
-            outcome = await asyncio.to_thread(admit, self.webhook, body, headers, self.once)
-        if isinstance(outcome, Reply):
-            await _send_reply(send, outcome)
-            return
-        await self._run(scope, receive, send, body, outcome)
+        with receive_span(self.webhook, headers) as span:
+            if self.once is None:
+                outcome = admit(self.webhook, body, headers)
+            else:
+                # Stores do blocking I/O (SQLite, Redis): keep it off the event loop.
+                outcome = await asyncio.to_thread(admit, self.webhook, body, headers, self.once)
+            span.outcome(outcome)
+            if isinstance(outcome, Reply):
+                await _send_reply(send, outcome)
+                return
+            span.status(await self._run(scope, receive, send, body, outcome))
 
     async def _run(
         self, scope: Scope, receive: Receive, send: Send, body: bytes, admission: Admission
-    ) -> None:
+    ) -> int:
+        """Run the application with the verified body replayed; return the status it sent."""
         scope = dict(scope)
         state = dict(scope.get("state") or {})
         state["hookseal_event"] = admission.event
@@ -142,6 +147,7 @@ class HooksealMiddleware:
             await self._finish(admission, succeeded=False)
             raise
         await self._finish(admission, succeeded=is_success(status))
+        return status
 
     async def _finish(self, admission: Admission, *, succeeded: bool) -> None:
         if self.once is not None and admission.claim is not None:

@@ -1,8 +1,9 @@
 """Django helper (``pip install 'hookseal[django]'``): a view decorator.
 
->>> @verify_webhook(hookseal.Webhook(settings.HOOKSEAL_SECRET))
-... def webhooks(request, event):  # doctest: +SKIP
-...     return JsonResponse({"received": event["id"]})
+Examples:
+    >>> @verify_webhook(hookseal.Webhook(settings.HOOKSEAL_SECRET))
+    ... def webhooks(request, event):  # doctest: +SKIP
+    ...     return JsonResponse({"received": event["id"]})
 
 The decorated view (sync or ``async def``) receives the verified event after ``request``;
 it is also in ``request.hookseal_event``. The view is exempt from CSRF checks (a webhook has no CSRF
@@ -21,6 +22,7 @@ from django.views.decorators.csrf import csrf_exempt  # type: ignore[import-unty
 
 from ..idempotency import ProcessOnce
 from ._common import Reply, admit, finish, is_success
+from ._tracing import receive_span
 
 if TYPE_CHECKING:
     from ..webhook import Webhook
@@ -62,20 +64,21 @@ def verify_webhook(
 
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            outcome = admit(webhook, request.body, request.headers, once, typed=typed)
-            if isinstance(outcome, Reply):
-                return _to_response(outcome)
-            request.hookseal_event = outcome.event
-            request.hookseal_delivery_id = outcome.delivery_id
-            if outcome.claim is None:
-                return view(request, outcome.event, *args, **kwargs)
-            try:
-                response = view(request, outcome.event, *args, **kwargs)
-            except BaseException:
-                finish(once, outcome, False)
-                raise
-            finish(once, outcome, is_success(response.status_code))
-            return response
+            with receive_span(webhook, request.headers) as span:
+                outcome = admit(webhook, request.body, request.headers, once, typed=typed)
+                span.outcome(outcome)
+                if isinstance(outcome, Reply):
+                    return _to_response(outcome)
+                request.hookseal_event = outcome.event
+                request.hookseal_delivery_id = outcome.delivery_id
+                try:
+                    response = view(request, outcome.event, *args, **kwargs)
+                except BaseException:
+                    finish(once, outcome, False)
+                    raise
+                span.status(response.status_code)
+                finish(once, outcome, is_success(response.status_code))
+                return response
 
         exempt: Callable[..., HttpResponse] = csrf_exempt(wrapper)
         return exempt
@@ -89,20 +92,23 @@ def _async_wrapper(
     # Async views: the same steps, with the store's blocking I/O off the event loop.
     @functools.wraps(view)
     async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        outcome = await asyncio.to_thread(
-            functools.partial(admit, webhook, request.body, request.headers, once, typed=typed)
-        )
-        if isinstance(outcome, Reply):
-            return _to_response(outcome)
-        request.hookseal_event = outcome.event
-        request.hookseal_delivery_id = outcome.delivery_id
-        try:
-            response = await view(request, outcome.event, *args, **kwargs)
-        except BaseException:
-            await asyncio.to_thread(finish, once, outcome, False)
-            raise
-        await asyncio.to_thread(finish, once, outcome, is_success(response.status_code))
-        return response
+        with receive_span(webhook, request.headers) as span:
+            outcome = await asyncio.to_thread(
+                functools.partial(admit, webhook, request.body, request.headers, once, typed=typed)
+            )
+            span.outcome(outcome)
+            if isinstance(outcome, Reply):
+                return _to_response(outcome)
+            request.hookseal_event = outcome.event
+            request.hookseal_delivery_id = outcome.delivery_id
+            try:
+                response = await view(request, outcome.event, *args, **kwargs)
+            except BaseException:
+                await asyncio.to_thread(finish, once, outcome, False)
+                raise
+            span.status(response.status_code)
+            await asyncio.to_thread(finish, once, outcome, is_success(response.status_code))
+            return response
 
     exempt: Callable[..., Any] = csrf_exempt(wrapper)
     return exempt

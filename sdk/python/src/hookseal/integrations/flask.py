@@ -1,9 +1,10 @@
 """Flask helper (``pip install 'hookseal[flask]'``): a view decorator.
 
->>> @app.post("/webhooks")
-... @verify_webhook(hookseal.Webhook(secret))
-... def webhooks(event):  # doctest: +SKIP
-...     return {"received": event["id"]}
+Examples:
+    >>> @app.post("/webhooks")
+    ... @verify_webhook(hookseal.Webhook(secret))
+    ... def webhooks(event):  # doctest: +SKIP
+    ...     return {"received": event["id"]}
 
 The decorated view (sync, or ``async def`` with ``flask[async]``) receives the verified
 event as its first argument (URL variables follow as keyword arguments); it is also in
@@ -19,6 +20,7 @@ from flask import Response, current_app, g, make_response, request
 
 from ..idempotency import ProcessOnce
 from ._common import Reply, admit, finish, is_success
+from ._tracing import receive_span
 
 if TYPE_CHECKING:
     from ..webhook import Webhook
@@ -59,23 +61,24 @@ def verify_webhook(
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            body = request.get_data(cache=True)
-            outcome = admit(webhook, body, request.headers, once, typed=typed)
-            if isinstance(outcome, Reply):
-                return _to_response(outcome)
-            g.hookseal_event = outcome.event
-            g.hookseal_delivery_id = outcome.delivery_id
-            # ensure_sync lets ``async def`` views run too (Flask's own mechanism).
-            run = current_app.ensure_sync(view)
-            if outcome.claim is None:
-                return run(outcome.event, *args, **kwargs)
-            try:
-                response = make_response(run(outcome.event, *args, **kwargs))
-            except BaseException:
-                finish(once, outcome, False)
-                raise
-            finish(once, outcome, is_success(response.status_code))
-            return response
+            with receive_span(webhook, request.headers) as span:
+                body = request.get_data(cache=True)
+                outcome = admit(webhook, body, request.headers, once, typed=typed)
+                span.outcome(outcome)
+                if isinstance(outcome, Reply):
+                    return _to_response(outcome)
+                g.hookseal_event = outcome.event
+                g.hookseal_delivery_id = outcome.delivery_id
+                # ensure_sync lets ``async def`` views run too (Flask's own mechanism).
+                run = current_app.ensure_sync(view)
+                try:
+                    response = make_response(run(outcome.event, *args, **kwargs))
+                except BaseException:
+                    finish(once, outcome, False)
+                    raise
+                span.status(response.status_code)
+                finish(once, outcome, is_success(response.status_code))
+                return response
 
         return wrapper
 

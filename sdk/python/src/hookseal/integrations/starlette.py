@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse, Response
 
 from ..idempotency import ProcessOnce
 from ._common import Admission, Reply, admit, finish, is_success
+from ._tracing import receive_span
 
 if TYPE_CHECKING:
     from ..webhook import Webhook
@@ -120,19 +121,21 @@ class VerifiedEvent:
 
     async def __call__(self, request: Request) -> AsyncIterator[Any]:
         """Verify ``request`` and yield its event (a FastAPI dependency with ``yield``)."""
-        outcome = await _admit(self.webhook, request, self.once, self.typed)
-        if isinstance(outcome, Reply):
-            raise HooksealReply(outcome)
-        _remember(request, outcome)
-        if outcome.claim is None:
-            yield outcome.event
-            return
-        try:
-            yield outcome.event
-        except BaseException:
-            await run_in_threadpool(finish, self.once, outcome, False)
-            raise
-        await run_in_threadpool(finish, self.once, outcome, True)
+        with receive_span(self.webhook, request.headers.raw) as span:
+            outcome = await _admit(self.webhook, request, self.once, self.typed)
+            span.outcome(outcome)
+            if isinstance(outcome, Reply):
+                raise HooksealReply(outcome)
+            _remember(request, outcome)
+            if outcome.claim is None:
+                yield outcome.event
+                return
+            try:
+                yield outcome.event
+            except BaseException:
+                await run_in_threadpool(finish, self.once, outcome, False)
+                raise
+            await run_in_threadpool(finish, self.once, outcome, True)
 
 
 Handler = Callable[[Request, Any], Union[Response, Awaitable[Response]]]
@@ -155,24 +158,28 @@ def webhook_endpoint(
     """
 
     async def endpoint(request: Request) -> Response:
-        outcome = await _admit(webhook, request, once, typed)
-        if isinstance(outcome, Reply):
-            return to_response(outcome)
-        _remember(request, outcome)
-        response: Response
-        try:
-            if inspect.iscoroutinefunction(handler):
-                response = await handler(request, outcome.event)
-            else:
-                response = cast(
-                    Response, await run_in_threadpool(handler, request, outcome.event)
-                )
-        except BaseException:
+        with receive_span(webhook, request.headers.raw) as span:
+            outcome = await _admit(webhook, request, once, typed)
+            span.outcome(outcome)
+            if isinstance(outcome, Reply):
+                return to_response(outcome)
+            _remember(request, outcome)
+            response: Response
+            try:
+                if inspect.iscoroutinefunction(handler):
+                    response = await handler(request, outcome.event)
+                else:
+                    # The span is current here: the thread pool copies the context.
+                    response = cast(
+                        Response, await run_in_threadpool(handler, request, outcome.event)
+                    )
+            except BaseException:
+                if outcome.claim is not None:
+                    await run_in_threadpool(finish, once, outcome, False)
+                raise
+            span.status(response.status_code)
             if outcome.claim is not None:
-                await run_in_threadpool(finish, once, outcome, False)
-            raise
-        if outcome.claim is not None:
-            await run_in_threadpool(finish, once, outcome, is_success(response.status_code))
-        return response
+                await run_in_threadpool(finish, once, outcome, is_success(response.status_code))
+            return response
 
     return endpoint

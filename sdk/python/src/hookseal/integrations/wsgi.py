@@ -1,6 +1,7 @@
 """WSGI middleware: verify deliveries before they reach any WSGI application (Flask, Django...).
 
->>> app.wsgi_app = HooksealWSGIMiddleware(app.wsgi_app, hookseal.Webhook(secret))  # doctest: +SKIP
+Examples:
+    >>> app.wsgi_app = HooksealWSGIMiddleware(app.wsgi_app, hookseal.Webhook(secret))  # doctest: +SKIP
 
 The verified event is put in the environ as ``environ["hookseal.event"]`` and the raw body
 is replayed to the application through a fresh ``wsgi.input``.

@@ -40,6 +40,10 @@ class EventBase(BaseModel):
     """
     `true` for events from live data, `false` for test-mode data and test events.
     """
+    sequence: Annotated[Optional[int], Field(ge=1, le=9007199254740991)] = None
+    """
+    Only on endpoints with ordered delivery: the event's position among the events sharing its ordering key sent to that endpoint, increasing by one from 1, so a receiver can see a gap. Absent otherwise.
+    """
 
 
 class Address(BaseModel):

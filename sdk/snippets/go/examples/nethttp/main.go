@@ -18,6 +18,7 @@ const maxBody = 1 << 20
 // Webhooks is RIGHT: it reads the body bytes once, verifies them, then unmarshals them.
 func Webhooks(secrets []string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		// --8<-- [start:call]
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 		if err != nil {
 			http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
@@ -31,6 +32,7 @@ func Webhooks(secrets []string) http.HandlerFunc {
 			http.Error(w, "misconfigured", http.StatusInternalServerError)
 			return
 		}
+		// --8<-- [end:call]
 		var event struct{ Type string }
 		if err := json.Unmarshal(body, &event); err != nil {
 			http.Error(w, "not JSON", http.StatusBadRequest)

@@ -1,23 +1,39 @@
-"""Render the event reference pages from the catalog's own reference API.
+"""The event reference of any catalog as Markdown pages, for a docs site.
 
-Used by ``gen_events.py`` at build time and by the docs tests. Everything shown comes from
-:mod:`hookseal_catalog.reference` (field tables flattened by the catalog package itself,
-examples, lifecycle); this module only lays it out as pages.
+:func:`reference_pages` returns every page of the section, ``{path: Markdown}``::
+
+    index.md              every event type in one table, the envelope, versioning
+    <type>.md             per event: summary, then per version its fields, example, history
+    SUMMARY.md            the section's navigation, for mkdocs-literate-nav
+    events.json           the event types, sorted (for scripts and tests)
+
+The MkDocs plugin (:mod:`hookseal_catalog.mkdocs_plugin`) writes them into a site; any
+other generator can call this module. Everything shown comes from
+:mod:`hookseal_catalog.reference`; this module only lays it out.
 """
 
 from __future__ import annotations
 
 import html
 import json
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Optional
 
-from hookseal_catalog.reference import (
+from .catalog import Catalog
+from .lifecycle import lifecycle
+from .ordering import ordering_key
+from .reference import (
     EventReference,
     FieldRow,
     VersionReference,
     catalog_reference,
     envelope_fields,
 )
+
+__all__ = ["ABOUT_PAGE", "event_page", "field_table", "index_page", "reference_pages", "summary"]
+
+ABOUT_PAGE = "about-the-catalog.md"
+"""The page the ``about`` file (the catalog's conventions) becomes, when there is one."""
 
 CRITICALITY_LABEL = {
     "high": "**high**: money or access depends on it",
@@ -43,7 +59,7 @@ def _constraint(text: str) -> str:
     return text[:1].upper() + text[1:] + "."
 
 
-def field_table(rows: list[FieldRow] | tuple[FieldRow, ...]) -> str:
+def field_table(rows: Sequence[FieldRow]) -> str:
     """A Markdown table with one row per field (dotted paths, depth first)."""
     lines = ["| field | type | required | description |", "|---|---|:---:|---|"]
     for row in rows:
@@ -56,9 +72,7 @@ def field_table(rows: list[FieldRow] | tuple[FieldRow, ...]) -> str:
         details += [_constraint(c) for c in row.constraints]
         # <wbr> lets a long dotted path wrap between its parts instead of mid-name.
         shown = "<code>" + html.escape(row.name).replace(".", ".<wbr>") + "</code>"
-        lines.append(
-            f"| {shown} | {_cell(kind)} | {'yes' if row.required else 'no'} | {_cell(' '.join(details))} |"
-        )
+        lines.append(f"| {shown} | {_cell(kind)} | {'yes' if row.required else 'no'} | {_cell(' '.join(details))} |")
     return "\n".join(lines)
 
 
@@ -66,15 +80,20 @@ def _link(event_type: str) -> str:
     return f"[`{event_type}`]({event_type}.md)"
 
 
-def index_page(catalog: Any) -> str:
-    """``events/index.md``: every event type in one table, then the envelope."""
+def index_page(catalog: Catalog, *, about: bool = False) -> str:
+    """``index.md``: every event type in one table, then the envelope and versioning.
+
+    ``about``: link the catalog's conventions page (:data:`ABOUT_PAGE`).
+    """
     out = [
         "# Event reference",
         "",
-        "Every webhook Hookseal's sample billing catalog sends. This section is generated from",
-        "the event catalog (`event_catalog/`) when the site is built, so it always matches the",
-        "schemas the sender validates against. Names are `resource.action`, lowercase and",
-        "dot-separated; each event has its own major versions (see [Versioning](#versioning)).",
+        _cell(catalog.description),
+        "",
+        f"This section is generated from the event catalog ({_cell(catalog.title)}) when the site is built, so it",
+        "always matches the schemas the sender validates against. Names are",
+        "`resource.action`, lowercase and dot-separated; each event has its own major",
+        "versions (see [Versioning](#versioning)).",
         "",
         "| event | when it fires | frequency | criticality | versions |",
         "|---|---|---|---|---|",
@@ -108,12 +127,14 @@ def index_page(catalog: Any) -> str:
         "happen (a new optional field, a new enum value), so write receivers that ignore",
         "fields they do not know. A breaking change (a field removed, renamed or retyped) means",
         "a new major version; the old one keeps being served until its published sunset date.",
-        "The envelope's `version` tells you which one you received. The catalog's naming and",
-        "versioning rules, and the tools that enforce them, are in",
-        "[About the catalog](about-the-catalog.md).",
-        "",
+        "The envelope's `version` tells you which one you received.",
     ]
-    return "\n".join(out)
+    if about:
+        out += [
+            "The catalog's naming and versioning rules, and the tools that enforce them, are in",
+            f"[About the catalog]({ABOUT_PAGE}).",
+        ]
+    return "\n".join([*out, ""])
 
 
 def _history(version: VersionReference) -> list[str]:
@@ -129,8 +150,11 @@ def _history(version: VersionReference) -> list[str]:
     return lines
 
 
-def event_page(event: EventReference) -> str:
-    """``events/<type>.md``: summary, then per version (newest first) fields, example, history."""
+def event_page(event: EventReference, catalog: Optional[Catalog] = None) -> str:
+    """``<type>.md``: summary, then per version (newest first) fields, example, history.
+
+    With the ``catalog``, the summary also gives the ordering key and the versions served.
+    """
     out = [
         f"# {event.type}",
         "",
@@ -140,8 +164,16 @@ def event_page(event: EventReference) -> str:
         f"- **Frequency:** {_cell(event.frequency)}",
         f"- **Criticality:** {CRITICALITY_LABEL.get(event.criticality, _cell(event.criticality))}",
         f"- **Current version:** {event.current_version} (the envelope's `version`)",
-        "",
     ]
+    if catalog is not None:
+        key = ordering_key(catalog, event.type)
+        if key is not None:
+            out.append(f"- **Ordering key:** `{key}` in `data` (events with the same value concern the same resource)")
+        for v in lifecycle(catalog, event.type):
+            if v.status != "deprecated" or v.sunset is None:
+                continue
+            out.append(f"- **Version {v.version}** is deprecated; its sunset is {v.sunset.isoformat()}.")
+    out.append("")
     for version in sorted(event.versions, key=lambda v: -v.version):
         n = version.version
         out += [f"## Version {n} ({'current' if version.is_current else version.status}) {{ #v{n} }}", ""]
@@ -168,8 +200,27 @@ def event_page(event: EventReference) -> str:
     return "\n".join(out)
 
 
-def summary(events: list[EventReference]) -> str:
-    """``events/SUMMARY.md``: the literate-nav navigation of the section."""
-    lines = ["* [All events](index.md)", "* [About the catalog](about-the-catalog.md)"]
+def summary(events: Sequence[EventReference], *, about: bool = False) -> str:
+    """``SUMMARY.md``: the literate-nav navigation of the section."""
+    lines = ["* [All events](index.md)"]
+    if about:
+        lines.append(f"* [About the catalog]({ABOUT_PAGE})")
     lines += [f"* [{e.type}]({e.type}.md)" for e in sorted(events, key=lambda e: e.type)]
     return "\n".join(lines) + "\n"
+
+
+def reference_pages(catalog: Catalog, *, about: Optional[str] = None) -> dict[str, str]:
+    """Every page of the event reference section: ``{relative path: content}``.
+
+    ``about`` is the Markdown of a page about the catalog's conventions (for example its
+    ``README.md``), published as :data:`ABOUT_PAGE` and linked from the index.
+    """
+    events = catalog_reference(catalog)
+    pages = {"index.md": index_page(catalog, about=about is not None)}
+    for event in events:
+        pages[f"{event.type}.md"] = event_page(event, catalog)
+    if about is not None:
+        pages[ABOUT_PAGE] = about
+    pages["SUMMARY.md"] = summary(events, about=about is not None)
+    pages["events.json"] = json.dumps(sorted(catalog.events))
+    return pages
