@@ -33,6 +33,8 @@ def corpus_runs() -> Iterator[Runs]:
     runs.add("verifier:sdk", ["verifier", "--adapter", f"{PY} -m hookseal.adapter",
                               "--require-ed25519", *VERIFIER_ARGS])
     runs.add("verifier:none", ["verifier", "--adapter", toy_verifier("none"), *VERIFIER_ARGS])
+    runs.add("verifier:v1a", ["verifier", "--adapter", toy_verifier("v1a"), "--require-ed25519",
+                              *VERIFIER_ARGS])
     for bug, (profile, _) in sorted(VERIFIER_BUGS.items()):
         # One profile per bug keeps the corpus fast; each bug shows in the one named.
         runs.add(f"verifier:{bug}", ["verifier", "--adapter", toy_verifier(bug),

@@ -31,6 +31,16 @@ VERIFIER_BUGS: dict[str, tuple[str, set[str]]] = {
     "duplicate_header_merged": (V1, {"test_rejects_duplicate_header_names"}),
     "ms_timestamps": (V1, {"test_rejects_timestamps_in_smaller_units"}),
     "loose_keys": (V1, {"test_rejects_malformed_signature_header", "test_vector"}),
+    # Broken v1a verifiers, caught by a default run (no --require-ed25519): only an
+    # invalid_configuration answer to a whpk_ key declares "no v1a" (contract 5.1).
+    "v1a_undeclared": (V1, {"test_v1a_accepts_valid_deliveries", "test_vector"}),
+    "v1a_wrong_content": (SW, {"test_v1a_accepts_valid_deliveries"}),
+    "v1a_first_key_only": (SW, {"test_v1a_accepts_any_of_several_public_keys"}),
+    "v1a_skips_bad_key": (V1, {"test_v1a_refuses_a_public_key_that_does_not_load"}),
+    "v1a_ignores_v1": (SW, {"test_v1a_mixed_receiver_accepts_v1_beside_a_foreign_v1a"}),
+    "v1a_first_signature_only": (V1, {"test_v1a_accepts_key_rotation_overlap"}),
+    "v1a_public_key_as_hmac": (V1, {"test_v1a_public_key_never_checks_v1"}),
+    "v1a_lenient_value": (SW, {"test_v1a_value_must_be_canonical_base64_of_64_bytes"}),
 }
 
 SENDER_BUGS: dict[str, set[str]] = {
@@ -45,6 +55,14 @@ SENDER_BUGS: dict[str, set[str]] = {
     "no_payload_validation": {"test_rejects_invalid_payload"},
     "retry_after_uncapped": {"test_caps_retry_after"},
     "ssrf_loopback_only": {"test_refuses_internal_destinations"},
+    "next_step_delay": {"test_respects_schedule_and_cap"},
+    "retries_408": {"test_never_retries_permanent_failures"},
+    "per_read_timeout": {"test_timeout_bounds_the_whole_attempt"},
+    "old_signature_dropped_early": {"test_rotation_overlap"},
+    "sw_signatures_comma_joined": {"test_rotation_overlap"},
+    "ssrf_no_dns": {"test_refuses_names_resolving_to_internal_addresses"},
+    "attempt_time_is_enqueue_time": {"test_respects_schedule_and_cap"},
+    "crashes_on_bad_request": {"test_answers_malformed_requests_with_invalid_request"},
 }
 
 # Minimal verifiers proving the constant-time probe: (runtime, script taking safe|eq).

@@ -30,6 +30,13 @@ def test_toy_verifier_without_bugs_conforms(corpus_runs: Runs) -> None:
     assert "v1a (Ed25519) is not supported" in run.output
 
 
+def test_toy_verifier_with_v1a_conforms(corpus_runs: Runs) -> None:
+    """The same toy with Ed25519 passes every v1a property, so the v1a_* bugs are the bugs."""
+    run = corpus_runs.get("verifier:v1a")
+    assert run.code == 0, run.output[-4000:]
+    assert "is not supported" not in run.output
+
+
 @pytest.mark.parametrize("bug", sorted(VERIFIER_BUGS))
 def test_broken_verifier_fails_for_the_right_reason(corpus_runs: Runs, bug: str) -> None:
     run = corpus_runs.get(f"verifier:{bug}")

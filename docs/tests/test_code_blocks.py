@@ -70,3 +70,35 @@ def test_every_other_python_block_is_valid_syntax() -> None:
             raise AssertionError(f"{where}: not valid Python: {err}") from err
         checked += 1
     assert checked
+
+
+def _conformance_commands(code: str) -> list[str]:
+    """Every ``hookseal-conformance ...`` command line in a block (YAML values included)."""
+    return [line[line.index("hookseal-conformance "):].strip()
+            for line in code.splitlines() if "hookseal-conformance " in line
+            and "pip install" not in line]
+
+
+def test_ci_snippets_are_valid_yaml_with_valid_conformance_commands() -> None:
+    """The CI snippets (YAML blocks) parse, and each ``hookseal-conformance`` command in
+    them is accepted by the installed command's own argument parser."""
+    import shlex
+
+    import yaml
+    from hookseal_conformance import cli
+
+    checked = 0
+    for where, info, code in _blocks():
+        if not re.match(r"^(yaml|yml)\b", info):
+            continue
+        document = yaml.safe_load(code)
+        assert isinstance(document, dict) and document, f"{where}: not a YAML mapping"
+        for command in _conformance_commands(code):
+            argv = shlex.split(command)[1:]
+            try:
+                args = cli._parser().parse_args(argv)
+            except SystemExit as exc:
+                raise AssertionError(f"{where}: {command!r} is refused by the CLI") from exc
+            assert args.junit_xml, f"{where}: {command!r} writes no JUnit report"
+            checked += 1
+    assert checked >= 4, "the conformance page lost its GitHub Actions / GitLab CI snippets"

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Optional
 
-from .plugin import DEFAULT_EXAMPLES
+from .plugin import DEFAULT_EXAMPLES, DEFAULT_STARTUP_TIMEOUT, EXIT_ADAPTER_UNUSABLE
 
 SUITE = Path(__file__).resolve().parent / "suite"
 VERIFIER_MODULES = (
@@ -44,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS",
                         help="time bound for each adapter answer (default 5; the first "
                         "answer may also take 120 s of startup, e.g. to compile)")
+    common.add_argument("--startup-timeout", type=float, default=DEFAULT_STARTUP_TIMEOUT,
+                        metavar="SECONDS",
+                        help="extra time the adapter's first answer may take (default "
+                        f"{DEFAULT_STARTUP_TIMEOUT:g}); an adapter that exits or stays silent "
+                        "that long stops the run at once (exit status 2)")
     common.add_argument("--shrink-seconds", type=int, default=30, metavar="N",
                         help="most seconds spent shrinking one failing property (default 30; "
                         "0: report the first failing example unshrunk)")
@@ -82,6 +87,7 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
     option = "--hookseal-verifier" if args.side == "verifier" else "--hookseal-sender"
     out += [option, args.adapter, "--hookseal-examples", str(args.examples),
             "--hookseal-timeout", str(args.timeout),
+            "--hookseal-startup-timeout", str(args.startup_timeout),
             "--hookseal-shrink-seconds", str(args.shrink_seconds)]
     if args.seed is not None:
         out += ["--hypothesis-seed", str(args.seed)]
@@ -105,11 +111,18 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the CLI; return 0 only when the implementation conforms."""
+    """Run the CLI; return 0 only when the implementation conforms.
+
+    Returns 1 when it does not conform and 2 when the adapter exited or never answered its
+    first request (nothing was checked).
+    """
     args = _parser().parse_args(argv)
     import pytest
 
     code = pytest.main(pytest_args(args))
+    if code == EXIT_ADAPTER_UNUSABLE:
+        # pytest has printed the one message saying why; nothing was checked.
+        return 2
     if code == 0:
         print(f"hookseal-conformance: the {args.side} conforms.")
         return 0

@@ -8,7 +8,7 @@ run them with the ``hookseal-conformance`` command or, for example,
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import pytest
@@ -20,7 +20,11 @@ if TYPE_CHECKING:
 
 PROFILE_CHOICES = ("hookseal-v1", "standard-webhooks", "all")
 DEFAULT_EXAMPLES = 60
+DEFAULT_STARTUP_TIMEOUT = 120.0
 HYPOTHESIS_PROFILE = "hookseal-conformance"
+#: Exit status of a run stopped because the adapter exited or never answered its first
+#: request: nothing was checked (the CLI turns it into its own exit status 2).
+EXIT_ADAPTER_UNUSABLE = 12
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -47,6 +51,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=5.0,
         metavar="SECONDS",
         help="per-case time bound for an adapter answer (default 5)",
+    )
+    group.addoption(
+        "--hookseal-startup-timeout",
+        type=float,
+        default=DEFAULT_STARTUP_TIMEOUT,
+        metavar="SECONDS",
+        help="extra time the adapter's first answer may take (default "
+        f"{DEFAULT_STARTUP_TIMEOUT:g}, for adapters that compile on first use)",
     )
     group.addoption(
         "--hookseal-require-ed25519",
@@ -118,6 +130,25 @@ def selected_profiles(config: pytest.Config) -> list[str]:
     return ["hookseal-v1", "standard-webhooks"] if chosen == "all" else [chosen]
 
 
+def stop_unless_it_answers(side: str, command: str, ask: Callable[[], object]) -> None:
+    """Ask the adapter its first question; stop the whole run if it exits or never answers.
+
+    An adapter that cannot start (a typo in its command, a missing module) would otherwise
+    crash once per property and be restarted each time, burying the cause under thousands
+    of lines. Any other first answer, right or wrong, is left to the properties to judge.
+    """
+    from .errors import AdapterCrashedError, AdapterTimeoutError
+
+    try:
+        ask()
+    except (AdapterCrashedError, AdapterTimeoutError) as exc:
+        pytest.exit(
+            f"hookseal-conformance: the {side} adapter did not answer its first request, so "
+            f"nothing was checked.\n  command: {command}\n  {exc.code}: {exc}",
+            returncode=EXIT_ADAPTER_UNUSABLE,
+        )
+
+
 @pytest.fixture(scope="session")
 def hookseal_verifier(request: pytest.FixtureRequest) -> Iterator[VerifierAdapter]:
     """The verifier adapter under test, started once for the session."""
@@ -130,9 +161,16 @@ def hookseal_verifier(request: pytest.FixtureRequest) -> Iterator[VerifierAdapte
         str(command),
         timeout=float(request.config.getoption("--hookseal-timeout")),
         observe=not request.config.getoption("--hookseal-no-observe"),
+        startup_timeout=float(request.config.getoption("--hookseal-startup-timeout")),
     )
-    yield adapter
-    adapter.close()
+    try:
+        from .support import probe_request
+
+        first = probe_request(selected_profiles(request.config)[0])
+        stop_unless_it_answers("verifier", str(command), lambda: adapter.ask(first))
+        yield adapter
+    finally:
+        adapter.close()
 
 
 @pytest.fixture(scope="session")
@@ -154,9 +192,12 @@ def hookseal_sender(request: pytest.FixtureRequest) -> Iterator[SenderHarness]:
     from .sender import SenderHarness
 
     harness = SenderHarness(
-        str(command), timeout=max(10.0, float(request.config.getoption("--hookseal-timeout")))
+        str(command), timeout=max(10.0, float(request.config.getoption("--hookseal-timeout"))),
+        startup_timeout=float(request.config.getoption("--hookseal-startup-timeout")),
     )
     try:
+        stop_unless_it_answers("sender", str(command),
+                               lambda: harness.adapter.request({"op": "hello"}))
         yield harness
     finally:
         harness.close()

@@ -82,13 +82,15 @@ class SenderHarness:
     Args:
         command: the sender adapter command line.
         timeout: seconds each adapter request may take.
+        startup_timeout: extra seconds the first answer after a start may take.
     """
 
-    def __init__(self, command: str, *, timeout: float = 10.0) -> None:
+    def __init__(self, command: str, *, timeout: float = 10.0,
+                 startup_timeout: float = 120.0) -> None:
         from pytest_httpserver import HTTPServer
 
         self.command = command
-        self.adapter = Adapter(command, timeout=timeout)
+        self.adapter = Adapter(command, timeout=timeout, startup_timeout=startup_timeout)
         self.server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
         self.server.expect_request(re.compile(r"/.*")).respond_with_handler(self._handle)
         self.server.start()
@@ -129,8 +131,9 @@ class SenderHarness:
             self._cond.notify_all()
         if reply.hang:
             self._release.wait(reply.hang)
-        return Response("ok" if reply.status < 300 else "scripted reply", status=reply.status,
-                        headers=list(reply.headers))
+        # 204 and 304 carry no body; a client may take one for a broken response.
+        text = "" if reply.status in (204, 304) else "ok" if reply.status < 300 else "scripted"
+        return Response(text, status=reply.status, headers=list(reply.headers))
 
     def url_for(self, path: str) -> str:
         """The receiver's URL for ``path``."""
@@ -334,3 +337,116 @@ class DroppingServer:
         self._thread.join(timeout=2)
         self._sock.close()
 
+
+
+def _read_request(conn: socket.socket) -> None:
+    """Read one HTTP request (head and ``Content-Length`` body) from ``conn``."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    match = re.search(rb"(?i)content-length:\s*(\d+)", head)
+    need = int(match.group(1)) if match else 0
+    while len(rest) < need:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        rest += chunk
+
+
+class TricklingServer:
+    """A raw loopback server that answers its first connection one byte at a time.
+
+    The first connection gets ``HTTP/1.1 200 OK`` and then an endless header, one byte
+    every ``interval`` seconds, so no single read waits long but the response never ends:
+    only a bound on the whole attempt cuts it off. Later connections get ``200 OK`` at once.
+    The server notes when the sender closed the trickled connection.
+
+    Args:
+        interval: seconds between two bytes.
+        limit: seconds after which the server gives up trickling itself.
+    """
+
+    def __init__(self, interval: float = 0.2, limit: float = 12.0) -> None:
+        self.interval = interval
+        self.limit = limit
+        self.arrivals: list[float] = []
+        self.closed_after: Optional[float] = None  # seconds the sender held the trickle
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self._sock.settimeout(0.2)
+        self._stop = threading.Event()
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        """The server's URL."""
+        return f"http://127.0.0.1:{self._sock.getsockname()[1]}/trickle"
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                continue
+            conn.settimeout(2)
+            with contextlib.suppress(OSError):
+                _read_request(conn)
+            with self._cond:
+                self.arrivals.append(time.time())
+                first = len(self.arrivals) == 1
+                self._cond.notify_all()
+            if first:
+                threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
+                continue
+            with conn, contextlib.suppress(OSError):
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+                             b"Connection: close\r\n\r\nok")
+
+    def _trickle(self, conn: socket.socket) -> None:
+        import select
+
+        start = time.time()
+        data = b"HTTP/1.1 200 OK\r\nX-Trickle: " + b"a" * 100_000
+        with conn:
+            for byte in data:
+                if self._stop.is_set() or time.time() - start > self.limit:
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                    readable, _, _ = select.select([conn], [], [], self.interval)
+                    if readable and not conn.recv(1024):
+                        break  # the sender closed its end
+                except OSError:
+                    break
+            with self._cond:
+                self.closed_after = time.time() - start
+                self._cond.notify_all()
+
+    def wait(self, count: int, timeout: float) -> list[float]:
+        """Wait until ``count`` connections arrived (or ``timeout``); return arrival times."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self.arrivals) < count and time.monotonic() < deadline:
+                self._cond.wait(max(0.0, deadline - time.monotonic()))
+            return list(self.arrivals)
+
+    def wait_closed(self, timeout: float) -> Optional[float]:
+        """Wait until the sender closed the trickled connection; seconds it held it, or None."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self.closed_after is None and time.monotonic() < deadline:
+                self._cond.wait(max(0.0, deadline - time.monotonic()))
+            return self.closed_after
+
+    def close(self) -> None:
+        """Stop serving."""
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self._sock.close()

@@ -23,6 +23,7 @@ class VerifierAdapter:
         timeout: per-case time bound in seconds.
         observe: inject the comparison probes (Python, Node, Ruby).
         cwd: working directory for the adapter.
+        startup_timeout: extra seconds the first answer after a start may take.
     """
 
     def __init__(
@@ -32,6 +33,7 @@ class VerifierAdapter:
         timeout: float = 5.0,
         observe: bool = True,
         cwd: Optional[str] = None,
+        startup_timeout: float = 120.0,
     ) -> None:
         self.command = command
         self.compare_log: Optional[timing.CompareLog] = None
@@ -43,7 +45,8 @@ class VerifierAdapter:
             handle.close()
             self.compare_log = timing.CompareLog(handle.name)
             env = timing.preload_env(handle.name)
-        self.adapter = Adapter(command, timeout=timeout, env=env, cwd=cwd)
+        self.adapter = Adapter(command, timeout=timeout, env=env, cwd=cwd,
+                               startup_timeout=startup_timeout)
 
     def close(self) -> None:
         """Stop the adapter and remove the probe's log."""

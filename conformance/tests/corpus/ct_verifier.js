@@ -9,7 +9,8 @@ const mode = process.argv[2] || 'safe';
 function answer(req) {
   if (req.profile !== 'hookseal-v1') return { ok: false, error: 'unsupported_profile' };
   const secrets = req.secrets || [];
-  if (!secrets.length || secrets.some((s) => s === '' || s === 'whsec_')) {
+  // No v1a here: a whpk_ key answers invalid_configuration, its declaration (contract 5.1).
+  if (!secrets.length || secrets.some((s) => s === '' || s === 'whsec_' || s.startsWith('whpk_'))) {
     return { ok: false, error: 'invalid_configuration' };
   }
   const name = `${req.header_prefix || 'Hookseal'}-Signature`.toLowerCase();

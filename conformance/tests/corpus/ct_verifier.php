@@ -4,7 +4,9 @@
 function answer(array $req): array {
     if (($req['profile'] ?? '') !== 'hookseal-v1') return ['ok' => false, 'error' => 'unsupported_profile'];
     $secrets = $req['secrets'] ?? [];
-    if (!$secrets || in_array('', $secrets, true) || in_array('whsec_', $secrets, true)) {
+    // No v1a here: a whpk_ key answers invalid_configuration, its declaration (contract 5.1).
+    $publicKeys = array_filter($secrets, fn($s) => is_string($s) && str_starts_with($s, 'whpk_'));
+    if (!$secrets || in_array('', $secrets, true) || in_array('whsec_', $secrets, true) || $publicKeys) {
         return ['ok' => false, 'error' => 'invalid_configuration'];
     }
     $name = strtolower(($req['header_prefix'] ?? 'Hookseal') . '-Signature');

@@ -9,7 +9,8 @@ MODE = ARGV[0] || "safe"
 def answer(req)
   return { ok: false, error: "unsupported_profile" } unless req["profile"] == "hookseal-v1"
   secrets = req["secrets"] || []
-  if secrets.empty? || secrets.any? { |s| s == "" || s == "whsec_" }
+  # No v1a here: a whpk_ key answers invalid_configuration, its declaration (contract 5.1).
+  if secrets.empty? || secrets.any? { |s| s == "" || s == "whsec_" || s.start_with?("whpk_") }
     return { ok: false, error: "invalid_configuration" }
   end
   name = "#{req['header_prefix'] || 'Hookseal'}-Signature".downcase

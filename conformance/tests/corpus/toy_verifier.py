@@ -1,9 +1,12 @@
 # ruff: noqa: SIM105, SIM110, SIM113  (deliberately naive code: the bugs must read plainly)
 """A self-contained verifier adapter (contract 5.1) with switchable bugs.
 
-Run as ``python toy_verifier.py [BUG]``. With no bug it conforms (HMAC only: it does not
-implement v1a); each bug is one classic mistake the conformance suite must catch.
-Stdlib only, on purpose: the corpus must not depend on the SDK it is compared with.
+Run as ``python toy_verifier.py [BUG]``. With no bug it conforms, HMAC only: it declares
+that it has no v1a by answering ``invalid_configuration`` to a ``whpk_`` key (contract
+5.1). ``v1a`` conforms with Ed25519 too, and each ``v1a_*`` bug is a broken v1a verifier.
+Every other bug is one classic mistake the conformance suite must catch. Stdlib only (and
+``cryptography`` for Ed25519), on purpose: the corpus must not depend on the SDK it is
+compared with.
 """
 
 from __future__ import annotations
@@ -40,10 +43,20 @@ BUGS = {
     "duplicate_header_merged": "keeps the last of two header names differing in case",
     "ms_timestamps": "takes a t of 12 or more digits for milliseconds",
     "loose_keys": "trims and lower-cases element keys, so ' v1' and 'V1' count as v1",
+    "v1a": "conforming, with v1a (Ed25519)",
+    "v1a_undeclared": "has no v1a but takes whpk_ keys as HMAC secrets (no declaration)",
+    "v1a_wrong_content": "verifies v1a over the body alone",
+    "v1a_first_key_only": "checks v1a with the first whpk_ key only",
+    "v1a_skips_bad_key": "skips a whpk_ key that does not load instead of refusing it",
+    "v1a_ignores_v1": "holding a secret and a public key, checks only v1a once one is present",
+    "v1a_first_signature_only": "checks only the first v1a value of the header",
+    "v1a_public_key_as_hmac": "also checks v1 values with the public key as an HMAC key",
+    "v1a_lenient_value": "decodes v1a values leniently (unpadded, URL-safe base64 accepted)",
 }
 
 BUG = sys.argv[1] if len(sys.argv) > 1 else "none"
 assert BUG in BUGS, f"unknown bug {BUG!r}; one of {sorted(BUGS)}"
+V1A = BUG.startswith("v1a") and BUG != "v1a_undeclared"
 
 _T = re.compile(r"[0-9]{1,18}")
 
@@ -108,7 +121,77 @@ def content(prefix: str, body: bytes) -> bytes:
     return body if BUG == "timestamp_not_signed" else prefix.encode() + body
 
 
-def verify_v1(req: dict[str, Any], h: dict[str, str], body: bytes, secrets: list[str]) -> None:
+def load_public_keys(secrets: list[str]) -> list[Any]:
+    """The whpk_ keys among ``secrets``; one that does not load refuses the configuration."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    keys = []
+    for secret in secrets:
+        if not secret.startswith("whpk_"):
+            continue
+        try:
+            raw = base64.b64decode(secret[5:], validate=True)
+            if len(raw) != 32:
+                raise ValueError("not 32 bytes")
+            keys.append(Ed25519PublicKey.from_public_bytes(raw))
+        except (binascii.Error, ValueError):
+            if BUG == "v1a_skips_bad_key":
+                continue
+            raise Reject("invalid_configuration") from None
+    if BUG == "v1a_first_key_only":
+        keys = keys[:1]
+    return keys
+
+
+def ed25519_signature(value: str) -> bytes | None:
+    """A v1a value: canonical padded standard base64 of 64 bytes, else it matches nothing."""
+    if BUG == "v1a_lenient_value":
+        try:
+            raw = base64.urlsafe_b64decode(value.replace("+", "-").replace("/", "_")
+                                           + "=" * (-len(value) % 4))
+        except (binascii.Error, ValueError):
+            return None
+        return raw if len(raw) == 64 else None
+    if not re.fullmatch(r"[A-Za-z0-9+/]{85}[AQgw]==", value):
+        return None
+    return base64.b64decode(value)
+
+
+def check_v1a(public_keys: list[Any], sigs: list[str], signed: bytes, body: bytes) -> bool:
+    from cryptography.exceptions import InvalidSignature
+
+    if BUG == "v1a_first_signature_only":
+        sigs = sigs[:1]
+    message = body if BUG == "v1a_wrong_content" else signed + body
+    for key in public_keys:
+        for value in sigs:
+            raw = ed25519_signature(value)
+            if raw is None:
+                continue
+            try:
+                key.verify(raw, message)
+                return True
+            except InvalidSignature:
+                pass
+    return False
+
+
+def kinds_present(secrets: list[str], public_keys: list[Any], v1: list[str],
+                  v1a: list[str]) -> tuple[bool, bool]:
+    """Which signature kinds to check: those the receiver holds keys for and the header has."""
+    use_hmac = bool(v1) and bool(secrets)
+    if BUG == "v1a_public_key_as_hmac":
+        use_hmac = bool(v1)
+    use_v1a = bool(v1a) and bool(public_keys)
+    if not (use_hmac or use_v1a):
+        raise Reject("malformed_header")
+    if BUG == "v1a_ignores_v1" and use_v1a:
+        use_hmac = False
+    return use_hmac, use_v1a
+
+
+def verify_v1(req: dict[str, Any], h: dict[str, str], body: bytes, secrets: list[str],
+              public_keys: list[Any]) -> None:
     name = (req.get("header_prefix") or "Hookseal").lower() + "-signature"
     value = h.get(name, "")
     if not value:
@@ -122,7 +205,7 @@ def verify_v1(req: dict[str, Any], h: dict[str, str], body: bytes, secrets: list
     elements = value.split(",")
     if len(elements) > 32:
         raise Reject("malformed_header")
-    ts_list, sigs = [], []
+    ts_list, sigs, v1a = [], [], []
     for element in elements:
         if BUG == "crash_on_malformed":
             key, val = element.split("=", 1)  # ValueError without '=' -> crash
@@ -134,14 +217,23 @@ def verify_v1(req: dict[str, Any], h: dict[str, str], body: bytes, secrets: list
             ts_list.append(val)
         elif key == "v1":
             sigs.append(val)
-    if len(ts_list) != 1 or not sigs:
+        elif key == "v1a" and V1A:
+            v1a.append(val)
+    if len(ts_list) != 1:
         raise Reject("malformed_header")
+    use_hmac, use_v1a = kinds_present(secrets, public_keys, sigs, v1a)
     signed_ts = timestamp(ts_list[0], req["now"], req.get("tolerance", 300))
+    if use_v1a and check_v1a(public_keys, v1a, (signed_ts + ".").encode(), body):
+        return
+    if not use_hmac:
+        raise Reject("signature_mismatch")
     if BUG == "first_signature_only":
         sigs = sigs[:1]
     if BUG == "uppercase_hex_accepted":
         sigs = [s.lower() for s in sigs]
     msg = content(signed_ts + ".", body)
+    if BUG == "v1a_public_key_as_hmac":
+        secrets = secrets + [s for s in req["secrets"] if s.startswith("whpk_")]
     for secret in secrets:
         expected = hmac.new(secret.encode(), msg, hashlib.sha256).hexdigest()
         for sig in sigs:
@@ -161,8 +253,11 @@ def sw_key(secret: str) -> bytes:
     return key
 
 
-def verify_sw(req: dict[str, Any], h: dict[str, str], body: bytes, secrets: list[str]) -> None:
+def verify_sw(req: dict[str, Any], h: dict[str, str], body: bytes, secrets: list[str],
+              public_keys: list[Any]) -> None:
     keys = [sw_key(s) for s in secrets]
+    if BUG == "v1a_public_key_as_hmac":
+        keys += [base64.b64decode(s[5:]) for s in req["secrets"] if s.startswith("whpk_")]
     msg_id, ts_text, value = (h.get(n, "") for n in
                               ("webhook-id", "webhook-timestamp", "webhook-signature"))
     if not (msg_id and ts_text and value):
@@ -176,7 +271,7 @@ def verify_sw(req: dict[str, Any], h: dict[str, str], body: bytes, secrets: list
     entries = value.split(" ")
     if len(entries) > 32:
         raise Reject("malformed_header")
-    sigs = []
+    sigs, v1a = [], []
     for entry in entries:
         if "," not in entry:
             if BUG == "crash_on_malformed":
@@ -187,9 +282,14 @@ def verify_sw(req: dict[str, Any], h: dict[str, str], body: bytes, secrets: list
             version = version.strip().lower()
         if version == "v1":
             sigs.append(val)
-    if not sigs:
-        raise Reject("malformed_header")
+        elif version == "v1a" and V1A:
+            v1a.append(val)
+    use_hmac, use_v1a = kinds_present(keys, public_keys, sigs, v1a)
     signed_ts = timestamp(ts_text, req["now"], req.get("tolerance", 300))
+    if use_v1a and check_v1a(public_keys, v1a, f"{msg_id}.{signed_ts}.".encode(), body):
+        return
+    if not use_hmac:
+        raise Reject("signature_mismatch")
     if BUG == "first_signature_only":
         sigs = sigs[:1]
     msg = content(f"{msg_id}.{signed_ts}.", body) if BUG != "timestamp_not_signed" else \
@@ -218,15 +318,22 @@ def answer(req: dict[str, Any]) -> dict[str, Any]:
     secrets = list(req.get("secrets") or [])
     if not secrets or any(s in ("", "whsec_") for s in secrets):
         return {"ok": False, "error": "invalid_configuration"}
-    if BUG == "first_secret_only":
-        secrets = secrets[:1]
     body = base64.b64decode(req.get("body_b64", ""))
     try:
+        public_keys: list[Any] = []
+        if BUG != "v1a_undeclared" and any(s.startswith("whpk_") for s in secrets):
+            if not V1A:
+                # The declaration of contract 5.1: no v1a here.
+                return {"ok": False, "error": "invalid_configuration", "detail": "no v1a"}
+            public_keys = load_public_keys(secrets)
+            secrets = [s for s in secrets if not s.startswith("whpk_")]
+        if BUG == "first_secret_only":
+            secrets = secrets[:1]
         h = headers_of(req.get("headers") or {})
         if profile == "hookseal-v1":
-            verify_v1(req, h, body, secrets)
+            verify_v1(req, h, body, secrets, public_keys)
         else:
-            verify_sw(req, h, body, secrets)
+            verify_sw(req, h, body, secrets, public_keys)
     except Reject as exc:
         return {"ok": False, "error": exc.code}
     return {"ok": True}

@@ -156,7 +156,9 @@ class Adapter:
     def rotate_secret(self, req: dict[str, Any]) -> Response:
         """``rotate_secret``: new secret at once, old one until the overlap ends."""
         endpoint_id = req.get("endpoint_id")
-        if not isinstance(endpoint_id, str) or endpoint_id not in self._tenant_of:
+        if not isinstance(endpoint_id, str):
+            return _bad("endpoint_id must be a string")
+        if endpoint_id not in self._tenant_of:
             return {"ok": False, "error": "not_found", "detail": f"no endpoint {endpoint_id!r}"}
         rot = self.sender.rotate_secret(self._tenant_of[endpoint_id], endpoint_id,
                                         overlap=_num(req, "overlap_seconds"), actor="adapter")
@@ -166,7 +168,9 @@ class Adapter:
     def get_delivery(self, req: dict[str, Any]) -> Response:
         """``get_delivery``: state, attempts and next attempt time."""
         delivery_id = req.get("delivery_id")
-        if not isinstance(delivery_id, str) or delivery_id not in self._tenant_of:
+        if not isinstance(delivery_id, str):
+            return _bad("delivery_id must be a string")
+        if delivery_id not in self._tenant_of:
             return {"ok": False, "error": "not_found", "detail": f"no delivery {delivery_id!r}"}
         d = self.sender.get_delivery(self._tenant_of[delivery_id], delivery_id)
         return {"ok": True, "delivery": delivery_json(d)}

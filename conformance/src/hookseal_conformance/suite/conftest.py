@@ -9,7 +9,7 @@ import pytest
 
 from hookseal_conformance.plugin import selected_profiles
 from hookseal_conformance.report import ConformanceFailure
-from hookseal_conformance.support import Support
+from hookseal_conformance.support import SUITE_CANNOT_SIGN, Support
 from hookseal_conformance.verifier import VerifierAdapter
 
 
@@ -63,12 +63,18 @@ def ed25519_verifier(
     hookseal_support: Support,
     profile: str,
 ) -> VerifierAdapter:
-    """The verifier adapter, when it verifies ``v1a`` (Ed25519) signatures in ``profile``."""
+    """The verifier adapter, unless it declared it has no ``v1a`` (Ed25519) in ``profile``.
+
+    The declaration (contract 5.1) is ``invalid_configuration`` for a receiver holding a
+    ``whpk_`` key; any other answer to the probe is judged by the ``v1a`` properties.
+    """
+    answer = hookseal_support.ed25519.get(profile, "")
+    if answer.startswith(SUITE_CANNOT_SIGN):
+        pytest.fail(f"{answer}: the suite itself cannot check v1a; install hookseal[ed25519]")
     if not hookseal_support.ed25519_supported(profile):
-        answer = hookseal_support.ed25519.get(profile)
         message = (
-            f"v1a (Ed25519) is not supported in {profile}: a valid v1a-only delivery to a "
-            f"receiver holding its whpk_ public key was answered {answer!r}"
+            f"v1a (Ed25519) is not supported in {profile}: the adapter declared so by "
+            f"answering {answer!r} to a receiver holding a whpk_ key (contract 5.1)"
         )
         if request.config.getoption("--hookseal-require-ed25519"):
             pytest.fail(message + " (and --require-ed25519 was given)")

@@ -30,7 +30,7 @@ def prop(profile: str, text: str) -> str:
 @given(data=st.data())
 def test_accepts_valid_deliveries(verifier: VerifierAdapter, profile: str, data: st.DataObject) -> None:
     """Any body, secret, header-name case and prefix; one or two signatures and secrets."""
-    d = data.draw(c.deliveries(profile), label="delivery")
+    d = data.draw(c.deliveries(profile, body=bodies.bodies()), label="delivery")
     verifier.check(
         d.case(c.OK, "a correctly signed, fresh delivery for a secret the receiver holds"),
         prop(profile, "accepts every valid delivery"),

@@ -43,8 +43,9 @@ def test_vector(
     if (vector.ed25519 and not hookseal_support.ed25519_supported(vector.profile)
             and not request.config.getoption("--hookseal-require-ed25519")):
         pytest.skip(
-            f"v1a (Ed25519) is not supported in {vector.profile} (a valid v1a delivery was "
-            f"answered {hookseal_support.ed25519.get(vector.profile)!r}); "
+            f"v1a (Ed25519) is not supported in {vector.profile}: the adapter declared so by "
+            f"answering {hookseal_support.ed25519.get(vector.profile)!r} to a receiver "
+            "holding a whpk_ key (contract 5.1); "
             "pass --require-ed25519 to make this a failure"
         )
     want = "ok" if vector.expected.get("ok") is True else str(vector.expected.get("error"))
