@@ -27,7 +27,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
-from ._inputs import MAX_UNIX_TIME, loads_json
+from ._inputs import MAX_BULK_REPLAY, MAX_PAGE, MAX_UNIX_TIME, loads_json
 from ._private import write_private
 from ._settings import DEFAULT_DATABASE, check_settings, read_settings, resolve_paths
 from .config import MAX_ROTATION_OVERLAP, SenderConfig
@@ -35,7 +35,7 @@ from .errors import ConfigError, InvalidRequestError, SenderError
 from .models import Delivery, DeliveryFilter, Endpoint
 from .notify import SMTPNotifier
 from .secretbox import SecretBox, generate_master_key
-from .sender import MAX_BULK_REPLAY, MAX_PAGE, Sender
+from .sender import Sender
 from .storage import open_store
 from .storage.base import PURGE_BATCH_SIZE
 

@@ -30,15 +30,15 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .._inputs import unix_time
-from ..api import check_path_and_query
+from .._http import check_path_and_query
+from .._inputs import check_text, unix_time
 from ..catalog import PING_TYPE
 from ..errors import ConflictError, InvalidRequestError, NotFoundError, SenderError
 from ..models import DELIVERY_STATUSES, DeliveryFilter, Endpoint
-from ..sender import Sender, check_text
+from ..portal_tokens import LINK, SESSION, PortalClaims, PortalTokenError, TokenSigner, derive_key
+from ..sender import Sender
 from ._headers import request_headers
 from .queries import endpoint_health, page_deliveries
-from .tokens import LINK, SESSION, PortalClaims, PortalTokenError, TokenSigner, derive_key
 
 _HERE = Path(__file__).parent
 #: The session cookie's name.
@@ -164,7 +164,7 @@ def _check_values(request: Request, form: Optional[FormData]) -> None:
     Raises:
         InvalidRequestError: A value holds one (or a path or query value is too long).
     """
-    check_path_and_query(request)  # the admin API's own check
+    check_path_and_query(request)  # the admin API's check too
     for name, value in form.multi_items() if form is not None else ():
         if isinstance(value, str):  # uploads are never read
             # Characters only: lengths are the Sender's (other_types may list many types).
