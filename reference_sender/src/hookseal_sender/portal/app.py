@@ -8,35 +8,32 @@ audited), and so do reads, plus the tenant-scoped queries in :mod:`.queries`.
 
 from __future__ import annotations
 
-import json
-import sys
-import threading
 import time
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Optional
 from urllib.parse import urlencode, urlsplit
 
+from hookseal.profiles import HOOKSEAL_V1
 from jinja2 import Environment, FileSystemLoader
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData, MutableHeaders
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
-from .._http import check_path_and_query
-from .._inputs import check_text, unix_time
 from ..catalog import PING_TYPE
 from ..errors import ConflictError, InvalidRequestError, NotFoundError, SenderError
 from ..models import DELIVERY_STATUSES, DeliveryFilter, Endpoint
 from ..portal_tokens import LINK, SESSION, PortalClaims, PortalTokenError, TokenSigner, derive_key
 from ..sender import Sender
+from ._format import local_input, parse_time, pretty, when
+from ._guards import RateLimiter, SecurityHeaders, check_values, security_headers
 from ._headers import request_headers
 from .queries import endpoint_health, page_deliveries
 
@@ -108,114 +105,6 @@ class PortalConfig:
                    origins=tuple(str(o) for o in settings.get("origins", ())))
 
 
-def _when(ts: Optional[float]) -> str:
-    if ts is None:
-        return "-"
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _pretty(text: Optional[str]) -> str:
-    if not text:
-        return ""
-    try:
-        return json.dumps(json.loads(text), indent=2, sort_keys=False)
-    except ValueError:
-        return text
-
-
-def _parse_time(value: str, field: str) -> Optional[float]:
-    """A ``datetime-local`` value (taken as UTC) or Unix seconds, or None when blank.
-
-    Raises:
-        InvalidRequestError: Neither, or not finite (``nan``, ``inf``), or out of range;
-            the message names ``field``.
-    """
-    value = value.strip()
-    if not value:
-        return None
-    try:
-        float(value)
-    except ValueError:
-        pass
-    else:
-        return unix_time(value, field)
-    try:
-        dt = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidRequestError(f"{field}: not a date and time: {value[:40]!r}") from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return unix_time(dt.timestamp(), field)
-
-
-def _local(ts: Optional[float]) -> str:
-    if ts is None:
-        return ""
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M")
-
-
-def _check_values(request: Request, form: Optional[FormData]) -> None:
-    """Refuse control characters and lone surrogates in the path, query and form values.
-
-    Ids in paths, filters, cursors and some form values reach the store without passing
-    the Sender's own checks, and PostgreSQL cannot even compare a string holding NUL: a 500
-    instead of a 400. Every portal input is a single line, so none legitimately holds one.
-
-    Raises:
-        InvalidRequestError: A value holds one (or a path or query value is too long).
-    """
-    check_path_and_query(request)  # the admin API's check too
-    for name, value in form.multi_items() if form is not None else ():
-        if isinstance(value, str):  # uploads are never read
-            # Characters only: lengths are the Sender's (other_types may list many types).
-            check_text(value, name, sys.maxsize)
-
-
-class _RateLimiter:
-    """A token bucket per tenant (single replays from the portal)."""
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, float(burst)
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, key: str, now: float) -> Optional[float]:
-        """Take one token; returns None, or the seconds to wait when there is none."""
-        with self._lock:
-            tokens, last = self._buckets.get(key, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - last) * self.rate)
-            if tokens < 1.0:
-                self._buckets[key] = (tokens, now)
-                return (1.0 - tokens) / self.rate
-            self._buckets[key] = (tokens - 1.0, now)
-            return None
-
-
-class _SecurityHeaders:
-    """Adds the portal's security headers to every response it sends."""
-
-    def __init__(self, app: ASGIApp, headers: Mapping[str, str]) -> None:
-        self.app = app
-        self.headers = dict(headers)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        static = scope.get("path", "").startswith(f"{scope.get('root_path', '')}/static/")
-
-        async def wrapped(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in self.headers.items():
-                    headers[name] = value
-                if not static:  # pages may hold secrets shown once: never cache them
-                    headers["Cache-Control"] = "no-store"
-            await send(message)
-
-        await self.app(scope, receive, wrapped)
-
-
 @dataclass
 class _Ctx:
     """What a page handler gets: the request, the session and its CSRF token."""
@@ -244,11 +133,11 @@ class _Portal:
         self.signer = TokenSigner(config.key or derive_key(sender.config))
         env = Environment(loader=FileSystemLoader(str(_HERE / "templates")), autoescape=True,
                           trim_blocks=True, lstrip_blocks=True)
-        env.filters["when"] = _when
-        env.filters["local"] = _local
-        env.filters["pretty"] = _pretty
+        env.filters["when"] = when
+        env.filters["local"] = local_input
+        env.filters["pretty"] = pretty
         self.templates = Jinja2Templates(env=env)
-        self.replays = _RateLimiter(sender.config.replay_rate, config.replay_burst)
+        self.replays = RateLimiter(sender.config.replay_rate, config.replay_burst)
         self._event_types: Optional[list[str]] = None
 
     # plumbing -------------------------------------------------------------
@@ -308,7 +197,7 @@ class _Portal:
                                       "Go back, reload the page and try again.", ctx)
                 ctx.form = form
             try:
-                _check_values(request, ctx.form)  # before the handler reads or changes anything
+                check_values(request, ctx.form)  # before the handler reads or changes anything
                 return await fn(ctx)
             except NotFoundError:
                 return self.error(request, 404, "Not found",
@@ -381,14 +270,14 @@ class _Portal:
                   values: Optional[dict[str, Any]] = None) -> Response:
         return self.render(ctx.request, "endpoint_new.html", ctx, status,
                            event_types=self.event_types(), error=error,
-                           values=values or {"profile": "hookseal-v1", "event_types": None})
+                           values=values or {"profile": HOOKSEAL_V1, "event_types": None})
 
     async def new_endpoint(self, ctx: _Ctx) -> Response:
         return self._new_form(ctx)
 
     async def create_endpoint(self, ctx: _Ctx) -> Response:
         url, description = self.field(ctx, "url"), self.field(ctx, "description")
-        profile, types = self.field(ctx, "profile") or "hookseal-v1", self._types_from(ctx)
+        profile, types = self.field(ctx, "profile") or HOOKSEAL_V1, self._types_from(ctx)
         values = {"url": url, "description": description, "profile": profile,
                   "event_types": types}
         if not url:
@@ -465,8 +354,8 @@ class _Portal:
         status = shown["status"]
         if status and status not in DELIVERY_STATUSES:
             raise InvalidRequestError(f"unknown status {status!r}")
-        since = _parse_time(shown["since"], "since")
-        until = _parse_time(shown["until"], "until")
+        since = parse_time(shown["since"], "since")
+        until = parse_time(shown["until"], "until")
         if shown["range"] in _RANGES and since is None:
             since = time.time() - _RANGES[shown["range"]]
         flt = DeliveryFilter(endpoint_id=shown["endpoint"] or None,
@@ -530,8 +419,8 @@ class _Portal:
             try:
                 await run_in_threadpool(self.sender.get_endpoint, ctx.tenant, shown["endpoint"])
                 flt = DeliveryFilter(endpoint_id=shown["endpoint"],
-                                     since=_parse_time(shown["since"], "since"),
-                                     until=_parse_time(shown["until"], "until"))
+                                     since=parse_time(shown["since"], "since"),
+                                     until=parse_time(shown["until"], "until"))
                 preview = await run_in_threadpool(
                     lambda: self.sender.replay_bulk(ctx.tenant, flt, confirm=False))
             except InvalidRequestError as exc:
@@ -546,8 +435,8 @@ class _Portal:
         eid = self.field(ctx, "endpoint")
         await run_in_threadpool(self.sender.get_endpoint, ctx.tenant, eid)
         flt = DeliveryFilter(endpoint_id=eid,
-                             since=_parse_time(self.field(ctx, "since"), "since"),
-                             until=_parse_time(self.field(ctx, "until"), "until"))
+                             since=parse_time(self.field(ctx, "since"), "since"),
+                             until=parse_time(self.field(ctx, "until"), "until"))
         confirmed = self.field(ctx, "confirm") == "yes"
         source = {k: self.field(ctx, k) for k in ("endpoint", "since", "until")}
         if not confirmed:
@@ -593,16 +482,6 @@ def create_portal(sender: Sender, config: Optional[PortalConfig] = None) -> ASGI
         Route("/replay", p.page(p.bulk_replay, write=True), methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=str(_HERE / "static")), name="static"),
     ]
-    ancestors = " ".join(config.frame_ancestors) or "'none'"
-    csp = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-           "connect-src 'self'; form-action 'self'; base-uri 'none'; "
-           f"frame-ancestors {ancestors}")
-    headers = {"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff",
-               "Referrer-Policy": "same-origin",
-               "Cross-Origin-Opener-Policy": "same-origin",
-               "Permissions-Policy": "camera=(), microphone=(), geolocation=()"}
-    if not config.frame_ancestors:
-        headers["X-Frame-Options"] = "DENY"
     app = Starlette(routes=routes)
     app.state.portal = p
 
@@ -614,4 +493,4 @@ def create_portal(sender: Sender, config: Optional[PortalConfig] = None) -> ASGI
 
     app.add_exception_handler(404, not_found)
     app.add_exception_handler(405, method_not_allowed)
-    return _SecurityHeaders(app, headers)
+    return SecurityHeaders(app, security_headers(config.frame_ancestors))
