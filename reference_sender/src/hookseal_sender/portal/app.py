@@ -144,9 +144,9 @@ class _Portal:
     def event_types(self) -> list[str]:
         if self._event_types is None:
             try:
-                from ..catalog import _catalog
+                from ..catalog import event_catalog
 
-                self._event_types = sorted(t for t in _catalog().events if t != PING_TYPE)
+                self._event_types = sorted(t for t in event_catalog().events if t != PING_TYPE)
             except Exception:  # a sender without the catalog: free-text types only
                 self._event_types = []
         return self._event_types
