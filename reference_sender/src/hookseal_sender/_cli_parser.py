@@ -9,8 +9,8 @@ from typing import Callable
 
 from hookseal.profiles import HOOKSEAL_V1
 
-from . import __version__
 from ._inputs import MAX_BULK_REPLAY, MAX_PAGE, MAX_UNIX_TIME
+from ._version import __version__
 from .config import MAX_ROTATION_OVERLAP
 from .storage.base import PURGE_BATCH_SIZE
 

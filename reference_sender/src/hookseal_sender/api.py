@@ -13,6 +13,7 @@ import hmac
 from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any, Callable, Optional
 
+from hookseal.profiles import PROFILES
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -20,7 +21,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from . import __version__
 from ._http import (
     DEFAULT_MAX_BODY_BYTES,
     STORE_UNAVAILABLE,
@@ -39,8 +39,9 @@ from ._inputs import (
     MAX_URL,
     unix_time,
 )
+from ._version import __version__
 from .errors import ConfigError, InvalidRequestError, SenderError
-from .models import DeliveryFilter, Endpoint
+from .models import SIGNING_MODES, DeliveryFilter, Endpoint
 from .portal_tokens import DEFAULT_LINK_TTL, issue_link
 from .sender import Sender
 
@@ -81,10 +82,10 @@ _ENDPOINT_IN = {"type": "object", "required": ["url"], "properties": {
     "description": {"type": "string", "maxLength": MAX_DESCRIPTION},
     "event_types": {"type": ["array", "null"],
                     "items": {"type": "string", "minLength": 1, "maxLength": MAX_NAME}},
-    "profile": {"enum": ["hookseal-v1", "standard-webhooks"]},
+    "profile": {"enum": list(PROFILES)},
     "header_prefix": {"type": "string", "pattern": "^[A-Za-z0-9-]+$",
                       "maxLength": MAX_HEADER_PREFIX},
-    "signing": {"enum": ["hmac", "ed25519", "both"]},
+    "signing": {"enum": list(SIGNING_MODES)},
     "retry_schedule": {"type": ["array", "null"], "items": {"type": "number", "minimum": 0}},
     "retry_after_cap": {"type": ["number", "null"], "minimum": 0},
     "timeout": {"type": ["number", "null"], "exclusiveMinimum": 0},

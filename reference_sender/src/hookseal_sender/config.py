@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from ._version import USER_AGENT
 from .errors import ConfigError
 
 #: The hard cap on a delivery's whole retry window, jitter included: three days.
@@ -270,7 +271,7 @@ class SenderConfig:
     retention_days: float = 30.0
     replay_rate: float = 10.0
     allow_local: bool = False
-    user_agent: str = "hookseal-sender/0.1"
+    user_agent: str = USER_AGENT
     sqlite_synchronous: str = "NORMAL"
     purge_interval: float = 3600.0
     signing_keys: str = "endpoint"

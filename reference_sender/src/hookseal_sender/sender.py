@@ -60,6 +60,34 @@ def _ping_version(event_type: str, data: Any) -> int:
         return no_validation(event_type, data)
 
 
+class _StoreGauges:
+    """The gauges read from the store at each scrape; a scrape must not fail, nor log a
+    traceback each time, while the database is unreachable."""
+
+    def __init__(self, store: Store, outage: StoreOutage) -> None:
+        self.store, self.outage = store, outage
+
+    def queue_depth(self) -> float:
+        """The queue-depth gauge: NaN while the database is unreachable."""
+        try:
+            return float(self.store.queue_depth())
+        except Exception as exc:
+            if not self.store.unavailable(exc):
+                raise
+            self.outage.failed("metrics", exc)
+            return math.nan
+
+    def failing_endpoints(self) -> list[tuple[str, str, float]]:
+        """The failing-endpoints gauge's rows: none while the database is unreachable."""
+        try:
+            return self.store.failing_endpoints()
+        except Exception as exc:
+            if not self.store.unavailable(exc):
+                raise
+            self.outage.failed("metrics", exc)
+            return []
+
+
 class Sender:
     """A webhook sender: endpoints, outbox, delivery log; workers come from :meth:`worker`.
 
@@ -96,11 +124,12 @@ class Sender:
         self.notifier: Notifier = notifier or LogNotifier()
         self.validator = validator
         self.resolve = resolve
-        self.metrics = Metrics(queue_depth=self._queue_depth,
-                               failing_endpoints=self._failing_endpoints)
         #: Whether the database is reachable, as this process last saw it (one log line
         #: per outage, however many workers and requests notice it).
         self.outage = StoreOutage()
+        gauges = _StoreGauges(store, self.outage)
+        self.metrics = Metrics(queue_depth=gauges.queue_depth,
+                               failing_endpoints=gauges.failing_endpoints)
         self._wakers: list[Callable[[], None]] = []
         # The focused services this facade delegates to, each with its own inputs.
         self.endpoints = EndpointService(store, self._config, resolve, self._wake)
@@ -112,28 +141,6 @@ class Sender:
     def close(self) -> None:
         """Close the store's connections."""
         self.store.close()
-
-    def _queue_depth(self) -> float:
-        """The queue-depth gauge: NaN while the database is unreachable (a scrape must not
-        fail, nor log a traceback each time, during an outage)."""
-        try:
-            return float(self.store.queue_depth())
-        except Exception as exc:
-            if not self.store.unavailable(exc):
-                raise
-            self.outage.failed("metrics", exc)
-            return math.nan
-
-    def _failing_endpoints(self) -> list[tuple[str, str, float]]:
-        """The failing-endpoints gauge's rows: none while the database is unreachable."""
-        try:
-            return self.store.failing_endpoints()
-        except Exception as exc:
-            if not self.store.unavailable(exc):
-                raise
-            self.outage.failed("metrics", exc)
-            return []
-
 
     @property
     def config(self) -> SenderConfig:
@@ -223,6 +230,15 @@ class Sender:
             wake: A thread-safe callable.
         """
         self._wakers.append(wake)
+
+    def remove_waker(self, wake: Callable[[], None]) -> None:
+        """Stop calling ``wake`` (a no-op if it is not registered).
+
+        Args:
+            wake: A callable given to :meth:`add_waker`.
+        """
+        if wake in self._wakers:
+            self._wakers.remove(wake)
 
     def _wake(self) -> None:
         for wake in list(self._wakers):
