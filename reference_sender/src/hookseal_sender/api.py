@@ -45,6 +45,9 @@ from .models import SIGNING_MODES, DeliveryFilter, Endpoint
 from .portal_tokens import DEFAULT_LINK_TTL, issue_link
 from .sender import Sender
 
+__all__ = ["OPERATIONS", "Handler", "create_app", "openapi_schema"]
+
+
 Handler = Callable[[Request, Sender, str, str], Awaitable[Any]]
 
 #: (method, path, operation id, summary, request body schema or None, status)

@@ -16,6 +16,11 @@ from typing import Any, Optional
 from ._version import USER_AGENT
 from .errors import ConfigError
 
+__all__ = ["DEFAULT_RETRY_POLICY", "DEFAULT_SCHEDULE", "MAX_RETRY_WINDOW", "MAX_ROTATION_OVERLAP",
+           "MAX_SCHEDULE_LENGTH", "BreakerPolicy", "RetryPolicy", "SenderConfig",
+           "endpoint_retry_policy"]
+
+
 #: The hard cap on a delivery's whole retry window, jitter included: three days.
 MAX_RETRY_WINDOW = 3 * 24 * 3600.0
 

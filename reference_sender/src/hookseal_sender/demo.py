@@ -29,6 +29,9 @@ from .secretbox import generate_master_key
 from .sender import CreatedEndpoint, Sender
 from .worker import BackgroundWorker
 
+__all__ = ["TENANT", "DemoReceiver", "main", "run"]
+
+
 console = Console()
 TENANT = "acme-corp"
 # The id header of the default profile and prefix, which the demo's endpoints use.

@@ -9,6 +9,11 @@ from typing import Any, Optional
 
 from hookseal.profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1
 
+__all__ = ["DELIVERY_STATUSES", "ENDPOINT_STATUSES", "SIGNING_MODES", "Attempt", "AttemptResult",
+           "AuditEntry", "Claimed", "Delivery", "DeliveryFilter", "Endpoint", "EndpointKey",
+           "new_id"]
+
+
 #: Delivery states.
 DELIVERY_STATUSES = ("pending", "delivering", "delivered", "failed", "dead_lettered", "cancelled")
 #: Endpoint states.

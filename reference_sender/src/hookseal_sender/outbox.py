@@ -15,6 +15,8 @@ from .errors import InvalidPayloadError
 from .models import new_id
 from .storage.base import Store
 
+__all__ = ["EnqueueResult", "enqueue", "envelope"]
+
 
 @dataclass(frozen=True)
 class EnqueueResult:

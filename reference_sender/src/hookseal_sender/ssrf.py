@@ -28,6 +28,11 @@ from yarl import URL
 
 from .errors import DestinationRefusedError
 
+__all__ = ["CheckedResolver", "Destination", "IPAddress", "Resolve", "check_addresses",
+           "client_host", "forbidden_reason", "guarded_socket", "parse_destination",
+           "system_resolve", "validate_url"]
+
+
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 #: An async name resolver: ``(host, port) -> addresses`` (tests pass a fake one).
 Resolve = Callable[[str, int], Awaitable[Sequence[str]]]
