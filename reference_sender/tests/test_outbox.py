@@ -156,3 +156,16 @@ def test_values_json_cannot_hold_are_refused_even_where_orjson_would_write_them(
     # silently differ from the data. The json module refuses them all.
     with pytest.raises(InvalidPayloadError, match="not JSON"):
         envelope("evt_1", "x.y", {"v": value, "ok": None}, 0)
+
+
+def test_the_envelope_is_the_catalogs_and_validates_against_its_schema() -> None:
+    # The sender writes its envelope itself (it also sends types outside the catalog, and
+    # encodes once); it must be exactly what the catalog's own builder makes.
+    catalog = _catalog()
+    data = catalog.example("invoice.paid")
+    expected = catalog.build_envelope("invoice.paid", data, event_id="evt_0123456789ab", created=1765000000,
+                                      livemode=True)
+    body = json.loads(envelope("evt_0123456789ab", "invoice.paid", data, 1765000000.7,
+                               version=expected["version"], livemode=True))
+    assert body == expected
+    catalog.validate_envelope(body)

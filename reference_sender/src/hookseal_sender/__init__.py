@@ -8,18 +8,40 @@ schedule, SSRF defence, delivery log and replay, on SQLite or PostgreSQL::
     sender = Sender(SenderConfig(database="sqlite:///sender.db", master_key=KEY))
     ep = sender.create_endpoint("tenant-1", "https://example.com/hooks")
     sender.send("tenant-1", "invoice.paid", {...})
+
+Where to change what (modules of ``hookseal_sender``; the README's "Where things live"
+says more):
+
+- **The retry decision** (an attempt's outcome to the next status and due time):
+  ``outcome.py``, beside ``classify``; the schedule and its limits: ``config.py``.
+- **What one attempt sends** (headers, signatures, body, timeout, the POST): the worker's
+  attempt runner, ``_attempt.py``; the envelope (the body): ``outbox.envelope``.
+- **Endpoint health** (breakers, disabling, dead-letter notices): the worker's
+  ``_health.py`` and ``breaker.py``.
+- **A store query**: a ``Store`` method in ``storage/base.py``, implemented in
+  ``storage/`` (one module per concept).
+- **A request limit** (name and text lengths, page sizes, JSON depth, times): ``_inputs.py``;
+  the body cap and the HTTP status of each error: ``_http.py``.
+- The facade :class:`Sender` (``sender.py``) delegates to ``endpoints.py``,
+  ``signing_keys.py``, ``deliveries.py`` and ``audit.py``; enqueueing is ``outbox.py``;
+  the worker loop ``worker.py``; the admin API ``api.py``; the customer portal
+  ``portal/`` (its links: ``portal_tokens.py``); the command line ``cli.py``; the
+  conformance adapter ``conformance_adapter.py``; errors and their codes ``errors.py``.
 """
 
 from __future__ import annotations
 
+from ._version import __version__
 from .config import DEFAULT_RETRY_POLICY, BreakerPolicy, RetryPolicy, SenderConfig
 from .errors import (
     ConfigError,
     ConflictError,
     DestinationRefusedError,
+    InvalidEventDataError,
     InvalidPayloadError,
     InvalidRequestError,
     NotFoundError,
+    SenderConfigError,
     SenderError,
 )
 from .models import Attempt, AuditEntry, Delivery, DeliveryFilter, Endpoint
@@ -29,8 +51,6 @@ from .secretbox import SecretBox, generate_master_key
 from .sender import CreatedEndpoint, Rotation, Sender
 from .storage import PostgresStore, SQLiteStore, Store, open_store
 from .worker import BackgroundWorker, Worker, tune_gc
-
-__version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_RETRY_POLICY",
@@ -46,6 +66,7 @@ __all__ = [
     "DestinationRefusedError",
     "Endpoint",
     "EnqueueResult",
+    "InvalidEventDataError",
     "InvalidPayloadError",
     "InvalidRequestError",
     "LogNotifier",
@@ -60,6 +81,7 @@ __all__ = [
     "SecretBox",
     "Sender",
     "SenderConfig",
+    "SenderConfigError",
     "SenderError",
     "Store",
     "Worker",

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
-from ._limits import DEFAULT_MAX_BODY_BYTES
+from ._http import DEFAULT_MAX_BODY_BYTES
 from .errors import ConfigError
 
 #: The database of a settings file that names none.

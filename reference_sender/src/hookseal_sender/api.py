@@ -13,6 +13,7 @@ import hmac
 from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any, Callable, Optional
 
+from hookseal.profiles import PROFILES
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -20,12 +21,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from . import __version__
-from ._inputs import loads_json, unix_time
-from ._limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
-from .errors import ConfigError, InvalidRequestError, SenderError
-from .models import DeliveryFilter, Endpoint
-from .sender import (
+from ._http import (
+    DEFAULT_MAX_BODY_BYTES,
+    STORE_UNAVAILABLE,
+    BodyLimit,
+    check_path_and_query,
+    http_status,
+    read_json_object,
+)
+from ._inputs import (
     MAX_BULK_REPLAY,
     MAX_DESCRIPTION,
     MAX_EMAIL,
@@ -33,16 +37,16 @@ from .sender import (
     MAX_NAME,
     MAX_PAGE,
     MAX_URL,
-    Sender,
-    check_text,
+    unix_time,
 )
+from ._version import __version__
+from .errors import ConfigError, InvalidRequestError, SenderError
+from .models import SIGNING_MODES, DeliveryFilter, Endpoint
+from .portal_tokens import DEFAULT_LINK_TTL, issue_link
+from .sender import Sender
 
-#: The body of a 503 while the database is unreachable (the store reconnects by itself).
-STORE_UNAVAILABLE = {"error": "store_unavailable",
-                     "detail": "the database is unreachable; try again shortly"}
-_STATUS = {"not_found": 404, "conflict": 409, "invalid_request": 400, "invalid_payload": 422,
-           "destination_refused": 422, "invalid_configuration": 400, "unauthorized": 401,
-           "body_too_large": 413}
+__all__ = ["OPERATIONS", "Handler", "create_app", "openapi_schema"]
+
 
 Handler = Callable[[Request, Sender, str, str], Awaitable[Any]]
 
@@ -66,39 +70,12 @@ def _endpoint_json(sender: Sender, ep: Endpoint) -> dict[str, Any]:
     return data
 
 
-async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw:
-        return {}
-    data = loads_json(raw, "body")
-    if not isinstance(data, dict):
-        raise InvalidRequestError("body must be a JSON object")
-    return data
-
-
 def _filter(q: Mapping[str, str]) -> DeliveryFilter:
     status = q.get("status")
     return DeliveryFilter(endpoint_id=q.get("endpoint_id"), event_type=q.get("event_type"),
                           status=status.split(",") if status else None,
                           since=unix_time(q.get("since"), "since"),
                           until=unix_time(q.get("until"), "until"))
-
-
-def check_path_and_query(request: Request) -> None:
-    """Refuse control characters in the path and query before any handler runs.
-
-    No tenant, id or filter value holds one, and PostgreSQL cannot even compare a string
-    holding NUL: it would be a 500 instead of a 400. The customer portal runs it too.
-
-    Args:
-        request: The incoming request.
-
-    Raises:
-        InvalidRequestError: A path or query value holds a control character or a lone
-            surrogate, or is longer than :data:`~hookseal_sender.sender.MAX_URL`.
-    """
-    for name, value in [*request.path_params.items(), *request.query_params.multi_items()]:
-        check_text(value, name, MAX_URL)
 
 
 _OBJ = {"type": "object"}
@@ -108,10 +85,10 @@ _ENDPOINT_IN = {"type": "object", "required": ["url"], "properties": {
     "description": {"type": "string", "maxLength": MAX_DESCRIPTION},
     "event_types": {"type": ["array", "null"],
                     "items": {"type": "string", "minLength": 1, "maxLength": MAX_NAME}},
-    "profile": {"enum": ["hookseal-v1", "standard-webhooks"]},
+    "profile": {"enum": list(PROFILES)},
     "header_prefix": {"type": "string", "pattern": "^[A-Za-z0-9-]+$",
                       "maxLength": MAX_HEADER_PREFIX},
-    "signing": {"enum": ["hmac", "ed25519", "both"]},
+    "signing": {"enum": list(SIGNING_MODES)},
     "retry_schedule": {"type": ["array", "null"], "items": {"type": "number", "minimum": 0}},
     "retry_after_cap": {"type": ["number", "null"], "minimum": 0},
     "timeout": {"type": ["number", "null"], "exclusiveMinimum": 0},
@@ -123,7 +100,7 @@ _FIELDS = ("description", "event_types", "profile", "header_prefix", "signing",
 @_op("POST", "/v1/tenants/{tenant}/endpoints", "Create an endpoint (secret shown once)",
      _ENDPOINT_IN, 201)
 async def create_endpoint(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
-    body = await _body(request)
+    body = await read_json_object(request)
     kwargs = {k: body[k] for k in _FIELDS if k in body}
     created = await run_in_threadpool(lambda: sender.create_endpoint(
         tenant, body.get("url"), **kwargs))  # type: ignore[arg-type]
@@ -148,7 +125,7 @@ async def get_endpoint(request: Request, sender: Sender, tenant: str, actor: str
 
 @_op("PATCH", "/v1/tenants/{tenant}/endpoints/{endpoint_id}", "Update an endpoint", _OBJ)
 async def update_endpoint(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
-    body = await _body(request)
+    body = await read_json_object(request)
     ep = await run_in_threadpool(lambda: sender.update_endpoint(
         tenant, request.path_params["endpoint_id"], **body))
     return {"endpoint": _endpoint_json(sender, ep)}
@@ -164,7 +141,7 @@ async def delete_endpoint(request: Request, sender: Sender, tenant: str, actor: 
      "Rotate the secret (new one shown once); the old one signs until the overlap ends",
      {"type": "object", "properties": {"overlap_seconds": {"type": "number"}}})
 async def rotate(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
-    body = await _body(request)
+    body = await read_json_object(request)
     rot = await run_in_threadpool(lambda: sender.rotate_secret(
         tenant, request.path_params["endpoint_id"], overlap=body.get("overlap_seconds"),
         actor=actor))
@@ -197,7 +174,7 @@ async def ping(request: Request, sender: Sender, tenant: str, actor: str) -> Any
      "Cancel an endpoint's pending deliveries",
      {"type": "object", "properties": {"reason": {"type": "string"}}})
 async def cancel_endpoint(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
-    body = await _body(request)
+    body = await read_json_object(request)
     n = await run_in_threadpool(lambda: sender.cancel(
         tenant, endpoint_id=request.path_params["endpoint_id"], actor=actor,
         reason=str(body.get("reason", ""))))
@@ -208,7 +185,7 @@ async def cancel_endpoint(request: Request, sender: Sender, tenant: str, actor: 
      {"type": "object", "required": ["type", "data"],
       "properties": {"type": {"type": "string"}, "data": {"type": "object"}}}, 202)
 async def send_event(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
-    body = await _body(request)
+    body = await read_json_object(request)
     r = await run_in_threadpool(lambda: sender.send(
         tenant, body.get("type"), body.get("data")))  # type: ignore[arg-type]
     return {"event_id": r.event_id,
@@ -242,7 +219,7 @@ async def get_delivery(request: Request, sender: Sender, tenant: str, actor: str
 @_op("POST", "/v1/tenants/{tenant}/deliveries/{delivery_id}/replay", "Replay a delivery",
      {"type": "object", "properties": {"reason": {"type": "string"}}}, 202)
 async def replay(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
-    body = await _body(request)
+    body = await read_json_object(request)
     d = await run_in_threadpool(lambda: sender.replay(
         tenant, request.path_params["delivery_id"], actor=actor,
         reason=str(body.get("reason", ""))))
@@ -258,7 +235,7 @@ async def replay(request: Request, sender: Sender, tenant: str, actor: str) -> A
          "limit": {"type": "integer", "minimum": 1, "maximum": MAX_BULK_REPLAY},
          "confirm": {"type": "boolean"}, "reason": {"type": "string"}}})
 async def bulk_replay(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
-    body = await _body(request)
+    body = await read_json_object(request)
     status = body.get("status")
     if status is not None and not isinstance(status, list):
         raise InvalidRequestError("status must be a list of delivery states")
@@ -281,9 +258,7 @@ async def audit(request: Request, sender: Sender, tenant: str, actor: str) -> An
          "ttl_seconds": {"type": "number"}, "user": {"type": "string"},
          "base_url": {"type": "string"}}}, 201)
 async def portal_link(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
-    from .portal.tokens import DEFAULT_LINK_TTL, issue_link
-
-    body = await _body(request)
+    body = await read_json_object(request)
     base = str(body.get("base_url") or request.base_url)
     link = await run_in_threadpool(lambda: issue_link(
         sender, tenant, base_url=base, ttl=body.get("ttl_seconds", DEFAULT_LINK_TTL),
@@ -387,7 +362,7 @@ def create_app(sender: Sender, api_keys: Mapping[str, str], *,
                 result = await fn(request, sender, request.path_params["tenant"], actor)
             except SenderError as exc:
                 return JSONResponse({"error": exc.code, "detail": exc.detail},
-                                    _STATUS.get(exc.code, 400))
+                                    http_status(exc.code))
             except (TypeError, ValueError) as exc:
                 return JSONResponse({"error": "invalid_request", "detail": str(exc)}, 400)
             except Exception as exc:

@@ -10,11 +10,12 @@ is dominated by validation, and this path is about 20 times faster (see BENCHMAR
 from __future__ import annotations
 
 import functools
-import importlib
 import threading
 from typing import Any, Callable, Optional
 
 from .errors import InvalidPayloadError
+
+__all__ = ["PING_TYPE", "Validator", "event_catalog", "no_validation", "validate_event"]
 
 #: A validator: ``(event_type, data) -> schema version``; raises :class:`InvalidPayloadError`.
 Validator = Callable[[str, Any], int]
@@ -27,14 +28,19 @@ _lock = threading.Lock()
 
 
 @functools.lru_cache(maxsize=1)
-def _catalog() -> Any:
-    import hookseal_catalog
+def event_catalog() -> Any:
+    """The event catalog the sender validates against (loaded once).
 
-    # The package re-exports load_catalog(); fall back to its module while it is young.
-    load = getattr(hookseal_catalog, "load_catalog", None)
-    if load is None:
-        load = importlib.import_module("hookseal_catalog.catalog").load_catalog
-    return load()
+    Returns:
+        The :class:`hookseal_catalog.Catalog`.
+    """
+    from hookseal_catalog import load_catalog
+
+    return load_catalog()
+
+
+#: The former name of :func:`event_catalog`, kept for existing imports.
+_catalog = event_catalog
 
 
 def _compiled(event_type: str) -> tuple[int, Optional[Any]]:
@@ -42,7 +48,7 @@ def _compiled(event_type: str) -> tuple[int, Optional[Any]]:
     hit = _fast.get(event_type)
     if hit is not None:
         return hit
-    catalog = _catalog()
+    catalog = event_catalog()
     version = int(catalog.get(event_type).version)  # raises for unknown types
     fast: Optional[Any] = None
     try:
@@ -78,9 +84,7 @@ def validate_event(event_type: str, data: Any) -> int:
         version, fast = _compiled(event_type)
         if fast is not None and fast.is_valid(data):
             return version
-        _catalog().validate(event_type, data, version)
-    except ImportError as exc:  # pragma: no cover - catalog missing
-        raise InvalidPayloadError(f"event catalog unavailable: {exc}") from None
+        event_catalog().validate(event_type, data, version)
     except Exception as exc:  # the catalog's own errors: unknown type, invalid data
         raise InvalidPayloadError(str(exc)) from None
     return version

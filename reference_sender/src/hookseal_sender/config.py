@@ -13,7 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from ._version import USER_AGENT
 from .errors import ConfigError
+
+__all__ = ["DEFAULT_RETRY_POLICY", "DEFAULT_SCHEDULE", "MAX_RETRY_WINDOW", "MAX_ROTATION_OVERLAP",
+           "MAX_SCHEDULE_LENGTH", "BreakerPolicy", "RetryPolicy", "SenderConfig",
+           "endpoint_retry_policy"]
+
 
 #: The hard cap on a delivery's whole retry window, jitter included: three days.
 MAX_RETRY_WINDOW = 3 * 24 * 3600.0
@@ -270,7 +276,7 @@ class SenderConfig:
     retention_days: float = 30.0
     replay_rate: float = 10.0
     allow_local: bool = False
-    user_agent: str = "hookseal-sender/0.1"
+    user_agent: str = USER_AGENT
     sqlite_synchronous: str = "NORMAL"
     purge_interval: float = 3600.0
     signing_keys: str = "endpoint"

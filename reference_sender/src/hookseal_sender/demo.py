@@ -17,19 +17,25 @@ from typing import Any, Optional
 
 import hookseal
 from aiohttp import web
+from hookseal.profiles import DEFAULT_HEADER_PREFIX
 from rich.console import Console
 from rich.table import Table
 
-from .catalog import _catalog
+from .catalog import event_catalog
 from .config import RetryPolicy, SenderConfig
 from .errors import SenderError
 from .models import Delivery
 from .secretbox import generate_master_key
-from .sender import Sender
+from .sender import CreatedEndpoint, Sender
 from .worker import BackgroundWorker
+
+__all__ = ["TENANT", "DemoReceiver", "main", "run"]
+
 
 console = Console()
 TENANT = "acme-corp"
+# The id header of the default profile and prefix, which the demo's endpoints use.
+_ID_HEADER = f"{DEFAULT_HEADER_PREFIX}-Webhook-Id"
 
 
 class DemoReceiver:
@@ -60,7 +66,7 @@ class DemoReceiver:
                 return web.Response(status=400, text=exc.code)
         script = self.script.get(path)
         status = script.pop(0) if script else 200
-        self.log.append(f"{path} <- {headers.get('Hookseal-Webhook-Id', '?')[:20]}… "
+        self.log.append(f"{path} <- {headers.get(_ID_HEADER, '?')[:20]}… "
                         f"answered {status}; " + "; ".join(verdicts))
         return web.Response(status=status, text="ok" if status < 300 else "try later")
 
@@ -116,6 +122,64 @@ def _log_table(sender: Sender) -> Table:
     return t
 
 
+def _add(sender: Sender, receiver: DemoReceiver, name: str, description: str,
+         **kw: Any) -> CreatedEndpoint:
+    created = sender.create_endpoint(TENANT, f"http://127.0.0.1:{receiver.port}/{name}",
+                                     description=description, allow_local=True, **kw)
+    receiver.secrets[f"/{name}"] = [created.secret]
+    console.print(f"  endpoint [bold]{description}[/] {created.endpoint.id} "
+                  f"(secret {created.secret[:12]}…, shown once)")
+    return created
+
+
+def _send_examples(sender: Sender, receiver: DemoReceiver, catalog: Any) -> list[Delivery]:
+    """Step 2: catalog examples enqueued (and invalid data refused); their deliveries."""
+    ids = []
+    for etype in ("invoice.paid", "customer.created", "payment.succeeded"):
+        r = sender.send(TENANT, etype, catalog.example(etype))
+        ids += [d for d, _ in r.deliveries]
+        console.print(f"  {etype}: event {r.event_id[:20]}… -> {len(r.deliveries)} deliveries")
+    try:
+        sender.send(TENANT, "invoice.paid", {"invoice": "not an object"})
+    except SenderError as exc:
+        console.print(f"  invalid data is refused before anything is stored: [red]{exc.code}[/]")
+    ds = _wait(sender, ids)
+    for line in receiver.log:
+        console.print("  " + line, markup=False)
+    return ds
+
+
+def _show_failures(ds: list[Delivery], good_id: str) -> bool:
+    """Step 3: the flaky endpoint retried to success, the strict one failed for good."""
+    flaky = next(d for d in ds if d.endpoint_id != good_id and d.event_type == "invoice.paid")
+    strict = next(d for d in ds if d.event_type == "customer.created"
+                  and d.endpoint_id != good_id)
+    console.rule("3. Retries and permanent failures")
+    console.print(f"  flaky-app: attempts {[a.status_code for a in flaky.attempts]} -> "
+                  f"[bold]{flaky.status}[/] (503 is retried on the schedule)")
+    console.print(f"  strict-app: attempts {[a.status_code for a in strict.attempts]} -> "
+                  f"[bold]{strict.status}[/] (4xx is permanent: never retried)")
+    return (flaky.status == "delivered" and strict.status == "failed"
+            and all(d.status == "delivered" for d in ds if d.endpoint_id == good_id))
+
+
+def _rotate(sender: Sender, receiver: DemoReceiver, good: CreatedEndpoint, catalog: Any) -> bool:
+    """Step 4: a rotation whose two signatures verify for either secret's holder."""
+    console.rule("4. Secret rotation with overlap")
+    rot = sender.rotate_secret(TENANT, good.endpoint.id, overlap=3600, actor="demo")
+    console.print(f"  new secret {rot.secret[:12]}… signs now; the old one signs beside "
+                  f"it until {time.strftime('%H:%M:%S', time.localtime(rot.overlap_ends_at))}")
+    # Two receivers: one still holds the old secret, one already has the new one.
+    receiver.secrets["/billing"] = [good.secret, rot.secret]
+    before = len(receiver.log)
+    r = sender.send(TENANT, "invoice.paid", catalog.example("invoice.paid"))
+    d = _wait(sender, [x for x, e in r.deliveries if e == good.endpoint.id])[0]
+    for line in receiver.log[before:]:
+        if "/billing" in line:
+            console.print("  " + line, markup=False)
+    return d.status == "delivered"
+
+
 def run(directory: str) -> int:
     """Run the demo with its store in ``directory``.
 
@@ -125,7 +189,7 @@ def run(directory: str) -> int:
     Returns:
         0 if everything behaved as shown.
     """
-    catalog: Any = _catalog()
+    catalog: Any = event_catalog()
     config = SenderConfig(
         database=str(Path(directory) / "demo.db"), master_key=generate_master_key(),
         allow_local=True, poll_interval=0.05,
@@ -134,67 +198,21 @@ def run(directory: str) -> int:
     sender = Sender(config)
     receiver = DemoReceiver().start()
     worker = BackgroundWorker(sender).start()
-    ok = True
     try:
         console.rule("[bold]Hookseal demo: a durable webhook sender and SDK receivers")
         console.print(f"Store: SQLite (WAL) at {config.database}; receivers on 127.0.0.1:"
                       f"{receiver.port}; retry schedule {list(config.retry.schedule)} s.")
-
-        def add(name: str, description: str, **kw: Any) -> Any:
-            created = sender.create_endpoint(TENANT, f"http://127.0.0.1:{receiver.port}/{name}",
-                                             description=description, allow_local=True, **kw)
-            receiver.secrets[f"/{name}"] = [created.secret]
-            console.print(f"  endpoint [bold]{description}[/] {created.endpoint.id} "
-                          f"(secret {created.secret[:12]}…, shown once)")
-            return created
-
         console.rule("1. Endpoints")
-        good = add("billing", "billing-app")
-        add("flaky", "flaky-app", event_types=["invoice.paid"])
-        add("strict", "strict-app", event_types=["customer.created"])
+        good = _add(sender, receiver, "billing", "billing-app")
+        _add(sender, receiver, "flaky", "flaky-app", event_types=["invoice.paid"])
+        _add(sender, receiver, "strict", "strict-app", event_types=["customer.created"])
         receiver.script["/flaky"] = [503, 503, 200]
         receiver.script["/strict"] = [400]
 
         console.rule("2. Events from the catalog, validated and enqueued")
-        ids = []
-        for etype in ("invoice.paid", "customer.created", "payment.succeeded"):
-            r = sender.send(TENANT, etype, catalog.example(etype))
-            ids += [d for d, _ in r.deliveries]
-            console.print(f"  {etype}: event {r.event_id[:20]}… -> {len(r.deliveries)} "
-                          "deliveries")
-        try:
-            sender.send(TENANT, "invoice.paid", {"invoice": "not an object"})
-        except SenderError as exc:
-            console.print(f"  invalid data is refused before anything is stored: "
-                          f"[red]{exc.code}[/]")
-        ds = _wait(sender, ids)
-        for line in receiver.log:
-            console.print("  " + line, markup=False)
-        flaky = next(d for d in ds if d.endpoint_id != good.endpoint.id
-                     and d.event_type == "invoice.paid")
-        strict = next(d for d in ds if d.event_type == "customer.created"
-                      and d.endpoint_id != good.endpoint.id)
-        console.rule("3. Retries and permanent failures")
-        console.print(f"  flaky-app: attempts {[a.status_code for a in flaky.attempts]} -> "
-                      f"[bold]{flaky.status}[/] (503 is retried on the schedule)")
-        console.print(f"  strict-app: attempts {[a.status_code for a in strict.attempts]} -> "
-                      f"[bold]{strict.status}[/] (4xx is permanent: never retried)")
-        ok &= flaky.status == "delivered" and strict.status == "failed"
-        ok &= all(d.status == "delivered" for d in ds if d.endpoint_id == good.endpoint.id)
-
-        console.rule("4. Secret rotation with overlap")
-        rot = sender.rotate_secret(TENANT, good.endpoint.id, overlap=3600, actor="demo")
-        console.print(f"  new secret {rot.secret[:12]}… signs now; the old one signs beside "
-                      f"it until {time.strftime('%H:%M:%S', time.localtime(rot.overlap_ends_at))}")
-        # Two receivers: one still holds the old secret, one already has the new one.
-        receiver.secrets["/billing"] = [good.secret, rot.secret]
-        before = len(receiver.log)
-        r = sender.send(TENANT, "invoice.paid", catalog.example("invoice.paid"))
-        d = _wait(sender, [x for x, e in r.deliveries if e == good.endpoint.id])[0]
-        for line in receiver.log[before:]:
-            if "/billing" in line:
-                console.print("  " + line, markup=False)
-        ok &= d.status == "delivered"
+        ds = _send_examples(sender, receiver, catalog)
+        ok = _show_failures(ds, good.endpoint.id)
+        ok &= _rotate(sender, receiver, good, catalog)
 
         console.rule("5. Delivery log")
         console.print(_log_table(sender))

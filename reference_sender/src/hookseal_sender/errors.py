@@ -1,6 +1,42 @@
-"""The sender's error hierarchy: every error has a stable ``.code``."""
+"""The sender's error hierarchy: every error has a stable ``.code``.
+
+::
+
+    SenderError                      sender_error
+    ├── SenderConfigError            invalid_configuration   (alias: ConfigError)
+    ├── InvalidRequestError          invalid_request
+    ├── InvalidEventDataError        invalid_payload         (alias: InvalidPayloadError)
+    ├── DestinationRefusedError      destination_refused
+    ├── NotFoundError                not_found
+    ├── ConflictError                conflict
+    ├── BodyTooLargeError            body_too_large          (hookseal_sender._http)
+    └── PortalTokenError             invalid_token           (hookseal_sender.portal_tokens)
+
+Two names are easy to confuse with the verifier SDK's (``hookseal``), and say so in their
+new names; the old names stay as aliases:
+
+- :class:`SenderConfigError` is a *sender's* bad setting (settings file, master key,
+  :class:`~hookseal_sender.SenderConfig`). The SDK's ``hookseal.ConfigurationError`` is a
+  *verifier or signer* set up wrongly.
+- :class:`InvalidEventDataError` is event data refused *before sending* (not a JSON
+  object, or not valid against the catalog schema). The SDK's
+  ``hookseal.InvalidPayloadError`` is a *received* body that verified but is not a JSON
+  object. Both keep the code ``invalid_payload``.
+"""
 
 from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "ConflictError",
+    "DestinationRefusedError",
+    "InvalidEventDataError",
+    "InvalidPayloadError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "SenderConfigError",
+    "SenderError",
+]
 
 
 class SenderError(Exception):
@@ -17,10 +53,17 @@ class SenderError(Exception):
         self.detail = detail or self.code
 
 
-class ConfigError(SenderError, ValueError):
-    """The sender's configuration is invalid."""
+class SenderConfigError(SenderError, ValueError):
+    """The sender's configuration is invalid (settings, master key, ``SenderConfig``).
+
+    Not the SDK's ``hookseal.ConfigurationError``, which is about a verifier or signer.
+    """
 
     code = "invalid_configuration"
+
+
+#: The former name of :class:`SenderConfigError`.
+ConfigError = SenderConfigError
 
 
 class InvalidRequestError(SenderError, ValueError):
@@ -29,10 +72,18 @@ class InvalidRequestError(SenderError, ValueError):
     code = "invalid_request"
 
 
-class InvalidPayloadError(SenderError, ValueError):
-    """An event's ``data`` does not validate against the catalog schema."""
+class InvalidEventDataError(SenderError, ValueError):
+    """An event's ``data`` cannot be sent: not a JSON object, not JSON-encodable, or not
+    valid against the catalog schema.
+
+    Not the SDK's ``hookseal.InvalidPayloadError``, which is about a received body.
+    """
 
     code = "invalid_payload"
+
+
+#: The former name of :class:`InvalidEventDataError`.
+InvalidPayloadError = InvalidEventDataError
 
 
 class DestinationRefusedError(SenderError, ValueError):

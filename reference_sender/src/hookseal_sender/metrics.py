@@ -14,6 +14,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+__all__ = ["EXCEPTION_SITES", "FailingEndpoints", "Metrics"]
+
+
 #: Where a worker catches an unexpected exception (the ``where`` label of
 #: ``hookseal_worker_exceptions_total``): claiming, store maintenance, one attempt,
 #: recording results, updating endpoint health, calling the notifier.

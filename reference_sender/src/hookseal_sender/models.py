@@ -7,6 +7,13 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
+from hookseal.profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1
+
+__all__ = ["DELIVERY_STATUSES", "ENDPOINT_STATUSES", "SIGNING_MODES", "Attempt", "AttemptResult",
+           "AuditEntry", "Claimed", "Delivery", "DeliveryFilter", "Endpoint", "EndpointKey",
+           "new_id"]
+
+
 #: Delivery states.
 DELIVERY_STATUSES = ("pending", "delivering", "delivered", "failed", "dead_lettered", "cancelled")
 #: Endpoint states.
@@ -57,8 +64,8 @@ class Endpoint:
     tenant_id: str
     url: str
     description: str = ""
-    profile: str = "hookseal-v1"
-    header_prefix: str = "Hookseal"
+    profile: str = HOOKSEAL_V1
+    header_prefix: str = DEFAULT_HEADER_PREFIX
     event_types: Optional[list[str]] = None
     signing: str = "hmac"
     status: str = "active"

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Optional, Protocol
 
+__all__ = ["LogNotifier", "Notice", "Notifier", "SMTPNotifier"]
+
+
 logger = logging.getLogger("hookseal_sender.notify")
 
 

@@ -10,6 +10,9 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from .errors import ConfigError
 
+__all__ = ["MASTER_KEY_ENV", "SecretBox", "generate_master_key"]
+
+
 #: Environment variable holding the master key.
 MASTER_KEY_ENV = "HOOKSEAL_SENDER_MASTER_KEY"
 

@@ -28,6 +28,11 @@ from yarl import URL
 
 from .errors import DestinationRefusedError
 
+__all__ = ["CheckedResolver", "Destination", "IPAddress", "Resolve", "check_addresses",
+           "client_host", "forbidden_reason", "guarded_socket", "parse_destination",
+           "system_resolve", "validate_url"]
+
+
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 #: An async name resolver: ``(host, port) -> addresses`` (tests pass a fake one).
 Resolve = Callable[[str, int], Awaitable[Sequence[str]]]
@@ -163,12 +168,7 @@ def parse_destination(url: str, *, allow_local: bool = False) -> Destination:
         port = parts.port
     except ValueError as exc:
         raise DestinationRefusedError(f"malformed URL: {exc}") from None
-    scheme = parts.scheme.lower()
-    allowed = ("https", "http") if allow_local else ("https",)
-    if scheme not in allowed:
-        raise DestinationRefusedError(
-            f"scheme {scheme or '(none)'!r} refused: only https:// is allowed"
-        )
+    scheme = _check_scheme(parts.scheme.lower(), allow_local)
     if parts.username is not None or parts.password is not None:
         raise DestinationRefusedError("credentials in the URL are refused")
     # The host the client will connect to, not the text: the two differ for IDNA and
@@ -178,28 +178,43 @@ def parse_destination(url: str, *, allow_local: bool = False) -> Destination:
         raise DestinationRefusedError("URL has no host")
     if port is None:
         port = 443 if scheme == "https" else 80
-    ip: Optional[IPAddress]
-    try:
-        ip = ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        ip = None
-    if ip is None:
-        legacy = _legacy_ipv4(host)
-        if legacy is not None:
-            if allow_local:
-                ip = legacy
-            else:
-                raise DestinationRefusedError(
-                    f"non-canonical IPv4 spelling {host!r} ({legacy}) refused"
-                )
+    ip = _host_ip(host, allow_local)
     if not allow_local:
-        if ip is not None:
-            reason = forbidden_reason(ip)
-            if reason:
-                raise DestinationRefusedError(f"{ip} refused: {reason} address")
-        elif host in _LOCAL_NAMES or host.endswith(".localhost"):
-            raise DestinationRefusedError(f"{host!r} refused: local name")
+        _check_host(host, ip)
     return Destination(url=url, scheme=scheme, host=host, port=port, ip=ip)
+
+
+def _check_scheme(scheme: str, allow_local: bool) -> str:
+    """``scheme`` if allowed: ``https``, or ``http`` too when local destinations are."""
+    allowed = ("https", "http") if allow_local else ("https",)
+    if scheme not in allowed:
+        raise DestinationRefusedError(
+            f"scheme {scheme or '(none)'!r} refused: only https:// is allowed"
+        )
+    return scheme
+
+
+def _host_ip(host: str, allow_local: bool) -> Optional[IPAddress]:
+    """The IP address a host names literally (canonical or, if allowed, a legacy IPv4
+    spelling such as ``0x7f.1``), or ``None`` for a name."""
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        pass
+    legacy = _legacy_ipv4(host)
+    if legacy is not None and not allow_local:
+        raise DestinationRefusedError(f"non-canonical IPv4 spelling {host!r} ({legacy}) refused")
+    return legacy
+
+
+def _check_host(host: str, ip: Optional[IPAddress]) -> None:
+    """Refuse a forbidden address (private, loopback, ...) or a local name."""
+    if ip is not None:
+        reason = forbidden_reason(ip)
+        if reason:
+            raise DestinationRefusedError(f"{ip} refused: {reason} address")
+    elif host in _LOCAL_NAMES or host.endswith(".localhost"):
+        raise DestinationRefusedError(f"{host!r} refused: local name")
 
 
 async def system_resolve(host: str, port: int) -> Sequence[str]:

@@ -12,9 +12,7 @@ Provider side::
 
 from __future__ import annotations
 
-from .app import COOKIE, PortalConfig, create_portal
-from .queries import DeliveryPage, EndpointHealth, endpoint_health, page_deliveries
-from .tokens import (
+from ..portal_tokens import (
     DEFAULT_LINK_TTL,
     MAX_LINK_TTL,
     PortalClaims,
@@ -25,6 +23,8 @@ from .tokens import (
     issue_link,
     portal_link,
 )
+from .app import COOKIE, PortalConfig, create_portal
+from .queries import DeliveryPage, EndpointHealth, endpoint_health, page_deliveries
 
 __all__ = [
     "COOKIE",

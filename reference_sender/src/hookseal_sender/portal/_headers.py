@@ -11,10 +11,13 @@ from __future__ import annotations
 import base64
 
 import hookseal
+from hookseal.profiles import STANDARD_WEBHOOKS
 
 from ..models import Delivery, Endpoint
 
 _DUMMY_SECRET = "whsec_" + base64.b64encode(bytes(32)).decode("ascii")
+__all__ = ["REDACTED", "request_headers"]
+
 REDACTED = "(redacted)"
 
 
@@ -39,7 +42,7 @@ def request_headers(endpoint: Endpoint, delivery: Delivery, at: float, body: byt
         endpoint.signing, ["v1"])
     for name in list(headers):
         lower = name.lower()
-        if endpoint.profile == "standard-webhooks" and lower == "webhook-signature":
+        if endpoint.profile == STANDARD_WEBHOOKS and lower == "webhook-signature":
             headers[name] = " ".join(f"{k},{REDACTED}" for k in kinds)
         elif lower == f"{endpoint.header_prefix.lower()}-signature":
             headers[name] = ",".join([f"t={int(at)}", *(f"{k}={REDACTED}" for k in kinds)])
