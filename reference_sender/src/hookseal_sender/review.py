@@ -262,6 +262,7 @@ def _tally(rows: Iterable[PeriodAttempt]) -> _Pass:
     """Add up the period's attempts (millions of rows: plain loops, no per-row objects)."""
     out = _Pass()
     tallies, day_first, day_latency = out.tallies, out.day_first, out.day_latency
+    all_latency = out.all_latency
     for endpoint_id, at, number, outcome, status_code, latency_ms in rows:
         day = int(at // DAY)
         tally = tallies.get(endpoint_id)
@@ -287,7 +288,7 @@ def _tally(rows: Iterable[PeriodAttempt]) -> _Pass:
             if lat is None:
                 lat = day_latency[day] = array("d")
             lat.append(latency_ms)
-            out.all_latency.append(latency_ms)
+            all_latency.append(latency_ms)
     return out
 
 

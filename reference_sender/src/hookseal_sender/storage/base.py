@@ -331,7 +331,3 @@ class Store(Statistics):
 
     def maintenance(self) -> None:
         """Periodic housekeeping run by workers off the enqueue path (default: none)."""
-
-    def iter_all_tenants(self) -> Iterator[str]:  # pragma: no cover - optional
-        """Tenants with endpoints (for operator tooling)."""
-        return iter(())
