@@ -510,7 +510,7 @@ def test_status_counts_are_tenant_scoped(sender: Sender) -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.text(), st.one_of(st.text(), st.integers(), st.none()), max_size=8))
 def test_headers_json_is_json_dumps(headers: dict[str, Any]) -> None:
-    from hookseal_sender.storage._sql import headers_json
+    from hookseal_sender.storage._columns import headers_json
 
     assert headers_json(headers) == json.dumps(headers)
 

@@ -17,9 +17,7 @@ Column lists and row converters they share live in :mod:`._columns`.
 
 from __future__ import annotations
 
-from ..models import new_id
 from ._audit import Audit
-from ._columns import headers_json, subscribed
 from ._endpoints import Endpoints
 from ._queue import Queue
 from ._replay import ReplayAndCancel
@@ -39,4 +37,4 @@ class SQLStore(Schema, Endpoints, Queue, ReplayAndCancel, Aggregates, Retention,
     """
 
 
-__all__ = ["SCHEMA", "SQLStore", "headers_json", "new_id", "subscribed"]
+__all__ = ["SCHEMA", "SQLStore"]

@@ -331,3 +331,7 @@ class Store(Statistics):
 
     def maintenance(self) -> None:
         """Periodic housekeeping run by workers off the enqueue path (default: none)."""
+
+
+__all__ = ["MAX_PURGE_BATCH_SIZE", "PURGE_BATCH_SIZE", "AttemptSample", "DeliveryPage",
+           "PeriodAttempt", "PurgeProgress", "Statistics", "Store", "TenantCounts"]

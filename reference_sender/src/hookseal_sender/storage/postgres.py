@@ -11,7 +11,8 @@ from typing import Any
 
 from ..models import AttemptResult, new_id
 from ..secretbox import SecretBox
-from ._sql import SCHEMA, SQLStore, subscribed
+from ._columns import subscribed
+from ._sql import SCHEMA, SQLStore
 
 #: Seconds a connection attempt may take.
 CONNECT_TIMEOUT = 10
@@ -194,3 +195,6 @@ class PostgresStore(SQLStore):
              [r.attempt.error for r in results], owner, owner, now],
         ).fetchall()
         return {r[0] for r in rows}
+
+
+__all__ = ["CONNECT_TIMEOUT", "IDLE_CHECK", "PostgresStore"]
