@@ -510,6 +510,47 @@ def test_status_counts_are_tenant_scoped(sender: Sender) -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.text(), st.one_of(st.text(), st.integers(), st.none()), max_size=8))
 def test_headers_json_is_json_dumps(headers: dict[str, Any]) -> None:
-    from hookseal_sender.storage._sql import headers_json
+    from hookseal_sender.storage._columns import headers_json
 
     assert headers_json(headers) == json.dumps(headers)
+
+
+def test_callers_use_only_the_store_interface() -> None:
+    """Outside ``storage/`` nothing imports a private storage module or reaches into a
+    store's private attributes (issue 20: the portal and the review read through
+    :class:`Store` methods, so any backend that implements ``Store`` serves them)."""
+    import ast
+    from pathlib import Path
+
+    import hookseal_sender
+
+    package = Path(hookseal_sender.__file__).parent
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        if "storage" in path.relative_to(package).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and any(
+                    part.startswith("_") for part in node.module.split(".")[1:]
+                    if node.module.split(".")[0] == "storage"
+                    or node.module.startswith("hookseal_sender.storage")):
+                found.append(f"{path.name}:{node.lineno} imports {node.module}")
+            if (isinstance(node, ast.Attribute) and node.attr.startswith("_")
+                    and not node.attr.startswith("__")
+                    and isinstance(node.value, (ast.Name, ast.Attribute))
+                    and (node.value.id if isinstance(node.value, ast.Name)
+                         else node.value.attr).endswith("store")):
+                found.append(f"{path.name}:{node.lineno} reads store.{node.attr}")
+    assert found == []
+
+
+def test_all_endpoints_and_newest_keys_span_tenants(sender: Sender) -> None:
+    """The operator reads see every tenant's endpoints, deleted ones too, and each one's
+    newest key."""
+    a = sender.create_endpoint("t1", "https://hooks.example.com/a").endpoint
+    b = sender.create_endpoint("t2", "https://hooks.example.com/b").endpoint
+    sender.store.update_endpoint("t2", b.id, status="deleted")
+    assert [(e.id, e.tenant_id, e.status) for e in sender.store.all_endpoints()] == sorted(
+        [(a.id, "t1", "active"), (b.id, "t2", "deleted")])
+    newest = sender.store.newest_key_times()
+    assert newest == {ep: max(k.created_at for k in sender.store.keys(ep)) for ep in (a.id, b.id)}

@@ -34,6 +34,20 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{int(time.time() * 1000):012x}{os.urandom(8).hex()}"
 
 
+def id_at(prefix: str, unix_time: float) -> str:
+    """The smallest id of a kind created at a time (ids sort by creation time).
+
+    Args:
+        prefix: ``dlv``, ``evt``, ...
+        unix_time: The time.
+
+    Returns:
+        An id bound for range queries: every :func:`new_id` made at or after
+        ``unix_time`` sorts at or after it.
+    """
+    return f"{prefix}_{max(0, int(unix_time * 1000)):012x}"
+
+
 @dataclass
 class Endpoint:
     """A customer's webhook destination.

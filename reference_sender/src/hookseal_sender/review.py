@@ -6,24 +6,21 @@ self-contained HTML report with charts (``hookseal-sender review``). The review 
 the store still holds: finished deliveries older than ``retention_days`` are purged.
 """
 
-# Queries are assembled only from constant text; every value is a bound parameter.
-# ruff: noqa: S608
-
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Optional
 
 from .errors import ConfigError, DestinationRefusedError, InvalidRequestError
+from .models import Endpoint
 from .sender import Sender
 from .ssrf import Resolve, validate_url
-from .storage._sql import SQLStore
+from .storage.base import PeriodAttempt, Store
 
 DAY = 86400.0
 #: An endpoint whose newest secret or signing key is older than this is listed.
@@ -233,17 +230,6 @@ class Review:
 
 
 @dataclass
-class _EndpointRow:
-    id: str
-    tenant_id: str
-    url: str
-    status: str
-    created_at: float
-    allow_local: bool
-    event_types: Optional[list[str]]
-
-
-@dataclass
 class _Tally:
     attempts: int = 0
     delivered: int = 0
@@ -253,113 +239,30 @@ class _Tally:
     latencies: array[float] = field(default_factory=lambda: array("d"))
 
 
-def _sql_store(sender: Sender) -> SQLStore:
-    store = sender.store
-    if not isinstance(store, SQLStore):  # pragma: no cover - every shipped store is SQL
-        raise InvalidRequestError("the health review needs a SQL store")
-    return store
+@dataclass
+class _Pass:
+    """What the one pass over the period's attempts adds up, per day and per endpoint."""
+
+    tallies: dict[str, _Tally] = field(default_factory=dict)
+    day_first: dict[int, list[int]] = field(default_factory=dict)  # [attempts, delivered]
+    day_latency: dict[int, array[float]] = field(default_factory=dict)
+    all_latency: array[float] = field(default_factory=lambda: array("d"))
+
+    def first(self) -> tuple[int, int]:
+        """First attempts in the period, and how many of them were answered 2xx."""
+        return (sum(f[0] for f in self.day_first.values()),
+                sum(f[1] for f in self.day_first.values()))
+
+    def dead(self) -> list[str]:
+        """The endpoints with attempts in the period and not one 2xx, by id."""
+        return sorted(i for i, t in self.tallies.items() if t.attempts and not t.delivered)
 
 
-def _server_side(store: SQLStore, sql: str, params: Sequence[Any]) -> Iterator[Any]:
-    conn = store.conn()
-    with conn.transaction():  # a server-side cursor lives in a transaction
-        cur = conn.cursor(name="hookseal_review")
-        cur.itersize = 20_000
-        cur.execute(store._q(sql), tuple(params))
-        yield from cur
-        cur.close()
-
-
-def _stream(store: SQLStore, sql: str, params: Sequence[Any]) -> Iterator[Any]:
-    """The rows of a large query without holding them all in memory."""
-    if store.dialect == "postgresql":
-        return _server_side(store, sql, params)
-    # SQLite's cursor steps through the result as it is read; iterated directly (a
-    # generator around it cost a fifth of the pass).
-    return iter(store._exec(store.conn(), sql, params))
-
-
-def _p95(values: Sequence[float]) -> Optional[float]:
-    if not len(values):
-        return None
-    import numpy
-
-    return float(numpy.percentile(numpy.asarray(values, dtype=float), 95))
-
-
-def _day(store: SQLStore, column: str) -> str:
-    """SQL for the UTC day number of a Unix time column (PostgreSQL's CAST rounds)."""
-    if store.dialect == "postgresql":
-        return f"CAST(FLOOR({column} / 86400) AS BIGINT)"
-    return f"CAST({column} / 86400 AS INTEGER)"
-
-
-def _trend(days: Sequence[Day]) -> Optional[float]:
-    points = [(d.start / DAY, rate) for d in days
-              if (rate := d.first_success_rate) is not None]
-    if len(points) < 2:
-        return None
-    n = len(points)
-    mx = sum(x for x, _ in points) / n
-    my = sum(y for _, y in points) / n
-    sxx = sum((x - mx) ** 2 for x, _ in points)
-    return 7 * sum((x - mx) * (y - my) for x, y in points) / sxx
-
-
-def _endpoints(store: SQLStore) -> dict[str, _EndpointRow]:
-    return {r[0]: _EndpointRow(r[0], r[1], r[2], r[3], float(r[4]), bool(r[5]),
-                               json.loads(r[6]) if r[6] else None)
-            for r in store._read("SELECT id, tenant_id, url, status, created_at, allow_local,"
-                                 " event_types FROM endpoints")}
-
-
-def _refused(endpoints: Sequence[_EndpointRow], resolve: Optional[Resolve]) -> list[Finding]:
-    async def check_all() -> list[Finding]:
-        gate = asyncio.Semaphore(DNS_CONCURRENCY)
-
-        async def check(ep: _EndpointRow) -> Optional[Finding]:
-            async with gate:
-                try:
-                    await validate_url(ep.url, allow_local=ep.allow_local, resolve=resolve)
-                except DestinationRefusedError as exc:
-                    return Finding(ep.id, ep.tenant_id, ep.url, exc.detail)
-            return None
-
-        found = await asyncio.gather(*(check(ep) for ep in endpoints))
-        return [f for f in found if f is not None]
-
-    return asyncio.run(check_all()) if endpoints else []
-
-
-def collect(sender: Sender, period: float, *, now: Optional[float] = None,
-            top: int = TOP_TENANTS, resolve: Optional[Resolve] = None) -> Review:
-    """Read the store and make the health review of the last ``period`` seconds.
-
-    Args:
-        sender: The sender whose store is reviewed.
-        period: Seconds back from ``now`` (``parse_duration("90d")``).
-        now: The end of the period (default: now).
-        top: How many tenants to show with their endpoints.
-        resolve: The resolver of the SSRF re-check (default: the sender's, else the
-            system's).
-
-    Returns:
-        The review.
-    """
-    store = _sql_store(sender)
-    until = time.time() if now is None else now
-    since = until - period
-    window = [since, until]
-    endpoints = _endpoints(store)
-
-    # One pass over the period's attempts: per day and per endpoint.
-    day_first: dict[int, list[int]] = {}
-    day_latency: dict[int, array[float]] = {}
-    tallies: dict[str, _Tally] = {}
-    all_latency: array[float] = array("d")
-    rows = _stream(store, "SELECT d.endpoint_id, a.at, a.number, a.outcome, a.status_code,"
-                   " a.latency_ms FROM attempts a JOIN deliveries d ON d.id = a.delivery_id"
-                   " WHERE a.at >= ? AND a.at < ?", window)
+def _tally(rows: Iterable[PeriodAttempt]) -> _Pass:
+    """Add up the period's attempts (millions of rows: plain loops, no per-row objects)."""
+    out = _Pass()
+    tallies, day_first, day_latency = out.tallies, out.day_first, out.day_latency
+    all_latency = out.all_latency
     for endpoint_id, at, number, outcome, status_code, latency_ms in rows:
         day = int(at // DAY)
         tally = tallies.get(endpoint_id)
@@ -386,19 +289,44 @@ def collect(sender: Sender, period: float, *, now: Optional[float] = None,
                 lat = day_latency[day] = array("d")
             lat.append(latency_ms)
             all_latency.append(latency_ms)
+    return out
 
-    day_sql = _day(store, "created_at")
-    by_day = {int(r[0]): (int(r[1]), int(r[2])) for r in store._read(
-        f"SELECT {day_sql}, COUNT(*), SUM(CASE WHEN status = 'dead_lettered' THEN 1 ELSE 0"
-        f" END) FROM deliveries WHERE created_at >= ? AND created_at < ? GROUP BY {day_sql}",
-        window)}
-    day_numbers = sorted(set(by_day) | set(day_first) | set(day_latency))
-    days = [Day(start=d * DAY, deliveries=by_day.get(d, (0, 0))[0],
+
+def _p95(values: Sequence[float]) -> Optional[float]:
+    if not len(values):
+        return None
+    import numpy
+
+    return float(numpy.percentile(numpy.asarray(values, dtype=float), 95))
+
+
+def _trend(days: Sequence[Day]) -> Optional[float]:
+    points = [(d.start / DAY, rate) for d in days
+              if (rate := d.first_success_rate) is not None]
+    if len(points) < 2:
+        return None
+    n = len(points)
+    mx = sum(x for x, _ in points) / n
+    my = sum(y for _, y in points) / n
+    sxx = sum((x - mx) ** 2 for x, _ in points)
+    return 7 * sum((x - mx) * (y - my) for x, y in points) / sxx
+
+
+def _days(by_day: Mapping[int, tuple[int, int]], seen: _Pass) -> list[Day]:
+    """Each day with deliveries or attempts, oldest first."""
+    day_numbers = sorted(set(by_day) | set(seen.day_first) | set(seen.day_latency))
+    return [Day(start=d * DAY, deliveries=by_day.get(d, (0, 0))[0],
                 dead_lettered=by_day.get(d, (0, 0))[1],
-                first_attempts=day_first.get(d, [0, 0])[0],
-                first_delivered=day_first.get(d, [0, 0])[1],
-                p95_ms=_p95(day_latency.get(d, array("d"))))
+                first_attempts=seen.day_first.get(d, [0, 0])[0],
+                first_delivered=seen.day_first.get(d, [0, 0])[1],
+                p95_ms=_p95(seen.day_latency.get(d, array("d"))))
             for d in day_numbers]
+
+
+def _top_tenants(store: Store, since: float, until: float, top: int,
+                 endpoints: Mapping[str, Endpoint],
+                 tallies: Mapping[str, _Tally]) -> list[TenantVolume]:
+    """The ``top`` tenants with the most deliveries, with their endpoints' health."""
 
     def health(ep_id: str) -> EndpointHealth:
         ep, tally = endpoints.get(ep_id), tallies.get(ep_id, _Tally())
@@ -407,43 +335,49 @@ def collect(sender: Sender, period: float, *, now: Optional[float] = None,
             tally.attempts, tally.delivered, _p95(tally.latencies),
             tally.last_success or None)
 
-    tenant_rows = store._read(
-        "SELECT tenant_id, COUNT(*), SUM(CASE WHEN status = 'delivered' THEN 1 ELSE 0 END),"
-        " SUM(CASE WHEN status = 'dead_lettered' THEN 1 ELSE 0 END) FROM deliveries"
-        " WHERE created_at >= ? AND created_at < ? GROUP BY tenant_id", window)
-    tenant_rows.sort(key=lambda r: (-int(r[1]), r[0]))
+    counts = sorted(store.deliveries_per_tenant(since, until),
+                    key=lambda c: (-c.deliveries, c.tenant_id))
     top_tenants = []
-    for tenant_id, n, delivered, dead in tenant_rows[:top]:
-        ids = sorted(ep.id for ep in endpoints.values() if ep.tenant_id == tenant_id
+    for c in counts[:top]:
+        ids = sorted(ep.id for ep in endpoints.values() if ep.tenant_id == c.tenant_id
                      and (ep.status != "deleted" or ep.id in tallies))
-        top_tenants.append(TenantVolume(tenant_id, int(n), int(delivered), int(dead),
-                                        [health(i) for i in ids]))
+        top_tenants.append(TenantVolume(c.tenant_id, c.deliveries, c.delivered,
+                                        c.dead_lettered, [health(i) for i in ids]))
+    return top_tenants
 
-    events = {r[0]: int(r[1]) for r in store._read(
-        "SELECT type, COUNT(*) FROM events WHERE created_at >= ? AND created_at < ?"
-        " GROUP BY type", window)}
-    routed = {r[0]: int(r[1]) for r in store._read(
-        "SELECT event_type, COUNT(DISTINCT event_id) FROM deliveries WHERE created_at >= ?"
-        " AND created_at < ? GROUP BY event_type", window)}
-    event_types = sorted((EventTypeVolume(t, n, max(0, n - routed.get(t, 0)))
-                          for t, n in events.items()), key=lambda e: (-e.events, e.type))
 
-    live = [ep for ep in endpoints.values() if ep.status in ("active", "paused")]
+def _event_types(store: Store, since: float, until: float) -> list[EventTypeVolume]:
+    """Every event type sent in the period, most events first."""
+    return sorted((EventTypeVolume(t, n, max(0, n - routed))
+                   for t, (n, routed) in store.events_per_type(since, until).items()),
+                  key=lambda e: (-e.events, e.type))
+
+
+def _unsubscribed(live: Sequence[Endpoint]) -> list[str]:
+    """Catalog event types no live endpoint subscribes to."""
+    if any(ep.event_types is None for ep in live):
+        return []
     subscribed: set[str] = set()
-    everything = any(ep.event_types is None for ep in live)
     for ep in live:
         subscribed.update(ep.event_types or ())
     from .catalog import _catalog
 
     catalog_types = sorted(set(_catalog().events) - _INTERNAL_TYPES)
-    unsubscribed = [] if everything else [t for t in catalog_types if t not in subscribed]
+    return [t for t in catalog_types if t not in subscribed]
 
-    newest_key = {r[0]: float(r[1]) for r in store._read(
-        "SELECT endpoint_id, MAX(created_at) FROM endpoint_keys GROUP BY endpoint_id")}
-    unrotated = [Finding(ep.id, ep.tenant_id, ep.url, "newest key created over a year ago",
-                         newest_key[ep.id])
-                 for ep in live if ep.id in newest_key and newest_key[ep.id] < until - ROTATION_AGE]
 
+def _unrotated(store: Store, live: Sequence[Endpoint], until: float) -> list[Finding]:
+    """Live endpoints whose newest key is over :data:`ROTATION_AGE` old, oldest first."""
+    newest_key = store.newest_key_times()
+    found = [Finding(ep.id, ep.tenant_id, ep.url, "newest key created over a year ago",
+                     newest_key[ep.id])
+             for ep in live if ep.id in newest_key and newest_key[ep.id] < until - ROTATION_AGE]
+    return sorted(found, key=lambda f: (f.at or 0.0, f.endpoint_id))
+
+
+def _stale(live: Sequence[Endpoint], tallies: Mapping[str, _Tally],
+           since: float) -> list[Finding]:
+    """Live endpoints older than the period without a 2xx in it."""
     stale = []
     for ep in live:
         tally = tallies.get(ep.id)
@@ -452,31 +386,81 @@ def collect(sender: Sender, period: float, *, now: Optional[float] = None,
         detail = (f"{tally.attempts} attempts, none delivered" if tally
                   else "no attempt in the period")
         stale.append(Finding(ep.id, ep.tenant_id, ep.url, detail))
+    return sorted(stale, key=lambda f: (f.tenant_id, f.endpoint_id))
 
-    dead = sorted((ep_id for ep_id, t in tallies.items() if t.attempts and not t.delivered))
-    dead_findings = [Finding(i, endpoints[i].tenant_id if i in endpoints else "",
-                             endpoints[i].url if i in endpoints else "",
-                             f"{tallies[i].attempts} attempts, none delivered") for i in dead]
 
-    first_attempts = sum(f[0] for f in day_first.values())
+def _dead(dead: Sequence[str], endpoints: Mapping[str, Endpoint],
+          tallies: Mapping[str, _Tally]) -> list[Finding]:
+    """Findings for endpoints with attempts and no 2xx (deleted ones' rows may be gone)."""
+    found = []
+    for i in dead:
+        ep = endpoints.get(i)
+        found.append(Finding(i, ep.tenant_id if ep else "", ep.url if ep else "",
+                             f"{tallies[i].attempts} attempts, none delivered"))
+    return found
+
+
+def _refused(endpoints: Sequence[Endpoint], resolve: Optional[Resolve]) -> list[Finding]:
+    async def check_all() -> list[Finding]:
+        gate = asyncio.Semaphore(DNS_CONCURRENCY)
+
+        async def check(ep: Endpoint) -> Optional[Finding]:
+            async with gate:
+                try:
+                    await validate_url(ep.url, allow_local=ep.allow_local, resolve=resolve)
+                except DestinationRefusedError as exc:
+                    return Finding(ep.id, ep.tenant_id, ep.url, exc.detail)
+            return None
+
+        found = await asyncio.gather(*(check(ep) for ep in endpoints))
+        return sorted((f for f in found if f is not None),
+                      key=lambda f: (f.tenant_id, f.endpoint_id))
+
+    return asyncio.run(check_all()) if endpoints else []
+
+
+def collect(sender: Sender, period: float, *, now: Optional[float] = None,
+            top: int = TOP_TENANTS, resolve: Optional[Resolve] = None) -> Review:
+    """Read the store and make the health review of the last ``period`` seconds.
+
+    Args:
+        sender: The sender whose store is reviewed.
+        period: Seconds back from ``now`` (``parse_duration("90d")``).
+        now: The end of the period (default: now).
+        top: How many tenants to show with their endpoints.
+        resolve: The resolver of the SSRF re-check (default: the sender's, else the
+            system's).
+
+    Returns:
+        The review.
+    """
+    store = sender.store
+    until = time.time() if now is None else now
+    since = until - period
+    endpoints = {ep.id: ep for ep in store.all_endpoints()}
+    seen = _tally(store.period_attempts(since, until))
+    tallies = seen.tallies
+    days = _days(store.deliveries_per_day(since, until), seen)
+    live = [ep for ep in endpoints.values() if ep.status in ("active", "paused")]
+    dead = seen.dead()
+    first_attempts, first_delivered = seen.first()
     return Review(
         since=since, until=until,
         deliveries=sum(d.deliveries for d in days),
         dead_lettered=sum(d.dead_lettered for d in days),
         attempts=sum(t.attempts for t in tallies.values()),
         first_attempts=first_attempts,
-        first_delivered=sum(f[1] for f in day_first.values()),
-        p95_ms=_p95(all_latency),
+        first_delivered=first_delivered,
+        p95_ms=_p95(seen.all_latency),
         success_trend=_trend(days),
         days=days,
-        top_tenants=top_tenants,
-        event_types=event_types,
-        unsubscribed_types=unsubscribed,
-        unrotated=sorted(unrotated, key=lambda f: (f.at or 0.0, f.endpoint_id)),
-        stale=sorted(stale, key=lambda f: (f.tenant_id, f.endpoint_id)),
-        refused=sorted(_refused(live, resolve or sender.resolve),
-                       key=lambda f: (f.tenant_id, f.endpoint_id)),
-        dead_endpoints=dead_findings,
+        top_tenants=_top_tenants(store, since, until, top, endpoints, tallies),
+        event_types=_event_types(store, since, until),
+        unsubscribed_types=_unsubscribed(live),
+        unrotated=_unrotated(store, live, until),
+        stale=_stale(live, tallies, since),
+        refused=_refused(live, resolve or sender.resolve),
+        dead_endpoints=_dead(dead, endpoints, tallies),
         dead_attempts=sum(tallies[i].attempts for i in dead),
         dead_retry_attempts=sum(tallies[i].retries for i in dead),
         dead_retry_seconds=sum(tallies[i].retry_ms for i in dead) / 1000.0,

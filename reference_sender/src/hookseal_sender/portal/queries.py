@@ -1,18 +1,14 @@
-"""Tenant-scoped reads the portal needs beyond :class:`~hookseal_sender.Sender`.
+"""The portal's figures, shaped from :class:`~hookseal_sender.storage.Store` reads.
 
-Two additions to the library, both scoped by tenant like every store read:
+The reads themselves are store methods, scoped by tenant like every store read (see
+``reference_sender/README.md``, "The store"); this module only shapes them for pages:
 
-- :func:`page_deliveries`: the delivery log paged by cursor in both directions, with
-  time ranges turned into id ranges (ids start with their creation time in
-  milliseconds), so a page costs the same with a million deliveries as with none.
+- :func:`page_deliveries`: the delivery log paged by cursor in both directions, the page
+  size bounded for the portal (:meth:`Store.page_deliveries` does the read).
 - :func:`endpoint_health`: an endpoint's success rate and latency over the last day and
   its circuit breaker's state as the workers' breaker policy derives it from the
-  recorded attempts.
+  recorded attempts (:meth:`Store.recent_attempts` does the read).
 """
-
-# SQL here is built from constant text and the store's own filter builder; every value is
-# a bound parameter.
-# ruff: noqa: S608
 
 from __future__ import annotations
 
@@ -20,37 +16,21 @@ import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Optional
 
 from ..breaker import CLOSED, HALF_OPEN, OPEN
 from ..config import MAX_RETRY_WINDOW, BreakerPolicy
-from ..errors import InvalidRequestError
-from ..models import Delivery, DeliveryFilter
+from ..models import DeliveryFilter, id_at
 from ..outcome import DELIVERED, RETRY
 from ..sender import Sender
-from ..storage._sql import _DELIVERY_SELECT, _JOINED, SQLStore, _delivery
+from ..storage.base import DeliveryPage
 
 #: Most deliveries of one endpoint that the health figures look at.
 HEALTH_SAMPLE = 1000
 #: The health window: one day.
 DAY = 86400.0
-#: Slack between an id's embedded time and the row's ``created_at``.
-_ID_SLACK = 60.0
-
-
-@dataclass(frozen=True)
-class DeliveryPage:
-    """One page of the delivery log, newest first.
-
-    Attributes:
-        deliveries: The page.
-        older: Cursor for the next (older) page, or ``None`` at the end.
-        newer: Cursor for the previous (newer) page, or ``None`` on the first page.
-    """
-
-    deliveries: list[Delivery]
-    older: Optional[str]
-    newer: Optional[str]
+#: The largest page of the portal's delivery log.
+MAX_PAGE = 200
 
 
 @dataclass(frozen=True)
@@ -76,26 +56,6 @@ class EndpointHealth:
     last_attempt_at: Optional[float]
 
 
-def id_at(prefix: str, unix_time: float) -> str:
-    """The smallest id of a kind created at a time (ids sort by creation time).
-
-    Args:
-        prefix: ``dlv``, ``evt``, ...
-        unix_time: The time.
-
-    Returns:
-        An id bound for range queries.
-    """
-    return f"{prefix}_{max(0, int(unix_time * 1000)):012x}"
-
-
-def _sql_store(sender: Sender) -> SQLStore:
-    store = sender.store
-    if not isinstance(store, SQLStore):  # pragma: no cover - every shipped store is SQL
-        raise InvalidRequestError("the portal needs a SQL store")
-    return store
-
-
 def page_deliveries(
     sender: Sender, tenant_id: str, flt: Optional[DeliveryFilter] = None, *,
     limit: int = 50, before: Optional[str] = None, after: Optional[str] = None,
@@ -106,40 +66,16 @@ def page_deliveries(
         sender: The sender.
         tenant_id: The tenant; no other tenant's delivery is ever returned.
         flt: Filters (endpoint, type, statuses, ``created_at`` range).
-        limit: Page size (1 to 200).
+        limit: Page size (1 to :data:`MAX_PAGE`).
         before: Cursor: deliveries older than this id (the next page).
         after: Cursor: deliveries newer than this id (the previous page).
 
     Returns:
         The page and the cursors around it.
     """
-    store = _sql_store(sender)
-    flt = flt or DeliveryFilter()
-    limit = max(1, min(int(limit), 200))
-    where, params = store._filter(tenant_id, flt)
-    # Ids begin with their creation time: bound the index range, not just the rows.
-    if flt.since is not None:
-        where += " AND d.id >= ?"
-        params.append(id_at("dlv", flt.since - _ID_SLACK))
-    if flt.until is not None:
-        where += " AND d.id < ?"
-        params.append(id_at("dlv", flt.until + _ID_SLACK))
-    if after:
-        rows = store._read(f"SELECT {_DELIVERY_SELECT} FROM {_JOINED} WHERE {where}"
-                           " AND d.id > ? ORDER BY d.id ASC LIMIT ?", [*params, after, limit + 1])
-        more_newer = len(rows) > limit
-        page = [_delivery(r) for r in rows[:limit]][::-1]
-        older = page[-1].id if page else None
-        return DeliveryPage(page, older, page[0].id if page and more_newer else None)
-    if before:
-        where += " AND d.id < ?"
-        params.append(before)
-    rows = store._read(f"SELECT {_DELIVERY_SELECT} FROM {_JOINED} WHERE {where}"
-                       " ORDER BY d.id DESC LIMIT ?", [*params, limit + 1])
-    page = [_delivery(r) for r in rows[:limit]]
-    older = page[-1].id if len(rows) > limit else None
-    newer = page[0].id if before and page else None
-    return DeliveryPage(page, older, newer)
+    return sender.store.page_deliveries(
+        tenant_id, flt or DeliveryFilter(), limit=max(1, min(int(limit), MAX_PAGE)),
+        before=before, after=after)
 
 
 def _percentile(values: Sequence[float], q: float) -> Optional[float]:
@@ -188,25 +124,26 @@ def endpoint_health(sender: Sender, tenant_id: str, endpoint_ids: Sequence[str],
     Returns:
         Endpoint id to its health.
     """
-    store = _sql_store(sender)
     now = time.time() if now is None else now
     since = now - DAY
-    # A delivery attempted in the last day may have been created up to a retry window ago.
-    lowest = id_at("dlv", since - MAX_RETRY_WINDOW - _ID_SLACK)
     out: dict[str, EndpointHealth] = {}
     for eid in endpoint_ids:
-        rows: list[Any] = store._read(
-            "SELECT a.at, a.outcome, a.status_code, a.latency_ms FROM attempts a"
-            " WHERE a.at >= ? AND a.delivery_id IN (SELECT id FROM deliveries"
-            " WHERE tenant_id = ? AND endpoint_id = ? AND id >= ? ORDER BY id DESC LIMIT ?)"
-            " ORDER BY a.at DESC", [since, tenant_id, eid, lowest, HEALTH_SAMPLE])
-        answered = sorted(float(r[3]) for r in rows if r[2] is not None)
-        delivered = sum(1 for r in rows if r[1] == DELIVERED)
+        # A delivery attempted in the last day may have been created up to a retry
+        # window before.
+        rows = sender.store.recent_attempts(tenant_id, eid, since,
+                                            created_since=since - MAX_RETRY_WINDOW,
+                                            sample=HEALTH_SAMPLE)
+        answered = sorted(r.latency_ms for r in rows if r.status_code is not None)
+        delivered = sum(1 for r in rows if r.outcome == DELIVERED)
         out[eid] = EndpointHealth(
             attempts=len(rows), delivered=delivered,
             success_rate=delivered / len(rows) if rows else None,
             latency_p50_ms=_percentile(answered, 50), latency_p95_ms=_percentile(answered, 95),
-            breaker=derive_breaker([(float(r[0]), str(r[1])) for r in rows],
+            breaker=derive_breaker([(r.at, r.outcome) for r in rows],
                                    sender.config.breaker, now),
-            last_attempt_at=float(rows[0][0]) if rows else None)
+            last_attempt_at=rows[0].at if rows else None)
     return out
+
+
+__all__ = ["DAY", "HEALTH_SAMPLE", "MAX_PAGE", "DeliveryPage", "EndpointHealth",
+           "derive_breaker", "endpoint_health", "id_at", "page_deliveries"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Callable, Optional
+from dataclasses import dataclass
+from typing import Any, Callable, NamedTuple, Optional
 
 from ..models import (
     AttemptResult,
@@ -25,8 +26,97 @@ MAX_PURGE_BATCH_SIZE = 10_000
 #: ``on_progress(done, total)``: deliveries deleted so far, deliveries to delete.
 PurgeProgress = Callable[[int, int], None]
 
+#: One attempt of :meth:`Statistics.period_attempts`: ``(endpoint_id, at, number,
+#: outcome, status_code, latency_ms)``.
+PeriodAttempt = tuple[str, float, int, str, Optional[int], float]
 
-class Store(abc.ABC):
+
+@dataclass(frozen=True)
+class DeliveryPage:
+    """One page of the delivery log, newest first.
+
+    Attributes:
+        deliveries: The page.
+        older: Cursor for the next (older) page, or ``None`` at the end.
+        newer: Cursor for the previous (newer) page, or ``None`` on the first page.
+    """
+
+    deliveries: list[Delivery]
+    older: Optional[str]
+    newer: Optional[str]
+
+
+class AttemptSample(NamedTuple):
+    """One recorded attempt, as the health figures read it.
+
+    Attributes:
+        at: Unix time of the attempt.
+        outcome: ``delivered``, ``retry``, ... (see :mod:`hookseal_sender.outcome`).
+        status_code: The HTTP status, or ``None`` when nothing answered.
+        latency_ms: How long it took.
+    """
+
+    at: float
+    outcome: str
+    status_code: Optional[int]
+    latency_ms: float
+
+
+@dataclass(frozen=True)
+class TenantCounts:
+    """A tenant's deliveries created in a period, by what became of them.
+
+    Attributes:
+        tenant_id: The tenant.
+        deliveries: Deliveries created in the period.
+        delivered: Of those, delivered now.
+        dead_lettered: Of those, dead-lettered now.
+    """
+
+    tenant_id: str
+    deliveries: int
+    delivered: int
+    dead_lettered: int
+
+
+class Statistics(abc.ABC):
+    """The aggregate reads of a :class:`Store`: the portal's endpoint health and the
+    periodic review (:mod:`hookseal_sender.review`). Periods run from ``since``
+    (included) to ``until`` (excluded), in Unix time."""
+
+    @abc.abstractmethod
+    def recent_attempts(
+        self, tenant_id: str, endpoint_id: str, since: float, *, created_since: float,
+        sample: int,
+    ) -> list[AttemptSample]:
+        """A tenant endpoint's attempts made since ``since``, newest first, among its
+        latest ``sample`` deliveries created since ``created_since`` (a bounded read
+        however large the log is)."""
+
+    @abc.abstractmethod
+    def period_attempts(self, since: float, until: float) -> Iterator[PeriodAttempt]:
+        """Every attempt made in the period, all tenants, streamed (not held in memory)."""
+
+    @abc.abstractmethod
+    def deliveries_per_day(self, since: float, until: float) -> dict[int, tuple[int, int]]:
+        """UTC day number (Unix time // 86400) to ``(deliveries, dead_lettered)`` of the
+        deliveries created in the period."""
+
+    @abc.abstractmethod
+    def deliveries_per_tenant(self, since: float, until: float) -> list[TenantCounts]:
+        """Each tenant with deliveries created in the period (in no particular order)."""
+
+    @abc.abstractmethod
+    def events_per_type(self, since: float, until: float) -> dict[str, tuple[int, int]]:
+        """Event type to ``(events, routed)`` of the events created in the period;
+        ``routed``: how many of them have a delivery."""
+
+    @abc.abstractmethod
+    def newest_key_times(self) -> dict[str, float]:
+        """Endpoint id to when its newest key was created (endpoints with keys)."""
+
+
+class Store(Statistics):
     """Durable state of a sender: endpoints, keys, events, deliveries, attempts, audit.
 
     Every read and change that a customer can cause takes a ``tenant_id`` and only sees
@@ -34,8 +124,13 @@ class Store(abc.ABC):
     outbox pattern) and then neither begin nor commit.
     """
 
-    #: ``sqlite`` or ``postgresql``.
+    #: ``sqlite`` or ``postgresql`` (for messages and tests; code that behaves
+    #: differently per backend reads a capability below instead).
     dialect: str = ""
+    #: Whether writes on separate connections run at the same time (row locks, claims
+    #: with ``SKIP LOCKED``) rather than one after another (SQLite's single writer).
+    #: Workers give claims a connection of their own, and two claims in flight, if so.
+    concurrent_writers: bool = False
 
     def unavailable(self, exc: BaseException) -> bool:
         """Whether ``exc`` means the database cannot be reached (a lost connection, a
@@ -94,6 +189,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def list_endpoints(self, tenant_id: str, *, include_deleted: bool = False) -> list[Endpoint]:
         """A tenant's endpoints, oldest first."""
+
+    @abc.abstractmethod
+    def all_endpoints(self) -> list[Endpoint]:
+        """Every tenant's endpoints, deleted ones too, by id (operator tooling only)."""
 
     @abc.abstractmethod
     def update_endpoint(self, tenant_id: Optional[str], endpoint_id: str, **fields: Any) -> bool:
@@ -170,6 +269,14 @@ class Store(abc.ABC):
         """A tenant's deliveries, newest first, paged by id (``before`` is a cursor)."""
 
     @abc.abstractmethod
+    def page_deliveries(
+        self, tenant_id: str, flt: DeliveryFilter, *, limit: int = 50,
+        before: Optional[str] = None, after: Optional[str] = None,
+    ) -> DeliveryPage:
+        """A page of a tenant's deliveries, newest first, with cursors both ways:
+        ``before`` (older than this id) or ``after`` (newer than this id)."""
+
+    @abc.abstractmethod
     def replay(
         self, tenant_id: str, delivery_ids: Sequence[str], start: float, interval: float,
     ) -> int:
@@ -222,9 +329,9 @@ class Store(abc.ABC):
     def list_audit(self, tenant_id: str, limit: int = 100) -> list[AuditEntry]:
         """A tenant's audit log, newest first."""
 
-    def maintenance(self) -> None:  # noqa: B027 - an optional hook, empty by default
+    def maintenance(self) -> None:
         """Periodic housekeeping run by workers off the enqueue path (default: none)."""
 
-    def iter_all_tenants(self) -> Iterator[str]:  # pragma: no cover - optional
-        """Tenants with endpoints (for operator tooling)."""
-        return iter(())
+
+__all__ = ["MAX_PURGE_BATCH_SIZE", "PURGE_BATCH_SIZE", "AttemptSample", "DeliveryPage",
+           "PeriodAttempt", "PurgeProgress", "Statistics", "Store", "TenantCounts"]

@@ -6,12 +6,13 @@ without waiting on each other.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..models import AttemptResult, new_id
 from ..secretbox import SecretBox
-from ._sql import SCHEMA, SQLStore, _subscribed
+from ._columns import subscribed
+from ._sql import SCHEMA, SQLStore
 
 #: Seconds a connection attempt may take.
 CONNECT_TIMEOUT = 10
@@ -28,6 +29,7 @@ class PostgresStore(SQLStore):
     """
 
     dialect = "postgresql"
+    concurrent_writers = True
     placeholder = "%s"
 
     def __init__(self, dsn: str, box: SecretBox) -> None:
@@ -78,6 +80,20 @@ class PostgresStore(SQLStore):
         return isinstance(exc, psycopg.OperationalError) and (
             exc.sqlstate is None or exc.sqlstate.startswith(("08", "57P")))
 
+    def _day(self, column: str) -> str:
+        # PostgreSQL's CAST rounds (SQLite's truncates): floor first.
+        return f"CAST(FLOOR({column} / 86400) AS BIGINT)"
+
+    def _stream(self, sql: str, params: Sequence[Any]) -> Iterator[Any]:
+        # A server-side cursor: psycopg's default one would fetch the whole result first.
+        conn = self.conn()
+        with conn.transaction():  # a server-side cursor lives in a transaction
+            cur = conn.cursor(name="hookseal_stream")
+            cur.itersize = 20_000
+            cur.execute(self._q(sql), tuple(params))
+            yield from cur
+            cur.close()
+
     def _schema(self) -> str:
         return SCHEMA.format(
             REAL="DOUBLE PRECISION", SERIAL="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
@@ -93,7 +109,7 @@ class PostgresStore(SQLStore):
         process, which costs the enqueuer more than the statements themselves."""
         rows = self._exec(conn, f"WITH event AS ({self._INSERT_EVENT}) {self._SUBSCRIBERS}",
                           [event_id, tenant_id, event_type, payload, now, tenant_id]).fetchall()
-        deliveries = [(new_id("dlv"), ep) for ep in _subscribed(rows, event_type)]
+        deliveries = [(new_id("dlv"), ep) for ep in subscribed(rows, event_type)]
         self._insert_deliveries(conn, event_id, tenant_id, event_type, deliveries, now)
         return deliveries
 
@@ -179,3 +195,6 @@ class PostgresStore(SQLStore):
              [r.attempt.error for r in results], owner, owner, now],
         ).fetchall()
         return {r[0] for r in rows}
+
+
+__all__ = ["CONNECT_TIMEOUT", "IDLE_CHECK", "PostgresStore"]

@@ -127,3 +127,6 @@ class SQLiteStore(SQLStore):
     def _begin(self, conn: Any) -> None:
         # IMMEDIATE takes the write lock up front, so two writers never deadlock on upgrade.
         conn.execute("BEGIN IMMEDIATE")
+
+
+__all__ = ["ROWS_PER_STATEMENT", "WAL_BACKSTOP_PAGES", "SQLiteStore"]

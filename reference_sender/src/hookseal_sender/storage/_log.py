@@ -1,0 +1,185 @@
+"""The SQL store's reads of the delivery log: one delivery, filters, pages, counts."""
+
+# Queries are assembled only from constant column lists and generated placeholders;
+# every value is a bound parameter.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, Optional
+
+from ..models import Attempt, Delivery, DeliveryFilter, id_at
+from ._columns import DELIVERY_SELECT, JOINED, STATUS, id_scope, to_delivery
+from ._connections import Connections
+from .base import DeliveryPage
+
+#: Slack between an id's embedded time and the row's ``created_at``.
+ID_SLACK = 60.0
+
+
+class DeliveryLog(Connections):
+    """Reads of the delivery log, always within a tenant when asked by one."""
+
+    def get_delivery(
+        self, tenant_id: Optional[str], delivery_id: str, *, detail: bool = True,
+    ) -> Optional[Delivery]:
+        """One delivery with its attempts and payload.
+
+        Args:
+            tenant_id: The tenant (``None`` only for internal reads).
+            delivery_id: The delivery.
+            detail: Also read the attempts and the payload.
+
+        Returns:
+            The delivery, or ``None``.
+        """
+        where, params = id_scope(delivery_id, tenant_id, "d.")
+        rows = self._read(f"SELECT {DELIVERY_SELECT} FROM {JOINED} WHERE {where}", params)
+        if not rows:
+            return None
+        d = to_delivery(rows[0])
+        if detail:
+            d.attempts = [
+                Attempt(number=r[0], at=r[1], status_code=r[2], error=r[3], latency_ms=r[4],
+                        response_headers=json.loads(r[5]), response_body=r[6], outcome=r[7])
+                for r in self._read(
+                    "SELECT number, at, status_code, error, latency_ms, response_headers,"
+                    " response_body, outcome FROM attempts WHERE delivery_id = ?"
+                    " ORDER BY number, id", [delivery_id])
+            ]
+            payload = self._read("SELECT payload FROM events WHERE id = ?", [d.event_id])
+            d.payload = payload[0][0] if payload else None
+        return d
+
+    def _filter(self, tenant_id: Optional[str], flt: DeliveryFilter) -> tuple[str, list[Any]]:
+        """``WHERE`` text over :data:`JOINED` (``d`` and ``q``) and its parameters."""
+        conds: list[str] = []
+        params: list[Any] = []
+        if tenant_id is not None:
+            conds.append("d.tenant_id = ?")
+            params.append(tenant_id)
+        if flt.endpoint_id:
+            conds.append("d.endpoint_id = ?")
+            params.append(flt.endpoint_id)
+        if flt.event_type:
+            conds.append("d.event_type = ?")
+            params.append(flt.event_type)
+        if flt.status:
+            clause, vals = self._in(STATUS, flt.status)
+            conds.append(clause)
+            params.extend(vals)
+        if flt.since is not None:
+            conds.append("d.created_at >= ?")
+            params.append(flt.since)
+        if flt.until is not None:
+            conds.append("d.created_at < ?")
+            params.append(flt.until)
+        return " AND ".join(conds) or "1=1", params
+
+    def list_deliveries(
+        self, tenant_id: str, flt: DeliveryFilter, *, limit: int = 50,
+        before: Optional[str] = None,
+    ) -> list[Delivery]:
+        """A tenant's deliveries, newest first, paged by id.
+
+        Args:
+            tenant_id: The tenant.
+            flt: Filters.
+            limit: Page size.
+            before: Cursor: the last id of the previous page.
+
+        Returns:
+            The page.
+        """
+        where, params = self._filter(tenant_id, flt)
+        if before:
+            where += " AND d.id < ?"
+            params.append(before)
+        return [to_delivery(r) for r in self._read(
+            f"SELECT {DELIVERY_SELECT} FROM {JOINED} WHERE {where}"
+            " ORDER BY d.id DESC LIMIT ?", [*params, limit])]
+
+    def page_deliveries(
+        self, tenant_id: str, flt: DeliveryFilter, *, limit: int = 50,
+        before: Optional[str] = None, after: Optional[str] = None,
+    ) -> DeliveryPage:
+        """A page of a tenant's deliveries, newest first, paged by cursor both ways.
+
+        Time ranges become id ranges too (ids start with their creation time), so a page
+        costs the same with a million deliveries as with none.
+
+        Args:
+            tenant_id: The tenant.
+            flt: Filters.
+            limit: Page size.
+            before: Cursor: deliveries older than this id (the next page).
+            after: Cursor: deliveries newer than this id (the previous page).
+
+        Returns:
+            The page and the cursors around it.
+        """
+        where, params = self._filter(tenant_id, flt)
+        # Ids begin with their creation time: bound the index range, not just the rows.
+        if flt.since is not None:
+            where += " AND d.id >= ?"
+            params.append(id_at("dlv", flt.since - ID_SLACK))
+        if flt.until is not None:
+            where += " AND d.id < ?"
+            params.append(id_at("dlv", flt.until + ID_SLACK))
+        if after:
+            rows = self._read(f"SELECT {DELIVERY_SELECT} FROM {JOINED} WHERE {where}"
+                              " AND d.id > ? ORDER BY d.id ASC LIMIT ?",
+                              [*params, after, limit + 1])
+            more_newer = len(rows) > limit
+            page = [to_delivery(r) for r in rows[:limit]][::-1]
+            older = page[-1].id if page else None
+            return DeliveryPage(page, older, page[0].id if page and more_newer else None)
+        if before:
+            where += " AND d.id < ?"
+            params.append(before)
+        rows = self._read(f"SELECT {DELIVERY_SELECT} FROM {JOINED} WHERE {where}"
+                          " ORDER BY d.id DESC LIMIT ?", [*params, limit + 1])
+        page = [to_delivery(r) for r in rows[:limit]]
+        older = page[-1].id if len(rows) > limit else None
+        newer = page[0].id if before and page else None
+        return DeliveryPage(page, older, newer)
+
+    def select_ids(self, tenant_id: str, flt: DeliveryFilter, limit: int) -> list[str]:
+        """Ids of a tenant's deliveries matching a filter, oldest first.
+
+        Args:
+            tenant_id: The tenant.
+            flt: Filters.
+            limit: Most ids.
+
+        Returns:
+            The ids.
+        """
+        where, params = self._filter(tenant_id, flt)
+        return [r[0] for r in self._read(
+            f"SELECT d.id FROM {JOINED} WHERE {where} ORDER BY d.id LIMIT ?", [*params, limit])]
+
+    #: Ids per statement when reading statuses of many deliveries.
+    _STATUS_CHUNK = 500
+
+    def status_counts(self, tenant_id: str, delivery_ids: Sequence[str]) -> dict[str, int]:
+        """How many of these deliveries are in each status, counting only the tenant's.
+
+        Args:
+            tenant_id: The tenant; other tenants' deliveries are never counted.
+            delivery_ids: The deliveries.
+
+        Returns:
+            ``{status: count}`` with only the statuses present.
+        """
+        counts: dict[str, int] = {}
+        ids = list(dict.fromkeys(delivery_ids))
+        for i in range(0, len(ids), self._STATUS_CHUNK):
+            clause, vals = self._in("d.id", ids[i:i + self._STATUS_CHUNK])
+            for status, n in self._read(
+                    f"SELECT {STATUS}, COUNT(*) FROM {JOINED} WHERE d.tenant_id = ? AND {clause}"
+                    f" GROUP BY {STATUS}", [tenant_id, *vals]):
+                counts[status] = counts.get(status, 0) + int(n)
+        return counts

@@ -1,0 +1,242 @@
+"""The SQL store's queue: enqueue (events and deliveries), claims, leases, write-back."""
+
+# Queries are assembled only from constant column lists and generated placeholders;
+# every value is a bound parameter.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..models import AttemptResult, Claimed, new_id
+from ._columns import headers_json
+from ._connections import Connections
+
+
+class Queue(Connections):
+    """Events in, deliveries claimed and leased, attempts and new states written back."""
+
+    def insert_event(
+        self, conn: Any, event_id: str, tenant_id: str, event_type: str, payload: str,
+        deliveries: Sequence[tuple[str, str]], now: float,
+    ) -> None:
+        """Insert an event and its deliveries in the caller's transaction.
+
+        Args:
+            conn: The open transaction's connection.
+            event_id: Event id.
+            tenant_id: Tenant.
+            event_type: Type.
+            payload: The JSON body.
+            deliveries: ``(delivery_id, endpoint_id)`` pairs.
+            now: Unix time.
+        """
+        self._exec(conn, self._INSERT_EVENT, [event_id, tenant_id, event_type, payload, now])
+        self._insert_deliveries(conn, event_id, tenant_id, event_type, deliveries, now)
+
+    def insert_event_for_subscribers(
+        self, conn: Any, event_id: str, tenant_id: str, event_type: str, payload: str,
+        now: float,
+    ) -> list[tuple[str, str]]:
+        """Insert an event and a new delivery for each of the tenant's endpoints subscribed
+        to its type (see :meth:`subscribed_endpoints`), in the caller's transaction.
+
+        Takes :meth:`insert_event`'s arguments but ``deliveries``, which it makes.
+
+        Returns:
+            The ``(delivery_id, endpoint_id)`` pairs written.
+        """
+        deliveries = [(new_id("dlv"), ep)
+                      for ep in self.subscribed_endpoints(conn, tenant_id, event_type)]
+        self.insert_event(conn, event_id, tenant_id, event_type, payload, deliveries, now)
+        return deliveries
+
+    _INSERT_EVENT = ("INSERT INTO events (id, tenant_id, type, payload, created_at)"
+                     " VALUES (?,?,?,?,?)")
+
+    def _insert_deliveries(
+        self, conn: Any, event_id: str, tenant_id: str, event_type: str,
+        deliveries: Sequence[tuple[str, str]], now: float,
+    ) -> None:
+        self._many(
+            conn,
+            "INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id, event_type, status,"
+            " next_attempt_at, created_at, updated_at) VALUES (?,?,?,?,?,'pending',?,?,?)",
+            [(d, tenant_id, event_id, e, event_type, now, now, now) for d, e in deliveries],
+        )
+        self._many(conn, self._INSERT_QUEUE,
+                   [(d, tenant_id, e, event_id, event_type, now) for d, e in deliveries])
+
+    _INSERT_QUEUE = ("INSERT INTO queue (delivery_id, tenant_id, endpoint_id, event_id,"
+                     " event_type, due) VALUES (?,?,?,?,?,?)")
+
+    def claim(
+        self, owner: str, limit: int, now: float, lease_until: float,
+        exclude_endpoints: Sequence[str] = (),
+    ) -> list[Claimed]:
+        """Lease up to ``limit`` due deliveries (pending, or with an expired lease).
+
+        Args:
+            owner: This worker's lease token.
+            limit: Most to claim.
+            now: Unix time.
+            lease_until: When the leases expire.
+            exclude_endpoints: Endpoints not to claim for (saturated or breaker open).
+
+        Returns:
+            The claimed deliveries with their payloads.
+        """
+        where, params = "", []  # type: tuple[str, list[Any]]
+        if exclude_endpoints:
+            clause, params = self._in("endpoint_id", list(exclude_endpoints))
+            where = f" AND NOT ({clause})"
+        sql = self._claim_sql(where)
+        params += [limit]
+        if self._claim_in_transaction:
+            with self.transaction() as conn:
+                rows = self._exec(conn, sql, [owner, lease_until, now, *params]).fetchall()
+        else:
+            rows = self._exec(self.conn(), sql, [owner, lease_until, now, *params]).fetchall()
+        return self._claimed(rows)
+
+    def claim_probe(self, owner: str, endpoint_id: str, now: float,
+                    lease_until: float) -> list[Claimed]:
+        """Lease one due delivery of an endpoint to probe it, a retry if one is due.
+
+        A circuit breaker's probe asks whether the endpoint delivers now; a delivery that
+        failed before answers that, where a first attempt (which some endpoints always
+        refuse) may not. So due retries go first, oldest first, then the oldest due first
+        attempt.
+
+        Args:
+            owner: This worker's lease token.
+            endpoint_id: The endpoint.
+            now: Unix time.
+            lease_until: When the lease expires.
+
+        Returns:
+            The claimed delivery, or nothing if none of the endpoint's is due.
+        """
+        sql = self._claim_sql(" AND endpoint_id = ?", order="round_attempts = 0, due")
+        params = [owner, lease_until, now, endpoint_id, 1]
+        if self._claim_in_transaction:
+            with self.transaction() as conn:
+                rows = self._exec(conn, sql, params).fetchall()
+        else:
+            rows = self._exec(self.conn(), sql, params).fetchall()
+        return self._claimed(rows)
+
+    @staticmethod
+    def _claimed(rows: Sequence[Sequence[Any]]) -> list[Claimed]:
+        return [
+            Claimed(id=r[0], tenant_id=r[1], endpoint_id=r[2], event_type=r[3],
+                    attempt_count=r[4], round_attempts=r[5], payload=r[7],
+                    endpoint_version=r[8] or 0, event_id=r[6])
+            for r in rows
+        ]
+
+    def _claim_sql(self, where: str = "", order: str = "due") -> str:
+        """The claim statement; parameters: owner, lease_until, now, ``where``'s, limit.
+
+        A lease is the queue row's owner and a due time moved to the lease's end: a worker
+        that dies leaves rows that come due again when their leases run out.
+        """
+        due = (f"FROM queue WHERE due <= ?{where} ORDER BY {order} LIMIT ?"
+               f"{self._claim_suffix()}")
+        return (
+            "UPDATE queue SET lease_owner = ?, due = ?"
+            f" WHERE {self._id_in('delivery_id', due)} RETURNING delivery_id, tenant_id,"
+            " endpoint_id, event_type, attempt_count, round_attempts, event_id,"
+            # The payload and the endpoint's version come with the rows: one statement (on
+            # PostgreSQL one round trip) instead of three.
+            " (SELECT payload FROM events WHERE events.id = queue.event_id),"
+            " (SELECT version FROM endpoints WHERE endpoints.id = queue.endpoint_id)"
+        )
+
+    def release(self, owner: str, delivery_ids: Sequence[str], at: float) -> None:
+        """Give leased deliveries back, due at ``at``, without an attempt.
+
+        Args:
+            owner: The lease token.
+            delivery_ids: The deliveries.
+            at: When they are due again.
+        """
+        if not delivery_ids:
+            return
+        with self.transaction() as conn:
+            self._many(
+                conn,
+                "UPDATE queue SET lease_owner = NULL, due = ? WHERE delivery_id = ?"
+                " AND lease_owner = ?",
+                [(at, d, owner) for d in delivery_ids],
+            )
+
+    def complete(self, owner: str, results: Sequence[AttemptResult], now: float) -> list[str]:
+        """Record attempts and the deliveries' new states.
+
+        Args:
+            owner: The lease token; a delivery re-leased by another worker meanwhile keeps
+                its state (the attempt is still recorded).
+            results: The outcomes.
+            now: Unix time.
+
+        Returns:
+            Ids of deliveries whose lease had been lost.
+        """
+        with self.transaction() as conn:
+            self._insert_attempts(conn, [
+                (r.delivery_id, r.attempt.number, r.attempt.at, r.attempt.status_code,
+                 r.attempt.error, r.attempt.latency_ms, headers_json(r.attempt.response_headers),
+                 r.attempt.response_body, r.attempt.outcome)
+                for r in results
+            ])
+            updated = self._update_states(conn, owner, results, now)
+            lost = [r.delivery_id for r in results if r.delivery_id not in updated]
+        return lost
+
+    _ATTEMPT_COLUMNS = ("(delivery_id, number, at, status_code, error, latency_ms,"
+                        " response_headers, response_body, outcome)")
+    _INSERT_ATTEMPTS = f"INSERT INTO attempts {_ATTEMPT_COLUMNS} VALUES "
+
+    def _insert_attempts(self, conn: Any, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert attempt rows (the columns of :attr:`_INSERT_ATTEMPTS`)."""
+        self._many(conn, self._INSERT_ATTEMPTS + "(?,?,?,?,?,?,?,?,?)", rows)
+
+    def _update_states(self, conn: Any, owner: str, results: Sequence[AttemptResult],
+                       now: float) -> set[str]:
+        """Write the deliveries' new states; returns the ids still leased by ``owner``.
+
+        Each dialect writes a whole batch in one statement (a statement per row cost more
+        than the rows), in the form its database and driver run fastest.
+        """
+        raise NotImplementedError
+
+    def resume_endpoint_deliveries(self, endpoint_id: str, now: float) -> int:
+        """Make an endpoint's pending deliveries due now.
+
+        Args:
+            endpoint_id: The endpoint.
+            now: Unix time.
+
+        Returns:
+            How many.
+        """
+        with self.transaction() as conn:
+            return int(self._exec(
+                conn,
+                # Found through the log's endpoint index: the queue has none of its own,
+                # so that claims keep only two indexes up to date.
+                "UPDATE queue SET due = ? WHERE delivery_id IN (SELECT id FROM deliveries"
+                " WHERE endpoint_id = ? AND status = 'pending') AND lease_owner IS NULL"
+                " AND due > ?",
+                [now, endpoint_id, now],
+            ).rowcount)
+
+    def queue_depth(self) -> int:
+        """Deliveries pending or in flight.
+
+        Returns:
+            The count.
+        """
+        return int(self._read("SELECT COUNT(*) FROM queue")[0][0])
