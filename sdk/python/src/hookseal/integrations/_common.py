@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 from .._typed import Typed, parser_for
 from ..errors import InvalidPayloadError, WebhookVerificationError
 from ..idempotency import Claim, ClaimState, ProcessOnce
+from ..profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1, STANDARD_WEBHOOKS
 
 if TYPE_CHECKING:
     from ..webhook import Webhook
@@ -113,9 +114,9 @@ def delivery_id(webhook: Webhook, event: dict[str, Any], headers: Any) -> Option
     body_id = event.get("id")
     if isinstance(body_id, str) and body_id:
         return body_id
-    profile = getattr(webhook, "profile", "hookseal-v1")
-    prefix = str(getattr(webhook, "header_prefix", "Hookseal"))
-    wanted = "webhook-id" if profile == "standard-webhooks" else f"{prefix}-webhook-id".lower()
+    profile = getattr(webhook, "profile", HOOKSEAL_V1)
+    prefix = str(getattr(webhook, "header_prefix", DEFAULT_HEADER_PREFIX))
+    wanted = "webhook-id" if profile == STANDARD_WEBHOOKS else f"{prefix}-webhook-id".lower()
     for name, value in _header_pairs(headers):
         if _text(name).lower() == wanted and value:
             return _text(value)
