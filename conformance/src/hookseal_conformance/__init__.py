@@ -27,8 +27,6 @@ if TYPE_CHECKING:
     from .vectors import load_vectors
     from .verifier import VerifierAdapter
 
-__version__ = "0.1.0"
-
 __all__ = [
     "Adapter",
     "AdapterCrashedError",
@@ -57,4 +55,9 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    if name == "__version__":  # stated once, in pyproject.toml: read the installed metadata
+        from importlib.metadata import version
+
+        value = globals()["__version__"] = version("hookseal-conformance")
+        return value
     raise AttributeError(name)
