@@ -23,7 +23,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .adapter import Adapter
+    from .adapter_process import Adapter
     from .vectors import load_vectors
     from .verifier import VerifierAdapter
 
@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 _LAZY = {
-    "Adapter": ".adapter",
+    "Adapter": ".adapter_process",
     "VerifierAdapter": ".verifier",
     "load_vectors": ".vectors",
 }

@@ -19,7 +19,7 @@ from typing import Any, Optional
 
 from hookseal.profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1
 
-from .adapter import Adapter
+from .adapter_process import Adapter
 from .errors import AdapterError
 from .report import ConformanceFailure, bug_report
 
