@@ -174,9 +174,9 @@ def error_codes() -> str:
         if cls is None:  # integration-only answers are documented with the integrations
             continue
         summary = (inspect.getdoc(cls) or "").split("\n\n", 1)[0].replace("\n", " ")
-        status = "—" if facts.status is None else str(facts.status)
+        status, exit_code = ("—" if n is None else str(n) for n in (facts.status, facts.exit_code))
         rows.append(f"| `{cls.code}` | [`{cls.__name__}`][hookseal.{cls.__name__}] | {status} | "
-                    f"{facts.exit_code} | {_rst_to_md(summary)} |")
+                    f"{exit_code} | {_rst_to_md(summary)} |")
     return "\n".join(rows)
 
 
