@@ -18,7 +18,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
 PYPROJECTS := pyproject.toml $(wildcard */pyproject.toml sdk/*/pyproject.toml)
 
-.PHONY: help install demo test lint typecheck pytest generate check-generated bench docs docs-build screenshots clean
+.PHONY: help install demo test lint typecheck pytest generate check-generated check-packages bench docs docs-build screenshots clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -59,7 +59,10 @@ check-generated: install ## Fail if a generated file is stale
 	$(BIN)/hookseal-catalog generate-models -o sdk/python/src/hookseal/models --check
 	$(BIN)/python sdk/python/tools/generate_examples.py --check
 
-test: lint typecheck check-generated pytest ## Lint, type-check, check generated files, run every test
+check-packages: uv.lock | $(UV) ## Each package installs alone from the lock (throwaway venvs) and its modules and commands import
+	$(PYTHON) .ci/check_packages.py --uv $(UV) --python $(PYTHON)
+
+test: lint typecheck check-generated check-packages pytest ## Lint, type-check, check generated files and lone installs, run every test
 
 bench: install ## Run the benchmarks (prints medians and ratios)
 	$(BIN)/python sdk/python/bench/bench_verify.py --write

@@ -31,3 +31,11 @@ def test_options_are_registered() -> None:
                          text=True, timeout=120).stdout
     for option in ("--hookseal-verifier", "--hookseal-sender", "--hookseal-examples"):
         assert option in out
+
+
+def test_profile_choices_are_the_sdks_profiles() -> None:
+    # The plugin spells the profiles out (it must not import hookseal); they must agree.
+    from hookseal.profiles import PROFILES
+    from hookseal_conformance.plugin import PROFILE_CHOICES
+
+    assert (*PROFILES, "all") == PROFILE_CHOICES

@@ -6,7 +6,8 @@ with Markdown built from the code at build time (so the site cannot drift from i
 - ``retry-schedule``: the reference sender's ``DEFAULT_RETRY_POLICY``.
 - ``retry-outcomes``: the sender's own ``outcome.classify`` run over status codes and errors.
 - ``sender-config``: the fields, defaults and docstring of ``SenderConfig``.
-- ``error-codes``: the SDK's error classes, their ``.code`` and docstring summary.
+- ``error-codes``: the SDK's table of error facts (``hookseal.errors.ERROR_FACTS``): class,
+  ``.code``, HTTP status, ``hookseal verify`` exit status and docstring summary.
 - ``sender-metrics``, ``sender-alerts``, ``sender-api``, ``breaker-policy``, ``ssrf-examples``:
   the sender's own metrics registry, shipped alert rules, OpenAPI document, breaker defaults
   and SSRF check.
@@ -160,23 +161,22 @@ def _dataclass_table(cls: Any) -> str:
 
 
 def error_codes() -> str:
-    """The SDK's errors: class, stable code and when it is raised."""
-    import hookseal
+    """The SDK's errors: class, stable code, HTTP status, exit code and when it is raised.
 
-    classes = [
-        hookseal.MissingHeaderError,
-        hookseal.MalformedHeaderError,
-        hookseal.TimestampTooOldError,
-        hookseal.TimestampInFutureError,
-        hookseal.SignatureMismatchError,
-        hookseal.InvalidPayloadError,
-        hookseal.ConfigurationError,
-    ]
-    rows = ["| `.code` | Python exception (`hookseal.`) | when |", "|---|---|---|"]
-    for cls in classes:
+    Read from ``hookseal.errors.ERROR_FACTS``, the SDK's one table of error facts.
+    """
+    from hookseal.errors import ERROR_FACTS
+
+    rows = ["| `.code` | Python exception (`hookseal.`) | HTTP status | `hookseal verify` exit | when |",
+            "|---|---|---|---|---|"]
+    for facts in ERROR_FACTS.values():
+        cls = facts.error
+        if cls is None:  # integration-only answers are documented with the integrations
+            continue
         summary = (inspect.getdoc(cls) or "").split("\n\n", 1)[0].replace("\n", " ")
-        rows.append(f"| `{cls.code}` | [`{cls.__name__}`][hookseal.{cls.__name__}] | "
-                    f"{_rst_to_md(summary)} |")
+        status, exit_code = ("—" if n is None else str(n) for n in (facts.status, facts.exit_code))
+        rows.append(f"| `{cls.code}` | [`{cls.__name__}`][hookseal.{cls.__name__}] | {status} | "
+                    f"{exit_code} | {_rst_to_md(summary)} |")
     return "\n".join(rows)
 
 

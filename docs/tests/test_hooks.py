@@ -93,3 +93,15 @@ def test_conformance_options_come_from_the_cli() -> None:
         assert side in help_text
     for option in ("--adapter", "--examples", "--seed", "--junit-xml", "--profile", "--timing-stats"):
         assert f"`{option}" in table
+
+
+def test_error_code_table_is_the_sdks_table_of_error_facts() -> None:
+    from hookseal.errors import ERROR_FACTS
+
+    table = hooks.error_codes()  # type: ignore[attr-defined]
+    rows = {m.group(1): m.group(2, 3) for m in re.finditer(r"^\| `(\w+)` \| [^|]+ \| (\S+) \| (\S+) \|", table,
+                                                            re.MULTILINE)}
+    expected = {code: tuple("—" if n is None else str(n) for n in (f.status, f.exit_code))
+                for code, f in ERROR_FACTS.items() if f.error is not None}
+    assert rows == expected
+    assert len(rows) == 7

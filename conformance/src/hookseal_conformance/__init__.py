@@ -23,11 +23,9 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .adapter import Adapter
+    from .adapter_process import Adapter
     from .vectors import load_vectors
     from .verifier import VerifierAdapter
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Adapter",
@@ -44,7 +42,7 @@ __all__ = [
 ]
 
 _LAZY = {
-    "Adapter": ".adapter",
+    "Adapter": ".adapter_process",
     "VerifierAdapter": ".verifier",
     "load_vectors": ".vectors",
 }
@@ -57,4 +55,9 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    if name == "__version__":  # stated once, in pyproject.toml: read the installed metadata
+        from importlib.metadata import version
+
+        value = globals()["__version__"] = version("hookseal-conformance")
+        return value
     raise AttributeError(name)

@@ -16,13 +16,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
 import hookseal
+from hookseal.profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1
 from hypothesis import strategies as st
 
 from . import bodies
-
-HOOKSEAL_V1 = "hookseal-v1"
-STANDARD_WEBHOOKS = "standard-webhooks"
-PROFILES = (HOOKSEAL_V1, STANDARD_WEBHOOKS)
 
 OK = "ok"
 MISSING = "missing_header"
@@ -73,7 +70,7 @@ class Delivery:
     def signature_header(self) -> str:
         """Name of the header holding the signatures."""
         if self.profile == HOOKSEAL_V1:
-            return f"{self.prefix or 'Hookseal'}-Signature"
+            return f"{self.prefix or DEFAULT_HEADER_PREFIX}-Signature"
         return "webhook-signature"
 
     def request(
@@ -235,7 +232,7 @@ def signing_keys(draw: st.DrawFn) -> str:
 
 
 _PREFIXES = st.one_of(
-    st.sampled_from(["Hookseal", "Acme", "Stripe", "X-Acme-Co"]),
+    st.sampled_from([DEFAULT_HEADER_PREFIX, "Acme", "Stripe", "X-Acme-Co"]),
     st.from_regex(r"[A-Z][A-Za-z0-9]{0,11}(-[A-Z][A-Za-z0-9]{0,7})?", fullmatch=True),
 )
 _MSG_IDS = st.one_of(

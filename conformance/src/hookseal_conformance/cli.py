@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Optional
 
-from .plugin import DEFAULT_EXAMPLES, DEFAULT_STARTUP_TIMEOUT, EXIT_ADAPTER_UNUSABLE
+from .plugin import DEFAULT_EXAMPLES, DEFAULT_STARTUP_TIMEOUT, EXIT_ADAPTER_UNUSABLE, PROFILE_CHOICES
 
 SUITE = Path(__file__).resolve().parent / "suite"
 VERIFIER_MODULES = (
@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     verifier = sub.add_parser("verifier", parents=[common],
                               help="check a verifier (contract 5.1 adapter)")
     verifier.add_argument("--profile", default="all",
-                          choices=("hookseal-v1", "standard-webhooks", "all"),
+                          choices=PROFILE_CHOICES,
                           help="profile(s) to check (default: all the adapter implements)")
     verifier.add_argument("--vectors", metavar="PATH", help="shared vectors file to use")
     verifier.add_argument("--timing-stats", type=int, default=0, metavar="N",

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from .support import Support
     from .verifier import VerifierAdapter
 
+# hookseal.profiles.PROFILES plus "all", spelled out because this plugin loads in every pytest
+# run and must not import hookseal (tests/test_plugin.py checks the two agree).
 PROFILE_CHOICES = ("hookseal-v1", "standard-webhooks", "all")
 DEFAULT_EXAMPLES = 60
 DEFAULT_STARTUP_TIMEOUT = 120.0
@@ -127,7 +129,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def selected_profiles(config: pytest.Config) -> list[str]:
     """Return the verifier profiles asked for."""
     chosen = str(config.getoption("--hookseal-profile"))
-    return ["hookseal-v1", "standard-webhooks"] if chosen == "all" else [chosen]
+    return [p for p in PROFILE_CHOICES if p != "all"] if chosen == "all" else [chosen]
 
 
 def stop_unless_it_answers(side: str, command: str, ask: Callable[[], object]) -> None:

@@ -17,7 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from .adapter import Adapter
+from hookseal.profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1
+
+from .adapter_process import Adapter
 from .errors import AdapterError
 from .report import ConformanceFailure, bug_report
 
@@ -193,7 +195,7 @@ class SenderHarness:
         tenant = f"t-{uuid.uuid4().hex[:10]}"
         fields: dict[str, Any] = {
             "op": "create_endpoint", "tenant": tenant, "url": self.url_for(path),
-            "profile": "hookseal-v1", "header_prefix": "Hookseal", "event_types": None,
+            "profile": HOOKSEAL_V1, "header_prefix": DEFAULT_HEADER_PREFIX, "event_types": None,
             "retry_schedule": [0.5, 1, 2], "timeout": 2.0, "allow_local": True,
             "signing": "hmac",
         }

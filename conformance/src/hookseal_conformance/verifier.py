@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any, Optional
 
 from . import timing
-from .adapter import Adapter
+from .adapter_process import Adapter
 from .cases import ANSWER_CODES, Case
 from .errors import AdapterError, AdapterGarbageError
 from .report import ConformanceFailure, bug_report, expected_text

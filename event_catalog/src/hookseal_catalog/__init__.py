@@ -27,6 +27,8 @@ models), :mod:`~hookseal_catalog.strategies` (hypothesis strategies, ``testing``
 
 from __future__ import annotations
 
+from typing import Any
+
 from .catalog import (
     Catalog,
     ChangelogEntry,
@@ -64,7 +66,19 @@ __all__ = [
     "UnknownEventError",
     "UnknownFieldError",
     "ValidationIssue",
+    "__version__",
     "default_catalog_path",
     "derive",
     "load_catalog",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The version is stated once, in pyproject.toml: read the installed distribution's
+    # metadata on first use.
+    if name == "__version__":
+        from importlib.metadata import version
+
+        value = globals()["__version__"] = version("hookseal-catalog")
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -31,6 +31,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Optional
 
+from hookseal.profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1, PROFILES
+
 from .catalog import Catalog, load_catalog
 from .errors import CatalogError, PayloadValidationError, SnapshotError
 
@@ -331,8 +333,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", parents=[common], help="export the catalog as OpenAPI 3.1")
     p.add_argument("--openapi", action="store_true", required=True, help="OpenAPI 3.1 with a webhooks section")
     p.add_argument("-o", "--output", help="output file (default: standard output)")
-    p.add_argument("--profile", default="hookseal-v1", choices=["hookseal-v1", "standard-webhooks"])
-    p.add_argument("--header-prefix", default="Hookseal", help="hookseal-v1 header prefix (default: Hookseal)")
+    p.add_argument("--profile", default=HOOKSEAL_V1, choices=list(PROFILES))
+    p.add_argument("--header-prefix", default=DEFAULT_HEADER_PREFIX,
+                   help=f"{HOOKSEAL_V1} header prefix (default: %(default)s)")
     p.add_argument("--strict", action="store_true", help="keep additionalProperties: false (sender's view)")
     p.set_defaults(func=_cmd_export)
 

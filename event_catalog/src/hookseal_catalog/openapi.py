@@ -18,12 +18,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from hookseal.profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1, PROFILES, STANDARD_WEBHOOKS
+
 from .bundle import bundle, data_model_name, event_model_name
 from .catalog import DIALECT, Catalog, EventVersion
 
 __all__ = ["PROFILES", "export_openapi", "operation_id", "webhook_name"]
 
-PROFILES = ("hookseal-v1", "standard-webhooks")
 _REF = "#/components/schemas/"
 
 
@@ -39,7 +40,7 @@ def operation_id(event_type: str, version: int) -> str:
 
 
 def _headers(profile: str, prefix: str, event_type: str) -> list[dict[str, Any]]:
-    if profile == "standard-webhooks":
+    if profile == STANDARD_WEBHOOKS:
         return [
             {
                 "name": "webhook-id",
@@ -112,8 +113,8 @@ def _description(ev: EventVersion) -> str:
 def export_openapi(
     catalog: Catalog,
     *,
-    profile: str = "hookseal-v1",
-    header_prefix: str = "Hookseal",
+    profile: str = HOOKSEAL_V1,
+    header_prefix: str = DEFAULT_HEADER_PREFIX,
     strict: bool = False,
 ) -> dict[str, Any]:
     """Build the OpenAPI 3.1 document of ``catalog``'s webhooks.

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import subprocess
 import sys
 
 import hookseal
+import pytest
 
 PUBLIC_API = [
     "DEFAULT_HEADER_PREFIX", "DEFAULT_TOLERANCE", "HOOKSEAL_V1", "PROFILES", "STANDARD_WEBHOOKS",
@@ -16,10 +18,35 @@ PUBLIC_API = [
 ]  # fmt: skip
 
 
+# Public submodules whose names users import (a rename keeps the old name as a deprecated
+# alias, outside __all__: see test_idempotency.py and test_verifier_adapter.py).
+SUBMODULE_API = {
+    "hookseal.errors": [
+        "ERROR_FACTS", "ConfigurationError", "ErrorFacts", "HooksealError", "InvalidPayloadError",
+        "MalformedHeaderError", "MissingHeaderError", "SignatureMismatchError", "TimestampInFutureError",
+        "TimestampTooOldError", "WebhookVerificationError",
+    ],
+    "hookseal.idempotency": [
+        "DEFAULT_LEASE", "DEFAULT_TTL", "Claim", "ClaimState", "IdempotencyStore", "MemoryIdempotencyStore",
+        "ProcessOnce", "RedisIdempotencyStore", "RunResult", "SQLiteIdempotencyStore", "StoreAnswer",
+    ],
+    "hookseal.verifier_adapter": ["answer", "main", "serve"],
+    "hookseal.adapter": [],  # the old name of hookseal.verifier_adapter
+}  # fmt: skip
+
+
 def test_all_is_pinned() -> None:
     assert sorted(hookseal.__all__) == sorted(PUBLIC_API)
     for name in hookseal.__all__:
         assert hasattr(hookseal, name)
+
+
+@pytest.mark.parametrize("module", sorted(SUBMODULE_API))
+def test_submodule_all_is_pinned(module: str) -> None:
+    mod = importlib.import_module(module)
+    assert sorted(mod.__all__) == sorted(SUBMODULE_API[module])
+    for name in mod.__all__:
+        assert hasattr(mod, name)
 
 
 def test_signatures_of_the_main_entry_points() -> None:

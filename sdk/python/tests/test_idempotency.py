@@ -15,10 +15,10 @@ from hookseal.idempotency import (
     DEFAULT_TTL,
     ClaimState,
     IdempotencyStore,
-    MemoryStore,
+    MemoryIdempotencyStore,
     ProcessOnce,
-    RedisStore,
-    SQLiteStore,
+    RedisIdempotencyStore,
+    SQLiteIdempotencyStore,
 )
 from receiving_fixtures import redis_url  # noqa: F401 - fixture
 
@@ -34,15 +34,15 @@ class FakeClock:
 @pytest.fixture(params=["memory", "sqlite", "redis"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[IdempotencyStore]:
     if request.param == "memory":
-        yield MemoryStore()
+        yield MemoryIdempotencyStore()
     elif request.param == "sqlite":
-        s = SQLiteStore(tmp_path / "idem.db")
+        s = SQLiteIdempotencyStore(tmp_path / "idem.db")
         yield s
         s.close()
     else:
         url = request.getfixturevalue("redis_url")
         # A fresh prefix per test keeps tests independent on the shared server.
-        yield RedisStore.from_url(url, prefix=f"test:{uuid.uuid4().hex}:")
+        yield RedisIdempotencyStore.from_url(url, prefix=f"test:{uuid.uuid4().hex}:")
 
 
 def test_default_ttl_covers_a_three_day_retry_window() -> None:
@@ -105,7 +105,7 @@ def test_release_and_complete_need_the_holders_token(store: IdempotencyStore) ->
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
 def test_completed_id_is_forgotten_after_the_ttl(kind: str, tmp_path: Path) -> None:
     clock = FakeClock()
-    s: IdempotencyStore = MemoryStore() if kind == "memory" else SQLiteStore(tmp_path / "t.db")
+    s: IdempotencyStore = MemoryIdempotencyStore() if kind == "memory" else SQLiteIdempotencyStore(tmp_path / "t.db")
     once = ProcessOnce(s, ttl=3600, clock=clock)
     assert once.run("msg_ttl", lambda: None).ran
     clock.now += 3599
@@ -116,7 +116,7 @@ def test_completed_id_is_forgotten_after_the_ttl(kind: str, tmp_path: Path) -> N
 
 def test_sqlite_purge_expired_deletes_only_expired_rows(tmp_path: Path) -> None:
     clock = FakeClock()
-    s = SQLiteStore(tmp_path / "p.db")
+    s = SQLiteIdempotencyStore(tmp_path / "p.db")
     once = ProcessOnce(s, ttl=100, clock=clock)
     once.run("old", lambda: None)
     clock.now += 50
@@ -130,7 +130,7 @@ def test_redis_completed_key_expires_after_the_ttl(redis_url: str) -> None:  # n
 
     client = redis.Redis.from_url(redis_url)
     prefix = f"ttl:{uuid.uuid4().hex}:"
-    once = ProcessOnce(RedisStore(client, prefix=prefix), ttl=7200)
+    once = ProcessOnce(RedisIdempotencyStore(client, prefix=prefix), ttl=7200)
     once.run("msg_ttl", lambda: None)
     pttl = client.pttl(prefix + "msg_ttl")
     assert 7_100_000 < pttl <= 7_200_000
@@ -142,7 +142,7 @@ def test_racing_workers_of_one_id_acquire_exactly_once(
 ) -> None:
     # Each worker has its own store object (its own connection), as separate workers do;
     # only the memory store is shared, since it is per-process by nature.
-    shared = MemoryStore()
+    shared = MemoryIdempotencyStore()
     prefix = f"race:{uuid.uuid4().hex}:"
     url = request.getfixturevalue("redis_url") if kind == "redis" else ""
 
@@ -150,8 +150,8 @@ def test_racing_workers_of_one_id_acquire_exactly_once(
         if kind == "memory":
             return shared
         if kind == "sqlite":
-            return SQLiteStore(tmp_path / "race.db")
-        return RedisStore.from_url(url, prefix=prefix)
+            return SQLiteIdempotencyStore(tmp_path / "race.db")
+        return RedisIdempotencyStore.from_url(url, prefix=prefix)
 
     n = 8
     workers = [ProcessOnce(new_store()) for _ in range(n)]
@@ -205,8 +205,8 @@ def test_simultaneous_deliveries_run_the_handler_once(store: IdempotencyStore) -
 
 CHILD = """
 import sys
-from hookseal.idempotency import ProcessOnce, SQLiteStore
-once = ProcessOnce(SQLiteStore(sys.argv[1]))
+from hookseal.idempotency import ProcessOnce, SQLiteIdempotencyStore
+once = ProcessOnce(SQLiteIdempotencyStore(sys.argv[1]))
 print("ready", flush=True)
 sys.stdin.readline()  # the barrier: every child is ready before any claims
 print(once.claim("msg_proc").state.value, flush=True)
@@ -216,7 +216,7 @@ print(once.claim("msg_proc").state.value, flush=True)
 def test_sqlite_store_is_safe_across_processes(tmp_path: Path) -> None:
     n = 4
     path = str(tmp_path / "proc.db")
-    SQLiteStore(path).close()  # create the table once, before the race
+    SQLiteIdempotencyStore(path).close()  # create the table once, before the race
     procs = [
         subprocess.Popen([sys.executable, "-c", CHILD, path], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, text=True)
@@ -240,19 +240,39 @@ def test_sqlite_store_is_safe_across_processes(tmp_path: Path) -> None:
 
 def test_invalid_configuration_is_refused() -> None:
     with pytest.raises(ValueError):
-        ProcessOnce(MemoryStore(), lease=0)
+        ProcessOnce(MemoryIdempotencyStore(), lease=0)
     with pytest.raises(ValueError):
-        ProcessOnce(MemoryStore()).claim("")
+        ProcessOnce(MemoryIdempotencyStore()).claim("")
     with pytest.raises(ValueError):
-        SQLiteStore(":memory:", table="x; DROP TABLE y")
+        SQLiteIdempotencyStore(":memory:", table="x; DROP TABLE y")
 
 
 def test_completing_after_losing_the_lease_is_logged(caplog: pytest.LogCaptureFixture) -> None:
     clock = FakeClock()
-    once = ProcessOnce(MemoryStore(), lease=10, clock=clock)
+    once = ProcessOnce(MemoryIdempotencyStore(), lease=10, clock=clock)
     slow = once.claim("msg_slow")
     clock.now += 11
     assert once.claim("msg_slow").acquired  # a retry took over
     with caplog.at_level("WARNING", logger="hookseal.idempotency"):
         assert not once.complete(slow)
     assert "msg_slow" in caplog.text and "expired" in caplog.text
+
+
+@pytest.mark.parametrize(("module", "old_names"), [
+    ("hookseal.idempotency", ["MemoryStore", "RedisStore", "SQLiteStore"]),
+    ("hookseal.idempotency.memory", ["MemoryStore"]),
+    ("hookseal.idempotency.redis", ["RedisStore"]),
+    ("hookseal.idempotency.sqlite", ["SQLiteStore"]),
+])
+def test_the_old_store_names_are_deprecated_aliases(module: str, old_names: list[str]) -> None:
+    import importlib
+
+    import hookseal.idempotency as idem
+
+    mod = importlib.import_module(module)
+    for old in old_names:
+        new = getattr(idem, old.replace("Store", "IdempotencyStore"))
+        with pytest.warns(DeprecationWarning, match=f"use hookseal.idempotency.{new.__name__}"):
+            assert getattr(mod, old) is new
+    with pytest.raises(AttributeError):
+        _ = mod.NoSuchStore

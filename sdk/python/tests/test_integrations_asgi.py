@@ -7,7 +7,7 @@ from typing import Any
 
 import hookseal
 import pytest
-from hookseal.idempotency import MemoryStore, ProcessOnce
+from hookseal.idempotency import MemoryIdempotencyStore, ProcessOnce
 from receiving_fixtures import SECRET, assert_problem, event_body, rejection_cases, signed
 
 pytest.importorskip("starlette", reason="the ASGI tests use Starlette's TestClient")
@@ -78,9 +78,9 @@ def test_oversized_body_is_answered_413() -> None:
 def test_once_completes_on_2xx_and_releases_otherwise() -> None:
     body = event_body()
     ok = Recorder()
-    app = HooksealMiddleware(ok, hookseal.Webhook(SECRET), once=ProcessOnce(MemoryStore()))
+    app = HooksealMiddleware(ok, hookseal.Webhook(SECRET), once=ProcessOnce(MemoryIdempotencyStore()))
     failing = Recorder(status=503)
-    app2 = HooksealMiddleware(failing, hookseal.Webhook(SECRET), once=ProcessOnce(MemoryStore()))
+    app2 = HooksealMiddleware(failing, hookseal.Webhook(SECRET), once=ProcessOnce(MemoryIdempotencyStore()))
     with TestClient(app) as client, TestClient(app2) as client2:
         assert client.post("/w", content=body, headers=signed(body)).status_code == 200
         dup = client.post("/w", content=body, headers=signed(body))

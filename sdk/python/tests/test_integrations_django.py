@@ -7,7 +7,7 @@ from typing import Any
 
 import hookseal
 import pytest
-from hookseal.idempotency import MemoryStore, ProcessOnce
+from hookseal.idempotency import MemoryIdempotencyStore, ProcessOnce
 from receiving_fixtures import SECRET, assert_problem, event_body, rejection_cases, signed
 
 django = pytest.importorskip("django", reason="needs hookseal[django]")
@@ -30,7 +30,7 @@ from django.urls import path  # noqa: E402
 from hookseal.integrations.django import verify_webhook  # noqa: E402
 
 SEEN: list[Any] = []
-ONCE = ProcessOnce(MemoryStore())
+ONCE = ProcessOnce(MemoryIdempotencyStore())
 
 
 @verify_webhook(hookseal.Webhook(SECRET))

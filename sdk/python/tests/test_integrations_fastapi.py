@@ -7,7 +7,7 @@ from typing import Any
 
 import hookseal
 import pytest
-from hookseal.idempotency import MemoryStore, ProcessOnce
+from hookseal.idempotency import MemoryIdempotencyStore, ProcessOnce
 from receiving_fixtures import (
     SECRET,
     assert_problem,
@@ -98,7 +98,7 @@ def test_standard_webhooks_profile() -> None:
 
 
 def test_once_runs_a_delivery_once_and_answers_duplicates_2xx() -> None:
-    app, seen = make_app(ProcessOnce(MemoryStore()))
+    app, seen = make_app(ProcessOnce(MemoryIdempotencyStore()))
     body = event_body()
     with TestClient(app) as client:
         first = client.post("/webhooks", content=body, headers=signed(body))
@@ -110,7 +110,7 @@ def test_once_runs_a_delivery_once_and_answers_duplicates_2xx() -> None:
 
 
 def test_once_releases_the_claim_when_the_handler_fails() -> None:
-    once = ProcessOnce(MemoryStore())
+    once = ProcessOnce(MemoryIdempotencyStore())
     app, seen = make_app(once, status=500)
     body = event_body()
     with TestClient(app, raise_server_exceptions=False) as client:
@@ -121,7 +121,7 @@ def test_once_releases_the_claim_when_the_handler_fails() -> None:
 
 
 def test_once_answers_503_while_another_worker_holds_the_id() -> None:
-    once = ProcessOnce(MemoryStore(), lease=60)
+    once = ProcessOnce(MemoryIdempotencyStore(), lease=60)
     held = once.claim("evt_1")
     assert held.acquired
     app, seen = make_app(once)
@@ -135,7 +135,7 @@ def test_once_answers_503_while_another_worker_holds_the_id() -> None:
 
 def test_starlette_webhook_endpoint_sync_and_async_handlers() -> None:
     seen: list[str] = []
-    once = ProcessOnce(MemoryStore())
+    once = ProcessOnce(MemoryIdempotencyStore())
 
     def sync_handler(request: Any, event: dict[str, Any]) -> Response:
         seen.append("sync:" + event["id"])
@@ -163,7 +163,7 @@ def test_starlette_webhook_endpoint_sync_and_async_handlers() -> None:
 
 def test_concurrent_deliveries_through_fastapi_run_the_handler_once() -> None:
     # The first request's handler blocks until the second has been answered.
-    once = ProcessOnce(MemoryStore())
+    once = ProcessOnce(MemoryIdempotencyStore())
     started, release = threading.Event(), threading.Event()
     runs: list[str] = []
     app = FastAPI()
@@ -201,7 +201,7 @@ def test_typed_yields_the_generated_model_and_refuses_a_misfit_body() -> None:
 
     app = FastAPI()
     install(app)
-    once = ProcessOnce(MemoryStore())
+    once = ProcessOnce(MemoryIdempotencyStore())
     verified = VerifiedEvent(hookseal.Webhook(SECRET), once=once, typed=True)
     seen: list[Any] = []
 

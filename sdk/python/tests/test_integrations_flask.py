@@ -6,7 +6,7 @@ from typing import Any
 
 import hookseal
 import pytest
-from hookseal.idempotency import MemoryStore, ProcessOnce
+from hookseal.idempotency import MemoryIdempotencyStore, ProcessOnce
 from receiving_fixtures import SECRET, assert_problem, event_body, rejection_cases, signed
 
 flask = pytest.importorskip("flask", reason="needs hookseal[flask]")
@@ -47,7 +47,7 @@ def test_rejections_answer_a_problem_and_never_run_the_view(case: Any) -> None:
 
 
 def test_once_runs_once_and_releases_after_a_non_2xx() -> None:
-    once = ProcessOnce(MemoryStore())
+    once = ProcessOnce(MemoryIdempotencyStore())
     app, seen = make_app(once)
     body = event_body()
     client = app.test_client()
@@ -56,7 +56,7 @@ def test_once_runs_once_and_releases_after_a_non_2xx() -> None:
     assert dup.status_code == 200 and dup.get_json()["status"] == "duplicate"
     assert seen == [("a", "evt_1")]
 
-    failing_app, failing_seen = make_app(ProcessOnce(MemoryStore()), fail=True)
+    failing_app, failing_seen = make_app(ProcessOnce(MemoryIdempotencyStore()), fail=True)
     failing = failing_app.test_client()
     assert failing.post("/webhooks/a", data=body, headers=signed(body)).status_code == 500
     assert failing.post("/webhooks/a", data=body, headers=signed(body)).status_code == 500
@@ -64,7 +64,7 @@ def test_once_runs_once_and_releases_after_a_non_2xx() -> None:
 
 
 def test_once_answers_503_while_the_id_is_held() -> None:
-    once = ProcessOnce(MemoryStore())
+    once = ProcessOnce(MemoryIdempotencyStore())
     assert once.claim("evt_1").acquired
     app, seen = make_app(once)
     body = event_body()
@@ -77,7 +77,7 @@ def test_once_answers_503_while_the_id_is_held() -> None:
 def test_async_view() -> None:
     pytest.importorskip("asgiref", reason="async Flask views need flask[async]")
     app = flask.Flask(__name__)
-    once = ProcessOnce(MemoryStore())
+    once = ProcessOnce(MemoryIdempotencyStore())
 
     @app.post("/webhooks")
     @verify_webhook(hookseal.Webhook(SECRET), once=once)

@@ -18,7 +18,7 @@ flask = pytest.importorskip("flask", reason="needs hookseal[flask]")
 sender_pkg = pytest.importorskip("hookseal_sender", reason="needs the hookseal-sender package")
 
 import hookseal  # noqa: E402
-from hookseal.idempotency import ProcessOnce, SQLiteStore  # noqa: E402
+from hookseal.idempotency import ProcessOnce, SQLiteIdempotencyStore  # noqa: E402
 from hookseal.integrations.flask import verify_webhook  # noqa: E402
 from hookseal_sender import BackgroundWorker, Sender, SenderConfig  # noqa: E402
 from hookseal_sender.config import RetryPolicy  # noqa: E402
@@ -31,7 +31,7 @@ class FlaskReceiver:
     def __init__(self, tmp: Path) -> None:
         self.secret: str | None = None
         self.runs: list[str] = []
-        self.once = ProcessOnce(SQLiteStore(tmp / "receiver.db"))
+        self.once = ProcessOnce(SQLiteIdempotencyStore(tmp / "receiver.db"))
         self.app = flask.Flask(__name__)
         self.app.add_url_rule("/webhooks", "webhooks", self._view, methods=["POST"])
         self._server = make_server("127.0.0.1", 0, self.app, threaded=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 import hookseal
 import pytest
-from hookseal.idempotency import MemoryStore, ProcessOnce
+from hookseal.idempotency import MemoryIdempotencyStore, ProcessOnce
 from receiving_fixtures import SECRET, assert_problem, event_body, rejection_cases, signed
 
 werkzeug = pytest.importorskip("werkzeug", reason="the WSGI tests use Werkzeug's test client")
@@ -60,7 +60,7 @@ def test_once_completes_on_2xx_and_releases_otherwise() -> None:
     body = event_body()
     ok = Recorder()
     client = Client(HooksealWSGIMiddleware(ok, hookseal.Webhook(SECRET),
-                                           once=ProcessOnce(MemoryStore())))
+                                           once=ProcessOnce(MemoryIdempotencyStore())))
     assert client.post("/w", data=body, headers=signed(body), buffered=True).status_code == 200
     dup = client.post("/w", data=body, headers=signed(body), buffered=True)
     assert dup.status_code == 200 and dup.get_json()["status"] == "duplicate"
@@ -68,7 +68,7 @@ def test_once_completes_on_2xx_and_releases_otherwise() -> None:
 
     failing = Recorder("500 Internal Server Error")
     client2 = Client(HooksealWSGIMiddleware(failing, hookseal.Webhook(SECRET),
-                                            once=ProcessOnce(MemoryStore())))
+                                            once=ProcessOnce(MemoryIdempotencyStore())))
     assert client2.post("/w", data=body, headers=signed(body), buffered=True).status_code == 500
     assert client2.post("/w", data=body, headers=signed(body), buffered=True).status_code == 500
     assert len(failing.calls) == 2

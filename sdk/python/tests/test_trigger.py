@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from importlib import metadata
 
 import hookseal
 import pytest
@@ -26,6 +27,7 @@ def test_sends_a_signed_valid_catalog_example(event_type: str) -> None:
     assert event["type"] == event_type == headers["Hookseal-Event-Type"]
     assert event["id"] == headers["Hookseal-Webhook-Id"] and event["id"].startswith("evt_")
     _catalog().validate_envelope(event)  # type: ignore[attr-defined]  # a real, schema-valid envelope
+    assert headers["User-Agent"] == f"hookseal-trigger/{metadata.version('hookseal')}"
 
 
 def test_each_trigger_is_a_new_event() -> None:

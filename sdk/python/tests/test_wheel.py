@@ -94,7 +94,7 @@ def test_core_runs_in_a_bare_venv(wheel: Path, tmp_path: Path, interpreter: str)
     # The HMAC vectors through the adapter, on this interpreter.
     cases = [c for c in load_vector_cases() if "ed25519" not in c["flags"]]
     lines = "".join(json.dumps(c["request"]) + "\n" for c in cases)
-    proc = subprocess.run([str(venv / "bin" / "python"), "-m", "hookseal.adapter"], input=lines,
+    proc = subprocess.run([str(venv / "bin" / "python"), "-m", "hookseal.verifier_adapter"], input=lines,
                           capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
     answers = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [(a["ok"], a.get("error")) for a in answers] == [
@@ -248,8 +248,8 @@ assert sent[0]["status"] == 204 and len(seen) == 1
 assert seen[0].get_span_context().trace_id == 0x4bf92f3577b34da6a3ce929d0e0e4736
 """,
     "hookseal[redis]": """
-from hookseal.idempotency import RedisStore
-RedisStore.from_url("redis://127.0.0.1:1/0")  # builds the client; connects only when used
+from hookseal.idempotency import RedisIdempotencyStore
+RedisIdempotencyStore.from_url("redis://127.0.0.1:1/0")  # builds the client; connects only when used
 """,
 }
 

@@ -86,7 +86,7 @@ def _adapter(language: str, requests: list[Any], cwd: Path) -> list[dict[str, An
 
 
 def _reference(requests: list[Any]) -> list[dict[str, Any]]:
-    from hookseal.adapter import serve  # the SDK's own adapter loop, in-process
+    from hookseal.verifier_adapter import serve  # the SDK's own adapter loop, in-process
 
     lines = [r if isinstance(r, str) else json.dumps(r) for r in requests]
     out = io.StringIO()

@@ -18,6 +18,7 @@ from typing import Any, Optional
 
 import hookseal
 import pytest
+from hookseal.profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1, PROFILES, STANDARD_WEBHOOKS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -62,28 +63,32 @@ def _fail(h: SenderHarness, prop: str, expected: str, answered: str,
 
 def _verifier(ep: Endpoint, keys: list[str], tolerance: int = 3) -> hookseal.Webhook:
     return hookseal.Webhook(keys, profile=ep.options["profile"], tolerance=tolerance,
-                            header_prefix=ep.options.get("header_prefix") or "Hookseal")
+                            header_prefix=_prefix(ep))
+
+
+def _prefix(ep: Endpoint) -> str:
+    return str(ep.options.get("header_prefix") or DEFAULT_HEADER_PREFIX)
 
 
 def _id_header(ep: Endpoint) -> str:
-    if ep.options["profile"] == "standard-webhooks":
+    if ep.options["profile"] == STANDARD_WEBHOOKS:
         return "webhook-id"
-    return f"{ep.options.get('header_prefix') or 'Hookseal'}-Webhook-Id"
+    return f"{_prefix(ep)}-Webhook-Id"
 
 
 def _timestamp(ep: Endpoint, r: Received) -> Optional[int]:
-    if ep.options["profile"] == "standard-webhooks":
+    if ep.options["profile"] == STANDARD_WEBHOOKS:
         text = r.header("webhook-timestamp") or ""
     else:
-        sig = r.header(f"{ep.options.get('header_prefix') or 'Hookseal'}-Signature") or ""
+        sig = r.header(f"{_prefix(ep)}-Signature") or ""
         text = next((e[2:] for e in sig.split(",") if e.startswith("t=")), "")
     return int(text) if text.isdigit() else None
 
 
 def _v1_count(ep: Endpoint, r: Received) -> int:
-    if ep.options["profile"] == "standard-webhooks":
+    if ep.options["profile"] == STANDARD_WEBHOOKS:
         return sum(e.startswith("v1,") for e in (r.header("webhook-signature") or "").split(" "))
-    sig = r.header(f"{ep.options.get('header_prefix') or 'Hookseal'}-Signature") or ""
+    sig = r.header(f"{_prefix(ep)}-Signature") or ""
     return sum(e.startswith("v1=") for e in sig.split(","))
 
 
@@ -141,8 +146,8 @@ def request_problems(ep: Endpoint, r: Received, keys: list[str]) -> list[str]:
     webhook_id = r.header(_id_header(ep))
     if webhook_id and webhook_id != body.get("id"):
         problems.append(f"{_id_header(ep)} {webhook_id!r} differs from the body's id {body.get('id')!r}")
-    if ep.options["profile"] == "hookseal-v1":
-        etype = r.header(f"{ep.options.get('header_prefix') or 'Hookseal'}-Event-Type")
+    if ep.options["profile"] == HOOKSEAL_V1:
+        etype = r.header(f"{_prefix(ep)}-Event-Type")
         if etype != body.get("type"):
             problems.append(f"event-type header {etype!r} differs from body type "
                             f"{body.get('type')!r}")
@@ -260,7 +265,7 @@ def test_delivers_signed_catalog_events(hookseal_sender: SenderHarness,
     run()
 
 
-@pytest.mark.parametrize("wire,prefix", [("standard-webhooks", None), ("hookseal-v1", "Acme")])
+@pytest.mark.parametrize("wire,prefix", [(STANDARD_WEBHOOKS, None), (HOOKSEAL_V1, "Acme")])
 def test_profiles_and_prefix(hookseal_sender: SenderHarness, wire: str,
                              prefix: Optional[str]) -> None:
     """Standard Webhooks endpoints and a custom header prefix are signed accordingly."""
@@ -672,7 +677,7 @@ def _expect_refused(h: SenderHarness, prop: str, urls: Sequence[str]) -> None:
     problems = []
     for url in urls:
         answer = h.call({"op": "create_endpoint", "tenant": "t-ssrf", "url": url,
-                         "profile": "hookseal-v1", "header_prefix": "Hookseal",
+                         "profile": HOOKSEAL_V1, "header_prefix": DEFAULT_HEADER_PREFIX,
                          "event_types": None, "retry_schedule": [0.5], "timeout": 2.0,
                          "allow_local": False, "signing": "hmac"}, prop)
         if answer.get("ok") is not False or answer.get("error") != "destination_refused":
@@ -738,7 +743,7 @@ def test_ed25519_signing(hookseal_sender: SenderHarness, request: pytest.Fixture
         if request.config.getoption("--hookseal-require-ed25519"):
             pytest.fail(message + " (and --require-ed25519 was given)")
         pytest.skip(message + "; pass --require-ed25519 to make this a failure")
-    for profile in ("hookseal-v1", "standard-webhooks"):
+    for profile in PROFILES:
         ep = h.endpoint(prop=prop, signing=mode, profile=profile)
         if not (ep.public_key or "").startswith("whpk_"):
             raise _fail(h, prop, "a whpk_ public key from create_endpoint",

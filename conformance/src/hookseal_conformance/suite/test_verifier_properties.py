@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 from dataclasses import replace
 
+from hookseal.profiles import HOOKSEAL_V1
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -16,7 +17,7 @@ from hookseal_conformance import bodies
 from hookseal_conformance import cases as c
 from hookseal_conformance.verifier import VerifierAdapter
 
-V1 = c.HOOKSEAL_V1
+V1 = HOOKSEAL_V1
 
 
 def prop(profile: str, text: str) -> str:

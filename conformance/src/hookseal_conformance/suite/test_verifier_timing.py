@@ -12,6 +12,7 @@ import time
 
 import hookseal
 import pytest
+from hookseal.profiles import HOOKSEAL_V1, STANDARD_WEBHOOKS
 
 from hookseal_conformance import cases as c
 from hookseal_conformance import timing
@@ -22,7 +23,7 @@ from .test_verifier_properties import prop
 
 # Operand sizes of a v1 signature comparison: hex text or raw digest (v1), raw digest or
 # base64 text (standard-webhooks).
-_SIZES = {c.HOOKSEAL_V1: {64, 32}, c.STANDARD_WEBHOOKS: {32, 44}}
+_SIZES = {HOOKSEAL_V1: {64, 32}, STANDARD_WEBHOOKS: {32, 44}}
 _BODY = b'{"id":"evt_timing","type":"invoice.paid","data":{"amount":100}}'
 
 
@@ -109,7 +110,7 @@ def test_timing_statistics(request: pytest.FixtureRequest, verifier: VerifierAda
     secret = hookseal.generate_secret()
     d = _delivery(profile, [secret], [secret])
     ((version, value),) = d.signatures()
-    n = 64 if profile == c.HOOKSEAL_V1 else 32
+    n = 64 if profile == HOOKSEAL_V1 else 32
     early = d.case(c.MISMATCH, "early", headers=d.with_signature(
         d.signature_value([(version, c.tamper_signature(profile, version, value, 0, 1))])))
     late = d.case(c.MISMATCH, "late", headers=d.with_signature(

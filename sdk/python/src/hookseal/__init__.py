@@ -11,6 +11,8 @@ Examples:
 
 from __future__ import annotations
 
+from typing import Any
+
 from .errors import (
     ConfigurationError,
     HooksealError,
@@ -27,8 +29,6 @@ from .profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1, PROFILES, STANDARD_WEB
 from .signing import Signer, sign
 from .timestamps import DEFAULT_TOLERANCE
 from .webhook import Webhook
-
-__version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_HEADER_PREFIX",
@@ -53,3 +53,15 @@ __all__ = [
     "public_key_for",
     "sign",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The version is stated once, in pyproject.toml; ``__version__`` reads the installed
+    # distribution's metadata on first use, so ``import hookseal`` does not pay for
+    # importlib.metadata.
+    if name == "__version__":
+        from importlib.metadata import version
+
+        value = globals()["__version__"] = version("hookseal")
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -25,7 +25,7 @@ from typing import Any, Optional
 
 from ._cliargs import add_profile_arguments
 from .errors import InvalidPayloadError, WebhookVerificationError
-from .integrations._common import DEFAULT_MAX_BODY, STATUS_FOR_CODE, Reply, problem
+from .integrations._common import DEFAULT_MAX_BODY, Reply, problem
 from .keys import generate_secret
 from .timestamps import DEFAULT_TOLERANCE
 from .webhook import Webhook
@@ -107,21 +107,22 @@ class _Handler(BaseHTTPRequestHandler):
         """Verify one delivery, print it, then answer (or forward) it."""
         length_text = self.headers.get("Content-Length", "0") or "0"
         if not length_text.isdigit():
-            self._send_reply(problem("malformed_header", 400, "bad Content-Length"))
+            self._send_reply(problem("malformed_header", "bad Content-Length"))
             return
         length = int(length_text)
         if length > DEFAULT_MAX_BODY:
-            self._send_reply(problem("payload_too_large", 413, "body too large"))
-            self._show_rejection(413, "payload_too_large", "body too large")
+            reply = problem("payload_too_large", "body too large")
+            self._send_reply(reply)
+            self._show_rejection(reply.status, "payload_too_large", "body too large")
             return
         body = self.rfile.read(length)
         headers = list(self.headers.items())
         try:
             events = self.server.webhook.construct_events(body, headers)
         except (WebhookVerificationError, InvalidPayloadError) as err:
-            status = STATUS_FOR_CODE.get(err.code, 400)
-            self._send_reply(problem(err.code, status, str(err)))
-            self._show_rejection(status, err.code, str(err))
+            reply = problem(err.code, str(err))
+            self._send_reply(reply)
+            self._show_rejection(reply.status, err.code, str(err))
             return
         if body.lstrip()[:1] == b"[":  # a batch (contract 4.4): a JSON array of envelopes
             self._show_batch(events)
@@ -188,7 +189,7 @@ class _Handler(BaseHTTPRequestHandler):
         except (urllib.error.URLError, OSError) as err:
             reason = getattr(err, "reason", err)
             console.print(f"  [red]→ forward to {target} failed: {reason}[/red]", highlight=False)
-            self._send_reply(problem("forward_failed", 502, f"could not reach {target}: {reason}"))
+            self._send_reply(problem("forward_failed", f"could not reach {target}: {reason}"))
             return
         colour = "green" if 200 <= status < 300 else "yellow"
         console.print(f"  [{colour}]→ forwarded to {target}: {status}[/{colour}]", highlight=False)

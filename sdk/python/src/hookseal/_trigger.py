@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 from typing import Any, Optional
 
-from . import examples
+from . import __version__, examples
 from ._cliargs import add_profile_arguments
 from .signing import sign
 
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     if args.tamper:
         body = tamper(body)
     headers["Content-Type"] = "application/json"
-    headers["User-Agent"] = "hookseal-trigger"
+    headers["User-Agent"] = f"hookseal-trigger/{__version__}"
     if not args.to.startswith(("http://", "https://")):
         print(f"hookseal trigger: --to must be an http:// or https:// URL, not {args.to!r}",
               file=sys.stderr)

@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 from . import __version__, _listen, _trigger
 from ._cliargs import add_profile_arguments
-from .errors import HooksealError
+from .errors import ERROR_FACTS, HooksealError
 from .keys import generate_secret, generate_signing_key, public_key_for
 from .signing import sign
 from .timestamps import DEFAULT_TOLERANCE
@@ -26,15 +26,11 @@ from .webhook import Webhook
 __all__ = ["EXIT_CODES", "main"]
 
 EXIT_CODES: dict[str, int] = {
-    "invalid_configuration": 3,
-    "missing_header": 10,
-    "malformed_header": 11,
-    "timestamp_too_old": 12,
-    "timestamp_in_future": 13,
-    "signature_mismatch": 14,
-    "invalid_payload": 15,
+    code: facts.exit_code for code, facts in ERROR_FACTS.items() if facts.exit_code is not None
 }
-"""Exit status of ``hookseal verify`` per error code (0 = verified, 2 = usage error)."""
+"""Exit status of ``hookseal verify`` per error code (0 = verified, 2 = usage error).
+
+From :data:`hookseal.errors.ERROR_FACTS`."""
 
 
 

@@ -3,14 +3,23 @@
 Every error carries a stable machine-readable ``code`` (the contract's codes), so code
 and logs can branch on ``err.code`` rather than on message text. Messages never include
 a secret or an expected signature.
+
+:data:`ERROR_FACTS` is the one table of what each code means outside Python: the HTTP
+status and problem title the integrations answer with, and the exit status of
+``hookseal verify``. The integrations, the CLI and the docs read it.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import ClassVar, Optional
 
 __all__ = [
+    "ERROR_FACTS",
     "ConfigurationError",
+    "ErrorFacts",
     "HooksealError",
     "InvalidPayloadError",
     "MalformedHeaderError",
@@ -92,3 +101,49 @@ class InvalidPayloadError(HooksealError, ValueError):
     """The body verified, but it is not a JSON object (raised by ``construct_event``)."""
 
     code = "invalid_payload"
+
+
+@dataclass(frozen=True)
+class ErrorFacts:
+    """What one error code means outside Python.
+
+    Attributes:
+        code: The stable code (``err.code``, the problem's ``code``).
+        title: The RFC 9457 problem title the integrations answer with.
+        error: The exception class the SDK raises with this code; ``None`` for codes only
+            the integrations answer with (``missing_delivery_id``, ``delivery_in_progress``,
+            ``payload_too_large``).
+        status: The HTTP status the integrations answer with; ``None`` when no request is
+            ever answered with it (``invalid_configuration`` is raised at construction).
+        exit_code: The exit status of ``hookseal verify``; ``None`` when it cannot end so.
+    """
+
+    code: str
+    title: str
+    error: Optional[type[HooksealError]] = None
+    status: Optional[int] = None
+    exit_code: Optional[int] = None
+
+
+def _table(*rows: ErrorFacts) -> Mapping[str, ErrorFacts]:
+    return MappingProxyType({row.code: row for row in rows})
+
+
+ERROR_FACTS: Mapping[str, ErrorFacts] = _table(
+    # The verification codes of contract section 3, in its order.
+    ErrorFacts("missing_header", "Missing webhook header", MissingHeaderError, 400, 10),
+    ErrorFacts("malformed_header", "Malformed webhook header", MalformedHeaderError, 400, 11),
+    ErrorFacts("timestamp_too_old", "Webhook timestamp too old", TimestampTooOldError, 401, 12),
+    ErrorFacts("timestamp_in_future", "Webhook timestamp in the future", TimestampInFutureError, 401, 13),
+    ErrorFacts("signature_mismatch", "Webhook signature mismatch", SignatureMismatchError, 401, 14),
+    # The SDK's own.
+    ErrorFacts("invalid_payload", "Webhook body is not a JSON object", InvalidPayloadError, 400, 15),
+    ErrorFacts("invalid_configuration", "Invalid verifier configuration", ConfigurationError, None, 3),
+    # Answered by the integrations only (idempotency and body size).
+    ErrorFacts("missing_delivery_id", "Webhook delivery id missing", status=400),
+    ErrorFacts("delivery_in_progress", "Webhook delivery in progress", status=503),
+    ErrorFacts("payload_too_large", "Webhook body too large", status=413),
+    # Answered by ``hookseal listen`` when it cannot forward a delivery.
+    ErrorFacts("forward_failed", "Forward failed", status=502),
+)
+"""Every code the SDK raises or answers with, keyed by code (read-only)."""

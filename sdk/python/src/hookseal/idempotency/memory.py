@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Any
 
+from .._deprecated import resolve
 from .store import ClaimState, StoreAnswer
 
-__all__ = ["MemoryStore"]
+__all__ = ["MemoryIdempotencyStore"]
 
 
 @dataclass
@@ -18,12 +20,12 @@ class _Record:
     expires_at: float
 
 
-class MemoryStore:
+class MemoryIdempotencyStore:
     """Keeps claims in a dict guarded by a lock.
 
     Only deliveries handled by this one process are deduplicated, and everything is lost
-    on restart; use :class:`~hookseal.idempotency.SQLiteStore` or
-    :class:`~hookseal.idempotency.RedisStore` when several workers share the traffic.
+    on restart; use :class:`~hookseal.idempotency.SQLiteIdempotencyStore` or
+    :class:`~hookseal.idempotency.RedisIdempotencyStore` when several workers share the traffic.
     """
 
     def __init__(self) -> None:
@@ -80,3 +82,12 @@ class MemoryStore:
                 return False
             del self._records[key]
             return True
+
+
+# Old names, kept as deprecated aliases (they did not say what they store, and the sender
+# has an unrelated SQLiteStore).
+_RENAMED = {"MemoryStore": "hookseal.idempotency.MemoryIdempotencyStore"}
+
+
+def __getattr__(name: str) -> Any:
+    return resolve(__name__, _RENAMED, name)

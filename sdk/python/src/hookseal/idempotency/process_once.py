@@ -81,8 +81,8 @@ class ProcessOnce:
     """Claim/complete bookkeeping of delivery ids over a store.
 
     Args:
-        store: Where claims live: ``MemoryStore()``, ``SQLiteStore(path)`` or
-            ``RedisStore(client)``.
+        store: Where claims live: ``MemoryIdempotencyStore()``, ``SQLiteIdempotencyStore(path)`` or
+            ``RedisIdempotencyStore(client)``.
         lease: Seconds a claim holds before a retry may take it over; keep it above the
             slowest handler run, or a slow run and a retry can both process one id.
         ttl: Seconds a completed id is remembered (default a bit over three days, the
@@ -90,7 +90,7 @@ class ProcessOnce:
         clock: Returns the current Unix time in seconds (tests pass a fake).
 
     Examples:
-        >>> once = ProcessOnce(MemoryStore())
+        >>> once = ProcessOnce(MemoryIdempotencyStore())
         >>> once.run("msg_1", lambda: "done").ran
         True
         >>> once.run("msg_1", lambda: "again").ran

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Optional
 
+from .._deprecated import resolve
 from .store import ClaimState, StoreAnswer
 
 if TYPE_CHECKING:
     import redis as redis_lib
 
-__all__ = ["RedisStore"]
+__all__ = ["RedisIdempotencyStore"]
 
 # Each operation is one Lua script, so Redis runs it atomically: no WATCH/MULTI retries.
 _CLAIM = """
@@ -44,7 +45,7 @@ def _ms(seconds: float) -> int:
     return max(1, int(seconds * 1000))
 
 
-class RedisStore:
+class RedisIdempotencyStore:
     """Keeps claims in Redis hashes ``<prefix><delivery id>`` that expire after the TTL.
 
     Lease checks use the caller's clock (``now``); the TTL uses Redis's own expiry.
@@ -63,7 +64,7 @@ class RedisStore:
         self._release: Any = client.register_script(_RELEASE)
 
     @classmethod
-    def from_url(cls, url: str, *, prefix: str = "hookseal:idempotency:") -> RedisStore:
+    def from_url(cls, url: str, *, prefix: str = "hookseal:idempotency:") -> RedisIdempotencyStore:
         """Connect to ``url`` (e.g. ``redis://127.0.0.1:6379/0``).
 
         Raises:
@@ -73,7 +74,7 @@ class RedisStore:
             import redis as redis_lib
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ImportError(
-                "RedisStore needs redis-py: pip install 'hookseal[redis]'"
+                "RedisIdempotencyStore needs redis-py: pip install 'hookseal[redis]'"
             ) from exc
         return cls(redis_lib.Redis.from_url(url), prefix=prefix)
 
@@ -101,3 +102,12 @@ class RedisStore:
     def release(self, key: str, token: str) -> bool:
         """See :meth:`IdempotencyStore.release`."""
         return bool(self._release(keys=[self._key(key)], args=[token]))
+
+
+# Old names, kept as deprecated aliases (they did not say what they store, and the sender
+# has an unrelated SQLiteStore).
+_RENAMED = {"RedisStore": "hookseal.idempotency.RedisIdempotencyStore"}
+
+
+def __getattr__(name: str) -> Any:
+    return resolve(__name__, _RENAMED, name)

@@ -6,16 +6,17 @@ import os
 import re
 import sqlite3
 import threading
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
+from .._deprecated import resolve
 from .store import ClaimState, StoreAnswer
 
-__all__ = ["SQLiteStore"]
+__all__ = ["SQLiteIdempotencyStore"]
 
 _TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}\Z")
 
 
-class SQLiteStore:
+class SQLiteIdempotencyStore:
     """Keeps claims in a SQLite table; safe across threads and processes on one host.
 
     Every claim runs in a ``BEGIN IMMEDIATE`` transaction, which takes SQLite's write
@@ -128,3 +129,12 @@ class SQLiteStore:
                 (now,),
             )
             return cur.rowcount
+
+
+# Old names, kept as deprecated aliases (they did not say what they store, and the sender
+# has an unrelated SQLiteStore).
+_RENAMED = {"SQLiteStore": "hookseal.idempotency.SQLiteIdempotencyStore"}
+
+
+def __getattr__(name: str) -> Any:
+    return resolve(__name__, _RENAMED, name)

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from .._typed import Typed, parser_for
-from ..errors import InvalidPayloadError, WebhookVerificationError
+from ..errors import ERROR_FACTS, InvalidPayloadError, WebhookVerificationError
 from ..idempotency import Claim, ClaimState, ProcessOnce
+from ..profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1, STANDARD_WEBHOOKS
 
 if TYPE_CHECKING:
     from ..webhook import Webhook
@@ -17,26 +18,11 @@ if TYPE_CHECKING:
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 STATUS_FOR_CODE: dict[str, int] = {
-    "missing_header": 400,
-    "malformed_header": 400,
-    "invalid_payload": 400,
-    "timestamp_too_old": 401,
-    "timestamp_in_future": 401,
-    "signature_mismatch": 401,
+    code: facts.status
+    for code, facts in ERROR_FACTS.items()
+    if facts.error is not None and facts.status is not None
 }
-"""The HTTP status each rejection code is answered with."""
-
-_TITLES: dict[str, str] = {
-    "missing_header": "Missing webhook header",
-    "malformed_header": "Malformed webhook header",
-    "invalid_payload": "Webhook body is not a JSON object",
-    "timestamp_too_old": "Webhook timestamp too old",
-    "timestamp_in_future": "Webhook timestamp in the future",
-    "signature_mismatch": "Webhook signature mismatch",
-    "missing_delivery_id": "Webhook delivery id missing",
-    "delivery_in_progress": "Webhook delivery in progress",
-    "payload_too_large": "Webhook body too large",
-}
+"""The HTTP status each rejection code is answered with (from :data:`hookseal.errors.ERROR_FACTS`)."""
 
 DEFAULT_MAX_BODY = 5 * 1024 * 1024
 """Largest body (bytes) the ASGI/WSGI middleware read before answering 413."""
@@ -78,11 +64,17 @@ class Admission:
     claim: Optional[Claim] = None
 
 
-def problem(code: str, status: int, detail: str, headers: Optional[dict[str, str]] = None) -> Reply:
-    """Build an RFC 9457 problem reply carrying ``code``."""
+def problem(code: str, detail: str, headers: Optional[dict[str, str]] = None) -> Reply:
+    """Build an RFC 9457 problem reply carrying ``code``, with its status and title.
+
+    Raises:
+        KeyError: ``code`` is not in :data:`hookseal.errors.ERROR_FACTS` (add it there).
+    """
+    facts = ERROR_FACTS[code]
+    status = facts.status if facts.status is not None else 500
     payload = {
         "type": f"urn:hookseal:problem:{code}",
-        "title": _TITLES.get(code, code.replace("_", " ").capitalize()),
+        "title": facts.title,
         "status": status,
         "detail": detail,
         "code": code,
@@ -113,9 +105,9 @@ def delivery_id(webhook: Webhook, event: dict[str, Any], headers: Any) -> Option
     body_id = event.get("id")
     if isinstance(body_id, str) and body_id:
         return body_id
-    profile = getattr(webhook, "profile", "hookseal-v1")
-    prefix = str(getattr(webhook, "header_prefix", "Hookseal"))
-    wanted = "webhook-id" if profile == "standard-webhooks" else f"{prefix}-webhook-id".lower()
+    profile = getattr(webhook, "profile", HOOKSEAL_V1)
+    prefix = str(getattr(webhook, "header_prefix", DEFAULT_HEADER_PREFIX))
+    wanted = "webhook-id" if profile == STANDARD_WEBHOOKS else f"{prefix}-webhook-id".lower()
     for name, value in _header_pairs(headers):
         if _text(name).lower() == wanted and value:
             return _text(value)
@@ -145,18 +137,18 @@ def admit(
     try:
         event = webhook.construct_event(body, headers)
     except (WebhookVerificationError, InvalidPayloadError) as err:
-        return problem(err.code, STATUS_FOR_CODE.get(err.code, 400), str(err))
+        return problem(err.code, str(err))
     did = delivery_id(webhook, event, headers)
     if typed:
         try:
             event = parser_for(typed)(event)
         except ValueError as err:  # pydantic's ValidationError is a ValueError
-            return problem("invalid_payload", 400, f"the event does not fit its model: {err}")
+            return problem("invalid_payload", f"the event does not fit its model: {err}")
     if once is None:
         return Admission(event, did)
     if not did:
         return problem(
-            "missing_delivery_id", 400, "the delivery has no id to deduplicate on"
+            "missing_delivery_id", "the delivery has no id to deduplicate on"
         )
     claim = once.claim(did)
     if claim.state is ClaimState.COMPLETED:
@@ -165,7 +157,6 @@ def admit(
         retry_after = str(claim.retry_after or 1)
         return problem(
             "delivery_in_progress",
-            503,
             f"delivery {did} is being processed by another worker; retry later",
             {"Retry-After": retry_after},
         )

@@ -95,7 +95,7 @@ class HooksealMiddleware:
             size += len(chunk)
             if size > self.max_body:
                 await _send_reply(
-                    send, problem("payload_too_large", 413, f"body exceeds {self.max_body} bytes")
+                    send, problem("payload_too_large", f"body exceeds {self.max_body} bytes")
                 )
                 return
             chunks.append(chunk)

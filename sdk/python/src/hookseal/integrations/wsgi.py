@@ -102,13 +102,13 @@ class HooksealWSGIMiddleware:
             length = int(length_text)
             if length > self.max_body:
                 return _reply(start_response, problem(
-                    "payload_too_large", 413, f"body exceeds {self.max_body} bytes"))
+                    "payload_too_large", f"body exceeds {self.max_body} bytes"))
             body = stream.read(length) if length else b""
         elif environ.get("wsgi.input_terminated"):
             body = stream.read(self.max_body + 1)
             if len(body) > self.max_body:
                 return _reply(start_response, problem(
-                    "payload_too_large", 413, f"body exceeds {self.max_body} bytes"))
+                    "payload_too_large", f"body exceeds {self.max_body} bytes"))
         else:
             body = b""
         headers = environ_headers(environ)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 import pytest
-from hookseal_conformance.adapter import Adapter
+from hookseal_conformance.adapter_process import Adapter
 from hookseal_conformance.errors import (
     AdapterCrashedError,
     AdapterGarbageError,
@@ -108,3 +108,14 @@ def test_first_answer_may_take_the_startup_time(tmp_path: object) -> None:
             adapter.request({"n": 2})
     finally:
         adapter.close()
+
+
+def test_the_old_module_name_is_a_deprecated_alias() -> None:
+    import hookseal_conformance
+    import hookseal_conformance.adapter as old
+
+    with pytest.warns(DeprecationWarning, match="use hookseal_conformance.Adapter"):
+        assert old.Adapter is Adapter
+    assert hookseal_conformance.Adapter is Adapter
+    with pytest.raises(AttributeError):
+        _ = old.VerifierAdapter

@@ -1,4 +1,4 @@
-"""hookseal.adapter: the contract 5.1 verifier adapter, as a process and as a function."""
+"""hookseal.verifier_adapter: the contract 5.1 verifier adapter, as a process and as a function."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 import pytest
-from hookseal.adapter import answer
+from hookseal.verifier_adapter import answer
 from sdk_vectors import load_vector_cases
 
 CASES = load_vector_cases()
@@ -17,7 +17,8 @@ CASES = load_vector_cases()
 def test_adapter_process_answers_every_vector_in_order() -> None:
     lines = "".join(json.dumps(c["request"]) + "\n" for c in CASES)
     proc = subprocess.run(
-        [sys.executable, "-m", "hookseal.adapter"], input=lines, capture_output=True, text=True, timeout=60, check=True
+        [sys.executable, "-m", "hookseal.verifier_adapter"], input=lines, capture_output=True, text=True, timeout=60,
+        check=True,
     )
     answers = [json.loads(line) for line in proc.stdout.splitlines()]
     assert len(answers) == len(CASES)
@@ -54,7 +55,7 @@ def test_adapter_answers_garbage_without_crashing(request_obj: Any) -> None:
 
 def test_adapter_skips_blank_lines_and_answers_bad_json() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "hookseal.adapter"],
+        [sys.executable, "-m", "hookseal.verifier_adapter"],
         input="\n{not json\n" + json.dumps(CASES[0]["request"]) + "\n",
         capture_output=True,
         text=True,
@@ -64,3 +65,20 @@ def test_adapter_skips_blank_lines_and_answers_bad_json() -> None:
     answers = [json.loads(line) for line in proc.stdout.splitlines()]
     assert answers[0] == {"ok": False, "error": "invalid_request", "detail": "the line is not JSON"}
     assert answers[1]["ok"] == CASES[0]["expected"]["ok"]
+
+
+def test_the_old_module_name_still_runs_the_adapter_and_warns_on_import() -> None:
+    # `python -m hookseal.adapter` is the documented command of earlier releases.
+    line = json.dumps(CASES[0]["request"]) + "\n"
+    old = subprocess.run([sys.executable, "-m", "hookseal.adapter"], input=line, capture_output=True,
+                         text=True, timeout=60, check=True)
+    assert json.loads(old.stdout) == answer(CASES[0]["request"])
+    assert old.stderr == ""  # the command itself stays supported: no warning on the wire's side
+    import hookseal.adapter
+    from hookseal import verifier_adapter
+
+    for name in ("answer", "serve", "main"):
+        with pytest.warns(DeprecationWarning, match=f"hookseal.verifier_adapter.{name}"):
+            assert getattr(hookseal.adapter, name) is getattr(verifier_adapter, name)
+    with pytest.raises(AttributeError):
+        _ = hookseal.adapter.nothing_here
