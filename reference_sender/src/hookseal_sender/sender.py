@@ -647,6 +647,15 @@ class Sender:
         """
         self._wakers.append(wake)
 
+    def remove_waker(self, wake: Callable[[], None]) -> None:
+        """Stop calling ``wake`` (a no-op if it is not registered).
+
+        Args:
+            wake: A callable given to :meth:`add_waker`.
+        """
+        if wake in self._wakers:
+            self._wakers.remove(wake)
+
     def _wake(self) -> None:
         for wake in list(self._wakers):
             wake()
