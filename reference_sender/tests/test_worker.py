@@ -570,3 +570,58 @@ def test_serve_tunes_the_collector(gc_threshold: None, tmp_path: Any, monkeypatc
     gc.set_threshold(700, 10, 10)
     assert main(["--config", str(tmp_path / "hookseal-sender.json"), "serve", "--no-worker"]) == 0
     assert served == [(10_000, 10, 10)]
+
+
+def test_a_worker_runs_on_its_parts_without_the_sender(sender: Sender,
+                                                      receiver: Receiver) -> None:
+    from hookseal_sender import LogNotifier
+    from hookseal_sender._outage import StoreOutage
+    from hookseal_sender.metrics import Metrics
+    from hookseal_sender.worker import WorkerParts
+
+    wakers: list[Any] = []
+    purges: list[int] = []
+
+    def purge() -> int:
+        purges.append(1)
+        return 0
+
+    metrics = Metrics()
+    parts = WorkerParts(sender.store, sender.config.replace(purge_interval=0.05), metrics,
+                        LogNotifier(), StoreOutage(), allows_local=lambda ep: True,
+                        purge=purge, add_waker=wakers.append, remove_waker=wakers.remove,
+                        resolve=fake_resolve)
+    sender.create_endpoint("t1", receiver.route("/parts"), allow_local=True)
+    w = BackgroundWorker(parts).start()
+    try:
+        w.worker._next_purge = 0.0  # skip the start-up grace period
+        did = send_one(sender)
+        assert final(sender, did).status == "delivered"
+        assert wakers == [w.worker._poke]  # registered where the parts said
+        wait_for(lambda: purges)  # the retention purge is the parts' own
+        assert 'outcome="delivered"' in metrics.render().decode()
+    finally:
+        w.stop()
+    assert wakers == []  # and unregistered there on stop
+
+
+def test_the_worker_never_imports_the_sender_facade() -> None:
+    # The worker and its parts take their inputs, not the facade: not even for typing
+    # (an import cycle through TYPE_CHECKING is still a cycle for a reader).
+    import ast
+    import pathlib
+
+    import hookseal_sender
+
+    root = pathlib.Path(hookseal_sender.__file__).parent
+    modules = ["worker.py", "outcome.py", "breaker.py", "_attempt.py", "_buffer.py",
+               "_claims.py", "_endpoint_cache.py", "_health.py", "_store_calls.py",
+               "_writeback.py"]
+    for name in modules:
+        tree = ast.parse((root / name).read_text())
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                imported.add(node.module or "")
+                imported.update(f"{node.module or ''}.{a.name}" for a in node.names)
+        assert not imported & {"sender", ".sender", "hookseal_sender.sender"}, name

@@ -1,9 +1,13 @@
-"""Classifying an attempt's outcome (contract section 4) and reading ``Retry-After``."""
+"""What an attempt's answer means: its outcome (contract section 4), ``Retry-After``, and
+the delivery's next status and due time (:func:`next_step`: the retry decision)."""
 
 from __future__ import annotations
 
 import email.utils
+from collections.abc import Mapping
 from typing import Optional
+
+from .config import RetryPolicy
 
 #: The response was 2xx: the delivery is done.
 DELIVERED = "delivered"
@@ -58,3 +62,37 @@ def parse_retry_after(value: Optional[str], now: float) -> Optional[float]:
     if when is None or when.tzinfo is None:
         return None
     return max(0.0, when.timestamp() - now)
+
+
+def next_step(outcome: str, status_code: Optional[int], headers: Mapping[str, str],
+              round_attempts: int, policy: RetryPolicy, now: float,
+              ) -> tuple[str, Optional[float]]:
+    """The delivery's next status and due time after an attempt: the retry decision.
+
+    Delivered and failed (or gone) deliveries are done. One to retry is due again after
+    the policy's next delay, or after the endpoint's ``Retry-After`` (honoured on 429 and
+    503 only, capped by the policy); it is dead-lettered once the policy has no delay left.
+
+    Args:
+        outcome: The attempt's outcome, from :func:`classify`.
+        status_code: The HTTP status, or ``None`` if there was no response.
+        headers: The response's headers (``Retry-After`` is read from them).
+        round_attempts: Attempts made in this round, this one included (>= 1).
+        policy: The endpoint's retry policy.
+        now: Unix time the attempt ended.
+
+    Returns:
+        ``(status, next_attempt_at)``: ``delivered``, ``failed`` or ``dead_lettered`` with
+        ``None``, or ``pending`` with the Unix time the delivery is due again.
+    """
+    if outcome == DELIVERED:
+        return "delivered", None
+    if outcome != RETRY:
+        return "failed", None
+    wait = None
+    if status_code in (429, 503):
+        wait = parse_retry_after(headers.get("Retry-After"), now)
+    delay = policy.next_delay(round_attempts, retry_after=wait)
+    if delay is None:
+        return "dead_lettered", None
+    return "pending", now + delay

@@ -1,0 +1,198 @@
+"""A worker's claims: when to claim, how many, which endpoints to leave out, probes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Coroutine
+from typing import Any, Callable, Optional
+
+from ._buffer import ClaimBuffer
+from ._health import EndpointHealth
+from ._store_calls import CLAIM_RETRY, StoreCalls
+from .config import SenderConfig
+from .models import Claimed
+
+logger = logging.getLogger("hookseal_sender.worker")
+
+#: Seconds a worker leaves a paused endpoint out of its claims before looking again.
+HELD_SECONDS = 2.0
+
+
+class Claims:
+    """Leases due deliveries from the store into a worker's buffer.
+
+    Claims fill the slots and a prefetch buffer, so a finished attempt's slot is refilled
+    at once while the next claim runs; and they come in batches: with work at hand, the
+    next waits until a quarter of the slots' worth is missing. A claim that finds less
+    than it asked for ends the claims for a poll interval, unless new work is announced
+    (:meth:`fresh`). Endpoints with a full window waiting, paused ones and those whose
+    breaker is not closed are left out; a half-open endpoint gets a probe of its own.
+
+    Args:
+        calls: The worker's store calls.
+        config: Claim batch, lease (visibility timeout) and poll interval.
+        owner: The worker's lease token.
+        buffer: Where claimed deliveries go.
+        health: The endpoints' breakers.
+        holding: Deliveries the worker holds already (a claim may bring one back when its
+            lease ran out: it is not buffered twice). Claimed ones are added.
+        wake: Wakes the worker's loop (not as new work) when a claim ends.
+        parallel: Two claims may run at once (each on its own connection).
+    """
+
+    def __init__(self, calls: StoreCalls, config: SenderConfig, owner: str, buffer: ClaimBuffer,
+                 health: EndpointHealth, holding: set[str], wake: Callable[[], None], *,
+                 parallel: bool) -> None:
+        self._calls = calls
+        self._config = config
+        self._owner = owner
+        self._buffer = buffer
+        self._health = health
+        self._holding = holding
+        self._wake = wake
+        # Claims in flight at once: on PostgreSQL two (each on its own connection; SKIP
+        # LOCKED keeps their rows apart), so a claim's round trip and the loop's reaction
+        # to it no longer leave slots idle; on SQLite one, the single writer.
+        self._max = 2 if parallel else 1
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._running = 0  # claims in flight
+        self._launched = 0
+        self._asked = 0  # rows they asked for
+        self._min = max(1, buffer.concurrency // 4)
+        # Rows asked for per claim: halved when a claim brings rows that must be given
+        # back (one busy endpoint), doubled again when claims are used in full.
+        self._size = config.claim_batch
+        # After a claim that found less than it asked for, none until then (monotonic).
+        self._dry_until = 0.0
+        #: After a claim that failed, none until then: unlike a dry spell, new work does
+        #: not end it (a store that fails would fail again at once).
+        self.paused_until = 0.0
+        self._wakes = 0  # wake-ups that may mean new work (attempt ended, work enqueued)
+        self._probing: set[str] = set()  # half-open endpoints whose probe is being claimed
+        self._probe_after: dict[str, float] = {}  # no probe claim before then (monotonic)
+        # Paused endpoints are left out of claims for a while (not claimed and released).
+        self._held: dict[str, float] = {}
+
+    def fresh(self) -> None:
+        """Note that new work may be due (an attempt ended, work was enqueued)."""
+        self._wakes += 1
+        self._dry_until = 0.0
+
+    def hold(self, endpoint_id: str) -> None:
+        """Leave a paused endpoint out of claims for :data:`HELD_SECONDS`."""
+        self._held[endpoint_id] = time.monotonic() + HELD_SECONDS
+
+    def pause(self, mono: float) -> Optional[float]:
+        """Seconds to wait before the next claim, or ``None`` if one may start now."""
+        buffer = self._buffer
+        room = buffer.room() - self._asked
+        until = max(self._dry_until, self.paused_until)
+        if (room <= 0 or self._running >= self._max or mono < until
+                or (buffer.total + buffer.buffered + self._asked and room < self._min)):
+            return until - mono if mono < until else self._config.poll_interval
+        return None
+
+    def launch(self, mono: float) -> None:
+        """Start a claim (and the probes half-open endpoints are due)."""
+        self._held = {ep: t for ep, t in self._held.items() if t > mono}
+        excluded = self._buffer.full()
+        excluded += [ep for ep in self._held if ep not in excluded]
+        for ep, br in self._health.not_closed():
+            if ep not in excluded:
+                excluded.append(ep)
+            if (br.allows(self._buffer.inflight.get(ep, 0)) and ep not in self._buffer.queues
+                    and ep not in self._probing and mono >= self._probe_after.get(ep, 0)):
+                self._probing.add(ep)
+                self._start(self._probe(ep))
+        want = min(self._buffer.room() - self._asked, self._size)
+        self._asked += want
+        self._running += 1
+        self._launched += 1
+        self._start(self._claim(want, excluded))
+
+    def _start(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def wait(self) -> None:
+        """Wait for the claims in flight."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks))
+
+    async def _claim(self, want: int, excluded: list[str]) -> None:
+        """Claim up to ``want`` deliveries into the per-endpoint buffers."""
+        now, wakes, launched = time.time(), self._wakes, self._launched
+        alone = self._running == 1
+        try:
+            claimed = await self._calls.call(
+                self._calls.store.claim, self._owner, want, now,
+                now + self._config.visibility_timeout, excluded, pool=self._calls.claims)
+        except Exception as exc:
+            pause = self._calls.trouble("claim", exc)
+            self.paused_until = time.monotonic() + pause
+            self._wake()
+            return
+        finally:
+            self._asked -= want
+            self._running -= 1
+        self._calls.back()
+        if claimed:
+            logger.debug("claimed %d deliveries", len(claimed))
+        release = self._buffer_all(claimed)
+        if release:
+            await self._calls.call(self._calls.store.release, self._owner, release, now)
+            self._size = max(self._min, self._size // 2)
+        elif len(claimed) == want:
+            self._size = min(self._config.claim_batch, self._size * 2)
+        self._buffer.dispatch()
+        # A claim that ran beside another may come back short with due rows left (rows the
+        # other leased while this one read them are dropped by PostgreSQL's re-check): it
+        # says the queue is dry only if it ran alone or found nothing at all.
+        alone = alone and self._launched == launched
+        short = len(claimed) < want and (alone or not claimed)
+        if (short or len(release) == len(claimed)) and self._wakes == wakes:
+            # Nothing more is due, and nothing new came since this claim started: the next
+            # claim after a poll interval, or sooner if an attempt ends or work arrives.
+            self._dry_until = time.monotonic() + self._config.poll_interval
+        self._wake()
+
+    def _buffer_all(self, claimed: list[Claimed]) -> list[str]:
+        """Buffer what a claim brought; returns the ids to give back (full windows)."""
+        release = []
+        share = self._buffer.share()
+        holding = self._holding
+        for c in claimed:
+            if c.id in holding:
+                continue  # ours already: the claim only renewed its lease
+            if not self._buffer.add(c, share):
+                release.append(c.id)  # this endpoint has a full window waiting
+                continue
+            holding.add(c.id)
+        return release
+
+    async def _probe(self, endpoint_id: str) -> None:
+        """Claim the probe of a half-open endpoint into its buffer."""
+        now = time.time()
+        claimed: list[Claimed] = []
+        try:
+            claimed = await self._calls.call(
+                self._calls.store.claim_probe, self._owner, endpoint_id, now,
+                now + self._config.visibility_timeout, pool=self._calls.claims)
+        except Exception as exc:
+            self._calls.trouble("probe claim", exc)
+        finally:
+            self._probing.discard(endpoint_id)
+        if not claimed:  # none due (or the store failed): look again after a while
+            self._probe_after[endpoint_id] = time.monotonic() + max(
+                self._config.poll_interval, CLAIM_RETRY)
+            return
+        self._probe_after.pop(endpoint_id, None)
+        for c in claimed:
+            if c.id in self._holding:
+                continue
+            self._buffer.add(c)
+            self._holding.add(c.id)
+        self._buffer.dispatch()

@@ -1,0 +1,167 @@
+"""Endpoint health in a worker: breakers, failing-since transitions, disabling, notices."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Optional
+
+from ._endpoint_cache import EndpointCache
+from ._store_calls import StoreCalls
+from .breaker import CLOSED, CircuitBreaker
+from .config import BreakerPolicy
+from .metrics import Metrics
+from .models import AttemptResult, DeliveryFilter, Endpoint
+from .notify import Notice, Notifier
+from .outcome import GONE, RETRY
+
+logger = logging.getLogger("hookseal_sender.worker")
+
+#: The error of a delivery failed because its endpoint's stored settings cannot be used.
+UNUSABLE = "invalid_endpoint_settings"
+
+
+class EndpointHealth:
+    """Each endpoint's breaker and health as one worker sees it, and what follows from it.
+
+    After each write-back, endpoints that started or stopped failing are written to the
+    store (only transitions: a steady stream of successes costs no statement), an endpoint
+    failing for longer than ``policy.disable_after`` (or answering 410 Gone) is disabled
+    and its pending deliveries cancelled, and owners hear of dead letters, deliveries
+    failed without being sent and disabled endpoints.
+
+    Args:
+        calls: The worker's store calls.
+        policy: Breaker thresholds and ``disable_after``.
+        metrics: Dead letters, open breakers and failures are counted there.
+        notifier: Tells owners.
+        endpoints: The worker's endpoint cache (URLs and addresses for notices; a disabled
+            endpoint is dropped from it).
+    """
+
+    def __init__(self, calls: StoreCalls, policy: BreakerPolicy, metrics: Metrics,
+                 notifier: Notifier, endpoints: EndpointCache) -> None:
+        self._calls = calls
+        self._policy = policy
+        self._metrics = metrics
+        self._notifier = notifier
+        self._endpoints = endpoints
+        #: Each endpoint's breaker (created on first use).
+        self.breakers: dict[str, CircuitBreaker] = {}
+        # Health as last written: None healthy, a time failing since; unknown endpoints
+        # (absent) are written on their first result.
+        self._health: dict[str, Optional[float]] = {}
+
+    def breaker(self, endpoint_id: str) -> CircuitBreaker:
+        """The endpoint's breaker."""
+        br = self.breakers.get(endpoint_id)
+        if br is None:
+            br = self.breakers[endpoint_id] = CircuitBreaker(self._policy)
+        return br
+
+    def not_closed(self) -> list[tuple[str, CircuitBreaker]]:
+        """The endpoints whose breaker is open or half-open (also sets the gauge)."""
+        found = [(ep, br) for ep, br in self.breakers.items() if br.state != CLOSED]
+        self._metrics.breaker_open.set(len(found))
+        return found
+
+    async def after(self, results: list[tuple[AttemptResult, str]], now: float) -> None:
+        """Act on results just written back: health transitions, notices, disabling.
+
+        Args:
+            results: The results with their tenants.
+            now: Unix time they were written.
+        """
+        failing = await self._transitions(results, now)
+        limit = self._policy.disable_after
+        to_disable = {ep: f"failing since {time.ctime(since)}"
+                      for ep, since in failing.items() if now - since >= limit}
+        for r, tenant in results:
+            if r.attempt.outcome == GONE:
+                to_disable[r.endpoint_id] = "410 Gone"
+            if r.attempt.error == UNUSABLE:
+                await self._notify(self._notice(
+                    "delivery_failed", r, tenant, f"delivery {r.delivery_id} failed without "
+                    f"being sent: {r.attempt.response_body}"))
+            if r.status == "dead_lettered":
+                self._metrics.child(self._metrics.dead_letters, r.endpoint_id, tenant).inc()
+                await self._notify(self._notice(
+                    "dead_letter", r, tenant, f"delivery {r.delivery_id} failed "
+                    f"{r.round_attempts} times and was dead-lettered"))
+        tenants = {r.endpoint_id: t for r, t in results} if to_disable else {}
+        for ep_id, reason in to_disable.items():
+            await self._disable(tenants.get(ep_id, ""), ep_id, reason,
+                                stale_check=reason != "410 Gone")
+
+    def _changes(self, results: list[tuple[AttemptResult, str]],
+                 ) -> tuple[list[str], list[str], dict[str, float]]:
+        """What ``results`` change: endpoints now healthy, now failing, and those failing
+        already (with the time each has been failing since)."""
+        ok = {r.endpoint_id for r, _ in results
+              if r.attempt.outcome != RETRY and r.attempt.error != UNUSABLE}
+        bad = {r.endpoint_id for r, _ in results if r.attempt.outcome == RETRY} - ok
+        health = self._health
+        to_ok = sorted(ep for ep in ok if health.get(ep, 0.0) is not None)
+        to_bad = sorted(ep for ep in bad if health.get(ep, 0.0) in (None, 0.0))
+        failing = {ep: since for ep in bad
+                   if (since := health.get(ep)) is not None and since > 0.0}
+        return to_ok, to_bad, failing
+
+    async def _transitions(self, results: list[tuple[AttemptResult, str]],
+                           now: float) -> dict[str, float]:
+        """Write the endpoints that became healthy or failing; returns the failing ones
+        among ``results`` with the time each has been failing since."""
+        to_ok, to_bad, failing = self._changes(results)
+        if to_ok or to_bad:
+            try:
+                failing.update(await self._calls.call(self._calls.store.endpoint_health,
+                                                      to_ok, to_bad, now))
+            except Exception as exc:
+                if self._calls.unavailable(exc):
+                    self._calls.trouble("endpoint health", exc)
+                else:
+                    logger.exception("could not update endpoint health")
+                    self._metrics.exception("health")
+        for ep in to_ok:
+            self._health[ep] = None
+        self._health.update(failing)
+        return failing
+
+    def _notice(self, kind: str, r: AttemptResult, tenant: str, message: str) -> Notice:
+        cached = self._endpoints.entries.get(r.endpoint_id)
+        return Notice(kind, tenant, r.endpoint_id, cached.endpoint.url if cached else "",
+                      message, r.delivery_id,
+                      cached.endpoint.notify_email if cached else None)
+
+    async def _disable(self, tenant: str, endpoint_id: str, reason: str,
+                       stale_check: bool = False) -> None:
+        limit = self._policy.disable_after
+        store = self._calls.store
+
+        def work() -> Optional[Endpoint]:
+            ep = store.get_endpoint(None, endpoint_id)
+            if ep is None or ep.status in ("disabled", "deleted"):
+                return None
+            if stale_check and (ep.failing_since is None
+                                or time.time() - ep.failing_since < limit):
+                self._health.pop(endpoint_id, None)  # another worker saw it succeed
+                return None
+            store.update_endpoint(None, endpoint_id, status="disabled",
+                                  status_reason=reason, updated_at=time.time())
+            store.cancel(None, DeliveryFilter(endpoint_id=endpoint_id))
+            return ep
+
+        ep = await self._calls.call(work)
+        self._endpoints.forget(endpoint_id)  # its next delivery reads the new status
+        if ep is not None:
+            await self._notify(Notice("endpoint_disabled", ep.tenant_id or tenant, endpoint_id,
+                                      ep.url, f"endpoint disabled: {reason}",
+                                      recipient=ep.notify_email))
+
+    async def _notify(self, notice: Notice) -> None:
+        try:
+            await asyncio.to_thread(self._notifier.notify, notice)
+        except Exception:
+            logger.exception("notifier failed")
+            self._metrics.exception("notify")
