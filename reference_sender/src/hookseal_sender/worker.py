@@ -190,7 +190,7 @@ class Worker:
         self.per_endpoint = per_endpoint or cfg.per_endpoint_concurrency
         self.drain_timeout = drain_timeout
         # On PostgreSQL claims get threads (and connections) of their own, two at once.
-        parallel = getattr(self.store, "dialect", "") == "postgresql"
+        parallel = self.store.concurrent_writers
         calls = self._calls = StoreCalls(self.store, parts.metrics, parts.outage,
                                          parallel_claims=parallel)
         endpoints = EndpointCache(calls, cfg.retry, parts.allows_local)
