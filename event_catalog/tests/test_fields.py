@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
-from hookseal_catalog import Catalog
+from hookseal_catalog import Catalog, load_catalog
 from hookseal_catalog.errors import UnknownEventError, UnknownFieldError
 from hookseal_catalog.fields import field_info, is_required_field, parse_pointer, pointer_value
 
@@ -51,3 +54,11 @@ def test_pointer_helpers() -> None:
     assert pointer_value(doc, "/a/1/b", None) is None
     with pytest.raises(KeyError):
         pointer_value(doc, "/x")
+
+
+def test_a_null_only_field_is_nullable(catalog_dir: Path, edit: Any) -> None:
+    # `type: "null"` allows null as surely as ["string", "null"] does (the reference pages
+    # and field_info share one reading of the nullable forms).
+    edit("events/test.ping/v1.json", lambda doc: doc["properties"].update(nothing={"type": "null"}))
+    info = field_info(load_catalog(catalog_dir), "test.ping", "/nothing")
+    assert info.nullable and info.types == () and not info.scalar

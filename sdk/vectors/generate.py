@@ -1044,14 +1044,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if vectors.json is stale")
     args = parser.parse_args()
-    text = json.dumps(build(), indent=1, ensure_ascii=False) + "\n"
+    doc = build()
+    text = json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
     if args.check:
         if not OUT.exists() or OUT.read_text(encoding="utf-8") != text:
             print(f"{OUT} is stale: run `make generate`", file=sys.stderr)
             return 1
         return 0
     OUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUT} ({build()['numberOfTests']} cases)")
+    print(f"wrote {OUT} ({doc['numberOfTests']} cases)")
     return 0
 
 

@@ -267,80 +267,6 @@ class SenderHarness:
         return self.wait_requests(ep, count + 1, seconds)
 
 
-class DroppingServer:
-    """A raw loopback server that closes the first ``drops`` connections unanswered.
-
-    Later connections get ``200 OK``. pytest-httpserver always answers, so dropped
-    connections need their own socket.
-    """
-
-    def __init__(self, drops: int = 1) -> None:
-        self.drops = drops
-        self.arrivals: list[float] = []
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(16)
-        self._sock.settimeout(0.2)
-        self._stop = threading.Event()
-        self._cond = threading.Condition()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        """The server's URL."""
-        return f"http://127.0.0.1:{self._sock.getsockname()[1]}/drop"
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                continue
-            with conn:
-                conn.settimeout(2)
-                data = b""
-                try:
-                    while b"\r\n\r\n" not in data:
-                        chunk = conn.recv(65536)
-                        if not chunk:
-                            break
-                        data += chunk
-                    head, _, rest = data.partition(b"\r\n\r\n")
-                    match = re.search(rb"(?i)content-length:\s*(\d+)", head)
-                    need = int(match.group(1)) if match else 0
-                    while len(rest) < need:
-                        chunk = conn.recv(65536)
-                        if not chunk:
-                            break
-                        rest += chunk
-                except OSError:
-                    pass
-                with self._cond:
-                    self.arrivals.append(time.time())
-                    n = len(self.arrivals)
-                    self._cond.notify_all()
-                if n > self.drops:
-                    with contextlib.suppress(OSError):
-                        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
-                                     b"Connection: close\r\n\r\nok")
-
-    def wait(self, count: int, timeout: float) -> list[float]:
-        """Wait until ``count`` connections arrived (or ``timeout``); return arrival times."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while len(self.arrivals) < count and time.monotonic() < deadline:
-                self._cond.wait(max(0.0, deadline - time.monotonic()))
-            return list(self.arrivals)
-
-    def close(self) -> None:
-        """Stop serving."""
-        self._stop.set()
-        self._thread.join(timeout=2)
-        self._sock.close()
-
-
-
 def _read_request(conn: socket.socket) -> None:
     """Read one HTTP request (head and ``Content-Length`` body) from ``conn``."""
     data = b""
@@ -359,24 +285,17 @@ def _read_request(conn: socket.socket) -> None:
         rest += chunk
 
 
-class TricklingServer:
-    """A raw loopback server that answers its first connection one byte at a time.
+class _RawServer:
+    """A raw loopback socket server on a thread; subclasses answer each connection.
 
-    The first connection gets ``HTTP/1.1 200 OK`` and then an endless header, one byte
-    every ``interval`` seconds, so no single read waits long but the response never ends:
-    only a bound on the whole attempt cuts it off. Later connections get ``200 OK`` at once.
-    The server notes when the sender closed the trickled connection.
-
-    Args:
-        interval: seconds between two bytes.
-        limit: seconds after which the server gives up trickling itself.
+    pytest-httpserver always answers, so connections that must be dropped or trickled
+    need their own socket. ``arrivals`` notes when each connection came.
     """
 
-    def __init__(self, interval: float = 0.2, limit: float = 12.0) -> None:
-        self.interval = interval
-        self.limit = limit
+    _path = "/"
+
+    def __init__(self) -> None:
         self.arrivals: list[float] = []
-        self.closed_after: Optional[float] = None  # seconds the sender held the trickle
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.bind(("127.0.0.1", 0))
         self._sock.listen(16)
@@ -389,7 +308,7 @@ class TricklingServer:
     @property
     def url(self) -> str:
         """The server's URL."""
-        return f"http://127.0.0.1:{self._sock.getsockname()[1]}/trickle"
+        return f"http://127.0.0.1:{self._sock.getsockname()[1]}{self._path}"
 
     def _serve(self) -> None:
         while not self._stop.is_set():
@@ -402,14 +321,79 @@ class TricklingServer:
                 _read_request(conn)
             with self._cond:
                 self.arrivals.append(time.time())
-                first = len(self.arrivals) == 1
+                n = len(self.arrivals)
                 self._cond.notify_all()
-            if first:
-                threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
-                continue
-            with conn, contextlib.suppress(OSError):
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
-                             b"Connection: close\r\n\r\nok")
+            self._answer(conn, n)
+
+    def _answer(self, conn: socket.socket, n: int) -> None:
+        """Answer (and close) the ``n``-th connection, its request already read."""
+        raise NotImplementedError
+
+    def wait(self, count: int, timeout: float) -> list[float]:
+        """Wait until ``count`` connections arrived (or ``timeout``); return arrival times."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self.arrivals) < count and time.monotonic() < deadline:
+                self._cond.wait(max(0.0, deadline - time.monotonic()))
+            return list(self.arrivals)
+
+    def close(self) -> None:
+        """Stop serving."""
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self._sock.close()
+
+
+def _answer_ok(conn: socket.socket) -> None:
+    with conn, contextlib.suppress(OSError):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+
+
+class DroppingServer(_RawServer):
+    """A raw loopback server that closes the first ``drops`` connections unanswered.
+
+    Later connections get ``200 OK``.
+    """
+
+    _path = "/drop"
+
+    def __init__(self, drops: int = 1) -> None:
+        self.drops = drops
+        super().__init__()
+
+    def _answer(self, conn: socket.socket, n: int) -> None:
+        if n > self.drops:
+            _answer_ok(conn)
+        else:
+            conn.close()
+
+
+class TricklingServer(_RawServer):
+    """A raw loopback server that answers its first connection one byte at a time.
+
+    The first connection gets ``HTTP/1.1 200 OK`` and then an endless header, one byte
+    every ``interval`` seconds, so no single read waits long but the response never ends:
+    only a bound on the whole attempt cuts it off. Later connections get ``200 OK`` at once.
+    The server notes when the sender closed the trickled connection.
+
+    Args:
+        interval: seconds between two bytes.
+        limit: seconds after which the server gives up trickling itself.
+    """
+
+    _path = "/trickle"
+
+    def __init__(self, interval: float = 0.2, limit: float = 12.0) -> None:
+        self.interval = interval
+        self.limit = limit
+        self.closed_after: Optional[float] = None  # seconds the sender held the trickle
+        super().__init__()
+
+    def _answer(self, conn: socket.socket, n: int) -> None:
+        if n == 1:
+            threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
+        else:
+            _answer_ok(conn)
 
     def _trickle(self, conn: socket.socket) -> None:
         import select
@@ -431,14 +415,6 @@ class TricklingServer:
                 self.closed_after = time.time() - start
                 self._cond.notify_all()
 
-    def wait(self, count: int, timeout: float) -> list[float]:
-        """Wait until ``count`` connections arrived (or ``timeout``); return arrival times."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while len(self.arrivals) < count and time.monotonic() < deadline:
-                self._cond.wait(max(0.0, deadline - time.monotonic()))
-            return list(self.arrivals)
-
     def wait_closed(self, timeout: float) -> Optional[float]:
         """Wait until the sender closed the trickled connection; seconds it held it, or None."""
         deadline = time.monotonic() + timeout
@@ -446,9 +422,3 @@ class TricklingServer:
             while self.closed_after is None and time.monotonic() < deadline:
                 self._cond.wait(max(0.0, deadline - time.monotonic()))
             return self.closed_after
-
-    def close(self) -> None:
-        """Stop serving."""
-        self._stop.set()
-        self._thread.join(timeout=2)
-        self._sock.close()

@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ._files import sync_files
 from .bundle import bundle, data_model_name, event_model_name
 from .catalog import Catalog
 from .errors import CodegenError
@@ -236,24 +237,12 @@ def render_models(catalog: Catalog, *, header: str = _HEADER) -> dict[str, str]:
 
 def write_models(catalog: Catalog, output_dir: Path) -> list[Path]:
     """Regenerate the model modules in ``output_dir``; returns the files that changed."""
-    changed: list[Path] = []
-    output_dir.mkdir(parents=True, exist_ok=True)
-    for name, text in render_models(catalog).items():
-        path = output_dir / name
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-            changed.append(path)
-    return changed
+    return sync_files({output_dir / name: text for name, text in render_models(catalog).items()})
 
 
 def check_models(catalog: Catalog, output_dir: Path) -> list[Path]:
     """The model modules in ``output_dir`` that are missing or differ from a fresh generation."""
-    stale: list[Path] = []
-    for name, text in render_models(catalog).items():
-        path = output_dir / name
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            stale.append(path)
-    return stale
+    return sync_files({output_dir / name: text for name, text in render_models(catalog).items()}, write=False)
 
 
 def generate_models(catalog: Catalog, output_dir: Path, *, check: bool = False) -> list[Path]:

@@ -51,7 +51,7 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, TypeVar
 
-from .catalog import Catalog, EventVersion
+from .catalog import Catalog, EventVersion, json_pointer
 from .errors import DerivationError, DerivedDataInvalidError, MissingDerivationError
 from .fields import parse_pointer
 
@@ -202,10 +202,6 @@ def _parse_step(raw: Any) -> Step:
     return Step(op, path=path, source=source, value=copy.deepcopy(raw.get("value")))
 
 
-def _pointer(parts: tuple[str, ...]) -> str:
-    return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)
-
-
 def _parent(data: Any, parts: tuple[str, ...]) -> Optional[MutableMapping[str, Any]]:
     node = data
     for part in parts[:-1]:
@@ -243,7 +239,7 @@ def _apply(step: Step, data: dict[str, Any], registry: DerivationRegistry) -> di
     if step.op == "default":
         parent = _parent(data, step.path)
         if parent is None:
-            raise _StepError(f"cannot set {_pointer(step.path)}: its parent is absent")
+            raise _StepError(f"cannot set {json_pointer(step.path)}: its parent is absent")
         parent.setdefault(step.path[-1], copy.deepcopy(step.value))
         return data
     assert step.source is not None
@@ -258,7 +254,7 @@ def _apply(step: Step, data: dict[str, Any], registry: DerivationRegistry) -> di
         value = copy.deepcopy(value)
     target = _parent(data, step.path)
     if target is None:
-        raise _StepError(f"cannot write {_pointer(step.path)}: its parent is absent")
+        raise _StepError(f"cannot write {json_pointer(step.path)}: its parent is absent")
     target[step.path[-1]] = value
     return data
 

@@ -44,7 +44,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from .catalog import Catalog, EventVersion, default_catalog_path, load_catalog
+from .catalog import Catalog, EventVersion, default_catalog_path, json_pointer, load_catalog
 from .errors import GitSourceError
 
 __all__ = [
@@ -629,7 +629,7 @@ def diff_catalogs(
 def _pointer_of(path: str) -> Optional[str]:
     if not path or "[]" in path or "{}" in path:
         return None
-    return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in path.split("."))
+    return json_pointer(path.split("."))
 
 
 def suggest_steps(

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from ._schema import unwrap_nullable
 from .catalog import Catalog
 from .errors import UnknownFieldError
 
@@ -69,17 +70,6 @@ def parse_pointer(pointer: str) -> list[str]:
     return [p.replace("~1", "/").replace("~0", "~") for p in parts]
 
 
-def _unwrap(schema: Mapping[str, Any]) -> tuple[Mapping[str, Any], bool]:
-    any_of = schema.get("anyOf")
-    if isinstance(any_of, list) and {"type": "null"} in any_of and len(any_of) == 2:
-        inner = next(s for s in any_of if s != {"type": "null"})
-        merged = dict(inner)
-        merged.update({k: v for k, v in schema.items() if k != "anyOf"})
-        return merged, True
-    types = schema.get("type")
-    return schema, isinstance(types, list) and "null" in types
-
-
 def _types(schema: Mapping[str, Any]) -> tuple[str, ...]:
     t = schema.get("type")
     if isinstance(t, str):
@@ -109,7 +99,7 @@ def field_info(catalog: Catalog, event_type: str, pointer: str, version: Optiona
     required = always = True
     nullable = False
     for index, part in enumerate(parts):
-        node, parent_nullable = _unwrap(schema)
+        node, parent_nullable = unwrap_nullable(schema)
         if index and parent_nullable:
             always = False
         props = node.get("properties")
@@ -131,7 +121,7 @@ def field_info(catalog: Catalog, event_type: str, pointer: str, version: Optiona
             raise UnknownFieldError(ev.type, ev.version, pointer, f"{part!r} has no schema")
         always = always and required
         schema = child
-    node, nullable = _unwrap(schema)
+    node, nullable = unwrap_nullable(schema)
     types = _types(node)
     return FieldInfo(
         pointer=pointer,

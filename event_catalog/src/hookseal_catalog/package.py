@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ._files import sync_files
 from .catalog import Catalog
 from .codegen import render_models
 from .errors import CodegenError
@@ -170,15 +171,8 @@ def write_package(catalog: Catalog, package: str, output: Path, *, check: bool =
 
     With ``check``, writes nothing and raises :class:`CodegenError` if a file is stale.
     """
-    stale: list[Path] = []
-    for rel, text in render_package(catalog, package).items():
-        path = output / rel
-        if path.exists() and path.read_text(encoding="utf-8") == text:
-            continue
-        stale.append(path)
-        if not check:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+    files = {output / rel: text for rel, text in render_package(catalog, package).items()}
+    stale = sync_files(files, write=not check)
     if check and stale:
         raise CodegenError(f"the generated package is stale: {', '.join(map(str, stale))}; regenerate it")
     return stale

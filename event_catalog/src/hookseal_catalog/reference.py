@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from ._schema import unwrap_nullable
 from .catalog import Catalog, ChangelogEntry, EventVersion
 
 __all__ = [
@@ -138,19 +139,8 @@ def _types(schema: Mapping[str, Any]) -> list[str]:
     return []
 
 
-def _unwrap(schema: Mapping[str, Any]) -> tuple[Mapping[str, Any], bool]:
-    """Merge the nullable idiom ``anyOf: [X, {type: null}]`` into X; return (schema, nullable)."""
-    any_of = schema.get("anyOf")
-    if isinstance(any_of, list) and {"type": "null"} in any_of and len(any_of) == 2:
-        inner = next(s for s in any_of if s != {"type": "null"})
-        merged = dict(inner)
-        merged.update({k: v for k, v in schema.items() if k != "anyOf"})
-        return merged, True
-    return schema, "null" in _types(schema)
-
-
 def _type_name(schema: Mapping[str, Any]) -> str:
-    schema, _ = _unwrap(schema)
+    schema, _ = unwrap_nullable(schema)
     names = [t for t in _types(schema) if t != "null"]
     if names == ["object"]:
         if "properties" in schema and isinstance(schema.get("title"), str):
@@ -198,7 +188,7 @@ def _constraints(schema: Mapping[str, Any]) -> tuple[str, ...]:
 
 def field_rows(schema: Mapping[str, Any], *, prefix: str = "", pointer: str = "", depth: int = 0) -> list[FieldRow]:
     """The field table of an *inlined* object schema (see :meth:`Catalog.resolved_schema`)."""
-    schema, _ = _unwrap(schema)
+    schema, _ = unwrap_nullable(schema)
     rows: list[FieldRow] = []
     props = schema.get("properties")
     if isinstance(props, Mapping):
@@ -206,7 +196,7 @@ def field_rows(schema: Mapping[str, Any], *, prefix: str = "", pointer: str = ""
         for name, sub in props.items():
             if not isinstance(sub, Mapping):
                 continue
-            field_schema, nullable = _unwrap(sub)
+            field_schema, nullable = unwrap_nullable(sub)
             full = f"{prefix}.{name}" if prefix else name
             here = f"{pointer}/{name.replace('~', '~0').replace('/', '~1')}"
             enum = tuple(v for v in field_schema.get("enum", []) if v is not None)
@@ -233,13 +223,13 @@ def _children(schema: Mapping[str, Any], prefix: str, pointer: str, depth: int) 
         return field_rows(schema, prefix=prefix, pointer=pointer, depth=depth)
     items = schema.get("items")
     if isinstance(items, Mapping):
-        inner, _ = _unwrap(items)
+        inner, _ = unwrap_nullable(items)
         return (
             _children(inner, prefix + "[]", pointer + "/*", depth) if "properties" in inner or "items" in inner else []
         )
     extra = schema.get("additionalProperties")
     if isinstance(extra, Mapping):
-        inner, _ = _unwrap(extra)
+        inner, _ = unwrap_nullable(extra)
         return (
             field_rows(inner, prefix=prefix + "{}", pointer=pointer + "/*", depth=depth)
             if "properties" in inner

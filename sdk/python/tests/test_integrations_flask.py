@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import types
 from typing import Any
 
 import hookseal
@@ -106,3 +107,33 @@ def test_typed_passes_the_generated_model() -> None:
            b'"data":{"message":"hi","endpoint_id":"ep_1"}}'
     r = app.test_client().post("/webhooks", data=body, headers=signed(body))
     assert r.status_code == 200 and r.get_json() == {"type": "test.ping"}
+
+
+class _Parsed:
+    def __init__(self, envelope: dict[str, Any]) -> None:
+        if "data" not in envelope:
+            raise ValueError("no data")  # as pydantic's ValidationError (a ValueError)
+        self.type = envelope["type"]
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [_Parsed, types.SimpleNamespace(parse_event=_Parsed)],
+    ids=["callable", "generated package"],
+)
+def test_typed_takes_a_callable_or_a_generated_models_package(typed: Any) -> None:
+    # The same forms as Webhook.construct_event(typed=...): not only True.
+    app = flask.Flask(__name__)
+
+    @app.post("/webhooks")
+    @verify_webhook(hookseal.Webhook(SECRET), typed=typed)
+    def webhooks(event: Any) -> Any:
+        assert isinstance(event, _Parsed)
+        return {"type": event.type}
+
+    body = event_body("evt_t", "invoice.paid")
+    r = app.test_client().post("/webhooks", data=body, headers=signed(body))
+    assert r.status_code == 200 and r.get_json() == {"type": "invoice.paid"}
+    bare = b'{"id":"evt_n","type":"test.ping"}'  # verified, but the parser refuses it
+    r = app.test_client().post("/webhooks", data=bare, headers=signed(bare))
+    assert_problem(r.status_code, r.headers["Content-Type"], r.get_json(), 400, "invalid_payload")

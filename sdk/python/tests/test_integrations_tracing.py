@@ -211,3 +211,33 @@ def test_without_opentelemetry_nothing_is_recorded_and_the_view_runs(
     # Only the handler's own span: no receive span, and so no link to the sender's trace.
     (handler,) = spans.get_finished_spans()
     assert handler.name == "handle test.ping" and handler.parent is None
+
+
+@pytest.mark.parametrize("with_once", [False, True], ids=["plain", "once"])
+def test_wsgi_middleware(spans: InMemorySpanExporter, with_once: bool) -> None:
+    pytest.importorskip("werkzeug")
+    from hookseal.idempotency import MemoryIdempotencyStore, ProcessOnce
+    from hookseal.integrations.wsgi import HooksealWSGIMiddleware
+    from werkzeug.test import Client
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        with trace.get_tracer("handler").start_as_current_span("wsgi app"):
+            start_response("202 Accepted", [("Content-Type", "text/plain")])
+            return [b"ok"]
+
+    once = ProcessOnce(MemoryIdempotencyStore()) if with_once else None
+    client = Client(HooksealWSGIMiddleware(app, hookseal.Webhook(SECRET), once=once))
+    body = event_body("evt_wsgi")
+    assert client.post("/", data=body, headers=traced(body)).status_code == 202
+    found = by_name(spans)
+    receive = found[_tracing.SPAN_NAME]
+    assert receive.parent.span_id == PARENT_ID and receive.context.trace_id == TRACE_ID
+    assert receive.attributes["hookseal.event.id"] == "evt_wsgi"
+    assert receive.attributes["http.response.status_code"] == 202
+    assert found["wsgi app"].parent.span_id == receive.context.span_id
+    spans.clear()
+    rejected = client.post("/", data=body + b" ", headers=traced(body))
+    assert rejected.status_code == 401
+    (receive,) = spans.get_finished_spans()
+    assert receive.attributes["hookseal.outcome"] == "signature_mismatch"
+    assert receive.status.status_code is StatusCode.ERROR

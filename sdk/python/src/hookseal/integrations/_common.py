@@ -125,8 +125,8 @@ def admit(
     """Verify a delivery and, with ``once``, claim its id.
 
     With ``typed``, the event is parsed into its generated pydantic model: ``True`` for
-    ``hookseal.models`` (needs ``hookseal[models]``), or a provider's generated models
-    package (see ``Webhook.construct_event``); a body that does not fit the model is
+    ``hookseal.models`` (needs ``hookseal[models]``), a provider's generated models
+    package or a callable (see ``Webhook.construct_event``); a body that does not fit is
     answered 400 ``invalid_payload``.
 
     Returns:

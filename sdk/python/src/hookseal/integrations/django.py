@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 from django.http import HttpRequest, HttpResponse  # type: ignore[import-untyped]
 from django.views.decorators.csrf import csrf_exempt  # type: ignore[import-untyped]
 
+from .._typed import Typed
 from ..idempotency import ProcessOnce
 from ._common import Reply, admit, finish, is_success
 from ._tracing import receive_span
@@ -38,7 +39,7 @@ def _to_response(reply: Reply) -> HttpResponse:
 
 
 def verify_webhook(
-    webhook: Webhook, *, once: Optional[ProcessOnce] = None, typed: bool = False
+    webhook: Webhook, *, once: Optional[ProcessOnce] = None, typed: Typed = False
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Decorate a Django view so it runs only for verified deliveries.
 
@@ -51,8 +52,10 @@ def verify_webhook(
             answered 200 without running the view, one in progress elsewhere 503 with
             ``Retry-After``; the claim completes when the view answers 2xx and is
             released otherwise.
-        typed: Pass the event's generated pydantic model instead of a ``dict``
-            (``hookseal[models]``).
+        typed: Pass the event's typed model instead of a ``dict``: ``True`` for
+            :mod:`hookseal.models` (``hookseal[models]``), a models package generated for
+            a provider's own catalog, or a callable taking the envelope dict (as in
+            :meth:`hookseal.Webhook.construct_event`).
 
     Returns:
         The decorator.
@@ -87,7 +90,7 @@ def verify_webhook(
 
 
 def _async_wrapper(
-    webhook: Webhook, once: Optional[ProcessOnce], typed: bool, view: Callable[..., Any]
+    webhook: Webhook, once: Optional[ProcessOnce], typed: Typed, view: Callable[..., Any]
 ) -> Callable[..., Any]:
     # Async views: the same steps, with the store's blocking I/O off the event loop.
     @functools.wraps(view)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 
 from flask import Response, current_app, g, make_response, request
 
+from .._typed import Typed
 from ..idempotency import ProcessOnce
 from ._common import Reply, admit, finish, is_success
 from ._tracing import receive_span
@@ -38,7 +39,7 @@ def _to_response(reply: Reply) -> Response:
 
 
 def verify_webhook(
-    webhook: Webhook, *, once: Optional[ProcessOnce] = None, typed: bool = False
+    webhook: Webhook, *, once: Optional[ProcessOnce] = None, typed: Typed = False
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorate a Flask view so it runs only for verified deliveries.
 
@@ -51,8 +52,10 @@ def verify_webhook(
             answered 200 without running the view, one in progress elsewhere 503 with
             ``Retry-After``; the claim completes when the view answers 2xx and is
             released otherwise.
-        typed: Pass the event's generated pydantic model instead of a ``dict``
-            (``hookseal[models]``).
+        typed: Pass the event's typed model instead of a ``dict``: ``True`` for
+            :mod:`hookseal.models` (``hookseal[models]``), a models package generated for
+            a provider's own catalog, or a callable taking the envelope dict (as in
+            :meth:`hookseal.Webhook.construct_event`).
 
     Returns:
         The decorator.

@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from .._typed import Typed
 from ..idempotency import ProcessOnce
 from ._common import Admission, Reply, admit, finish, is_success
 from ._tracing import receive_span
@@ -84,7 +85,7 @@ def _remember(request: Request, admission: Admission) -> None:
 
 
 async def _admit(
-    webhook: Webhook, request: Request, once: Optional[ProcessOnce], typed: bool
+    webhook: Webhook, request: Request, once: Optional[ProcessOnce], typed: Typed
 ) -> Union[Admission, Reply]:
     body = await request.body()
     if once is None:
@@ -107,12 +108,14 @@ class VerifiedEvent:
             delivery id is answered 200 (``{"status": "duplicate"}``) without running the
             endpoint, one in progress elsewhere 503 with ``Retry-After``; the claim
             completes when the endpoint returns and is released if it raises.
-        typed: Yield the event's generated pydantic model instead of a ``dict``
-            (``hookseal[models]``).
+        typed: Yield the event's typed model instead of a ``dict``: ``True`` for
+            :mod:`hookseal.models` (``hookseal[models]``), a models package generated for
+            a provider's own catalog, or a callable taking the envelope dict (as in
+            :meth:`hookseal.Webhook.construct_event`).
     """
 
     def __init__(
-        self, webhook: Webhook, *, once: Optional[ProcessOnce] = None, typed: bool = False
+        self, webhook: Webhook, *, once: Optional[ProcessOnce] = None, typed: Typed = False
     ) -> None:
         """Configure the dependency; see the class docstring."""
         self.webhook = webhook
@@ -146,7 +149,7 @@ def webhook_endpoint(
     handler: Handler,
     *,
     once: Optional[ProcessOnce] = None,
-    typed: bool = False,
+    typed: Typed = False,
 ) -> Callable[[Request], Awaitable[Response]]:
     """Wrap ``handler(request, event)`` as a Starlette endpoint that verifies first.
 
@@ -154,7 +157,7 @@ def webhook_endpoint(
     answered 400/401 with a problem body and ``handler`` never runs. With ``once``, a
     completed delivery id is answered 200 without running it; the claim completes when
     ``handler`` answers 2xx and is released otherwise. With ``typed``, ``event`` is the
-    generated pydantic model (``hookseal[models]``).
+    typed model (``typed`` as in :meth:`hookseal.Webhook.construct_event`).
     """
 
     async def endpoint(request: Request) -> Response:

@@ -5,6 +5,8 @@ Examples:
 
 The verified event is put in the environ as ``environ["hookseal.event"]`` and the raw body
 is replayed to the application through a fresh ``wsgi.input``.
+With OpenTelemetry installed, verification and the application's call run in a
+``webhook receive`` span that continues the sender's trace, as in every integration.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ._common import (
     path_set,
     problem,
 )
+from ._tracing import ReceiveSpan, receive_span
 
 if TYPE_CHECKING:
     from ..webhook import Webhook
@@ -112,21 +115,26 @@ class HooksealWSGIMiddleware:
         else:
             body = b""
         headers = environ_headers(environ)
-        outcome = admit(self.webhook, body, headers, self.once)
-        if isinstance(outcome, Reply):
-            return _reply(start_response, outcome)
-        environ["wsgi.input"] = io.BytesIO(body)
-        environ["CONTENT_LENGTH"] = str(len(body))
-        environ["hookseal.event"] = outcome.event
-        environ["hookseal.delivery_id"] = outcome.delivery_id
-        if self.once is None:
-            return self.app(environ, start_response)
-        return self._run_once(environ, start_response, outcome)
+        with receive_span(self.webhook, headers) as span:
+            outcome = admit(self.webhook, body, headers, self.once)
+            span.outcome(outcome)
+            if isinstance(outcome, Reply):
+                return _reply(start_response, outcome)
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+            environ["hookseal.event"] = outcome.event
+            environ["hookseal.delivery_id"] = outcome.delivery_id
+            return self._run(environ, start_response, outcome, span)
 
-    def _run_once(
-        self, environ: dict[str, Any], start_response: StartResponse, admission: Admission
-    ) -> Iterator[bytes]:
-        status = 500
+    def _run(
+        self, environ: dict[str, Any], start_response: StartResponse, admission: Admission, span: ReceiveSpan
+    ) -> Iterable[bytes]:
+        """Call the application inside the span; with ``once``, finish the claim once its body is sent.
+
+        The span records the status when the application started its response during the
+        call (a generator application that starts it later goes unrecorded).
+        """
+        status: Optional[int] = None
 
         def capture(status_line: str, headers: Any, exc_info: Any = None) -> Any:
             nonlocal status
@@ -134,15 +142,29 @@ class HooksealWSGIMiddleware:
             return start_response(status_line, headers, exc_info) if exc_info else start_response(
                 status_line, headers)
 
-        succeeded = False
         try:
             result = self.app(environ, capture)
+        except BaseException:
+            finish(self.once, admission, False)
+            raise
+        if status is not None:
+            span.status(status)
+        if self.once is None:
+            return result
+        return self._finish_after(result, admission, lambda: status)
+
+    def _finish_after(
+        self, result: Iterable[bytes], admission: Admission, status: Callable[[], Optional[int]]
+    ) -> Iterator[bytes]:
+        succeeded = False
+        try:
             try:
                 yield from result
             finally:
                 close = getattr(result, "close", None)
                 if close is not None:
                     close()
-            succeeded = is_success(status)
+            answered = status()
+            succeeded = answered is not None and is_success(answered)
         finally:
             finish(self.once, admission, succeeded)
