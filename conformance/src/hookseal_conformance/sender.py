@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -46,6 +46,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float
+    answered: Optional[float] = None  # when the receiver's answer went out
 
     def header(self, name: str) -> Optional[str]:
         """Return a header value by case-insensitive name."""
@@ -68,9 +69,14 @@ class Endpoint:
     secret: str = ""
     public_key: Optional[str] = None
     received: list[Received] = field(default_factory=list)
+    #: Decides the reply from the request itself (e.g. by the event in its body); when set,
+    #: it replaces ``script``.
+    decide: Optional[Callable[[Received], Reply]] = None
 
     def reply_for(self, attempt: int) -> Reply:
         """The reply to the ``attempt``-th request (1-based); the last one repeats."""
+        if self.decide is not None:
+            return self.decide(self.received[attempt - 1])
         if not self.script:
             return Reply(200)
         return self.script[min(attempt, len(self.script)) - 1]
@@ -131,6 +137,9 @@ class SenderHarness:
             self._cond.notify_all()
         if reply.hang:
             self._release.wait(reply.hang)
+        with self._cond:
+            rec.answered = time.time()
+            self._cond.notify_all()
         # 204 and 304 carry no body; a client may take one for a broken response.
         text = "" if reply.status in (204, 304) else "ok" if reply.status < 300 else "scripted"
         return Response(text, status=reply.status, headers=list(reply.headers))
@@ -198,16 +207,29 @@ class SenderHarness:
             "signing": "hmac",
         }
         fields.update(options)
-        ep = Endpoint(path, fields["url"], tenant, fields, list(script))
+        ep = Endpoint(path, fields["url"], fields["tenant"], fields, list(script))
         if create:
             answer = self.require(fields, prop)
-            ep.endpoint_id = str(answer.get("endpoint_id", ""))
-            ep.secret = str(answer.get("secret", ""))
-            pk = answer.get("public_key")
-            ep.public_key = str(pk) if pk else None
-            with self._cond:
-                self._endpoints[path] = ep
+            self._register(ep, answer)
         return ep
+
+    def try_endpoint(self, prop: str, **options: Any) -> tuple[dict[str, Any], Endpoint]:
+        """Ask for an endpoint that may be refused; return the answer and the endpoint
+        (registered with the receiver only when the answer is ``ok``)."""
+        ep = self.endpoint(prop=prop, create=False, **options)
+        answer = self.call(ep.options, prop)
+        if answer.get("ok") is True:
+            self._register(ep, answer)
+        return answer, ep
+
+    def _register(self, ep: Endpoint, answer: dict[str, Any]) -> None:
+        """Note the created endpoint's id and keys; route its path to it."""
+        ep.endpoint_id = str(answer.get("endpoint_id", ""))
+        ep.secret = str(answer.get("secret", ""))
+        pk = answer.get("public_key")
+        ep.public_key = str(pk) if pk else None
+        with self._cond:
+            self._endpoints[ep.path] = ep
 
     def send(self, ep: Endpoint, event_type: str, data: dict[str, Any], prop: str) -> str:
         """Send one event to ``ep``'s tenant; return the delivery id for ``ep``."""

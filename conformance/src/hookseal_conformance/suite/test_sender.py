@@ -192,6 +192,10 @@ def test_hello_and_unknown_op(hookseal_sender: SenderHarness) -> None:
     for key in ("name", "version", "profiles", "signing"):
         if key not in hello:
             raise _fail(hookseal_sender, "hello", f"a {key!r} field", repr(hello))
+    features = hello.get("features", [])
+    if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
+        raise _fail(hookseal_sender, "hello", "features: a list of feature names (optional)",
+                    repr(features))
     answer = hookseal_sender.call({"op": "no_such_op"}, "unknown op")
     if answer.get("ok") is not False or answer.get("error") != "unknown_op":
         raise _fail(hookseal_sender, "answers an unknown op with unknown_op",
