@@ -86,6 +86,8 @@ FEATURE_SENDER_BUGS: dict[str, set[str]] = {
     "auth_first_attempt_only": {"test_auth_static_authorization"},
     "traceparent_reused_span": {"test_traceparent_on_every_attempt"},
     "idempotency_ignored": {"test_idempotent_send"},
+    "oauth_no_refresh": {"test_auth_oauth_client_credentials"},
+    "oauth_token_per_attempt": {"test_auth_oauth_client_credentials"},
 }
 
 # Minimal verifiers proving the constant-time probe: (runtime, script taking safe|eq).

@@ -28,7 +28,7 @@ FEATURES: dict[str, str] = {
 #: Features the suite has properties for today (the others are protocol only, so far).
 CHECKED: tuple[str, ...] = (
     "versions", "filters", "headers", "redaction", "rate_limit", "batches", "ordering",
-    "auth_static", "traceparent", "idempotency",
+    "auth_static", "auth_oauth", "traceparent", "idempotency",
 )
 
 

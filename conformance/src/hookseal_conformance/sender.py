@@ -30,11 +30,13 @@ class Reply:
         status: HTTP status code.
         headers: response headers (``Retry-After``, ``Location``...).
         hang: seconds to hold the request before answering (a slow endpoint).
+        body: the response body (e.g. a token endpoint's JSON); empty for a short text.
     """
 
     status: int = 200
     headers: tuple[tuple[str, str], ...] = ()
     hang: float = 0.0
+    body: str = ""  # the response body ("" for a short default text)
 
 
 @dataclass
@@ -141,7 +143,8 @@ class SenderHarness:
             rec.answered = time.time()
             self._cond.notify_all()
         # 204 and 304 carry no body; a client may take one for a broken response.
-        text = "" if reply.status in (204, 304) else "ok" if reply.status < 300 else "scripted"
+        text = "" if reply.status in (204, 304) else reply.body or (
+            "ok" if reply.status < 300 else "scripted")
         return Response(text, status=reply.status, headers=list(reply.headers))
 
     def url_for(self, path: str) -> str:
@@ -221,6 +224,15 @@ class SenderHarness:
         if answer.get("ok") is True:
             self._register(ep, answer)
         return answer, ep
+
+    def listen(self, decide: Callable[[Received], Reply]) -> Endpoint:
+        """Serve a fresh path with ``decide`` (not an adapter endpoint: e.g. an OAuth token
+        endpoint); what arrives there is logged in the returned object's ``received``."""
+        ep = self.endpoint(prop="", create=False)
+        ep.decide = decide
+        with self._cond:
+            self._endpoints[ep.path] = ep
+        return ep
 
     def _register(self, ep: Endpoint, answer: dict[str, Any]) -> None:
         """Note the created endpoint's id and keys; route its path to it."""

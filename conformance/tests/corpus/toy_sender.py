@@ -66,9 +66,11 @@ BUGS = {
     "auth_first_attempt_only": "sends the Authorization header on the first attempt only",
     "traceparent_reused_span": "reuses one span id for every attempt",
     "idempotency_ignored": "enqueues again on a repeated idempotency key",
+    "oauth_no_refresh": "keeps its OAuth token after a 401 (the delivery fails)",
+    "oauth_token_per_attempt": "fetches a new OAuth token for every attempt",
 }
 FEATURES = ["versions", "filters", "headers", "redaction", "rate_limit", "batches", "ordering",
-            "auth_static", "traceparent", "idempotency"]
+            "auth_static", "auth_oauth", "traceparent", "idempotency"]
 BUG = sys.argv[1] if len(sys.argv) > 1 else "none"
 assert BUG in BUGS, f"unknown bug {BUG!r}; one of {sorted(BUGS)}"
 
@@ -316,9 +318,16 @@ def check_versions(versions: Any) -> dict[str, int]:
     return dict(versions)
 
 
-def check_auth(auth: Any) -> dict[str, Any]:
+def check_auth(auth: Any, allow_local: bool) -> dict[str, Any]:
+    if isinstance(auth, dict) and auth.get("type") == "oauth":
+        if not all(isinstance(auth.get(k), str) and auth[k] for k in
+                   ("token_url", "client_id", "client_secret")):
+            raise Refused("invalid_auth", "oauth needs token_url, client_id and client_secret")
+        if not allow_local and refused(auth["token_url"]):
+            raise Refused("destination_refused", "the token URL is refused")
+        return {**auth, "token": None}
     if not isinstance(auth, dict) or auth.get("type") != "static":
-        raise Refused("invalid_auth", "auth type static is the one this sender has")
+        raise Refused("invalid_auth", "auth types static and oauth are the ones this sender has")
     value = auth.get("authorization")
     if not isinstance(value, str) or not value or not VALUE.fullmatch(value):
         raise Refused("invalid_auth", "authorization: a non-empty header value")
@@ -384,7 +393,10 @@ def deliver(records: list[dict[str, Any]], ep: dict[str, Any], body: bytes, even
         value = headers.get("webhook-signature", "")
         if BUG == "sw_signatures_comma_joined" and value.count("v1,") > 1:
             headers["webhook-signature"] = value.replace(" ", ",")
-        if ep["auth"] and (number == 1 or BUG != "auth_first_attempt_only"):
+        oauth = bool(ep["auth"]) and ep["auth"]["type"] == "oauth"
+        if oauth:
+            headers["Authorization"] = "Bearer " + oauth_token(ep["auth"], fresh=False)
+        elif ep["auth"] and (number == 1 or BUG != "auth_first_attempt_only"):
             headers["Authorization"] = ep["auth"]["authorization"]
         if BUG != "traceparent_reused_span":
             span = secrets.token_hex(8)
@@ -395,6 +407,10 @@ def deliver(records: list[dict[str, Any]], ep: dict[str, Any], body: bytes, even
             url = ep["url"]
             status, resp_headers = post(url, body, headers,
                                         None if BUG == "no_timeout" else ep["timeout"])
+            if oauth and status == 401 and BUG != "oauth_no_refresh":
+                # The token was refused: fetch a new one once and retry the attempt once.
+                headers["Authorization"] = "Bearer " + oauth_token(ep["auth"], fresh=True)
+                status, resp_headers = post(url, body, headers, ep["timeout"])
             if BUG == "follows_redirects" and 300 <= status < 400 and "location" in resp_headers:
                 status, resp_headers = post(resp_headers["location"], body, headers, ep["timeout"])
         except (OSError, http.client.HTTPException) as exc:
@@ -424,6 +440,28 @@ def deliver(records: list[dict[str, Any]], ep: dict[str, Any], body: bytes, even
             dlv["next_attempt_at"] = time.time() + delay
         time.sleep(delay)
     finish(records, "dead_lettered")
+
+
+def oauth_token(auth: dict[str, Any], fresh: bool) -> str:
+    """The cached client-credentials token, fetched when there is none (or ``fresh``)."""
+    with LOCK:
+        if auth["token"] and not fresh and BUG != "oauth_token_per_attempt":
+            return str(auth["token"])
+    parts = urllib.parse.urlsplit(auth["token_url"])
+    form = {"grant_type": "client_credentials", "client_id": auth["client_id"],
+            "client_secret": auth["client_secret"]}
+    if auth.get("scope"):
+        form["scope"] = auth["scope"]
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port or 80, timeout=5)
+    try:
+        conn.request("POST", parts.path or "/", body=urllib.parse.urlencode(form),
+                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        answer = json.loads(conn.getresponse().read() or b"{}")
+    finally:
+        conn.close()
+    with LOCK:
+        auth["token"] = str(answer.get("access_token", ""))
+        return auth["token"]
 
 
 def finish(records: list[dict[str, Any]], status: str) -> None:
@@ -485,7 +523,8 @@ def op_create_endpoint(req: dict[str, Any]) -> dict[str, Any]:
         headers = check_headers(req.get("headers") or {}, prefix)
         redact = check_redact(req.get("redact") or [], req.get("event_types"))
         versions = check_versions(req.get("versions") or {})
-        auth = check_auth(req["auth"]) if req.get("auth") is not None else None
+        auth = check_auth(req["auth"], bool(req.get("allow_local"))) \
+            if req.get("auth") is not None else None
         batch = check_batch(req["batch"]) if req.get("batch") is not None else None
         rate = req.get("rate_limit")
         if rate is not None and not (number(rate) and rate > 0):

@@ -742,9 +742,99 @@ def test_auth_invalid_refused(hookseal_sender: SenderHarness,
     h = hookseal_sender
     feature(h, request, "auth_static")
     _refusals(h, "refuses an invalid endpoint auth (invalid_auth)", "invalid_auth", [
+        {"auth": {"type": "oauth", "client_id": "c", "client_secret": "s"}},  # no token_url
         {"auth": {"type": "kerberos"}},
         {"auth": {"type": "static", "authorization": "Bearer a\r\nX-Injected: 1"}},
         {"auth": {"type": "static", "authorization": ""}}])
+
+
+def _form(r: Received) -> dict[str, str]:
+    import urllib.parse
+
+    return dict(urllib.parse.parse_qsl(r.body.decode("utf-8", "replace")))
+
+
+def _client(r: Received) -> tuple[Optional[str], Optional[str]]:
+    """The client id and secret of a token request: HTTP Basic, or the form (RFC 6749)."""
+    import base64
+    import urllib.parse
+
+    auth = r.header("Authorization") or ""
+    if auth.startswith("Basic "):
+        try:
+            cid, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+        except ValueError:
+            return None, None
+        return urllib.parse.unquote_plus(cid), urllib.parse.unquote_plus(secret)
+    form = _form(r)
+    return form.get("client_id"), form.get("client_secret")
+
+
+def test_auth_oauth_client_credentials(hookseal_sender: SenderHarness,
+                                       request: pytest.FixtureRequest) -> None:
+    """OAuth 2.0 client credentials: the token is fetched from the token URL (a POST of
+    ``grant_type=client_credentials`` with the client's id and secret and the scope),
+    cached (one fetch for three deliveries) and sent as ``Bearer``; a 401 makes the sender
+    fetch a new token and deliver with it (not fail); no secret or token in the adapter's
+    answers."""
+    h = hookseal_sender
+    feature(h, request, "auth_oauth")
+    prop = "authenticates with OAuth client credentials: fetched, cached, refreshed on a 401"
+    issued: list[str] = []
+    client_secret = f"cs_{secrets.token_hex(12)}"
+
+    def token(r: Received) -> Reply:
+        cid, secret = _client(r)
+        form = _form(r)
+        if r.method != "POST" or form.get("grant_type") != "client_credentials" or \
+                (cid, secret) != ("cid-conformance", client_secret):
+            return Reply(400, (("Content-Type", "application/json"),),
+                         body='{"error":"invalid_client"}')
+        issued.append(f"tok_{secrets.token_hex(10)}")
+        return Reply(200, (("Content-Type", "application/json"),), body=json.dumps(
+            {"access_token": issued[-1], "token_type": "Bearer", "expires_in": 3600}))
+
+    token_ep = h.listen(token)
+    refused_once: list[Received] = []
+
+    def hook(r: Received) -> Reply:
+        body = _body(r)
+        amount = body["data"]["invoice"]["total"]["amount"] if isinstance(body, dict) else 0
+        if issued and r.header("Authorization") != f"Bearer {issued[-1]}":
+            return Reply(401)
+        if amount == 3 and not refused_once:
+            refused_once.append(r)
+            return Reply(401)  # the token was revoked: the sender must fetch a new one
+        return Reply(200)
+
+    ep = h.endpoint(prop=prop, retry_schedule=[0.3], auth={
+        "type": "oauth", "token_url": h.url_for(token_ep.path), "client_id": "cid-conformance",
+        "client_secret": client_secret, "scope": "webhooks", "audience": None})
+    ep.decide = hook
+    dids = []
+    for amount in (1, 2):
+        dids.append(h.send(ep, INVOICE, _invoice(amount=amount), prop))
+        h.wait_status(dids[-1], ["delivered", "failed", "dead_lettered"], WAIT, prop)
+    fetched = len(token_ep.received)
+    dids.append(h.send(ep, INVOICE, _invoice(amount=3), prop))
+    records = [h.wait_status(d, ["delivered", "failed", "dead_lettered"], WAIT, prop)
+               for d in dids]
+    got = list(ep.received)
+    if fetched != 1 or any(_form(r).get("scope") != "webhooks" for r in token_ep.received):
+        raise _fail(h, prop, "one token request (with scope webhooks) for the first two "
+                    "deliveries: the token is cached", f"{fetched} token request(s)",
+                    token_ep.received)
+    if [r.get("status") for r in records] != ["delivered"] * 3 or len(issued) != 2:
+        raise _fail(h, prop, "three deliveries delivered, the third after a 401 with a new "
+                    "token (two tokens issued)",
+                    f"{[r.get('status') for r in records]}, {len(issued)} token(s) issued", got)
+    last = got[-1]
+    if last.header("Authorization") != f"Bearer {issued[-1]}":
+        raise _fail(h, prop, "the last attempt with the new token",
+                    repr(last.header("Authorization")), got)
+    answers = json.dumps(records)
+    if client_secret in answers or any(t in answers for t in issued):
+        raise _fail(h, prop, "no client secret or token in get_delivery", answers[:500])
 
 
 _TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
