@@ -88,6 +88,8 @@ FEATURE_SENDER_BUGS: dict[str, set[str]] = {
     "idempotency_ignored": {"test_idempotent_send"},
     "oauth_no_refresh": {"test_auth_oauth_client_credentials"},
     "oauth_token_per_attempt": {"test_auth_oauth_client_credentials"},
+    "mtls_expired_accepted": {"test_auth_mtls_client_certificate"},
+    "proxy_ignored": {"test_proxy_connect"},
 }
 
 # Minimal verifiers proving the constant-time probe: (runtime, script taking safe|eq).

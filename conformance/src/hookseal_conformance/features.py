@@ -25,10 +25,10 @@ FEATURES: dict[str, str] = {
     "idempotency": "send's idempotency_key: a repeated send enqueues nothing (issue 21)",
 }
 
-#: Features the suite has properties for today (the others are protocol only, so far).
+#: Features the suite has properties for (every one, today).
 CHECKED: tuple[str, ...] = (
     "versions", "filters", "headers", "redaction", "rate_limit", "batches", "ordering",
-    "auth_static", "auth_oauth", "traceparent", "idempotency",
+    "auth_static", "auth_oauth", "auth_mtls", "proxy", "traceparent", "idempotency",
 )
 
 

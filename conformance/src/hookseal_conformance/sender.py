@@ -12,11 +12,13 @@ import re
 import socket
 import threading
 import time
+import urllib.parse
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from ._tls import TestPKI, make_pki, server_context
 from .adapter import Adapter
 from .errors import AdapterError
 from .report import ConformanceFailure, bug_report
@@ -49,6 +51,7 @@ class Received:
     body: bytes
     at: float
     answered: Optional[float] = None  # when the receiver's answer went out
+    peer_port: Optional[int] = None  # the client's TCP port (to tell proxied connections)
 
     def header(self, name: str) -> Optional[str]:
         """Return a header value by case-insensitive name."""
@@ -107,14 +110,39 @@ class SenderHarness:
         self._stray: list[Received] = []
         self._release = threading.Event()
         self._hello: Optional[dict[str, Any]] = None
+        self._pki: Optional[TestPKI] = None
+        self._tls_servers: dict[bool, Any] = {}
 
     def close(self) -> None:
         """Shut the adapter down and stop the receiver."""
         self._release.set()
         self.adapter.close(goodbye={"op": "shutdown"})
-        self.server.clear()  # type: ignore[no-untyped-call]
-        if self.server.is_running():
-            self.server.stop()  # type: ignore[no-untyped-call]
+        for server in [self.server, *self._tls_servers.values()]:
+            server.clear()
+            if server.is_running():
+                server.stop()
+
+    @property
+    def pki(self) -> TestPKI:
+        """The test CA and its certificates (made on first use)."""
+        if self._pki is None:
+            self._pki = make_pki()
+        return self._pki
+
+    def tls_url_for(self, path: str, *, require_client_cert: bool) -> str:
+        """An ``https://127.0.0.1`` URL for ``path`` on a TLS receiver (certificate from
+        :attr:`pki`), which with ``require_client_cert`` completes no handshake without a
+        client certificate the test CA issued."""
+        from pytest_httpserver import HTTPServer
+
+        server = self._tls_servers.get(require_client_cert)
+        if server is None:
+            server = HTTPServer(host="127.0.0.1", port=0, threaded=True,
+                                ssl_context=server_context(self.pki, require_client_cert))
+            server.expect_request(re.compile(r"/.*")).respond_with_handler(self._handle)
+            server.start()
+            self._tls_servers[require_client_cert] = server
+        return f"https://127.0.0.1:{server.port}{path}"
 
     # -- receiver -----------------------------------------------------------------------
 
@@ -127,6 +155,7 @@ class SenderHarness:
             headers={k: v for k, v in request.headers.items()},
             body=request.get_data(),
             at=time.time(),
+            peer_port=_port(request.environ.get("REMOTE_PORT")),
         )
         with self._cond:
             ep = self._endpoints.get(rec.path)
@@ -210,6 +239,8 @@ class SenderHarness:
             "signing": "hmac",
         }
         fields.update(options)
+        if "url" in options:  # e.g. a TLS receiver's URL: route by its path
+            path = urllib.parse.urlsplit(str(options["url"])).path
         ep = Endpoint(path, fields["url"], fields["tenant"], fields, list(script))
         if create:
             answer = self.require(fields, prop)
@@ -297,6 +328,13 @@ class SenderHarness:
         condition, so an extra request ends the wait at once.
         """
         return self.wait_requests(ep, count + 1, seconds)
+
+
+def _port(value: Any) -> Optional[int]:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 class DroppingServer:
@@ -484,3 +522,96 @@ class TricklingServer:
         self._stop.set()
         self._thread.join(timeout=2)
         self._sock.close()
+
+
+class ConnectProxy:
+    """An HTTP ``CONNECT`` proxy on loopback that records each tunnel's target.
+
+    It answers ``CONNECT host:port`` with ``200`` and relays bytes both ways; any other
+    request gets ``405`` (a sender must tunnel, contract 4.6).
+    """
+
+    def __init__(self) -> None:
+        self.targets: list[str] = []
+        self.refused: list[str] = []
+        self.ports: set[int] = set()  # local ports of the proxy's upstream connections
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self._sock.settimeout(0.2)
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        """The proxy's URL."""
+        return f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._tunnel, args=(conn,), daemon=True).start()
+
+    def _tunnel(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(10)
+            head = b""
+            try:
+                while b"\r\n\r\n" not in head:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        return
+                    head += chunk
+            except OSError:
+                return
+            line = head.split(b"\r\n", 1)[0].decode("latin-1")
+            parts = line.split()
+            if len(parts) < 2 or parts[0] != "CONNECT":
+                with self._lock:
+                    self.refused.append(line)
+                with contextlib.suppress(OSError):
+                    conn.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n"
+                                 b"Connection: close\r\n\r\n")
+                return
+            host, _, port = parts[1].rpartition(":")
+            with self._lock:
+                self.targets.append(parts[1])
+            try:
+                upstream = socket.create_connection((host.strip("[]"), int(port)), timeout=10)
+            except (OSError, ValueError):
+                with contextlib.suppress(OSError):
+                    conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+                return
+            with self._lock:
+                self.ports.add(upstream.getsockname()[1])
+            with upstream:
+                conn.sendall(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+                relay = threading.Thread(target=_pipe, args=(upstream, conn), daemon=True)
+                relay.start()
+                _pipe(conn, upstream)
+                relay.join(timeout=10)
+
+    def close(self) -> None:
+        """Stop serving."""
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self._sock.close()
+
+
+def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    """Copy ``src`` to ``dst`` until either side closes."""
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            dst.sendall(data)
+    except OSError:
+        pass
+    with contextlib.suppress(OSError):
+        dst.shutdown(socket.SHUT_WR)

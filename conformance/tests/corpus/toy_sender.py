@@ -15,7 +15,9 @@ import json
 import re
 import secrets
 import socket
+import ssl
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -68,9 +70,11 @@ BUGS = {
     "idempotency_ignored": "enqueues again on a repeated idempotency key",
     "oauth_no_refresh": "keeps its OAuth token after a 401 (the delivery fails)",
     "oauth_token_per_attempt": "fetches a new OAuth token for every attempt",
+    "mtls_expired_accepted": "takes an expired client certificate at registration",
+    "proxy_ignored": "connects to the destination directly, not through the proxy",
 }
 FEATURES = ["versions", "filters", "headers", "redaction", "rate_limit", "batches", "ordering",
-            "auth_static", "auth_oauth", "traceparent", "idempotency"]
+            "auth_static", "auth_oauth", "auth_mtls", "proxy", "traceparent", "idempotency"]
 BUG = sys.argv[1] if len(sys.argv) > 1 else "none"
 assert BUG in BUGS, f"unknown bug {BUG!r}; one of {sorted(BUGS)}"
 
@@ -122,10 +126,22 @@ def current_keys(ep: dict[str, Any]) -> list[str]:
     return keys
 
 
-def post(url: str, body: bytes, headers: dict[str, str], timeout: Optional[float]
+def post(url: str, body: bytes, headers: dict[str, str], timeout: Optional[float],
+         tls: Optional[ssl.SSLContext] = None, proxy: Optional[str] = None
          ) -> tuple[int, dict[str, str]]:
     parts = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname or "", parts.port or 80, timeout=timeout)
+    host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+    conn: http.client.HTTPConnection
+    if parts.scheme == "https":
+        if proxy and BUG != "proxy_ignored":
+            via = urllib.parse.urlsplit(proxy)
+            conn = http.client.HTTPSConnection(via.hostname or "", via.port or 80,
+                                               timeout=timeout, context=tls)
+            conn.set_tunnel(host, port)
+        else:
+            conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=tls)
+    else:
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
 
     def cut_off() -> None:
         # The timeout bounds the whole attempt: shut the socket, whatever is trickling in.
@@ -318,7 +334,43 @@ def check_versions(versions: Any) -> dict[str, int]:
     return dict(versions)
 
 
+def check_mtls(auth: dict[str, Any]) -> None:
+    """The certificate parses, is valid now, and the key is its key."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        cert = x509.load_pem_x509_certificate(str(auth.get("cert_pem", "")).encode())
+        key = serialization.load_pem_private_key(str(auth.get("key_pem", "")).encode(), None)
+    except (ValueError, TypeError) as exc:
+        raise Refused("invalid_auth", f"the certificate or key does not load: {exc}") from None
+    now = time.time()
+    valid = cert.not_valid_before_utc.timestamp() <= now <= cert.not_valid_after_utc.timestamp()
+    if not valid and BUG != "mtls_expired_accepted":
+        raise Refused("invalid_auth", "the certificate is not valid now")
+    raw = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    if cert.public_key().public_bytes(*raw) != key.public_key().public_bytes(*raw):
+        raise Refused("invalid_auth", "the key does not match the certificate")
+
+
+def tls_context(ca_pem: Optional[str], auth: Optional[dict[str, Any]]) -> ssl.SSLContext:
+    context = ssl.create_default_context(cadata=ca_pem) if ca_pem else \
+        ssl.create_default_context()
+    if auth and auth["type"] == "mtls":
+        with tempfile.TemporaryDirectory() as tmp:
+            cert, key = f"{tmp}/cert.pem", f"{tmp}/key.pem"
+            with open(cert, "w") as f:
+                f.write(auth["cert_pem"])
+            with open(key, "w") as f:
+                f.write(auth["key_pem"])
+            context.load_cert_chain(cert, key)
+    return context
+
+
 def check_auth(auth: Any, allow_local: bool) -> dict[str, Any]:
+    if isinstance(auth, dict) and auth.get("type") == "mtls":
+        check_mtls(auth)
+        return dict(auth)
     if isinstance(auth, dict) and auth.get("type") == "oauth":
         if not all(isinstance(auth.get(k), str) and auth[k] for k in
                    ("token_url", "client_id", "client_secret")):
@@ -396,7 +448,8 @@ def deliver(records: list[dict[str, Any]], ep: dict[str, Any], body: bytes, even
         oauth = bool(ep["auth"]) and ep["auth"]["type"] == "oauth"
         if oauth:
             headers["Authorization"] = "Bearer " + oauth_token(ep["auth"], fresh=False)
-        elif ep["auth"] and (number == 1 or BUG != "auth_first_attempt_only"):
+        elif ep["auth"] and ep["auth"]["type"] == "static" and (
+                number == 1 or BUG != "auth_first_attempt_only"):
             headers["Authorization"] = ep["auth"]["authorization"]
         if BUG != "traceparent_reused_span":
             span = secrets.token_hex(8)
@@ -406,14 +459,16 @@ def deliver(records: list[dict[str, Any]], ep: dict[str, Any], body: bytes, even
         try:
             url = ep["url"]
             status, resp_headers = post(url, body, headers,
-                                        None if BUG == "no_timeout" else ep["timeout"])
+                                        None if BUG == "no_timeout" else ep["timeout"],
+                                        ep["tls"], ep["proxy"])
             if oauth and status == 401 and BUG != "oauth_no_refresh":
                 # The token was refused: fetch a new one once and retry the attempt once.
                 headers["Authorization"] = "Bearer " + oauth_token(ep["auth"], fresh=True)
-                status, resp_headers = post(url, body, headers, ep["timeout"])
+                status, resp_headers = post(url, body, headers, ep["timeout"], ep["tls"],
+                                            ep["proxy"])
             if BUG == "follows_redirects" and 300 <= status < 400 and "location" in resp_headers:
                 status, resp_headers = post(resp_headers["location"], body, headers, ep["timeout"])
-        except (OSError, http.client.HTTPException) as exc:
+        except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
             error = f"{type(exc).__name__}: {exc}"
         with LOCK:
             for dlv in records:
@@ -549,6 +604,7 @@ def op_create_endpoint(req: dict[str, Any]) -> dict[str, Any]:
         "auth": auth, "batch": batch, "ordering": ordering,
         "limiter": Limiter(float(rate)) if rate is not None else None,
         "queue": [], "cond": threading.Condition(), "keys": {}, "sequences": {},
+        "tls": tls_context(req.get("tls_ca_pem"), auth), "proxy": req.get("proxy"),
     }
     if batch is not None:
         threading.Thread(target=batcher, args=(ep,), daemon=True).start()
@@ -666,7 +722,8 @@ FIELDS: dict[str, tuple[type, ...]] = {
     "filter": (dict, type(None)), "headers": (dict, type(None)), "redact": (list, type(None)),
     "versions": (dict, type(None)), "auth": (dict, type(None)), "batch": (dict, type(None)),
     "rate_limit": (int, float, type(None)), "ordering": (str, type(None)),
-    "idempotency_key": (str, type(None)),
+    "idempotency_key": (str, type(None)), "tls_ca_pem": (str, type(None)),
+    "proxy": (str, type(None)),
 }
 
 

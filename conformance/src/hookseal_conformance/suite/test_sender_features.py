@@ -837,6 +837,73 @@ def test_auth_oauth_client_credentials(hookseal_sender: SenderHarness,
         raise _fail(h, prop, "no client secret or token in get_delivery", answers[:500])
 
 
+def test_auth_mtls_client_certificate(hookseal_sender: SenderHarness,
+                                     request: pytest.FixtureRequest) -> None:
+    """Mutual TLS: a receiver that requires a client certificate gets the delivery from
+    an endpoint holding one the test CA issued (every attempt, a retry included); an
+    endpoint without it reaches nothing (the attempt fails at the handshake); an expired
+    certificate, a key that does not match, or text that is no PEM is refused at
+    registration (``invalid_auth``); the key never shows in an answer."""
+    h = hookseal_sender
+    feature(h, request, "auth_mtls")
+    prop = "presents the endpoint's TLS client certificate and checks it at registration"
+    pki = h.pki
+    path = f"/hook/{uuid.uuid4().hex[:12]}"
+    mtls = {"type": "mtls", "cert_pem": pki.client_cert_pem, "key_pem": pki.client_key_pem}
+    ep = h.endpoint([Reply(503), Reply(200)], prop=prop, retry_schedule=[0.3],
+                    url=h.tls_url_for(path, require_client_cert=True), tls_ca_pem=pki.ca_pem,
+                    auth=mtls)
+    bare = h.endpoint(prop=prop, retry_schedule=[0.3], tls_ca_pem=pki.ca_pem,
+                      url=h.tls_url_for(f"/hook/{uuid.uuid4().hex[:12]}",
+                                        require_client_cert=True))
+    did = h.send(ep, INVOICE, _invoice(), prop)
+    bare_did = h.send(bare, INVOICE, _invoice(), prop)
+    record = h.wait_status(did, ["delivered", "failed", "dead_lettered"], WAIT, prop)
+    got = h.wait_requests(ep, 2, WAIT)
+    if record.get("status") != "delivered" or len(got) != 2:
+        raise _fail(h, prop, "two attempts through mutual TLS (503, then delivered)",
+                    f"{len(got)} request(s), status {record.get('status')!r}", got)
+    _check_all(h, ep, got, prop)
+    bare_record = h.wait_status(bare_did, ["delivered", "failed", "dead_lettered"], WAIT, prop)
+    if bare.received or bare_record.get("status") == "delivered":
+        raise _fail(h, prop, "no request without a client certificate (the handshake fails)",
+                    f"{len(bare.received)} request(s), {bare_record!r}")
+    if "PRIVATE KEY" in json.dumps(h.delivery(did, prop)):
+        raise _fail(h, prop, "no key in get_delivery", "the key's PEM")
+    other_key = pki.server_key_pem
+    _refusals(h, prop, "invalid_auth", [
+        {"auth": {**mtls, "cert_pem": pki.expired_client_cert_pem}},
+        {"auth": {**mtls, "key_pem": other_key}},
+        {"auth": {**mtls, "cert_pem": "not a certificate"}}])
+
+
+def test_proxy_connect(hookseal_sender: SenderHarness, request: pytest.FixtureRequest) -> None:
+    """Egress through an HTTP proxy: every attempt to an https endpoint goes through a
+    ``CONNECT`` tunnel to the destination (the proxy logs it; the receiver gets the
+    request, signed as always)."""
+    h = hookseal_sender
+    feature(h, request, "proxy")
+    prop = "sends every attempt through the endpoint's proxy with CONNECT"
+    from hookseal_conformance.sender import ConnectProxy
+
+    proxy = ConnectProxy()
+    try:
+        url = h.tls_url_for(f"/hook/{uuid.uuid4().hex[:12]}", require_client_cert=False)
+        ep = h.endpoint([Reply(500), Reply(200)], prop=prop, retry_schedule=[0.3], url=url,
+                        tls_ca_pem=h.pki.ca_pem, proxy=proxy.url)
+        h.send(ep, INVOICE, _invoice(), prop)
+        got = h.wait_requests(ep, 2, WAIT)
+        target = url.split("/")[2]
+        direct = [r for r in got if r.peer_port not in proxy.ports]
+        if len(got) != 2 or target not in proxy.targets or proxy.refused or direct:
+            raise _fail(h, prop, f"two attempts, each through a CONNECT {target} tunnel",
+                        f"{len(got)} request(s), {len(direct)} not through the proxy; tunnels "
+                        f"{proxy.targets}; other proxy requests {proxy.refused}", got)
+        _check_all(h, ep, got, prop)
+    finally:
+        proxy.close()
+
+
 _TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 
 
