@@ -3,9 +3,14 @@ correct toy sender, and fails each broken toy sender for the right reason."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+from typing import Any
+
 import pytest
 from corpus_expectations import FEATURE_SENDER_BUGS, SENDER_BUGS
-from corpus_runner import Runs
+from corpus_runner import PY, Runs
+from hookseal_conformance.features import CHECKED
 
 # The corpus runs share a pool: a test may wait for runs queued before its own.
 pytestmark = pytest.mark.timeout(900)
@@ -14,10 +19,22 @@ pytestmark = pytest.mark.timeout(900)
 def test_reference_sender_conforms(corpus_runs: Runs) -> None:
     run = corpus_runs.get("sender:reference")
     assert run.code == 0, run.output[-4000:]
-    # It declares no optional feature yet: their properties are skipped inside the suite's
-    # run, each with its reason in the report (never an outer skip of this test).
-    assert "the sender does not declare 'filters' in hello's features" in run.output
+    # The optional features it does not declare are skipped inside the suite's run, each
+    # with its reason in the report (never an outer skip of this test); those it declares
+    # are checked.
+    declared = _reference_hello().get("features", [])
+    for feature in CHECKED:
+        reason = f"the sender does not declare {feature!r} in hello's features"
+        assert (reason in run.output) == (feature not in declared), (feature, declared)
     assert not run.failed
+
+
+def _reference_hello() -> dict[str, Any]:
+    """The reference adapter's answer to ``hello``."""
+    proc = subprocess.run([PY, "-m", "hookseal_sender.adapter"], input='{"op":"hello"}\n',
+                          capture_output=True, text=True, timeout=120, check=True)
+    answer: dict[str, Any] = json.loads(proc.stdout.splitlines()[0])
+    return answer
 
 
 def test_require_turns_an_undeclared_feature_into_a_failure(corpus_runs: Runs) -> None:
