@@ -23,7 +23,7 @@ import pytest
 from hookseal_conformance import _catalog
 from hookseal_conformance.features import resolve
 from hookseal_conformance.sender import Endpoint, Received, Reply, SenderHarness
-from hookseal_conformance.suite.test_sender import (
+from hookseal_conformance.suite._checks import (
     EARLY,
     LATE,
     WAIT,
