@@ -8,7 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from corpus_expectations import CT_VERIFIERS, SENDER_BUGS, VERIFIER_BUGS, snippet_adapters
+from corpus_expectations import (
+    CT_VERIFIERS,
+    FEATURE_SENDER_BUGS,
+    SENDER_BUGS,
+    VERIFIER_BUGS,
+    snippet_adapters,
+)
 from corpus_runner import (
     CORPUS,
     PY,
@@ -27,9 +33,19 @@ def corpus_runs() -> Iterator[Runs]:
     # so each test waits only for its own run, never for the whole queue.
     runs.add("sender:reference", ["sender", "--adapter", f"{PY} -m hookseal_sender.adapter",
                                   "--require-ed25519", *SENDER_ARGS])
-    runs.add("sender:none", ["sender", "--adapter", toy_sender("none"), *SENDER_ARGS])
+    # The toy declares every feature the suite checks, and must pass them all.
+    runs.add("sender:none", ["sender", "--adapter", toy_sender("none"), "--require", "all",
+                             *SENDER_ARGS])
+    # The reference sender declares no optional feature yet: asked for one, it fails.
+    runs.add("sender:reference-require", [
+        "sender", "--adapter", f"{PY} -m hookseal_sender.adapter", "--require", "filters",
+        "--require", "batches", "-k", "test_filters_invalid or test_batches_limits",
+        *SENDER_ARGS])
     for bug in sorted(SENDER_BUGS):
         runs.add(f"sender:{bug}", ["sender", "--adapter", toy_sender(bug), *SENDER_ARGS])
+    for bug, props in sorted(FEATURE_SENDER_BUGS.items()):
+        runs.add(f"sender:{bug}", ["sender", "--adapter", toy_sender(bug), "-k",
+                                   " or ".join(sorted(props)), *SENDER_ARGS])
     runs.add("verifier:sdk", ["verifier", "--adapter", f"{PY} -m hookseal.adapter",
                               "--require-ed25519", *VERIFIER_ARGS])
     runs.add("verifier:none", ["verifier", "--adapter", toy_verifier("none"), *VERIFIER_ARGS])

@@ -3,9 +3,14 @@ correct toy sender, and fails each broken toy sender for the right reason."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+from typing import Any
+
 import pytest
-from corpus_expectations import SENDER_BUGS
-from corpus_runner import Runs
+from corpus_expectations import FEATURE_SENDER_BUGS, SENDER_BUGS
+from corpus_runner import PY, Runs
+from hookseal_conformance.features import CHECKED
 
 # The corpus runs share a pool: a test may wait for runs queued before its own.
 pytestmark = pytest.mark.timeout(900)
@@ -14,6 +19,30 @@ pytestmark = pytest.mark.timeout(900)
 def test_reference_sender_conforms(corpus_runs: Runs) -> None:
     run = corpus_runs.get("sender:reference")
     assert run.code == 0, run.output[-4000:]
+    # The optional features it does not declare are skipped inside the suite's run, each
+    # with its reason in the report (never an outer skip of this test); those it declares
+    # are checked.
+    declared = _reference_hello().get("features", [])
+    for feature in CHECKED:
+        reason = f"the sender does not declare {feature!r} in hello's features"
+        assert (reason in run.output) == (feature not in declared), (feature, declared)
+    assert not run.failed
+
+
+def _reference_hello() -> dict[str, Any]:
+    """The reference adapter's answer to ``hello``."""
+    proc = subprocess.run([PY, "-m", "hookseal_sender.adapter"], input='{"op":"hello"}\n',
+                          capture_output=True, text=True, timeout=120, check=True)
+    answer: dict[str, Any] = json.loads(proc.stdout.splitlines()[0])
+    return answer
+
+
+def test_require_turns_an_undeclared_feature_into_a_failure(corpus_runs: Runs) -> None:
+    run = corpus_runs.get("sender:reference-require")
+    assert run.code == 1, run.output[-4000:]
+    assert run.failed_properties == {"test_filters_invalid_refused_at_registration",
+                                     "test_batches_limits_refused"}, run.output[-4000:]
+    assert "(and --require filters was given)" in run.output
 
 
 def test_toy_sender_without_bugs_conforms(corpus_runs: Runs) -> None:
@@ -21,11 +50,11 @@ def test_toy_sender_without_bugs_conforms(corpus_runs: Runs) -> None:
     assert run.code == 0, run.output[-4000:]
 
 
-@pytest.mark.parametrize("bug", sorted(SENDER_BUGS))
+@pytest.mark.parametrize("bug", sorted([*SENDER_BUGS, *FEATURE_SENDER_BUGS]))
 def test_broken_sender_fails_for_the_right_reason(corpus_runs: Runs, bug: str) -> None:
     run = corpus_runs.get(f"sender:{bug}")
     assert run.code == 1, f"the suite passed a sender that {bug}:\n{run.output[-3000:]}"
-    expected = SENDER_BUGS[bug]
+    expected = {**SENDER_BUGS, **FEATURE_SENDER_BUGS}[bug]
     assert run.failed_properties & expected, (
         f"{bug}: expected one of {sorted(expected)} to fail; failed: {sorted(run.failed)}"
     )

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Optional
 
+from .features import CHECKED, FEATURES
 from .plugin import DEFAULT_EXAMPLES, DEFAULT_STARTUP_TIMEOUT, EXIT_ADAPTER_UNUSABLE, PROFILE_CHOICES
 
 SUITE = Path(__file__).resolve().parent / "suite"
@@ -23,7 +24,7 @@ VERIFIER_MODULES = (
     "test_verifier_protocol.py",
     "test_verifier_timing.py",
 )
-SENDER_MODULES = ("test_sender.py",)
+SENDER_MODULES = ("test_sender.py", "test_sender_features.py")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,8 +71,13 @@ def _parser() -> argparse.ArgumentParser:
                           help="do not inject the constant-time comparison probes")
     verifier.add_argument("--source", action="append", default=[], metavar="PATH",
                           help="verifier source (Go/PHP) for the constant-time source check")
-    sub.add_parser("sender", parents=[common],
-                   help="check a sender (sender adapter, see the README)")
+    sender = sub.add_parser("sender", parents=[common],
+                            help="check a sender (sender adapter, see the README)")
+    sender.add_argument("--require", action="append", default=[], metavar="FEATURE",
+                        choices=("all", *FEATURES),
+                        help="fail (instead of skip) when the sender's hello does not declare "
+                        "FEATURE; repeatable; 'all' for every feature the suite checks "
+                        f"({', '.join(CHECKED)})")
     return parser
 
 
@@ -107,6 +113,9 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
             out.append("--hookseal-no-observe")
         for source in args.source:
             out += ["--hookseal-source", source]
+    else:
+        for feature in args.require:
+            out += ["--hookseal-require", feature]
     return out + list(args.pytest_args)
 
 

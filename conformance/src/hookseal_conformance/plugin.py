@@ -68,6 +68,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="fail (instead of skip) when the implementation does not support v1a/Ed25519",
     )
     group.addoption(
+        "--hookseal-require",
+        action="append",
+        default=[],
+        metavar="FEATURE",
+        help="sender only: fail (instead of skip) when hello does not declare FEATURE "
+        "(repeatable; 'all' for every feature the suite checks)",
+    )
+    group.addoption(
         "--hookseal-shrink-seconds",
         type=int,
         default=30,

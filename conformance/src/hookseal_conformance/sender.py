@@ -12,13 +12,15 @@ import re
 import socket
 import threading
 import time
+import urllib.parse
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from hookseal.profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1
 
+from ._tls import TestPKI, make_pki, server_context
 from .adapter_process import Adapter
 from .errors import AdapterError
 from .report import ConformanceFailure, bug_report
@@ -32,11 +34,13 @@ class Reply:
         status: HTTP status code.
         headers: response headers (``Retry-After``, ``Location``...).
         hang: seconds to hold the request before answering (a slow endpoint).
+        body: the response body (e.g. a token endpoint's JSON); empty for a short text.
     """
 
     status: int = 200
     headers: tuple[tuple[str, str], ...] = ()
     hang: float = 0.0
+    body: str = ""  # the response body ("" for a short default text)
 
 
 @dataclass
@@ -48,6 +52,8 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float
+    answered: Optional[float] = None  # when the receiver's answer went out
+    peer_port: Optional[int] = None  # the client's TCP port (to tell proxied connections)
 
     def header(self, name: str) -> Optional[str]:
         """Return a header value by case-insensitive name."""
@@ -70,9 +76,14 @@ class Endpoint:
     secret: str = ""
     public_key: Optional[str] = None
     received: list[Received] = field(default_factory=list)
+    #: Decides the reply from the request itself (e.g. by the event in its body); when set,
+    #: it replaces ``script``.
+    decide: Optional[Callable[[Received], Reply]] = None
 
     def reply_for(self, attempt: int) -> Reply:
         """The reply to the ``attempt``-th request (1-based); the last one repeats."""
+        if self.decide is not None:
+            return self.decide(self.received[attempt - 1])
         if not self.script:
             return Reply(200)
         return self.script[min(attempt, len(self.script)) - 1]
@@ -101,14 +112,39 @@ class SenderHarness:
         self._stray: list[Received] = []
         self._release = threading.Event()
         self._hello: Optional[dict[str, Any]] = None
+        self._pki: Optional[TestPKI] = None
+        self._tls_servers: dict[bool, Any] = {}
 
     def close(self) -> None:
         """Shut the adapter down and stop the receiver."""
         self._release.set()
         self.adapter.close(goodbye={"op": "shutdown"})
-        self.server.clear()  # type: ignore[no-untyped-call]
-        if self.server.is_running():
-            self.server.stop()  # type: ignore[no-untyped-call]
+        for server in [self.server, *self._tls_servers.values()]:
+            server.clear()
+            if server.is_running():
+                server.stop()
+
+    @property
+    def pki(self) -> TestPKI:
+        """The test CA and its certificates (made on first use)."""
+        if self._pki is None:
+            self._pki = make_pki()
+        return self._pki
+
+    def tls_url_for(self, path: str, *, require_client_cert: bool) -> str:
+        """An ``https://127.0.0.1`` URL for ``path`` on a TLS receiver (certificate from
+        :attr:`pki`), which with ``require_client_cert`` completes no handshake without a
+        client certificate the test CA issued."""
+        from pytest_httpserver import HTTPServer
+
+        server = self._tls_servers.get(require_client_cert)
+        if server is None:
+            server = HTTPServer(host="127.0.0.1", port=0, threaded=True,
+                                ssl_context=server_context(self.pki, require_client_cert))
+            server.expect_request(re.compile(r"/.*")).respond_with_handler(self._handle)
+            server.start()
+            self._tls_servers[require_client_cert] = server
+        return f"https://127.0.0.1:{server.port}{path}"
 
     # -- receiver -----------------------------------------------------------------------
 
@@ -121,6 +157,7 @@ class SenderHarness:
             headers={k: v for k, v in request.headers.items()},
             body=request.get_data(),
             at=time.time(),
+            peer_port=_port(request.environ.get("REMOTE_PORT")),
         )
         with self._cond:
             ep = self._endpoints.get(rec.path)
@@ -133,8 +170,12 @@ class SenderHarness:
             self._cond.notify_all()
         if reply.hang:
             self._release.wait(reply.hang)
+        with self._cond:
+            rec.answered = time.time()
+            self._cond.notify_all()
         # 204 and 304 carry no body; a client may take one for a broken response.
-        text = "" if reply.status in (204, 304) else "ok" if reply.status < 300 else "scripted"
+        text = "" if reply.status in (204, 304) else reply.body or (
+            "ok" if reply.status < 300 else "scripted")
         return Response(text, status=reply.status, headers=list(reply.headers))
 
     def url_for(self, path: str) -> str:
@@ -200,16 +241,40 @@ class SenderHarness:
             "signing": "hmac",
         }
         fields.update(options)
-        ep = Endpoint(path, fields["url"], tenant, fields, list(script))
+        if "url" in options:  # e.g. a TLS receiver's URL: route by its path
+            path = urllib.parse.urlsplit(str(options["url"])).path
+        ep = Endpoint(path, fields["url"], fields["tenant"], fields, list(script))
         if create:
             answer = self.require(fields, prop)
-            ep.endpoint_id = str(answer.get("endpoint_id", ""))
-            ep.secret = str(answer.get("secret", ""))
-            pk = answer.get("public_key")
-            ep.public_key = str(pk) if pk else None
-            with self._cond:
-                self._endpoints[path] = ep
+            self._register(ep, answer)
         return ep
+
+    def try_endpoint(self, prop: str, **options: Any) -> tuple[dict[str, Any], Endpoint]:
+        """Ask for an endpoint that may be refused; return the answer and the endpoint
+        (registered with the receiver only when the answer is ``ok``)."""
+        ep = self.endpoint(prop=prop, create=False, **options)
+        answer = self.call(ep.options, prop)
+        if answer.get("ok") is True:
+            self._register(ep, answer)
+        return answer, ep
+
+    def listen(self, decide: Callable[[Received], Reply]) -> Endpoint:
+        """Serve a fresh path with ``decide`` (not an adapter endpoint: e.g. an OAuth token
+        endpoint); what arrives there is logged in the returned object's ``received``."""
+        ep = self.endpoint(prop="", create=False)
+        ep.decide = decide
+        with self._cond:
+            self._endpoints[ep.path] = ep
+        return ep
+
+    def _register(self, ep: Endpoint, answer: dict[str, Any]) -> None:
+        """Note the created endpoint's id and keys; route its path to it."""
+        ep.endpoint_id = str(answer.get("endpoint_id", ""))
+        ep.secret = str(answer.get("secret", ""))
+        pk = answer.get("public_key")
+        ep.public_key = str(pk) if pk else None
+        with self._cond:
+            self._endpoints[ep.path] = ep
 
     def send(self, ep: Endpoint, event_type: str, data: dict[str, Any], prop: str) -> str:
         """Send one event to ``ep``'s tenant; return the delivery id for ``ep``."""
@@ -265,6 +330,13 @@ class SenderHarness:
         condition, so an extra request ends the wait at once.
         """
         return self.wait_requests(ep, count + 1, seconds)
+
+
+def _port(value: Any) -> Optional[int]:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _read_request(conn: socket.socket) -> None:
@@ -422,3 +494,96 @@ class TricklingServer(_RawServer):
             while self.closed_after is None and time.monotonic() < deadline:
                 self._cond.wait(max(0.0, deadline - time.monotonic()))
             return self.closed_after
+
+
+class ConnectProxy:
+    """An HTTP ``CONNECT`` proxy on loopback that records each tunnel's target.
+
+    It answers ``CONNECT host:port`` with ``200`` and relays bytes both ways; any other
+    request gets ``405`` (a sender must tunnel, contract 4.6).
+    """
+
+    def __init__(self) -> None:
+        self.targets: list[str] = []
+        self.refused: list[str] = []
+        self.ports: set[int] = set()  # local ports of the proxy's upstream connections
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self._sock.settimeout(0.2)
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        """The proxy's URL."""
+        return f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._tunnel, args=(conn,), daemon=True).start()
+
+    def _tunnel(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(10)
+            head = b""
+            try:
+                while b"\r\n\r\n" not in head:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        return
+                    head += chunk
+            except OSError:
+                return
+            line = head.split(b"\r\n", 1)[0].decode("latin-1")
+            parts = line.split()
+            if len(parts) < 2 or parts[0] != "CONNECT":
+                with self._lock:
+                    self.refused.append(line)
+                with contextlib.suppress(OSError):
+                    conn.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n"
+                                 b"Connection: close\r\n\r\n")
+                return
+            host, _, port = parts[1].rpartition(":")
+            with self._lock:
+                self.targets.append(parts[1])
+            try:
+                upstream = socket.create_connection((host.strip("[]"), int(port)), timeout=10)
+            except (OSError, ValueError):
+                with contextlib.suppress(OSError):
+                    conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+                return
+            with self._lock:
+                self.ports.add(upstream.getsockname()[1])
+            with upstream:
+                conn.sendall(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+                relay = threading.Thread(target=_pipe, args=(upstream, conn), daemon=True)
+                relay.start()
+                _pipe(conn, upstream)
+                relay.join(timeout=10)
+
+    def close(self) -> None:
+        """Stop serving."""
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self._sock.close()
+
+
+def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    """Copy ``src`` to ``dst`` until either side closes."""
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            dst.sendall(data)
+    except OSError:
+        pass
+    with contextlib.suppress(OSError):
+        dst.shutdown(socket.SHUT_WR)

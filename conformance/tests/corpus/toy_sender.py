@@ -8,11 +8,16 @@ and ``hookseal.sign``: it does not depend on the reference sender.
 from __future__ import annotations
 
 import contextlib
+import copy
 import http.client
 import ipaddress
 import json
+import re
+import secrets
 import socket
+import ssl
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -44,7 +49,32 @@ BUGS = {
     "ssrf_no_dns": "checks literal addresses only, never what a name resolves to",
     "attempt_time_is_enqueue_time": "records every attempt at the time the event was sent",
     "crashes_on_bad_request": "crashes on a request field of the wrong type",
+    # Optional features (contract 4.2-4.6), all declared in hello.
+    "filter_ignores_not": "takes every $not as a match",
+    "filter_gt_inclusive": "evaluates $gt as $gte and $lt as $lte",
+    "invalid_filter_accepted": "accepts unknown filter operators (and ignores them)",
+    "reserved_header_allowed": "lets a custom header replace a reserved one",
+    "headers_unlimited": "accepts any number of custom headers",
+    "redact_after_signing": "signs the body, then drops the redacted fields",
+    "redact_required_allowed": "lets a required field be redacted",
+    "rate_limit_per_worker": "holds the rate limit per worker thread, not per endpoint",
+    "batch_id_per_attempt": "gives each attempt of a batch a new batch id",
+    "batch_waits_for_max_wait": "sends a batch only at max_wait, even when it is full",
+    "batch_reversed": "puts a batch's events in reverse order",
+    "ordering_overlaps": "delivers events of one key concurrently",
+    "sequence_gaps": "numbers sequence per endpoint, not per key (gaps within a key)",
+    "ordering_blocks_other_keys": "holds every key back while one key waits",
+    "pinned_version_ignored": "sends the current version to pinned endpoints",
+    "auth_first_attempt_only": "sends the Authorization header on the first attempt only",
+    "traceparent_reused_span": "reuses one span id for every attempt",
+    "idempotency_ignored": "enqueues again on a repeated idempotency key",
+    "oauth_no_refresh": "keeps its OAuth token after a 401 (the delivery fails)",
+    "oauth_token_per_attempt": "fetches a new OAuth token for every attempt",
+    "mtls_expired_accepted": "takes an expired client certificate at registration",
+    "proxy_ignored": "connects to the destination directly, not through the proxy",
 }
+FEATURES = ["versions", "filters", "headers", "redaction", "rate_limit", "batches", "ordering",
+            "auth_static", "auth_oauth", "auth_mtls", "proxy", "traceparent", "idempotency"]
 BUG = sys.argv[1] if len(sys.argv) > 1 else "none"
 assert BUG in BUGS, f"unknown bug {BUG!r}; one of {sorted(BUGS)}"
 
@@ -52,6 +82,7 @@ CATALOG = load_catalog()
 LOCK = threading.Lock()
 ENDPOINTS: dict[str, dict[str, Any]] = {}
 DELIVERIES: dict[str, dict[str, Any]] = {}
+IDEMPOTENT: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
 
 
 def internal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -95,10 +126,22 @@ def current_keys(ep: dict[str, Any]) -> list[str]:
     return keys
 
 
-def post(url: str, body: bytes, headers: dict[str, str], timeout: Optional[float]
+def post(url: str, body: bytes, headers: dict[str, str], timeout: Optional[float],
+         tls: Optional[ssl.SSLContext] = None, proxy: Optional[str] = None
          ) -> tuple[int, dict[str, str]]:
     parts = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname or "", parts.port or 80, timeout=timeout)
+    host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+    conn: http.client.HTTPConnection
+    if parts.scheme == "https":
+        if proxy and BUG != "proxy_ignored":
+            via = urllib.parse.urlsplit(proxy)
+            conn = http.client.HTTPSConnection(via.hostname or "", via.port or 80,
+                                               timeout=timeout, context=tls)
+            conn.set_tunnel(host, port)
+        else:
+            conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=tls)
+    else:
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
 
     def cut_off() -> None:
         # The timeout bounds the whole attempt: shut the socket, whatever is trickling in.
@@ -131,97 +174,517 @@ def retry_after_seconds(value: str) -> Optional[float]:
         return None
 
 
-def deliver(dlv: dict[str, Any], ep: dict[str, Any], body: bytes, event_type: str) -> None:
+class Refused(Exception):
+    """An endpoint option the sender refuses, with the adapter's error code."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+
+
+# -- filters (contract 4.3) ---------------------------------------------------------------
+
+FIELD_OPS = {"$eq", "$ne", "$in", "$nin", "$gt", "$gte", "$lt", "$lte", "$exists"}
+POINTER = re.compile(r"(/([^~/]|~[01])*)+")
+
+
+def check_filter(flt: Any) -> None:
+    if not isinstance(flt, dict):
+        raise Refused("invalid_filter", "a filter is a JSON object")
+    for key, value in flt.items():
+        if key in ("$and", "$or"):
+            if not isinstance(value, list) or not value:
+                raise Refused("invalid_filter", f"{key} takes a non-empty list of filters")
+            for sub in value:
+                check_filter(sub)
+        elif key == "$not":
+            check_filter(value)
+        elif key.startswith("$") or not POINTER.fullmatch(key):
+            if BUG != "invalid_filter_accepted":
+                raise Refused("invalid_filter", f"{key!r}: not an operator or a JSON Pointer")
+        elif not isinstance(value, dict) or not value:
+            raise Refused("invalid_filter", f"{key}: a condition is an object of operators")
+        else:
+            for op, arg in value.items():
+                if op not in FIELD_OPS:
+                    if BUG == "invalid_filter_accepted":
+                        continue
+                    raise Refused("invalid_filter", f"{key}: unknown operator {op!r}")
+                if op in ("$in", "$nin") and not isinstance(arg, list):
+                    raise Refused("invalid_filter", f"{key}: {op} takes a list")
+                if op == "$exists" and not isinstance(arg, bool):
+                    raise Refused("invalid_filter", f"{key}: $exists takes true or false")
+
+
+def lookup(doc: Any, pointer: str) -> tuple[bool, Any]:
+    for token in pointer.split("/")[1:]:
+        part = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(doc, dict) and part in doc:
+            doc = doc[part]
+        elif isinstance(doc, list) and part.isdigit() and int(part) < len(doc):
+            doc = doc[int(part)]
+        else:
+            return False, None
+    return True, doc
+
+
+def same(a: Any, b: Any) -> bool:
+    return isinstance(a, bool) == isinstance(b, bool) and a == b
+
+
+def number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def holds(op: str, arg: Any, found: bool, value: Any) -> bool:
+    if op == "$exists":
+        return found == arg
+    if op in ("$eq", "$ne"):
+        return (found and same(value, arg)) == (op == "$eq")
+    if op in ("$in", "$nin"):
+        return (found and any(same(value, a) for a in arg)) == (op == "$in")
+    if op in ("$gt", "$gte", "$lt", "$lte") and found and number(value) and number(arg):
+        if BUG == "filter_gt_inclusive":
+            op = {"$gt": "$gte", "$lt": "$lte"}.get(op, op)
+        return {"$gt": value > arg, "$gte": value >= arg, "$lt": value < arg,
+                "$lte": value <= arg}[op]
+    return op not in FIELD_OPS  # an operator let through by invalid_filter_accepted
+
+
+def matches(flt: dict[str, Any], doc: Any) -> bool:
+    for key, value in flt.items():
+        if key == "$and" and not all(matches(f, doc) for f in value):
+            return False
+        if key == "$or" and not any(matches(f, doc) for f in value):
+            return False
+        if key == "$not" and BUG != "filter_ignores_not" and matches(value, doc):
+            return False
+        if not key.startswith("$"):
+            found, got = lookup(doc, key)
+            if not all(holds(op, arg, found, got) for op, arg in value.items()):
+                return False
+    return True
+
+
+# -- headers, redaction, versions, auth (contract 4.2, 4.3, 4.6) ---------------------------
+
+TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+VALUE = re.compile(r"[\t\x20-\x7e]*")
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+              "trailer", "transfer-encoding", "upgrade", "proxy-connection"}
+
+
+def check_headers(headers: Any, prefix: str) -> dict[str, str]:
+    if not isinstance(headers, dict):
+        raise Refused("invalid_headers", "headers is an object of names and values")
+    if len(headers) > 20 and BUG != "headers_unlimited":
+        raise Refused("invalid_headers", "at most 20 custom headers")
+    reserved = {f"{p.lower()}-{n}" for p in (prefix, "hookseal")
+                for n in ("signature", "webhook-id", "event-type")}
+    reserved |= {"webhook-id", "webhook-timestamp", "webhook-signature", "content-type",
+                 "content-length", "host", *HOP_BY_HOP}
+    for name, value in headers.items():
+        if not TOKEN.fullmatch(name) or not isinstance(value, str) or not VALUE.fullmatch(value):
+            raise Refused("invalid_headers", f"{name!r}: not an HTTP header name and value")
+        if name.lower() in reserved and BUG != "reserved_header_allowed":
+            raise Refused("invalid_headers", f"{name!r} is reserved: {sorted(reserved)}")
+    return dict(headers)
+
+
+def check_redact(redact: Any, event_types: Optional[list[str]]) -> list[str]:
+    from hookseal_catalog.fields import field_info
+
+    if not isinstance(redact, list) or not all(isinstance(p, str) for p in redact):
+        raise Refused("invalid_redaction", "redact is a list of JSON Pointers")
+    for pointer in redact:
+        if not POINTER.fullmatch(pointer):
+            raise Refused("invalid_redaction", f"{pointer!r} is not a JSON Pointer")
+        known = False
+        for event_type in event_types or sorted(CATALOG.events):
+            try:
+                info = field_info(CATALOG, event_type, pointer)
+            except Exception:
+                continue
+            known = True
+            if info.required and BUG != "redact_required_allowed":
+                raise Refused("invalid_redaction", f"{pointer} is required in {event_type}")
+        if not known:
+            raise Refused("invalid_redaction", f"{pointer} names no field")
+    return list(redact)
+
+
+def redacted(data: dict[str, Any], pointers: list[str]) -> dict[str, Any]:
+    data = copy.deepcopy(data)
+    for pointer in pointers:
+        *parents, last = pointer.split("/")[1:]
+        found, parent = lookup(data, "/" + "/".join(parents)) if parents else (True, data)
+        if found and isinstance(parent, dict):
+            parent.pop(last.replace("~1", "/").replace("~0", "~"), None)
+    return data
+
+
+def check_versions(versions: Any) -> dict[str, int]:
+    if not isinstance(versions, dict):
+        raise Refused("invalid_version", "versions maps event types to versions")
+    for event_type, version in versions.items():
+        event = CATALOG.events.get(event_type)
+        if event is None or not isinstance(version, int) or version not in event.versions or \
+                event.versions[version].is_past_sunset():
+            raise Refused("invalid_version", f"{event_type} v{version} is not served")
+    return dict(versions)
+
+
+def check_mtls(auth: dict[str, Any]) -> None:
+    """The certificate parses, is valid now, and the key is its key."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        cert = x509.load_pem_x509_certificate(str(auth.get("cert_pem", "")).encode())
+        key = serialization.load_pem_private_key(str(auth.get("key_pem", "")).encode(), None)
+    except (ValueError, TypeError) as exc:
+        raise Refused("invalid_auth", f"the certificate or key does not load: {exc}") from None
+    now = time.time()
+    valid = cert.not_valid_before_utc.timestamp() <= now <= cert.not_valid_after_utc.timestamp()
+    if not valid and BUG != "mtls_expired_accepted":
+        raise Refused("invalid_auth", "the certificate is not valid now")
+    raw = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    if cert.public_key().public_bytes(*raw) != key.public_key().public_bytes(*raw):
+        raise Refused("invalid_auth", "the key does not match the certificate")
+
+
+def tls_context(ca_pem: Optional[str], auth: Optional[dict[str, Any]]) -> ssl.SSLContext:
+    context = ssl.create_default_context(cadata=ca_pem) if ca_pem else \
+        ssl.create_default_context()
+    if auth and auth["type"] == "mtls":
+        with tempfile.TemporaryDirectory() as tmp:
+            cert, key = f"{tmp}/cert.pem", f"{tmp}/key.pem"
+            with open(cert, "w") as f:
+                f.write(auth["cert_pem"])
+            with open(key, "w") as f:
+                f.write(auth["key_pem"])
+            context.load_cert_chain(cert, key)
+    return context
+
+
+def check_auth(auth: Any, allow_local: bool) -> dict[str, Any]:
+    if isinstance(auth, dict) and auth.get("type") == "mtls":
+        check_mtls(auth)
+        return dict(auth)
+    if isinstance(auth, dict) and auth.get("type") == "oauth":
+        if not all(isinstance(auth.get(k), str) and auth[k] for k in
+                   ("token_url", "client_id", "client_secret")):
+            raise Refused("invalid_auth", "oauth needs token_url, client_id and client_secret")
+        if not allow_local and refused(auth["token_url"]):
+            raise Refused("destination_refused", "the token URL is refused")
+        return {**auth, "token": None}
+    if not isinstance(auth, dict) or auth.get("type") != "static":
+        raise Refused("invalid_auth", "auth types static and oauth are the ones this sender has")
+    value = auth.get("authorization")
+    if not isinstance(value, str) or not value or not VALUE.fullmatch(value):
+        raise Refused("invalid_auth", "authorization: a non-empty header value")
+    return dict(auth)
+
+
+def check_batch(batch: Any) -> dict[str, float]:
+    if not isinstance(batch, dict):
+        raise Refused("invalid_batch", "batch is an object")
+    out = {"max_events": batch.get("max_events", 100), "max_bytes": batch.get("max_bytes", 1 << 20),
+           "max_wait": batch.get("max_wait", 30)}
+    if not (isinstance(out["max_events"], int) and 1 <= out["max_events"] <= 1000) or not all(
+            number(out[k]) and out[k] > 0 for k in ("max_bytes", "max_wait")):
+        raise Refused("invalid_batch", f"out of bounds: {out}")
+    return out
+
+
+# -- rate limit (contract 4.3) --------------------------------------------------------------
+
+
+class Limiter:
+    """At most ``rate`` attempt starts in any second (a sliding window), for one endpoint."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.starts: dict[int, list[float]] = {}
+        self.lock = threading.Lock()
+
+    def acquire(self) -> None:
+        key = threading.get_ident() if BUG == "rate_limit_per_worker" else 0
+        while True:
+            with self.lock:
+                now = time.time()
+                starts = [t for t in self.starts.get(key, []) if now - t < 1.0]
+                self.starts[key] = starts
+                if len(starts) < self.rate:
+                    starts.append(now)
+                    return
+                wait = starts[0] + 1.0 - now
+            time.sleep(max(wait, 0.001))  # waiting is no attempt
+
+
+# -- delivery -------------------------------------------------------------------------------
+
+
+def deliver(records: list[dict[str, Any]], ep: dict[str, Any], body: bytes, event_type: str,
+            msg_id: str, signed_body: Optional[bytes] = None) -> None:
+    """Attempt until delivered, failed or dead-lettered; every record shares the outcome."""
     schedule = ep["retry_schedule"]
-    event_id = json.loads(body)["id"]
     first_ts = int(time.time())
+    trace, span = secrets.token_hex(16), secrets.token_hex(8)
     for number in range(1, len(schedule) + 2):
+        if ep["limiter"] is not None:
+            ep["limiter"].acquire()
         ts = first_ts if BUG == "reuses_timestamp" else int(time.time())
-        # The webhook id is the event id (the envelope's own id), stable across attempts.
-        msg_id = event_id if BUG != "new_delivery_id_on_retry" else "evt_" + uuid.uuid4().hex
-        headers = dict(hookseal.sign(body, current_keys(ep), profile=ep["profile"],
+        if BUG == "new_delivery_id_on_retry" or (BUG == "batch_id_per_attempt" and number > 1
+                                                and msg_id.startswith("bat_")):
+            msg_id = msg_id[:4] + uuid.uuid4().hex
+        headers = dict(ep["headers"])
+        headers.update(hookseal.sign(signed_body or body, current_keys(ep), profile=ep["profile"],
                                      timestamp=ts, msg_id=msg_id, event_type=event_type,
                                      header_prefix=ep["header_prefix"]))
         value = headers.get("webhook-signature", "")
         if BUG == "sw_signatures_comma_joined" and value.count("v1,") > 1:
             headers["webhook-signature"] = value.replace(" ", ",")
+        oauth = bool(ep["auth"]) and ep["auth"]["type"] == "oauth"
+        if oauth:
+            headers["Authorization"] = "Bearer " + oauth_token(ep["auth"], fresh=False)
+        elif ep["auth"] and ep["auth"]["type"] == "static" and (
+                number == 1 or BUG != "auth_first_attempt_only"):
+            headers["Authorization"] = ep["auth"]["authorization"]
+        if BUG != "traceparent_reused_span":
+            span = secrets.token_hex(8)
+        headers["traceparent"] = f"00-{trace}-{span}-01"
         started = time.time()
-        recorded_at = dlv["created"] if BUG == "attempt_time_is_enqueue_time" else started
         status, error, resp_headers = None, None, {}
         try:
             url = ep["url"]
             status, resp_headers = post(url, body, headers,
-                                        None if BUG == "no_timeout" else ep["timeout"])
+                                        None if BUG == "no_timeout" else ep["timeout"],
+                                        ep["tls"], ep["proxy"])
+            if oauth and status == 401 and BUG != "oauth_no_refresh":
+                # The token was refused: fetch a new one once and retry the attempt once.
+                headers["Authorization"] = "Bearer " + oauth_token(ep["auth"], fresh=True)
+                status, resp_headers = post(url, body, headers, ep["timeout"], ep["tls"],
+                                            ep["proxy"])
             if BUG == "follows_redirects" and 300 <= status < 400 and "location" in resp_headers:
                 status, resp_headers = post(resp_headers["location"], body, headers, ep["timeout"])
-        except (OSError, http.client.HTTPException) as exc:
+        except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
             error = f"{type(exc).__name__}: {exc}"
         with LOCK:
-            dlv["attempts"].append({"number": number, "at": recorded_at, "status_code": status,
-                                    "error": error,
-                                    "latency_ms": int((time.time() - started) * 1000)})
+            for dlv in records:
+                recorded_at = dlv["created"] if BUG == "attempt_time_is_enqueue_time" else started
+                dlv["attempts"].append({"number": number, "at": recorded_at, "status_code": status,
+                                        "error": error,
+                                        "latency_ms": int((time.time() - started) * 1000)})
         if status is not None and 200 <= status < 300:
-            dlv["status"] = "delivered"
-            return
+            return finish(records, "delivered")
         retryable = status is None or status >= 500 or status == 429 or (
             BUG == "retries_4xx" and 400 <= status < 500) or (
             BUG == "retries_408" and status in (408, 409, 423, 425))
         if not retryable:
-            dlv["status"] = "failed"
-            return
+            return finish(records, "failed")
         if number > len(schedule):
-            dlv["status"] = "dead_lettered"
-            return
+            return finish(records, "dead_lettered")
         step = min(number, len(schedule) - 1) if BUG == "next_step_delay" else number - 1
         delay = float(schedule[step])
         wait = retry_after_seconds(resp_headers.get("retry-after", ""))
         if BUG != "ignores_retry_after" and status in (429, 503) and wait is not None:
             cap = float("inf") if BUG == "retry_after_uncapped" else ep["retry_after_cap"]
             delay = max(delay, min(wait, cap))
-        dlv["next_attempt_at"] = time.time() + delay
+        for dlv in records:
+            dlv["next_attempt_at"] = time.time() + delay
         time.sleep(delay)
-    dlv["status"] = "dead_lettered"
+    finish(records, "dead_lettered")
+
+
+def oauth_token(auth: dict[str, Any], fresh: bool) -> str:
+    """The cached client-credentials token, fetched when there is none (or ``fresh``)."""
+    with LOCK:
+        if auth["token"] and not fresh and BUG != "oauth_token_per_attempt":
+            return str(auth["token"])
+    parts = urllib.parse.urlsplit(auth["token_url"])
+    form = {"grant_type": "client_credentials", "client_id": auth["client_id"],
+            "client_secret": auth["client_secret"]}
+    if auth.get("scope"):
+        form["scope"] = auth["scope"]
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port or 80, timeout=5)
+    try:
+        conn.request("POST", parts.path or "/", body=urllib.parse.urlencode(form),
+                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        answer = json.loads(conn.getresponse().read() or b"{}")
+    finally:
+        conn.close()
+    with LOCK:
+        auth["token"] = str(answer.get("access_token", ""))
+        return auth["token"]
+
+
+def finish(records: list[dict[str, Any]], status: str) -> None:
+    with LOCK:
+        for dlv in records:
+            dlv["status"] = status
+
+
+def batcher(ep: dict[str, Any]) -> None:
+    """Gather an endpoint's events until max_events, max_bytes or max_wait; send them."""
+    cfg, queue, cond = ep["batch"], ep["queue"], ep["cond"]
+    while True:
+        with cond:
+            while not queue:
+                cond.wait()
+            deadline = queue[0][2] + cfg["max_wait"]
+            while True:
+                n, size = 0, 2
+                for _, body, _ in queue:
+                    if n == cfg["max_events"] or (n and size + len(body) + 1 > cfg["max_bytes"]):
+                        break
+                    n, size = n + 1, size + len(body) + (1 if n else 0)
+                full = (n < len(queue) or n == cfg["max_events"]) and \
+                    BUG != "batch_waits_for_max_wait"
+                if full or time.time() >= deadline:
+                    break
+                cond.wait(max(0.0, deadline - time.time()))
+            taken, queue[:] = queue[:n], queue[n:]
+        if BUG == "batch_reversed":
+            taken.reverse()
+        batch_id = "bat_" + uuid.uuid4().hex
+        records = [dlv for dlv, _, _ in taken]
+        with LOCK:
+            for dlv in records:
+                dlv["batch_id"] = batch_id
+        body = b"[" + b",".join(b for _, b, _ in taken) + b"]"
+        deliver(records, ep, body, "batch", batch_id)
+
+
+def key_worker(ep: dict[str, Any], key: str) -> None:
+    """Deliver one key's events one at a time, in enqueue order (contract 4.5)."""
+    queue, cond = ep["keys"][key], ep["cond"]
+    while True:
+        with cond:
+            while not queue:
+                cond.wait()
+            item = queue.pop(0)
+        deliver(*item)
 
 
 def op_create_endpoint(req: dict[str, Any]) -> dict[str, Any]:
     if not req.get("allow_local") and refused(req["url"]) and BUG != "allows_loopback":
         return {"ok": False, "error": "destination_refused", "detail": "loopback"}
+    prefix = req.get("header_prefix") or "Hookseal"
+    try:
+        flt = req.get("filter")
+        if flt is not None:
+            check_filter(flt)
+        headers = check_headers(req.get("headers") or {}, prefix)
+        redact = check_redact(req.get("redact") or [], req.get("event_types"))
+        versions = check_versions(req.get("versions") or {})
+        auth = check_auth(req["auth"], bool(req.get("allow_local"))) \
+            if req.get("auth") is not None else None
+        batch = check_batch(req["batch"]) if req.get("batch") is not None else None
+        rate = req.get("rate_limit")
+        if rate is not None and not (number(rate) and rate > 0):
+            raise Refused("invalid_rate_limit", "rate_limit: deliveries per second, above 0")
+        ordering = req.get("ordering")
+        if ordering is not None and ordering != "per_key":
+            raise Refused("invalid_ordering", "ordering is per_key")
+    except Refused as exc:
+        return {"ok": False, "error": exc.code, "detail": str(exc)}
     ep_id = "ep_" + uuid.uuid4().hex[:12]
     signing = req.get("signing") or "hmac"
     sk, pk = hookseal.generate_signing_key() if signing != "hmac" else (None, None)
-    ENDPOINTS[ep_id] = {
+    ep = ENDPOINTS[ep_id] = {
         "id": ep_id, "tenant": req["tenant"], "url": req["url"],
-        "profile": req.get("profile") or "hookseal-v1",
-        "header_prefix": req.get("header_prefix") or "Hookseal",
+        "profile": req.get("profile") or "hookseal-v1", "header_prefix": prefix,
         "event_types": req.get("event_types"),
         "retry_schedule": req.get("retry_schedule") or [0.5, 1, 2],
         "retry_after_cap": float(req.get("retry_after_cap") or 5),
         "timeout": float(req.get("timeout") or 10), "signing": signing,
         "secrets": [(hookseal.generate_secret(), None)], "signing_keys": [(sk, None)],
+        "filter": flt, "headers": headers, "redact": redact, "versions": versions,
+        "auth": auth, "batch": batch, "ordering": ordering,
+        "limiter": Limiter(float(rate)) if rate is not None else None,
+        "queue": [], "cond": threading.Condition(), "keys": {}, "sequences": {},
+        "tls": tls_context(req.get("tls_ca_pem"), auth), "proxy": req.get("proxy"),
     }
-    return {"ok": True, "endpoint_id": ep_id, "secret": ENDPOINTS[ep_id]["secrets"][0][0],
-            "public_key": pk}
+    if batch is not None:
+        threading.Thread(target=batcher, args=(ep,), daemon=True).start()
+    return {"ok": True, "endpoint_id": ep_id, "secret": ep["secrets"][0][0], "public_key": pk}
+
+
+def endpoint_body(ep: dict[str, Any], envelope: dict[str, Any]) -> tuple[bytes, Optional[bytes]]:
+    """The body this endpoint gets (pinned version, redaction), and the bytes signed when
+    they differ (only ever through a bug)."""
+    from hookseal_catalog.derivation import derive
+
+    env = dict(envelope)
+    pinned = ep["versions"].get(env["type"])
+    if pinned is not None and pinned != env["version"] and BUG != "pinned_version_ignored":
+        env["data"] = derive(CATALOG, env["type"], env["data"], pinned)
+        env["version"] = pinned
+    signed = None
+    if ep["redact"]:
+        if BUG == "redact_after_signing":
+            signed = json.dumps(env).encode()
+        env["data"] = redacted(env["data"], ep["redact"])
+    return json.dumps(env).encode(), signed
 
 
 def op_send(req: dict[str, Any]) -> dict[str, Any]:
     event_type, data = req["type"], req["data"]
+    key = req.get("idempotency_key")
+    fingerprint = json.dumps([event_type, data], sort_keys=True)
+    if key is not None and BUG != "idempotency_ignored":
+        seen = IDEMPOTENT.get((req["tenant"], key))
+        if seen is not None:
+            if seen[0] != fingerprint:
+                return {"ok": False, "error": "idempotency_conflict",
+                        "detail": "this key was used with other data"}
+            return seen[1]
     if BUG != "no_payload_validation" and not CATALOG.is_valid(event_type, data):
         return {"ok": False, "error": "invalid_payload"}
+    from hookseal_catalog.ordering import ordering_value
+
     envelope = CATALOG.build_envelope(event_type, data)
-    body = json.dumps(envelope).encode()
     out = []
     for ep in list(ENDPOINTS.values()):
         if ep["tenant"] != req["tenant"]:
             continue
         if ep["event_types"] is not None and event_type not in ep["event_types"]:
             continue
+        if ep["filter"] is not None and not matches(ep["filter"], envelope):
+            continue
         dlv = {"id": "dlv_" + uuid.uuid4().hex, "endpoint_id": ep["id"], "event_type": event_type,
-               "status": "delivering", "attempts": [], "next_attempt_at": None,
-               "created": time.time()}
+               "status": "pending", "attempts": [], "next_attempt_at": None,
+               "created": time.time(), "batch_id": None}
         DELIVERIES[dlv["id"]] = dlv
-        threading.Thread(target=deliver, args=(dlv, ep, body, event_type), daemon=True).start()
         out.append({"delivery_id": dlv["id"], "endpoint_id": ep["id"]})
-    return {"ok": True, "event_id": envelope["id"], "deliveries": out}
+        order = ordering_value(CATALOG, event_type, data) if ep["ordering"] else None
+        env = envelope
+        if order is not None:
+            counter = "*" if BUG == "sequence_gaps" else order
+            ep["sequences"][counter] = ep["sequences"].get(counter, 0) + 1
+            env = {**envelope, "sequence": ep["sequences"][counter]}
+        body, signed = endpoint_body(ep, env)
+        if ep["batch"] is not None:
+            with ep["cond"]:
+                ep["queue"].append((dlv, body, time.time()))
+                ep["cond"].notify_all()
+        elif order is not None and BUG != "ordering_overlaps":
+            queue_key = "*" if BUG == "ordering_blocks_other_keys" else order
+            with ep["cond"]:
+                if queue_key not in ep["keys"]:
+                    ep["keys"][queue_key] = []
+                    threading.Thread(target=key_worker, args=(ep, queue_key),
+                                     daemon=True).start()
+                ep["keys"][queue_key].append(([dlv], ep, body, event_type, envelope["id"], signed))
+                ep["cond"].notify_all()
+        else:
+            threading.Thread(target=deliver, args=([dlv], ep, body, event_type, envelope["id"],
+                                                   signed), daemon=True).start()
+    answer = {"ok": True, "event_id": envelope["id"], "deliveries": out}
+    if key is not None:
+        IDEMPOTENT[(req["tenant"], key)] = (fingerprint, answer)
+    return answer
 
 
 def op_rotate_secret(req: dict[str, Any]) -> dict[str, Any]:
@@ -256,6 +719,11 @@ FIELDS: dict[str, tuple[type, ...]] = {
     "timeout": (int, float, type(None)), "allow_local": (bool, type(None)),
     "signing": (str, type(None)), "type": (str,), "data": (dict,),
     "endpoint_id": (str,), "delivery_id": (str,), "overlap_seconds": (int, float, type(None)),
+    "filter": (dict, type(None)), "headers": (dict, type(None)), "redact": (list, type(None)),
+    "versions": (dict, type(None)), "auth": (dict, type(None)), "batch": (dict, type(None)),
+    "rate_limit": (int, float, type(None)), "ordering": (str, type(None)),
+    "idempotency_key": (str, type(None)), "tls_ca_pem": (str, type(None)),
+    "proxy": (str, type(None)),
 }
 
 
@@ -278,7 +746,7 @@ def main() -> None:
            "hello": lambda _: {"ok": True, "name": "toy-sender", "version": "0",
                                "profiles": ["hookseal-v1", "standard-webhooks"],
                                "signing": ["hmac", "ed25519", "both"],
-                               "retry_jitter": 0}}
+                               "retry_jitter": 0, "features": FEATURES}}
     for line in sys.stdin:
         try:
             req = json.loads(line)
