@@ -357,23 +357,21 @@ def _read_request(conn: socket.socket) -> None:
         rest += chunk
 
 
-class _RawServer:
-    """A raw loopback socket server on a thread; subclasses answer each connection.
+class _Listener:
+    """A loopback socket server on a thread of its own; subclasses handle each connection.
 
-    pytest-httpserver always answers, so connections that must be dropped or trickled
-    need their own socket. ``arrivals`` notes when each connection came.
+    Subclasses set their own state before calling ``super().__init__()``, which starts
+    accepting at once.
     """
 
     _path = "/"
 
     def __init__(self) -> None:
-        self.arrivals: list[float] = []
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.bind(("127.0.0.1", 0))
         self._sock.listen(16)
         self._sock.settimeout(0.2)
         self._stop = threading.Event()
-        self._cond = threading.Condition()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
 
@@ -388,14 +386,40 @@ class _RawServer:
                 conn, _ = self._sock.accept()
             except OSError:
                 continue
-            conn.settimeout(2)
-            with contextlib.suppress(OSError):
-                _read_request(conn)
-            with self._cond:
-                self.arrivals.append(time.time())
-                n = len(self.arrivals)
-                self._cond.notify_all()
-            self._answer(conn, n)
+            self._accepted(conn)
+
+    def _accepted(self, conn: socket.socket) -> None:
+        """Handle (and in the end close) one accepted connection."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Stop serving."""
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self._sock.close()
+
+
+class _RawServer(_Listener):
+    """A raw loopback HTTP server; subclasses answer each connection.
+
+    pytest-httpserver always answers, so connections that must be dropped or trickled
+    need their own socket. ``arrivals`` notes when each connection came.
+    """
+
+    def __init__(self) -> None:
+        self.arrivals: list[float] = []
+        self._cond = threading.Condition()
+        super().__init__()
+
+    def _accepted(self, conn: socket.socket) -> None:
+        conn.settimeout(2)
+        with contextlib.suppress(OSError):
+            _read_request(conn)
+        with self._cond:
+            self.arrivals.append(time.time())
+            n = len(self.arrivals)
+            self._cond.notify_all()
+        self._answer(conn, n)
 
     def _answer(self, conn: socket.socket, n: int) -> None:
         """Answer (and close) the ``n``-th connection, its request already read."""
@@ -408,12 +432,6 @@ class _RawServer:
             while len(self.arrivals) < count and time.monotonic() < deadline:
                 self._cond.wait(max(0.0, deadline - time.monotonic()))
             return list(self.arrivals)
-
-    def close(self) -> None:
-        """Stop serving."""
-        self._stop.set()
-        self._thread.join(timeout=2)
-        self._sock.close()
 
 
 def _answer_ok(conn: socket.socket) -> None:
@@ -496,38 +514,24 @@ class TricklingServer(_RawServer):
             return self.closed_after
 
 
-class ConnectProxy:
+class ConnectProxy(_Listener):
     """An HTTP ``CONNECT`` proxy on loopback that records each tunnel's target.
 
     It answers ``CONNECT host:port`` with ``200`` and relays bytes both ways; any other
     request gets ``405`` (a sender must tunnel, contract 4.6).
     """
 
+    _path = ""
+
     def __init__(self) -> None:
         self.targets: list[str] = []
         self.refused: list[str] = []
         self.ports: set[int] = set()  # local ports of the proxy's upstream connections
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(16)
-        self._sock.settimeout(0.2)
-        self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        super().__init__()
 
-    @property
-    def url(self) -> str:
-        """The proxy's URL."""
-        return f"http://127.0.0.1:{self._sock.getsockname()[1]}"
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                continue
-            threading.Thread(target=self._tunnel, args=(conn,), daemon=True).start()
+    def _accepted(self, conn: socket.socket) -> None:
+        threading.Thread(target=self._tunnel, args=(conn,), daemon=True).start()
 
     def _tunnel(self, conn: socket.socket) -> None:
         with conn:
@@ -567,12 +571,6 @@ class ConnectProxy:
                 relay.start()
                 _pipe(conn, upstream)
                 relay.join(timeout=10)
-
-    def close(self) -> None:
-        """Stop serving."""
-        self._stop.set()
-        self._thread.join(timeout=2)
-        self._sock.close()
 
 
 def _pipe(src: socket.socket, dst: socket.socket) -> None:
