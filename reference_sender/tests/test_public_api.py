@@ -16,8 +16,10 @@ from hookseal_sender import SenderConfig
 PUBLIC_API = [
     "DEFAULT_RETRY_POLICY", "Attempt", "AuditEntry", "BackgroundWorker", "BreakerPolicy",
     "ConfigError", "ConflictError", "CreatedEndpoint", "Delivery", "DeliveryFilter",
-    "DestinationRefusedError", "Endpoint", "EnqueueResult", "InvalidEventDataError",
-    "InvalidPayloadError", "InvalidRequestError", "LogNotifier", "NotFoundError", "Notice",
+    "DestinationRefusedError", "Endpoint", "EnqueueResult", "IdempotencyConflictError",
+    "InvalidAuthError", "InvalidBatchError", "InvalidEventDataError", "InvalidFilterError",
+    "InvalidHeadersError", "InvalidOrderingError", "InvalidPayloadError", "InvalidRateLimitError",
+    "InvalidRedactionError", "InvalidRequestError", "InvalidVersionError", "LogNotifier", "NotFoundError", "Notice",
     "Notifier", "PostgresStore", "RetryPolicy", "Rotation", "SMTPNotifier", "SQLiteStore",
     "SecretBox", "Sender", "SenderConfig", "SenderConfigError", "SenderError", "Store", "Worker",
     "__version__", "generate_master_key", "open_store", "tune_gc",
@@ -60,6 +62,7 @@ def test_sender_methods_and_signatures() -> None:
     assert list(inspect.signature(hookseal_sender.Sender.create_endpoint).parameters) == [
         "self", "tenant_id", "url", "description", "profile", "header_prefix", "event_types",
         "signing", "retry_schedule", "retry_after_cap", "timeout", "allow_local", "notify_email",
+        "versions", "filter", "headers", "redact", "rate_limit", "batch", "ordering",
     ]  # fmt: skip
     assert list(inspect.signature(hookseal_sender.Sender.replay_bulk).parameters) == [
         "self", "tenant_id", "flt", "confirm", "actor", "reason", "include_ids", "limit",

@@ -149,6 +149,32 @@ def test_a_store_from_before_the_queue_is_brought_up_to_date(sender: Sender,
         reopened.close()
 
 
+def test_columns_added_to_the_schema_are_added_to_an_older_store(
+        sender: Sender, config: SenderConfig) -> None:
+    """A store made before a column existed gets it when opened (here the endpoint options
+    of contract 4.2-4.6, added on 7 Dec 2026); its rows read as unset."""
+    store: Any = sender.store
+    ep = sender.create_endpoint("t1", "http://127.0.0.1:9/hook", allow_local=True).endpoint
+    added = ["versions", "filter", "headers", "redact", "rate_limit", "batch", "ordering",
+             "auth"]
+    with store.transaction() as conn:  # the old shape
+        for col in added:
+            store._exec(conn, f"ALTER TABLE endpoints DROP COLUMN {col}")
+    assert not set(added) & store._column_names(store.conn(), "endpoints")
+    reopened: Any = reopen(config)
+    try:
+        assert set(added) <= reopened._column_names(reopened.conn(), "endpoints")
+        again = reopened.get_endpoint("t1", ep.id)
+        assert (again.url, again.filter, again.rate_limit, again.batch) == (ep.url, None, None, None)
+        reopened.update_endpoint("t1", ep.id, rate_limit=2.5, filter={"/type": {"$eq": "x"}})
+        changed = reopened.get_endpoint("t1", ep.id)
+        assert (changed.rate_limit, changed.filter) == (2.5, {"/type": {"$eq": "x"}})
+        reopened.migrate()  # again: nothing changes
+        assert reopened.get_endpoint("t1", ep.id) == changed
+    finally:
+        reopened.close()
+
+
 def test_complete_with_lost_lease(sender: Sender) -> None:
     (did,) = make(sender, 1)
     now = time.time()

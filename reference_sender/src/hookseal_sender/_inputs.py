@@ -22,6 +22,7 @@ from .models import DeliveryFilter
 UPDATABLE_FIELDS = frozenset({
     "url", "description", "event_types", "signing", "profile", "header_prefix",
     "retry_schedule", "retry_after_cap", "timeout", "notify_email",
+    "versions", "filter", "headers", "redact", "rate_limit", "batch", "ordering",
 })
 
 #: Most deliveries one page of :meth:`Sender.list_deliveries` holds.

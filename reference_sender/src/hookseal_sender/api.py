@@ -39,6 +39,7 @@ from ._inputs import (
     MAX_URL,
     unix_time,
 )
+from ._options import MAX_BATCH_EVENTS, OPTION_FIELDS, ORDERING_MODES
 from ._version import __version__
 from .errors import ConfigError, InvalidRequestError, SenderError
 from .models import SIGNING_MODES, DeliveryFilter, Endpoint
@@ -92,9 +93,20 @@ _ENDPOINT_IN = {"type": "object", "required": ["url"], "properties": {
     "retry_schedule": {"type": ["array", "null"], "items": {"type": "number", "minimum": 0}},
     "retry_after_cap": {"type": ["number", "null"], "minimum": 0},
     "timeout": {"type": ["number", "null"], "exclusiveMinimum": 0},
-    "notify_email": {"type": ["string", "null"], "maxLength": MAX_EMAIL}}}
+    "notify_email": {"type": ["string", "null"], "maxLength": MAX_EMAIL},
+    "versions": {"type": ["object", "null"], "additionalProperties": {"type": "integer",
+                                                                      "minimum": 1}},
+    "filter": {"type": ["object", "null"]},
+    "headers": {"type": ["object", "null"], "additionalProperties": {"type": "string"}},
+    "redact": {"type": ["array", "null"], "items": {"type": "string"}},
+    "rate_limit": {"type": ["number", "null"], "exclusiveMinimum": 0},
+    "batch": {"type": ["object", "null"], "additionalProperties": False, "properties": {
+        "max_events": {"type": "integer", "minimum": 1, "maximum": MAX_BATCH_EVENTS},
+        "max_bytes": {"type": "integer", "minimum": 1},
+        "max_wait": {"type": "number", "exclusiveMinimum": 0}}},
+    "ordering": {"enum": [*ORDERING_MODES, None]}}}
 _FIELDS = ("description", "event_types", "profile", "header_prefix", "signing",
-           "retry_schedule", "retry_after_cap", "timeout", "notify_email")
+           "retry_schedule", "retry_after_cap", "timeout", "notify_email", *OPTION_FIELDS)
 
 
 @_op("POST", "/v1/tenants/{tenant}/endpoints", "Create an endpoint (secret shown once)",

@@ -21,6 +21,7 @@ from typing import Any, Callable, Optional, TextIO
 
 from hookseal.profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1, PROFILES
 
+from ._options import OPTION_FIELDS
 from ._version import __version__
 from .config import RetryPolicy, SenderConfig
 from .errors import SenderError
@@ -144,6 +145,7 @@ class ConformanceAdapter:
             retry_schedule=schedule, retry_after_cap=_num(req, "retry_after_cap"),
             timeout=_num(req, "timeout"), allow_local=bool(req.get("allow_local", False)),
             description=str(req.get("description", "")),
+            **{k: req[k] for k in OPTION_FIELDS if k in req},
         )
         self._tenant_of[created.endpoint.id] = tenant
         uses_key = created.endpoint.signing in ("ed25519", "both")

@@ -17,6 +17,7 @@ import hookseal
 from hookseal.profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1
 
 from . import _inputs as inputs
+from ._options import OPTION_FIELDS, OptionContext, check_options
 from .config import SenderConfig, endpoint_retry_policy
 from .errors import ConfigError, DestinationRefusedError, InvalidRequestError, NotFoundError
 from .models import SIGNING_MODES, DeliveryFilter, Endpoint, EndpointKey, new_id
@@ -107,6 +108,10 @@ class EndpointService:
         signing: str = "hmac", retry_schedule: Optional[list[float]] = None,
         retry_after_cap: Optional[float] = None, timeout: Optional[float] = None,
         allow_local: bool = False, notify_email: Optional[str] = None,
+        versions: Optional[dict[str, int]] = None, filter: Optional[dict[str, Any]] = None,
+        headers: Optional[dict[str, str]] = None, redact: Optional[list[str]] = None,
+        rate_limit: Optional[float] = None, batch: Optional[dict[str, float]] = None,
+        ordering: Optional[str] = None,
     ) -> CreatedEndpoint:
         """Register an endpoint (SSRF-checked) with a new secret and signing key.
 
@@ -132,6 +137,16 @@ class EndpointService:
                 allows them (testing).
             notify_email: Owner's address for notices: ``None`` or one address (at most
                 ``MAX_EMAIL`` characters).
+            versions: Pinned major version per event type (contract 4.2).
+            filter: A filter over the envelope (contract 4.3).
+            headers: Extra request headers (contract 4.3).
+            redact: JSON Pointers of optional ``data`` fields to drop (contract 4.3).
+            rate_limit: Most deliveries per second (contract 4.3).
+            batch: Batch thresholds (contract 4.4).
+            ordering: ``"per_key"`` for ordered delivery (contract 4.5).
+
+        Each option is checked by :data:`hookseal_sender._options.OPTION_CHECKS`; ``None``
+        leaves it unset.
 
         Returns:
             The endpoint with its secret and public key.
@@ -149,6 +164,10 @@ class EndpointService:
         retry_after_cap = inputs.check_retry_after_cap(retry_after_cap)
         timeout = inputs.check_timeout(timeout)
         notify_email = inputs.check_email(notify_email)
+        options = check_options(
+            {"versions": versions, "filter": filter, "headers": headers, "redact": redact,
+             "rate_limit": rate_limit, "batch": batch, "ordering": ordering},
+            OptionContext(types, profile, header_prefix))
         try:
             self._check_url(url, local)
         except DestinationRefusedError as exc:
@@ -161,6 +180,7 @@ class EndpointService:
             profile=profile, header_prefix=header_prefix, event_types=types, signing=signing,
             retry_schedule=retry_schedule, retry_after_cap=retry_after_cap, timeout=timeout,
             allow_local=local, notify_email=notify_email, created_at=now, updated_at=now,
+            **options,
         )
         secret = hookseal.generate_secret()
         keys = [EndpointKey(new_id("key"), ep.id, "hmac", secret, None, now)]
@@ -263,6 +283,15 @@ class EndpointService:
                            merged["retry_after_cap"])
         checks = inputs.FIELD_CHECKS
         fields = {k: checks[k](v) if k in checks else v for k, v in fields.items()}
+        if fields.keys() & {*OPTION_FIELDS, "event_types", "profile", "header_prefix"}:
+            # Options depend on the other settings: all of them are checked against the
+            # endpoint as it will be stored (new event types may make a redaction invalid).
+            stored = {k: fields.get(k, getattr(ep, k))
+                      for k in (*OPTION_FIELDS, "event_types", "profile", "header_prefix")}
+            context = OptionContext(stored["event_types"], stored["profile"],
+                                    stored["header_prefix"])
+            checked = check_options(stored, context)
+            fields.update({k: checked[k] for k in OPTION_FIELDS if k in fields})
         if "url" in fields:
             self._check_url(fields["url"], self.allows_local(ep))
         self.store.update_endpoint(tenant_id, endpoint_id, updated_at=time.time(), **fields)

@@ -5,10 +5,19 @@
     SenderError                      sender_error
     ├── SenderConfigError            invalid_configuration   (alias: ConfigError)
     ├── InvalidRequestError          invalid_request
+    │   ├── InvalidVersionError      invalid_version         (an endpoint's ``versions``)
+    │   ├── InvalidFilterError       invalid_filter          (``filter``)
+    │   ├── InvalidHeadersError      invalid_headers         (``headers``)
+    │   ├── InvalidRedactionError    invalid_redaction       (``redact``)
+    │   ├── InvalidRateLimitError    invalid_rate_limit      (``rate_limit``)
+    │   ├── InvalidBatchError        invalid_batch           (``batch``)
+    │   ├── InvalidOrderingError     invalid_ordering        (``ordering``)
+    │   └── InvalidAuthError         invalid_auth            (``auth``)
     ├── InvalidEventDataError        invalid_payload         (alias: InvalidPayloadError)
     ├── DestinationRefusedError      destination_refused
     ├── NotFoundError                not_found
     ├── ConflictError                conflict
+    │   └── IdempotencyConflictError idempotency_conflict    (``send``'s idempotency key)
     ├── BodyTooLargeError            body_too_large          (hookseal_sender._http)
     └── PortalTokenError             invalid_token           (hookseal_sender.portal_tokens)
 
@@ -30,9 +39,18 @@ __all__ = [
     "ConfigError",
     "ConflictError",
     "DestinationRefusedError",
+    "IdempotencyConflictError",
+    "InvalidAuthError",
+    "InvalidBatchError",
     "InvalidEventDataError",
+    "InvalidFilterError",
+    "InvalidHeadersError",
+    "InvalidOrderingError",
     "InvalidPayloadError",
+    "InvalidRateLimitError",
+    "InvalidRedactionError",
     "InvalidRequestError",
+    "InvalidVersionError",
     "NotFoundError",
     "SenderConfigError",
     "SenderError",
@@ -102,3 +120,57 @@ class ConflictError(SenderError):
     """The operation does not apply to the object in its current state."""
 
     code = "conflict"
+
+
+class InvalidVersionError(InvalidRequestError):
+    """An endpoint's ``versions`` names a type or version the catalog does not serve."""
+
+    code = "invalid_version"
+
+
+class InvalidFilterError(InvalidRequestError):
+    """An endpoint's ``filter`` is not a valid filter (the detail names the bad part)."""
+
+    code = "invalid_filter"
+
+
+class InvalidHeadersError(InvalidRequestError):
+    """An endpoint's ``headers`` holds a bad or reserved name, a bad value, or too many."""
+
+    code = "invalid_headers"
+
+
+class InvalidRedactionError(InvalidRequestError):
+    """An endpoint's ``redact`` holds a bad pointer or names a required field."""
+
+    code = "invalid_redaction"
+
+
+class InvalidRateLimitError(InvalidRequestError):
+    """An endpoint's ``rate_limit`` is not a number of deliveries per second above 0."""
+
+    code = "invalid_rate_limit"
+
+
+class InvalidBatchError(InvalidRequestError):
+    """An endpoint's ``batch`` thresholds are out of bounds."""
+
+    code = "invalid_batch"
+
+
+class InvalidOrderingError(InvalidRequestError):
+    """An endpoint's ``ordering`` is not a known mode."""
+
+    code = "invalid_ordering"
+
+
+class InvalidAuthError(InvalidRequestError):
+    """An endpoint's ``auth`` is incomplete or its credentials are unusable."""
+
+    code = "invalid_auth"
+
+
+class IdempotencyConflictError(ConflictError):
+    """An idempotency key was used before for a send with other data."""
+
+    code = "idempotency_conflict"

@@ -68,6 +68,18 @@ class Endpoint:
         timeout: Per-endpoint timeout in seconds, or ``None`` for the default.
         allow_local: Local destinations allowed (testing only).
         notify_email: Where dead-letter notices go.
+        versions: Pinned major version per event type (contract 4.2), or ``None``: each
+            type not named gets its current version.
+        filter: A filter over the envelope (contract 4.3), or ``None`` for every event.
+        headers: Extra request headers sent on every attempt (contract 4.3), or ``None``.
+        redact: JSON Pointers into ``data`` of optional fields dropped before signing
+            (contract 4.3), or ``None``.
+        rate_limit: Most deliveries per second to this endpoint (contract 4.3), or ``None``.
+        batch: Batch thresholds ``{"max_events", "max_bytes", "max_wait"}`` (contract 4.4),
+            or ``None`` for one event per request.
+        ordering: ``"per_key"`` for ordered delivery (contract 4.5), or ``None``.
+        auth: How the sender authenticates to the endpoint (contract 4.6), without its
+            secrets (``{"type": "static"}``, ...), or ``None``.
         failing_since: When the current run of failures started, if failing.
         created_at: Unix time.
         updated_at: Unix time.
@@ -89,6 +101,14 @@ class Endpoint:
     timeout: Optional[float] = None
     allow_local: bool = False
     notify_email: Optional[str] = None
+    versions: Optional[dict[str, int]] = None
+    filter: Optional[dict[str, Any]] = None
+    headers: Optional[dict[str, str]] = None
+    redact: Optional[list[str]] = None
+    rate_limit: Optional[float] = None
+    batch: Optional[dict[str, float]] = None
+    ordering: Optional[str] = None
+    auth: Optional[dict[str, Any]] = None
     failing_since: Optional[float] = None
     created_at: float = 0.0
     updated_at: float = 0.0

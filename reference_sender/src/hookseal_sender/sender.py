@@ -167,6 +167,10 @@ class Sender:
         signing: str = "hmac", retry_schedule: Optional[list[float]] = None,
         retry_after_cap: Optional[float] = None, timeout: Optional[float] = None,
         allow_local: bool = False, notify_email: Optional[str] = None,
+        versions: Optional[dict[str, int]] = None, filter: Optional[dict[str, Any]] = None,
+        headers: Optional[dict[str, str]] = None, redact: Optional[list[str]] = None,
+        rate_limit: Optional[float] = None, batch: Optional[dict[str, float]] = None,
+        ordering: Optional[str] = None,
     ) -> CreatedEndpoint:
         """Register an endpoint (SSRF-checked) with a new secret and signing key.
 
@@ -176,7 +180,9 @@ class Sender:
             tenant_id, url, description=description, profile=profile,
             header_prefix=header_prefix, event_types=event_types, signing=signing,
             retry_schedule=retry_schedule, retry_after_cap=retry_after_cap, timeout=timeout,
-            allow_local=allow_local, notify_email=notify_email)
+            allow_local=allow_local, notify_email=notify_email, versions=versions,
+            filter=filter, headers=headers, redact=redact, rate_limit=rate_limit, batch=batch,
+            ordering=ordering)
 
     def get_endpoint(self, tenant_id: str, endpoint_id: str) -> Endpoint:
         """One of a tenant's endpoints; see ``EndpointService.get_endpoint``."""

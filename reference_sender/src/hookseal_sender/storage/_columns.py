@@ -16,9 +16,11 @@ ENDPOINT_COLS = (
     "id", "tenant_id", "url", "description", "profile", "header_prefix", "event_types",
     "signing", "status", "status_reason", "retry_schedule", "retry_after_cap", "timeout",
     "allow_local", "notify_email", "failing_since", "created_at", "updated_at", "version",
+    "versions", "filter", "headers", "redact", "rate_limit", "batch", "ordering", "auth",
 )
 #: Endpoint columns stored as JSON text.
-JSON_COLS = frozenset({"event_types", "retry_schedule"})
+JSON_COLS = frozenset({"event_types", "retry_schedule", "versions", "filter", "headers",
+                       "redact", "batch", "auth"})
 DELIVERY_COLS = (
     "id", "tenant_id", "event_id", "endpoint_id", "event_type", "status", "attempt_count",
     "round_attempts", "next_attempt_at", "last_status_code", "last_error", "created_at",

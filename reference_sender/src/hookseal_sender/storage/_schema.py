@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ._columns import LIVE
@@ -31,7 +32,15 @@ CREATE TABLE IF NOT EXISTS endpoints (
     failing_since {REAL},
     created_at {REAL} NOT NULL,
     updated_at {REAL} NOT NULL,
-    version INTEGER NOT NULL DEFAULT 1
+    version INTEGER NOT NULL DEFAULT 1,
+    versions TEXT,
+    filter TEXT,
+    headers TEXT,
+    redact TEXT,
+    rate_limit {REAL},
+    batch TEXT,
+    ordering TEXT,
+    auth TEXT
 );
 CREATE INDEX IF NOT EXISTS endpoints_tenant ON endpoints (tenant_id, id);
 CREATE TABLE IF NOT EXISTS endpoint_keys (
@@ -114,20 +123,62 @@ CREATE INDEX IF NOT EXISTS audit_tenant ON audit_log (tenant_id, id);
 """
 
 
+_TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+) \((.*?)\n\);", re.S)
+
+
+def table_columns(schema: str) -> dict[str, list[tuple[str, str]]]:
+    """The columns of each table in ``schema`` text: ``{table: [(name, definition)]}``.
+
+    Args:
+        schema: ``CREATE TABLE IF NOT EXISTS`` statements, one column per line.
+
+    Returns:
+        Each table's columns in order, with the rest of each line as its definition.
+    """
+    tables: dict[str, list[tuple[str, str]]] = {}
+    for name, body in _TABLE.findall(schema):
+        cols: list[tuple[str, str]] = []
+        for raw in body.splitlines():
+            line = raw.strip().rstrip(",")
+            if line and not line.startswith("--"):
+                col, _, definition = line.partition(" ")
+                cols.append((col, definition))
+        tables[name] = cols
+    return tables
+
+
 class Schema(Connections):
     """Creates the schema and brings an older one up to date."""
 
     def migrate(self) -> None:
-        """Create the schema, or bring an older one up to date (idempotent)."""
+        """Create the schema, or bring an older one up to date (idempotent).
+
+        A column added to a table in :data:`SCHEMA` is added to a store made before it
+        (``ALTER TABLE ... ADD COLUMN``), so a new column needs no migration of its own:
+        it must be nullable or have a default.
+        """
+        schema = self._schema()
         with self.transaction() as conn:
-            for stmt in self._schema().split(";"):
+            for stmt in schema.split(";"):
                 if stmt.strip():
                     conn.execute(stmt)
+            self._add_missing_columns(conn, schema)
             if self._has_index(conn, "deliveries_claim"):
                 self._move_live_deliveries_to_queue(conn)
 
+    def _add_missing_columns(self, conn: Any, schema: str) -> None:
+        for table, cols in table_columns(schema).items():
+            have = self._column_names(conn, table)
+            for col, definition in cols:
+                if col not in have:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {col} {definition}")
+
     def _has_index(self, conn: Any, name: str) -> bool:
         """Whether the database has an index of this name."""
+        raise NotImplementedError
+
+    def _column_names(self, conn: Any, table: str) -> set[str]:
+        """The names of a table's columns in the database."""
         raise NotImplementedError
 
     def _move_live_deliveries_to_queue(self, conn: Any) -> None:

@@ -144,6 +144,11 @@ class PostgresStore(SQLStore):
     def _has_index(self, conn: Any, name: str) -> bool:
         return conn.execute("SELECT to_regclass(%s)", [name]).fetchone()[0] is not None
 
+    def _column_names(self, conn: Any, table: str) -> set[str]:
+        rows = conn.execute("SELECT column_name FROM information_schema.columns WHERE"
+                            " table_schema = current_schema() AND table_name = %s", [table])
+        return {row[0] for row in rows.fetchall()}
+
     def _in(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
         return f"{column} = ANY(?)", [list(values)]
 

@@ -124,6 +124,9 @@ class SQLiteStore(SQLStore):
         return bool(conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
                                  (name,)).fetchall())
 
+    def _column_names(self, conn: Any, table: str) -> set[str]:
+        return {row[1] for row in conn.execute(f"PRAGMA table_info({table})").fetchall()}
+
     def _begin(self, conn: Any) -> None:
         # IMMEDIATE takes the write lock up front, so two writers never deadlock on upgrade.
         conn.execute("BEGIN IMMEDIATE")
