@@ -20,6 +20,7 @@ from .metrics import Metrics
 from .models import Attempt, AttemptResult, Claimed
 from .outcome import FAILED, GONE, classify, next_step
 from .ssrf import CheckedResolver, Resolve, guarded_socket
+from .tracing import Tracing
 
 logger = logging.getLogger("hookseal_sender.worker")
 
@@ -54,11 +55,13 @@ class AttemptRunner:
         resolve: DNS resolver for the SSRF checks (``None``: the system's).
         connections: Most connections open at once.
         hold: Called with an endpoint found paused (the worker leaves it out of claims).
+        tracing: The ``traceparent`` of each attempt, and its span (when tracing).
     """
 
     def __init__(self, config: SenderConfig, endpoints: EndpointCache, writeback: WriteBack,
                  metrics: Metrics, calls: StoreCalls, resolve: Optional[Resolve], *,
-                 connections: int, hold: Callable[[str], None]) -> None:
+                 connections: int, hold: Callable[[str], None],
+                 tracing: Optional[Tracing] = None) -> None:
         self._endpoints = endpoints
         self._writeback = writeback
         self._metrics = metrics
@@ -66,6 +69,7 @@ class AttemptRunner:
         self._resolve = resolve
         self._connections = connections
         self._hold = hold
+        self._tracing = tracing or Tracing()
         self._user_agent = config.user_agent
         # One deadline per attempt (connect + read) and a connect timeout; no per-read
         # timer (sock_read): re-arming it on every chunk cost about 15 us per request,
@@ -104,11 +108,14 @@ class AttemptRunner:
             headers = signer.sign(body, timestamp=int(started), msg_id=c.event_id,
                                   event_type=c.event_type)
             headers["Content-Type"] = "application/json"
+            span = self._tracing.attempt(c)
+            headers["traceparent"] = span.header
             t0 = time.perf_counter()
             status, error, resp_headers, resp_body = await self._post(cached, headers, body)
             latency = time.perf_counter() - t0
             round_n = c.round_attempts + 1
             outcome = classify(status, error)
+            span.finish(status, outcome, error)
             new_status, next_at = next_step(outcome, status, resp_headers, round_n, cached.policy,
                                             started + latency)
             if outcome == GONE:

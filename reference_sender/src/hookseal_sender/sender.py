@@ -11,6 +11,7 @@ limit and validator is in :mod:`hookseal_sender._inputs`.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
@@ -49,6 +50,7 @@ from .signing_keys import Rotation, SigningKeyService
 from .ssrf import Resolve
 from .storage import Store, open_store
 from .storage.base import PURGE_BATCH_SIZE, PurgeProgress
+from .tracing import Tracing
 
 __all__ = ["CreatedEndpoint", "Rotation", "Sender"]
 
@@ -102,12 +104,16 @@ class Sender:
         notifier: Tells owners about dead letters (default: :class:`LogNotifier`).
         validator: Validates event data (default: the event catalog).
         resolve: DNS resolver for SSRF checks (tests pass a fake one).
+        tracer_provider: An OpenTelemetry ``TracerProvider`` for the sender's spans
+            (default: the global one, if OpenTelemetry is installed and configured); see
+            :mod:`hookseal_sender.tracing`.
     """
 
     def __init__(
         self, config: Optional[SenderConfig] = None, *, store: Optional[Store] = None,
         box: Optional[SecretBox] = None, notifier: Optional[Notifier] = None,
         validator: Validator = validate_event, resolve: Optional[Resolve] = None,
+        tracer_provider: Any = None,
     ) -> None:
         self._config = config or SenderConfig()
         if store is None:
@@ -124,6 +130,8 @@ class Sender:
         self.notifier: Notifier = notifier or LogNotifier()
         self.validator = validator
         self.resolve = resolve
+        #: The trace context of attempts and the sender's spans.
+        self.tracing = Tracing(tracer_provider)
         #: Whether the database is reachable, as this process last saw it (one log line
         #: per outage, however many workers and requests notice it).
         self.outage = StoreOutage()
@@ -274,11 +282,15 @@ class Sender:
         inputs.check_name(tenant_id, "tenant")
         # The type is also sent as a header value (<prefix>-Event-Type): no CR or LF.
         inputs.check_name(event_type, "type")
+        started = time.time_ns()
         try:
             result = enqueue(self.store, tenant_id, event_type, data, validator=self.validator,
                              conn=conn)
         except UnicodeEncodeError:  # the driver could not encode the payload: its INSERT failed
             raise InvalidPayloadError("data must not contain lone surrogates (not UTF-8)") from None
+        self.tracing.enqueued(result.event_id, started, {
+            "hookseal.tenant": tenant_id, "hookseal.event_type": event_type,
+            "hookseal.deliveries": len(result.deliveries)})
         return self._enqueued(event_type, result)
 
     def ping(self, tenant_id: str, endpoint_id: str) -> EnqueueResult:
