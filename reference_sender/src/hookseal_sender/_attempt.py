@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
+import ssl
 import time
-from typing import Callable, Optional
+from typing import Callable, Optional, Union
+from urllib.parse import quote_plus
 
 import aiohttp
 import hookseal
 
+from ._access import Access, OAuthToken, TokenError, fresh, token_form, token_from_answer
 from ._endpoint_cache import CachedEndpoint, EndpointCache
 from ._health import UNUSABLE
 from ._store_calls import StoreCalls
@@ -17,7 +21,7 @@ from ._writeback import WriteBack
 from .config import SenderConfig
 from .errors import DestinationRefusedError
 from .metrics import Metrics
-from .models import Attempt, AttemptResult, Claimed
+from .models import Attempt, AttemptResult, Claimed, Endpoint
 from .outcome import FAILED, GONE, classify, next_step
 from .ssrf import CheckedResolver, Resolve, guarded_socket
 from .tracing import Tracing
@@ -26,6 +30,8 @@ logger = logging.getLogger("hookseal_sender.worker")
 
 #: How much of a response body is recorded.
 BODY_EXCERPT = 4096
+#: Most bytes of a token endpoint's answer read.
+TOKEN_ANSWER_LIMIT = 64 * 1024
 #: Seconds a paused endpoint's claimed delivery is put back for.
 PAUSED_RECHECK = 30.0
 #: Seconds a delivery whose attempt crashed (or whose endpoint could not be loaded) is
@@ -77,6 +83,9 @@ class AttemptRunner:
         self._timeout = aiohttp.ClientTimeout(total=config.connect_timeout + config.read_timeout,
                                               sock_connect=config.connect_timeout)
         self._sessions: dict[bool, aiohttp.ClientSession] = {}
+        # OAuth tokens by (endpoint, auth key), kept across endpoint reloads.
+        self._tokens: dict[tuple[str, str], OAuthToken] = {}
+        self._token_locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._unusable_logged: set[tuple[str, int]] = set()  # (endpoint, version) logged
 
     async def attempt(self, c: Claimed) -> Optional[AttemptResult]:
@@ -196,23 +205,27 @@ class AttemptRunner:
                     body: bytes) -> Response:
         ep = cached.endpoint
         timeout = cached.timeout or self._timeout
+        access = cached.access
         try:
             if cached.refused is not None:  # IP literals never reach the resolver
                 raise DestinationRefusedError(cached.refused)
-            session = self._session(ep.allow_local)
-            async with session.post(ep.url, data=body, headers=headers, allow_redirects=False,
-                                    timeout=timeout) as resp:
-                length = resp.content_length
-                if length is not None and length <= BODY_EXCERPT:
-                    # The usual short answer: one read (the chunked loop below cost the
-                    # bare client about 2 % of its throughput at 1 KiB).
-                    raw = await resp.read()
-                else:
-                    raw = await _excerpt(resp.content)
-                # NUL too becomes U+FFFD: PostgreSQL text cannot hold it, and a write-back
-                # that fails would leave the delivery to be retried for ever.
-                text = raw.decode("utf-8", "replace").replace("\x00", "\ufffd")
-                return resp.status, None, dict(resp.headers), text
+            token = None
+            if access is not None:
+                if access.authorization is not None:
+                    headers["Authorization"] = access.authorization
+                elif access.oauth is not None:
+                    token = await self._token(cached, timeout)
+                    headers["Authorization"] = "Bearer " + token
+            answer = await self._send(ep, headers, body, timeout, access)
+            if answer[0] == 401 and token is not None:
+                # Revoked or expired early: one new token and one more try, so the
+                # delivery does not fail for it.
+                token = await self._token(cached, timeout, stale=token)
+                headers["Authorization"] = "Bearer " + token
+                answer = await self._send(ep, headers, body, timeout, access)
+            return answer
+        except TokenError as exc:  # retried like a connection failure (contract 4.6)
+            return None, "connection_error", {}, f"OAuth token request failed: {exc}"[:500]
         except DestinationRefusedError as exc:
             return None, "destination_refused", {}, exc.detail
         except aiohttp.InvalidURL as exc:
@@ -223,10 +236,86 @@ class AttemptRunner:
             return None, "dns_error", {}, str(exc)[:500]
         except aiohttp.ClientSSLError as exc:
             return None, "tls_error", {}, str(exc)[:500]
+        except aiohttp.ServerDisconnectedError as exc:
+            if access is not None and access.client_certificate:
+                # TLS 1.3 servers refuse a client certificate after the handshake, with
+                # an alert the client sees only as the connection closing unanswered.
+                return None, "tls_error", {}, (
+                    "the server closed the connection without an answer after the TLS "
+                    "handshake: it probably refused the client certificate")
+            return None, "connection_error", {}, str(exc)[:500]
         except (aiohttp.ClientConnectionError, OSError) as exc:
             return None, "connection_error", {}, str(exc)[:500]
         except aiohttp.ClientError as exc:
             return None, "protocol_error", {}, str(exc)[:500]
+
+    async def _send(self, ep: Endpoint, headers: dict[str, str], body: bytes,
+                    timeout: aiohttp.ClientTimeout, access: Optional[Access]) -> Response:
+        session = self._session(ep.allow_local)
+        tls: Union[ssl.SSLContext, bool] = True
+        if access is not None and access.ssl is not None:
+            tls = access.ssl
+        async with session.post(ep.url, data=body, headers=headers, allow_redirects=False,
+                                timeout=timeout, ssl=tls) as resp:
+            length = resp.content_length
+            if length is not None and length <= BODY_EXCERPT:
+                # The usual short answer: one read (the chunked loop below cost the
+                # bare client about 2 % of its throughput at 1 KiB).
+                raw = await resp.read()
+            else:
+                raw = await _excerpt(resp.content)
+            # NUL too becomes U+FFFD: PostgreSQL text cannot hold it, and a write-back
+            # that fails would leave the delivery to be retried for ever.
+            text = raw.decode("utf-8", "replace").replace("\x00", "\ufffd")
+            return resp.status, None, dict(resp.headers), text
+
+    async def _token(self, cached: CachedEndpoint, timeout: aiohttp.ClientTimeout,
+                     stale: Optional[str] = None) -> str:
+        """The endpoint's OAuth token: cached, or fetched (once at a time per endpoint).
+
+        ``stale``: a token the endpoint refused; a new one is fetched unless another
+        attempt already replaced it.
+        """
+        access = cached.access
+        assert access is not None and access.oauth is not None
+        key = (cached.endpoint.id, access.key_id)
+        token = self._tokens.get(key)
+        if stale is None and fresh(token):
+            return token.value  # type: ignore[union-attr]
+        lock = self._token_locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            token = self._tokens.get(key)
+            if fresh(token) and token.value != stale:  # type: ignore[union-attr]
+                return token.value  # type: ignore[union-attr]
+            token = await self._fetch_token(cached.endpoint, access, timeout)
+            self._tokens[key] = token
+            return token.value
+
+    async def _fetch_token(self, ep: Endpoint, access: Access,
+                           timeout: aiohttp.ClientTimeout) -> OAuthToken:
+        oauth = access.oauth or {}
+        session = self._session(ep.allow_local)  # the token URL passes the same checks
+        tls: Union[ssl.SSLContext, bool] = access.ssl if access.ssl is not None else True
+        try:
+            async with session.post(
+                    oauth["token_url"], data=token_form(oauth), allow_redirects=False,
+                    headers={"Accept": "application/json",
+                             "Authorization": _basic(oauth["client_id"], access.client_secret)},
+                    timeout=timeout, ssl=tls) as resp:
+                answer = await resp.content.read(TOKEN_ANSWER_LIMIT)
+                return token_from_answer(resp.status, answer, time.time())
+        except DestinationRefusedError as exc:
+            raise TokenError(f"token URL refused: {exc.detail}") from None
+        except asyncio.TimeoutError:
+            raise TokenError("the token endpoint timed out") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise TokenError(str(exc) or type(exc).__name__) from None
+
+
+def _basic(client_id: str, client_secret: str) -> str:
+    """HTTP Basic credentials of an OAuth client: each part form-encoded (RFC 6749 2.3.1)."""
+    pair = f"{quote_plus(client_id)}:{quote_plus(client_secret)}".encode()
+    return "Basic " + base64.b64encode(pair).decode("ascii")
 
 
 async def _excerpt(content: aiohttp.StreamReader) -> bytes:

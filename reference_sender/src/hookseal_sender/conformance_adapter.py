@@ -73,7 +73,7 @@ def delivery_json(d: Delivery) -> dict[str, Any]:
 
 
 #: The optional features (contract 4.2-4.6) this adapter's sender implements.
-FEATURES = ("traceparent",)
+FEATURES = ("auth_static", "auth_oauth", "auth_mtls", "traceparent")
 
 
 class ConformanceAdapter:
@@ -150,7 +150,7 @@ class ConformanceAdapter:
             retry_schedule=schedule, retry_after_cap=_num(req, "retry_after_cap"),
             timeout=_num(req, "timeout"), allow_local=bool(req.get("allow_local", False)),
             description=str(req.get("description", "")),
-            **{k: req[k] for k in OPTION_FIELDS if k in req},
+            **{k: req[k] for k in (*OPTION_FIELDS, "auth", "tls_ca_pem") if k in req},
         )
         self._tenant_of[created.endpoint.id] = tenant
         uses_key = created.endpoint.signing in ("ed25519", "both")

@@ -178,7 +178,8 @@ class Sender:
         versions: Optional[dict[str, int]] = None, filter: Optional[dict[str, Any]] = None,
         headers: Optional[dict[str, str]] = None, redact: Optional[list[str]] = None,
         rate_limit: Optional[float] = None, batch: Optional[dict[str, float]] = None,
-        ordering: Optional[str] = None,
+        ordering: Optional[str] = None, auth: Optional[dict[str, Any]] = None,
+        tls_ca_pem: Optional[str] = None,
     ) -> CreatedEndpoint:
         """Register an endpoint (SSRF-checked) with a new secret and signing key.
 
@@ -190,7 +191,7 @@ class Sender:
             retry_schedule=retry_schedule, retry_after_cap=retry_after_cap, timeout=timeout,
             allow_local=allow_local, notify_email=notify_email, versions=versions,
             filter=filter, headers=headers, redact=redact, rate_limit=rate_limit, batch=batch,
-            ordering=ordering)
+            ordering=ordering, auth=auth, tls_ca_pem=tls_ca_pem)
 
     def get_endpoint(self, tenant_id: str, endpoint_id: str) -> Endpoint:
         """One of a tenant's endpoints; see ``EndpointService.get_endpoint``."""
