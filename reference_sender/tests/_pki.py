@@ -35,7 +35,7 @@ class PKI:
         return self.ca_cert.public_bytes(serialization.Encoding.PEM).decode()
 
     def issue(self, cn: str, *, server: bool = False, days: float = 30,
-              start_days: float = -1) -> tuple[str, str]:
+              start_days: float = -1, names: tuple[str, ...] = ()) -> tuple[str, str]:
         """A certificate (PEM) and its key (PEM), signed by the CA."""
         key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.datetime.now(datetime.timezone.utc)
@@ -48,13 +48,16 @@ class PKI:
                         else ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False))
         if server:
             builder = builder.add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                 *(x509.DNSName(n) for n in names)]), critical=False)
         cert = builder.sign(self.ca_key, hashes.SHA256())
         return cert.public_bytes(serialization.Encoding.PEM).decode(), _pem_key(key)
 
-    def server_context(self, require_client_cert: bool) -> ssl.SSLContext:
-        """A server context for 127.0.0.1; with client certificates of this CA required."""
-        cert_pem, key_pem = self.issue("127.0.0.1", server=True)
+    def server_context(self, require_client_cert: bool,
+                       names: tuple[str, ...] = ()) -> ssl.SSLContext:
+        """A server context for 127.0.0.1 (and ``names``); with client certificates of this
+        CA required."""
+        cert_pem, key_pem = self.issue("127.0.0.1", server=True, names=names)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         with tempfile.TemporaryDirectory() as tmp:
             paths = [os.path.join(tmp, n) for n in ("c.pem", "k.pem")]

@@ -7,11 +7,12 @@ import base64
 import logging
 import ssl
 import time
-from typing import Callable, Optional, Union
+from typing import Any, Callable, Optional, Union
 from urllib.parse import quote_plus
 
 import aiohttp
 import hookseal
+from yarl import URL
 
 from ._access import Access, OAuthToken, TokenError, fresh, token_form, token_from_answer
 from ._endpoint_cache import CachedEndpoint, EndpointCache
@@ -19,11 +20,12 @@ from ._health import UNUSABLE
 from ._store_calls import StoreCalls
 from ._writeback import WriteBack
 from .config import SenderConfig
+from .egress import parse_proxy_url
 from .errors import DestinationRefusedError
 from .metrics import Metrics
 from .models import Attempt, AttemptResult, Claimed, Endpoint
 from .outcome import FAILED, GONE, classify, next_step
-from .ssrf import CheckedResolver, Resolve, guarded_socket
+from .ssrf import CheckedResolver, Resolve, guarded_socket, parse_destination
 from .tracing import Tracing
 
 logger = logging.getLogger("hookseal_sender.worker")
@@ -83,6 +85,8 @@ class AttemptRunner:
         self._timeout = aiohttp.ClientTimeout(total=config.connect_timeout + config.read_timeout,
                                               sock_connect=config.connect_timeout)
         self._sessions: dict[bool, aiohttp.ClientSession] = {}
+        self._proxy = parse_proxy_url(config.egress_proxy) if config.egress_proxy else None
+        self._proxy_session: Optional[aiohttp.ClientSession] = None
         # OAuth tokens by (endpoint, auth key), kept across endpoint reloads.
         self._tokens: dict[tuple[str, str], OAuthToken] = {}
         self._token_locks: dict[tuple[str, str], asyncio.Lock] = {}
@@ -200,6 +204,43 @@ class AttemptRunner:
         """Close the HTTP sessions."""
         for session in self._sessions.values():
             await session.close()
+        if self._proxy_session is not None:
+            await self._proxy_session.close()
+
+    async def _target(self, url: str, allow_local: bool,
+                      headers: dict[str, str]) -> tuple[aiohttp.ClientSession, Any, dict[str, Any]]:
+        """Where a request to ``url`` goes: the session, the URL and the proxy arguments.
+
+        Without a proxy, the session whose resolver and sockets check every address. With
+        one, the destination is resolved and checked here, and the proxy is asked to
+        connect to the checked address (``Host`` and the certificate's name stay the
+        destination's): the proxy's own address is the only other one reached.
+        """
+        if self._proxy is None:
+            return self._session(allow_local), url, {}
+        dest = parse_destination(url, allow_local=allow_local)
+        ip = str(dest.ip) if dest.ip is not None else None
+        if ip is None:
+            resolver = CheckedResolver(self._resolve, allow_local=allow_local)
+            try:
+                ip = (await resolver.resolve(dest.host, dest.port))[0]["host"]
+            except OSError as exc:  # DestinationRefusedError is a ValueError, not caught
+                raise _DNSError(f"{dest.host!r} does not resolve: {exc}") from None
+        target = URL(url)
+        default_port = {"https": 443, "http": 80}.get(dest.scheme)
+        headers["Host"] = (target.raw_host or "") if target.port == default_port \
+            else f"{target.raw_host}:{target.port}"
+        via: dict[str, Any] = {"proxy": self._proxy.url}
+        if self._proxy.authorization:
+            via["proxy_headers"] = {"Proxy-Authorization": self._proxy.authorization}
+        if dest.scheme == "https" and dest.ip is None:
+            via["server_hostname"] = dest.host
+        if self._proxy_session is None:
+            self._proxy_session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._connections, limit_per_host=0),
+                auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(),
+                headers={"User-Agent": self._user_agent})
+        return self._proxy_session, target.with_host(ip), via
 
     async def _post(self, cached: CachedEndpoint, headers: dict[str, str],
                     body: bytes) -> Response:
@@ -224,6 +265,10 @@ class AttemptRunner:
                 headers["Authorization"] = "Bearer " + token
                 answer = await self._send(ep, headers, body, timeout, access)
             return answer
+        except _DNSError as exc:
+            return None, "dns_error", {}, str(exc)[:500]
+        except aiohttp.ClientHttpProxyError as exc:
+            return None, "connection_error", {}, f"the egress proxy refused: {exc.status} {exc.message}"
         except TokenError as exc:  # retried like a connection failure (contract 4.6)
             return None, "connection_error", {}, f"OAuth token request failed: {exc}"[:500]
         except DestinationRefusedError as exc:
@@ -251,12 +296,12 @@ class AttemptRunner:
 
     async def _send(self, ep: Endpoint, headers: dict[str, str], body: bytes,
                     timeout: aiohttp.ClientTimeout, access: Optional[Access]) -> Response:
-        session = self._session(ep.allow_local)
         tls: Union[ssl.SSLContext, bool] = True
         if access is not None and access.ssl is not None:
             tls = access.ssl
-        async with session.post(ep.url, data=body, headers=headers, allow_redirects=False,
-                                timeout=timeout, ssl=tls) as resp:
+        session, url, via = await self._target(ep.url, ep.allow_local, headers)
+        async with session.post(url, data=body, headers=headers, allow_redirects=False,
+                                timeout=timeout, ssl=tls, **via) as resp:
             length = resp.content_length
             if length is not None and length <= BODY_EXCERPT:
                 # The usual short answer: one read (the chunked loop below cost the
@@ -294,22 +339,28 @@ class AttemptRunner:
     async def _fetch_token(self, ep: Endpoint, access: Access,
                            timeout: aiohttp.ClientTimeout) -> OAuthToken:
         oauth = access.oauth or {}
-        session = self._session(ep.allow_local)  # the token URL passes the same checks
         tls: Union[ssl.SSLContext, bool] = access.ssl if access.ssl is not None else True
+        headers = {"Accept": "application/json",
+                   "Authorization": _basic(oauth["client_id"], access.client_secret)}
         try:
-            async with session.post(
-                    oauth["token_url"], data=token_form(oauth), allow_redirects=False,
-                    headers={"Accept": "application/json",
-                             "Authorization": _basic(oauth["client_id"], access.client_secret)},
-                    timeout=timeout, ssl=tls) as resp:
+            # The token URL passes the same checks, and the same proxy, as a delivery.
+            session, url, via = await self._target(oauth["token_url"], ep.allow_local, headers)
+            async with session.post(url, data=token_form(oauth), allow_redirects=False,
+                                    headers=headers, timeout=timeout, ssl=tls, **via) as resp:
                 answer = await resp.content.read(TOKEN_ANSWER_LIMIT)
                 return token_from_answer(resp.status, answer, time.time())
         except DestinationRefusedError as exc:
             raise TokenError(f"token URL refused: {exc.detail}") from None
+        except _DNSError as exc:
+            raise TokenError(f"the token URL's host does not resolve: {exc}") from None
         except asyncio.TimeoutError:
             raise TokenError("the token endpoint timed out") from None
         except (aiohttp.ClientError, OSError) as exc:
             raise TokenError(str(exc) or type(exc).__name__) from None
+
+
+class _DNSError(Exception):
+    """A destination's name did not resolve (checked before asking the proxy)."""
 
 
 def _basic(client_id: str, client_secret: str) -> str:
