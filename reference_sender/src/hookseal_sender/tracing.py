@@ -36,7 +36,6 @@ from .models import Claimed
 
 __all__ = ["Tracing", "event_trace_id", "traceparent"]
 
-_rng = random.SystemRandom()
 
 
 def event_trace_id(event_id: str) -> str:
@@ -53,7 +52,9 @@ def event_trace_id(event_id: str) -> str:
 
 
 def _new_span_id() -> str:
-    return f"{_rng.getrandbits(64) or 1:016x}"
+    # Unique, not secret: the module's generator (reseeded in forked worker processes);
+    # one os.urandom call each cost more than the rest of the header.
+    return f"{random.getrandbits(64) or 1:016x}"
 
 
 def traceparent(trace_id: str, span_id: str, sampled: bool = True) -> str:
@@ -84,11 +85,12 @@ class _AttemptSpan:
         span = self.span
         if span is None:
             return
+        attributes: dict[str, Any] = {"hookseal.outcome": outcome}
         if status is not None:
-            span.set_attribute("http.response.status_code", status)
-        span.set_attribute("hookseal.outcome", outcome)
+            attributes["http.response.status_code"] = status
         if error is not None:
-            span.set_attribute("error.type", error)
+            attributes["error.type"] = error
+        span.set_attributes(attributes)
         if outcome != "delivered":
             from opentelemetry.trace import Status, StatusCode
 
@@ -152,9 +154,10 @@ class Tracing:
             return _AttemptSpan(traceparent(event_trace_id(c.event_id), _new_span_id()), None)
         span = self._tracer.start_span(
             "hookseal.attempt", context=self._event_context(c.event_id), kind=otel.CLIENT,
-            attributes={"hookseal.endpoint_id": c.endpoint_id, "hookseal.tenant": c.tenant_id,
-                        "hookseal.event_type": c.event_type, "hookseal.event_id": c.event_id,
-                        "hookseal.delivery_id": c.id, "hookseal.attempt": c.attempt_count + 1})
+            # Few attributes: the SDK checks each one, at a cost per attempt (the event
+            # id is the trace's, and the enqueue span names it).
+            attributes={"hookseal.endpoint_id": c.endpoint_id,
+                        "hookseal.event_type": c.event_type, "hookseal.attempt": c.attempt_count + 1})
         ctx = span.get_span_context()
         header = traceparent(f"{ctx.trace_id:032x}", f"{ctx.span_id:016x}", ctx.trace_flags.sampled)
         return _AttemptSpan(header, span)
