@@ -101,8 +101,11 @@ def run(variant: str, db: str, url: str, n: int) -> float:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--deliveries", type=int, help="deliveries per run (default 4000)")
+    ap.add_argument("--rounds", type=int, help="interleaved rounds (default 5)")
     args = ap.parse_args()
     n, rounds = (1500, 3) if args.quick else (4000, 5)
+    n, rounds = args.deliveries or n, args.rounds or rounds
     tune_gc()
     print(f"sender CPU per delivery ({pin(0)}, receiver on CPU 1; SQLite; {n:,} deliveries "
           f"per run; medians of {rounds} interleaved rounds)")
