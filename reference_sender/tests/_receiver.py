@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float
+    peer_cert: Optional[dict[str, Any]] = None  # the client certificate, over TLS
 
 
 @dataclass
@@ -32,7 +34,8 @@ class Route:
 
 
 class Receiver:
-    def __init__(self) -> None:
+    def __init__(self, ssl_context: Optional[ssl.SSLContext] = None) -> None:
+        self.ssl_context = ssl_context
         self.routes: dict[str, Route] = {}
         self.received: list[Received] = []
         self._lock = threading.Lock()
@@ -44,7 +47,8 @@ class Receiver:
         self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        scheme = "https" if self.ssl_context else "http"
+        return f"{scheme}://127.0.0.1:{self.port}{path}"
 
     def route(self, path: str, **kw: Any) -> str:
         self.routes[path] = Route(**kw)
@@ -66,7 +70,7 @@ class Receiver:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
         rec = Received(request.path, {str(k): v for k, v in request.headers.items()}, body,
-                       time.time())
+                       time.time(), _peer_cert(request))
         with self._lock:
             self.received.append(rec)
         route = self.routes.get(request.path, Route())
@@ -90,7 +94,7 @@ class Receiver:
                                shutdown_timeout=0.5)
         await runner.setup()
         self._runner = runner
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=self.ssl_context)
         await site.start()
         server = site._server
         assert server is not None
@@ -110,3 +114,9 @@ class Receiver:
         if self._loop and self._stop:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(10)
+
+
+def _peer_cert(request: web.Request) -> Optional[dict[str, Any]]:
+    transport = request.transport
+    ssl_object = transport.get_extra_info("ssl_object") if transport else None
+    return ssl_object.getpeercert() if ssl_object is not None else None

@@ -62,7 +62,8 @@ def test_sender_methods_and_signatures() -> None:
     assert list(inspect.signature(hookseal_sender.Sender.create_endpoint).parameters) == [
         "self", "tenant_id", "url", "description", "profile", "header_prefix", "event_types",
         "signing", "retry_schedule", "retry_after_cap", "timeout", "allow_local", "notify_email",
-        "versions", "filter", "headers", "redact", "rate_limit", "batch", "ordering",
+        "versions", "filter", "headers", "redact", "rate_limit", "batch", "ordering", "auth",
+        "tls_ca_pem",
     ]  # fmt: skip
     assert list(inspect.signature(hookseal_sender.Sender.replay_bulk).parameters) == [
         "self", "tenant_id", "flt", "confirm", "actor", "reason", "include_ids", "limit",

@@ -3,28 +3,37 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
+import ssl
 import time
-from typing import Callable, Optional
+from typing import Any, Callable, Optional, Union
+from urllib.parse import quote_plus
 
 import aiohttp
 import hookseal
+from yarl import URL
 
+from ._access import Access, OAuthToken, TokenError, fresh, token_form, token_from_answer
 from ._endpoint_cache import CachedEndpoint, EndpointCache
 from ._health import UNUSABLE
 from ._store_calls import StoreCalls
 from ._writeback import WriteBack
 from .config import SenderConfig
+from .egress import parse_proxy_url
 from .errors import DestinationRefusedError
 from .metrics import Metrics
-from .models import Attempt, AttemptResult, Claimed
+from .models import Attempt, AttemptResult, Claimed, Endpoint
 from .outcome import FAILED, GONE, classify, next_step
-from .ssrf import CheckedResolver, Resolve, guarded_socket
+from .ssrf import CheckedResolver, Resolve, guarded_socket, parse_destination
+from .tracing import Tracing
 
 logger = logging.getLogger("hookseal_sender.worker")
 
 #: How much of a response body is recorded.
 BODY_EXCERPT = 4096
+#: Most bytes of a token endpoint's answer read.
+TOKEN_ANSWER_LIMIT = 64 * 1024
 #: Seconds a paused endpoint's claimed delivery is put back for.
 PAUSED_RECHECK = 30.0
 #: Seconds a delivery whose attempt crashed (or whose endpoint could not be loaded) is
@@ -54,11 +63,13 @@ class AttemptRunner:
         resolve: DNS resolver for the SSRF checks (``None``: the system's).
         connections: Most connections open at once.
         hold: Called with an endpoint found paused (the worker leaves it out of claims).
+        tracing: The ``traceparent`` of each attempt, and its span (when tracing).
     """
 
     def __init__(self, config: SenderConfig, endpoints: EndpointCache, writeback: WriteBack,
                  metrics: Metrics, calls: StoreCalls, resolve: Optional[Resolve], *,
-                 connections: int, hold: Callable[[str], None]) -> None:
+                 connections: int, hold: Callable[[str], None],
+                 tracing: Optional[Tracing] = None) -> None:
         self._endpoints = endpoints
         self._writeback = writeback
         self._metrics = metrics
@@ -66,6 +77,7 @@ class AttemptRunner:
         self._resolve = resolve
         self._connections = connections
         self._hold = hold
+        self._tracing = tracing or Tracing()
         self._user_agent = config.user_agent
         # One deadline per attempt (connect + read) and a connect timeout; no per-read
         # timer (sock_read): re-arming it on every chunk cost about 15 us per request,
@@ -73,6 +85,11 @@ class AttemptRunner:
         self._timeout = aiohttp.ClientTimeout(total=config.connect_timeout + config.read_timeout,
                                               sock_connect=config.connect_timeout)
         self._sessions: dict[bool, aiohttp.ClientSession] = {}
+        self._proxy = parse_proxy_url(config.egress_proxy) if config.egress_proxy else None
+        self._proxy_session: Optional[aiohttp.ClientSession] = None
+        # OAuth tokens by (endpoint, auth key), kept across endpoint reloads.
+        self._tokens: dict[tuple[str, str], OAuthToken] = {}
+        self._token_locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._unusable_logged: set[tuple[str, int]] = set()  # (endpoint, version) logged
 
     async def attempt(self, c: Claimed) -> Optional[AttemptResult]:
@@ -104,11 +121,14 @@ class AttemptRunner:
             headers = signer.sign(body, timestamp=int(started), msg_id=c.event_id,
                                   event_type=c.event_type)
             headers["Content-Type"] = "application/json"
+            span = self._tracing.attempt(c)
+            headers["traceparent"] = span.header
             t0 = time.perf_counter()
             status, error, resp_headers, resp_body = await self._post(cached, headers, body)
             latency = time.perf_counter() - t0
             round_n = c.round_attempts + 1
             outcome = classify(status, error)
+            span.finish(status, outcome, error)
             new_status, next_at = next_step(outcome, status, resp_headers, round_n, cached.policy,
                                             started + latency)
             if outcome == GONE:
@@ -184,28 +204,73 @@ class AttemptRunner:
         """Close the HTTP sessions."""
         for session in self._sessions.values():
             await session.close()
+        if self._proxy_session is not None:
+            await self._proxy_session.close()
+
+    async def _target(self, url: str, allow_local: bool,
+                      headers: dict[str, str]) -> tuple[aiohttp.ClientSession, Any, dict[str, Any]]:
+        """Where a request to ``url`` goes: the session, the URL and the proxy arguments.
+
+        Without a proxy, the session whose resolver and sockets check every address. With
+        one, the destination is resolved and checked here, and the proxy is asked to
+        connect to the checked address (``Host`` and the certificate's name stay the
+        destination's): the proxy's own address is the only other one reached.
+        """
+        if self._proxy is None:
+            return self._session(allow_local), url, {}
+        dest = parse_destination(url, allow_local=allow_local)
+        ip = str(dest.ip) if dest.ip is not None else None
+        if ip is None:
+            resolver = CheckedResolver(self._resolve, allow_local=allow_local)
+            try:
+                ip = (await resolver.resolve(dest.host, dest.port))[0]["host"]
+            except OSError as exc:  # DestinationRefusedError is a ValueError, not caught
+                raise _DNSError(f"{dest.host!r} does not resolve: {exc}") from None
+        target = URL(url)
+        default_port = {"https": 443, "http": 80}.get(dest.scheme)
+        headers["Host"] = (target.raw_host or "") if target.port == default_port \
+            else f"{target.raw_host}:{target.port}"
+        via: dict[str, Any] = {"proxy": self._proxy.url}
+        if self._proxy.authorization:
+            via["proxy_headers"] = {"Proxy-Authorization": self._proxy.authorization}
+        if dest.scheme == "https" and dest.ip is None:
+            via["server_hostname"] = dest.host
+        if self._proxy_session is None:
+            self._proxy_session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._connections, limit_per_host=0),
+                auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(),
+                headers={"User-Agent": self._user_agent})
+        return self._proxy_session, target.with_host(ip), via
 
     async def _post(self, cached: CachedEndpoint, headers: dict[str, str],
                     body: bytes) -> Response:
         ep = cached.endpoint
         timeout = cached.timeout or self._timeout
+        access = cached.access
         try:
             if cached.refused is not None:  # IP literals never reach the resolver
                 raise DestinationRefusedError(cached.refused)
-            session = self._session(ep.allow_local)
-            async with session.post(ep.url, data=body, headers=headers, allow_redirects=False,
-                                    timeout=timeout) as resp:
-                length = resp.content_length
-                if length is not None and length <= BODY_EXCERPT:
-                    # The usual short answer: one read (the chunked loop below cost the
-                    # bare client about 2 % of its throughput at 1 KiB).
-                    raw = await resp.read()
-                else:
-                    raw = await _excerpt(resp.content)
-                # NUL too becomes U+FFFD: PostgreSQL text cannot hold it, and a write-back
-                # that fails would leave the delivery to be retried for ever.
-                text = raw.decode("utf-8", "replace").replace("\x00", "\ufffd")
-                return resp.status, None, dict(resp.headers), text
+            token = None
+            if access is not None:
+                if access.authorization is not None:
+                    headers["Authorization"] = access.authorization
+                elif access.oauth is not None:
+                    token = await self._token(cached, timeout)
+                    headers["Authorization"] = "Bearer " + token
+            answer = await self._send(ep, headers, body, timeout, access)
+            if answer[0] == 401 and token is not None:
+                # Revoked or expired early: one new token and one more try, so the
+                # delivery does not fail for it.
+                token = await self._token(cached, timeout, stale=token)
+                headers["Authorization"] = "Bearer " + token
+                answer = await self._send(ep, headers, body, timeout, access)
+            return answer
+        except _DNSError as exc:
+            return None, "dns_error", {}, str(exc)[:500]
+        except aiohttp.ClientHttpProxyError as exc:
+            return None, "connection_error", {}, f"the egress proxy refused: {exc.status} {exc.message}"
+        except TokenError as exc:  # retried like a connection failure (contract 4.6)
+            return None, "connection_error", {}, f"OAuth token request failed: {exc}"[:500]
         except DestinationRefusedError as exc:
             return None, "destination_refused", {}, exc.detail
         except aiohttp.InvalidURL as exc:
@@ -216,10 +281,92 @@ class AttemptRunner:
             return None, "dns_error", {}, str(exc)[:500]
         except aiohttp.ClientSSLError as exc:
             return None, "tls_error", {}, str(exc)[:500]
+        except aiohttp.ServerDisconnectedError as exc:
+            if access is not None and access.client_certificate:
+                # TLS 1.3 servers refuse a client certificate after the handshake, with
+                # an alert the client sees only as the connection closing unanswered.
+                return None, "tls_error", {}, (
+                    "the server closed the connection without an answer after the TLS "
+                    "handshake: it probably refused the client certificate")
+            return None, "connection_error", {}, str(exc)[:500]
         except (aiohttp.ClientConnectionError, OSError) as exc:
             return None, "connection_error", {}, str(exc)[:500]
         except aiohttp.ClientError as exc:
             return None, "protocol_error", {}, str(exc)[:500]
+
+    async def _send(self, ep: Endpoint, headers: dict[str, str], body: bytes,
+                    timeout: aiohttp.ClientTimeout, access: Optional[Access]) -> Response:
+        tls: Union[ssl.SSLContext, bool] = True
+        if access is not None and access.ssl is not None:
+            tls = access.ssl
+        session, url, via = await self._target(ep.url, ep.allow_local, headers)
+        async with session.post(url, data=body, headers=headers, allow_redirects=False,
+                                timeout=timeout, ssl=tls, **via) as resp:
+            length = resp.content_length
+            if length is not None and length <= BODY_EXCERPT:
+                # The usual short answer: one read (the chunked loop below cost the
+                # bare client about 2 % of its throughput at 1 KiB).
+                raw = await resp.read()
+            else:
+                raw = await _excerpt(resp.content)
+            # NUL too becomes U+FFFD: PostgreSQL text cannot hold it, and a write-back
+            # that fails would leave the delivery to be retried for ever.
+            text = raw.decode("utf-8", "replace").replace("\x00", "\ufffd")
+            return resp.status, None, dict(resp.headers), text
+
+    async def _token(self, cached: CachedEndpoint, timeout: aiohttp.ClientTimeout,
+                     stale: Optional[str] = None) -> str:
+        """The endpoint's OAuth token: cached, or fetched (once at a time per endpoint).
+
+        ``stale``: a token the endpoint refused; a new one is fetched unless another
+        attempt already replaced it.
+        """
+        access = cached.access
+        assert access is not None and access.oauth is not None
+        key = (cached.endpoint.id, access.key_id)
+        token = self._tokens.get(key)
+        if stale is None and fresh(token):
+            return token.value  # type: ignore[union-attr]
+        lock = self._token_locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            token = self._tokens.get(key)
+            if fresh(token) and token.value != stale:  # type: ignore[union-attr]
+                return token.value  # type: ignore[union-attr]
+            token = await self._fetch_token(cached.endpoint, access, timeout)
+            self._tokens[key] = token
+            return token.value
+
+    async def _fetch_token(self, ep: Endpoint, access: Access,
+                           timeout: aiohttp.ClientTimeout) -> OAuthToken:
+        oauth = access.oauth or {}
+        tls: Union[ssl.SSLContext, bool] = access.ssl if access.ssl is not None else True
+        headers = {"Accept": "application/json",
+                   "Authorization": _basic(oauth["client_id"], access.client_secret)}
+        try:
+            # The token URL passes the same checks, and the same proxy, as a delivery.
+            session, url, via = await self._target(oauth["token_url"], ep.allow_local, headers)
+            async with session.post(url, data=token_form(oauth), allow_redirects=False,
+                                    headers=headers, timeout=timeout, ssl=tls, **via) as resp:
+                answer = await resp.content.read(TOKEN_ANSWER_LIMIT)
+                return token_from_answer(resp.status, answer, time.time())
+        except DestinationRefusedError as exc:
+            raise TokenError(f"token URL refused: {exc.detail}") from None
+        except _DNSError as exc:
+            raise TokenError(f"the token URL's host does not resolve: {exc}") from None
+        except asyncio.TimeoutError:
+            raise TokenError("the token endpoint timed out") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise TokenError(str(exc) or type(exc).__name__) from None
+
+
+class _DNSError(Exception):
+    """A destination's name did not resolve (checked before asking the proxy)."""
+
+
+def _basic(client_id: str, client_secret: str) -> str:
+    """HTTP Basic credentials of an OAuth client: each part form-encoded (RFC 6749 2.3.1)."""
+    pair = f"{quote_plus(client_id)}:{quote_plus(client_secret)}".encode()
+    return "Basic " + base64.b64encode(pair).decode("ascii")
 
 
 async def _excerpt(content: aiohttp.StreamReader) -> bytes:

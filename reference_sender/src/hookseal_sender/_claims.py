@@ -13,6 +13,7 @@ from ._health import EndpointHealth
 from ._store_calls import CLAIM_RETRY, StoreCalls
 from .config import SenderConfig
 from .models import Claimed
+from .tracing import Tracing
 
 logger = logging.getLogger("hookseal_sender.worker")
 
@@ -40,11 +41,12 @@ class Claims:
             lease ran out: it is not buffered twice). Claimed ones are added.
         wake: Wakes the worker's loop (not as new work) when a claim ends.
         parallel: Two claims may run at once (each on its own connection).
+        tracing: Records a span per claim (when tracing).
     """
 
     def __init__(self, calls: StoreCalls, config: SenderConfig, owner: str, buffer: ClaimBuffer,
                  health: EndpointHealth, holding: set[str], wake: Callable[[], None], *,
-                 parallel: bool) -> None:
+                 parallel: bool, tracing: Optional[Tracing] = None) -> None:
         self._calls = calls
         self._config = config
         self._owner = owner
@@ -52,6 +54,7 @@ class Claims:
         self._health = health
         self._holding = holding
         self._wake = wake
+        self._tracing = tracing or Tracing()
         # Claims in flight at once: on PostgreSQL two (each on its own connection; SKIP
         # LOCKED keeps their rows apart), so a claim's round trip and the loop's reaction
         # to it no longer leave slots idle; on SQLite one, the single writer.
@@ -126,18 +129,21 @@ class Claims:
         """Claim up to ``want`` deliveries into the per-endpoint buffers."""
         now, wakes, launched = time.time(), self._wakes, self._launched
         alone = self._running == 1
-        try:
-            claimed = await self._calls.call(
-                self._calls.store.claim, self._owner, want, now,
-                now + self._config.visibility_timeout, excluded, pool=self._calls.claims)
-        except Exception as exc:
-            pause = self._calls.trouble("claim", exc)
-            self.paused_until = time.monotonic() + pause
-            self._wake()
-            return
-        finally:
-            self._asked -= want
-            self._running -= 1
+        with self._tracing.claim({"hookseal.worker": self._owner, "hookseal.asked": want}) as span:
+            try:
+                claimed = await self._calls.call(
+                    self._calls.store.claim, self._owner, want, now,
+                    now + self._config.visibility_timeout, excluded, pool=self._calls.claims)
+            except Exception as exc:
+                pause = self._calls.trouble("claim", exc)
+                self.paused_until = time.monotonic() + pause
+                self._wake()
+                return
+            finally:
+                self._asked -= want
+                self._running -= 1
+            if span is not None:
+                span.set_attribute("hookseal.claimed", len(claimed))
         self._calls.back()
         if claimed:
             logger.debug("claimed %d deliveries", len(claimed))

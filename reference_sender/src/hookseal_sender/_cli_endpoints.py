@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any, Callable
 
+from ._cli_auth import auth_from_args
 from ._cli_output import console, endpoint_table, when
+from .errors import InvalidRequestError
 from .sender import Sender
 
 
@@ -13,7 +15,7 @@ def _add(args: argparse.Namespace, sender: Sender) -> None:
     created = sender.create_endpoint(
         args.tenant, args.url, description=args.description or "", event_types=args.event_type,
         profile=args.profile, signing=args.signing, allow_local=args.allow_local,
-        notify_email=args.notify_email)
+        notify_email=args.notify_email, auth=auth_from_args(args))
     console.print(endpoint_table([created.endpoint]))
     console.print(f"Secret (shown once): [bold]{created.secret}[/]")
     console.print(f"Public key: {created.public_key}")
@@ -39,6 +41,17 @@ def _rotate(args: argparse.Namespace, sender: Sender) -> None:
     if rot.public_key:
         console.print(f"Public key: {rot.public_key}")
     console.print(f"The old secret keeps signing until {when(rot.overlap_ends_at)}.")
+
+
+def _set_auth(args: argparse.Namespace, sender: Sender) -> None:
+    auth = auth_from_args(args)
+    if (auth is None) != bool(args.none):
+        raise InvalidRequestError("give --none, or the options of one kind of authentication")
+    ep = sender.update_endpoint(args.tenant, args.id, auth=auth)
+    console.print(endpoint_table([ep]))
+    console.print("Authentication removed." if auth is None else
+                  f"Authentication set ({auth['type']}); its secrets are stored encrypted and "
+                  "are not shown again.")
 
 
 def _pause(args: argparse.Namespace, sender: Sender) -> None:
@@ -68,7 +81,7 @@ def _ping(args: argparse.Namespace, sender: Sender) -> None:
 
 _ACTIONS: dict[str, Callable[[argparse.Namespace, Sender], None]] = {
     "add": _add, "list": _list, "update": _update, "rotate": _rotate, "pause": _pause,
-    "resume": _resume, "delete": _delete, "keys": _keys, "ping": _ping,
+    "resume": _resume, "delete": _delete, "keys": _keys, "ping": _ping, "set-auth": _set_auth,
 }
 
 

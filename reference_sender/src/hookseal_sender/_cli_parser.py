@@ -9,6 +9,7 @@ from typing import Callable
 
 from hookseal.profiles import HOOKSEAL_V1
 
+from ._cli_auth import add_auth_arguments
 from ._inputs import MAX_BULK_REPLAY, MAX_PAGE, MAX_UNIX_TIME
 from ._version import __version__
 from .config import MAX_ROTATION_OVERLAP
@@ -91,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--allow-local", action="store_true",
                      help="allow http:// and local addresses; needs allow_local true in the "
                           "settings (init --allow-local)")
+    add_auth_arguments(add)
     ep.add_parser("list")
     upd = ep.add_parser("update")
     upd.add_argument("id")
@@ -106,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
                           f"{MAX_ROTATION_OVERLAP:.0f}: 30 days)")
     for name in ("pause", "resume", "delete", "ping", "keys"):
         ep.add_parser(name).add_argument("id")
+    set_auth = ep.add_parser("set-auth", help="replace (or with --none remove) how the sender "
+                                              "authenticates to an endpoint")
+    set_auth.add_argument("id")
+    set_auth.add_argument("--none", action="store_true", help="remove its authentication")
+    add_auth_arguments(set_auth)
 
     send = sub.add_parser("send", help="send an event, or every event of a JSON lines file")
     send.add_argument("type", nargs="?", help="the event type (with --data)")

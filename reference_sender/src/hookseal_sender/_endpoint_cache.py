@@ -12,6 +12,7 @@ from typing import Callable, Optional
 import aiohttp
 import hookseal
 
+from ._access import Access, build_access
 from ._store_calls import StoreCalls
 from .config import RetryPolicy, endpoint_retry_policy
 from .errors import ConfigError, DestinationRefusedError
@@ -37,6 +38,7 @@ class CachedEndpoint:
         timeout: Its own request timeout, if it has one.
         unusable: Why its stored settings cannot be used (written round the checks), if
             they cannot: its deliveries then fail at once, visibly, instead of waiting.
+        access: Its authentication and TLS settings, if it has any.
     """
 
     endpoint: Endpoint
@@ -46,6 +48,7 @@ class CachedEndpoint:
     signer: Optional[hookseal.Signer] = None
     timeout: Optional[aiohttp.ClientTimeout] = None
     unusable: Optional[str] = None
+    access: Optional[Access] = None
 
 
 def prepare(ep: Endpoint, keys: list[EndpointKey], default_policy: RetryPolicy,
@@ -78,8 +81,13 @@ def prepare(ep: Endpoint, keys: list[EndpointKey], default_policy: RetryPolicy,
     if secrets:
         signer = hookseal.Signer(secrets, profile=ep.profile, header_prefix=ep.header_prefix)
     timeout = aiohttp.ClientTimeout(total=ep.timeout) if ep.timeout else None
+    access = None
+    try:
+        access = build_access(ep, keys)
+    except (ValueError, KeyError) as exc:
+        unusable = unusable or f"authentication: {exc}"
     return CachedEndpoint(ep, policy, min(expiries, default=now + CACHE_SECONDS), refused,
-                          signer, timeout, unusable)
+                          signer, timeout, unusable, access)
 
 
 class EndpointCache:

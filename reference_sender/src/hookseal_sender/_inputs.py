@@ -23,6 +23,7 @@ UPDATABLE_FIELDS = frozenset({
     "url", "description", "event_types", "signing", "profile", "header_prefix",
     "retry_schedule", "retry_after_cap", "timeout", "notify_email",
     "versions", "filter", "headers", "redact", "rate_limit", "batch", "ordering",
+    "auth", "tls_ca_pem",
 })
 
 #: Most deliveries one page of :meth:`Sender.list_deliveries` holds.

@@ -41,6 +41,7 @@ from ._inputs import (
 )
 from ._options import MAX_BATCH_EVENTS, OPTION_FIELDS, ORDERING_MODES
 from ._version import __version__
+from .endpoint_auth import AUTH_TYPES
 from .errors import ConfigError, InvalidRequestError, SenderError
 from .models import SIGNING_MODES, DeliveryFilter, Endpoint
 from .portal_tokens import DEFAULT_LINK_TTL, issue_link
@@ -104,9 +105,22 @@ _ENDPOINT_IN = {"type": "object", "required": ["url"], "properties": {
         "max_events": {"type": "integer", "minimum": 1, "maximum": MAX_BATCH_EVENTS},
         "max_bytes": {"type": "integer", "minimum": 1},
         "max_wait": {"type": "number", "exclusiveMinimum": 0}}},
-    "ordering": {"enum": [*ORDERING_MODES, None]}}}
+    "ordering": {"enum": [*ORDERING_MODES, None]},
+    "auth": {"oneOf": [{"type": "null"}, {
+        "type": "object", "required": ["type"], "properties": {
+            "type": {"enum": list(AUTH_TYPES)}, "authorization": {"type": "string"},
+            "token_url": {"type": "string"}, "client_id": {"type": "string"},
+            "client_secret": {"type": "string"}, "scope": {"type": ["string", "null"]},
+            "audience": {"type": ["string", "null"]}, "cert_pem": {"type": "string"},
+            "key_pem": {"type": "string"}},
+        "description": "How the sender authenticates to the endpoint: static (authorization), "
+                       "oauth (token_url, client_id, client_secret, scope, audience) or mtls "
+                       "(cert_pem, key_pem). Write-only: the secrets are never shown again."}]},
+    "tls_ca_pem": {"type": ["string", "null"],
+                   "description": "Testing only: PEM CA certificates trusted for the server"}}}
 _FIELDS = ("description", "event_types", "profile", "header_prefix", "signing",
-           "retry_schedule", "retry_after_cap", "timeout", "notify_email", *OPTION_FIELDS)
+           "retry_schedule", "retry_after_cap", "timeout", "notify_email", *OPTION_FIELDS,
+           "auth", "tls_ca_pem")
 
 
 @_op("POST", "/v1/tenants/{tenant}/endpoints", "Create an endpoint (secret shown once)",

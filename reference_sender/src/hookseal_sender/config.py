@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ._version import USER_AGENT
+from .egress import parse_proxy_url
 from .errors import ConfigError
 
 __all__ = ["DEFAULT_RETRY_POLICY", "DEFAULT_SCHEDULE", "MAX_RETRY_WINDOW", "MAX_ROTATION_OVERLAP",
@@ -258,6 +259,8 @@ class SenderConfig:
         signing_keys: ``endpoint`` (each endpoint has its own Ed25519 key pair) or
             ``tenant`` (one key pair per customer, shared by its endpoints and rotated
             together, so a customer publishes one public key).
+        egress_proxy: An ``http://`` proxy every delivery and token request leaves
+            through (``CONNECT``), or ``None``; see :mod:`hookseal_sender.egress`.
     """
 
     database: str = "sqlite:///hookseal-sender.db"
@@ -280,8 +283,11 @@ class SenderConfig:
     sqlite_synchronous: str = "NORMAL"
     purge_interval: float = 3600.0
     signing_keys: str = "endpoint"
+    egress_proxy: Optional[str] = None
 
     def __post_init__(self) -> None:
+        if self.egress_proxy is not None:
+            parse_proxy_url(self.egress_proxy)  # refused here, once, with what is wrong
         if self.signing_keys not in ("endpoint", "tenant"):
             raise ConfigError("signing_keys must be 'endpoint' or 'tenant'")
         if isinstance(self.rotation_overlap, bool) \

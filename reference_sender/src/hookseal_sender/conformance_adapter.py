@@ -72,6 +72,10 @@ def delivery_json(d: Delivery) -> dict[str, Any]:
     }
 
 
+#: The optional features (contract 4.2-4.6) this adapter's sender implements.
+FEATURES = ("auth_static", "auth_oauth", "auth_mtls", "proxy", "traceparent")
+
+
 class ConformanceAdapter:
     """Answers conformance adapter requests against a sender with a background worker.
 
@@ -80,13 +84,18 @@ class ConformanceAdapter:
     """
 
     def __init__(self, directory: str) -> None:
-        config = SenderConfig(
-            database=str(Path(directory) / "adapter.db"), master_key=generate_master_key(),
+        self._directory = Path(directory)
+        self._config = SenderConfig(
+            database=str(self._directory / "adapter.db"), master_key=generate_master_key(),
             allow_local=True, poll_interval=0.05, visibility_timeout=30.0,
             retry=RetryPolicy(schedule=(0.5, 1.0, 2.0), jitter=0.0, retry_after_cap=5.0),
         )
-        self.sender = Sender(config)
+        self.sender = Sender(self._config)
         self.worker = BackgroundWorker(self.sender).start()
+        # The sender has one egress proxy setting: endpoints that name a proxy live in a
+        # sender (own store, own worker) of that setting, one per proxy URL.
+        self._proxied: dict[str, tuple[Sender, BackgroundWorker]] = {}
+        self._sender_of: dict[str, Sender] = {}  # tenant -> its sender
         self._tenant_of: dict[str, str] = {}
         self._ops: dict[str, Callable[[dict[str, Any]], Response]] = {
             "hello": self.hello, "create_endpoint": self.create_endpoint, "send": self.send,
@@ -94,9 +103,28 @@ class ConformanceAdapter:
         }
 
     def close(self) -> None:
-        """Stop the worker and close the store."""
-        self.worker.stop()
-        self.sender.close()
+        """Stop the workers and close the stores."""
+        for sender, worker in [(self.sender, self.worker), *self._proxied.values()]:
+            worker.stop()
+            sender.close()
+
+    def _sender_for(self, tenant: str, proxy: Any) -> Sender:
+        """The sender of a tenant's endpoints (one per egress proxy)."""
+        if proxy is not None and not isinstance(proxy, str):
+            raise ValueError("proxy must be a string or null")
+        if proxy is not None and proxy not in self._proxied:
+            config = self._config.replace(
+                egress_proxy=proxy, database=str(self._directory / f"proxy{len(self._proxied)}.db"))
+            sender = Sender(config)
+            self._proxied[proxy] = (sender, BackgroundWorker(sender).start())
+        wanted = self.sender if proxy is None else self._proxied[proxy][0]
+        if self._sender_of.setdefault(tenant, wanted) is not wanted:
+            raise ValueError("this adapter runs one sender per egress proxy: all endpoints "
+                             "of a tenant must name the same proxy")
+        return wanted
+
+    def _tenant_sender(self, tenant: str) -> Sender:
+        return self._sender_of.get(tenant, self.sender)
 
     def handle(self, req: Any) -> Response:
         """Answer one request; never raises.
@@ -120,9 +148,10 @@ class ConformanceAdapter:
             return _bad(str(exc))
 
     def hello(self, req: dict[str, Any]) -> Response:
-        """``hello``: name, version, profiles and signing modes."""
+        """``hello``: name, version, profiles, signing modes and optional features."""
         return {"ok": True, "name": "hookseal-sender", "version": __version__,
-                "profiles": list(PROFILES), "signing": list(SIGNING_MODES)}
+                "profiles": list(PROFILES), "signing": list(SIGNING_MODES),
+                "features": list(FEATURES)}
 
     def _tenant(self, req: dict[str, Any]) -> str:
         tenant = req.get("tenant", "default")
@@ -138,14 +167,15 @@ class ConformanceAdapter:
         schedule = req.get("retry_schedule")
         if schedule is not None and not isinstance(schedule, list):
             raise ValueError("retry_schedule must be a list of seconds")
-        created = self.sender.create_endpoint(
+        sender = self._sender_for(tenant, req.get("proxy"))
+        created = sender.create_endpoint(
             tenant, req["url"], profile=req.get("profile", HOOKSEAL_V1),
             header_prefix=req.get("header_prefix") or DEFAULT_HEADER_PREFIX,
             event_types=req.get("event_types"), signing=req.get("signing", "hmac"),
             retry_schedule=schedule, retry_after_cap=_num(req, "retry_after_cap"),
             timeout=_num(req, "timeout"), allow_local=bool(req.get("allow_local", False)),
             description=str(req.get("description", "")),
-            **{k: req[k] for k in OPTION_FIELDS if k in req},
+            **{k: req[k] for k in (*OPTION_FIELDS, "auth", "tls_ca_pem") if k in req},
         )
         self._tenant_of[created.endpoint.id] = tenant
         uses_key = created.endpoint.signing in ("ed25519", "both")
@@ -155,7 +185,7 @@ class ConformanceAdapter:
     def send(self, req: dict[str, Any]) -> Response:
         """``send``: enqueue an event; returns the event id and its deliveries."""
         tenant = self._tenant(req)
-        result = self.sender.send(tenant, req.get("type"), req.get("data"))  # type: ignore[arg-type]
+        result = self._tenant_sender(tenant).send(tenant, req.get("type"), req.get("data"))  # type: ignore[arg-type]
         for delivery_id, _ in result.deliveries:
             self._tenant_of[delivery_id] = tenant
         return {"ok": True, "event_id": result.event_id,
@@ -169,7 +199,8 @@ class ConformanceAdapter:
             return _bad("endpoint_id must be a string")
         if endpoint_id not in self._tenant_of:
             return {"ok": False, "error": "not_found", "detail": f"no endpoint {endpoint_id!r}"}
-        rot = self.sender.rotate_secret(self._tenant_of[endpoint_id], endpoint_id,
+        tenant = self._tenant_of[endpoint_id]
+        rot = self._tenant_sender(tenant).rotate_secret(tenant, endpoint_id,
                                         overlap=_num(req, "overlap_seconds"), actor="adapter")
         return {"ok": True, "secret": rot.secret, "public_key": rot.public_key,
                 "overlap_ends_at": rot.overlap_ends_at}
@@ -181,7 +212,8 @@ class ConformanceAdapter:
             return _bad("delivery_id must be a string")
         if delivery_id not in self._tenant_of:
             return {"ok": False, "error": "not_found", "detail": f"no delivery {delivery_id!r}"}
-        d = self.sender.get_delivery(self._tenant_of[delivery_id], delivery_id)
+        tenant = self._tenant_of[delivery_id]
+        d = self._tenant_sender(tenant).get_delivery(tenant, delivery_id)
         return {"ok": True, "delivery": delivery_json(d)}
 
 

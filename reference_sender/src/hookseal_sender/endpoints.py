@@ -8,6 +8,7 @@ of a field comes from :mod:`hookseal_sender._inputs`.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,8 +18,10 @@ import hookseal
 from hookseal.profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1
 
 from . import _inputs as inputs
+from ._access import AUTH_KIND
 from ._options import OPTION_FIELDS, OptionContext, check_options
 from .config import SenderConfig, endpoint_retry_policy
+from .endpoint_auth import CheckedAuth, check_auth, check_ca_pem
 from .errors import ConfigError, DestinationRefusedError, InvalidRequestError, NotFoundError
 from .models import SIGNING_MODES, DeliveryFilter, Endpoint, EndpointKey, new_id
 from .ssrf import Resolve, validate_url
@@ -90,6 +93,23 @@ class EndpointService:
         except ConfigError as exc:
             raise InvalidRequestError(exc.detail) from None
 
+    def _check_auth(self, auth: Any, local: bool) -> Optional[CheckedAuth]:
+        checked = check_auth(auth)
+        if checked is not None and checked.public["type"] == "oauth":
+            try:  # the token URL is a destination too
+                self._check_url(checked.public["token_url"], local)
+            except DestinationRefusedError as exc:
+                raise DestinationRefusedError(f"auth.token_url: {exc.detail}") from None
+        return checked
+
+    @staticmethod
+    def _check_ca(tls_ca_pem: Any, local: bool) -> Optional[str]:
+        pem = check_ca_pem(tls_ca_pem)
+        if pem is not None and not local:
+            raise InvalidRequestError("tls_ca_pem is for testing only: it needs local "
+                                      "destinations allowed (allow_local)")
+        return pem
+
     def _check_url(self, url: Any, allow_local: bool) -> None:
         inputs.check_text(url, "url", inputs.MAX_URL)
         coro = validate_url(url, allow_local=allow_local, resolve=self.resolve)
@@ -111,7 +131,8 @@ class EndpointService:
         versions: Optional[dict[str, int]] = None, filter: Optional[dict[str, Any]] = None,
         headers: Optional[dict[str, str]] = None, redact: Optional[list[str]] = None,
         rate_limit: Optional[float] = None, batch: Optional[dict[str, float]] = None,
-        ordering: Optional[str] = None,
+        ordering: Optional[str] = None, auth: Optional[dict[str, Any]] = None,
+        tls_ca_pem: Optional[str] = None,
     ) -> CreatedEndpoint:
         """Register an endpoint (SSRF-checked) with a new secret and signing key.
 
@@ -145,6 +166,12 @@ class EndpointService:
             batch: Batch thresholds (contract 4.4).
             ordering: ``"per_key"`` for ordered delivery (contract 4.5).
 
+            auth: How the sender authenticates to the endpoint (contract 4.6; see
+                :mod:`hookseal_sender.endpoint_auth`): its secrets are stored encrypted
+                and never shown again; an OAuth token URL passes the URL's checks.
+            tls_ca_pem: PEM CA certificates trusted for the server's certificate
+                (testing only: refused unless local destinations are allowed).
+
         Each option is checked by :data:`hookseal_sender._options.OPTION_CHECKS`; ``None``
         leaves it unset.
 
@@ -168,6 +195,8 @@ class EndpointService:
             {"versions": versions, "filter": filter, "headers": headers, "redact": redact,
              "rate_limit": rate_limit, "batch": batch, "ordering": ordering},
             OptionContext(types, profile, header_prefix))
+        checked_auth = self._check_auth(auth, local)
+        tls_ca_pem = self._check_ca(tls_ca_pem, local)
         try:
             self._check_url(url, local)
         except DestinationRefusedError as exc:
@@ -180,10 +209,14 @@ class EndpointService:
             profile=profile, header_prefix=header_prefix, event_types=types, signing=signing,
             retry_schedule=retry_schedule, retry_after_cap=retry_after_cap, timeout=timeout,
             allow_local=local, notify_email=notify_email, created_at=now, updated_at=now,
+            auth=checked_auth.public if checked_auth else None, tls_ca_pem=tls_ca_pem,
             **options,
         )
         secret = hookseal.generate_secret()
         keys = [EndpointKey(new_id("key"), ep.id, "hmac", secret, None, now)]
+        if checked_auth is not None:
+            keys.append(EndpointKey(new_id("key"), ep.id, AUTH_KIND,
+                                    json.dumps(checked_auth.secret), None, now))
         shared = self.tenant_signing_keys(tenant_id, now)
         if shared:
             # One Ed25519 key pair per customer: the new endpoint signs with the same
@@ -294,7 +327,17 @@ class EndpointService:
             fields.update({k: checked[k] for k in OPTION_FIELDS if k in fields})
         if "url" in fields:
             self._check_url(fields["url"], self.allows_local(ep))
-        self.store.update_endpoint(tenant_id, endpoint_id, updated_at=time.time(), **fields)
+        if "tls_ca_pem" in fields:
+            fields["tls_ca_pem"] = self._check_ca(fields["tls_ca_pem"], self.allows_local(ep))
+        now = time.time()
+        if "auth" in fields:
+            new_auth = self._check_auth(fields["auth"], self.allows_local(ep))
+            fields["auth"] = new_auth.public if new_auth else None
+            # The new secrets replace the old at once (no overlap: the endpoint asked).
+            new = [] if new_auth is None else [EndpointKey(
+                new_id("key"), endpoint_id, AUTH_KIND, json.dumps(new_auth.secret), None, now)]
+            self.store.rotate_keys(endpoint_id, new, now, kinds=[AUTH_KIND])
+        self.store.update_endpoint(tenant_id, endpoint_id, updated_at=now, **fields)
         return self.get_endpoint(tenant_id, endpoint_id)
 
     def _set_status(self, tenant_id: str, endpoint_id: str, status: str,

@@ -80,6 +80,8 @@ class Endpoint:
         ordering: ``"per_key"`` for ordered delivery (contract 4.5), or ``None``.
         auth: How the sender authenticates to the endpoint (contract 4.6), without its
             secrets (``{"type": "static"}``, ...), or ``None``.
+        tls_ca_pem: PEM CA certificates trusted for the endpoint's server certificate
+            (testing only, with ``allow_local``), or ``None`` for the system's.
         failing_since: When the current run of failures started, if failing.
         created_at: Unix time.
         updated_at: Unix time.
@@ -109,6 +111,7 @@ class Endpoint:
     batch: Optional[dict[str, float]] = None
     ordering: Optional[str] = None
     auth: Optional[dict[str, Any]] = None
+    tls_ca_pem: Optional[str] = None
     failing_since: Optional[float] = None
     created_at: float = 0.0
     updated_at: float = 0.0

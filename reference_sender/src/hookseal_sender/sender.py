@@ -11,6 +11,7 @@ limit and validator is in :mod:`hookseal_sender._inputs`.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
@@ -49,6 +50,7 @@ from .signing_keys import Rotation, SigningKeyService
 from .ssrf import Resolve
 from .storage import Store, open_store
 from .storage.base import PURGE_BATCH_SIZE, PurgeProgress
+from .tracing import Tracing
 
 __all__ = ["CreatedEndpoint", "Rotation", "Sender"]
 
@@ -102,12 +104,16 @@ class Sender:
         notifier: Tells owners about dead letters (default: :class:`LogNotifier`).
         validator: Validates event data (default: the event catalog).
         resolve: DNS resolver for SSRF checks (tests pass a fake one).
+        tracer_provider: An OpenTelemetry ``TracerProvider`` for the sender's spans
+            (default: the global one, if OpenTelemetry is installed and configured); see
+            :mod:`hookseal_sender.tracing`.
     """
 
     def __init__(
         self, config: Optional[SenderConfig] = None, *, store: Optional[Store] = None,
         box: Optional[SecretBox] = None, notifier: Optional[Notifier] = None,
         validator: Validator = validate_event, resolve: Optional[Resolve] = None,
+        tracer_provider: Any = None,
     ) -> None:
         self._config = config or SenderConfig()
         if store is None:
@@ -124,6 +130,8 @@ class Sender:
         self.notifier: Notifier = notifier or LogNotifier()
         self.validator = validator
         self.resolve = resolve
+        #: The trace context of attempts and the sender's spans.
+        self.tracing = Tracing(tracer_provider)
         #: Whether the database is reachable, as this process last saw it (one log line
         #: per outage, however many workers and requests notice it).
         self.outage = StoreOutage()
@@ -170,7 +178,8 @@ class Sender:
         versions: Optional[dict[str, int]] = None, filter: Optional[dict[str, Any]] = None,
         headers: Optional[dict[str, str]] = None, redact: Optional[list[str]] = None,
         rate_limit: Optional[float] = None, batch: Optional[dict[str, float]] = None,
-        ordering: Optional[str] = None,
+        ordering: Optional[str] = None, auth: Optional[dict[str, Any]] = None,
+        tls_ca_pem: Optional[str] = None,
     ) -> CreatedEndpoint:
         """Register an endpoint (SSRF-checked) with a new secret and signing key.
 
@@ -182,7 +191,7 @@ class Sender:
             retry_schedule=retry_schedule, retry_after_cap=retry_after_cap, timeout=timeout,
             allow_local=allow_local, notify_email=notify_email, versions=versions,
             filter=filter, headers=headers, redact=redact, rate_limit=rate_limit, batch=batch,
-            ordering=ordering)
+            ordering=ordering, auth=auth, tls_ca_pem=tls_ca_pem)
 
     def get_endpoint(self, tenant_id: str, endpoint_id: str) -> Endpoint:
         """One of a tenant's endpoints; see ``EndpointService.get_endpoint``."""
@@ -274,11 +283,15 @@ class Sender:
         inputs.check_name(tenant_id, "tenant")
         # The type is also sent as a header value (<prefix>-Event-Type): no CR or LF.
         inputs.check_name(event_type, "type")
+        started = time.time_ns()
         try:
             result = enqueue(self.store, tenant_id, event_type, data, validator=self.validator,
                              conn=conn)
         except UnicodeEncodeError:  # the driver could not encode the payload: its INSERT failed
             raise InvalidPayloadError("data must not contain lone surrogates (not UTF-8)") from None
+        self.tracing.enqueued(result.event_id, started, {
+            "hookseal.tenant": tenant_id, "hookseal.event_type": event_type,
+            "hookseal.deliveries": len(result.deliveries)})
         return self._enqueued(event_type, result)
 
     def ping(self, tenant_id: str, endpoint_id: str) -> EnqueueResult:

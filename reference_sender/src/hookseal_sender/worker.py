@@ -24,7 +24,7 @@ import os
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Protocol, Union
 
 from ._attempt import BODY_EXCERPT, PAUSED_RECHECK, AttemptRunner
@@ -42,6 +42,7 @@ from .notify import Notifier
 from .outcome import RETRY
 from .ssrf import Resolve
 from .storage import Store
+from .tracing import Tracing
 
 __all__ = [
     "BODY_EXCERPT",
@@ -106,6 +107,7 @@ class WorkerSource(Protocol):
     notifier: Notifier
     outage: StoreOutage
     resolve: Optional[Resolve]
+    tracing: Tracing
 
     def allows_local(self, endpoint: Endpoint) -> bool:
         """Whether deliveries to ``endpoint`` may go to local addresses now."""
@@ -135,6 +137,7 @@ class WorkerParts:
         add_waker: Registers a thread-safe wake-up, called after each enqueue.
         remove_waker: Unregisters it.
         resolve: DNS resolver for the SSRF checks (``None``: the system's).
+        tracing: Trace context and spans of claims and attempts.
     """
 
     store: Store
@@ -147,6 +150,7 @@ class WorkerParts:
     add_waker: Callable[[Wake], None]
     remove_waker: Callable[[Wake], None]
     resolve: Optional[Resolve] = None
+    tracing: Tracing = field(default_factory=Tracing)
 
     @classmethod
     def of(cls, sender: WorkerSource) -> WorkerParts:
@@ -160,7 +164,7 @@ class WorkerParts:
         """
         return cls(sender.store, sender.config, sender.metrics, sender.notifier, sender.outage,
                    sender.allows_local, sender.purge, sender.add_waker, sender.remove_waker,
-                   sender.resolve)
+                   sender.resolve, sender.tracing)
 
 
 class Worker:
@@ -200,10 +204,10 @@ class Worker:
         buffer = self._buffer = ClaimBuffer(self.concurrency, self.per_endpoint, health,
                                             writeback)
         self._claims = Claims(calls, cfg, self.owner, buffer, health, writeback.holding,
-                              self._wake_loop, parallel=parallel)
+                              self._wake_loop, parallel=parallel, tracing=parts.tracing)
         self._runner = AttemptRunner(cfg, endpoints, writeback, parts.metrics, calls,
                                      self.resolve, connections=self.concurrency,
-                                     hold=self._claims.hold)
+                                     hold=self._claims.hold, tracing=parts.tracing)
         self._min_claim = max(1, self.concurrency // 4)
         self._stopping = False
         self._loop: Optional[asyncio.AbstractEventLoop] = None

@@ -20,7 +20,8 @@ def check_values(request: Request, form: Optional[FormData]) -> None:
 
     Ids in paths, filters, cursors and some form values reach the store without passing
     the Sender's own checks, and PostgreSQL cannot even compare a string holding NUL: a 500
-    instead of a 400. Every portal input is a single line, so none legitimately holds one.
+    instead of a 400. Every portal input is a single line, so none legitimately holds one,
+    except the PEM text areas (:data:`MULTILINE_FIELDS`), which may hold line breaks.
 
     Raises:
         InvalidRequestError: A value holds one (or a path or query value is too long).
@@ -29,7 +30,11 @@ def check_values(request: Request, form: Optional[FormData]) -> None:
     for name, value in form.multi_items() if form is not None else ():
         if isinstance(value, str):  # uploads are never read
             # Characters only: lengths are the Sender's (other_types may list many types).
-            check_text(value, name, sys.maxsize)
+            check_text(value, name, sys.maxsize, multiline=name in MULTILINE_FIELDS)
+
+
+#: Form fields of several lines: a certificate and key pasted as PEM.
+MULTILINE_FIELDS = frozenset({"cert_pem", "key_pem"})
 
 
 class RateLimiter:

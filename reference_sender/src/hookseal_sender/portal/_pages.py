@@ -36,6 +36,8 @@ NOTICES = {
     "ping": "Test event sent to this endpoint.",
     "replayed": "Replay queued: the same delivery id, freshly signed.",
     "not_replayable": "This delivery is still pending or in flight; nothing to replay.",
+    "auth_set": "Authentication saved. Its secrets are stored encrypted and not shown again.",
+    "auth_removed": "Authentication removed: deliveries carry only the signature.",
 }
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from ..errors import InvalidRequestError, SenderError
 from ..models import DeliveryFilter
 from ..portal_tokens import LINK, PortalTokenError
 from ..sender import Sender
+from ._auth_pages import AuthPages
 from ._delivery_pages import DeliveryPages
 from ._guards import SecurityHeaders, security_headers
 from ._pages import COOKIE, NOTICES, Ctx, Pages, PortalConfig
@@ -184,6 +185,7 @@ def create_portal(sender: Sender, config: Optional[PortalConfig] = None) -> ASGI
         raise InvalidRequestError("cookie_samesite must be strict, lax or none")
     p = _Portal(sender, config)
     d = DeliveryPages(sender, config)
+    a = AuthPages(sender, config)
     routes = [
         Route("/", p.page(p.endpoints)),
         Route("/login", p.login, methods=["GET", "POST"]),
@@ -198,6 +200,8 @@ def create_portal(sender: Sender, config: Optional[PortalConfig] = None) -> ASGI
         Route("/endpoints/{eid}/rotate", p.page(p.rotate, write=True), methods=["POST"]),
         Route("/endpoints/{eid}/delete", p.page(p.confirm_delete)),
         Route("/endpoints/{eid}/delete", p.page(p.delete, write=True), methods=["POST"]),
+        Route("/endpoints/{eid}/auth", a.page(a.show)),
+        Route("/endpoints/{eid}/auth", a.page(a.save, write=True), methods=["POST"]),
         Route("/deliveries", d.page(d.deliveries)),
         Route("/deliveries/{did}", d.page(d.delivery)),
         Route("/deliveries/{did}/replay", d.page(d.replay, write=True), methods=["POST"]),

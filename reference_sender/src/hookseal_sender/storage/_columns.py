@@ -17,6 +17,7 @@ ENDPOINT_COLS = (
     "signing", "status", "status_reason", "retry_schedule", "retry_after_cap", "timeout",
     "allow_local", "notify_email", "failing_since", "created_at", "updated_at", "version",
     "versions", "filter", "headers", "redact", "rate_limit", "batch", "ordering", "auth",
+    "tls_ca_pem",
 )
 #: Endpoint columns stored as JSON text.
 JSON_COLS = frozenset({"event_types", "retry_schedule", "versions", "filter", "headers",

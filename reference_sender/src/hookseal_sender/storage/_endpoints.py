@@ -184,6 +184,7 @@ class Endpoints(Connections):
 
     def rotate_keys(
         self, endpoint_id: str, new_keys: Sequence[EndpointKey], expires_at: float,
+        kinds: Sequence[str] = (),
     ) -> None:
         """Add keys; the same kinds' current keys expire at ``expires_at``.
 
@@ -191,9 +192,10 @@ class Endpoints(Connections):
             endpoint_id: The endpoint.
             new_keys: The new keys.
             expires_at: When the old keys stop signing.
+            kinds: Further kinds whose current keys expire then (to remove them).
         """
         with self.transaction() as conn:
-            for kind in {k.kind for k in new_keys}:
+            for kind in {k.kind for k in new_keys} | set(kinds):
                 self._exec(
                     conn,
                     "UPDATE endpoint_keys SET expires_at = ? WHERE endpoint_id = ? AND kind = ?"

@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS endpoints (
     rate_limit {REAL},
     batch TEXT,
     ordering TEXT,
-    auth TEXT
+    auth TEXT,
+    tls_ca_pem TEXT
 );
 CREATE INDEX IF NOT EXISTS endpoints_tenant ON endpoints (tenant_id, id);
 CREATE TABLE IF NOT EXISTS endpoint_keys (

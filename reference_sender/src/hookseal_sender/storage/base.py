@@ -209,8 +209,10 @@ class Store(Statistics):
     @abc.abstractmethod
     def rotate_keys(
         self, endpoint_id: str, new_keys: Sequence[EndpointKey], expires_at: float,
+        kinds: Sequence[str] = (),
     ) -> None:
-        """Add keys and make the same kinds' current keys expire at ``expires_at``."""
+        """Add keys and make the same kinds' current keys (and those of ``kinds``) expire
+        at ``expires_at``."""
 
     # events and deliveries ------------------------------------------------
     @abc.abstractmethod

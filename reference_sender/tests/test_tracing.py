@@ -1,0 +1,131 @@
+"""Tests of tracing.py: the ``traceparent`` of every attempt, and the OpenTelemetry spans of
+enqueue, claim and attempts (recorded with the SDK's in-memory exporter), over loopback."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hookseal_sender import BackgroundWorker, Sender, SenderConfig
+from hookseal_sender.catalog import _catalog
+from hookseal_sender.models import Claimed
+from hookseal_sender.tracing import Tracing, event_trace_id, traceparent
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from ._receiver import Receiver
+from .conftest import fake_resolve, wait_for
+
+TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$")
+
+
+def example() -> dict[str, Any]:
+    return _catalog().example("invoice.paid")  # type: ignore[no-any-return]
+
+
+def parse(header: str) -> tuple[str, str]:
+    m = TRACEPARENT.match(header)
+    assert m, header
+    trace_id, span_id = m.groups()
+    assert trace_id.strip("0") and span_id.strip("0")
+    return trace_id, span_id
+
+
+def test_an_events_trace_id_is_stable_and_distinct() -> None:
+    assert event_trace_id("evt_1") == event_trace_id("evt_1") != event_trace_id("evt_2")
+    assert re.fullmatch(r"[0-9a-f]{32}", event_trace_id("evt_1"))
+    assert traceparent("a" * 32, "b" * 16) == f"00-{'a' * 32}-{'b' * 16}-01"
+    assert traceparent("a" * 32, "b" * 16, sampled=False).endswith("-00")
+
+
+def test_without_a_provider_nothing_is_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(trace, "get_tracer_provider", trace.ProxyTracerProvider)
+    tracing = Tracing()
+    assert not tracing.enabled
+    assert parse(tracing.attempt(Claimed("d", "t", "e", "x", 0, 0, "{}", 1, "evt_1")).header)[0] \
+        == event_trace_id("evt_1")
+
+
+def test_every_attempt_carries_the_events_trace_and_its_own_span(
+        sender: Sender, receiver: Receiver, worker: Any) -> None:
+    seen: dict[str, int] = {}
+
+    def third_time_lucky(r: Any) -> int:  # each event: 503, 503, then 200
+        n = seen[r.headers["Hookseal-Webhook-Id"]] = seen.get(r.headers["Hookseal-Webhook-Id"], 0) + 1
+        return 200 if n == 3 else 503
+
+    url = receiver.route("/flaky", fn=third_time_lucky)
+    sender.create_endpoint("t1", url, allow_local=True, retry_schedule=[0.05, 0.05],
+                           event_types=["invoice.paid"])
+    first = sender.send("t1", "invoice.paid", example())
+    other = sender.send("t1", "invoice.paid", example())
+    worker()
+    wait_for(lambda: len(receiver.requests("/flaky")) == 6)
+    by_event: dict[str, list[tuple[str, str]]] = {}
+    for r in receiver.requests("/flaky"):
+        by_event.setdefault(r.headers["Hookseal-Webhook-Id"], []).append(
+            parse(r.headers["traceparent"]))
+    for event_id in (first.event_id, other.event_id):
+        ids = by_event[event_id]
+        assert {t for t, _ in ids} == {event_trace_id(event_id)}
+        assert len({s for _, s in ids}) == 3  # a new span per attempt
+    assert event_trace_id(first.event_id) != event_trace_id(other.event_id)
+
+
+@pytest.fixture
+def spans() -> Iterator[tuple[TracerProvider, InMemorySpanExporter]]:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    yield provider, exporter
+    provider.shutdown()
+
+
+def test_spans_of_enqueue_claim_and_attempts(config: SenderConfig, receiver: Receiver,
+                                             spans: tuple[TracerProvider, Any]) -> None:
+    provider, exporter = spans
+    sender = Sender(config, resolve=fake_resolve, tracer_provider=provider)
+    try:
+        url = receiver.route("/hook", statuses=[500, 200])
+        created = sender.create_endpoint("t1", url, allow_local=True, retry_schedule=[0.05],
+                                         event_types=["invoice.paid"])
+        caller = provider.get_tracer("provider-app")
+        with caller.start_as_current_span("POST /invoices") as request_span:
+            sent = sender.send("t1", "invoice.paid", example())
+        w = BackgroundWorker(sender).start()
+        try:
+            wait_for(lambda: sum(s.name == "hookseal.attempt"
+                                 for s in exporter.get_finished_spans()) == 2)
+        finally:
+            w.stop()
+        finished = exporter.get_finished_spans()
+        (enq,) = [s for s in finished if s.name == "hookseal.enqueue"]
+        attempts = sorted((s for s in finished if s.name == "hookseal.attempt"),
+                          key=lambda s: s.attributes["hookseal.attempt"])
+        claims = [s for s in finished if s.name == "hookseal.claim"]
+        trace_id = int(event_trace_id(sent.event_id), 16)
+        assert enq.context.trace_id == trace_id
+        assert enq.attributes["hookseal.event_id"] == sent.event_id
+        assert enq.attributes["hookseal.deliveries"] == 1
+        assert [link.context.span_id for link in enq.links] == [
+            request_span.get_span_context().span_id]
+        assert [s.context.trace_id for s in attempts] == [trace_id, trace_id]
+        assert [s.kind for s in attempts] == [trace.SpanKind.CLIENT] * 2
+        assert [(s.attributes["hookseal.attempt"], s.attributes["http.response.status_code"],
+                 s.attributes["hookseal.outcome"]) for s in attempts] == [
+            (1, 500, "retry"), (2, 200, "delivered")]
+        assert attempts[0].status.status_code == trace.StatusCode.ERROR
+        assert attempts[1].attributes["hookseal.endpoint_id"] == created.endpoint.id
+        sent_spans = [parse(r.headers["traceparent"])[1] for r in receiver.requests("/hook")]
+        assert sent_spans == [f"{s.context.span_id:016x}" for s in attempts]
+        assert sum(s.attributes.get("hookseal.claimed", 0) for s in claims) == 2
+        # Never a secret, header value or body in an attribute.
+        values = " ".join(str(v) for s in finished for v in (s.attributes or {}).values())
+        assert created.secret not in values
+        assert example()["invoice"]["id"] not in values
+    finally:
+        sender.close()
