@@ -44,6 +44,7 @@ from .metrics import Metrics
 from .models import Delivery, DeliveryFilter, Endpoint
 from .notify import LogNotifier, Notifier
 from .outbox import EnqueueResult, enqueue
+from .owner_notices import OwnerNoticePolicy
 from .secretbox import SecretBox
 from .signing_keys import Rotation, SigningKeyService
 from .ssrf import Resolve
@@ -122,6 +123,8 @@ class Sender:
                 raise
         self.store = store
         self.notifier: Notifier = notifier or LogNotifier()
+        #: What owners are told, and when (the settings file's ``owner_notices``).
+        self.owner_notices = OwnerNoticePolicy()
         self.validator = validator
         self.resolve = resolve
         #: Whether the database is reachable, as this process last saw it (one log line
@@ -243,6 +246,10 @@ class Sender:
     def _wake(self) -> None:
         for wake in list(self._wakers):
             wake()
+
+    def wake_workers(self) -> None:
+        """Wake this process's workers: work was queued outside :meth:`send` (a backfill)."""
+        self._wake()
 
     def send(
         self, tenant_id: str, event_type: str, data: Any, *, conn: Any = None,

@@ -40,6 +40,8 @@ from .metrics import Metrics
 from .models import Claimed, Endpoint
 from .notify import Notifier
 from .outcome import RETRY
+from .owner_notices import OwnerNoticePolicy
+from .owner_watch import OwnerWatch
 from .ssrf import Resolve
 from .storage import Store
 
@@ -106,6 +108,7 @@ class WorkerSource(Protocol):
     notifier: Notifier
     outage: StoreOutage
     resolve: Optional[Resolve]
+    owner_notices: OwnerNoticePolicy
 
     def allows_local(self, endpoint: Endpoint) -> bool:
         """Whether deliveries to ``endpoint`` may go to local addresses now."""
@@ -135,6 +138,9 @@ class WorkerParts:
         add_waker: Registers a thread-safe wake-up, called after each enqueue.
         remove_waker: Unregisters it.
         resolve: DNS resolver for the SSRF checks (``None``: the system's).
+        watch: The periodic owner checks (:class:`~hookseal_sender.owner_watch.OwnerWatch`'s
+            ``run``), or ``None``.
+        watch_interval: Seconds between two runs of ``watch``.
     """
 
     store: Store
@@ -147,6 +153,8 @@ class WorkerParts:
     add_waker: Callable[[Wake], None]
     remove_waker: Callable[[Wake], None]
     resolve: Optional[Resolve] = None
+    watch: Optional[Callable[[], Any]] = None
+    watch_interval: float = 60.0
 
     @classmethod
     def of(cls, sender: WorkerSource) -> WorkerParts:
@@ -160,7 +168,8 @@ class WorkerParts:
         """
         return cls(sender.store, sender.config, sender.metrics, sender.notifier, sender.outage,
                    sender.allows_local, sender.purge, sender.add_waker, sender.remove_waker,
-                   sender.resolve)
+                   sender.resolve, OwnerWatch.of(sender).run,
+                   sender.owner_notices.check_interval)
 
 
 class Worker:
@@ -217,6 +226,7 @@ class Worker:
         self._maintaining: Optional[asyncio.Task[None]] = None
         self._next_maintenance = 0.0
         self._next_purge = time.monotonic() + PURGE_GRACE  # not while starting up
+        self._next_watch = 0.0
 
     # lifecycle -------------------------------------------------------------
     def stop(self) -> None:
@@ -312,6 +322,9 @@ class Worker:
                 purged = await calls.call(self.parts.purge, pool=calls.maintenance)
                 if purged:
                     logger.info("retention purge removed %d deliveries", purged)
+            if self.parts.watch is not None and mono >= self._next_watch:
+                self._next_watch = mono + self.parts.watch_interval
+                await calls.call(self.parts.watch, pool=calls.maintenance)
         except Exception as exc:
             calls.trouble("store maintenance", exc)
         finally:
