@@ -226,7 +226,7 @@ class Worker:
         self._maintaining: Optional[asyncio.Task[None]] = None
         self._next_maintenance = 0.0
         self._next_purge = time.monotonic() + PURGE_GRACE  # not while starting up
-        self._next_watch = 0.0
+        self._next_watch = time.monotonic() + parts.watch_interval  # one interval in
 
     # lifecycle -------------------------------------------------------------
     def stop(self) -> None:
