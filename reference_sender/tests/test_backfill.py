@@ -191,6 +191,10 @@ def test_cli_backfill_twice_dry_run_and_bad_file(
     assert code == 1 and "line 3: invalid_request" in out and "nothing was written" in out
     code, out = run("--file", str(tmp_path / "missing.jsonl"))
     assert code == 1 and "cannot read" in out
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes(b'{"id": "caf\xe9"}\n')
+    code, out = run("--file", str(latin))
+    assert code == 1 and "not UTF-8" in out
     code, out = run("--sql", "SELECT 1")
     assert code == 1 and "--dsn" in out
 
@@ -232,7 +236,8 @@ def _provider_rows() -> list[tuple[Any, ...]]:
             for r in records(3)]
 
 
-def test_sql_source_sqlite_read_only(sender: Sender, tmp_path: Path) -> None:
+def test_sql_source_sqlite_read_only(sender: Sender, tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
     endpoint(sender)
     db = tmp_path / "provider.db"
     with sqlite3.connect(db) as conn:
@@ -244,6 +249,8 @@ def test_sql_source_sqlite_read_only(sender: Sender, tmp_path: Path) -> None:
              " FROM outbox_events ORDER BY evt")
     rows = read_sql(f"sqlite:///{db}", query)
     assert [n for n, _ in rows] == [1, 2, 3]
+    monkeypatch.chdir(tmp_path)  # a relative path, as the sender's own database URL takes it
+    assert read_sql("sqlite:///provider.db", query) == rows
     report = backfill(sender, parse_events(rows, sender.validator), source="sql")
     assert report.enqueued == 3
     assert sorted(d.event_id for d in sender.list_deliveries("acme")) == \

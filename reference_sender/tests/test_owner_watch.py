@@ -99,10 +99,10 @@ def test_failing_tenant_is_told_once_per_episode(sender: Sender, config: SenderC
     endpoint(sender, tenant="good", email="ok@good.example")
     endpoint(sender, tenant="small", email="s@small.example")
     now = time.time()
+    attempts(sender, "acme", ["retry"] * 30, now - 2 * HOUR)  # before the window
     attempts(sender, "acme", ["retry"] * 8 + ["delivered"] * 4, now - 600)  # 24 of 2 eps
     attempts(sender, "good", ["delivered"] * 25 + ["retry"] * 5, now - 600)
     attempts(sender, "small", ["retry"] * 5, now - 600)  # too few to count
-    attempts(sender, "acme", ["retry"] * 30, now - 2 * HOUR)  # before the window
     rec = Recorder()
     clock = Clock(now)
     w = watch(sender, clock, rec)
@@ -231,3 +231,25 @@ def test_the_worker_runs_the_checks(sender: Sender, receiver: Any) -> None:
         w.stop()
     notices: list[Notice] = [n for n in rec.notices if n.kind == "endpoint_down"]
     assert len(notices) == 1 and notices[0].recipient == "ops@acme.example"
+
+
+def test_attempt_id_before_finds_the_window_in_the_primary_key(sender: Sender) -> None:
+    endpoint(sender)
+    store = sender.store
+    assert store.attempt_id_before(0.0) == 0  # no attempts yet
+    t = 1_800_000_000.0
+    for i in range(40):
+        attempts(sender, "acme", ["delivered"], t + 60 * i)
+    conn = store.conn()  # type: ignore[attr-defined]
+    ids = [r[0] for r in conn.execute("SELECT id FROM attempts ORDER BY id").fetchall()]
+    for k in (0, 1, 17, 39):
+        assert store.attempt_id_before(t + 60 * k) == ids[k] - 1
+    assert store.attempt_id_before(t + 60 * 40) == ids[-1]  # none that recent
+    sender.purge(older_than_days=-1)  # the first 40 go: gaps in the ids do not matter
+    for i in range(40, 50):
+        attempts(sender, "acme", ["delivered"], t + 60 * i)
+    ids += [r[0] for r in conn.execute("SELECT id FROM attempts ORDER BY id").fetchall()]
+    assert store.attempt_id_before(t) == ids[40] - 1
+    bound = store.attempt_id_before(t + 60 * 45)
+    assert bound == ids[45] - 1
+    assert sum(r.attempts for r in store.recent_attempts_by_endpoint(bound, 0.0)) == 5

@@ -6,30 +6,34 @@ import argparse
 import sys
 
 from ._cli_output import console, progress_bar
-from .backfill import BackfillError, backfill, parse_events, read_jsonl, read_sql
-from .errors import InvalidRequestError
+from .backfill import BackfillError, BackfillEvent, backfill, parse_events, read_jsonl, read_sql
+from .errors import InvalidRequestError, SenderError
 from .sender import Sender
 
 __all__ = ["cmd_backfill"]
 
 
-def _records(args: argparse.Namespace) -> list[tuple[int, object]]:
+def _events(args: argparse.Namespace, sender: Sender) -> list[BackfillEvent]:
+    """Read and check every record of ``--file`` or ``--sql`` (a file is streamed, so a
+    file larger than a backfill takes stops at the limit, not after reading it all)."""
     if args.sql is not None:
         if not args.dsn:
             raise InvalidRequestError("--sql needs --dsn (the database it reads)")
-        return list(read_sql(args.dsn, args.sql))
+        return parse_events(read_sql(args.dsn, args.sql), sender.validator)
     if args.dsn:
         raise InvalidRequestError("--dsn goes with --sql")
     if args.file == "-":
-        return list(read_jsonl(sys.stdin))
+        return parse_events(read_jsonl(sys.stdin), sender.validator)
     try:
         with open(args.file, encoding="utf-8") as stream:
-            return list(read_jsonl(stream))
+            return parse_events(read_jsonl(stream), sender.validator)
     except OSError as exc:
         raise InvalidRequestError(f"--file: cannot read {args.file!r}: {exc.strerror}") \
             from None
     except UnicodeDecodeError as exc:
         raise InvalidRequestError(f"--file: {args.file!r} is not UTF-8: {exc.reason}") from None
+    except SenderError:  # bad records (BackfillError is a ValueError too): as they are
+        raise
     except ValueError as exc:  # a NUL in the name
         raise InvalidRequestError(f"--file: cannot read {args.file!r}: {exc}") from None
 
@@ -49,7 +53,7 @@ def cmd_backfill(args: argparse.Namespace, sender: Sender) -> int:
     """
     unit = "row" if args.sql is not None else "line"
     try:
-        events = parse_events(_records(args), sender.validator)
+        events = _events(args, sender)
     except BackfillError as exc:
         for err in exc.errors:
             console.print(f"{unit} {err.line}: {err.code}: {err.detail}", markup=False)

@@ -17,7 +17,6 @@ it first, so several workers, and restarts, tell an owner once.
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
 import logging
 import time
@@ -35,9 +34,11 @@ logger = logging.getLogger("hookseal_sender.owner_watch")
 
 #: The tenant failure window, seconds.
 HOUR = 3600.0
-#: Seconds an attempt row may be written after the attempt started (write-back delay,
-#: concurrent writers): the remembered attempt id is taken this much before the window.
-_MARK_MARGIN = 600.0
+#: Seconds an attempt row may be written after the attempt started (its timeout, the
+#: write-back delay, concurrent writers): the id bound is found this much before the
+#: window. (An endpoint whose own timeout is longer could make the window miss a few of
+#: the attempts written around its late ones.)
+_MARGIN = 3600.0
 #: The actor of the watch's audit entries.
 ACTOR = "owner-watch"
 
@@ -81,8 +82,6 @@ class OwnerWatch:
         self.policy = policy
         self.clock = clock
         self.audit = AuditLog(store)
-        # (time, newest attempt id then): bounds the hourly read to recent rows.
-        self._marks: collections.deque[tuple[float, int]] = collections.deque()
 
     @classmethod
     def of(cls, sender: Any) -> OwnerWatch:
@@ -133,21 +132,11 @@ class OwnerWatch:
                 report.closed.append(f"endpoint_down:{ep_id}")
 
     # the last hour: failing tenants, endpoint activity -----------------------
-    def _bound(self, now: float) -> int:
-        """The newest remembered attempt id from before the window (0: read all)."""
-        marks, bound = self._marks, 0
-        while marks and marks[0][0] <= now - HOUR - _MARK_MARGIN:
-            bound = marks.popleft()[1]
-        if bound:  # keep it for the next run
-            marks.appendleft((now - HOUR - _MARK_MARGIN, bound))
-        return bound
-
     def _recent(self, now: float, report: WatchReport) -> None:
         store, policy = self.store, self.policy
-        bound = self._bound(now)
-        newest = store.last_attempt_id()
+        # Only the newest rows are read: the bound comes from the primary key.
+        bound = store.attempt_id_before(now - HOUR - _MARGIN)
         rows = store.recent_attempts_by_endpoint(bound, now - HOUR)
-        self._marks.append((now, newest))
         store.record_endpoint_activity(rows, now)
         per_tenant: dict[str, list[int]] = {}
         for r in rows:

@@ -415,8 +415,9 @@ class Store(Statistics):
         """``(subject, tenant_id, episode)`` of the open episodes of an alert."""
 
     @abc.abstractmethod
-    def last_attempt_id(self) -> int:
-        """The newest attempt's row id (0 if none)."""
+    def attempt_id_before(self, since: float) -> int:
+        """A row id after which the attempts are those made since ``since`` (attempts are
+        written in about the order they are made); 0 if none is older."""
 
     @abc.abstractmethod
     def recent_attempts_by_endpoint(self, after_id: int, since: float) -> list[EndpointAttempts]:
