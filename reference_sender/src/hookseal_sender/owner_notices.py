@@ -2,8 +2,8 @@
 telling itself (through the notifier, each message in the tenant's audit log).
 
 Owners are the ``notify_email`` addresses of a tenant's endpoints: a tenant-wide notice
-goes once to each distinct address (and to the notifier's fallback, with no recipient,
-when none of its endpoints names one).
+goes once to each distinct address, and once without a recipient (the notifier's
+fallback) for the endpoints that name no address.
 
 The provider changes the messages and thresholds in the settings file's
 ``owner_notices`` object (see :meth:`OwnerNoticePolicy.from_settings`); each template is
