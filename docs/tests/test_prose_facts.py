@@ -142,6 +142,20 @@ FACTS = [
      lambda: _limit("MAX_BULK_REPLAY"), 10000),
     ("operations.md", "`breaker.disable_after` (5 days by default)",
      lambda: _config().breaker.disable_after, 5 * 86400.0),
+    ("sender.md", "at most 300 seconds in the future |",
+     lambda: __import__("hookseal_sender.backfill").backfill.MAX_FUTURE_SKEW, 300.0),
+    ("sender.md", "Events are written 500 to a transaction (`--batch-size`)",
+     lambda: __import__("hookseal_sender.backfill").backfill.BACKFILL_BATCH, 500),
+    ("sender.md", "At most 200,000 events per run",
+     lambda: __import__("hookseal_sender.backfill").backfill.MAX_BACKFILL_EVENTS, 200_000),
+    ("sender.md", "| `id` | the event id, 1 to 200 characters:", lambda: _limit("MAX_NAME"), 200),
+    # The owner's notice fires on the alert's condition ("on the same condition").
+    ("operations.md", "Every attempt to one endpoint has failed for more than 24 hours",
+     lambda: __import__("hookseal_sender.owner_notices").owner_notices.OwnerNoticePolicy()
+     .endpoint_down_after, 86400.0),
+    ("operations.md", "An endpoint that keeps failing this way for 90 days is paused",
+     lambda: __import__("hookseal_sender.owner_notices").owner_notices.OwnerNoticePolicy()
+     .stale_after_days, 90.0),
     ("review.md", "older than `retention_days` (30 days by default)", lambda: _config().retention_days, 30.0),
     ("../reference_sender/PORTAL.md", "a tenant id of 1 to 200 characters, a `user` of at most 254",
      lambda: (_limit("MAX_NAME"), _limit("MAX_USER")), (200, 254)),

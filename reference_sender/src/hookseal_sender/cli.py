@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 from rich.markup import escape
 
+from ._cli_backfill import cmd_backfill
 from ._cli_deliveries import (
     EXIT_INTERRUPTED,
     LIVE_STATUSES,
@@ -29,6 +30,7 @@ from ._settings import DEFAULT_DATABASE, check_settings, read_settings, resolve_
 from .config import SenderConfig
 from .errors import ConfigError, SenderError
 from .notify import SMTPNotifier
+from .owner_notices import OwnerNoticePolicy
 from .secretbox import SecretBox, generate_master_key
 from .sender import Sender
 from .storage import open_store
@@ -87,7 +89,13 @@ def open_sender(args: argparse.Namespace) -> Sender:
         notifier = SMTPNotifier(**smtp) if smtp is not None else None
     except TypeError as exc:
         raise ConfigError(f"settings field 'smtp': {exc}") from None
-    return Sender(config, notifier=notifier)
+    sender = Sender(config, notifier=notifier)
+    try:
+        sender.owner_notices = OwnerNoticePolicy.from_settings(s.get("owner_notices"))
+    except ConfigError:
+        sender.close()
+        raise
+    return sender
 
 
 def _init_settings(args: argparse.Namespace, settings_file: Path) -> dict[str, Any]:
@@ -263,7 +271,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             handler = {"endpoints": cmd_endpoints, "send": cmd_send,
                        "deliveries": cmd_deliveries, "purge": cmd_purge,
                        "serve": cmd_serve, "portal-link": cmd_portal_link,
-                       "review": cmd_review}[args.command]
+                       "review": cmd_review, "backfill": cmd_backfill}[args.command]
             return handler(args, sender)
         finally:
             sender.close()

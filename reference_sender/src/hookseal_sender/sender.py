@@ -45,6 +45,7 @@ from .metrics import Metrics
 from .models import Delivery, DeliveryFilter, Endpoint
 from .notify import LogNotifier, Notifier
 from .outbox import EnqueueResult, enqueue
+from .owner_notices import OwnerNoticePolicy
 from .secretbox import SecretBox
 from .signing_keys import Rotation, SigningKeyService
 from .ssrf import Resolve
@@ -128,6 +129,8 @@ class Sender:
                 raise
         self.store = store
         self.notifier: Notifier = notifier or LogNotifier()
+        #: What owners are told, and when (the settings file's ``owner_notices``).
+        self.owner_notices = OwnerNoticePolicy()
         self.validator = validator
         self.resolve = resolve
         #: The trace context of attempts and the sender's spans.
@@ -258,6 +261,10 @@ class Sender:
     def _wake(self) -> None:
         for wake in list(self._wakers):
             wake()
+
+    def wake_workers(self) -> None:
+        """Wake this process's workers: work was queued outside :meth:`send` (a backfill)."""
+        self._wake()
 
     def send(
         self, tenant_id: str, event_type: str, data: Any, *, conn: Any = None,

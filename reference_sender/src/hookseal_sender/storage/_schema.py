@@ -121,9 +121,31 @@ CREATE TABLE IF NOT EXISTS audit_log (
     at {REAL} NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_tenant ON audit_log (tenant_id, id);
+-- Owner alerts (owner_watch.py): one row per (kind, subject) holding its latest episode,
+-- so an owner is told once per episode by whichever process sees it first.
+CREATE TABLE IF NOT EXISTS owner_alerts (
+    kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    tenant_id TEXT NOT NULL,
+    episode TEXT NOT NULL,
+    opened_at {REAL} NOT NULL,
+    closed_at {REAL},
+    PRIMARY KEY (kind, subject)
+);
+-- When each endpoint was last attempted and last delivered to, kept past the retention
+-- purge (the 90-day stale check needs more history than the log keeps).
+CREATE TABLE IF NOT EXISTS endpoint_activity (
+    endpoint_id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    first_seen {REAL} NOT NULL,
+    last_attempted_at {REAL},
+    last_delivered_at {REAL}
+);
 """
 
 
+# Lines of a CREATE TABLE that are table constraints, not columns.
+_CONSTRAINTS = ("PRIMARY KEY", "UNIQUE", "FOREIGN KEY", "CHECK", "CONSTRAINT")
 _TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+) \((.*?)\n\);", re.S)
 
 
@@ -141,7 +163,7 @@ def table_columns(schema: str) -> dict[str, list[tuple[str, str]]]:
         cols: list[tuple[str, str]] = []
         for raw in body.splitlines():
             line = raw.strip().rstrip(",")
-            if line and not line.startswith("--"):
+            if line and not line.startswith("--") and not line.startswith(_CONSTRAINTS):
                 col, _, definition = line.partition(" ")
                 cols.append((col, definition))
         tables[name] = cols

@@ -79,6 +79,60 @@ class TenantCounts:
     dead_lettered: int
 
 
+class BackfillRow(NamedTuple):
+    """One event for :meth:`Store.backfill_events`, already validated.
+
+    Attributes:
+        event_id: Its own id (kept: the primary key that makes a backfill idempotent).
+        tenant_id: The tenant whose subscribed endpoints receive it.
+        event_type: The event type.
+        payload: The envelope (JSON text) every delivery sends.
+        created: Unix time the event was created (kept from the source).
+    """
+
+    event_id: str
+    tenant_id: str
+    event_type: str
+    payload: str
+    created: float
+
+
+class EndpointAttempts(NamedTuple):
+    """An endpoint's attempts in a period (:meth:`Store.recent_attempts_by_endpoint`).
+
+    Attributes:
+        tenant_id: The tenant.
+        endpoint_id: The endpoint.
+        attempts: Attempts made.
+        failures: Of those, not delivered.
+        last_attempt_at: The newest attempt's time.
+        last_delivered_at: The newest delivered attempt's time, or ``None``.
+    """
+
+    tenant_id: str
+    endpoint_id: str
+    attempts: int
+    failures: int
+    last_attempt_at: float
+    last_delivered_at: Optional[float]
+
+
+class StaleEndpoint(NamedTuple):
+    """An endpoint attempted but not delivered to for a long time.
+
+    Attributes:
+        endpoint_id: The endpoint.
+        tenant_id: The tenant.
+        last_attempted_at: Its newest attempt's time.
+        last_delivered_at: Its newest delivery's time, or ``None`` if none was seen.
+    """
+
+    endpoint_id: str
+    tenant_id: str
+    last_attempted_at: float
+    last_delivered_at: Optional[float]
+
+
 class Statistics(abc.ABC):
     """The aggregate reads of a :class:`Store`: the portal's endpoint health and the
     periodic review (:mod:`hookseal_sender.review`). Periods run from ``since``
@@ -331,9 +385,60 @@ class Store(Statistics):
     def list_audit(self, tenant_id: str, limit: int = 100) -> list[AuditEntry]:
         """A tenant's audit log, newest first."""
 
+    # backfill ---------------------------------------------------------------
+    @abc.abstractmethod
+    def backfill_events(
+        self, rows: Sequence[BackfillRow], now: float,
+    ) -> list[Optional[list[tuple[str, str]]]]:
+        """Insert each event unless its id is stored, with deliveries (due ``now``) to its
+        tenant's subscribed endpoints, in one transaction; per row the
+        ``(delivery_id, endpoint_id)`` pairs written or ``None`` if it was there."""
+
+    @abc.abstractmethod
+    def stored_event_ids(self, event_ids: Sequence[str]) -> set[str]:
+        """Which of these event ids are stored already."""
+
+    @abc.abstractmethod
+    def subscriber_counts(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """How many endpoints an event of each ``(tenant, type)`` would go to now."""
+
+    # owner alerts -----------------------------------------------------------
+    @abc.abstractmethod
+    def open_owner_alert(self, kind: str, subject: str, tenant_id: str, episode: str,
+                         now: float) -> bool:
+        """Open an alert episode unless it is open; ``True`` for exactly one caller."""
+
+    @abc.abstractmethod
+    def close_owner_alert(self, kind: str, subject: str, now: float) -> bool:
+        """End an open alert episode; returns whether one was open."""
+
+    @abc.abstractmethod
+    def open_owner_alerts(self, kind: str) -> list[tuple[str, str, str]]:
+        """``(subject, tenant_id, episode)`` of the open episodes of an alert."""
+
+    @abc.abstractmethod
+    def attempt_id_before(self, since: float) -> int:
+        """A row id after which the attempts are those made since ``since`` (attempts are
+        written in about the order they are made); 0 if none is older."""
+
+    @abc.abstractmethod
+    def recent_attempts_by_endpoint(self, after_id: int, since: float) -> list[EndpointAttempts]:
+        """Per endpoint, all tenants: attempts made since ``since`` with a row id above
+        ``after_id`` (operator tooling)."""
+
+    @abc.abstractmethod
+    def record_endpoint_activity(self, rows: Sequence[EndpointAttempts], now: float) -> None:
+        """Move endpoints' last-attempted and last-delivered times forward."""
+
+    @abc.abstractmethod
+    def stale_endpoints(self, before: float) -> list[StaleEndpoint]:
+        """Active endpoints attempted but not delivered to since ``before`` (tracked,
+        created and last changed before it)."""
+
     def maintenance(self) -> None:
         """Periodic housekeeping run by workers off the enqueue path (default: none)."""
 
 
-__all__ = ["MAX_PURGE_BATCH_SIZE", "PURGE_BATCH_SIZE", "AttemptSample", "DeliveryPage",
-           "PeriodAttempt", "PurgeProgress", "Statistics", "Store", "TenantCounts"]
+__all__ = ["MAX_PURGE_BATCH_SIZE", "PURGE_BATCH_SIZE", "AttemptSample", "BackfillRow",
+           "DeliveryPage", "EndpointAttempts", "PeriodAttempt", "PurgeProgress",
+           "StaleEndpoint", "Statistics", "Store", "TenantCounts"]
