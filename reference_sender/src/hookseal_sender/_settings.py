@@ -74,6 +74,7 @@ FIELDS: dict[str, Callable[[Any], Any]] = {
     "public_url": _string,
     "smtp": _optional_object,
     "portal": _object,
+    "admin": _object,
 }
 
 
