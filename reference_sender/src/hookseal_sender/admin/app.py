@@ -289,8 +289,8 @@ class _Console(Pages):
                 return self.redirect(ctx.request, f"/jobs/{job.id}")
             pv = await run_in_threadpool(preview, self.sender, sel)
         except (InvalidRequestError, NotFoundError, ConflictError) as exc:
-            return self.render(ctx.request, "bulk.html", ctx, 400, kinds=KINDS, v=v,
-                               error=exc.detail)
+            return self.render(ctx.request, "bulk.html", ctx, http_status(exc.code),
+                               kinds=KINDS, v=v, error=exc.detail)
         if step == "confirm" and self.field(ctx, "checked") != "yes":
             step = "preview"
         if step == "confirm" and self.field(ctx, "count") != str(pv.count):
