@@ -19,7 +19,7 @@ from hookseal_sender.catalog import _catalog
 from hookseal_sender.portal import COOKIE, portal_link
 from starlette.testclient import TestClient
 
-from .admin_testing import ADMIN_KEY, csrf_of, make_admin_client, sign_in, sign_in_with_link
+from .admin_testing import ADMIN_KEY, make_admin_client, sign_in, sign_in_with_link
 from .conftest import wait_for
 from .portal_testing import login as portal_login
 from .portal_testing import make_sender
@@ -162,7 +162,7 @@ def _bulk(client: TestClient, csrf: str, **fields: str) -> Any:
 
 def test_bulk_replay_counts_samples_confirms_twice_and_runs_as_a_job(
         client: TestClient, sender: Sender) -> None:
-    ep, dids = failed(sender, "alice", 7)
+    _, dids = failed(sender, "alice", 7)
     _, other = failed(sender, "bob", 2)
     mark(sender, dids[:6], "failed")
     mark(sender, other, "failed")
@@ -260,7 +260,9 @@ def test_corrected_replay_from_the_console(client: TestClient, sender: Sender) -
     r = client.post(url, data={"csrf": csrf, "data": "{not json", "reason": "fix"})
     assert r.status_code == 400
     assert not sender.get_delivery("alice", did).corrected
-    r = client.post(url, data={"csrf": csrf, "data": json.dumps(data), "reason": "name cut"})
+    # As a browser sends a textarea: CRLF line ends.
+    text = json.dumps(data, indent=2).replace("\n", "\r\n")
+    r = client.post(url, data={"csrf": csrf, "data": text, "reason": "name cut"})
     assert r.status_code == 303 and r.headers["location"].endswith(did + "?notice=corrected")
     page = client.get(f"/admin/deliveries/{did}").text
     assert "corrected" in page and "Northwind Traders Ltd" in page and "the original" in page

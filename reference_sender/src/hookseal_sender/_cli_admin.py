@@ -16,14 +16,11 @@ __all__ = ["cmd_admin_link", "cmd_events"]
 
 def cmd_admin_link(args: argparse.Namespace, sender: Sender) -> int:
     """``hookseal-sender admin-link``: print a signed, short-lived console sign-in link."""
-    import os
-    from pathlib import Path
-
-    from ._cli_parser import CONFIG_ENV, DEFAULT_CONFIG
     from .admin import issue_admin_link
+    from .cli import load_settings  # here: cli imports this module
 
-    path = Path(args.config or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
-    base = args.base_url or read_settings(path).get("public_url") or "http://127.0.0.1:8090"
+    base = args.base_url or load_settings(args.config).get("public_url") or \
+        "http://127.0.0.1:8090"
     link = issue_admin_link(sender, args.operator, base_url=base, ttl=args.ttl,
                             actor=args.actor)
     if args.json:

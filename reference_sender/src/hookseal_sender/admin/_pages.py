@@ -4,6 +4,7 @@ wrapper that checks the session, CSRF token, origin and input of each page."""
 from __future__ import annotations
 
 import hmac
+import sys
 import time
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
@@ -19,7 +20,9 @@ from starlette.templating import Jinja2Templates
 
 from ..errors import NotFoundError, SenderError
 from ..portal._format import local_input, pretty, when
-from ..portal._guards import RateLimiter, check_values
+from .._http import check_path_and_query
+from .._inputs import check_text
+from ..portal._guards import RateLimiter
 from ..portal_tokens import PortalClaims, PortalTokenError
 from ..sender import Sender
 from .links import DEFAULT_ADMIN_SESSION_TTL, AdminTokens, admin_key
@@ -37,6 +40,27 @@ NOTICES = {
     "corrected": "Corrected event saved and queued for delivery (same event id).",
     "stop_asked": "Stop requested: the job stops after its current batch.",
 }
+
+
+#: Form fields holding several lines: the corrected JSON (browsers send CRLF line ends).
+MULTILINE = frozenset({"data"})
+
+
+def check_values(request: Request, form: Optional[FormData]) -> None:
+    """Refuse control characters and lone surrogates in the path, query and form values.
+
+    As the portal's check (no store can hold them, PostgreSQL cannot compare NUL), but
+    the fields of :data:`MULTILINE` may hold tabs and line ends (CRLF as browsers send it).
+
+    Raises:
+        InvalidRequestError: A value holds one (or a path or query value is too long).
+    """
+    check_path_and_query(request)
+    for name, value in form.multi_items() if form is not None else ():
+        if isinstance(value, str):  # uploads are never read
+            multiline = name in MULTILINE
+            check_text(value.replace("\r\n", "\n") if multiline else value, name,
+                       sys.maxsize, multiline=multiline)
 
 
 @dataclass(frozen=True)

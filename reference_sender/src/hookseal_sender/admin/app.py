@@ -240,7 +240,8 @@ class _Console(Pages):
 
     async def correct(self, ctx: Ctx) -> Response:
         tenant, eid = ctx.request.path_params["tenant"], ctx.request.path_params["eid"]
-        text, reason = self.field(ctx, "data"), self.field(ctx, "reason")
+        text = self.field(ctx, "data").replace("\r\n", "\n")
+        reason = self.field(ctx, "reason")
         try:
             if not reason:
                 raise InvalidRequestError("say why (the reason goes to the audit log)")
