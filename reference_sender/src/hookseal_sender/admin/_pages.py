@@ -18,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from ..errors import NotFoundError, SenderError
-from ..portal._format import local_input, pretty, when
 from .._http import check_path_and_query
 from .._inputs import check_text
+from ..errors import NotFoundError, SenderError
+from ..portal._format import local_input, pretty, when
 from ..portal._guards import RateLimiter
 from ..portal_tokens import PortalClaims, PortalTokenError
 from ..sender import Sender
