@@ -357,3 +357,19 @@ def test_every_page_has_the_strict_csp_and_shows_no_secret(client: TestClient,
                        else "\0"):
             assert secret not in r.text, (path, secret[:8])
         assert not re.search(r"whsec_|whsk_", r.text), path
+
+
+def test_an_abandoned_job_does_not_block_a_new_bulk_replay(client: TestClient,
+                                                          sender: Sender) -> None:
+    from hookseal_sender.admin.jobs import STALE_AFTER
+    from hookseal_sender.records import AdminJob
+
+    ep, dids = failed(sender, "alice", 2)
+    mark(sender, dids, "dead_lettered")
+    old = time.time() - STALE_AFTER - 1
+    sender.store.insert_job(AdminJob("job_0", "bulk_replay", "admin:x", "r", {}, 5, 1, 1,
+                                     "running", created_at=old, updated_at=old))
+    csrf = sign_in(client)
+    sel = {"kind": "endpoint_dead", "endpoint": ep, "reason": "retry"}
+    r = _bulk(client, csrf, step="start", count="2", typed_count="2", **sel)
+    assert r.status_code == 303

@@ -106,3 +106,14 @@ def test_a_pending_delivery_sends_the_corrected_body_at_its_next_attempt(
     assert [json.loads(r.payload)["data"] for r in revs] == [example(), corrected()]
     assert json.loads(sender.get_delivery("t1", d.id).original_payload or "")["data"] == \
         example()
+
+
+def test_the_purge_deletes_a_purged_events_revisions(sender: Sender) -> None:
+    ep = sender.create_endpoint("t1", "https://hooks.example.com/a").endpoint
+    sent = sender.send("t1", "invoice.paid", example())
+    sender.replay_corrected("t1", sent.event_id, corrected(), reason="fix")
+    sender.cancel("t1", endpoint_id=ep.id)  # finished: the purge may take it
+    assert len(sender.store.event_revisions("t1", sent.event_id)) == 1
+    assert sender.purge(older_than_days=-1) == 1
+    assert sender.store.get_event("t1", sent.event_id) is None
+    assert sender.store.event_revisions("t1", sent.event_id) == []

@@ -97,6 +97,8 @@ class _Console(Pages):
         return response
 
     async def logout(self, ctx: Ctx) -> Response:
+        await run_in_threadpool(self.sender.audit, OPERATOR_LOG, ctx.actor, "admin_logout",
+                                "", {})
         response = self.redirect(ctx.request, "/login")
         response.delete_cookie(ADMIN_COOKIE,
                                path=ctx.request.scope.get("root_path", "") + "/")

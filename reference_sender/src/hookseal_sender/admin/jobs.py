@@ -24,7 +24,7 @@ from ..records import AdminJob
 from ..sender import Sender
 from .links import OPERATOR_LOG
 
-__all__ = ["KINDS", "BulkSelection", "JobRunner", "Preview", "preview", "select"]
+__all__ = ["KINDS", "SAMPLE", "STALE_AFTER", "BulkSelection", "JobRunner", "Preview", "preview", "select"]
 
 log = logging.getLogger("hookseal_sender.admin")
 
@@ -38,6 +38,9 @@ KINDS: dict[str, tuple[str, list[str]]] = {
 }
 #: Deliveries a preview shows as its sample.
 SAMPLE = 10
+#: A running job that reported no progress for this long is taken as abandoned (its
+#: process ended): it no longer blocks a new bulk replay. Batches report far more often.
+STALE_AFTER = 300.0
 
 
 @dataclass(frozen=True)
@@ -191,7 +194,9 @@ class JobRunner:
         if not reason.strip():
             raise InvalidRequestError("a bulk replay needs a reason")
         with self._lock:
-            if any(j.status == "running" for j in self.sender.store.list_jobs(20)):
+            fresh = time.time() - STALE_AFTER
+            if any(j.status == "running" and j.updated_at > fresh
+                   for j in self.sender.store.list_jobs(20)):
                 raise ConflictError("a bulk replay is already running; stop it or wait")
             rows = _rows(self.sender, sel)
             if len(rows) != confirmed_count:
