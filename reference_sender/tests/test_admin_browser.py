@@ -91,7 +91,7 @@ def test_console_journeys_in_a_real_browser(server: Server) -> None:
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        page = browser.new_context(viewport={"width": 1280, "height": 480}).new_page()
         page.set_default_timeout(10_000)
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: problems.append(str(e)))
@@ -169,6 +169,7 @@ def test_console_journeys_in_a_real_browser(server: Server) -> None:
         expect(page.locator("[data-job-status]")).to_have_attribute("data-job-status",
                                                                    "finished")
         expect(page.locator("[data-done]")).to_have_text("4")
+        expect(page.locator("[data-selection]")).to_contain_text("tenant acme")
         shot("bulk-job")
         wait_for(lambda: all(sender.get_delivery("acme", d).status == "delivered"
                              for d in acme))

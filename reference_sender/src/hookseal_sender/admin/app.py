@@ -313,7 +313,7 @@ class _Console(Pages):
         job = await run_in_threadpool(self.sender.store.get_job, jid)
         if job is None:
             raise NotFoundError(f"job {jid} not found")
-        return self.render(ctx.request, "job.html", ctx, job=job)
+        return self.render(ctx.request, "job.html", ctx, job=job, kinds=KINDS)
 
     async def stop_job(self, ctx: Ctx) -> Response:
         jid = ctx.request.path_params["jid"]
