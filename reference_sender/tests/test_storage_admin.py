@@ -31,6 +31,12 @@ def test_search_reads_one_tenant_or_all_and_filters_by_event_id(sender: Sender) 
     assert [r[0] for r in rows] == sorted(r[0] for r in rows)  # oldest first
     assert store.select_for_replay("alice", DeliveryFilter(), 10) == \
         [(ids["alice"].deliveries[0][0], "alice")]
+    # Time windows: the rows created in it, every tenant's, and none outside it.
+    now = time.time()
+    window = store.select_for_replay(None, DeliveryFilter(since=now - 60, until=now + 1), 10)
+    assert len(window) == 2
+    assert store.select_for_replay(None, DeliveryFilter(since=now + 1), 10) == []
+    assert store.select_for_replay(None, DeliveryFilter(until=now - 60), 10) == []
 
 
 def test_jobs_record_progress_and_stop_requests(sender: Sender) -> None:

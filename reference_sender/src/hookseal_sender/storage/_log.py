@@ -134,14 +134,7 @@ class DeliveryLog(Connections):
         before: Optional[str], after: Optional[str],
     ) -> DeliveryPage:
         """:meth:`page_deliveries`, within a tenant or (``None``) across all of them."""
-        where, params = self._filter(tenant_id, flt)
-        # Ids begin with their creation time: bound the index range, not just the rows.
-        if flt.since is not None:
-            where += " AND d.id >= ?"
-            params.append(id_at("dlv", flt.since - ID_SLACK))
-        if flt.until is not None:
-            where += " AND d.id < ?"
-            params.append(id_at("dlv", flt.until + ID_SLACK))
+        where, params = self._id_range(*self._filter(tenant_id, flt), flt)
         if after:
             rows = self._read(f"SELECT {DELIVERY_SELECT} FROM {JOINED} WHERE {where}"
                               " AND d.id > ? ORDER BY d.id ASC LIMIT ?",
@@ -159,6 +152,19 @@ class DeliveryLog(Connections):
         older = page[-1].id if len(rows) > limit else None
         newer = page[0].id if before and page else None
         return DeliveryPage(page, older, newer)
+
+    @staticmethod
+    def _id_range(where: str, params: list[Any],
+                  flt: DeliveryFilter) -> tuple[str, list[Any]]:
+        """Bound a time range's id range too: ids begin with their creation time, so the
+        primary key's index is scanned over the range only, not the whole log."""
+        if flt.since is not None:
+            where += " AND d.id >= ?"
+            params.append(id_at("dlv", flt.since - ID_SLACK))
+        if flt.until is not None:
+            where += " AND d.id < ?"
+            params.append(id_at("dlv", flt.until + ID_SLACK))
+        return where, params
 
     def search_deliveries(
         self, tenant_id: Optional[str], flt: DeliveryFilter, *, limit: int = 50,
@@ -192,6 +198,7 @@ class DeliveryLog(Connections):
             The rows.
         """
         where, params = self._filter(tenant_id, flt)
+        where, params = self._id_range(where, params, flt)
         return [(r[0], r[1]) for r in self._read(
             f"SELECT d.id, d.tenant_id FROM {JOINED} WHERE {where} ORDER BY d.id LIMIT ?",
             [*params, limit])]
