@@ -38,6 +38,7 @@ SENDER_METHODS = [
     "add_waker", "allows_local", "audit", "cancel", "close", "create_endpoint", "delete_endpoint",
     "delivery_status_counts", "get_delivery", "get_endpoint", "list_deliveries", "list_endpoints",
     "pause_endpoint", "ping", "public_keys", "purge", "remove_waker", "replay", "replay_bulk",
+    "replay_corrected",
     "resume_endpoint", "rotate_secret", "send", "update_endpoint", "wake_workers", "worker",
 ]  # fmt: skip
 

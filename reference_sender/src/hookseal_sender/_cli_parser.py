@@ -180,6 +180,22 @@ def build_parser() -> argparse.ArgumentParser:
                     "public_url or http://127.0.0.1:8090)")
     pl.add_argument("--json", action="store_true", help="print url, token and expiry as JSON")
 
+    al = sub.add_parser("admin-link", help="make a short-lived admin console sign-in link")
+    al.add_argument("--operator", required=True, help="who will sign in (audit log)")
+    al.add_argument("--ttl", type=_number_in(1, 3600, "--ttl"), default=900.0,
+                    help="seconds the link works (default 900, at most 3600)")
+    al.add_argument("--base-url", help="where the sender is served (default: settings "
+                    "public_url or http://127.0.0.1:8090)")
+    al.add_argument("--json", action="store_true", help="print url, token and expiry as JSON")
+
+    ev = sub.add_parser("events", help="stored events").add_subparsers(dest="action",
+                                                                      required=True)
+    cor = ev.add_parser("correct", help="replay an event with corrected data (same event id; "
+                        "the original body is kept)")
+    cor.add_argument("event_id")
+    cor.add_argument("--data", required=True, help="the corrected data as JSON")
+    cor.add_argument("--reason", required=True, help="why (audit log)")
+
     sub.add_parser("demo", help="run the end-to-end demo in a temp dir")
 
     rv = sub.add_parser("review", help="write the health review of a period as an HTML report")

@@ -76,6 +76,7 @@ FIELDS: dict[str, Callable[[Any], Any]] = {
     "portal": _object,
     "egress_proxy": _optional_string,
     "owner_notices": _object,
+    "admin": _object,
 }
 
 

@@ -317,6 +317,21 @@ async def backfill_events(request: Request, sender: Sender, tenant: str, actor: 
     return await run_in_threadpool(run)
 
 
+@_op("POST", "/v1/tenants/{tenant}/events/{event_id}/corrections",
+     "Replay an event with corrected data (catalog-validated; same event id; the original "
+     "body is kept; reason required)",
+     {"type": "object", "required": ["data", "reason"], "properties": {
+         "data": {"type": "object"}, "reason": {"type": "string", "minLength": 1}}}, 202)
+async def replay_corrected(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
+    body = await read_json_object(request)
+    if "data" not in body:
+        raise InvalidRequestError("give the corrected data")
+    done = await run_in_threadpool(lambda: sender.replay_corrected(
+        tenant, request.path_params["event_id"], body["data"], actor=actor,
+        reason=str(body.get("reason", ""))))
+    return done.to_dict()
+
+
 @_op("GET", "/v1/tenants/{tenant}/audit", "The tenant's audit log")
 async def audit(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
     entries = await run_in_threadpool(sender.store.list_audit, tenant)
@@ -349,7 +364,7 @@ def openapi_schema() -> dict[str, Any]:
                                          "detail": {"type": "string"}}}}}}
     for method, path, op_id, summary, body, status in OPERATIONS:
         params = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-                  for p in ("tenant", "endpoint_id", "delivery_id") if "{" + p + "}" in path]
+                  for p in ("tenant", "endpoint_id", "delivery_id", "event_id") if "{" + p + "}" in path]
         op: dict[str, Any] = {
             "operationId": op_id, "summary": summary, "parameters": params,
             "security": [{"apiKey": []}],

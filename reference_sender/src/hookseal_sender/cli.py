@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 from rich.markup import escape
 
+from ._cli_admin import cmd_admin_link, cmd_events
 from ._cli_backfill import cmd_backfill
 from ._cli_deliveries import (
     EXIT_INTERRUPTED,
@@ -195,6 +196,7 @@ def cmd_serve(args: argparse.Namespace, sender: Sender) -> int:
     import uvicorn
     from starlette.routing import Mount
 
+    from .admin import AdminConfig, create_admin
     from .api import create_app
     from .portal import PortalConfig, create_portal
     from .worker import BackgroundWorker, tune_gc
@@ -202,7 +204,10 @@ def cmd_serve(args: argparse.Namespace, sender: Sender) -> int:
     tune_gc()  # a process of its own: see tune_gc
     settings = load_settings(args.config)
     portal = create_portal(sender, PortalConfig.from_settings(settings.get("portal", {})))
-    app = create_app(sender, settings["api_keys"], mounts=[Mount("/portal", app=portal)],
+    admin = create_admin(sender, settings["api_keys"],
+                         AdminConfig.from_settings(settings.get("admin", {})))
+    app = create_app(sender, settings["api_keys"],
+                     mounts=[Mount("/portal", app=portal), Mount("/admin", app=admin)],
                      metrics_keys=settings["metrics_keys"],
                      max_body_bytes=settings["max_body_bytes"])
     worker = None if args.no_worker else BackgroundWorker(sender).start()
@@ -271,7 +276,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             handler = {"endpoints": cmd_endpoints, "send": cmd_send,
                        "deliveries": cmd_deliveries, "purge": cmd_purge,
                        "serve": cmd_serve, "portal-link": cmd_portal_link,
-                       "review": cmd_review, "backfill": cmd_backfill}[args.command]
+                       "review": cmd_review, "backfill": cmd_backfill,
+                       "admin-link": cmd_admin_link, "events": cmd_events}[args.command]
             return handler(args, sender)
         finally:
             sender.close()

@@ -51,6 +51,10 @@ class DeliveryLog(Connections):
             ]
             payload = self._read("SELECT payload FROM events WHERE id = ?", [d.event_id])
             d.payload = payload[0][0] if payload else None
+            original = self._read("SELECT payload FROM event_revisions WHERE event_id = ?"
+                                  " ORDER BY id LIMIT 1", [d.event_id])
+            if original:
+                d.corrected, d.original_payload = True, original[0][0]
         return d
 
     def _filter(self, tenant_id: Optional[str], flt: DeliveryFilter) -> tuple[str, list[Any]]:
@@ -66,6 +70,9 @@ class DeliveryLog(Connections):
         if flt.event_type:
             conds.append("d.event_type = ?")
             params.append(flt.event_type)
+        if flt.event_id:
+            conds.append("d.event_id = ?")
+            params.append(flt.event_id)
         if flt.status:
             clause, vals = self._in(STATUS, flt.status)
             conds.append(clause)
@@ -120,14 +127,14 @@ class DeliveryLog(Connections):
         Returns:
             The page and the cursors around it.
         """
-        where, params = self._filter(tenant_id, flt)
-        # Ids begin with their creation time: bound the index range, not just the rows.
-        if flt.since is not None:
-            where += " AND d.id >= ?"
-            params.append(id_at("dlv", flt.since - ID_SLACK))
-        if flt.until is not None:
-            where += " AND d.id < ?"
-            params.append(id_at("dlv", flt.until + ID_SLACK))
+        return self._page(tenant_id, flt, limit=limit, before=before, after=after)
+
+    def _page(
+        self, tenant_id: Optional[str], flt: DeliveryFilter, *, limit: int,
+        before: Optional[str], after: Optional[str],
+    ) -> DeliveryPage:
+        """:meth:`page_deliveries`, within a tenant or (``None``) across all of them."""
+        where, params = self._id_range(*self._filter(tenant_id, flt), flt)
         if after:
             rows = self._read(f"SELECT {DELIVERY_SELECT} FROM {JOINED} WHERE {where}"
                               " AND d.id > ? ORDER BY d.id ASC LIMIT ?",
@@ -145,6 +152,56 @@ class DeliveryLog(Connections):
         older = page[-1].id if len(rows) > limit else None
         newer = page[0].id if before and page else None
         return DeliveryPage(page, older, newer)
+
+    @staticmethod
+    def _id_range(where: str, params: list[Any],
+                  flt: DeliveryFilter) -> tuple[str, list[Any]]:
+        """Bound a time range's id range too: ids begin with their creation time, so the
+        primary key's index is scanned over the range only, not the whole log."""
+        if flt.since is not None:
+            where += " AND d.id >= ?"
+            params.append(id_at("dlv", flt.since - ID_SLACK))
+        if flt.until is not None:
+            where += " AND d.id < ?"
+            params.append(id_at("dlv", flt.until + ID_SLACK))
+        return where, params
+
+    def search_deliveries(
+        self, tenant_id: Optional[str], flt: DeliveryFilter, *, limit: int = 50,
+        before: Optional[str] = None, after: Optional[str] = None,
+    ) -> DeliveryPage:
+        """:meth:`page_deliveries` for the operator: one tenant's, or every tenant's.
+
+        Args:
+            tenant_id: The tenant, or ``None`` for all of them.
+            flt: Filters.
+            limit: Page size.
+            before: Cursor: deliveries older than this id.
+            after: Cursor: deliveries newer than this id.
+
+        Returns:
+            The page and the cursors around it.
+        """
+        return self._page(tenant_id, flt, limit=limit, before=before, after=after)
+
+    def select_for_replay(self, tenant_id: Optional[str], flt: DeliveryFilter,
+                          limit: int) -> list[tuple[str, str]]:
+        """``(delivery_id, tenant_id)`` of the deliveries matching a filter, oldest first,
+        in one tenant or (``None``) across all of them.
+
+        Args:
+            tenant_id: The tenant, or ``None``.
+            flt: Filters.
+            limit: Most rows.
+
+        Returns:
+            The rows.
+        """
+        where, params = self._filter(tenant_id, flt)
+        where, params = self._id_range(where, params, flt)
+        return [(r[0], r[1]) for r in self._read(
+            f"SELECT d.id, d.tenant_id FROM {JOINED} WHERE {where} ORDER BY d.id LIMIT ?",
+            [*params, limit])]
 
     def select_ids(self, tenant_id: str, flt: DeliveryFilter, limit: int) -> list[str]:
         """Ids of a tenant's deliveries matching a filter, oldest first.

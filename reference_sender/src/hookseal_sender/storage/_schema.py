@@ -141,6 +141,34 @@ CREATE TABLE IF NOT EXISTS endpoint_activity (
     last_attempted_at {REAL},
     last_delivered_at {REAL}
 );
+-- Corrections of an event's data (replay with a corrected payload): each row keeps the
+-- body the event had before that correction (events.payload holds the current one).
+CREATE TABLE IF NOT EXISTS event_revisions (
+    id TEXT PRIMARY KEY,
+    event_id TEXT NOT NULL,
+    tenant_id TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at {REAL} NOT NULL
+);
+CREATE INDEX IF NOT EXISTS event_revisions_event ON event_revisions (event_id, id);
+-- The admin console's background jobs (bulk replays): progress, and a stop request.
+CREATE TABLE IF NOT EXISTS admin_jobs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    params TEXT NOT NULL,
+    total INTEGER NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0,
+    replayed INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL,
+    stop_requested INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    created_at {REAL} NOT NULL,
+    updated_at {REAL} NOT NULL
+);
 """
 
 

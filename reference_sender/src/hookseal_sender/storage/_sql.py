@@ -13,6 +13,8 @@
 - :mod:`._audit`: the audit log;
 - :mod:`._backfill`: events written with their own ids, each at most once;
 - :mod:`._owner_alerts`: owner alert episodes, recent attempts, endpoint activity.
+- :mod:`._corrections`: corrected events and the bodies they replaced;
+- :mod:`._jobs`: the admin console's background jobs.
 
 Column lists and row converters they share live in :mod:`._columns`.
 """
@@ -21,7 +23,9 @@ from __future__ import annotations
 
 from ._audit import Audit
 from ._backfill import Backfill
+from ._corrections import Corrections
 from ._endpoints import Endpoints
+from ._jobs import Jobs
 from ._owner_alerts import OwnerAlerts
 from ._queue import Queue
 from ._replay import ReplayAndCancel
@@ -31,7 +35,7 @@ from ._stats import Aggregates
 
 
 class SQLStore(Schema, Endpoints, Backfill, Queue, ReplayAndCancel, Aggregates, Retention, Audit,
-               OwnerAlerts):
+               OwnerAlerts, Corrections, Jobs):
     """A :class:`~hookseal_sender.storage.base.Store` over a DB-API connection per thread;
     dialects (:class:`~hookseal_sender.storage.SQLiteStore`,
     :class:`~hookseal_sender.storage.PostgresStore`) override the hooks of

@@ -17,6 +17,7 @@ from ..models import (
     Endpoint,
     EndpointKey,
 )
+from ..records import AdminJob, EventRevision, StoredEvent
 
 #: Deliveries one purge transaction deletes (with their attempts) by default.
 PURGE_BATCH_SIZE = 5_000
@@ -434,6 +435,56 @@ class Store(Statistics):
     def stale_endpoints(self, before: float) -> list[StaleEndpoint]:
         """Active endpoints attempted but not delivered to since ``before`` (tracked,
         created and last changed before it)."""
+    # operator tooling (the admin console) ----------------------------------
+    @abc.abstractmethod
+    def search_deliveries(
+        self, tenant_id: Optional[str], flt: DeliveryFilter, *, limit: int = 50,
+        before: Optional[str] = None, after: Optional[str] = None,
+    ) -> DeliveryPage:
+        """A page of deliveries as :meth:`page_deliveries` gives, of one tenant or, with
+        ``tenant_id=None``, of every tenant (operator tooling only: never reachable by a
+        customer)."""
+
+    @abc.abstractmethod
+    def select_for_replay(self, tenant_id: Optional[str], flt: DeliveryFilter,
+                          limit: int) -> list[tuple[str, str]]:
+        """``(delivery_id, tenant_id)`` of the deliveries matching a filter, oldest first,
+        of one tenant or every tenant (``None``; operator tooling only)."""
+
+    @abc.abstractmethod
+    def get_event(self, tenant_id: str, event_id: str) -> Optional[StoredEvent]:
+        """One of a tenant's events as stored (body corrected if it was), or ``None``."""
+
+    @abc.abstractmethod
+    def correct_event(self, tenant_id: str, event_id: str, payload: str,
+                      revision_id: str, actor: str, reason: str, now: float) -> bool:
+        """Replace a tenant's event body, keeping the replaced body as a revision, in one
+        transaction; returns whether the tenant has the event."""
+
+    @abc.abstractmethod
+    def event_revisions(self, tenant_id: str, event_id: str) -> list[EventRevision]:
+        """The bodies a tenant's event had before each correction, oldest first."""
+
+    @abc.abstractmethod
+    def insert_job(self, job: AdminJob) -> None:
+        """Record a new admin job."""
+
+    @abc.abstractmethod
+    def get_job(self, job_id: str) -> Optional[AdminJob]:
+        """One admin job, or ``None``."""
+
+    @abc.abstractmethod
+    def list_jobs(self, limit: int = 20) -> list[AdminJob]:
+        """The newest admin jobs first."""
+
+    @abc.abstractmethod
+    def update_job(self, job_id: str, *, done: int, replayed: int, status: str,
+                   now: float, error: Optional[str] = None) -> None:
+        """Record an admin job's progress or end."""
+
+    @abc.abstractmethod
+    def request_job_stop(self, job_id: str, now: float) -> bool:
+        """Ask a running admin job to stop; returns whether one was running."""
 
     def maintenance(self) -> None:
         """Periodic housekeeping run by workers off the enqueue path (default: none)."""
