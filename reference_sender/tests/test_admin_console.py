@@ -23,6 +23,7 @@ from .admin_testing import ADMIN_KEY, make_admin_client, sign_in, sign_in_with_l
 from .conftest import wait_for
 from .portal_testing import login as portal_login
 from .portal_testing import make_sender
+from .test_owner_notices import Recorder
 
 
 def example() -> dict[str, Any]:
@@ -162,6 +163,8 @@ def _bulk(client: TestClient, csrf: str, **fields: str) -> Any:
 
 def test_bulk_replay_counts_samples_confirms_twice_and_runs_as_a_job(
         client: TestClient, sender: Sender) -> None:
+    notices = Recorder()
+    sender.notifier = notices
     _, dids = failed(sender, "alice", 7)
     _, other = failed(sender, "bob", 2)
     mark(sender, dids[:6], "failed")
@@ -197,9 +200,13 @@ def test_bulk_replay_counts_samples_confirms_twice_and_runs_as_a_job(
     assert {sender.get_delivery("alice", d).status for d in dids} == {"pending"}
     assert {sender.get_delivery("bob", d).status for d in other} == {"failed"}
     assert "finished" in client.get(job_url).text
-    entry = sender.store.list_audit("alice")[0]
+    entry = next(e for e in sender.store.list_audit("alice") if e.action == "bulk_replay")
     assert (entry.action, entry.actor, entry.reason, entry.target["count"]) == \
         ("bulk_replay", "admin:ann", "outage of 7 Dec", 7)
+    # alice's owners are told, as after a replay from the CLI or the API; bob's are not.
+    told = [n for n in notices.notices if n.kind == "bulk_replay"]
+    assert len(told) == 1 and "7" in told[0].message and told[0].tenant_id == "alice"
+    assert any(e.action == "owner_notice" for e in sender.store.list_audit("alice"))
 
 
 def test_a_running_bulk_replay_stops_when_asked(sender: Sender) -> None:

@@ -20,6 +20,7 @@ from .. import _inputs as inputs
 from .._inputs import MAX_BULK_REPLAY, MAX_NAME, MAX_REASON
 from ..errors import ConflictError, InvalidRequestError, NotFoundError
 from ..models import Delivery, DeliveryFilter, new_id
+from ..owner_notices import notify_bulk_replay
 from ..records import AdminJob
 from ..sender import Sender
 from .links import OPERATOR_LOG
@@ -271,9 +272,15 @@ class JobRunner:
             status, error = "failed", f"{type(exc).__name__}: {exc}"[:500]
         store.update_job(job.id, done=done, replayed=replayed, status=status,
                          now=time.time(), error=error)
+        flt = DeliveryFilter(**job.params.get("filter", {}))
         for tenant, n in per_tenant.items():
             self.sender.audit(tenant, job.actor, "bulk_replay", job.reason,
                               {"job_id": job.id, "count": n, **job.params})
+            try:  # each tenant's owners are told, as after the CLI's and the API's replays
+                notify_bulk_replay(self.sender, tenant, flt, {"confirmed": True, "replayed": n},
+                                   actor=job.actor, reason=job.reason)
+            except Exception:  # a notifier failure must not lose the job's record
+                log.exception("owner notice after bulk replay %s failed", job.id)
         self.sender.audit(OPERATOR_LOG, job.actor, f"bulk_replay_{status}", job.reason,
                           {"job_id": job.id, "done": done, "replayed": replayed})
         self._stops.pop(job.id, None)
