@@ -5,14 +5,16 @@ The reads themselves are store methods, scoped by tenant like every store read (
 
 - :func:`page_deliveries`: the delivery log paged by cursor in both directions, the page
   size bounded for the portal (:meth:`Store.page_deliveries` does the read).
-- :func:`endpoint_health`: an endpoint's success rate and latency over the last day and
-  its circuit breaker's state as the workers' breaker policy derives it from the
-  recorded attempts (:meth:`Store.recent_attempts` does the read).
+- :func:`log_figures`: the delivery log's figures over the last week
+  (:meth:`Store.delivery_figures`).
+- :func:`endpoint_health`: an endpoint's success rate and latency over the last day
+  (:meth:`Store.endpoint_attempt_figures`: every attempt, counted exactly) and its circuit
+  breaker's state as the workers' breaker policy derives it from the latest attempts
+  (:meth:`Store.recent_attempts`).
 """
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,14 +23,16 @@ from typing import Optional
 from ..breaker import CLOSED, HALF_OPEN, OPEN
 from ..config import MAX_RETRY_WINDOW, BreakerPolicy
 from ..models import DeliveryFilter, id_at
-from ..outcome import DELIVERED, RETRY
+from ..outcome import RETRY
 from ..sender import Sender
-from ..storage.base import DeliveryPage
+from ..storage.base import DeliveryFigures, DeliveryPage
 
-#: Most deliveries of one endpoint that the health figures look at.
+#: Most deliveries of one endpoint whose attempts the breaker state is derived from.
 HEALTH_SAMPLE = 1000
 #: The health window: one day.
 DAY = 86400.0
+#: The window of the delivery log's figures: one week (with the last day counted apart).
+WEEK = 7 * DAY
 #: The largest page of the portal's delivery log.
 MAX_PAGE = 200
 
@@ -38,7 +42,7 @@ class EndpointHealth:
     """How an endpoint has been doing.
 
     Attributes:
-        attempts: Attempts counted (last day, latest deliveries).
+        attempts: Every attempt made in the last day (an exact count).
         delivered: Of those, answered 2xx.
         success_rate: ``delivered / attempts``, or ``None`` with no attempts.
         latency_p50_ms: Median latency of answered attempts, or ``None``.
@@ -78,14 +82,6 @@ def page_deliveries(
         before=before, after=after)
 
 
-def _percentile(values: Sequence[float], q: float) -> Optional[float]:
-    if not values:
-        return None
-    if len(values) == 1:
-        return float(values[0])
-    return float(statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1])
-
-
 def derive_breaker(outcomes: Sequence[tuple[float, str]], policy: BreakerPolicy,
                    now: float) -> str:
     """The breaker state the workers' policy implies for recorded attempts.
@@ -112,8 +108,10 @@ def endpoint_health(sender: Sender, tenant_id: str, endpoint_ids: Sequence[str],
                     now: Optional[float] = None) -> dict[str, EndpointHealth]:
     """Success rate, latency and breaker state of a tenant's endpoints over the last day.
 
-    Looks at the attempts of each endpoint's latest :data:`HEALTH_SAMPLE` deliveries
-    made in the last day, so the cost is bounded however large the log is.
+    The counts and latencies cover every attempt made in the last day
+    (:meth:`Store.endpoint_attempt_figures`, exact counts, no sample); the breaker state
+    needs only the latest attempts (:meth:`Store.recent_attempts`, bounded by
+    :data:`HEALTH_SAMPLE` deliveries).
 
     Args:
         sender: The sender.
@@ -126,24 +124,49 @@ def endpoint_health(sender: Sender, tenant_id: str, endpoint_ids: Sequence[str],
     """
     now = time.time() if now is None else now
     since = now - DAY
+    # A delivery attempted in the last day may have been created up to a retry window
+    # before.
+    created_since = since - MAX_RETRY_WINDOW
+    policy = sender.config.breaker
     out: dict[str, EndpointHealth] = {}
     for eid in endpoint_ids:
-        # A delivery attempted in the last day may have been created up to a retry
-        # window before.
-        rows = sender.store.recent_attempts(tenant_id, eid, since,
-                                            created_since=since - MAX_RETRY_WINDOW,
-                                            sample=HEALTH_SAMPLE)
-        answered = sorted(r.latency_ms for r in rows if r.status_code is not None)
-        delivered = sum(1 for r in rows if r.outcome == DELIVERED)
+        figures = sender.store.endpoint_attempt_figures(tenant_id, eid, since,
+                                                        created_since=created_since)
+        latest = sender.store.recent_attempts(tenant_id, eid, since,
+                                              created_since=created_since,
+                                              sample=HEALTH_SAMPLE)
         out[eid] = EndpointHealth(
-            attempts=len(rows), delivered=delivered,
-            success_rate=delivered / len(rows) if rows else None,
-            latency_p50_ms=_percentile(answered, 50), latency_p95_ms=_percentile(answered, 95),
-            breaker=derive_breaker([(r.at, r.outcome) for r in rows],
-                                   sender.config.breaker, now),
-            last_attempt_at=rows[0].at if rows else None)
+            attempts=figures.attempts, delivered=figures.delivered,
+            success_rate=figures.delivered / figures.attempts if figures.attempts else None,
+            latency_p50_ms=figures.latency_p50_ms, latency_p95_ms=figures.latency_p95_ms,
+            breaker=derive_breaker([(r.at, r.outcome) for r in latest], policy, now),
+            last_attempt_at=figures.last_attempt_at)
     return out
 
 
-__all__ = ["DAY", "HEALTH_SAMPLE", "MAX_PAGE", "DeliveryPage", "EndpointHealth",
-           "derive_breaker", "endpoint_health", "id_at", "page_deliveries"]
+def log_figures(sender: Sender, tenant_id: str, *, endpoint_id: Optional[str] = None,
+                event_type: Optional[str] = None,
+                now: Optional[float] = None) -> DeliveryFigures:
+    """The delivery log's figures: what became of the deliveries created in the last
+    :data:`WEEK` (and how many were created in the last :data:`DAY`), their attempts'
+    latency and most common failure, all counted exactly by the store
+    (:meth:`Store.delivery_figures`).
+
+    Args:
+        sender: The sender.
+        tenant_id: The tenant; no other tenant's delivery is counted.
+        endpoint_id: Only this endpoint's deliveries (the log's endpoint filter).
+        event_type: Only this type (the log's event type filter).
+        now: Unix time (default: now).
+
+    Returns:
+        The figures.
+    """
+    now = time.time() if now is None else now
+    return sender.store.delivery_figures(tenant_id, now - WEEK, now, endpoint_id=endpoint_id,
+                                         event_type=event_type, recent_since=now - DAY)
+
+
+__all__ = ["DAY", "HEALTH_SAMPLE", "MAX_PAGE", "WEEK", "DeliveryFigures", "DeliveryPage",
+           "EndpointHealth", "derive_breaker", "endpoint_health", "id_at", "log_figures",
+           "page_deliveries"]
