@@ -16,6 +16,7 @@ from hookseal_sender.portal.queries import (
     id_at,
     page_deliveries,
 )
+from hookseal_sender.storage._log import id_time_span, prefix_end
 from hookseal_sender.storage.base import FailureCount
 
 from ._history import History
@@ -220,3 +221,51 @@ def test_delivery_figures_count_a_known_history(sender: Sender) -> None:
     empty = sender.store.delivery_figures("carol", NOW - 7 * 86400, NOW)
     assert (empty.deliveries, empty.attempts.attempts, empty.top_failure) == (0, 0, None)
     assert empty.attempts.latency_p50_ms is None
+
+
+def test_search_by_delivery_and_event_id_stays_in_the_tenant(sender: Sender) -> None:
+    base = NOW - 3 * 86400
+    mine = [add(sender, "alice", "ep_a", base + i)[0] for i in range(5)]
+    # One event to two endpoints: both deliveries share its id.
+    evt = id_at("evt", base + 100) + "00aa00aa00aa00aa"
+    pair = [id_at("dlv", base + 100) + "11bb11bb11bb11b" + c for c in "01"]
+    with sender.store.transaction() as conn:
+        sender.store.insert_event(conn, evt, "alice", "invoice.paid", "{}",
+                                  [(pair[0], "ep_a"), (pair[1], "ep_c")], base + 100)
+    theirs = add(sender, "bob", "ep_b", base + 2)[0]
+    their_event = sender.store.get_delivery("bob", theirs, detail=False)
+    assert their_event is not None
+
+    def found(**kw: str) -> list[str]:
+        page = page_deliveries(sender, "alice", DeliveryFilter(**kw), limit=200)  # type: ignore[arg-type]
+        return sorted(d.id for d in page.deliveries)
+
+    assert found(id_prefix=mine[2]) == [mine[2]]  # a whole id finds it
+    assert found(id_prefix=mine[2][:20]) == sorted(d for d in mine if d.startswith(mine[2][:20]))
+    assert found(id_prefix="dlv_") == sorted(mine + pair)
+    assert found(event_id_prefix=evt) == sorted(pair)
+    assert found(event_id_prefix=evt[:-6]) == sorted(pair)
+    assert found(event_id_prefix=evt, endpoint_id="ep_c") == [pair[1]]  # with the filters
+    # Another tenant's ids, whole or in part, find nothing of theirs.
+    assert found(id_prefix=theirs) == []
+    assert found(event_id_prefix=their_event.event_id) == []
+    assert theirs not in found(id_prefix=theirs[:16])
+    assert found(id_prefix="dlv_ffffffffffff") == []
+
+
+@pytest.mark.parametrize(("prefix", "end"), [
+    ("dlv_018c", "dlv_018d"), ("dlv_0189", "dlv_018a"), ("dlv_01fz", "dlv_01g"),
+    ("dlv_", "dlw"), ("zz", None)])
+def test_prefix_end_bounds_every_id_with_the_prefix(prefix: str, end: str | None) -> None:
+    assert prefix_end(prefix) == end
+    if end is not None:
+        for tail in ("", "0", "f" * 24, "z"):
+            assert prefix + tail < end
+
+
+def test_id_time_span_reads_the_time_digits() -> None:
+    at = 1_800_000_000.123
+    assert id_time_span(id_at("evt", at) + "abcd") == (pytest.approx(at), pytest.approx(at + 0.001))
+    low, high = id_time_span("evt_01")  # type: ignore[misc]
+    assert low == 0x010000000000 / 1000 and high == (0x01ffffffffff + 1) / 1000
+    assert id_time_span("evt_") is None and id_time_span("evt_xyz") is None

@@ -264,6 +264,8 @@ class DeliveryFilter:
         status: Only these states.
         since: Created at or after (Unix time).
         until: Created before (Unix time).
+        id_prefix: Only deliveries whose id starts with this (a whole id finds one).
+        event_id_prefix: Only deliveries of events whose id starts with this.
     """
 
     endpoint_id: Optional[str] = None
@@ -271,6 +273,8 @@ class DeliveryFilter:
     status: Optional[list[str]] = None
     since: Optional[float] = None
     until: Optional[float] = None
+    id_prefix: Optional[str] = None
+    event_id_prefix: Optional[str] = None
 
 
 @dataclass

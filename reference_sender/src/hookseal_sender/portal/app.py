@@ -199,6 +199,8 @@ def create_portal(sender: Sender, config: Optional[PortalConfig] = None) -> ASGI
         Route("/endpoints/{eid}/delete", p.page(p.confirm_delete)),
         Route("/endpoints/{eid}/delete", p.page(p.delete, write=True), methods=["POST"]),
         Route("/deliveries", d.page(d.deliveries)),
+        Route("/deliveries.csv", d.page(d.export_csv)),
+        Route("/deliveries.json", d.page(d.export_json)),
         Route("/deliveries/{did}", d.page(d.delivery)),
         Route("/deliveries/{did}/replay", d.page(d.replay, write=True), methods=["POST"]),
         Route("/replay", d.page(d.bulk_replay_form)),
