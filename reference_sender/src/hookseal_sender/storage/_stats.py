@@ -5,10 +5,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any, Optional
 
 from ..models import id_at
+from ..outcome import DELIVERED
 from ._connections import Connections
 from ._log import ID_SLACK
 from .base import (
@@ -20,8 +22,25 @@ from .base import (
     TenantCounts,
 )
 
-#: The attempts of the deliveries a ``WHERE`` over ``d`` selects, as ``a``.
-_ATTEMPTS = "attempts a JOIN deliveries d ON d.id = a.delivery_id"
+
+def percentile(ordered: Sequence[float], q: float) -> Optional[float]:
+    """The ``q`` quantile (0 to 1) of sorted values, interpolated between the two nearest
+    ranks (as PostgreSQL's ``percentile_cont`` and ``statistics.quantiles(...,
+    method="inclusive")``), or ``None`` for no values."""
+    if not ordered:
+        return None
+    rank = (len(ordered) - 1) * q
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return float(ordered[low] + (ordered[high] - ordered[low]) * (rank - low))
+
+
+def _attempts_of(where: str) -> str:
+    """``FROM`` and ``WHERE`` text: the attempts (``a``) of the deliveries (``d``) that
+    ``where`` selects. Written as ``IN``, both backends find the deliveries through their
+    index first and then each one's attempts through ``attempts_delivery``; as a join,
+    SQLite scanned every attempt in the store (110 ms for 3,000 deliveries of 100,000)."""
+    return f"attempts a WHERE a.delivery_id IN (SELECT d.id FROM deliveries d WHERE {where})"
 
 
 class Aggregates(Connections):
@@ -124,38 +143,36 @@ class Aggregates(Connections):
             "SELECT endpoint_id, MAX(created_at) FROM endpoint_keys GROUP BY endpoint_id")}
 
     # figures for the portal --------------------------------------------------
-    def _percentiles(self, where: str, params: Sequence[Any], n: int,
-                     qs: Sequence[float]) -> list[Optional[float]]:
-        """Percentiles of ``a.latency_ms`` over the ``n`` answered attempts ``where``
-        selects, interpolated as PostgreSQL's ``percentile_cont`` (and Python's
-        ``statistics.quantiles(method="inclusive")``): the same answer on both backends,
-        and only the one or two rows around each rank are read back."""
-        out: list[Optional[float]] = []
-        for q in qs:
-            if n == 0:
-                out.append(None)
-                continue
-            rank = (n - 1) * q
-            low = int(rank)
-            rows = self._read(f"SELECT a.latency_ms FROM {_ATTEMPTS} WHERE {where}"
-                              " AND a.status_code IS NOT NULL ORDER BY a.latency_ms"
-                              " LIMIT 2 OFFSET ?", [*params, low])
-            lo = float(rows[0][0])
-            hi = float(rows[1][0]) if len(rows) > 1 else lo
-            out.append(lo + (hi - lo) * (rank - low))
-        return out
-
-    def _attempt_figures(self, where: str, params: Sequence[Any]) -> AttemptFigures:
-        """Counts and latency of the attempts ``where`` (over ``a`` and ``d``) selects."""
-        row = self._read(
-            "SELECT COUNT(*), SUM(CASE WHEN a.outcome = 'delivered' THEN 1 ELSE 0 END),"
-            " SUM(CASE WHEN a.status_code IS NOT NULL THEN 1 ELSE 0 END), MAX(a.at)"
-            f" FROM {_ATTEMPTS} WHERE {where}", params)[0]
-        answered = int(row[2] or 0)
-        p50, p95 = self._percentiles(where, params, answered, (0.5, 0.95))
-        return AttemptFigures(attempts=int(row[0]), delivered=int(row[1] or 0),
-                              answered=answered, latency_p50_ms=p50, latency_p95_ms=p95,
-                              last_attempt_at=None if row[3] is None else float(row[3]))
+    def _attempt_summary(self, source: str, params: Sequence[Any],
+                         ) -> tuple[AttemptFigures, Optional[FailureCount]]:
+        """Counts, latency and the most common failure of the attempts of ``source``
+        (``FROM``/``WHERE`` text), in one pass over them: each aggregate as a statement
+        of its own walked the same rows five times (2.8x the bare read)."""
+        attempts = delivered = 0
+        last: Optional[float] = None
+        latencies: list[float] = []
+        failures: Counter[tuple[Optional[int], Optional[str]]] = Counter()
+        for outcome, code, error, latency, at in self._stream(
+                f"SELECT a.outcome, a.status_code, a.error, a.latency_ms, a.at FROM {source}",
+                params):
+            attempts += 1
+            if last is None or at > last:
+                last = at
+            if code is not None:
+                latencies.append(latency)
+            if outcome == DELIVERED:
+                delivered += 1
+            else:  # an answered attempt failed by its status, an unanswered one by its error
+                failures[(code, None) if code is not None else (None, error)] += 1
+        latencies.sort()
+        top = min(failures.items(), key=lambda kv: (-kv[1], kv[0][0] or 0, kv[0][1] or ""),
+                  default=None)
+        figures = AttemptFigures(
+            attempts=attempts, delivered=delivered, answered=len(latencies),
+            latency_p50_ms=percentile(latencies, 0.5),
+            latency_p95_ms=percentile(latencies, 0.95),
+            last_attempt_at=None if last is None else float(last))
+        return figures, None if top is None else FailureCount(top[0][0], top[0][1], top[1])
 
     def endpoint_attempt_figures(
         self, tenant_id: str, endpoint_id: str, since: float, *, created_since: float,
@@ -173,9 +190,9 @@ class Aggregates(Connections):
         Returns:
             How many attempts, how many delivered, their latency and the latest one's time.
         """
-        return self._attempt_figures(
-            "d.tenant_id = ? AND d.endpoint_id = ? AND d.id >= ? AND a.at >= ?",
-            [tenant_id, endpoint_id, id_at("dlv", created_since - ID_SLACK), since])
+        return self._attempt_summary(
+            _attempts_of("d.tenant_id = ? AND d.endpoint_id = ? AND d.id >= ?") + " AND a.at >= ?",
+            [tenant_id, endpoint_id, id_at("dlv", created_since - ID_SLACK), since])[0]
 
     def delivery_figures(
         self, tenant_id: str, since: float, until: float, *, endpoint_id: Optional[str] = None,
@@ -220,16 +237,9 @@ class Aggregates(Connections):
             " SUM(CASE WHEN d.status = 'cancelled' THEN 1 ELSE 0 END)"
             f" FROM deliveries d WHERE {where}", [recent, *params])[0]
         total, first, retried, failed, cancelled = (int(row[i] or 0) for i in (0, 2, 3, 4, 5))
-        # An answered attempt failed by its status; an unanswered one by its error.
-        top = self._read(
-            "SELECT a.status_code, CASE WHEN a.status_code IS NULL THEN a.error END, COUNT(*)"
-            f" FROM {_ATTEMPTS} WHERE {where} AND a.outcome <> 'delivered'"
-            " GROUP BY a.status_code, CASE WHEN a.status_code IS NULL THEN a.error END"
-            " ORDER BY COUNT(*) DESC, COALESCE(a.status_code, 0),"
-            " CASE WHEN a.status_code IS NULL THEN a.error END LIMIT 1", params)
+        attempts, top = self._attempt_summary(_attempts_of(where), params)
         return DeliveryFigures(
             since=since, until=until, deliveries=total, recent_since=recent_since,
             recent=int(row[1] or 0), delivered_first=first, delivered_retried=retried,
             failed=failed, in_progress=total - first - retried - failed - cancelled,
-            cancelled=cancelled, attempts=self._attempt_figures(where, params),
-            top_failure=FailureCount(top[0][0], top[0][1], int(top[0][2])) if top else None)
+            cancelled=cancelled, attempts=attempts, top_failure=top)
