@@ -62,6 +62,9 @@ def test_search_finds_a_delivery_and_an_event_of_this_account_only(sender: Sende
     assert f"Deliveries matching <code>{ids[0]}</code>" in page
     assert sorted(rows(client.get("/portal/deliveries", params={"q": sent.event_id}).text)
                   ) == ids
+    # A delivery's page links to its event's deliveries.
+    detail = client.get(f"/portal/deliveries/{ids[0]}").text
+    assert f'href="/portal/deliveries?q={sent.event_id}"' in detail
     # An event id's beginning, upper case, with spaces: still found.
     page = client.get("/portal/deliveries",
                       params={"q": f"  {sent.event_id[:-4].upper()} "}).text
