@@ -11,6 +11,7 @@ from hookseal_sender import Sender
 from hookseal_sender.config import BreakerPolicy
 from hookseal_sender.models import Attempt, AttemptResult, DeliveryFilter
 from hookseal_sender.portal.queries import (
+    FiguresCache,
     derive_breaker,
     endpoint_health,
     id_at,
@@ -269,3 +270,29 @@ def test_id_time_span_reads_the_time_digits() -> None:
     low, high = id_time_span("evt_01")  # type: ignore[misc]
     assert low == 0x010000000000 / 1000 and high == (0x01ffffffffff + 1) / 1000
     assert id_time_span("evt_") is None and id_time_span("evt_xyz") is None
+
+
+def test_the_figures_cache_reuses_a_result_for_a_minute_per_tenant(
+        sender: Sender, monkeypatch: pytest.MonkeyPatch) -> None:
+    history = History()
+    history.delivery("alice", "ep_a", "invoice.paid", NOW - 60, [(0.0, 200, 5.0)], "delivered")
+    history.delivery("bob", "ep_b", "invoice.paid", NOW - 60, [(0.0, 200, 5.0)], "delivered")
+    history.delivery("bob", "ep_b", "invoice.paid", NOW - 50, [(0.0, 200, 5.0)], "delivered")
+    history.write(sender)
+    calls: list[str] = []
+    real = sender.store.delivery_figures
+
+    def counted(tenant_id: str, *args: object, **kw: object) -> object:
+        calls.append(tenant_id)
+        return real(tenant_id, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sender.store, "delivery_figures", counted)
+    cache = FiguresCache(ttl=60.0, size=2)
+    assert cache.get(sender, "alice", now=NOW).deliveries == 1
+    assert cache.get(sender, "alice", now=NOW + 59).deliveries == 1 and calls == ["alice"]
+    assert cache.get(sender, "bob", now=NOW + 1).deliveries == 2  # its own entry
+    assert cache.get(sender, "alice", now=NOW + 61).until == NOW + 61  # recounted
+    assert calls == ["alice", "bob", "alice"]
+    cache.get(sender, "alice", endpoint_id="ep_a", now=NOW + 62)  # a third key: bob's goes
+    cache.get(sender, "bob", now=NOW + 63)
+    assert calls[-1] == "bob" and len(calls) == 5

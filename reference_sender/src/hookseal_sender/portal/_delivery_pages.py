@@ -15,6 +15,7 @@ from starlette.responses import Response, StreamingResponse
 from ..catalog import PING_TYPE
 from ..errors import ConflictError, InvalidRequestError
 from ..models import DELIVERY_STATUSES, DeliveryFilter, Endpoint
+from ..sender import Sender
 from ._export import (
     EXPORT_FIELDS,
     csv_export,
@@ -25,15 +26,20 @@ from ._export import (
 )
 from ._format import parse_time
 from ._headers import request_headers
-from ._pages import Ctx, Pages
+from ._pages import Ctx, Pages, PortalConfig
 from ._search import SEARCH_PATTERN, search_ids
-from .queries import log_figures, page_deliveries
+from .queries import FiguresCache, page_deliveries
 
 _RANGES = {"1h": 3600.0, "24h": 86400.0, "7d": 7 * 86400.0, "30d": 30 * 86400.0}
 
 
 class DeliveryPages(Pages):
     """The delivery log, one delivery, and replays."""
+
+    def __init__(self, sender: Sender, config: PortalConfig) -> None:
+        super().__init__(sender, config)
+        #: The log's figures, reused for a minute (paging does not recount them).
+        self.figures = FiguresCache()
 
     # deliveries ------------------------------------------------------------
     def _filter(self, q: Mapping[str, str]) -> tuple[DeliveryFilter, dict[str, str]]:
@@ -69,7 +75,7 @@ class DeliveryPages(Pages):
         eps = await run_in_threadpool(self.sender.list_endpoints, ctx.tenant)
         # The figures are the live poll's only when it asks for them (it refreshes the log).
         figures = None if ctx.request.headers.get("HX-Target") == "log" else (
-            await run_in_threadpool(lambda: log_figures(
+            await run_in_threadpool(lambda: self.figures.get(
                 self.sender, ctx.tenant, endpoint_id=flt.endpoint_id,
                 event_type=flt.event_type)))
         keep = {k: v for k, v in shown.items() if v}

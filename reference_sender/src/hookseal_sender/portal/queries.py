@@ -6,7 +6,7 @@ The reads themselves are store methods, scoped by tenant like every store read (
 - :func:`page_deliveries`: the delivery log paged by cursor in both directions, the page
   size bounded for the portal (:meth:`Store.page_deliveries` does the read).
 - :func:`log_figures`: the delivery log's figures over the last week
-  (:meth:`Store.delivery_figures`).
+  (:meth:`Store.delivery_figures`); :class:`FiguresCache` keeps them a minute.
 - :func:`endpoint_health`: an endpoint's success rate and latency over the last day
   (:meth:`Store.endpoint_attempt_figures`: every attempt, counted exactly) and its circuit
   breaker's state as the workers' breaker policy derives it from the latest attempts
@@ -15,6 +15,7 @@ The reads themselves are store methods, scoped by tenant like every store read (
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -167,6 +168,65 @@ def log_figures(sender: Sender, tenant_id: str, *, endpoint_id: Optional[str] = 
                                          event_type=event_type, recent_since=now - DAY)
 
 
-__all__ = ["DAY", "HEALTH_SAMPLE", "MAX_PAGE", "WEEK", "DeliveryFigures", "DeliveryPage",
-           "EndpointHealth", "derive_breaker", "endpoint_health", "id_at", "log_figures",
-           "page_deliveries"]
+class FiguresCache:
+    """The delivery log's figures, kept for a short while per tenant and filter.
+
+    Paging through the log, or the page reloading, then costs nothing for the figures;
+    a figure is at most :attr:`ttl` seconds old (the page says as of when). Thread-safe;
+    holds at most :attr:`size` entries, dropping the oldest.
+
+    Args:
+        ttl: Seconds a result is reused.
+        size: Most results kept.
+    """
+
+    def __init__(self, ttl: float = 60.0, size: int = 1000) -> None:
+        self.ttl, self.size = ttl, size
+        self._items: dict[tuple[str, Optional[str], Optional[str]], DeliveryFigures] = {}
+        self._lock = threading.Lock()
+
+    def get(self, sender: Sender, tenant_id: str, *, endpoint_id: Optional[str] = None,
+            event_type: Optional[str] = None, now: Optional[float] = None) -> DeliveryFigures:
+        """:func:`log_figures`, reused while younger than :attr:`ttl`.
+
+        Args:
+            sender: The sender.
+            tenant_id: The tenant (part of the key: one tenant never sees another's).
+            endpoint_id: The log's endpoint filter.
+            event_type: The log's event type filter.
+            now: Unix time (default: now).
+
+        Returns:
+            The figures, computed at most :attr:`ttl` seconds before ``now``.
+        """
+        now = time.time() if now is None else now
+        key = (tenant_id, endpoint_id, event_type)
+        with self._lock:
+            hit = self._items.get(key)
+        if hit is not None and 0 <= now - hit.until < self.ttl:
+            return hit
+        fresh = log_figures(sender, tenant_id, endpoint_id=endpoint_id, event_type=event_type,
+                            now=now)
+        with self._lock:
+            self._items.pop(key, None)
+            self._items[key] = fresh
+            while len(self._items) > self.size:
+                del self._items[next(iter(self._items))]
+        return fresh
+
+
+__all__ = [
+    "DAY",
+    "HEALTH_SAMPLE",
+    "MAX_PAGE",
+    "WEEK",
+    "DeliveryFigures",
+    "DeliveryPage",
+    "EndpointHealth",
+    "FiguresCache",
+    "derive_breaker",
+    "endpoint_health",
+    "id_at",
+    "log_figures",
+    "page_deliveries",
+]
