@@ -54,18 +54,15 @@ def _busiest(sender: Sender, now: float) -> tuple[str, str, int, int]:
 
 
 def floor_week(sender: Sender, tenant: str, now: float) -> Any:
-    """Read every row the week's figures look at (deliveries, then their attempts)."""
+    """Read every row the week's figures look at (each delivery with its attempts, in the
+    store's one pass), doing nothing with them."""
     store: Any = sender.store
     params = [tenant, id_at("dlv", now - WEEK - 60), id_at("dlv", now + 60), now - WEEK, now]
-    where = ("d.tenant_id = ? AND d.id >= ? AND d.id < ? AND d.created_at >= ?"
-             " AND d.created_at < ?")
-    for _ in store._exec(store.conn(), f"SELECT d.status, d.attempt_count, d.created_at"
-                         f" FROM deliveries d WHERE {where}", params):
-        pass
-    for _ in store._exec(store.conn(), "SELECT a.outcome, a.status_code, a.error,"
-                         " a.latency_ms, a.at"
-                         " FROM attempts a WHERE a.delivery_id IN (SELECT d.id FROM"
-                         f" deliveries d WHERE {where})", params):
+    for _ in store._stream(
+            "SELECT d.id, d.status, d.attempt_count, d.created_at, a.outcome, a.status_code,"
+            " a.error, a.latency_ms, a.at FROM deliveries d LEFT JOIN attempts a"
+            " ON a.delivery_id = d.id WHERE d.tenant_id = ? AND d.id >= ? AND d.id < ?"
+            " AND d.created_at >= ? AND d.created_at < ? ORDER BY d.id DESC", params):
         pass
 
 

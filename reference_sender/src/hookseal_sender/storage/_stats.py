@@ -43,6 +43,40 @@ def _attempts_of(where: str) -> str:
     return f"attempts a WHERE a.delivery_id IN (SELECT d.id FROM deliveries d WHERE {where})"
 
 
+class _Tally:
+    """Attempts counted one by one: how many, delivered, latency, failures by kind."""
+
+    def __init__(self) -> None:
+        self.attempts = self.delivered = 0
+        self.last: Optional[float] = None
+        self.latencies: list[float] = []
+        self.failures: Counter[tuple[Optional[int], Optional[str]]] = Counter()
+
+    def add(self, outcome: str, code: Optional[int], error: Optional[str], latency: float,
+            at: float) -> None:
+        """Count one attempt."""
+        self.attempts += 1
+        if self.last is None or at > self.last:
+            self.last = at
+        if code is not None:
+            self.latencies.append(latency)
+        if outcome == DELIVERED:
+            self.delivered += 1
+        else:  # an answered attempt failed by its status, an unanswered one by its error
+            self.failures[(code, None) if code is not None else (None, error)] += 1
+
+    def result(self) -> tuple[AttemptFigures, Optional[FailureCount]]:
+        """The figures, and the most common failure (ties: the lowest status first)."""
+        ordered = sorted(self.latencies)
+        top = min(self.failures.items(), key=lambda kv: (-kv[1], kv[0][0] or 0, kv[0][1] or ""),
+                  default=None)
+        figures = AttemptFigures(
+            attempts=self.attempts, delivered=self.delivered, answered=len(ordered),
+            latency_p50_ms=percentile(ordered, 0.5), latency_p95_ms=percentile(ordered, 0.95),
+            last_attempt_at=None if self.last is None else float(self.last))
+        return figures, None if top is None else FailureCount(top[0][0], top[0][1], top[1])
+
+
 class Aggregates(Connections):
     """Counts and samples over periods (see :class:`~hookseal_sender.storage.base.Statistics`)."""
 
@@ -146,33 +180,13 @@ class Aggregates(Connections):
     def _attempt_summary(self, source: str, params: Sequence[Any],
                          ) -> tuple[AttemptFigures, Optional[FailureCount]]:
         """Counts, latency and the most common failure of the attempts of ``source``
-        (``FROM``/``WHERE`` text), in one pass over them: each aggregate as a statement
-        of its own walked the same rows five times (2.8x the bare read)."""
-        attempts = delivered = 0
-        last: Optional[float] = None
-        latencies: list[float] = []
-        failures: Counter[tuple[Optional[int], Optional[str]]] = Counter()
-        for outcome, code, error, latency, at in self._stream(
+        (``FROM``/``WHERE`` text), in one pass over them."""
+        tally = _Tally()
+        for row in self._stream(
                 f"SELECT a.outcome, a.status_code, a.error, a.latency_ms, a.at FROM {source}",
                 params):
-            attempts += 1
-            if last is None or at > last:
-                last = at
-            if code is not None:
-                latencies.append(latency)
-            if outcome == DELIVERED:
-                delivered += 1
-            else:  # an answered attempt failed by its status, an unanswered one by its error
-                failures[(code, None) if code is not None else (None, error)] += 1
-        latencies.sort()
-        top = min(failures.items(), key=lambda kv: (-kv[1], kv[0][0] or 0, kv[0][1] or ""),
-                  default=None)
-        figures = AttemptFigures(
-            attempts=attempts, delivered=delivered, answered=len(latencies),
-            latency_p50_ms=percentile(latencies, 0.5),
-            latency_p95_ms=percentile(latencies, 0.95),
-            last_attempt_at=None if last is None else float(last))
-        return figures, None if top is None else FailureCount(top[0][0], top[0][1], top[1])
+            tally.add(*row)
+        return tally.result()
 
     def endpoint_attempt_figures(
         self, tenant_id: str, endpoint_id: str, since: float, *, created_since: float,
@@ -229,17 +243,34 @@ class Aggregates(Connections):
             params.append(event_type)
         where = " AND ".join(conds)
         recent = until if recent_since is None else recent_since
-        row = self._read(
-            "SELECT COUNT(*), SUM(CASE WHEN d.created_at >= ? THEN 1 ELSE 0 END),"
-            " SUM(CASE WHEN d.status = 'delivered' AND d.attempt_count <= 1 THEN 1 ELSE 0 END),"
-            " SUM(CASE WHEN d.status = 'delivered' AND d.attempt_count > 1 THEN 1 ELSE 0 END),"
-            " SUM(CASE WHEN d.status IN ('failed', 'dead_lettered') THEN 1 ELSE 0 END),"
-            " SUM(CASE WHEN d.status = 'cancelled' THEN 1 ELSE 0 END)"
-            f" FROM deliveries d WHERE {where}", [recent, *params])[0]
-        total, first, retried, failed, cancelled = (int(row[i] or 0) for i in (0, 2, 3, 4, 5))
-        attempts, top = self._attempt_summary(_attempts_of(where), params)
+        # One pass over the period's deliveries, each with its attempts (newest id first,
+        # as the index walks them): as an aggregate statement per figure the same rows
+        # were read five times (2.8x the bare read), as two passes twice (1.4x).
+        total = recent_n = first = retried = failed = cancelled = 0
+        tally, last_id = _Tally(), None
+        for (did, status, count, created, outcome, code, error, latency, at) in self._stream(
+                "SELECT d.id, d.status, d.attempt_count, d.created_at, a.outcome,"
+                " a.status_code, a.error, a.latency_ms, a.at FROM deliveries d"
+                f" LEFT JOIN attempts a ON a.delivery_id = d.id WHERE {where}"
+                " ORDER BY d.id DESC", params):
+            if did != last_id:
+                last_id = did
+                total += 1
+                recent_n += created >= recent
+                if status == "delivered":
+                    if count <= 1:
+                        first += 1
+                    else:
+                        retried += 1
+                elif status in ("failed", "dead_lettered"):
+                    failed += 1
+                elif status == "cancelled":
+                    cancelled += 1
+            if outcome is not None:
+                tally.add(outcome, code, error, latency, at)
+        attempts, top = tally.result()
         return DeliveryFigures(
             since=since, until=until, deliveries=total, recent_since=recent_since,
-            recent=int(row[1] or 0), delivered_first=first, delivered_retried=retried,
+            recent=recent_n, delivered_first=first, delivered_retried=retried,
             failed=failed, in_progress=total - first - retried - failed - cancelled,
             cancelled=cancelled, attempts=attempts, top_failure=top)
