@@ -177,6 +177,20 @@ FACTS = [
     ("review.md", "older than `retention_days` (30 days by default)", lambda: _config().retention_days, 30.0),
     ("../reference_sender/PORTAL.md", "a tenant id of 1 to 200 characters, a `user` of at most 254",
      lambda: (_limit("MAX_NAME"), _limit("MAX_USER")), (200, 254)),
+    ("../reference_sender/PORTAL.md", "Each delivery has these fields, in this order: `delivery_id`, "
+     "`event_id`, `event_type`, `endpoint_id`, `endpoint_url`, `status`, `attempts`, "
+     "`last_status_code`, `last_error`, `created_at`, `updated_at`, `next_attempt_at`.",
+     lambda: __import__("hookseal_sender.portal._export").portal._export.EXPORT_FIELDS,
+     ("delivery_id", "event_id", "event_type", "endpoint_id", "endpoint_url", "status",
+      "attempts", "last_status_code", "last_error", "created_at", "updated_at",
+      "next_attempt_at")),
+    ("../reference_sender/PORTAL.md", "one starting with `=`, `+`, `-`, `@`, a tab or a carriage return",
+     lambda: __import__("hookseal_sender.portal._export").portal._export.FORMULA_START,
+     ("=", "+", "-", "@", "\t", "\r")),
+    ("../reference_sender/PORTAL.md", "figures over the deliveries **created in the last 7 days**",
+     lambda: __import__("hookseal_sender.portal.queries").portal.queries.WEEK, 7 * 86400.0),
+    ("../reference_sender/PORTAL.md", "Deliveries created in the last 24 hours",
+     lambda: __import__("hookseal_sender.portal.queries").portal.queries.DAY, 86400.0),
 ]
 
 

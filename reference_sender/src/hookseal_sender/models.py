@@ -294,6 +294,8 @@ class DeliveryFilter:
         since: Created at or after (Unix time).
         until: Created before (Unix time).
         event_id: Only the deliveries of this event.
+        id_prefix: Only deliveries whose id starts with this (a whole id finds one).
+        event_id_prefix: Only deliveries of events whose id starts with this.
     """
 
     endpoint_id: Optional[str] = None
@@ -302,6 +304,8 @@ class DeliveryFilter:
     since: Optional[float] = None
     until: Optional[float] = None
     event_id: Optional[str] = None
+    id_prefix: Optional[str] = None
+    event_id_prefix: Optional[str] = None
 
 
 @dataclass

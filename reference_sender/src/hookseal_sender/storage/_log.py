@@ -17,6 +17,40 @@ from .base import DeliveryPage
 
 #: Slack between an id's embedded time and the row's ``created_at``.
 ID_SLACK = 60.0
+#: Hex digits of the millisecond time at the start of an id, after its ``kind_`` prefix.
+_TIME_DIGITS = 12
+_HEX = "0123456789abcdef"
+
+
+def prefix_end(prefix: str) -> Optional[str]:
+    """An upper bound (excluded) of the ids that start with ``prefix`` (``[a-z0-9_]``),
+    made of letters and digits only so that it holds under any collation, or ``None``
+    when there is none."""
+    body = prefix
+    while body:
+        last = body[-1]
+        if last in "z_":  # nothing follows it (an id's "_" only ever follows its kind)
+            body = body[:-1]
+            continue
+        bump = "a" if last == "9" else chr(ord(last) + 1)
+        return body[:-1] + bump
+    return None
+
+
+def id_time_span(prefix: str) -> Optional[tuple[float, float]]:
+    """The creation times (Unix seconds) an id starting with ``prefix`` can carry, or
+    ``None`` when the prefix holds no time digits (or what follows ``_`` is not hex).
+
+    Args:
+        prefix: ``evt_018c2`` ... (``kind_`` then up to 12 hex digits of milliseconds).
+    """
+    _, sep, digits = prefix.partition("_")
+    digits = digits[:_TIME_DIGITS]
+    if not sep or not digits or any(c not in _HEX for c in digits):
+        return None
+    low = int(digits.ljust(_TIME_DIGITS, "0"), 16) / 1000.0
+    high = (int(digits.ljust(_TIME_DIGITS, "f"), 16) + 1) / 1000.0
+    return low, high
 
 
 class DeliveryLog(Connections):
@@ -83,6 +117,25 @@ class DeliveryLog(Connections):
         if flt.until is not None:
             conds.append("d.created_at < ?")
             params.append(flt.until)
+        for column, prefix in (("d.id", flt.id_prefix), ("d.event_id", flt.event_id_prefix)):
+            if prefix:
+                # substr decides (no LIKE wildcards, no collation); the range lets the
+                # index find the rows.
+                conds.append(f"substr({column}, 1, ?) = ?")
+                params += [len(prefix), prefix]
+                conds.append(f"{column} >= ?")
+                params.append(prefix)
+                upper = prefix_end(prefix)
+                if upper is not None:
+                    conds.append(f"{column} < ?")
+                    params.append(upper)
+        if flt.event_id_prefix:
+            # A delivery is created with its event, so both ids begin with the same time:
+            # the event id's time digits bound the delivery ids to look at.
+            span = id_time_span(flt.event_id_prefix)
+            if span is not None:
+                conds.append("d.id >= ? AND d.id < ?")
+                params += [id_at("dlv", span[0] - ID_SLACK), id_at("dlv", span[1] + ID_SLACK)]
         return " AND ".join(conds) or "1=1", params
 
     def list_deliveries(

@@ -64,6 +64,76 @@ class AttemptSample(NamedTuple):
 
 
 @dataclass(frozen=True)
+class AttemptFigures:
+    """Exact counts and latency of a set of attempts (no sampling).
+
+    Attributes:
+        attempts: Attempts counted.
+        delivered: Of those, answered 2xx (outcome ``delivered``).
+        answered: Of those, answered with any HTTP status (the latency figures' base).
+        latency_p50_ms: Median latency of the answered attempts, or ``None``.
+        latency_p95_ms: 95th percentile latency of the answered attempts, or ``None``.
+        last_attempt_at: Unix time of the latest attempt counted, or ``None``.
+    """
+
+    attempts: int
+    delivered: int
+    answered: int
+    latency_p50_ms: Optional[float]
+    latency_p95_ms: Optional[float]
+    last_attempt_at: Optional[float]
+
+
+@dataclass(frozen=True)
+class FailureCount:
+    """The most common way attempts failed.
+
+    Attributes:
+        status_code: The HTTP status answered, or ``None`` when nothing answered.
+        error: The error recorded (``timeout``, ...) when nothing answered, else ``None``.
+        attempts: How many failed attempts ended this way.
+    """
+
+    status_code: Optional[int]
+    error: Optional[str]
+    attempts: int
+
+
+@dataclass(frozen=True)
+class DeliveryFigures:
+    """What became of a tenant's deliveries created in a period (see
+    :meth:`Statistics.delivery_figures`).
+
+    Attributes:
+        since: Start of the period (included).
+        until: End of the period (excluded).
+        deliveries: Deliveries created in the period.
+        recent_since: Start of the shorter period counted in :attr:`recent`, or ``None``.
+        recent: Of :attr:`deliveries`, those created at or after :attr:`recent_since`.
+        delivered_first: Delivered on their first attempt (one attempt in all).
+        delivered_retried: Delivered after more than one attempt.
+        failed: Failed or dead-lettered (given up on).
+        in_progress: Pending or being delivered now.
+        cancelled: Cancelled before they were delivered.
+        attempts: The attempts made for these deliveries, counted exactly.
+        top_failure: The most common failure among those attempts, or ``None``.
+    """
+
+    since: float
+    until: float
+    deliveries: int
+    recent_since: Optional[float]
+    recent: int
+    delivered_first: int
+    delivered_retried: int
+    failed: int
+    in_progress: int
+    cancelled: int
+    attempts: AttemptFigures
+    top_failure: Optional[FailureCount]
+
+
+@dataclass(frozen=True)
 class TenantCounts:
     """A tenant's deliveries created in a period, by what became of them.
 
@@ -169,6 +239,21 @@ class Statistics(abc.ABC):
     @abc.abstractmethod
     def newest_key_times(self) -> dict[str, float]:
         """Endpoint id to when its newest key was created (endpoints with keys)."""
+
+    @abc.abstractmethod
+    def endpoint_attempt_figures(
+        self, tenant_id: str, endpoint_id: str, since: float, *, created_since: float,
+    ) -> AttemptFigures:
+        """Every attempt to a tenant's endpoint made since ``since`` (of deliveries created
+        since ``created_since``), counted exactly: how many, how many delivered, latency."""
+
+    @abc.abstractmethod
+    def delivery_figures(
+        self, tenant_id: str, since: float, until: float, *, endpoint_id: Optional[str] = None,
+        event_type: Optional[str] = None, recent_since: Optional[float] = None,
+    ) -> DeliveryFigures:
+        """What became of a tenant's deliveries created in the period (optionally of one
+        endpoint or event type), their attempts' latency and most common failure."""
 
 
 class Store(Statistics):
