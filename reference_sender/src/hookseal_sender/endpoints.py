@@ -17,6 +17,7 @@ import hookseal
 from hookseal.profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1
 
 from . import _inputs as inputs
+from ._suggest import unknown
 from .config import SenderConfig, endpoint_retry_policy
 from .errors import ConfigError, DestinationRefusedError, InvalidRequestError, NotFoundError
 from .models import SIGNING_MODES, DeliveryFilter, Endpoint, EndpointKey, new_id
@@ -79,7 +80,7 @@ class EndpointService:
 
     def _check_common(self, profile: str, signing: str, schedule: Any, cap: Any) -> None:
         if profile not in hookseal.PROFILES:
-            raise InvalidRequestError(f"unknown profile {profile!r}")
+            raise InvalidRequestError(unknown("profile", str(profile), sorted(hookseal.PROFILES)))
         if signing not in SIGNING_MODES:
             raise InvalidRequestError(f"signing must be one of {', '.join(SIGNING_MODES)}")
         if schedule is not None and not isinstance(schedule, list):
