@@ -453,3 +453,57 @@ def test_send_file_with_an_impossible_name_is_a_typed_error(cli) -> None:  # typ
     """Found by the property test: a NUL in --file raised a bare ValueError."""
     code, out = cli("send", "--file", "a\x00b")
     assert code == 1 and "error (invalid_request)" in out and "--file" in out
+
+
+def test_typos_name_what_is_allowed_and_the_closest(cli) -> None:  # type: ignore[no-untyped-def]
+    code, out = cli("endpoints", "add", "http://127.0.0.1:9/hook", "--allow-local")
+    assert code == 0
+    code, out = cli("deliveries", "list", tenant="acmee")
+    assert code == 1 and "unknown tenant 'acmee'; did you mean acme? (tenants: acme)" in out
+    code, out = cli("deliveries", "list", tenant="bad tenant!")
+    assert code == 1 and "unknown tenant 'bad tenant!' (tenants: acme)" in out
+    assert cli("endpoints", "list", tenant="acmee")[0] == 1
+    data = json.dumps(_catalog().example("invoice.paid"))
+    code, out = cli("send", "invoice.payed", "--data", data)
+    assert code == 1 and "error (invalid_payload): unknown event type 'invoice.payed'; did " \
+        "you mean invoice.paid?" in " ".join(out.split())
+    code, out = cli("send", "invoice.paid", "--data", data, tenant="acmee")
+    assert code == 0 and "0 deliveries queued" in out  # legitimate, but said:
+    assert "note: unknown tenant 'acmee'; did you mean acme?" in " ".join(out.split())
+    code, out = cli("endpoints", "add", "http://127.0.0.1:9/hook", "--allow-local",
+                    "--profile", "stripe")
+    assert code == 1 and "unknown profile 'stripe' (profiles: hookseal-v1, " \
+        "standard-webhooks)" in " ".join(out.split())
+    code, out = cli("endpoints", "add", "http://127.0.0.1:9/hook", "--allow-local",
+                    tenant="new-customer")  # a tenant starts with its first endpoint
+    assert code == 0
+
+
+def test_profile_typo_is_refused_by_the_library_with_the_valid_ones(sender) -> None:  # type: ignore[no-untyped-def]
+    from hookseal_sender.errors import InvalidRequestError
+
+    with pytest.raises(InvalidRequestError, match=r"unknown profile 'standard-webhook'; did "
+                       r"you mean standard-webhooks\? \(profiles: hookseal-v1, "
+                       r"standard-webhooks\)"):
+        sender.create_endpoint("acme", "https://hooks.example.com/x",
+                               profile="standard-webhook")
+
+
+def test_json_output_of_the_list_and_show_commands(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("endpoints", "add", "http://127.0.0.1:9/hook", "--allow-local", "--signing", "both",
+        "--description", "billing [/] system")
+    eps = json.loads(cli("endpoints", "list", "--json")[1])
+    [ep] = eps["endpoints"]
+    assert ep["description"] == "billing [/] system" and ep["signing"] == "both"
+    assert "allow_local" not in ep and "secret" not in json.dumps(eps)
+    keys = json.loads(cli("endpoints", "keys", ep["id"], "--json")[1])
+    assert keys["endpoint_id"] == ep["id"] and keys["public_keys"][0].startswith("whpk_")
+    data = _catalog().example("invoice.paid")
+    for _ in range(3):
+        cli("send", "invoice.paid", "--data", json.dumps(data))
+    page = json.loads(cli("deliveries", "list", "--json", "--limit", "2")[1])
+    assert len(page["deliveries"]) == 2 and page["next_cursor"] == page["deliveries"][1]["id"]
+    assert {d["status"] for d in page["deliveries"]} == {"pending"}
+    one = json.loads(cli("deliveries", "show", page["deliveries"][0]["id"], "--json")[1])
+    assert one["delivery"]["id"] == page["deliveries"][0]["id"]
+    assert json.loads(one["delivery"]["payload"])["data"] == data  # raw, as sent

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
-from rich import box
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -81,8 +80,8 @@ class Col:
 MIN_WRAP = 10
 #: Text up to this long is never wrapped: the column is left out instead.
 NO_WRAP_UP_TO = 20
-#: Characters between two columns (padding, rule, padding).
-GAP = 3
+#: Spaces between two columns (no rules: as gh and kubectl print, and more fits).
+GAP = 2
 
 
 def fitted_table(cols: Sequence[Col], rows: Sequence[Sequence[str]], keep: Sequence[str],
@@ -113,7 +112,7 @@ def fitted_table(cols: Sequence[Col], rows: Sequence[Sequence[str]], keep: Seque
     while len(shown) > 1 and sum(need[n] for n in shown) + GAP * (len(shown) - 1) > width:
         shown.pop()
     idx = [i for i, c in enumerate(cols) if c.name in shown]
-    t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    t = Table(box=None, padding=(0, GAP, 0, 0), pad_edge=False, header_style="bold")
     for i in idx:
         c = cols[i]
         if c.ident:
