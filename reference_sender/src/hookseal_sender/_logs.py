@@ -47,10 +47,15 @@ def fields(**values: Any) -> dict[str, Any]:
     return {"fields": values}
 
 
+_second: list[Any] = [None, ""]  # the last whole second formatted, and its text
+
+
 def _utc(created: float) -> str:
     """A record's time as RFC 3339 UTC with milliseconds: ``2026-12-07T05:20:01.123Z``."""
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created)) + \
-        f".{int(created % 1 * 1000):03d}Z"
+    whole = int(created)
+    if _second[0] != whole:  # one strftime a second, not one a line (one writer thread)
+        _second[:] = [whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))]
+    return f"{_second[1]}.{int((created - whole) * 1000):03d}Z"
 
 
 def _fields_of(record: logging.LogRecord) -> dict[str, Any]:
@@ -101,8 +106,14 @@ class TextFormatter(logging.Formatter):
         for key, value in _fields_of(record).items():
             if value is None:
                 continue
-            text = value if isinstance(value, str) and value and " " not in value \
-                and '"' not in value else json.dumps(value, default=str, ensure_ascii=False)
+            kind = type(value)
+            if kind is int or kind is float:  # most fields: no JSON encoder for them
+                text = repr(value)
+            elif kind is str and value and " " not in value and '"' not in value \
+                    and "=" not in value:
+                text = value
+            else:
+                text = json.dumps(value, default=str, ensure_ascii=False)
             parts.append(f"{key}={text}")
         line = " ".join(parts)
         exc = record.exc_text or (self.formatException(record.exc_info)
@@ -177,6 +188,8 @@ def setup_logging(level: str = "info", fmt: str = "text",
     handler = _Enqueue(records)
     listener = logging.handlers.QueueListener(records, out)
     listener.start()
+    # No format prints the process or thread: skip looking them up for every record.
+    logging.logProcesses = logging.logThreads = logging.logMultiprocessing = False
     root = logging.getLogger()
     root.addHandler(handler)
     numeric = getattr(logging, level.upper())
