@@ -104,3 +104,24 @@ def test_unknown_level_or_format_is_refused() -> None:
         setup_logging("loud")
     with pytest.raises(ValueError, match="unknown log format 'xml'"):
         setup_logging("info", "xml")
+
+
+@pytest.mark.usefixtures("clean_logging")
+def test_other_handlers_still_get_the_traceback() -> None:
+    stream = io.StringIO()
+    logs = setup_logging("info", "json", stream)
+    seen: list[logging.LogRecord] = []
+    later = logging.Handler()
+    later.emit = seen.append  # type: ignore[method-assign]
+    logging.getLogger().addHandler(later)
+    try:
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError:
+            logging.getLogger("hookseal_sender.worker").exception("attempt %s crashed", "dlv_1")
+    finally:
+        logging.getLogger().removeHandler(later)
+        logs.close()
+    assert seen[0].exc_info is not None and seen[0].args == ("dlv_1",)
+    written = json.loads(stream.getvalue())
+    assert written["message"] == "attempt dlv_1 crashed" and "boom" in written["exception"]

@@ -12,6 +12,7 @@ full pipe to a log shipper) never stalls the delivery loop.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import logging.handlers
@@ -129,12 +130,15 @@ class _Enqueue(logging.handlers.QueueHandler):
     """
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        record.msg = record.getMessage()
-        record.args = None
+        """A copy of ``record`` with its message resolved and its traceback as text (the
+        original is left as it was for any other handler)."""
+        out = copy.copy(record)
+        out.msg = record.getMessage()
+        out.args = None
         if record.exc_info:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-            record.exc_info = None
-        return record
+            out.exc_text = logging.Formatter().formatException(record.exc_info)
+            out.exc_info = None
+        return out
 
 
 class LogSetup:
