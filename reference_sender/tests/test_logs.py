@@ -86,6 +86,13 @@ def test_setup_filters_by_level_and_writes_one_json_object_per_line() -> None:
                    for h in logging.getLogger().handlers)
 
 
+def test_close_puts_the_levels_back() -> None:
+    root, ours = logging.getLogger(), logging.getLogger("hookseal_sender")
+    before = root.level, ours.level, logging.logThreads
+    setup_logging("debug", "text", io.StringIO()).close()
+    assert (root.level, ours.level, logging.logThreads) == before
+
+
 @pytest.mark.usefixtures("clean_logging")
 def test_setup_at_warning_makes_an_attempt_line_cost_one_level_check() -> None:
     stream = io.StringIO()

@@ -156,11 +156,18 @@ class LogSetup:
         self.format = fmt
         self._handler = handler
         self._listener = listener
+        self._before = (logging.getLogger().level, logging.getLogger("hookseal_sender").level,
+                        logging.logProcesses, logging.logThreads, logging.logMultiprocessing)
 
     def close(self) -> None:
-        """Flush the queue and uninstall the handler."""
+        """Flush the queue, uninstall the handler, and put the levels back as they were."""
         logging.getLogger().removeHandler(self._handler)
         self._listener.stop()
+        root, ours, processes, threads, multi = self._before
+        logging.getLogger().setLevel(root)
+        logging.getLogger("hookseal_sender").setLevel(ours)
+        logging.logProcesses, logging.logThreads, logging.logMultiprocessing = \
+            processes, threads, multi
 
 
 def setup_logging(level: str = "info", fmt: str = "text",
@@ -191,6 +198,7 @@ def setup_logging(level: str = "info", fmt: str = "text",
     records: queue.SimpleQueue[Any] = queue.SimpleQueue()
     handler = _Enqueue(records)
     listener = logging.handlers.QueueListener(records, out)
+    setup = LogSetup(level, fmt, handler, listener)
     listener.start()
     # No format prints the process or thread: skip looking them up for every record.
     logging.logProcesses = logging.logThreads = logging.logMultiprocessing = False
@@ -199,4 +207,4 @@ def setup_logging(level: str = "info", fmt: str = "text",
     numeric = getattr(logging, level.upper())
     root.setLevel(max(numeric, logging.WARNING))
     logging.getLogger("hookseal_sender").setLevel(numeric)
-    return LogSetup(level, fmt, handler, listener)
+    return setup
