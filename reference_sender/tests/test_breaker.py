@@ -144,3 +144,24 @@ def test_the_retries_record_outlives_a_close() -> None:
     for _ in range(200):
         br.record(False)
     assert br.state == CLOSED
+
+
+def test_on_change_hears_each_change_of_state_once() -> None:
+    clock = FakeClock()
+    changes: list[tuple[str, str]] = []
+    br = CircuitBreaker(POLICY, clock, on_change=lambda old, new: changes.append((old, new)))
+    for _ in range(6):
+        br.record(True)
+    assert changes == []  # the common path says nothing
+    for _ in range(10):
+        br.record(False, retry=True)
+    assert changes == [(CLOSED, OPEN)]  # late failures of an open breaker: not again
+    clock.now += 30.0
+    br.started()
+    br.started()
+    assert changes == [(CLOSED, OPEN), (OPEN, HALF_OPEN)]
+    br.record(False, retry=True)
+    clock.now += 30.0
+    br.started()
+    br.record(True, retry=True)
+    assert changes[2:] == [(HALF_OPEN, OPEN), (OPEN, HALF_OPEN), (HALF_OPEN, CLOSED)]

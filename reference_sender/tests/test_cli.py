@@ -152,11 +152,28 @@ def test_send_file_stops_at_a_bad_line_and_keeps_the_lines_before(cli, tmp_path:
     assert "line 2: error (invalid_request)" in cli("send", "--file", str(lines))[1]
     lines.write_text(f"{good}\n{good}\n\n")
     code, out = cli("send", "--file", str(lines))
-    assert code == 0 and "Queued 2 events (2 deliveries)" in out and "2/2" in out
+    assert code == 0 and "Queued 2 events (2 deliveries)" in out
+    assert "2/2" not in out  # no progress bar off a terminal: the summary line says it
     assert len(_ids(cli("deliveries", "list")[1])) == 2 + 1 + 1 + 2
     assert cli("send", "--file", str(tmp_path / "missing.jsonl"))[0] == 1
     assert cli("send")[0] == 2
     assert cli("send", "invoice.paid", "--file", str(lines))[0] == 2
+
+
+def test_progress_bar_on_a_terminal_shows_the_time_left(
+        cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from hookseal_sender._cli_output import console
+
+    cli("endpoints", "add", "http://127.0.0.1:9/hook", "--allow-local")
+    data = json.dumps(_catalog().example("invoice.paid"))
+    for _ in range(3):
+        cli("send", "invoice.paid", "--data", data)
+    cli("deliveries", "cancel", *_ids(cli("deliveries", "list")[1]))
+    monkeypatch.setattr(console, "_force_terminal", True)
+    code, out = cli("purge", "--older-than-days", "-1", "--batch-size", "2")
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out)
+    assert code == 0 and "Purged 3 finished deliveries." in plain
+    assert re.search(r"Purging finished deliveries .*3/3 .*100% .*left 0:00:00", plain), plain
 
 
 def test_purge_shows_progress_and_a_summary(cli) -> None:  # type: ignore[no-untyped-def]
@@ -169,7 +186,7 @@ def test_purge_shows_progress_and_a_summary(cli) -> None:  # type: ignore[no-unt
     assert "Cancelled 3" in cli("deliveries", "cancel", *_ids(cli("deliveries", "list")[1]))[1]
     code, out = cli("purge", "--older-than-days", "-1", "--batch-size", "2")
     assert code == 0
-    assert "Purged 3 finished deliveries." in out and "3/3" in out and "\x1b" not in out
+    assert "Purged 3 finished deliveries." in out and "3/3" not in out and "\x1b" not in out
     assert _ids(cli("deliveries", "list")[1]) == []
     assert len(_ids(cli("deliveries", "list", tenant="other")[1])) == 1  # pending: kept
     assert cli("purge", "--batch-size", "0")[0] == 1
@@ -200,7 +217,7 @@ def test_replay_wait_follows_the_deliveries_to_the_end(cli, tmp_path: Path, rece
         # It returned only once all four were finished, as the store says.
         states = sorted(lib.get_delivery("acme", d).status for d in dids)
         assert states == ["delivered", "delivered", "failed", "failed"]
-        assert "Finished: delivered 2, failed 2, dead-lettered 0." in out and "4/4" in out
+        assert "Finished: delivered 2, failed 2, dead-lettered 0." in out and "4/4" not in out
         assert code == 1  # not everything was delivered
         assert len(receiver.requests("/ok")) == 2 and len(receiver.requests("/bad")) == 2
         one = next(d for d in dids if lib.get_delivery("acme", d).endpoint_id == ok)
@@ -465,3 +482,55 @@ def test_admin_link_and_events_correct(cli, tmp_path: Path) -> None:  # type: ig
     assert code == 0 and event_id in out and "rev_" in out
     code, out = cli("deliveries", "show", did)
     assert "Fixed Name" in out
+def test_typos_name_what_is_allowed_and_the_closest(cli) -> None:  # type: ignore[no-untyped-def]
+    code, out = cli("endpoints", "add", "http://127.0.0.1:9/hook", "--allow-local")
+    assert code == 0
+    code, out = cli("deliveries", "list", tenant="acmee")
+    assert code == 1 and "unknown tenant 'acmee'; did you mean acme? (tenants: acme)" in out
+    code, out = cli("deliveries", "list", tenant="bad tenant!")
+    assert code == 1 and "unknown tenant 'bad tenant!' (tenants: acme)" in out
+    assert cli("endpoints", "list", tenant="acmee")[0] == 1
+    data = json.dumps(_catalog().example("invoice.paid"))
+    code, out = cli("send", "invoice.payed", "--data", data)
+    assert code == 1 and "error (invalid_payload): unknown event type 'invoice.payed'; did " \
+        "you mean invoice.paid?" in " ".join(out.split())
+    code, out = cli("send", "invoice.paid", "--data", data, tenant="acmee")
+    assert code == 0 and "0 deliveries queued" in out  # legitimate, but said:
+    assert "note: unknown tenant 'acmee'; did you mean acme?" in " ".join(out.split())
+    code, out = cli("endpoints", "add", "http://127.0.0.1:9/hook", "--allow-local",
+                    "--profile", "stripe")
+    assert code == 1 and "unknown profile 'stripe' (profiles: hookseal-v1, " \
+        "standard-webhooks)" in " ".join(out.split())
+    code, out = cli("endpoints", "add", "http://127.0.0.1:9/hook", "--allow-local",
+                    tenant="new-customer")  # a tenant starts with its first endpoint
+    assert code == 0
+
+
+def test_profile_typo_is_refused_by_the_library_with_the_valid_ones(sender) -> None:  # type: ignore[no-untyped-def]
+    from hookseal_sender.errors import InvalidRequestError
+
+    with pytest.raises(InvalidRequestError, match=r"unknown profile 'standard-webhook'; did "
+                       r"you mean standard-webhooks\? \(profiles: hookseal-v1, "
+                       r"standard-webhooks\)"):
+        sender.create_endpoint("acme", "https://hooks.example.com/x",
+                               profile="standard-webhook")
+
+
+def test_json_output_of_the_list_and_show_commands(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("endpoints", "add", "http://127.0.0.1:9/hook", "--allow-local", "--signing", "both",
+        "--description", "billing [/] system")
+    eps = json.loads(cli("endpoints", "list", "--json")[1])
+    [ep] = eps["endpoints"]
+    assert ep["description"] == "billing [/] system" and ep["signing"] == "both"
+    assert "allow_local" not in ep and "secret" not in json.dumps(eps)
+    keys = json.loads(cli("endpoints", "keys", ep["id"], "--json")[1])
+    assert keys["endpoint_id"] == ep["id"] and keys["public_keys"][0].startswith("whpk_")
+    data = _catalog().example("invoice.paid")
+    for _ in range(3):
+        cli("send", "invoice.paid", "--data", json.dumps(data))
+    page = json.loads(cli("deliveries", "list", "--json", "--limit", "2")[1])
+    assert len(page["deliveries"]) == 2 and page["next_cursor"] == page["deliveries"][1]["id"]
+    assert {d["status"] for d in page["deliveries"]} == {"pending"}
+    one = json.loads(cli("deliveries", "show", page["deliveries"][0]["id"], "--json")[1])
+    assert one["delivery"]["id"] == page["deliveries"][0]["id"]
+    assert json.loads(one["delivery"]["payload"])["data"] == data  # raw, as sent

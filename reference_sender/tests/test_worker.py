@@ -565,10 +565,12 @@ def test_serve_tunes_the_collector(gc_threshold: None, tmp_path: Any, monkeypatc
     from hookseal_sender.cli import main
 
     served: list[Any] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.append(gc.get_threshold()))
+    monkeypatch.setattr(uvicorn.Server, "run",
+                        lambda self, sockets=None: served.append(gc.get_threshold()))
     assert main(["init", "--dir", str(tmp_path)]) == 0
     gc.set_threshold(700, 10, 10)
-    assert main(["--config", str(tmp_path / "hookseal-sender.json"), "serve", "--no-worker"]) == 0
+    assert main(["--config", str(tmp_path / "hookseal-sender.json"), "serve", "--no-worker",
+                 "--port", "0"]) == 0
     assert served == [(10_000, 10, 10)]
 
 

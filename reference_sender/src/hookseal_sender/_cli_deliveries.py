@@ -10,9 +10,19 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import IO, Any, Callable, Optional
 
-from rich.table import Table
+from rich.markup import escape
 
-from ._cli_output import cells, console, delivery_table, progress_bar, when
+from ._cli_output import (
+    Col,
+    body,
+    console,
+    delivery_table,
+    fitted_table,
+    print_json,
+    progress_bar,
+    when,
+)
+from ._cli_tenant import unknown_tenant
 from ._inputs import loads_json
 from .errors import InvalidRequestError, SenderError
 from .models import DeliveryFilter
@@ -118,6 +128,10 @@ def cmd_send(args: argparse.Namespace, sender: Sender) -> int:
     data = loads_json(args.data, "--data")
     r = sender.send(args.tenant, args.type, data)
     console.print(f"Event {r.event_id}: {len(r.deliveries)} deliveries queued")
+    if not r.deliveries:
+        problem = unknown_tenant(sender, args.tenant)
+        if problem is not None:
+            console.print(f"[yellow]note:[/] {escape(problem)}")
     for d, e in r.deliveries:
         console.print(f"  {d} -> {e}")
     return 0
@@ -131,21 +145,33 @@ def _flt(args: argparse.Namespace) -> DeliveryFilter:
 
 
 def _list(args: argparse.Namespace, sender: Sender) -> int:
-    console.print(delivery_table(sender.list_deliveries(args.tenant, _flt(args),
-                                                        limit=args.limit)))
+    ds = sender.list_deliveries(args.tenant, _flt(args), limit=args.limit)
+    if args.json:
+        # The admin API's document: next_cursor is the last id when the page is full.
+        print_json({"deliveries": [d.to_dict() for d in ds],
+                    "next_cursor": ds[-1].id if len(ds) == args.limit else None})
+        return 0
+    console.print(delivery_table(ds))
     return 0
+
+
+_ATTEMPT_COLS = tuple(Col(name) for name in ("#", "at", "status", "error", "latency ms",
+                                             "outcome", "response (excerpt)"))
+_ATTEMPT_KEEP = ("#", "status", "error", "latency ms", "response (excerpt)", "at", "outcome")
 
 
 def _show(args: argparse.Namespace, sender: Sender) -> int:
     d = sender.get_delivery(args.tenant, args.id)
+    if args.json:
+        print_json({"delivery": d.to_dict()})  # the body raw, as sent
+        return 0
     console.print(delivery_table([d]))
-    at = Table("#", "at", "status", "error", "latency ms", "outcome", "response (excerpt)")
-    for a in d.attempts:
-        at.add_row(*cells(str(a.number), when(a.at), str(a.status_code or "-"),
-                          a.error or "-", f"{a.latency_ms:.1f}", a.outcome,
-                          a.response_body[:80]))
+    rows = [(str(a.number), when(a.at), str(a.status_code or "-"), a.error or "-",
+             f"{a.latency_ms:.1f}", a.outcome, a.response_body[:80]) for a in d.attempts]
+    at = fitted_table(_ATTEMPT_COLS, rows, _ATTEMPT_KEEP)
     console.print(at)
-    console.print("Body:", d.payload or "", markup=False)
+    console.print(f"Event {d.event_id}, body:", markup=False)
+    console.print(body(d.payload or ""))
     return 0
 
 

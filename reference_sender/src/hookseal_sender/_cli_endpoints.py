@@ -6,9 +6,18 @@ import argparse
 from typing import Any, Callable
 
 from ._cli_auth import auth_from_args
-from ._cli_output import console, endpoint_table, when
+from ._cli_output import console, endpoint_table, print_json, when
 from .errors import InvalidRequestError
+from .models import Endpoint
 from .sender import Sender
+
+
+def endpoint_json(ep: Endpoint) -> dict[str, Any]:
+    """An endpoint as ``--json`` prints it: the admin API's fields (``allow_local``, a
+    setting of the operator's, is left out there too)."""
+    data = ep.to_dict()
+    data.pop("allow_local", None)
+    return data
 
 
 def _add(args: argparse.Namespace, sender: Sender) -> None:
@@ -22,7 +31,11 @@ def _add(args: argparse.Namespace, sender: Sender) -> None:
 
 
 def _list(args: argparse.Namespace, sender: Sender) -> None:
-    console.print(endpoint_table(sender.list_endpoints(args.tenant)))
+    eps = sender.list_endpoints(args.tenant)
+    if args.json:
+        print_json({"endpoints": [endpoint_json(e) for e in eps]})
+        return
+    console.print(endpoint_table(eps))
 
 
 def _update(args: argparse.Namespace, sender: Sender) -> None:
@@ -69,6 +82,9 @@ def _delete(args: argparse.Namespace, sender: Sender) -> None:
 
 def _keys(args: argparse.Namespace, sender: Sender) -> None:
     keys = sender.public_keys(args.tenant, args.id)
+    if args.json:
+        print_json({"endpoint_id": args.id, "public_keys": keys})
+        return
     console.print("Public keys (not secret; publish them for Ed25519 verification):")
     for key in keys:
         console.print(f"  {key}")

@@ -7,12 +7,16 @@ import math
 import os
 from typing import Callable
 
+from hookseal import PROFILES
 from hookseal.profiles import HOOKSEAL_V1
 
 from ._cli_auth import add_auth_arguments
 from ._inputs import MAX_BULK_REPLAY, MAX_PAGE, MAX_UNIX_TIME
+from ._logs import FORMATS, LEVELS
+from ._suggest import unknown
 from ._version import __version__
 from .config import MAX_ROTATION_OVERLAP
+from .models import DELIVERY_STATUSES, SIGNING_MODES
 from .storage.base import PURGE_BATCH_SIZE
 
 #: The environment variable naming the settings file.
@@ -51,97 +55,111 @@ def _int_in(low: int, high: int, name: str) -> Callable[[str], int]:
     return parse
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser.
+def _event_type(text: str) -> str:
+    """An argparse type: an event type the sender sends, else a usage error that says
+    which ones there are and the closest."""
+    from .catalog import event_types
 
-    Returns:
-        The parser.
-    """
-    p = argparse.ArgumentParser(prog="hookseal-sender",
-                                description="The ``hookseal-sender`` command line.")
-    p.add_argument("--version", action="version", version=__version__)
-    p.add_argument("--config", help=f"settings file (default ${CONFIG_ENV} or {DEFAULT_CONFIG})")
-    p.add_argument("--tenant", default=os.environ.get(TENANT_ENV, "default"),
-                   help=f"the customer (tenant) to act for (default ${TENANT_ENV} or 'default')")
-    p.add_argument("--actor", default=os.environ.get("USER", "cli"), help="audit log actor")
-    sub = p.add_subparsers(dest="command", required=True)
+    allowed = event_types()
+    if text not in allowed:
+        raise argparse.ArgumentTypeError(unknown("event type", text, allowed))
+    return text
 
-    init = sub.add_parser("init", help="write a settings file and a master key")
-    init.add_argument("--dir", default=".")
-    init.add_argument("--database", help="sqlite:///file.db (default) or postgresql://...")
-    init.add_argument("--allow-local", action="store_true",
-                      help="allow http:// and local destinations (testing only)")
-    init.add_argument("--force", action="store_true",
-                      help="rewrite an existing settings file (new admin and metrics keys; "
-                           "its other fields are kept). The master key is never replaced")
 
-    serve = sub.add_parser("serve", help="run the workers and the admin API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=_int_in(1, 65535, "--port"), default=8090)
-    serve.add_argument("--no-worker", action="store_true")
+def _statuses(text: str) -> str:
+    """An argparse type: comma-separated delivery statuses, each a known one."""
+    for status in text.split(","):
+        if status not in DELIVERY_STATUSES:
+            raise argparse.ArgumentTypeError(unknown("status", status, DELIVERY_STATUSES,
+                                                     plural="statuses"))
+    return text
 
-    ep = sub.add_parser("endpoints", help="manage endpoints").add_subparsers(
-        dest="action", required=True)
-    add = ep.add_parser("add")
-    add.add_argument("url")
-    add.add_argument("--event-type", action="append")
-    add.add_argument("--description")
-    add.add_argument("--profile", default=HOOKSEAL_V1)
-    add.add_argument("--signing", default="hmac", choices=["hmac", "ed25519", "both"])
-    add.add_argument("--notify-email")
+
+def _json_flag(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--json", action="store_true",
+                        help=f"print {what} as one JSON document (field names in "
+                             "docs/sender.md, 'JSON output')")
+
+
+def _add_endpoint_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    ep = sub.add_parser("endpoints", help="manage endpoints",
+                        description="Manage the tenant's endpoints.").add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    add = ep.add_parser("add", help="register an endpoint (prints its secret once)")
+    add.add_argument("url", help="where deliveries are POSTed (https:// unless --allow-local)")
+    add.add_argument("--event-type", action="append", type=_event_type, metavar="TYPE",
+                     help="subscribe to this event type (repeat for more; default: all)")
+    add.add_argument("--description", help="free text shown in lists and the portal")
+    add.add_argument("--profile", default=HOOKSEAL_V1,
+                     help=f"header profile: {', '.join(sorted(PROFILES))} "
+                          f"(default {HOOKSEAL_V1})")
+    add.add_argument("--signing", default="hmac", choices=list(SIGNING_MODES),
+                     help="hmac (default), ed25519, or both while migrating")
+    add.add_argument("--notify-email", metavar="ADDRESS",
+                     help="who hears of dead letters and of the endpoint being disabled")
     add.add_argument("--allow-local", action="store_true",
                      help="allow http:// and local addresses; needs allow_local true in the "
                           "settings (init --allow-local)")
     add_auth_arguments(add)
-    ep.add_parser("list")
-    upd = ep.add_parser("update")
-    upd.add_argument("id")
-    upd.add_argument("--url")
-    upd.add_argument("--description")
-    upd.add_argument("--signing", choices=["hmac", "ed25519", "both"])
-    upd.add_argument("--profile")
-    upd.add_argument("--event-type", action="append")
-    rot = ep.add_parser("rotate")
-    rot.add_argument("id")
+    ls = ep.add_parser("list", help="list the endpoints")
+    _json_flag(ls, "the endpoints")
+    upd = ep.add_parser("update", help="change an endpoint's settings")
+    upd.add_argument("id", help="the endpoint (ep_...)")
+    upd.add_argument("--url", help="the new URL")
+    upd.add_argument("--description", help="the new description")
+    upd.add_argument("--signing", choices=list(SIGNING_MODES), help="the new signing mode")
+    upd.add_argument("--profile", help=f"the new profile ({', '.join(sorted(PROFILES))})")
+    upd.add_argument("--event-type", action="append", type=_event_type, metavar="TYPE",
+                     help="the new subscriptions (repeat; replaces the old ones)")
+    rot = ep.add_parser("rotate", help="make a new secret; the old one keeps signing a while")
+    rot.add_argument("id", help="the endpoint (ep_...)")
     rot.add_argument("--overlap", type=_number_in(0, MAX_ROTATION_OVERLAP, "--overlap"),
                      help="seconds the old secret keeps signing (default 86400, at most "
                           f"{MAX_ROTATION_OVERLAP:.0f}: 30 days)")
-    for name in ("pause", "resume", "delete", "ping", "keys"):
-        ep.add_parser(name).add_argument("id")
+    for name, text in (("pause", "hold its deliveries until resumed"),
+                       ("resume", "deliver again (held deliveries become due now)"),
+                       ("delete", "delete it and cancel its pending deliveries"),
+                       ("ping", "queue a test.ping delivery to it"),
+                       ("keys", "print its Ed25519 public keys")):
+        action = ep.add_parser(name, help=text)
+        action.add_argument("id", help="the endpoint (ep_...)")
+        if name == "keys":
+            _json_flag(action, "the keys")
     set_auth = ep.add_parser("set-auth", help="replace (or with --none remove) how the sender "
                                               "authenticates to an endpoint")
-    set_auth.add_argument("id")
+    set_auth.add_argument("id", help="the endpoint (ep_...)")
     set_auth.add_argument("--none", action="store_true", help="remove its authentication")
     add_auth_arguments(set_auth)
 
-    send = sub.add_parser("send", help="send an event, or every event of a JSON lines file")
-    send.add_argument("type", nargs="?", help="the event type (with --data)")
-    send.add_argument("--data", help="the event data as JSON")
-    send.add_argument("--file", metavar="PATH",
-                      help='JSON lines, one {"type": ..., "data": {...}} per line ("-": '
-                           "stdin); stops at the first bad line, keeping those before it")
 
-    dl = sub.add_parser("deliveries", help="the delivery log").add_subparsers(
-        dest="action", required=True)
+def _add_delivery_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    dl = sub.add_parser("deliveries", help="the delivery log: list, show, replay, cancel",
+                        description="Read the delivery log, replay and cancel deliveries."
+                        ).add_subparsers(dest="action", required=True, metavar="ACTION")
     hours = _number_in(0, MAX_UNIX_TIME / 3600, "--since-hours")
     # Each subcommand takes only the options it acts on: an option that parsed and was
     # then ignored once made a bulk replay of 3,004 deliveries out of "--limit 50".
-    for name in ("list", "replay"):
-        sp = dl.add_parser(name)
-        sp.add_argument("--endpoint")
-        sp.add_argument("--event-type")
-        sp.add_argument("--status")
-        sp.add_argument("--since-hours", type=hours)
+    for name, text in (("list", "list deliveries, newest first"),
+                       ("replay", "send deliveries again: one by id, or all a filter matches")):
+        sp = dl.add_parser(name, help=text)
+        sp.add_argument("--endpoint", metavar="EP_ID", help="only this endpoint's")
+        sp.add_argument("--event-type", type=_event_type, metavar="TYPE",
+                        help="only this event type's")
+        sp.add_argument("--status", type=_statuses, metavar="STATUS[,STATUS]",
+                        help=f"only these statuses ({', '.join(DELIVERY_STATUSES)})")
+        sp.add_argument("--since-hours", type=hours, metavar="HOURS",
+                        help="only those created in the last HOURS")
         if name == "list":
             sp.add_argument("--limit", type=_int_in(1, MAX_PAGE, "--limit"), default=50,
                             help=f"most deliveries shown (default 50, at most {MAX_PAGE})")
+            _json_flag(sp, "the deliveries")
         else:
             sp.add_argument("id", nargs="?", help="one delivery; else every one the filters "
                                                   "match (failed and dead-lettered by default)")
             sp.add_argument("--limit", type=_int_in(1, MAX_BULK_REPLAY, "--limit"),
                             help="replay at most this many, the oldest (default: all that "
                                  f"match, if no more than {MAX_BULK_REPLAY})")
-            sp.add_argument("--reason", default="")
+            sp.add_argument("--reason", default="", help="why (kept in the audit log)")
             sp.add_argument("--yes", action="store_true", help="confirm a bulk replay")
             sp.add_argument("--wait", action="store_true",
                             help="show the replayed deliveries finishing; exit 0 if all "
@@ -157,11 +175,67 @@ def build_parser() -> argparse.ArgumentParser:
             sp.add_argument("--notice-period", metavar="TEXT",
                             help="{period} in the owner notice, e.g. \"yesterday's outage\" "
                                  "(default: the --since-hours window in UTC)")
-    cancel = dl.add_parser("cancel")
-    cancel.add_argument("--endpoint", help="cancel this endpoint's pending deliveries")
+    cancel = dl.add_parser("cancel", help="cancel pending deliveries")
+    cancel.add_argument("--endpoint", metavar="EP_ID",
+                        help="cancel this endpoint's pending deliveries")
     cancel.add_argument("ids", nargs="*", help="or these deliveries")
-    cancel.add_argument("--reason", default="")
-    dl.add_parser("show").add_argument("id")
+    cancel.add_argument("--reason", default="", help="why (kept in the audit log)")
+    show = dl.add_parser("show", help="one delivery: its attempts and its body")
+    show.add_argument("id", help="the delivery (dlv_...)")
+    _json_flag(show, "the delivery, attempts and body included")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser.
+
+    Returns:
+        The parser.
+    """
+    p = argparse.ArgumentParser(prog="hookseal-sender",
+                                description="Hookseal's reference webhook sender: endpoints, "
+                                            "events, the delivery log, and the server.")
+    p.add_argument("--version", action="version", version=__version__)
+    p.add_argument("--config", help=f"settings file (default ${CONFIG_ENV} or {DEFAULT_CONFIG})")
+    p.add_argument("--tenant", default=os.environ.get(TENANT_ENV, "default"),
+                   help=f"the customer (tenant) to act for (default ${TENANT_ENV} or 'default')")
+    p.add_argument("--actor", default=os.environ.get("USER", "cli"),
+                   help="who is acting, for the audit log (default $USER)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    init = sub.add_parser("init", help="write a settings file and a master key")
+    init.add_argument("--dir", default=".", help="where to write them (default: .)")
+    init.add_argument("--database", help="sqlite:///file.db (default) or postgresql://...")
+    init.add_argument("--allow-local", action="store_true",
+                      help="allow http:// and local destinations (testing only)")
+    init.add_argument("--force", action="store_true",
+                      help="rewrite an existing settings file (new admin and metrics keys; "
+                           "its other fields are kept). The master key is never replaced")
+
+    serve = sub.add_parser("serve", help="run the workers, the admin API and the portal",
+                           description="Run the workers, the admin API, the portal and "
+                                       "/metrics; prints where each is, then logs on stderr.")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1; 0.0.0.0 or :: for all)")
+    serve.add_argument("--port", type=_int_in(0, 65535, "--port"), default=8090,
+                       help="port (default 8090; 0 picks a free one, printed at start)")
+    serve.add_argument("--no-worker", action="store_true",
+                       help="serve the API and portal only; other processes deliver")
+    serve.add_argument("--log-level", choices=LEVELS, default="info",
+                       help="least severe records logged (default info: one line per "
+                            "finished attempt; warning: problems only)")
+    serve.add_argument("--log-format", choices=FORMATS, default="text",
+                       help="text for people (default) or json: one object per line")
+
+    _add_endpoint_commands(sub)
+
+    send = sub.add_parser("send", help="send an event, or every event of a JSON lines file")
+    send.add_argument("type", nargs="?", help="the event type (with --data)")
+    send.add_argument("--data", help="the event data as JSON")
+    send.add_argument("--file", metavar="PATH",
+                      help='JSON lines, one {"type": ..., "data": {...}} per line ("-": '
+                           "stdin); stops at the first bad line, keeping those before it")
+
+    _add_delivery_commands(sub)
 
     purge = sub.add_parser("purge", help="delete old finished deliveries")
     days = MAX_UNIX_TIME / 86400
@@ -192,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                                       required=True)
     cor = ev.add_parser("correct", help="replay an event with corrected data (same event id; "
                         "the original body is kept)")
-    cor.add_argument("event_id")
+    cor.add_argument("event_id", help="the event (evt_...) whose data is corrected")
     cor.add_argument("--data", required=True, help="the corrected data as JSON")
     cor.add_argument("--reason", required=True, help="why (audit log)")
 

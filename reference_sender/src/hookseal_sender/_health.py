@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from typing import Optional
 
 from ._endpoint_cache import EndpointCache
+from ._logs import fields
 from ._store_calls import StoreCalls
 from .breaker import CLOSED, CircuitBreaker
 from .config import BreakerPolicy
@@ -57,8 +59,19 @@ class EndpointHealth:
         """The endpoint's breaker."""
         br = self.breakers.get(endpoint_id)
         if br is None:
-            br = self.breakers[endpoint_id] = CircuitBreaker(self._policy)
+            br = self.breakers[endpoint_id] = CircuitBreaker(
+                self._policy, on_change=functools.partial(self._breaker_changed, endpoint_id))
         return br
+
+    def _breaker_changed(self, endpoint_id: str, old: str, new: str) -> None:
+        """Log a breaker's change of state (a warning: an endpoint stopped or resumed)."""
+        cached = self._endpoints.entries.get(endpoint_id)
+        what = {"open": "opened: its deliveries wait", "half_open": "half-open: one probe "
+                "goes", "closed": "closed: delivering again"}.get(new, new)
+        logger.warning("endpoint %s breaker %s", endpoint_id, what, extra=fields(
+            event="breaker", endpoint_id=endpoint_id,
+            tenant_id=cached.endpoint.tenant_id if cached else None,
+            url=cached.endpoint.url if cached else None, breaker_from=old, breaker_to=new))
 
     def not_closed(self) -> list[tuple[str, CircuitBreaker]]:
         """The endpoints whose breaker is open or half-open (also sets the gauge)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import Callable
+from typing import Callable, Optional
 
 from .config import BreakerPolicy
 
@@ -26,11 +26,15 @@ class CircuitBreaker:
     Args:
         policy: Thresholds.
         clock: Monotonic clock (tests pass a fake one).
+        on_change: Called with the old and the new state when the breaker opens, goes
+            half-open (its probe starts) or closes again; never on the common path.
     """
 
-    def __init__(self, policy: BreakerPolicy, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, policy: BreakerPolicy, clock: Callable[[], float] = time.monotonic, *,
+                 on_change: Optional[Callable[[str, str], None]] = None) -> None:
         self.policy = policy
         self._clock = clock
+        self._on_change = on_change
         self._recent: deque[bool] = deque(maxlen=policy.window)
         self._failures = 0  # False entries in _recent, kept as they come and go
         # The last retries' results: kept across opening and closing, since they say
@@ -64,6 +68,8 @@ class CircuitBreaker:
     def started(self) -> None:
         """Note that an attempt started (a half-open probe, if half-open)."""
         if self._opened_at is not None and self.state == HALF_OPEN:
+            if not self._probing and self._on_change is not None:
+                self._on_change(OPEN, HALF_OPEN)
             self._probing = True
 
     def _retries_fail(self) -> bool:
@@ -85,6 +91,8 @@ class CircuitBreaker:
             self._recent.clear()
             self._failures = 0
             self._opened_at = None if success else self._clock()
+            if self._on_change is not None:
+                self._on_change(HALF_OPEN, CLOSED if success else OPEN)
             return
         recent = self._recent
         if len(recent) == recent.maxlen and recent and not recent[0]:
@@ -95,4 +103,7 @@ class CircuitBreaker:
         if (len(recent) >= self.policy.min_samples
                 and self._failures > self.policy.failure_ratio * len(recent)
                 and self._retries_fail()):
+            was_closed = self._opened_at is None  # late results of an open one reopen it
             self._opened_at = self._clock()
+            if was_closed and self._on_change is not None:
+                self._on_change(CLOSED, OPEN)

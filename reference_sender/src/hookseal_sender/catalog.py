@@ -13,9 +13,11 @@ import functools
 import threading
 from typing import Any, Callable, Optional
 
+from ._suggest import unknown
 from .errors import InvalidPayloadError
 
-__all__ = ["PING_TYPE", "Validator", "event_catalog", "no_validation", "validate_event"]
+__all__ = ["PING_TYPE", "Validator", "event_catalog", "event_types", "no_validation",
+           "validate_event"]
 
 #: A validator: ``(event_type, data) -> schema version``; raises :class:`InvalidPayloadError`.
 Validator = Callable[[str, Any], int]
@@ -37,6 +39,17 @@ def event_catalog() -> Any:
     from hookseal_catalog import load_catalog
 
     return load_catalog()
+
+
+def event_types() -> list[str]:
+    """Every event type the sender sends: the catalog's types and :data:`PING_TYPE`.
+
+    The one place the command line and the error messages read the allowed types from.
+
+    Returns:
+        The type names, sorted.
+    """
+    return sorted({*event_catalog().events, PING_TYPE})
 
 
 #: The former name of :func:`event_catalog`, kept for existing imports.
@@ -86,6 +99,9 @@ def validate_event(event_type: str, data: Any) -> int:
             return version
         event_catalog().validate(event_type, data, version)
     except Exception as exc:  # the catalog's own errors: unknown type, invalid data
+        if event_type not in event_catalog():
+            raise InvalidPayloadError(unknown("event type", event_type, event_types())) \
+                from None
         raise InvalidPayloadError(str(exc)) from None
     return version
 

@@ -26,6 +26,7 @@ from ._cli_deliveries import (
 from ._cli_endpoints import cmd_endpoints
 from ._cli_output import console, progress_bar, when
 from ._cli_parser import CONFIG_ENV, DEFAULT_CONFIG, TENANT_ENV, build_parser
+from ._cli_tenant import check_tenant
 from ._private import write_private
 from ._settings import DEFAULT_DATABASE, check_settings, read_settings, resolve_paths
 from .config import SenderConfig
@@ -193,30 +194,9 @@ def cmd_purge(args: argparse.Namespace, sender: Sender) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, sender: Sender) -> int:
-    import uvicorn
-    from starlette.routing import Mount
+    from ._cli_serve import serve
 
-    from .admin import AdminConfig, create_admin
-    from .api import create_app
-    from .portal import PortalConfig, create_portal
-    from .worker import BackgroundWorker, tune_gc
-
-    tune_gc()  # a process of its own: see tune_gc
-    settings = load_settings(args.config)
-    portal = create_portal(sender, PortalConfig.from_settings(settings.get("portal", {})))
-    admin = create_admin(sender, settings["api_keys"],
-                         AdminConfig.from_settings(settings.get("admin", {})))
-    app = create_app(sender, settings["api_keys"],
-                     mounts=[Mount("/portal", app=portal), Mount("/admin", app=admin)],
-                     metrics_keys=settings["metrics_keys"],
-                     max_body_bytes=settings["max_body_bytes"])
-    worker = None if args.no_worker else BackgroundWorker(sender).start()
-    try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
-    finally:
-        if worker is not None:
-            worker.stop()
-    return 0
+    return serve(args, sender, load_settings(args.config))
 
 
 def cmd_portal_link(args: argparse.Namespace, sender: Sender) -> int:
@@ -273,6 +253,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return 0
         sender = open_sender(args)
         try:
+            check_tenant(args, sender)
             handler = {"endpoints": cmd_endpoints, "send": cmd_send,
                        "deliveries": cmd_deliveries, "purge": cmd_purge,
                        "serve": cmd_serve, "portal-link": cmd_portal_link,

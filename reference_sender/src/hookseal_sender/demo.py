@@ -18,13 +18,14 @@ from typing import Any, Optional
 import hookseal
 from aiohttp import web
 from hookseal.profiles import DEFAULT_HEADER_PREFIX
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from .catalog import event_catalog
 from .config import RetryPolicy, SenderConfig
 from .errors import SenderError
-from .models import Delivery
+from .models import Delivery, new_id
 from .secretbox import generate_master_key
 from .sender import CreatedEndpoint, Sender
 from .worker import BackgroundWorker
@@ -108,8 +109,11 @@ def _wait(sender: Sender, ids: list[str], timeout: float = 15.0) -> list[Deliver
 
 
 def _log_table(sender: Sender) -> Table:
-    t = Table("delivery", "endpoint", "event", "status", "attempts (status @ +s)", title=
-              "Delivery log")
+    # Ids whole (copyable into `deliveries show`): the other columns wrap instead.
+    t = Table(title="Delivery log", box=box.SIMPLE_HEAD)
+    t.add_column("delivery", no_wrap=True, min_width=len(new_id("dlv")))
+    for name in ("endpoint", "event", "status", "attempts (status @ +s)"):
+        t.add_column(name, overflow="fold")
     eps = {e.id: e.description for e in sender.list_endpoints(TENANT)}
     for d in reversed(sender.list_deliveries(TENANT, limit=100)):
         full = sender.get_delivery(TENANT, d.id)
@@ -117,7 +121,7 @@ def _log_table(sender: Sender) -> Table:
         tries = ", ".join(f"{a.status_code or a.error} @ +{a.at - t0:.1f}" for a in full.attempts)
         colour = {"delivered": "green", "failed": "red", "dead_lettered": "red"}.get(
             d.status, "yellow")
-        t.add_row(d.id[:20] + "…", eps.get(d.endpoint_id, d.endpoint_id), d.event_type,
+        t.add_row(d.id, eps.get(d.endpoint_id, d.endpoint_id), d.event_type,
                   f"[{colour}]{d.status}[/]", tries)
     return t
 
@@ -138,7 +142,7 @@ def _send_examples(sender: Sender, receiver: DemoReceiver, catalog: Any) -> list
     for etype in ("invoice.paid", "customer.created", "payment.succeeded"):
         r = sender.send(TENANT, etype, catalog.example(etype))
         ids += [d for d, _ in r.deliveries]
-        console.print(f"  {etype}: event {r.event_id[:20]}… -> {len(r.deliveries)} deliveries")
+        console.print(f"  {etype}: event {r.event_id} -> {len(r.deliveries)} deliveries")
     try:
         sender.send(TENANT, "invoice.paid", {"invoice": "not an object"})
     except SenderError as exc:

@@ -20,6 +20,7 @@ from hookseal.profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1
 from . import _inputs as inputs
 from ._access import AUTH_KIND
 from ._options import OPTION_FIELDS, OptionContext, check_options
+from ._suggest import unknown
 from .config import SenderConfig, endpoint_retry_policy
 from .endpoint_auth import CheckedAuth, check_auth, check_ca_pem
 from .errors import ConfigError, DestinationRefusedError, InvalidRequestError, NotFoundError
@@ -83,7 +84,7 @@ class EndpointService:
 
     def _check_common(self, profile: str, signing: str, schedule: Any, cap: Any) -> None:
         if profile not in hookseal.PROFILES:
-            raise InvalidRequestError(f"unknown profile {profile!r}")
+            raise InvalidRequestError(unknown("profile", str(profile), sorted(hookseal.PROFILES)))
         if signing not in SIGNING_MODES:
             raise InvalidRequestError(f"signing must be one of {', '.join(SIGNING_MODES)}")
         if schedule is not None and not isinstance(schedule, list):
