@@ -22,6 +22,9 @@ from typing import Any, Callable, Optional, TextIO
 from hookseal.profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1, PROFILES
 
 from ._options import OPTION_FIELDS
+
+#: The optional features of ADAPTER.md the reference sender implements (``hello``).
+FEATURES = ("filters", "headers", "redaction", "rate_limit")
 from ._version import __version__
 from .config import RetryPolicy, SenderConfig
 from .errors import SenderError
@@ -122,7 +125,8 @@ class ConformanceAdapter:
     def hello(self, req: dict[str, Any]) -> Response:
         """``hello``: name, version, profiles and signing modes."""
         return {"ok": True, "name": "hookseal-sender", "version": __version__,
-                "profiles": list(PROFILES), "signing": list(SIGNING_MODES)}
+                "profiles": list(PROFILES), "signing": list(SIGNING_MODES),
+                "features": list(FEATURES)}
 
     def _tenant(self, req: dict[str, Any]) -> str:
         tenant = req.get("tenant", "default")

@@ -120,6 +120,13 @@ CREATE TABLE IF NOT EXISTS audit_log (
     at {REAL} NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_tenant ON audit_log (tenant_id, id);
+-- Per rate-limited endpoint: the earliest time of its next send (contract 4.3), shared by
+-- every worker and process (hookseal_sender.rate_limit).
+CREATE TABLE IF NOT EXISTS send_slots (
+    endpoint_id TEXT PRIMARY KEY,
+    next_at {REAL} NOT NULL,
+    granted_at {REAL}
+);
 """
 
 

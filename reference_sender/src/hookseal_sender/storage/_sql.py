@@ -10,7 +10,8 @@
 - :mod:`._replay`: replay and cancel;
 - :mod:`._stats`: aggregate reads (endpoint health, the periodic review);
 - :mod:`._retention`: purging what the retention period lets go;
-- :mod:`._audit`: the audit log.
+- :mod:`._audit`: the audit log;
+- :mod:`._rates`: rate-limited endpoints' send slots.
 
 Column lists and row converters they share live in :mod:`._columns`.
 """
@@ -20,13 +21,15 @@ from __future__ import annotations
 from ._audit import Audit
 from ._endpoints import Endpoints
 from ._queue import Queue
+from ._rates import SendSlots
 from ._replay import ReplayAndCancel
 from ._retention import Retention
 from ._schema import SCHEMA, Schema
 from ._stats import Aggregates
 
 
-class SQLStore(Schema, Endpoints, Queue, ReplayAndCancel, Aggregates, Retention, Audit):
+class SQLStore(Schema, Endpoints, Queue, ReplayAndCancel, Aggregates, Retention, Audit,
+               SendSlots):
     """A :class:`~hookseal_sender.storage.base.Store` over a DB-API connection per thread;
     dialects (:class:`~hookseal_sender.storage.SQLiteStore`,
     :class:`~hookseal_sender.storage.PostgresStore`) override the hooks of
