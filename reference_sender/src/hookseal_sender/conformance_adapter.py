@@ -22,9 +22,6 @@ from typing import Any, Callable, Optional, TextIO
 from hookseal.profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1, PROFILES
 
 from ._options import OPTION_FIELDS
-
-#: The optional features of ADAPTER.md the reference sender implements (``hello``).
-FEATURES = ("filters", "headers", "redaction", "rate_limit")
 from ._version import __version__
 from .config import RetryPolicy, SenderConfig
 from .errors import SenderError
@@ -34,6 +31,9 @@ from .sender import Sender
 from .worker import BackgroundWorker
 
 __all__ = ["Adapter", "ConformanceAdapter", "delivery_json", "main", "serve"]
+
+#: The optional features of ADAPTER.md the reference sender implements (``hello``).
+FEATURES = ("filters", "headers", "redaction", "rate_limit")
 
 Response = dict[str, Any]
 
