@@ -9,6 +9,7 @@ from typing import Callable
 
 from hookseal.profiles import HOOKSEAL_V1
 
+from ._cli_options import add_option_arguments
 from ._inputs import MAX_BULK_REPLAY, MAX_PAGE, MAX_UNIX_TIME
 from ._version import __version__
 from .config import MAX_ROTATION_OVERLAP
@@ -91,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--allow-local", action="store_true",
                      help="allow http:// and local addresses; needs allow_local true in the "
                           "settings (init --allow-local)")
+    add_option_arguments(add)
     ep.add_parser("list")
     upd = ep.add_parser("update")
     upd.add_argument("id")
@@ -99,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     upd.add_argument("--signing", choices=["hmac", "ed25519", "both"])
     upd.add_argument("--profile")
     upd.add_argument("--event-type", action="append")
+    add_option_arguments(upd, update=True)
     rot = ep.add_parser("rotate")
     rot.add_argument("id")
     rot.add_argument("--overlap", type=_number_in(0, MAX_ROTATION_OVERLAP, "--overlap"),
