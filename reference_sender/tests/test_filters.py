@@ -3,7 +3,6 @@ checks at registration, and its use at enqueue (both backends)."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import pytest
@@ -92,7 +91,7 @@ def ref_match(flt: dict[str, Any], doc: Any) -> bool:
 
 KEYS = ["a", "b", "c/d", "e~f", "0"]
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-3, 3),
-                    st.sampled_from([0.0, 1.0, -1.5, 2.5, math.inf * 0 + 1e300]),
+                    st.sampled_from([0.0, 1.0, -1.5, 2.5, 1e300]),
                     st.sampled_from(["", "x", "y", "1"]))
 values = st.recursive(scalars, lambda inner: st.one_of(
     st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(KEYS), inner, max_size=3)),

@@ -159,6 +159,80 @@ def _member_of(operands: list[Any]) -> Predicate:
     return member
 
 
+def _all(parts: list[Predicate]) -> Predicate:
+    """All of ``parts`` hold (a loop: a generator per call cost more than the tests)."""
+    if len(parts) == 1:
+        return parts[0]
+
+    def all_of(x: Any) -> bool:
+        for p in parts:  # noqa: SIM110 - all() with a generator is slower here
+            if not p(x):
+                return False
+        return True
+    return all_of
+
+
+def _any(parts: list[Predicate]) -> Predicate:
+    """One of ``parts`` holds."""
+    if len(parts) == 1:
+        return parts[0]
+
+    def any_of(x: Any) -> bool:
+        for p in parts:  # noqa: SIM110 - any() with a generator is slower here
+            if p(x):
+                return True
+        return False
+    return any_of
+
+
+def _getter(tokens: tuple[str, ...]) -> Callable[[Any], Any]:
+    """A function of a document giving the value at ``tokens`` (or the absent sentinel).
+
+    The usual path, objects all the way, is plain subscripts (a string subscript succeeds
+    on a JSON object only); anything else (an array on the way, a missing member, a
+    scalar) raises, and :func:`resolve` decides.
+    """
+    if not tokens:
+        return lambda doc: doc
+    if len(tokens) == 1:
+        (a,) = tokens
+
+        def get1(doc: Any) -> Any:
+            try:
+                return doc[a]
+            except Exception:
+                return resolve(doc, tokens)
+        return get1
+    if len(tokens) == 2:
+        a, b = tokens
+
+        def get2(doc: Any) -> Any:
+            try:
+                return doc[a][b]
+            except Exception:
+                return resolve(doc, tokens)
+        return get2
+    if len(tokens) == 3:
+        a, b, c = tokens
+
+        def get3(doc: Any) -> Any:
+            try:
+                return doc[a][b][c]
+            except Exception:
+                return resolve(doc, tokens)
+        return get3
+
+    def get(doc: Any) -> Any:
+        node = doc
+        try:
+            for token in tokens:
+                node = node[token]
+        except Exception:
+            return resolve(doc, tokens)
+        return node
+    return get
+
+
 def _compare(op: str, bound: float) -> Predicate:
     if op == "$gt":
         return lambda v: type(v) in (int, float) and v > bound
@@ -190,9 +264,7 @@ class _Compiler:
         parts = [self.member(name, value, where, depth) for name, value in doc.items()]
         if not parts:
             return lambda e: True
-        if len(parts) == 1:
-            return parts[0]
-        return lambda e: all(p(e) for p in parts)
+        return _all(parts)
 
     def member(self, name: Any, value: Any, where: str, depth: int) -> Predicate:
         here = f"{where}/{name}" if where else f" {name}"
@@ -213,9 +285,7 @@ class _Compiler:
             if not isinstance(value, list) or not value:
                 raise InvalidFilterError(f"filter{where}: {op} takes a non-empty list of filters")
             parts = [self.filter(f, f"{where}[{i}]", depth + 1) for i, f in enumerate(value)]
-            if op == "$and":
-                return lambda e: all(p(e) for p in parts)
-            return lambda e: any(p(e) for p in parts)
+            return _all(parts) if op == "$and" else _any(parts)
         if op == "$not":
             if not isinstance(value, dict):
                 raise InvalidFilterError(f"filter{where}: $not takes one filter (a JSON object)")
@@ -234,14 +304,9 @@ class _Compiler:
         if not isinstance(cond, dict) or not cond:
             raise InvalidFilterError(
                 f"{at}: a condition is a non-empty object of operators ({', '.join(OPERATORS)})")
-        tests = [self.operator(op, operand, at) for op, operand in cond.items()]
-        test = tests[0] if len(tests) == 1 else (lambda v: all(t(v) for t in tests))
-        if not tokens:
-            return test
-        if len(tokens) == 1:
-            key = tokens[0]
-            return lambda e: test(e.get(key, _MISSING) if type(e) is dict else _MISSING)
-        return lambda e: test(resolve(e, tokens))
+        test = _all([self.operator(op, operand, at) for op, operand in cond.items()])
+        get = _getter(tokens)
+        return lambda e: test(get(e))
 
     def operator(self, op: Any, operand: Any, at: str) -> Predicate:
         if op in ("$eq", "$ne"):
@@ -334,6 +399,23 @@ def _compiled(endpoint_id: str, version: int, text: Any) -> Optional[Predicate]:
     return predicate
 
 
+_types_cache: dict[str, frozenset[str]] = {}
+
+
+def _types(text: str) -> frozenset[str]:
+    """An endpoint's ``event_types`` column, parsed once per distinct value."""
+    try:
+        return _types_cache[text]
+    except KeyError:
+        pass
+    types = frozenset(json.loads(text))
+    with _cache_lock:
+        if len(_types_cache) >= _CACHE_SIZE:
+            _types_cache.clear()
+        _types_cache[text] = types
+    return types
+
+
 def matching(rows: Iterable[Sequence[Any]], event_type: str,
              payload: Optional[str]) -> list[str]:
     """The endpoint ids among subscription rows that take an event.
@@ -351,7 +433,7 @@ def matching(rows: Iterable[Sequence[Any]], event_type: str,
     ids = []
     envelope: Any = _MISSING
     for eid, types, flt, version in rows:
-        if types is not None and event_type not in json.loads(types):
+        if types is not None and event_type not in _types(types):
             continue
         if flt is not None and payload is not None:
             predicate = _compiled(eid, version, flt)
