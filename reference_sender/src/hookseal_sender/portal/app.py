@@ -27,6 +27,7 @@ from ..portal_tokens import LINK, PortalTokenError
 from ..sender import Sender
 from ._delivery_pages import DeliveryPages
 from ._guards import SecurityHeaders, security_headers
+from ._option_pages import OptionPages
 from ._pages import COOKIE, NOTICES, Ctx, Pages, PortalConfig
 from .queries import endpoint_health, page_deliveries
 
@@ -184,6 +185,7 @@ def create_portal(sender: Sender, config: Optional[PortalConfig] = None) -> ASGI
         raise InvalidRequestError("cookie_samesite must be strict, lax or none")
     p = _Portal(sender, config)
     d = DeliveryPages(sender, config)
+    o = OptionPages(sender, config)
     routes = [
         Route("/", p.page(p.endpoints)),
         Route("/login", p.login, methods=["GET", "POST"]),
@@ -198,6 +200,10 @@ def create_portal(sender: Sender, config: Optional[PortalConfig] = None) -> ASGI
         Route("/endpoints/{eid}/rotate", p.page(p.rotate, write=True), methods=["POST"]),
         Route("/endpoints/{eid}/delete", p.page(p.confirm_delete)),
         Route("/endpoints/{eid}/delete", p.page(p.delete, write=True), methods=["POST"]),
+        Route("/endpoints/{eid}/options", o.page(o.options)),
+        Route("/endpoints/{eid}/options", o.page(o.save, write=True), methods=["POST"]),
+        Route("/endpoints/{eid}/options/preview", o.page(o.preview, write=True),
+              methods=["POST"]),
         Route("/deliveries", d.page(d.deliveries)),
         Route("/deliveries/{did}", d.page(d.delivery)),
         Route("/deliveries/{did}/replay", d.page(d.replay, write=True), methods=["POST"]),

@@ -11,7 +11,8 @@
 - :mod:`._stats`: aggregate reads (endpoint health, the periodic review);
 - :mod:`._retention`: purging what the retention period lets go;
 - :mod:`._audit`: the audit log;
-- :mod:`._rates`: rate-limited endpoints' send slots.
+- :mod:`._rates`: rate-limited endpoints' send slots;
+- :mod:`._events`: a tenant's recent events (the portal's filter preview).
 
 Column lists and row converters they share live in :mod:`._columns`.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from ._audit import Audit
 from ._endpoints import Endpoints
+from ._events import RecentEvents
 from ._queue import Queue
 from ._rates import SendSlots
 from ._replay import ReplayAndCancel
@@ -29,7 +31,7 @@ from ._stats import Aggregates
 
 
 class SQLStore(Schema, Endpoints, Queue, ReplayAndCancel, Aggregates, Retention, Audit,
-               SendSlots):
+               SendSlots, RecentEvents):
     """A :class:`~hookseal_sender.storage.base.Store` over a DB-API connection per thread;
     dialects (:class:`~hookseal_sender.storage.SQLiteStore`,
     :class:`~hookseal_sender.storage.PostgresStore`) override the hooks of

@@ -220,6 +220,11 @@ class Store(Statistics):
         """Take an endpoint's next send slot if it starts within ``horizon`` of ``now``
         (rate limits, contract 4.3); returns ``(slot or None, next free slot)``."""
 
+    @abc.abstractmethod
+    def recent_events(self, tenant_id: str, limit: int,
+                      since: float) -> list[tuple[str, str, float, str]]:
+        """A tenant's newest events since a time: ``(id, type, created_at, payload)``."""
+
     # events and deliveries ------------------------------------------------
     @abc.abstractmethod
     def insert_event(
