@@ -598,8 +598,9 @@ def main() -> int:
             per_eval, per_parse = evaluation_cost()
             f50, n50, ratio = filter_enqueue(mk, 500 if args.quick else 2000, _public)
             print(f"[{backend}] filters: enqueue to 100 endpoints with a 5-clause filter each "
-                  f"p50 {f50:.3f} ms, without filters {n50:.3f} ms: {ratio:.2f}x (target "
-                  f"<= 1.5x); one evaluation {per_eval:.2f} us, envelope parse {per_parse:.2f} us")
+                  f"p50 {f50:.3f} ms, without filters {n50:.3f} ms: {ratio:.2f}x (median of "
+                  f"interleaved rounds; target <= 1.5x); one evaluation {per_eval:.2f} us, "
+                  f"envelope parse {per_parse:.2f} us")
             RESULTS[f"filters_{backend}"] = (f50, n50, ratio)
         stolen, total = (b - a for a, b in zip(steal0, cpu_steal()))
         if total:

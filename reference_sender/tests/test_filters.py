@@ -128,6 +128,14 @@ def test_the_compiled_filter_agrees_with_the_reference(flt: dict[str, Any], doc:
     assert compile_filter(flt)(doc) == ref_match(flt, doc)
 
 
+@settings(max_examples=400, deadline=None)
+@given(operators, st.one_of(values, st.just(ABSENT)))
+def test_each_operator_agrees_with_the_reference(op: tuple[str, Any], value: Any) -> None:
+    doc = {} if value is ABSENT else {"v": value}
+    flt = {"/v": dict([op])}
+    assert compile_filter(flt)(doc) == ref_match(flt, doc), (flt, doc)
+
+
 @settings(max_examples=200, deadline=None)
 @given(values, values)
 def test_json_equality_matches_the_reference(a: Any, b: Any) -> None:
@@ -153,6 +161,11 @@ def test_json_equality_matches_the_reference(a: Any, b: Any) -> None:
     ({"/l/-": {"$exists": True}}, {"l": ["x"]}, False),
     ({"/v": {"$eq": [1, {"k": 2.0}]}}, {"v": [1.0, {"k": 2}]}, True),
     ({}, {"anything": 1}, True),
+    ({"/v": {"$gt": 5}}, {"v": 5}, False), ({"/v": {"$gt": 5}}, {"v": 5.5}, True),
+    ({"/v": {"$gte": 5}}, {"v": 5.0}, True), ({"/v": {"$gte": 5}}, {"v": 4.9}, False),
+    ({"/v": {"$lt": 5}}, {"v": 5}, False), ({"/v": {"$lt": 5}}, {"v": 4}, True),
+    ({"/v": {"$lte": 5}}, {"v": 5}, True), ({"/v": {"$lte": 5}}, {"v": 6}, False),
+    ({"/v": {"$gt": 1, "$lt": 3}}, {"v": 3}, False), ({"/v": {"$gt": 1, "$lt": 3}}, {"v": 2}, True),
 ])
 def test_operators_at_their_bounds(flt: dict[str, Any], doc: Any, expected: bool) -> None:
     assert compile_filter(flt)(doc) is expected

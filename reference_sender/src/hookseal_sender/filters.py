@@ -131,19 +131,6 @@ def _key(value: Any) -> Optional[tuple[str, Any]]:
     return None
 
 
-def _equals(operand: Any) -> Predicate:
-    """A predicate ``value is present and JSON-equal to operand``, specialised by type."""
-    if operand is None:
-        return lambda v: v is None
-    if isinstance(operand, bool):
-        return lambda v: v is operand
-    if isinstance(operand, _NUMBER):
-        return lambda v: type(v) in (int, float) and v == operand
-    if isinstance(operand, str):
-        return lambda v: type(v) is str and v == operand
-    return lambda v: v is not _MISSING and json_equal(v, operand)
-
-
 def _member_of(operands: list[Any]) -> Predicate:
     """A predicate ``value is present and JSON-equal to one of operands``."""
     keys = {k for k in map(_key, operands) if k is not None}
@@ -159,95 +146,29 @@ def _member_of(operands: list[Any]) -> Predicate:
     return member
 
 
-def _all(parts: list[Predicate]) -> Predicate:
-    """All of ``parts`` hold (a loop: a generator per call cost more than the tests)."""
-    if len(parts) == 1:
-        return parts[0]
-
-    def all_of(x: Any) -> bool:
-        for p in parts:  # noqa: SIM110 - all() with a generator is slower here
-            if not p(x):
-                return False
-        return True
-    return all_of
-
-
-def _any(parts: list[Predicate]) -> Predicate:
-    """One of ``parts`` holds."""
-    if len(parts) == 1:
-        return parts[0]
-
-    def any_of(x: Any) -> bool:
-        for p in parts:  # noqa: SIM110 - any() with a generator is slower here
-            if p(x):
-                return True
-        return False
-    return any_of
-
-
-def _getter(tokens: tuple[str, ...]) -> Callable[[Any], Any]:
-    """A function of a document giving the value at ``tokens`` (or the absent sentinel).
-
-    The usual path, objects all the way, is plain subscripts (a string subscript succeeds
-    on a JSON object only); anything else (an array on the way, a missing member, a
-    scalar) raises, and :func:`resolve` decides.
-    """
-    if not tokens:
-        return lambda doc: doc
-    if len(tokens) == 1:
-        (a,) = tokens
-
-        def get1(doc: Any) -> Any:
-            try:
-                return doc[a]
-            except Exception:
-                return resolve(doc, tokens)
-        return get1
-    if len(tokens) == 2:
-        a, b = tokens
-
-        def get2(doc: Any) -> Any:
-            try:
-                return doc[a][b]
-            except Exception:
-                return resolve(doc, tokens)
-        return get2
-    if len(tokens) == 3:
-        a, b, c = tokens
-
-        def get3(doc: Any) -> Any:
-            try:
-                return doc[a][b][c]
-            except Exception:
-                return resolve(doc, tokens)
-        return get3
-
-    def get(doc: Any) -> Any:
-        node = doc
-        try:
-            for token in tokens:
-                node = node[token]
-        except Exception:
-            return resolve(doc, tokens)
-        return node
-    return get
-
-
-def _compare(op: str, bound: float) -> Predicate:
-    if op == "$gt":
-        return lambda v: type(v) in (int, float) and v > bound
-    if op == "$gte":
-        return lambda v: type(v) in (int, float) and v >= bound
-    if op == "$lt":
-        return lambda v: type(v) in (int, float) and v < bound
-    return lambda v: type(v) in (int, float) and v <= bound
+_NUMBER_TEST = "(type(v) is int or type(v) is float)"
+_COMPARE = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 
 
 class _Compiler:
-    """Checks a filter document and builds its predicate, counting clauses as it goes."""
+    """Checks a filter document and writes it as Python source, one function per filter
+    (the top one and each of ``$and``, ``$or``, ``$not``), run through :func:`exec` once.
+
+    Generated code, not nested closures: one evaluation of a 5-clause filter took about
+    3.5 us as closures and about a third of that as straight-line code. No text of the
+    filter reaches the source: every name, pointer token and operand is a constant the
+    source refers to by a generated name (``c0``, ``c1``, ...).
+    """
 
     def __init__(self) -> None:
         self.clauses = 0
+        self.consts: dict[str, Any] = {}
+        self.functions: list[str] = []
+
+    def const(self, value: Any) -> str:
+        name = f"c{len(self.consts)}"
+        self.consts[name] = value
+        return name
 
     def _count(self, where: str) -> None:
         self.clauses += 1
@@ -255,18 +176,23 @@ class _Compiler:
             raise InvalidFilterError(
                 f"filter{where}: more than {MAX_CLAUSES} conditions and logical operators")
 
-    def filter(self, doc: Any, where: str, depth: int) -> Predicate:
+    def filter(self, doc: Any, where: str, depth: int) -> str:
+        """Check ``doc`` and write its function; returns the function's name."""
         if not isinstance(doc, dict):
             raise InvalidFilterError(f"filter{where}: a filter must be a JSON object, "
                                      f"not {type(doc).__name__}")
         if depth > MAX_DEPTH:
             raise InvalidFilterError(f"filter{where}: nested more than {MAX_DEPTH} levels deep")
-        parts = [self.member(name, value, where, depth) for name, value in doc.items()]
-        if not parts:
-            return lambda e: True
-        return _all(parts)
+        body: list[str] = []
+        for name, value in doc.items():
+            body += self.member(name, value, where, depth)
+        fn = f"f{len(self.functions)}"
+        self.functions.append("")  # reserve the name before the source is known
+        lines = [f"def {fn}(e):", *(f"    {line}" for line in body), "    return True"]
+        self.functions[int(fn[1:])] = "\n".join(lines)
+        return fn
 
-    def member(self, name: Any, value: Any, where: str, depth: int) -> Predicate:
+    def member(self, name: Any, value: Any, where: str, depth: int) -> list[str]:
         here = f"{where}/{name}" if where else f" {name}"
         if isinstance(name, str) and name.startswith("$"):
             self._count(here)
@@ -280,17 +206,18 @@ class _Compiler:
         self._count(here)
         return self.condition(name, tokens, value, where)
 
-    def logical(self, op: str, value: Any, where: str, depth: int) -> Predicate:
+    def logical(self, op: str, value: Any, where: str, depth: int) -> list[str]:
         if op in ("$and", "$or"):
             if not isinstance(value, list) or not value:
                 raise InvalidFilterError(f"filter{where}: {op} takes a non-empty list of filters")
-            parts = [self.filter(f, f"{where}[{i}]", depth + 1) for i, f in enumerate(value)]
-            return _all(parts) if op == "$and" else _any(parts)
+            calls = [f"{self.filter(f, f'{where}[{i}]', depth + 1)}(e)"
+                     for i, f in enumerate(value)]
+            joined = (" and " if op == "$and" else " or ").join(calls)
+            return [f"if not ({joined}): return False"]
         if op == "$not":
             if not isinstance(value, dict):
                 raise InvalidFilterError(f"filter{where}: $not takes one filter (a JSON object)")
-            inner = self.filter(value, where, depth + 1)
-            return lambda e: not inner(e)
+            return [f"if {self.filter(value, where, depth + 1)}(e): return False"]
         if op in OPERATORS:
             raise InvalidFilterError(
                 f"filter{where}: {op} is a condition operator; it goes inside a condition "
@@ -299,34 +226,55 @@ class _Compiler:
                                  f"operators are {', '.join(LOGICAL)})")
 
     def condition(self, pointer: str, tokens: tuple[str, ...], cond: Any,
-                  where: str) -> Predicate:
+                  where: str) -> list[str]:
         at = f"filter{where}, at {pointer!r}"
         if not isinstance(cond, dict) or not cond:
             raise InvalidFilterError(
                 f"{at}: a condition is a non-empty object of operators ({', '.join(OPERATORS)})")
-        test = _all([self.operator(op, operand, at) for op, operand in cond.items()])
-        get = _getter(tokens)
-        return lambda e: test(get(e))
+        tests = [self.operator(op, operand, at) for op, operand in cond.items()]
+        if tokens:
+            # A string subscript succeeds on a JSON object only: anything else (an array
+            # on the way, a missing member, a scalar) raises, and resolve() decides.
+            path = "".join(f"[{self.const(t)}]" for t in tokens)
+            get = ["try:", f"    v = e{path}", "except Exception:",
+                   f"    v = R(e, {self.const(tokens)})"]
+        else:
+            get = ["v = e"]
+        return [*get, *(f"if not ({t}): return False" for t in tests)]
 
-    def operator(self, op: Any, operand: Any, at: str) -> Predicate:
+    def operator(self, op: Any, operand: Any, at: str) -> str:
+        """The test of one operator, as an expression over ``v``."""
         if op in ("$eq", "$ne"):
-            eq = _equals(operand)
-            return eq if op == "$eq" else (lambda v: not eq(v))
+            eq = self.equals(operand)
+            return eq if op == "$eq" else f"not ({eq})"
         if op in ("$in", "$nin"):
             if not isinstance(operand, list):
                 raise InvalidFilterError(f"{at}: {op} takes a list of values")
-            member = _member_of(operand)
-            return member if op == "$in" else (lambda v: not member(v))
+            member = f"{self.const(_member_of(operand))}(v)"
+            return member if op == "$in" else f"not {member}"
         if op in COMPARISONS:
             if isinstance(operand, bool) or not isinstance(operand, _NUMBER):
                 raise InvalidFilterError(f"{at}: {op} takes a number, not {json.dumps(operand)}")
-            return _compare(op, operand)
+            return f"{_NUMBER_TEST} and v {_COMPARE[op]} {self.const(operand)}"
         if op == "$exists":
             if not isinstance(operand, bool):
                 raise InvalidFilterError(f"{at}: $exists takes true or false")
-            return (lambda v: v is not _MISSING) if operand else (lambda v: v is _MISSING)
+            return "v is not M" if operand else "v is M"
         raise InvalidFilterError(f"{at}: unknown operator {op!r} (the operators of a "
                                  f"condition are {', '.join(OPERATORS)})")
+
+    def equals(self, operand: Any) -> str:
+        """``v`` is present and JSON-equal to ``operand``, specialised by its type."""
+        if operand is None:
+            return "v is None"
+        if isinstance(operand, bool):
+            return "v is True" if operand else "v is False"
+        c = self.const(operand)
+        if isinstance(operand, _NUMBER):
+            return f"{_NUMBER_TEST} and v == {c}"
+        if isinstance(operand, str):
+            return f"type(v) is str and v == {c}"
+        return f"v is not M and EQ(v, {c})"
 
 
 def compile_filter(doc: Any) -> Predicate:
@@ -343,7 +291,13 @@ def compile_filter(doc: Any) -> Predicate:
         InvalidFilterError: The filter is invalid; the detail names the operator or pointer
             and where it is in the filter.
     """
-    return _Compiler().filter(doc, "", 0)
+    compiler = _Compiler()
+    top = compiler.filter(doc, "", 0)
+    namespace: dict[str, Any] = {"R": resolve, "M": _MISSING, "EQ": json_equal,
+                                 **compiler.consts}
+    exec("\n\n".join(compiler.functions), namespace)  # noqa: S102 - generated above
+    predicate: Predicate = namespace[top]
+    return predicate
 
 
 def check_filter(value: Any, context: object = None) -> Optional[dict[str, Any]]:
