@@ -71,6 +71,31 @@ def _window_fit() -> tuple[int, int, int]:
     return cap, retries, MAX_SCHEDULE_LENGTH
 
 
+def _module(name: str, attr: str) -> float:
+    """A constant of a sender module (the subscription options' limits)."""
+    import importlib
+
+    return float(getattr(importlib.import_module(f"hookseal_sender.{name}"), attr))
+
+
+_SUBSCRIPTION_FACTS = [
+    ("subscriptions.md", "At most 256 conditions and logical operators in one filter, nested at "
+     "most 16 levels deep", lambda: (_module("filters", "MAX_CLAUSES"),
+                                     _module("filters", "MAX_DEPTH")), (256, 16)),
+    ("subscriptions.md", "Up to 20 extra request headers", lambda: _module("custom_headers",
+                                                                          "MAX_HEADERS"), 20),
+    ("subscriptions.md", "at most 1024 characters, and neither starts nor ends",
+     lambda: _module("custom_headers", "MAX_VALUE_LENGTH"), 1024),
+    ("subscriptions.md", "and past 50 pointers", lambda: _module("redaction", "MAX_POINTERS"), 50),
+    ("subscriptions.md", "A worker that gets a slot within the next 1 s waits",
+     lambda: _module("rate_limit", "WAIT_AHEAD"), 1.0),
+    ("subscriptions.md", "woken more than 0.05 s after its slot",
+     lambda: _module("rate_limit", "LATE"), 0.05),
+    ("../reference_sender/PORTAL.md", "the customer's newest 20 events of the past 7 days",
+     lambda: (_module("portal._option_pages", "PREVIEW_EVENTS"),
+              _module("portal._option_pages", "PREVIEW_DAYS")), (20, 7)),
+]
+
 FACTS = [
     # (page, sentence on it, the code's value, the value the sentence implies)
     ("retries.md", "default 10 seconds to connect, and 20 seconds for the whole attempt: the connect "
@@ -191,6 +216,7 @@ FACTS = [
      lambda: __import__("hookseal_sender.portal.queries").portal.queries.WEEK, 7 * 86400.0),
     ("../reference_sender/PORTAL.md", "Deliveries created in the last 24 hours",
      lambda: __import__("hookseal_sender.portal.queries").portal.queries.DAY, 86400.0),
+    *_SUBSCRIPTION_FACTS,
 ]
 
 

@@ -52,6 +52,7 @@ from hookseal_sender.outbox import enqueue
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
+from _filters_bench import evaluation_cost, filter_enqueue  # noqa: E402
 from _pg import PostgresServer  # noqa: E402
 
 CONCURRENCY = 64
@@ -482,7 +483,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-postgres", action="store_true")
-    ap.add_argument("--only", choices=["throughput", "enqueue", "claims", "fairness"],
+    ap.add_argument("--only", choices=["throughput", "enqueue", "claims", "fairness", "filters"],
                     help="run one section")
     args = ap.parse_args()
     big = 100_000 if args.quick else 1_000_000
@@ -593,6 +594,14 @@ def main() -> int:
                   f"{SLOW_TIMEOUT:.0f} s timeout; ratio {ratio:.2f}x (target <= 2x; median of "
                   f"{runs} interleaved pairs)")
             RESULTS[f"fairness_{backend}"] = (a50, c50, ratio)
+        for backend, mk in dbs.items() if args.only in (None, "filters") else ():
+            per_eval, per_parse = evaluation_cost()
+            f50, n50, ratio = filter_enqueue(mk, 500 if args.quick else 2000, _public)
+            print(f"[{backend}] filters: enqueue to 100 endpoints with a 5-clause filter each "
+                  f"p50 {f50:.3f} ms, without filters {n50:.3f} ms: {ratio:.2f}x (median of "
+                  f"interleaved rounds; target <= 1.5x); one evaluation {per_eval:.2f} us, "
+                  f"envelope parse {per_parse:.2f} us")
+            RESULTS[f"filters_{backend}"] = (f50, n50, ratio)
         stolen, total = (b - a for a, b in zip(steal0, cpu_steal()))
         if total:
             # Read this first: on a shared host, a run with much time stolen scatters more.

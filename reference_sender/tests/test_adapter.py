@@ -48,6 +48,8 @@ def test_hello(adapter: Proc) -> None:
     assert resp["ok"] is True and resp["name"] == "hookseal-sender"
     assert resp["profiles"] == ["hookseal-v1", "standard-webhooks"]
     assert resp["signing"] == ["hmac", "ed25519", "both"]
+    # The optional features of ADAPTER.md it implements (each checked by the suite).
+    assert {"filters", "headers", "redaction", "rate_limit"} <= set(resp["features"])
 
 
 def test_errors_never_crash(adapter: Proc) -> None:

@@ -32,6 +32,9 @@ def _run(section: str) -> str:
     pytest.param("fairness", [rf"\[sqlite\] fairness: fast endpoint p50 \d+ ms alone, \d+ ms beside "
                               rf"12 endpoints slower than their 2 s timeout; ratio {RATIO}"],
                  id="fairness"),
+    pytest.param("filters", [rf"\[sqlite\] filters: enqueue to 100 endpoints with a 5-clause filter "
+                             rf"each p50 [\d.]+ ms, without filters [\d.]+ ms: {RATIO} \(median"],
+                 id="filters"),
 ])
 def test_the_benchmark_section_prints_its_ratios(section: str, rows: list[str]) -> None:
     text = _run(section)

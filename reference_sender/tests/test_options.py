@@ -65,14 +65,15 @@ def test_each_option_refuses_with_its_code(options: dict[str, Any], code: str) -
 def test_options_round_trip_through_the_store(sender: Sender) -> None:
     created = sender.create_endpoint(
         "t1", URL, allow_local=True, rate_limit=4, batch={"max_events": 10},
-        ordering="per_key", headers={"X-Team": "billing"}, redact=["/note"],
+        ordering="per_key", headers={"X-Team": "billing"}, redact=["/endpoint_id"],
+        event_types=["test.ping"],
         filter={"/type": {"$eq": "invoice.paid"}}, versions={"payment.failed": 1}).endpoint
     ep = sender.get_endpoint("t1", created.id)
     assert ep == created
     assert (ep.rate_limit, ep.batch, ep.ordering) == (
         4.0, {**BATCH_DEFAULTS, "max_events": 10}, "per_key")
     assert (ep.headers, ep.redact, ep.versions) == (
-        {"X-Team": "billing"}, ["/note"], {"payment.failed": 1})
+        {"X-Team": "billing"}, ["/endpoint_id"], {"payment.failed": 1})
     plain = sender.create_endpoint("t1", URL, allow_local=True).endpoint
     assert sender.get_endpoint("t1", plain.id).batch is None
 

@@ -26,6 +26,8 @@ from .errors import DestinationRefusedError
 from .metrics import Metrics
 from .models import Attempt, AttemptResult, Claimed, Endpoint
 from .outcome import FAILED, GONE, classify, next_step
+from .rate_limit import RateGate
+from .redaction import redact_payload
 from .ssrf import CheckedResolver, Resolve, guarded_socket, parse_destination
 from .tracing import Tracing
 
@@ -50,9 +52,11 @@ Response = tuple[Optional[int], Optional[str], dict[str, str], str]
 class AttemptRunner:
     """Sends claimed deliveries: endpoint, signature, POST, outcome, result.
 
-    Each attempt signs the delivery's payload with the endpoint's current keys (the
-    profile's headers plus ``Content-Type: application/json``) at the time of sending and
-    POSTs it, redirects not followed, within the endpoint's timeout (default: connect +
+    Each attempt waits for a send slot if the endpoint is rate-limited
+    (:mod:`.rate_limit`), drops the endpoint's redacted fields from the payload
+    (:mod:`.redaction`), signs it with the endpoint's current keys (the profile's headers
+    plus ``Content-Type: application/json`` and the endpoint's custom headers) at the time
+    of sending and POSTs it, redirects not followed, within the endpoint's timeout (default: connect +
     read timeout). The answer is classified (:func:`~hookseal_sender.outcome.classify`),
     the next status decided (:func:`~hookseal_sender.outcome.next_step`) and the result
     queued on the write-back.
@@ -71,7 +75,7 @@ class AttemptRunner:
 
     def __init__(self, config: SenderConfig, endpoints: EndpointCache, writeback: WriteBack,
                  metrics: Metrics, calls: StoreCalls, resolve: Optional[Resolve], *,
-                 connections: int, hold: Callable[[str], None],
+                 connections: int, hold: Callable[..., None],
                  tracing: Optional[Tracing] = None) -> None:
         self._endpoints = endpoints
         self._writeback = writeback
@@ -81,6 +85,7 @@ class AttemptRunner:
         self._connections = connections
         self._hold = hold
         self._tracing = tracing or Tracing()
+        self._rates = RateGate(calls, writeback, hold)
         self._user_agent = config.user_agent
         # One deadline per attempt (connect + read) and a connect timeout; no per-read
         # timer (sock_read): re-arming it on every chunk cost about 15 us per request,
@@ -116,14 +121,20 @@ class AttemptRunner:
                 return None
             if not self._sendable(c, cached, started):
                 return None
+            if cached.endpoint.rate_limit is not None:
+                if not await self._rates.admit(c, cached.endpoint):
+                    return None  # given back, due at its next send slot: no attempt
+                started = time.time()
             signer = cached.signer
             if signer is None:
                 raise hookseal.ConfigurationError(
                     f"endpoint {c.endpoint_id} has no {cached.endpoint.signing} signing key")
-            body = c.payload.encode("utf-8")
+            body = redact_payload(c.payload, cached.endpoint.redact).encode("utf-8")
             headers = signer.sign(body, timestamp=int(started), msg_id=c.event_id,
                                   event_type=c.event_type)
             headers["Content-Type"] = "application/json"
+            if cached.endpoint.headers:  # custom ones never use a name set above
+                headers.update(cached.endpoint.headers)
             span = self._tracing.attempt(c)
             headers["traceparent"] = span.header
             t0 = time.perf_counter()

@@ -83,9 +83,10 @@ class Claims:
         self._wakes += 1
         self._dry_until = 0.0
 
-    def hold(self, endpoint_id: str) -> None:
-        """Leave a paused endpoint out of claims for :data:`HELD_SECONDS`."""
-        self._held[endpoint_id] = time.monotonic() + HELD_SECONDS
+    def hold(self, endpoint_id: str, seconds: float = HELD_SECONDS) -> None:
+        """Leave an endpoint out of claims for ``seconds`` (a paused one: for
+        :data:`HELD_SECONDS`; a rate-limited one: until its next send slot)."""
+        self._held[endpoint_id] = time.monotonic() + seconds
 
     def pause(self, mono: float) -> Optional[float]:
         """Seconds to wait before the next claim, or ``None`` if one may start now."""

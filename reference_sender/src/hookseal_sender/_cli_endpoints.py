@@ -6,6 +6,7 @@ import argparse
 from typing import Any, Callable
 
 from ._cli_auth import auth_from_args
+from ._cli_options import describe_options, options_from_args
 from ._cli_output import console, endpoint_table, print_json, when
 from .errors import InvalidRequestError
 from .models import Endpoint
@@ -24,8 +25,10 @@ def _add(args: argparse.Namespace, sender: Sender) -> None:
     created = sender.create_endpoint(
         args.tenant, args.url, description=args.description or "", event_types=args.event_type,
         profile=args.profile, signing=args.signing, allow_local=args.allow_local,
-        notify_email=args.notify_email, auth=auth_from_args(args))
+        notify_email=args.notify_email, auth=auth_from_args(args), **options_from_args(args))
     console.print(endpoint_table([created.endpoint]))
+    for line in describe_options(created.endpoint):
+        console.print(line, markup=False)
     console.print(f"Secret (shown once): [bold]{created.secret}[/]")
     console.print(f"Public key: {created.public_key}")
 
@@ -45,7 +48,11 @@ def _update(args: argparse.Namespace, sender: Sender) -> None:
             fields[name] = getattr(args, name)
     if args.event_type is not None:
         fields["event_types"] = args.event_type or None
-    console.print(endpoint_table([sender.update_endpoint(args.tenant, args.id, **fields)]))
+    fields.update(options_from_args(args))
+    updated = sender.update_endpoint(args.tenant, args.id, **fields)
+    console.print(endpoint_table([updated]))
+    for line in describe_options(updated):
+        console.print(line, markup=False)
 
 
 def _rotate(args: argparse.Namespace, sender: Sender) -> None:

@@ -11,6 +11,7 @@ from hookseal import PROFILES
 from hookseal.profiles import HOOKSEAL_V1
 
 from ._cli_auth import add_auth_arguments
+from ._cli_options import add_option_arguments
 from ._inputs import MAX_BULK_REPLAY, MAX_PAGE, MAX_UNIX_TIME
 from ._logs import FORMATS, LEVELS
 from ._suggest import unknown
@@ -100,6 +101,7 @@ def _add_endpoint_commands(sub: argparse._SubParsersAction) -> None:  # type: ig
     add.add_argument("--allow-local", action="store_true",
                      help="allow http:// and local addresses; needs allow_local true in the "
                           "settings (init --allow-local)")
+    add_option_arguments(add)
     add_auth_arguments(add)
     ls = ep.add_parser("list", help="list the endpoints")
     _json_flag(ls, "the endpoints")
@@ -111,6 +113,7 @@ def _add_endpoint_commands(sub: argparse._SubParsersAction) -> None:  # type: ig
     upd.add_argument("--profile", help=f"the new profile ({', '.join(sorted(PROFILES))})")
     upd.add_argument("--event-type", action="append", type=_event_type, metavar="TYPE",
                      help="the new subscriptions (repeat; replaces the old ones)")
+    add_option_arguments(upd, update=True)
     rot = ep.add_parser("rotate", help="make a new secret; the old one keeps signing a while")
     rot.add_argument("id", help="the endpoint (ep_...)")
     rot.add_argument("--overlap", type=_number_in(0, MAX_ROTATION_OVERLAP, "--overlap"),

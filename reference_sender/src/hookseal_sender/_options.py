@@ -1,7 +1,8 @@
 """The checks of an endpoint's subscription options (contract 4.2-4.5), in one table.
 
 ``versions``, ``filter``, ``headers``, ``redact``, ``rate_limit``, ``batch`` and
-``ordering`` are each checked by one function of :data:`OPTION_CHECKS`, which takes the
+``ordering`` are each checked by one function of :data:`OPTION_CHECKS` (``filter`` by
+:mod:`.filters`, ``headers`` by :mod:`.custom_headers`, ``redact`` by :mod:`.redaction`), which takes the
 value and the endpoint's other settings (:class:`OptionContext`: some options depend on
 them, such as the header names the profile reserves, or the fields required in the event
 types it takes) and returns the value as stored, or raises the option's own
@@ -17,12 +18,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
+from .custom_headers import check_headers
 from .errors import (
     InvalidBatchError,
     InvalidOrderingError,
     InvalidRateLimitError,
     InvalidRequestError,
 )
+from .filters import check_filter
+from .redaction import check_redact
 
 __all__ = ["BATCH_DEFAULTS", "MAX_BATCH_EVENTS", "OPTION_CHECKS", "OPTION_FIELDS",
            "ORDERING_MODES", "OptionContext", "check_options"]
@@ -68,31 +72,6 @@ def check_versions(value: Any, context: OptionContext) -> Optional[dict[str, int
             raise InvalidRequestError(
                 f"versions[{event_type!r}] must be a major version number (1, 2, ...)")
     return dict(pins)
-
-
-def check_filter(value: Any, context: OptionContext) -> Optional[dict[str, Any]]:
-    """A filter over the envelope: a JSON object (its operators are checked where it is
-    compiled)."""
-    return None if value is None else _object(value, "filter")
-
-
-def check_headers(value: Any, context: OptionContext) -> Optional[dict[str, str]]:
-    """Extra request headers: an object from name to string value."""
-    if value is None:
-        return None
-    headers = _object(value, "headers")
-    if not all(isinstance(v, str) for v in headers.values()):
-        raise InvalidRequestError("headers must map each header name to a string value")
-    return dict(headers)
-
-
-def check_redact(value: Any, context: OptionContext) -> Optional[list[str]]:
-    """Redacted fields: a list of JSON Pointers into ``data``."""
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
-        raise InvalidRequestError("redact must be a list of JSON Pointers or null")
-    return list(value)
 
 
 def check_rate_limit(value: Any, context: OptionContext) -> Optional[float]:

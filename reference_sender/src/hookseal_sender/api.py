@@ -40,6 +40,7 @@ from ._inputs import (
     unix_time,
 )
 from ._options import MAX_BATCH_EVENTS, OPTION_FIELDS, ORDERING_MODES
+from ._subscription_schema import FILTER_SCHEMA, HEADERS_SCHEMA, RATE_LIMIT_SCHEMA, REDACT_SCHEMA
 from ._version import __version__
 from .backfill import MAX_BACKFILL_EVENTS, BackfillError, backfill, parse_events
 from .endpoint_auth import AUTH_TYPES
@@ -99,10 +100,10 @@ _ENDPOINT_IN = {"type": "object", "required": ["url"], "properties": {
     "notify_email": {"type": ["string", "null"], "maxLength": MAX_EMAIL},
     "versions": {"type": ["object", "null"], "additionalProperties": {"type": "integer",
                                                                       "minimum": 1}},
-    "filter": {"type": ["object", "null"]},
-    "headers": {"type": ["object", "null"], "additionalProperties": {"type": "string"}},
-    "redact": {"type": ["array", "null"], "items": {"type": "string"}},
-    "rate_limit": {"type": ["number", "null"], "exclusiveMinimum": 0},
+    "filter": FILTER_SCHEMA,
+    "headers": HEADERS_SCHEMA,
+    "redact": REDACT_SCHEMA,
+    "rate_limit": RATE_LIMIT_SCHEMA,
     "batch": {"type": ["object", "null"], "additionalProperties": False, "properties": {
         "max_events": {"type": "integer", "minimum": 1, "maximum": MAX_BATCH_EVENTS},
         "max_bytes": {"type": "integer", "minimum": 1},

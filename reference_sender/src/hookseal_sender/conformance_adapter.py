@@ -32,6 +32,10 @@ from .worker import BackgroundWorker
 
 __all__ = ["Adapter", "ConformanceAdapter", "delivery_json", "main", "serve"]
 
+#: The optional features of ADAPTER.md the reference sender implements (``hello``).
+FEATURES = ("auth_mtls", "auth_oauth", "auth_static", "filters", "headers", "proxy",
+            "rate_limit", "redaction", "traceparent")
+
 Response = dict[str, Any]
 
 
@@ -70,10 +74,6 @@ def delivery_json(d: Delivery) -> dict[str, Any]:
         ],
         "next_attempt_at": d.next_attempt_at if d.status == "pending" else None,
     }
-
-
-#: The optional features (contract 4.2-4.6) this adapter's sender implements.
-FEATURES = ("auth_static", "auth_oauth", "auth_mtls", "proxy", "traceparent")
 
 
 class ConformanceAdapter:

@@ -14,6 +14,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .._http import check_path_and_query
 from .._inputs import check_text
 
+#: The portal's text areas (the subscription options page): one item per line.
+MULTILINE_FIELDS = frozenset({"filter", "headers", "redact", "cert_pem", "key_pem"})
+
 
 def check_values(request: Request, form: Optional[FormData]) -> None:
     """Refuse control characters and lone surrogates in the path, query and form values.
@@ -21,7 +24,7 @@ def check_values(request: Request, form: Optional[FormData]) -> None:
     Ids in paths, filters, cursors and some form values reach the store without passing
     the Sender's own checks, and PostgreSQL cannot even compare a string holding NUL: a 500
     instead of a 400. Every portal input is a single line, so none legitimately holds one,
-    except the PEM text areas (:data:`MULTILINE_FIELDS`), which may hold line breaks.
+    but the text areas of :data:`MULTILINE_FIELDS`, which may hold tabs and newlines.
 
     Raises:
         InvalidRequestError: A value holds one (or a path or query value is too long).
@@ -30,11 +33,10 @@ def check_values(request: Request, form: Optional[FormData]) -> None:
     for name, value in form.multi_items() if form is not None else ():
         if isinstance(value, str):  # uploads are never read
             # Characters only: lengths are the Sender's (other_types may list many types).
-            check_text(value, name, sys.maxsize, multiline=name in MULTILINE_FIELDS)
-
-
-#: Form fields of several lines: a certificate and key pasted as PEM.
-MULTILINE_FIELDS = frozenset({"cert_pem", "key_pem"})
+            if name in MULTILINE_FIELDS:  # browsers send a text area's newlines as CR LF
+                check_text(value.replace("\r\n", "\n"), name, sys.maxsize, multiline=True)
+            else:
+                check_text(value, name, sys.maxsize)
 
 
 class RateLimiter:

@@ -28,6 +28,7 @@ from ..sender import Sender
 from ._auth_pages import AuthPages
 from ._delivery_pages import DeliveryPages
 from ._guards import SecurityHeaders, security_headers
+from ._option_pages import OptionPages
 from ._pages import COOKIE, NOTICES, Ctx, Pages, PortalConfig
 from .queries import TTLCache, endpoint_health, page_deliveries
 
@@ -193,6 +194,7 @@ def create_portal(sender: Sender, config: Optional[PortalConfig] = None) -> ASGI
     p = _Portal(sender, config)
     d = DeliveryPages(sender, config)
     a = AuthPages(sender, config)
+    o = OptionPages(sender, config)
     routes = [
         Route("/", p.page(p.endpoints)),
         Route("/login", p.login, methods=["GET", "POST"]),
@@ -209,6 +211,10 @@ def create_portal(sender: Sender, config: Optional[PortalConfig] = None) -> ASGI
         Route("/endpoints/{eid}/delete", p.page(p.delete, write=True), methods=["POST"]),
         Route("/endpoints/{eid}/auth", a.page(a.show)),
         Route("/endpoints/{eid}/auth", a.page(a.save, write=True), methods=["POST"]),
+        Route("/endpoints/{eid}/options", o.page(o.options)),
+        Route("/endpoints/{eid}/options", o.page(o.save, write=True), methods=["POST"]),
+        Route("/endpoints/{eid}/options/preview", o.page(o.preview, write=True),
+              methods=["POST"]),
         Route("/deliveries", d.page(d.deliveries)),
         Route("/deliveries.csv", d.page(d.export_csv)),
         Route("/deliveries.json", d.page(d.export_json)),

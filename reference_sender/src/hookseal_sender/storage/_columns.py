@@ -69,11 +69,6 @@ def to_delivery(row: Sequence[Any]) -> Delivery:
     return Delivery(**dict(zip(DELIVERY_COLS, row)))
 
 
-def subscribed(rows: Sequence[Sequence[Any]], event_type: str) -> list[str]:
-    """The endpoint ids among ``(id, event_types JSON or NULL)`` rows subscribed to a type."""
-    return [eid for eid, types in rows if types is None or event_type in json.loads(types)]
-
-
 def headers_json(headers: Mapping[str, str]) -> str:
     """``json.dumps(headers)``, byte for byte, at half its cost for a flat dict of strings.
 

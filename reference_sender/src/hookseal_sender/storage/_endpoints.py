@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from typing import Any, Optional
 
 from ..errors import ConfigError
+from ..filters import matching
 from ..models import Endpoint, EndpointKey
-from ._columns import ENDPOINT_COLS, JSON_COLS, UPDATABLE, id_scope, subscribed, to_endpoint
+from ._columns import ENDPOINT_COLS, JSON_COLS, UPDATABLE, id_scope, to_endpoint
 from ._connections import Connections
 
 
@@ -120,21 +121,25 @@ class Endpoints(Connections):
             return bool(self._exec(conn, f"UPDATE endpoints SET {', '.join(sets)} WHERE {where}",
                                    [*params, *scope]).rowcount)
 
-    _SUBSCRIBERS = ("SELECT id, event_types FROM endpoints WHERE tenant_id = ? "
+    _SUBSCRIBERS = ("SELECT id, event_types, filter, version FROM endpoints WHERE tenant_id = ? "
                     "AND status IN ('active','paused') ORDER BY id")
 
-    def subscribed_endpoints(self, conn: Any, tenant_id: str, event_type: str) -> list[str]:
+    def subscribed_endpoints(self, conn: Any, tenant_id: str, event_type: str,
+                             payload: Optional[str] = None) -> list[str]:
         """Ids of a tenant's active or paused endpoints subscribed to a type.
 
         Args:
             conn: Connection.
             tenant_id: The tenant.
             event_type: The type.
+            payload: The event's body: given, an endpoint whose filter does not match it
+                is left out (:func:`hookseal_sender.filters.matching`).
 
         Returns:
             Endpoint ids.
         """
-        return subscribed(self._exec(conn, self._SUBSCRIBERS, [tenant_id]).fetchall(), event_type)
+        return matching(self._exec(conn, self._SUBSCRIBERS, [tenant_id]).fetchall(), event_type,
+                        payload)
 
     def check_master_key(self) -> bool:
         """Check that the master key decrypts the secrets already stored (the newest one).

@@ -40,7 +40,8 @@ class Queue(Connections):
         now: float,
     ) -> list[tuple[str, str]]:
         """Insert an event and a new delivery for each of the tenant's endpoints subscribed
-        to its type (see :meth:`subscribed_endpoints`), in the caller's transaction.
+        to its type whose filter matches ``payload`` (see :meth:`subscribed_endpoints`), in
+        the caller's transaction.
 
         Takes :meth:`insert_event`'s arguments but ``deliveries``, which it makes.
 
@@ -48,7 +49,7 @@ class Queue(Connections):
             The ``(delivery_id, endpoint_id)`` pairs written.
         """
         deliveries = [(new_id("dlv"), ep)
-                      for ep in self.subscribed_endpoints(conn, tenant_id, event_type)]
+                      for ep in self.subscribed_endpoints(conn, tenant_id, event_type, payload)]
         self.insert_event(conn, event_id, tenant_id, event_type, payload, deliveries, now)
         return deliveries
 

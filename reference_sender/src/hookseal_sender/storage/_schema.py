@@ -169,6 +169,13 @@ CREATE TABLE IF NOT EXISTS admin_jobs (
     created_at {REAL} NOT NULL,
     updated_at {REAL} NOT NULL
 );
+-- Per rate-limited endpoint: the earliest time of its next send (contract 4.3), shared by
+-- every worker and process (hookseal_sender.rate_limit).
+CREATE TABLE IF NOT EXISTS send_slots (
+    endpoint_id TEXT PRIMARY KEY,
+    next_at {REAL} NOT NULL,
+    granted_at {REAL}
+);
 """
 
 

@@ -15,6 +15,8 @@
 - :mod:`._owner_alerts`: owner alert episodes, recent attempts, endpoint activity.
 - :mod:`._corrections`: corrected events and the bodies they replaced;
 - :mod:`._jobs`: the admin console's background jobs.
+- :mod:`._rates`: rate-limited endpoints' send slots;
+- :mod:`._events`: a tenant's recent events (the portal's filter preview).
 
 Column lists and row converters they share live in :mod:`._columns`.
 """
@@ -25,9 +27,11 @@ from ._audit import Audit
 from ._backfill import Backfill
 from ._corrections import Corrections
 from ._endpoints import Endpoints
+from ._events import RecentEvents
 from ._jobs import Jobs
 from ._owner_alerts import OwnerAlerts
 from ._queue import Queue
+from ._rates import SendSlots
 from ._replay import ReplayAndCancel
 from ._retention import Retention
 from ._schema import SCHEMA, Schema
@@ -35,7 +39,7 @@ from ._stats import Aggregates
 
 
 class SQLStore(Schema, Endpoints, Backfill, Queue, ReplayAndCancel, Aggregates, Retention, Audit,
-               OwnerAlerts, Corrections, Jobs):
+               OwnerAlerts, Corrections, Jobs, SendSlots, RecentEvents):
     """A :class:`~hookseal_sender.storage.base.Store` over a DB-API connection per thread;
     dialects (:class:`~hookseal_sender.storage.SQLiteStore`,
     :class:`~hookseal_sender.storage.PostgresStore`) override the hooks of

@@ -339,8 +339,10 @@ class Store(Statistics):
         """Change fields of an endpoint; returns whether it exists (for that tenant)."""
 
     @abc.abstractmethod
-    def subscribed_endpoints(self, conn: Any, tenant_id: str, event_type: str) -> list[str]:
-        """Ids of a tenant's active or paused endpoints subscribed to a type."""
+    def subscribed_endpoints(self, conn: Any, tenant_id: str, event_type: str,
+                             payload: Optional[str] = None) -> list[str]:
+        """Ids of a tenant's active or paused endpoints subscribed to a type (and, given the
+        event's ``payload``, whose filter matches it)."""
 
     @abc.abstractmethod
     def keys(self, endpoint_id: str, *, now: Optional[float] = None) -> list[EndpointKey]:
@@ -353,6 +355,17 @@ class Store(Statistics):
     ) -> None:
         """Add keys and make the same kinds' current keys (and those of ``kinds``) expire
         at ``expires_at``."""
+
+    @abc.abstractmethod
+    def take_send_slot(self, endpoint_id: str, interval: float, now: float,
+                       horizon: float) -> tuple[Optional[float], float]:
+        """Take an endpoint's next send slot if it starts within ``horizon`` of ``now``
+        (rate limits, contract 4.3); returns ``(slot or None, next free slot)``."""
+
+    @abc.abstractmethod
+    def recent_events(self, tenant_id: str, limit: int,
+                      since: float) -> list[tuple[str, str, float, str]]:
+        """A tenant's newest events since a time: ``(id, type, created_at, payload)``."""
 
     # events and deliveries ------------------------------------------------
     @abc.abstractmethod
@@ -368,7 +381,8 @@ class Store(Statistics):
         now: float,
     ) -> list[tuple[str, str]]:
         """Insert an event and a new delivery for each endpoint of the tenant subscribed to
-        its type; returns the ``(delivery_id, endpoint_id)`` pairs."""
+        its type whose filter matches the payload; returns the ``(delivery_id,
+        endpoint_id)`` pairs."""
 
     @abc.abstractmethod
     def claim(

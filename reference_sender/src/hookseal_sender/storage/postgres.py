@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from ..filters import matching
 from ..models import AttemptResult, new_id
 from ..secretbox import SecretBox
-from ._columns import subscribed
 from ._sql import SCHEMA, SQLStore
 
 #: Seconds a connection attempt may take.
@@ -109,7 +109,7 @@ class PostgresStore(SQLStore):
         process, which costs the enqueuer more than the statements themselves."""
         rows = self._exec(conn, f"WITH event AS ({self._INSERT_EVENT}) {self._SUBSCRIBERS}",
                           [event_id, tenant_id, event_type, payload, now, tenant_id]).fetchall()
-        deliveries = [(new_id("dlv"), ep) for ep in subscribed(rows, event_type)]
+        deliveries = [(new_id("dlv"), ep) for ep in matching(rows, event_type, payload)]
         self._insert_deliveries(conn, event_id, tenant_id, event_type, deliveries, now)
         return deliveries
 
