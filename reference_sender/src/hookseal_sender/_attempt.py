@@ -10,10 +10,12 @@ from typing import Callable, Optional
 import aiohttp
 import hookseal
 
+from ._derived import DERIVATION_FAILED, DerivationFailedError, VersionedBodies
 from ._endpoint_cache import CachedEndpoint, EndpointCache
 from ._health import UNUSABLE
 from ._store_calls import StoreCalls
 from ._writeback import WriteBack
+from .catalog import sender_catalog
 from .config import SenderConfig
 from .errors import DestinationRefusedError
 from .metrics import Metrics
@@ -74,6 +76,8 @@ class AttemptRunner:
                                               sock_connect=config.connect_timeout)
         self._sessions: dict[bool, aiohttp.ClientSession] = {}
         self._unusable_logged: set[tuple[str, int]] = set()  # (endpoint, version) logged
+        # Each endpoint's version of an event (derived for pinned ones, contract 4.2).
+        self._bodies = VersionedBodies(sender_catalog(config.catalog))
 
     async def attempt(self, c: Claimed) -> Optional[AttemptResult]:
         """Attempt ``c`` once and queue what came of it on the write-back.
@@ -100,7 +104,11 @@ class AttemptRunner:
             if signer is None:
                 raise hookseal.ConfigurationError(
                     f"endpoint {c.endpoint_id} has no {cached.endpoint.signing} signing key")
-            body = c.payload.encode("utf-8")
+            try:
+                body = self._bodies.body(c, cached.endpoint, started)
+            except DerivationFailedError as exc:
+                self._fail_unsent(c, DERIVATION_FAILED, exc.detail, started)
+                return None
             headers = signer.sign(body, timestamp=int(started), msg_id=c.event_id,
                                   event_type=c.event_type)
             headers["Content-Type"] = "application/json"
@@ -160,7 +168,12 @@ class AttemptRunner:
             self._unusable_logged.add(key)
             logger.error("endpoint %s: %s; its deliveries fail until it is updated",
                          c.endpoint_id, reason)
-        attempt = Attempt(c.attempt_count + 1, now, None, UNUSABLE, 0.0, {}, reason, FAILED)
+        self._fail_unsent(c, UNUSABLE, reason, now)
+
+    def _fail_unsent(self, c: Claimed, error: str, reason: str, now: float) -> None:
+        """Fail ``c`` for good without sending it: an attempt with ``error`` and the reason
+        as its body (the delivery's ``last_error``)."""
+        attempt = Attempt(c.attempt_count + 1, now, None, error, 0.0, {}, reason, FAILED)
         self._writeback.add(AttemptResult(c.id, c.endpoint_id, attempt, "failed", None,
                                           c.round_attempts + 1), c.tenant_id)
 

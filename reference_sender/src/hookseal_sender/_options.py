@@ -1,7 +1,8 @@
 """The checks of an endpoint's subscription options (contract 4.2-4.5), in one table.
 
-``versions``, ``filter``, ``headers``, ``redact``, ``rate_limit``, ``batch`` and
-``ordering`` are each checked by one function of :data:`OPTION_CHECKS`, which takes the
+``versions`` (:func:`hookseal_sender.versioning.check_versions`), ``filter``,
+``headers``, ``redact``, ``rate_limit``, ``batch`` and ``ordering`` are each checked by
+one function of :data:`OPTION_CHECKS`, which takes the
 value and the endpoint's other settings (:class:`OptionContext`: some options depend on
 them, such as the header names the profile reserves, or the fields required in the event
 types it takes) and returns the value as stored, or raises the option's own
@@ -17,12 +18,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
+from .catalog import SenderCatalog
 from .errors import (
     InvalidBatchError,
     InvalidOrderingError,
     InvalidRateLimitError,
     InvalidRequestError,
 )
+from .versioning import check_versions
 
 __all__ = ["BATCH_DEFAULTS", "MAX_BATCH_EVENTS", "OPTION_CHECKS", "OPTION_FIELDS",
            "ORDERING_MODES", "OptionContext", "check_options"]
@@ -45,29 +48,20 @@ class OptionContext:
         event_types: Subscribed event types, or ``None`` for all.
         profile: The signature profile.
         header_prefix: The ``hookseal-v1`` header prefix.
+        catalog: The sender's event catalog (:class:`~hookseal_sender.catalog.SenderCatalog`;
+            ``None``: the sample), which pinned versions are checked against.
     """
 
     event_types: Optional[list[str]]
     profile: str
     header_prefix: str
+    catalog: Optional[SenderCatalog] = None
 
 
 def _object(value: Any, name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidRequestError(f"{name} must be a JSON object or null")
     return value
-
-
-def check_versions(value: Any, context: OptionContext) -> Optional[dict[str, int]]:
-    """Pinned versions: an object from event type to a major version (an integer >= 1)."""
-    if value is None:
-        return None
-    pins = _object(value, "versions")
-    for event_type, version in pins.items():
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            raise InvalidRequestError(
-                f"versions[{event_type!r}] must be a major version number (1, 2, ...)")
-    return dict(pins)
 
 
 def check_filter(value: Any, context: OptionContext) -> Optional[dict[str, Any]]:

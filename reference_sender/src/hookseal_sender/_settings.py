@@ -74,6 +74,7 @@ FIELDS: dict[str, Callable[[Any], Any]] = {
     "public_url": _string,
     "smtp": _optional_object,
     "portal": _object,
+    "catalog": _optional_string,
 }
 
 
@@ -142,7 +143,8 @@ def read_settings(path: Path) -> dict[str, Any]:
 
 
 def resolve_paths(settings: dict[str, Any], base: Path) -> dict[str, Any]:
-    """Resolve the relative paths of settings (SQLite file, master key) against ``base``.
+    """Resolve the relative paths of settings (SQLite file, master key, catalog directory)
+    against ``base``.
 
     Args:
         settings: Checked settings.
@@ -157,4 +159,6 @@ def resolve_paths(settings: dict[str, Any], base: Path) -> dict[str, Any]:
         out["database"] = f"sqlite:///{base / db[len('sqlite:///'):]}"
     if out.get("master_key_file"):
         out["master_key_file"] = str(base / out["master_key_file"])
+    if out.get("catalog"):
+        out["catalog"] = str(base / out["catalog"])
     return out

@@ -1,21 +1,30 @@
-"""The one place that validates event data against the event catalog.
+"""The sender's event catalog: one per catalog directory, the one source of what it sends.
 
-The catalog (``hookseal_catalog``) is the authority: its schemas, its versions, its
-error messages. For speed, valid data is recognised by a compiled ``jsonschema-rs``
-validator of the same (inlined) schema; anything that validator rejects goes to the
-catalog's own validator, whose verdict and message are the ones reported. Enqueue latency
-is dominated by validation, and this path is about 20 times faster (see BENCHMARKS.md).
+A sender reads the catalog its settings name (``catalog``, a directory; by default the
+sample shipped in ``hookseal_catalog``). :func:`sender_catalog` loads it once per
+directory, refusing one that ``hookseal-catalog lint`` finds errors in, and every part of
+the sender asks it: validation at enqueue (:meth:`SenderCatalog.validate`), the event-type
+lists of the CLI, API and portal (:meth:`SenderCatalog.event_types`), ``test.ping``, the
+pinned versions of endpoints (:mod:`hookseal_sender.versioning`).
+
+The catalog (``hookseal_catalog``) is the authority: its schemas, its versions, its error
+messages. For speed, valid data is recognised by a compiled ``jsonschema-rs`` validator of
+the same (inlined) schema; anything that validator rejects goes to the catalog's own
+validator, whose verdict and message are the ones reported. Enqueue latency is dominated
+by validation, and this path is about 20 times faster (see BENCHMARKS.md).
 """
 
 from __future__ import annotations
 
 import functools
 import threading
-from typing import Any, Callable, Optional
+from pathlib import Path
+from typing import Any, Callable, Optional, Union
 
-from .errors import InvalidPayloadError
+from .errors import ConfigError, InvalidPayloadError
 
-__all__ = ["PING_TYPE", "Validator", "event_catalog", "no_validation", "validate_event"]
+__all__ = ["PING_TYPE", "SenderCatalog", "Validator", "event_catalog", "no_validation",
+           "sender_catalog", "validate_event"]
 
 #: A validator: ``(event_type, data) -> schema version``; raises :class:`InvalidPayloadError`.
 Validator = Callable[[str, Any], int]
@@ -23,50 +32,156 @@ Validator = Callable[[str, Any], int]
 #: Built-in event types the sender itself sends (e.g. by ``endpoints ping``).
 PING_TYPE = "test.ping"
 
-_fast: dict[str, tuple[int, Optional[Any]]] = {}
-_lock = threading.Lock()
+
+class SenderCatalog:
+    """One event catalog as the sender uses it: validation and the event types.
+
+    Build it with :func:`sender_catalog` (one per directory, shared by the process).
+
+    Args:
+        catalog: The loaded :class:`hookseal_catalog.Catalog`.
+    """
+
+    def __init__(self, catalog: Any) -> None:
+        #: The :class:`hookseal_catalog.Catalog`.
+        self.catalog = catalog
+        self._fast: dict[str, tuple[int, Optional[Any]]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def directory(self) -> Optional[Path]:
+        """The catalog's directory (``None`` for a catalog built in memory)."""
+        root = getattr(self.catalog, "root", None)
+        return None if root is None else Path(root)
+
+    def event_types(self) -> list[str]:
+        """The event types a provider sends, sorted (``test.ping`` left out: the sender
+        sends it itself).
+
+        Returns:
+            The type names.
+        """
+        return sorted(t for t in self.catalog.events if t != PING_TYPE)
+
+    def knows(self, event_type: str) -> bool:
+        """Whether the catalog has ``event_type``.
+
+        Args:
+            event_type: The type.
+
+        Returns:
+            True if it has at least one version.
+        """
+        return event_type in self.catalog.events
+
+    def _compiled(self, event_type: str) -> tuple[int, Optional[Any]]:
+        """The current version of a type and a fast validator for it (None if unavailable)."""
+        hit = self._fast.get(event_type)
+        if hit is not None:
+            return hit
+        catalog = self.catalog
+        version = int(catalog.get(event_type).version)  # raises for unknown types
+        fast: Optional[Any] = None
+        try:
+            import jsonschema_rs
+
+            schema = dict(catalog.resolved_schema(event_type, version))
+            for key in ("x-hookseal", "examples", "$id"):
+                schema.pop(key, None)
+            fast = jsonschema_rs.validator_for(schema, validate_formats=False)
+        except Exception:  # no fast path: the catalog's validator does all
+            fast = None
+        with self._lock:
+            self._fast[event_type] = (version, fast)
+        return version, fast
+
+    def validate(self, event_type: str, data: Any) -> int:
+        """Check ``data`` against the schema of ``event_type``'s current version.
+
+        Args:
+            event_type: The event type, e.g. ``invoice.paid``.
+            data: The event's ``data``.
+
+        Returns:
+            The schema version ``data`` follows (the envelope's ``version``).
+
+        Raises:
+            InvalidPayloadError: The type is unknown or the data does not validate.
+        """
+        if not isinstance(data, dict):
+            raise InvalidPayloadError("data must be a JSON object")
+        try:
+            version, fast = self._compiled(event_type)
+            if fast is not None and fast.is_valid(data):
+                return version
+            self.catalog.validate(event_type, data, version)
+        except Exception as exc:  # the catalog's own errors: unknown type, invalid data
+            raise InvalidPayloadError(str(exc)) from None
+        return version
+
+    def ping_version(self, event_type: str, data: Any) -> int:
+        """A validator for ``test.ping``: the catalog's when it has the type, else any
+        object is version 1 (a provider's catalog need not describe the ping).
+
+        Args:
+            event_type: ``test.ping``.
+            data: The ping's data.
+
+        Returns:
+            The schema version.
+
+        Raises:
+            InvalidPayloadError: The catalog has the type and the data does not validate.
+        """
+        if self.knows(event_type):
+            return self.validate(event_type, data)
+        return no_validation(event_type, data)
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=32)
+def _load(directory: Optional[str]) -> SenderCatalog:
+    from hookseal_catalog import CatalogError
+    from hookseal_catalog.lint import load_checked_catalog
+
+    try:
+        return SenderCatalog(load_checked_catalog(directory))
+    except CatalogError as exc:
+        raise ConfigError(f"catalog: {exc}") from None
+
+
+def sender_catalog(directory: Union[str, Path, None] = None) -> SenderCatalog:
+    """The catalog in ``directory`` (default: the sample shipped in ``hookseal_catalog``),
+    loaded and linted once per directory in a process.
+
+    Args:
+        directory: A catalog directory (as ``hookseal-catalog init`` writes), or ``None``.
+
+    Returns:
+        The catalog, shared by every caller that names the same directory.
+
+    Raises:
+        SenderConfigError: The directory is missing, cannot be loaded, or
+            ``hookseal-catalog lint`` finds errors in it; the message is the linter's.
+    """
+    key = None if directory is None else str(Path(directory).resolve())
+    return _load(key)
+
+
 def event_catalog() -> Any:
-    """The event catalog the sender validates against (loaded once).
+    """The sample catalog (the default of a sender whose settings name none).
 
     Returns:
         The :class:`hookseal_catalog.Catalog`.
     """
-    from hookseal_catalog import load_catalog
-
-    return load_catalog()
+    return sender_catalog().catalog
 
 
 #: The former name of :func:`event_catalog`, kept for existing imports.
 _catalog = event_catalog
 
 
-def _compiled(event_type: str) -> tuple[int, Optional[Any]]:
-    """The current version of a type and a fast validator for it (None if unavailable)."""
-    hit = _fast.get(event_type)
-    if hit is not None:
-        return hit
-    catalog = event_catalog()
-    version = int(catalog.get(event_type).version)  # raises for unknown types
-    fast: Optional[Any] = None
-    try:
-        import jsonschema_rs
-
-        schema = dict(catalog.resolved_schema(event_type, version))
-        for key in ("x-hookseal", "examples", "$id"):
-            schema.pop(key, None)
-        fast = jsonschema_rs.validator_for(schema, validate_formats=False)
-    except Exception:  # no fast path: the catalog's validator does all
-        fast = None
-    with _lock:
-        _fast[event_type] = (version, fast)
-    return version, fast
-
-
 def validate_event(event_type: str, data: Any) -> int:
-    """Check ``data`` against the catalog schema of ``event_type`` (its current version).
+    """Check ``data`` against the sample catalog (see :meth:`SenderCatalog.validate`).
 
     Args:
         event_type: The event type, e.g. ``invoice.paid``.
@@ -78,16 +193,7 @@ def validate_event(event_type: str, data: Any) -> int:
     Raises:
         InvalidPayloadError: The type is unknown or the data does not validate.
     """
-    if not isinstance(data, dict):
-        raise InvalidPayloadError("data must be a JSON object")
-    try:
-        version, fast = _compiled(event_type)
-        if fast is not None and fast.is_valid(data):
-            return version
-        event_catalog().validate(event_type, data, version)
-    except Exception as exc:  # the catalog's own errors: unknown type, invalid data
-        raise InvalidPayloadError(str(exc)) from None
-    return version
+    return sender_catalog().validate(event_type, data)
 
 
 def no_validation(event_type: str, data: Any) -> int:

@@ -258,6 +258,10 @@ class SenderConfig:
         signing_keys: ``endpoint`` (each endpoint has its own Ed25519 key pair) or
             ``tenant`` (one key pair per customer, shared by its endpoints and rotated
             together, so a customer publishes one public key).
+        catalog: The event catalog's directory (as ``hookseal-catalog init`` writes it);
+            ``None``: the sample catalog shipped in ``hookseal_catalog``. Validation at
+            enqueue, the event-type lists, ``test.ping`` and pinned versions all read it;
+            a sender refuses at start a catalog that is missing or does not lint.
     """
 
     database: str = "sqlite:///hookseal-sender.db"
@@ -280,6 +284,7 @@ class SenderConfig:
     sqlite_synchronous: str = "NORMAL"
     purge_interval: float = 3600.0
     signing_keys: str = "endpoint"
+    catalog: Optional[str] = None
 
     def __post_init__(self) -> None:
         if self.signing_keys not in ("endpoint", "tenant"):

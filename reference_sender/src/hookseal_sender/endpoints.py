@@ -18,6 +18,7 @@ from hookseal.profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1
 
 from . import _inputs as inputs
 from ._options import OPTION_FIELDS, OptionContext, check_options
+from .catalog import SenderCatalog, sender_catalog
 from .config import SenderConfig, endpoint_retry_policy
 from .errors import ConfigError, DestinationRefusedError, InvalidRequestError, NotFoundError
 from .models import SIGNING_MODES, DeliveryFilter, Endpoint, EndpointKey, new_id
@@ -63,6 +64,11 @@ class EndpointService:
         self.config = config
         self.resolve = resolve
         self.wake = wake
+
+    @property
+    def catalog(self) -> SenderCatalog:
+        """The sender's event catalog (``config.catalog``), which pins are checked against."""
+        return sender_catalog(self.config.catalog)
 
     def allows_local(self, endpoint: Endpoint) -> bool:
         """Whether deliveries to ``endpoint`` may go to ``http://`` and local addresses.
@@ -167,7 +173,7 @@ class EndpointService:
         options = check_options(
             {"versions": versions, "filter": filter, "headers": headers, "redact": redact,
              "rate_limit": rate_limit, "batch": batch, "ordering": ordering},
-            OptionContext(types, profile, header_prefix))
+            OptionContext(types, profile, header_prefix, self.catalog))
         try:
             self._check_url(url, local)
         except DestinationRefusedError as exc:
@@ -289,7 +295,7 @@ class EndpointService:
             stored = {k: fields.get(k, getattr(ep, k))
                       for k in (*OPTION_FIELDS, "event_types", "profile", "header_prefix")}
             context = OptionContext(stored["event_types"], stored["profile"],
-                                    stored["header_prefix"])
+                                    stored["header_prefix"], self.catalog)
             checked = check_options(stored, context)
             fields.update({k: checked[k] for k in OPTION_FIELDS if k in fields})
         if "url" in fields:

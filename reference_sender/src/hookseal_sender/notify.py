@@ -19,8 +19,10 @@ class Notice:
     """Something an endpoint's owner must hear about.
 
     Attributes:
-        kind: ``dead_letter``, ``endpoint_disabled`` or ``delivery_failed`` (a delivery
-            failed without being sent: its endpoint's stored settings cannot be used).
+        kind: ``dead_letter``, ``endpoint_disabled``, ``delivery_failed`` (a delivery
+            failed without being sent: its endpoint's stored settings cannot be used, or
+            its pinned version could not be derived) or ``version_sunset`` (the endpoint
+            is pinned to a version whose sunset is 30 or 7 days away).
         tenant_id: The tenant.
         endpoint_id: The endpoint.
         url: The endpoint URL.

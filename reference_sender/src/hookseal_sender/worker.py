@@ -35,6 +35,7 @@ from ._health import UNUSABLE, EndpointHealth
 from ._outage import StoreOutage
 from ._store_calls import CLAIM_RETRY, CLAIM_RETRY_MAX, StoreCalls
 from ._writeback import FLUSH_BATCH, FLUSH_DELAY, WriteBack
+from .catalog import sender_catalog
 from .config import SenderConfig
 from .metrics import Metrics
 from .models import Claimed, Endpoint
@@ -42,6 +43,7 @@ from .notify import Notifier
 from .outcome import RETRY
 from .ssrf import Resolve
 from .storage import Store
+from .sunsets import SUNSET_INTERVAL, SunsetJob
 
 __all__ = [
     "BODY_EXCERPT",
@@ -217,6 +219,9 @@ class Worker:
         self._maintaining: Optional[asyncio.Task[None]] = None
         self._next_maintenance = 0.0
         self._next_purge = time.monotonic() + PURGE_GRACE  # not while starting up
+        # Sunset notices and pin moves (contract 4.2): at start, then every hour.
+        self._sunsets = SunsetJob(parts.store, sender_catalog(cfg.catalog), parts.notifier)
+        self._next_sunsets = 0.0
 
     # lifecycle -------------------------------------------------------------
     def stop(self) -> None:
@@ -312,6 +317,9 @@ class Worker:
                 purged = await calls.call(self.parts.purge, pool=calls.maintenance)
                 if purged:
                     logger.info("retention purge removed %d deliveries", purged)
+            if mono >= self._next_sunsets:
+                self._next_sunsets = mono + SUNSET_INTERVAL
+                await calls.call(self._sunsets.run, pool=calls.maintenance)
         except Exception as exc:
             calls.trouble("store maintenance", exc)
         finally:

@@ -120,6 +120,13 @@ CREATE TABLE IF NOT EXISTS audit_log (
     at {REAL} NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_tenant ON audit_log (tenant_id, id);
+-- Sunset notices sent (contract 4.2), one row each: its key says which (endpoint, type,
+-- version, days before), so a restarted or second process never sends it again.
+CREATE TABLE IF NOT EXISTS sunset_notices (
+    id TEXT PRIMARY KEY,
+    endpoint_id TEXT NOT NULL,
+    at {REAL} NOT NULL
+);
 """
 
 
