@@ -13,7 +13,7 @@ def _add(args: argparse.Namespace, sender: Sender) -> None:
     created = sender.create_endpoint(
         args.tenant, args.url, description=args.description or "", event_types=args.event_type,
         profile=args.profile, signing=args.signing, allow_local=args.allow_local,
-        notify_email=args.notify_email)
+        notify_email=args.notify_email, versions=dict(args.pin) if args.pin else None)
     console.print(endpoint_table([created.endpoint]))
     console.print(f"Secret (shown once): [bold]{created.secret}[/]")
     console.print(f"Public key: {created.public_key}")
@@ -30,6 +30,11 @@ def _update(args: argparse.Namespace, sender: Sender) -> None:
             fields[name] = getattr(args, name)
     if args.event_type is not None:
         fields["event_types"] = args.event_type or None
+    if args.pin or args.unpin:
+        pins = {**(sender.get_endpoint(args.tenant, args.id).versions or {}), **dict(args.pin or [])}
+        for event_type in args.unpin or []:
+            pins.pop(event_type, None)
+        fields["versions"] = pins or None
     console.print(endpoint_table([sender.update_endpoint(args.tenant, args.id, **fields)]))
 
 

@@ -47,13 +47,20 @@ def cells(*values: str) -> list[Text]:
     return [Text(v) for v in values]
 
 
+def _events(e: Endpoint) -> str:
+    """An endpoint's event types, and its pinned versions if it has any."""
+    types = ", ".join(e.event_types) if e.event_types else "*"
+    pins = ", ".join(f"{t} v{v}" for t, v in sorted((e.versions or {}).items()))
+    return f"{types} (pinned: {pins})" if pins else types
+
+
 def endpoint_table(eps: Sequence[Endpoint]) -> Table:
     """Endpoints as a table."""
     t = Table("id", "url", "status", "events", "signing", "profile", "description")
     for e in eps:
         t.add_row(*cells(e.id, e.url,
                           e.status + (f" ({e.status_reason})" if e.status_reason else ""),
-                          ", ".join(e.event_types) if e.event_types else "*", e.signing,
+                          _events(e), e.signing,
                           e.profile, e.description))
     return t
 

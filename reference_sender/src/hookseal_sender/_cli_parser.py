@@ -50,6 +50,19 @@ def _int_in(low: int, high: int, name: str) -> Callable[[str], int]:
     return parse
 
 
+def _pin(text: str) -> tuple[str, int]:
+    """``TYPE=VERSION`` of ``--pin`` (the version is checked against the catalog later)."""
+    event_type, sep, version = text.rpartition("=")
+    if not sep or not event_type or not version.strip().isdigit():
+        raise argparse.ArgumentTypeError(
+            f"--pin takes TYPE=VERSION, such as payment.failed=1, not {text!r}")
+    return event_type, int(version)
+
+
+_PIN_HELP = ("pin an event type to a major version, as TYPE=VERSION (repeatable); types "
+             "not pinned get the current version")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser.
 
@@ -88,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--profile", default=HOOKSEAL_V1)
     add.add_argument("--signing", default="hmac", choices=["hmac", "ed25519", "both"])
     add.add_argument("--notify-email")
+    add.add_argument("--pin", type=_pin, action="append", metavar="TYPE=VERSION",
+                     help=_PIN_HELP)
     add.add_argument("--allow-local", action="store_true",
                      help="allow http:// and local addresses; needs allow_local true in the "
                           "settings (init --allow-local)")
@@ -99,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     upd.add_argument("--signing", choices=["hmac", "ed25519", "both"])
     upd.add_argument("--profile")
     upd.add_argument("--event-type", action="append")
+    upd.add_argument("--pin", type=_pin, action="append", metavar="TYPE=VERSION",
+                     help=_PIN_HELP + "; kept with the endpoint's other pins")
+    upd.add_argument("--unpin", action="append", metavar="TYPE",
+                     help="remove the pin of an event type (repeatable)")
     rot = ep.add_parser("rotate")
     rot.add_argument("id")
     rot.add_argument("--overlap", type=_number_in(0, MAX_ROTATION_OVERLAP, "--overlap"),
@@ -166,6 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--json", action="store_true", help="print url, token and expiry as JSON")
 
     sub.add_parser("demo", help="run the end-to-end demo in a temp dir")
+    sub.add_parser("event-types", help="the event types of the sender's catalog, with the "
+                   "versions served and their sunsets")
 
     rv = sub.add_parser("review", help="write the health review of a period as an HTML report")
     rv.add_argument("--since", default="90d", help="the period, back from now: 90d, 12h, 2w "

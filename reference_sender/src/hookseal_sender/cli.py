@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 from rich.markup import escape
 
+from ._cli_catalog import cmd_event_types
 from ._cli_deliveries import (
     EXIT_INTERRUPTED,
     LIVE_STATUSES,
@@ -263,7 +264,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             handler = {"endpoints": cmd_endpoints, "send": cmd_send,
                        "deliveries": cmd_deliveries, "purge": cmd_purge,
                        "serve": cmd_serve, "portal-link": cmd_portal_link,
-                       "review": cmd_review}[args.command]
+                       "review": cmd_review, "event-types": cmd_event_types}[args.command]
             return handler(args, sender)
         finally:
             sender.close()
