@@ -21,17 +21,11 @@ def cmd_event_types(args: argparse.Namespace, sender: Sender) -> int:
     Returns:
         The exit status (0).
     """
-    from hookseal_catalog.lifecycle import lifecycle
-
-    catalog = sender.catalog
     t = Table("type", "current", "served", "sunsets")
-    for event_type in catalog.event_types():
-        versions = [lc for lc in lifecycle(catalog.catalog, event_type) if lc.served()]
-        current = next(lc.version for lc in versions if lc.is_current)
-        t.add_row(*cells(event_type, f"v{current}",
-                         ", ".join(f"v{lc.version}" for lc in versions),
-                         ", ".join(f"v{lc.version} {lc.sunset.isoformat()}"
-                                   for lc in versions if lc.sunset) or "-"))
-    console.print(f"Catalog: {catalog.directory}", markup=False)
+    for row in sender.catalog.overview():
+        t.add_row(*cells(row["type"], f"v{row['current']}",
+                         ", ".join(f"v{v}" for v in row["served"]),
+                         ", ".join(f"v{v} {day}" for v, day in row["sunsets"].items()) or "-"))
+    console.print(f"Catalog: {sender.catalog.directory}", markup=False)
     console.print(t)
     return 0

@@ -95,7 +95,10 @@ _ENDPOINT_IN = {"type": "object", "required": ["url"], "properties": {
     "timeout": {"type": ["number", "null"], "exclusiveMinimum": 0},
     "notify_email": {"type": ["string", "null"], "maxLength": MAX_EMAIL},
     "versions": {"type": ["object", "null"], "additionalProperties": {"type": "integer",
-                                                                      "minimum": 1}},
+                                                                      "minimum": 1},
+                 "description": "A major version per event type, served by the sender's "
+                                "catalog (GET .../event-types); unpinned types get the "
+                                "current version"},
     "filter": {"type": ["object", "null"]},
     "headers": {"type": ["object", "null"], "additionalProperties": {"type": "string"}},
     "redact": {"type": ["array", "null"], "items": {"type": "string"}},
@@ -256,6 +259,12 @@ async def bulk_replay(request: Request, sender: Sender, tenant: str, actor: str)
     return await run_in_threadpool(lambda: sender.replay_bulk(
         tenant, flt, confirm=body.get("confirm") is True, actor=actor,
         reason=body.get("reason", ""), limit=body.get("limit")))
+
+
+@_op("GET", "/v1/tenants/{tenant}/event-types",
+     "The event types of the sender's catalog, with the versions served and their sunsets")
+async def event_types(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
+    return {"event_types": sender.catalog.overview()}
 
 
 @_op("GET", "/v1/tenants/{tenant}/audit", "The tenant's audit log")

@@ -16,6 +16,7 @@ by validation, and this path is about 20 times faster (see BENCHMARKS.md).
 
 from __future__ import annotations
 
+import datetime as _dt
 import functools
 import threading
 from pathlib import Path
@@ -62,6 +63,31 @@ class SenderCatalog:
             The type names.
         """
         return sorted(t for t in self.catalog.events if t != PING_TYPE)
+
+    def overview(self, on: Optional[_dt.date] = None) -> list[dict[str, Any]]:
+        """Each event type (as :meth:`event_types`) with its current version, the versions
+        served on ``on`` and their sunsets: what the CLI (``event-types``) and the admin
+        API (``GET /v1/tenants/{tenant}/event-types``) list.
+
+        Args:
+            on: The day (default: today, UTC).
+
+        Returns:
+            ``{"type", "current", "served", "sunsets"}`` per type; ``sunsets`` maps a
+            served version with a sunset to its last day served (ISO date, as a string
+            key: JSON's).
+        """
+        from hookseal_catalog.lifecycle import lifecycle
+
+        out = []
+        for event_type in self.event_types():
+            served = [lc for lc in lifecycle(self.catalog, event_type) if lc.served(on)]
+            out.append({"type": event_type,
+                        "current": self.catalog.event(event_type).current.version,
+                        "served": [lc.version for lc in served],
+                        "sunsets": {str(lc.version): lc.sunset.isoformat()
+                                    for lc in served if lc.sunset}})
+        return out
 
     def knows(self, event_type: str) -> bool:
         """Whether the catalog has ``event_type``.

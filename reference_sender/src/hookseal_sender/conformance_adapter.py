@@ -72,6 +72,10 @@ def delivery_json(d: Delivery) -> dict[str, Any]:
     }
 
 
+#: The optional features (ADAPTER.md) this sender implements, as ``hello`` declares them.
+FEATURES = ("versions",)
+
+
 class ConformanceAdapter:
     """Answers conformance adapter requests against a sender with a background worker.
 
@@ -120,9 +124,11 @@ class ConformanceAdapter:
             return _bad(str(exc))
 
     def hello(self, req: dict[str, Any]) -> Response:
-        """``hello``: name, version, profiles and signing modes."""
+        """``hello``: name, version, profiles, signing modes and the optional features
+        implemented (ADAPTER.md, "Optional features")."""
         return {"ok": True, "name": "hookseal-sender", "version": __version__,
-                "profiles": list(PROFILES), "signing": list(SIGNING_MODES)}
+                "profiles": list(PROFILES), "signing": list(SIGNING_MODES),
+                "features": list(FEATURES)}
 
     def _tenant(self, req: dict[str, Any]) -> str:
         tenant = req.get("tenant", "default")
