@@ -127,3 +127,21 @@ def test_bad_times_in_the_log_filters_are_400_not_500(client: TestClient, sender
     r = client.get(f"/portal/replay?{query}&endpoint={eid}")
     assert r.status_code == 200
     assert f"{field} must be" in r.text or f"{field}: not a date" in r.text
+
+
+def test_the_endpoint_page_shows_each_pin_its_sunset_and_what_changes(
+        client: TestClient, sender: Sender) -> None:
+    pinned = sender.create_endpoint("alice", "https://hooks.example.com/a",
+                                    versions={"payment.failed": 1}).endpoint
+    plain = sender.create_endpoint("alice", "https://hooks.example.com/b").endpoint
+    login(client, sender, "alice")
+    page = client.get(f"/portal/endpoints/{pinned.id}").text
+    row = re.search(r"<th scope=\"row\"><code>payment.failed</code></th>(.*?)</tr>", page, re.S)
+    assert row, page
+    cells = row.group(1)
+    assert "v1 (deprecated)" in cells and "2027-05-31" in cells and "then v2" in cells
+    # From the catalog: v1's derivation from v2, read backwards, and v2's changelog.
+    assert "v2 moves /failure_reason to /failure/message" in cells
+    assert "v2 adds /next_retry_at" in cells
+    assert "pins none" not in page
+    assert "pins none" in client.get(f"/portal/endpoints/{plain.id}").text

@@ -140,6 +140,8 @@ class PinInfo:
         days_left: Days from today to the sunset, if it has one.
         changes: What changes on moving to the next version: the catalog's changelog of
             the newer versions and their derivation steps, read backwards.
+        moves_to: The version the endpoint gets after the sunset (the next one), if the
+            pinned one is not the current.
     """
 
     event_type: str
@@ -149,6 +151,7 @@ class PinInfo:
     sunset: Optional[str]
     days_left: Optional[int]
     changes: list[str]
+    moves_to: Optional[int] = None
 
 
 def _step_change(step: Any) -> str:
@@ -198,7 +201,9 @@ def pin_info(catalog: SenderCatalog, pins: Optional[dict[str, int]],
                 below = max(older, key=lambda v: v.version) if older else None
                 steps = (below.derivation or {}).get("steps", []) if below else []
                 changes += [f"v{ev.version} {_step_change(s)}" for s in steps]
+        newer = [v for v in life if v > version]
         out.append(PinInfo(event_type, version, current, lc.status if lc else "unknown",
                            lc.sunset.isoformat() if lc and lc.sunset else None,
-                           lc.days_to_sunset(day) if lc else None, changes))
+                           lc.days_to_sunset(day) if lc else None, changes,
+                           min(newer) if newer else None))
     return out
