@@ -8,13 +8,18 @@ import datetime as dt
 import json
 from typing import Any
 
+import pytest
 from hookseal_catalog.derivation import derive
+from hookseal_catalog.lifecycle import is_served
+from hookseal_catalog.strategies import data as data_strategy
 from hookseal_sender import Sender
 from hookseal_sender._derived import DERIVATION_FAILED, DerivationFailedError, VersionedBodies
 from hookseal_sender.catalog import no_validation, sender_catalog
 from hookseal_sender.models import Claimed, Endpoint
 from hookseal_sender.notify import Notice
 from hookseal_sender.outbox import envelope
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ._receiver import Receiver
 from .conftest import wait_for
@@ -103,3 +108,31 @@ def test_a_failed_derivation_fails_that_delivery_unsent_and_tells_the_owner(
     notice = wait_for(lambda: notices.got and notices.got[0])
     assert (notice.kind, notice.endpoint_id) == ("delivery_failed", pinned.id)
     assert dataclasses.asdict(notice)["message"].endswith(failed.attempts[0].response_body)
+
+
+_SUPERSEDED = [(ev.type, ev.version) for ev in CATALOG.catalog.versions()
+               if ev.version < CATALOG.catalog.event(ev.type).current.version
+               and is_served(CATALOG.catalog, ev.type, ev.version, dt.date(2027, 1, 1))]
+
+
+def test_the_sample_has_a_superseded_version_to_derive() -> None:
+    assert ("payment.failed", 1) in _SUPERSEDED
+
+
+# The catalog's own property (event_catalog/tests/test_derivation.py,
+# test_current_data_derives_to_valid_old_data_or_a_documented_error) covers derive();
+# this one covers the sender's path to it: the body a pinned endpoint gets.
+@pytest.mark.parametrize(("event_type", "version"), _SUPERSEDED)
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_a_pinned_body_is_valid_for_its_version_or_refused_never_invalid(
+        event_type: str, version: int, data: st.DataObject) -> None:
+    current = data.draw(data_strategy(CATALOG.catalog, event_type))
+    c = _claimed(current, CATALOG.catalog.event(event_type).current.version, event_type)
+    try:
+        body = json.loads(VersionedBodies(CATALOG).body(c, _endpoint({event_type: version}), NOW))
+    except DerivationFailedError as exc:
+        assert exc.detail.startswith(f"derivation_failed: {event_type} v")
+        return
+    assert (body["id"], body["version"]) == ("evt_1", version)
+    CATALOG.catalog.validate(event_type, body["data"], version)
