@@ -16,7 +16,7 @@ A derivation that fails, or data it produces that the pinned schema refuses, is 
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 import orjson
 
@@ -49,6 +49,9 @@ class VersionedBodies:
 
     def __init__(self, catalog: SenderCatalog) -> None:
         self._catalog = catalog
+        self._deriving = catalog.deriving
+        # (type, pinned version, UTC day) -> the version sent: once a day per pin.
+        self._versions: dict[tuple[str, int, Any], Optional[int]] = {}
         # (event id, version) -> body, or the error message of a failed derivation.
         self._cache: OrderedDict[tuple[str, int], Union[bytes, str]] = OrderedDict()
 
@@ -67,12 +70,21 @@ class VersionedBodies:
             DerivationFailedError: The pinned version cannot be derived, or what was
                 derived does not validate against its schema.
         """
-        if not endpoint.versions or c.event_type not in endpoint.versions:
+        pins = endpoint.versions
+        if not pins or c.event_type not in pins:
             return c.payload.encode("utf-8")
+        day = utc_day(now)
+        vkey = (c.event_type, pins[c.event_type], day)
         try:
-            version = version_for(self._catalog, c.event_type, endpoint.versions, utc_day(now))
-        except Exception as exc:  # the catalog no longer has the pinned version
-            raise DerivationFailedError(f"{DERIVATION_FAILED}: {exc}") from None
+            version = self._versions[vkey]
+        except KeyError:
+            try:
+                version = version_for(self._catalog, c.event_type, pins, day)
+            except Exception as exc:  # the catalog no longer has the pinned version
+                raise DerivationFailedError(f"{DERIVATION_FAILED}: {exc}") from None
+            if len(self._versions) > CACHE_SIZE:
+                self._versions.clear()
+            self._versions[vkey] = version
         if version is None:
             return c.payload.encode("utf-8")
         key = (c.event_id, version)
@@ -95,7 +107,7 @@ class VersionedBodies:
         if sent == version:
             return payload.encode("utf-8")
         try:
-            data = derive(self._catalog.catalog, event_type, env["data"], version,
+            data = derive(self._deriving, event_type, env["data"], version,
                           from_version=sent)
             return envelope(env["id"], event_type, data, env["created"], version=version,
                             livemode=env.get("livemode", True)).encode("utf-8")
