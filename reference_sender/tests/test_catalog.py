@@ -169,3 +169,10 @@ def test_the_settings_file_names_the_catalog_relative_to_itself(tmp_path: Path) 
     settings.write_text(json.dumps({"catalog": 3}))
     with pytest.raises(SenderConfigError, match="field 'catalog' must be a non-empty string"):
         read_settings(settings)
+
+
+def test_a_derivations_module_that_cannot_be_imported_is_refused_at_start(
+        tmp_path: Path, master_key: str) -> None:
+    with pytest.raises(SenderConfigError, match="derivations: cannot import 'no_such_mod_x'"):
+        Sender(SenderConfig(database=f"sqlite:///{tmp_path / 's.db'}", master_key=master_key,
+                            derivations=("no_such_mod_x",)))

@@ -77,7 +77,7 @@ class AttemptRunner:
         self._sessions: dict[bool, aiohttp.ClientSession] = {}
         self._unusable_logged: set[tuple[str, int]] = set()  # (endpoint, version) logged
         # Each endpoint's version of an event (derived for pinned ones, contract 4.2).
-        self._bodies = VersionedBodies(sender_catalog(config.catalog))
+        self._bodies = VersionedBodies(sender_catalog(config.catalog, config.derivations))
 
     async def attempt(self, c: Claimed) -> Optional[AttemptResult]:
         """Attempt ``c`` once and queue what came of it on the write-back.

@@ -57,6 +57,12 @@ def _metrics_keys(value: Any) -> list[str]:
     return value
 
 
+def _modules(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(m, str) and m for m in value):
+        raise ValueError("must be a list of module names (strings)")
+    return value
+
+
 def _positive_int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError("must be a positive integer")
@@ -75,6 +81,7 @@ FIELDS: dict[str, Callable[[Any], Any]] = {
     "smtp": _optional_object,
     "portal": _object,
     "catalog": _optional_string,
+    "derivations": _modules,
 }
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
@@ -212,32 +213,47 @@ class _Deriving:
 
 
 @functools.lru_cache(maxsize=32)
-def _load(directory: Optional[str]) -> SenderCatalog:
+def _load(directory: Optional[str], derivations: tuple[str, ...]) -> SenderCatalog:
+    import importlib
+
     from hookseal_catalog import CatalogError
+    from hookseal_catalog.derivation import default_registry
     from hookseal_catalog.lint import load_checked_catalog
 
+    for name in derivations:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise ConfigError(f"derivations: cannot import {name!r}: {exc}") from None
     try:
-        return SenderCatalog(load_checked_catalog(directory))
+        # With the provider's functions imported, a function step naming one that is not
+        # registered is an error, as with `hookseal-catalog lint --derivations`.
+        return SenderCatalog(load_checked_catalog(
+            directory, registry=default_registry if derivations else None))
     except CatalogError as exc:
         raise ConfigError(f"catalog: {exc}") from None
 
 
-def sender_catalog(directory: Union[str, Path, None] = None) -> SenderCatalog:
+def sender_catalog(directory: Union[str, Path, None] = None,
+                   derivations: Sequence[str] = ()) -> SenderCatalog:
     """The catalog in ``directory`` (default: the sample shipped in ``hookseal_catalog``),
     loaded and linted once per directory in a process.
 
     Args:
         directory: A catalog directory (as ``hookseal-catalog init`` writes), or ``None``.
+        derivations: Modules registering the provider's derivation functions
+            (:func:`hookseal_catalog.derivation.register_derivation`), imported first.
 
     Returns:
         The catalog, shared by every caller that names the same directory.
 
     Raises:
         SenderConfigError: The directory is missing, cannot be loaded, or
-            ``hookseal-catalog lint`` finds errors in it; the message is the linter's.
+            ``hookseal-catalog lint`` finds errors in it (the message is the linter's),
+            or a derivations module cannot be imported.
     """
     key = None if directory is None else str(Path(directory).resolve())
-    return _load(key)
+    return _load(key, tuple(derivations))
 
 
 def event_catalog() -> Any:

@@ -80,9 +80,14 @@ def open_sender(args: argparse.Namespace) -> Sender:
         ConfigError: The settings are wrong, or the master key does not decrypt the
             stored secrets.
     """
-    s = load_settings(args.config)
+    path = settings_path(args.config)
+    s = read_settings(path)
+    if s.get("derivations"):
+        # The provider's derivation modules may sit beside the settings file.
+        sys.path.insert(0, str(path.resolve().parent))
     config = SenderConfig(database=s["database"], master_key_file=s.get("master_key_file"),
-                          allow_local=s["allow_local"], catalog=s.get("catalog"))
+                          allow_local=s["allow_local"], catalog=s.get("catalog"),
+                          derivations=tuple(s.get("derivations", ())))
     smtp = s.get("smtp")  # e.g. {"host": "mail", "port": 587, "sender": "...", "starttls": true}
     try:
         notifier = SMTPNotifier(**smtp) if smtp is not None else None

@@ -262,6 +262,9 @@ class SenderConfig:
             ``None``: the sample catalog shipped in ``hookseal_catalog``. Validation at
             enqueue, the event-type lists, ``test.ping`` and pinned versions all read it;
             a sender refuses at start a catalog that is missing or does not lint.
+        derivations: Modules that register the derivation functions the catalog's
+            ``function`` steps name (``hookseal_catalog.derivation.register_derivation``),
+            imported at start; with them, a step naming an unregistered function is refused.
     """
 
     database: str = "sqlite:///hookseal-sender.db"
@@ -285,6 +288,7 @@ class SenderConfig:
     purge_interval: float = 3600.0
     signing_keys: str = "endpoint"
     catalog: Optional[str] = None
+    derivations: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.signing_keys not in ("endpoint", "tenant"):

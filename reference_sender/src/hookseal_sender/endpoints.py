@@ -68,7 +68,7 @@ class EndpointService:
     @property
     def catalog(self) -> SenderCatalog:
         """The sender's event catalog (``config.catalog``), which pins are checked against."""
-        return sender_catalog(self.config.catalog)
+        return sender_catalog(self.config.catalog, self.config.derivations)
 
     def allows_local(self, endpoint: Endpoint) -> bool:
         """Whether deliveries to ``endpoint`` may go to ``http://`` and local addresses.

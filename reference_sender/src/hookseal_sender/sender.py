@@ -109,7 +109,8 @@ class Sender:
         self._config = config or SenderConfig()
         # Before the store opens: a wrong catalog is refused at start, with lint's message.
         #: The event catalog (validation, event types, pinned versions).
-        self.catalog: SenderCatalog = sender_catalog(self._config.catalog)
+        self.catalog: SenderCatalog = sender_catalog(self._config.catalog,
+                                                     self._config.derivations)
         if store is None:
             box = box or SecretBox.load(self._config.master_key, self._config.master_key_file)
             store = open_store(self._config.database, box,
@@ -150,7 +151,7 @@ class Sender:
 
     @config.setter
     def config(self, config: SenderConfig) -> None:
-        self.catalog = sender_catalog(config.catalog)
+        self.catalog = sender_catalog(config.catalog, config.derivations)
         if self._own_validator:
             self.validator = self.catalog.validate
         self._config = config

@@ -220,7 +220,7 @@ class Worker:
         self._next_maintenance = 0.0
         self._next_purge = time.monotonic() + PURGE_GRACE  # not while starting up
         # Sunset notices and pin moves (contract 4.2): at start, then every hour.
-        self._sunsets = SunsetJob(parts.store, sender_catalog(cfg.catalog), parts.notifier)
+        self._sunsets = SunsetJob(parts.store, sender_catalog(cfg.catalog, cfg.derivations), parts.notifier)
         self._next_sunsets = 0.0
 
     # lifecycle -------------------------------------------------------------
