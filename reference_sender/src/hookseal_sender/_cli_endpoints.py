@@ -15,6 +15,8 @@ def _add(args: argparse.Namespace, sender: Sender) -> None:
         profile=args.profile, signing=args.signing, allow_local=args.allow_local,
         notify_email=args.notify_email, versions=dict(args.pin) if args.pin else None)
     console.print(endpoint_table([created.endpoint]))
+    for event_type, version in sorted((created.endpoint.versions or {}).items()):
+        console.print(f"Pinned: {event_type} v{version}", markup=False)
     console.print(f"Secret (shown once): [bold]{created.secret}[/]")
     console.print(f"Public key: {created.public_key}")
 
