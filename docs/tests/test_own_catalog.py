@@ -66,7 +66,7 @@ def test_the_guide_has_every_step() -> None:
     commands = [c for kind, _, code, _ in steps if kind == "run" for c, _ in _commands(code)]
     for needed in ("hookseal-catalog init", "lint --catalog", "release --catalog", "check-released",
                    "diff --catalog", "generate-models --catalog catalog --package", "mkdocs build",
-                   "--derivations"):  # fmt: skip
+                   "--derivations", "hookseal-sender event-types", "--pin order.created=1"):  # fmt: skip
         assert any(needed in c for c in commands), needed
     assert any(kind == "file" and "#/x-hookseal/derivation" in target for kind, target, _, _ in steps)
 

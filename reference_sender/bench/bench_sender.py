@@ -8,6 +8,9 @@
 - Claim throughput with 10,000 and 1,000,000 pending rows, and with 1,000,000 past ones.
 - Fairness: a fast endpoint's p50 latency (enqueue to answer) beside 12 endpoints slower
   than their timeout, against the same endpoint alone (default concurrency limits).
+- Pinned versions: enqueue p50 with an unpinned and a v1-pinned endpoint, and with the
+  pinned body derived at enqueue instead of at send; the worker's body cost per attempt;
+  durable deliveries/s pinned vs unpinned.
 
 The benchmark process is pinned to CPU 0 and the receiver (and PostgreSQL) to CPU 1 with
 ``taskset`` so the two sides do not fight over one core; on a 2-core machine that is the
@@ -33,7 +36,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import aiohttp
 import hookseal
@@ -180,18 +183,24 @@ def make_sender(db: str, **kw: Any) -> Sender:
 
 
 def durable_throughput(db: str, url: str, n: int, past: int = 0,
-                       just_before: Callable[[], object] = lambda: None) -> float:
+                       just_before: Callable[[], object] = lambda: None, *,
+                       versions: Optional[dict[str, int]] = None,
+                       event: Optional[tuple[str, dict[str, Any]]] = None) -> float:
     """Deliveries/s of a worker draining ``n`` enqueued deliveries (after ``WARM_UP``) to
     ``url``; ``just_before`` runs once the store is filled, right before the worker starts
-    (the caller's ceiling run, so the two are measured side by side)."""
+    (the caller's ceiling run, so the two are measured side by side). ``event`` (type,
+    data) replaces the 1 KiB ``bench.event``, validated by the catalog; ``versions`` pins
+    the endpoint."""
     sender = make_sender(db)
-    ep = sender.create_endpoint("bench", url, allow_local=True)
+    ep = sender.create_endpoint("bench", url, allow_local=True, versions=versions)
     if past:
         _fill_past(sender, ep.endpoint.id, past, "delivered")
+    event_type, data = event or ("bench.event", {"pad": "x" * 900})
+    validator = no_validation if event is None else sender.catalog.validate
     with sender.store.transaction() as conn:
         for _ in range(n + WARM_UP):
-            enqueue(sender.store, "bench", "bench.event", {"pad": "x" * 900},
-                    validator=no_validation, conn=conn, endpoint_ids=[ep.endpoint.id])
+            enqueue(sender.store, "bench", event_type, data,
+                    validator=validator, conn=conn, endpoint_ids=[ep.endpoint.id])
     just_before()
 
     async def go() -> float:
@@ -344,6 +353,124 @@ def enqueue_latency(mk: Callable[[str], str], n: int, big: int) -> dict[str, lis
     return lat
 
 
+class PinStore:
+    """A store for timing the enqueue of a payment.failed event (v2, the current version)
+    to one endpoint, unpinned or pinned to v1, and a derive-at-enqueue variant: the same
+    enqueue plus, in its transaction, the v1 body derived, validated and written to a
+    table of its own (what deriving at enqueue would add)."""
+
+    def __init__(self, db: str, pinned: bool) -> None:
+        from hookseal_sender._derived import VersionedBodies
+
+        self.sender = Sender(SenderConfig(database=db, master_key=generate_master_key()),
+                             resolve=_public)
+        self.sender.create_endpoint("bench", "https://hooks.example.com/x",
+                                    versions={"payment.failed": 1} if pinned else None)
+        self.data = _catalog().example("payment.failed")
+        self.bodies = VersionedBodies(self.sender.catalog)
+        self.store: Any = self.sender.store
+        with self.store.transaction() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS derived_bench (id TEXT PRIMARY KEY, "
+                         "body TEXT NOT NULL)")
+        for _ in range(200):  # warm up
+            self.sender.send("bench", "payment.failed", self.data)
+
+    def send(self, n: int) -> list[float]:
+        """Seconds each of ``n`` enqueues took (``Sender.send``, as it is)."""
+        lat = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            self.sender.send("bench", "payment.failed", self.data)
+            lat.append(time.perf_counter() - t0)
+        return lat
+
+    def send_deriving(self, n: int) -> list[float]:
+        """Seconds each of ``n`` enqueues took with the v1 body derived at enqueue."""
+        lat, store = [], self.store
+        for _ in range(n):
+            t0 = time.perf_counter()
+            with store.transaction() as conn:
+                r = self.sender.send("bench", "payment.failed", self.data, conn=conn)
+                body = self.bodies._derive(r.payload, "payment.failed", 1)
+                store._exec(conn, "INSERT INTO derived_bench (id, body) VALUES (?,?)",
+                            [r.event_id, body.decode() if isinstance(body, bytes) else body])
+            lat.append(time.perf_counter() - t0)
+        return lat
+
+    def close(self) -> None:
+        self.sender.close()
+
+
+def body_costs(n: int) -> dict[str, list[float]]:
+    """Seconds the worker spends on the body of one attempt: unpinned (the stored text),
+    pinned to v1 for a new event (derived, validated, encoded: one per event and
+    version), and pinned for an event derived before (another endpoint, or a retry)."""
+    from hookseal_sender._derived import VersionedBodies
+    from hookseal_sender.catalog import sender_catalog
+    from hookseal_sender.models import Claimed, Endpoint
+    from hookseal_sender.outbox import envelope
+
+    catalog = sender_catalog()
+    bodies = VersionedBodies(catalog)
+    data = catalog.catalog.example("payment.failed")
+    plain = Endpoint(id="ep", tenant_id="t", url="https://hooks.example.com/x")
+    pinned = Endpoint(id="ep", tenant_id="t", url="https://hooks.example.com/x",
+                      versions={"payment.failed": 1})
+    out: dict[str, list[float]] = {"unpinned": [], "pinned": [], "pinned_again": []}
+    now = time.time()
+    for _ in range(n):
+        eid = new_id("evt")
+        c = Claimed("dlv", "t", "ep", "payment.failed", 0, 0,
+                    envelope(eid, "payment.failed", data, now, version=2), 1, eid)
+        for key, ep in (("unpinned", plain), ("pinned", pinned), ("pinned_again", pinned)):
+            t0 = time.perf_counter()
+            bodies.body(c, ep, now)
+            out[key].append(time.perf_counter() - t0)
+    return out
+
+
+def bench_pins(mk: Callable[[str], str], url: str, n_enqueue: int, n_tp: int,
+               rounds: int, backend: str) -> None:
+    """Pinned versions (contract 4.2): enqueue with an unpinned and a v1-pinned endpoint,
+    deriving at enqueue instead, the worker's body cost per attempt and durable
+    deliveries/s pinned vs unpinned (interleaved)."""
+    plain, pinned = PinStore(mk("pin_plain"), False), PinStore(mk("pin_pinned"), True)
+    lat: dict[str, list[float]] = {"plain": [], "pinned": [], "at_enqueue": []}
+    try:
+        for _ in range(max(1, n_enqueue // 250)):
+            lat["plain"] += plain.send(250)
+            lat["pinned"] += pinned.send(250)
+            lat["at_enqueue"] += pinned.send_deriving(250)
+    finally:
+        plain.close()
+        pinned.close()
+    (u50, u99), (p50, p99), (d50, d99) = (p50_p99(lat[k])
+                                          for k in ("plain", "pinned", "at_enqueue"))
+    print(f"[{backend}] pins, enqueue of payment.failed v2: unpinned endpoint p50 {u50:.3f} ms "
+          f"(p99 {u99:.3f}); v1-pinned endpoint, derived at send (as shipped) p50 "
+          f"{p50:.3f} ms ({p50 / u50:.2f}x, p99 {p99:.3f}); derived at enqueue p50 "
+          f"{d50:.3f} ms ({d50 / u50:.2f}x, p99 {d99:.3f}) (interleaved chunks of 250)")
+    costs = {k: statistics.median(v) * 1e6 for k, v in body_costs(2000).items()}
+    print(f"[{backend}] pins, the worker's body per attempt (median of 2000): unpinned "
+          f"{costs['unpinned']:.1f} us; v1-pinned, first endpoint of an event "
+          f"{costs['pinned']:.1f} us (derive + validate + encode); again (other endpoints, "
+          f"retries) {costs['pinned_again']:.1f} us")
+    rates: dict[str, list[float]] = {"plain": [], "pinned": []}
+    event = ("payment.failed", _catalog().example("payment.failed"))
+    counter = iter(range(10**6))
+    for _ in range(rounds):
+        rates["plain"].append(durable_throughput(mk(f"pt{next(counter)}"), url, n_tp,
+                                                 event=event))
+        rates["pinned"].append(durable_throughput(mk(f"pt{next(counter)}"), url, n_tp,
+                                                  event=event,
+                                                  versions={"payment.failed": 1}))
+    r_plain, r_pinned = (statistics.median(rates[k]) for k in ("plain", "pinned"))
+    print(f"[{backend}] pins, durable deliveries/s of payment.failed: unpinned {r_plain:,.0f}, "
+          f"v1-pinned {r_pinned:,.0f} ({paired(rates['pinned'], rates['plain']):.2f}x; "
+          f"median of {rounds} interleaved pairs of {n_tp:,})")
+    RESULTS[f"pins_{backend}"] = (u50, p50, d50, costs, r_plain, r_pinned)
+
+
 def p50_p99(lat: list[float]) -> tuple[float, float]:
     """Median and 99th percentile, in milliseconds."""
     return statistics.median(lat) * 1e3, statistics.quantiles(lat, n=100)[98] * 1e3
@@ -483,7 +610,8 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-postgres", action="store_true")
-    ap.add_argument("--only", choices=["throughput", "enqueue", "claims", "fairness", "filters"],
+    ap.add_argument("--only", choices=["throughput", "enqueue", "claims", "fairness", "filters",
+                                       "pins"],
                     help="run one section")
     args = ap.parse_args()
     big = 100_000 if args.quick else 1_000_000
@@ -602,6 +730,9 @@ def main() -> int:
                   f"interleaved rounds; target <= 1.5x); one evaluation {per_eval:.2f} us, "
                   f"envelope parse {per_parse:.2f} us")
             RESULTS[f"filters_{backend}"] = (f50, n50, ratio)
+        for backend, mk in dbs.items() if args.only in (None, "pins") else ():
+            bench_pins(mk, url, 2000 if args.quick else 5000, 1000 if args.quick else 4000,
+                       3 if args.quick else 5, backend)
         stolen, total = (b - a for a, b in zip(steal0, cpu_steal()))
         if total:
             # Read this first: on a shared host, a run with much time stolen scatters more.

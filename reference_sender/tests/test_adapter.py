@@ -50,6 +50,17 @@ def test_hello(adapter: Proc) -> None:
     assert resp["signing"] == ["hmac", "ed25519", "both"]
     # The optional features of ADAPTER.md it implements (each checked by the suite).
     assert {"filters", "headers", "redaction", "rate_limit"} <= set(resp["features"])
+    assert "versions" in resp["features"]
+
+
+def test_a_pin_the_catalog_does_not_serve_is_invalid_version(adapter: Proc) -> None:
+    url = "http://127.0.0.1:9/x"
+    for pins in ({"payment.failed": 9}, {"payment.failed": 0}, {"no.such": 1}):
+        answer = adapter.ask({"op": "create_endpoint", "tenant": "pins", "url": url,
+                              "allow_local": True, "versions": pins})
+        assert answer["error"] == "invalid_version", answer
+    assert adapter.ask({"op": "create_endpoint", "tenant": "pins", "url": url,
+                        "allow_local": True, "versions": {"payment.failed": 1}})["ok"]
 
 
 def test_errors_never_crash(adapter: Proc) -> None:

@@ -217,3 +217,21 @@ def test_hostile_strings_are_400_not_500(client: TestClient) -> None:
                  "/v1/tenants/alice/deliveries?event_type=a%00"):
         resp = client.get(path, headers=AUTH)
         assert resp.status_code == 400 and resp.json()["error"] == "invalid_request", (path, resp.text)
+
+
+def test_event_types_and_pins_come_from_the_senders_catalog(client: TestClient) -> None:
+    r = client.get("/v1/tenants/t1/event-types", headers=AUTH)
+    assert r.status_code == 200, r.text
+    rows = {row["type"]: row for row in r.json()["event_types"]}
+    assert rows["payment.failed"] == {"type": "payment.failed", "current": 2, "served": [1, 2],
+                                      "sunsets": {"1": "2027-05-31"}}
+    assert "test.ping" not in rows
+    r = client.post("/v1/tenants/t1/endpoints", headers=AUTH,
+                    json={"url": "https://hooks.example.com/a",
+                          "versions": {"payment.failed": 5}})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_version", r.text
+    assert "the versions served are 1, 2" in r.json()["detail"]
+    r = client.post("/v1/tenants/t1/endpoints", headers=AUTH,
+                    json={"url": "https://hooks.example.com/a",
+                          "versions": {"payment.failed": 1}})
+    assert r.status_code == 201 and r.json()["endpoint"]["versions"] == {"payment.failed": 1}

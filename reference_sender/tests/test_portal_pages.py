@@ -169,3 +169,19 @@ def test_the_log_shows_figures_of_the_last_week(client: TestClient, sender: Send
     # The live poll refreshes the table only: no figures read every two seconds.
     poll = client.get("/portal/deliveries", headers={"HX-Request": "true", "HX-Target": "log"})
     assert 'data-figure="sent-7d"' not in poll.text and 'id="log"' in poll.text
+def test_the_endpoint_page_shows_each_pin_its_sunset_and_what_changes(
+        client: TestClient, sender: Sender) -> None:
+    pinned = sender.create_endpoint("alice", "https://hooks.example.com/a",
+                                    versions={"payment.failed": 1}).endpoint
+    plain = sender.create_endpoint("alice", "https://hooks.example.com/b").endpoint
+    login(client, sender, "alice")
+    page = client.get(f"/portal/endpoints/{pinned.id}").text
+    row = re.search(r"<th scope=\"row\"><code>payment.failed</code></th>(.*?)</tr>", page, re.S)
+    assert row, page
+    cells = row.group(1)
+    assert "v1 (deprecated)" in cells and "2027-05-31" in cells and "then v2" in cells
+    # From the catalog: v1's derivation from v2, read backwards, and v2's changelog.
+    assert "v2 moves /failure_reason to /failure/message" in cells
+    assert "v2 adds /next_retry_at" in cells
+    assert "pins none" not in page
+    assert "pins none" in client.get(f"/portal/endpoints/{plain.id}").text

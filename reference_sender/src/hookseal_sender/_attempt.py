@@ -15,11 +15,13 @@ import hookseal
 from yarl import URL
 
 from ._access import Access, OAuthToken, TokenError, fresh, token_form, token_from_answer
+from ._derived import DERIVATION_FAILED, DerivationFailedError, VersionedBodies
 from ._endpoint_cache import CachedEndpoint, EndpointCache
 from ._health import UNUSABLE
 from ._logs import DELIVERY_LOGGER, fields
 from ._store_calls import StoreCalls
 from ._writeback import WriteBack
+from .catalog import sender_catalog
 from .config import SenderConfig
 from .egress import parse_proxy_url
 from .errors import DestinationRefusedError
@@ -99,6 +101,8 @@ class AttemptRunner:
         self._tokens: dict[tuple[str, str], OAuthToken] = {}
         self._token_locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._unusable_logged: set[tuple[str, int]] = set()  # (endpoint, version) logged
+        # Each endpoint's version of an event (derived for pinned ones, contract 4.2).
+        self._bodies = VersionedBodies(sender_catalog(config.catalog, config.derivations))
 
     async def attempt(self, c: Claimed) -> Optional[AttemptResult]:
         """Attempt ``c`` once and queue what came of it on the write-back.
@@ -129,7 +133,14 @@ class AttemptRunner:
             if signer is None:
                 raise hookseal.ConfigurationError(
                     f"endpoint {c.endpoint_id} has no {cached.endpoint.signing} signing key")
-            body = redact_payload(c.payload, cached.endpoint.redact).encode("utf-8")
+            try:
+                body = self._bodies.body(c, cached.endpoint, started)
+            except DerivationFailedError as exc:
+                self._fail_unsent(c, DERIVATION_FAILED, exc.detail, started)
+                return None
+            if cached.endpoint.redact:  # after the pinned version's derivation
+                body = redact_payload(body.decode("utf-8"),
+                                      cached.endpoint.redact).encode("utf-8")
             headers = signer.sign(body, timestamp=int(started), msg_id=c.event_id,
                                   event_type=c.event_type)
             headers["Content-Type"] = "application/json"
@@ -198,7 +209,12 @@ class AttemptRunner:
             self._unusable_logged.add(key)
             logger.error("endpoint %s: %s; its deliveries fail until it is updated",
                          c.endpoint_id, reason)
-        attempt = Attempt(c.attempt_count + 1, now, None, UNUSABLE, 0.0, {}, reason, FAILED)
+        self._fail_unsent(c, UNUSABLE, reason, now)
+
+    def _fail_unsent(self, c: Claimed, error: str, reason: str, now: float) -> None:
+        """Fail ``c`` for good without sending it: an attempt with ``error`` and the reason
+        as its body (the delivery's ``last_error``)."""
+        attempt = Attempt(c.attempt_count + 1, now, None, error, 0.0, {}, reason, FAILED)
         result = AttemptResult(c.id, c.endpoint_id, attempt, "failed", None,
                                c.round_attempts + 1)
         self._writeback.add(result, c.tenant_id)

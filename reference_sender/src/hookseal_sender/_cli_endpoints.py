@@ -25,7 +25,8 @@ def _add(args: argparse.Namespace, sender: Sender) -> None:
     created = sender.create_endpoint(
         args.tenant, args.url, description=args.description or "", event_types=args.event_type,
         profile=args.profile, signing=args.signing, allow_local=args.allow_local,
-        notify_email=args.notify_email, auth=auth_from_args(args), **options_from_args(args))
+        notify_email=args.notify_email, auth=auth_from_args(args),
+        versions=dict(args.pin) if args.pin else None, **options_from_args(args))
     console.print(endpoint_table([created.endpoint]))
     for line in describe_options(created.endpoint):
         console.print(line, markup=False)
@@ -49,6 +50,11 @@ def _update(args: argparse.Namespace, sender: Sender) -> None:
     if args.event_type is not None:
         fields["event_types"] = args.event_type or None
     fields.update(options_from_args(args))
+    if args.pin or args.unpin:
+        pins = {**(sender.get_endpoint(args.tenant, args.id).versions or {}), **dict(args.pin or [])}
+        for event_type in args.unpin or []:
+            pins.pop(event_type, None)
+        fields["versions"] = pins or None
     updated = sender.update_endpoint(args.tenant, args.id, **fields)
     console.print(endpoint_table([updated]))
     for line in describe_options(updated):

@@ -132,11 +132,17 @@ _ENDPOINT_COLS = (Col("id", True), Col("url"), Col("status"), Col("events"), Col
 _ENDPOINT_KEEP = ("id", "url", "status", "events", "description", "signing", "profile")
 
 
+def _events(e: Endpoint) -> str:
+    """An endpoint's event types, and its pinned versions if it has any."""
+    types = ", ".join(e.event_types) if e.event_types else "*"
+    pins = ", ".join(f"{t} v{v}" for t, v in sorted((e.versions or {}).items()))
+    return f"{types} (pinned: {pins})" if pins else types
+
+
 def endpoint_table(eps: Sequence[Endpoint], width: Optional[int] = None) -> Table:
     """Endpoints as a table (ids whole; see :func:`fitted_table`)."""
     rows = [(e.id, e.url, e.status + (f" ({e.status_reason})" if e.status_reason else ""),
-             ", ".join(e.event_types) if e.event_types else "*", e.signing, e.profile,
-             e.description) for e in eps]
+             _events(e), e.signing, e.profile, e.description) for e in eps]
     return fitted_table(_ENDPOINT_COLS, rows, _ENDPOINT_KEEP, width)
 
 

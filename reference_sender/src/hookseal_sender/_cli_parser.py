@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
-from typing import Callable
+from typing import Any, Callable
 
 from hookseal import PROFILES
 from hookseal.profiles import HOOKSEAL_V1
@@ -16,6 +16,7 @@ from ._inputs import MAX_BULK_REPLAY, MAX_PAGE, MAX_UNIX_TIME
 from ._logs import FORMATS, LEVELS
 from ._suggest import unknown
 from ._version import __version__
+from .catalog import PING_TYPE
 from .config import MAX_ROTATION_OVERLAP
 from .models import DELIVERY_STATUSES, SIGNING_MODES
 from .storage.base import PURGE_BATCH_SIZE
@@ -56,15 +57,23 @@ def _int_in(low: int, high: int, name: str) -> Callable[[str], int]:
     return parse
 
 
-def _event_type(text: str) -> str:
-    """An argparse type: an event type the sender sends, else a usage error that says
-    which ones there are and the closest."""
-    from .catalog import event_types
+def check_event_types(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                      sender: Any) -> None:
+    """Check ``--event-type`` values against the sender's catalog (the ``catalog`` setting,
+    known only once the settings are read): an unknown one is a usage error (exit 2) that
+    says which types there are and the closest.
 
-    allowed = event_types()
-    if text not in allowed:
-        raise argparse.ArgumentTypeError(unknown("event type", text, allowed))
-    return text
+    Args:
+        parser: The parser (its ``error`` exits with status 2).
+        args: The parsed arguments.
+        sender: The sender, whose catalog names the types.
+    """
+    given = getattr(args, "event_type", None)
+    values = given if isinstance(given, list) else [given] if given else []
+    allowed = sorted({*sender.catalog.event_types(), PING_TYPE})
+    for text in values:
+        if text not in allowed:
+            parser.error(f"argument --event-type: {unknown('event type', text, allowed)}")
 
 
 def _statuses(text: str) -> str:
@@ -88,7 +97,7 @@ def _add_endpoint_commands(sub: argparse._SubParsersAction) -> None:  # type: ig
         dest="action", required=True, metavar="ACTION")
     add = ep.add_parser("add", help="register an endpoint (prints its secret once)")
     add.add_argument("url", help="where deliveries are POSTed (https:// unless --allow-local)")
-    add.add_argument("--event-type", action="append", type=_event_type, metavar="TYPE",
+    add.add_argument("--event-type", action="append", metavar="TYPE",
                      help="subscribe to this event type (repeat for more; default: all)")
     add.add_argument("--description", help="free text shown in lists and the portal")
     add.add_argument("--profile", default=HOOKSEAL_V1,
@@ -98,6 +107,8 @@ def _add_endpoint_commands(sub: argparse._SubParsersAction) -> None:  # type: ig
                      help="hmac (default), ed25519, or both while migrating")
     add.add_argument("--notify-email", metavar="ADDRESS",
                      help="who hears of dead letters and of the endpoint being disabled")
+    add.add_argument("--pin", type=_pin, action="append", metavar="TYPE=VERSION",
+                     help=_PIN_HELP)
     add.add_argument("--allow-local", action="store_true",
                      help="allow http:// and local addresses; needs allow_local true in the "
                           "settings (init --allow-local)")
@@ -111,8 +122,12 @@ def _add_endpoint_commands(sub: argparse._SubParsersAction) -> None:  # type: ig
     upd.add_argument("--description", help="the new description")
     upd.add_argument("--signing", choices=list(SIGNING_MODES), help="the new signing mode")
     upd.add_argument("--profile", help=f"the new profile ({', '.join(sorted(PROFILES))})")
-    upd.add_argument("--event-type", action="append", type=_event_type, metavar="TYPE",
+    upd.add_argument("--event-type", action="append", metavar="TYPE",
                      help="the new subscriptions (repeat; replaces the old ones)")
+    upd.add_argument("--pin", type=_pin, action="append", metavar="TYPE=VERSION",
+                     help=_PIN_HELP + "; kept with the endpoint's other pins")
+    upd.add_argument("--unpin", action="append", metavar="TYPE",
+                     help="remove the pin of an event type (repeatable)")
     add_option_arguments(upd, update=True)
     rot = ep.add_parser("rotate", help="make a new secret; the old one keeps signing a while")
     rot.add_argument("id", help="the endpoint (ep_...)")
@@ -146,7 +161,7 @@ def _add_delivery_commands(sub: argparse._SubParsersAction) -> None:  # type: ig
                        ("replay", "send deliveries again: one by id, or all a filter matches")):
         sp = dl.add_parser(name, help=text)
         sp.add_argument("--endpoint", metavar="EP_ID", help="only this endpoint's")
-        sp.add_argument("--event-type", type=_event_type, metavar="TYPE",
+        sp.add_argument("--event-type", metavar="TYPE",
                         help="only this event type's")
         sp.add_argument("--status", type=_statuses, metavar="STATUS[,STATUS]",
                         help=f"only these statuses ({', '.join(DELIVERY_STATUSES)})")
@@ -186,6 +201,19 @@ def _add_delivery_commands(sub: argparse._SubParsersAction) -> None:  # type: ig
     show = dl.add_parser("show", help="one delivery: its attempts and its body")
     show.add_argument("id", help="the delivery (dlv_...)")
     _json_flag(show, "the delivery, attempts and body included")
+
+
+def _pin(text: str) -> tuple[str, int]:
+    """``TYPE=VERSION`` of ``--pin`` (the version is checked against the catalog later)."""
+    event_type, sep, version = text.rpartition("=")
+    if not sep or not event_type or not version.strip().isdigit():
+        raise argparse.ArgumentTypeError(
+            f"--pin takes TYPE=VERSION, such as payment.failed=1, not {text!r}")
+    return event_type, int(version)
+
+
+_PIN_HELP = ("pin an event type to a major version, as TYPE=VERSION (repeatable); types "
+             "not pinned get the current version")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -274,6 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     cor.add_argument("--reason", required=True, help="why (audit log)")
 
     sub.add_parser("demo", help="run the end-to-end demo in a temp dir")
+    sub.add_parser("event-types", help="the event types of the sender's catalog, with the "
+                   "versions served and their sunsets")
 
     rv = sub.add_parser("review", help="write the health review of a period as an HTML report")
     rv.add_argument("--since", default="90d", help="the period, back from now: 90d, 12h, 2w "

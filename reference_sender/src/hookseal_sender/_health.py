@@ -22,6 +22,12 @@ logger = logging.getLogger("hookseal_sender.worker")
 
 #: The error of a delivery failed because its endpoint's stored settings cannot be used.
 UNUSABLE = "invalid_endpoint_settings"
+#: The error of a delivery failed because its endpoint's pinned version could not be
+#: derived from the event (contract 4.2; :mod:`hookseal_sender._derived`).
+DERIVATION_FAILED = "derivation_failed"
+#: The errors of deliveries failed unsent: the owner is told, and they say nothing of
+#: the endpoint's health.
+UNSENT = (UNUSABLE, DERIVATION_FAILED)
 
 
 class EndpointHealth:
@@ -93,7 +99,7 @@ class EndpointHealth:
         for r, tenant in results:
             if r.attempt.outcome == GONE:
                 to_disable[r.endpoint_id] = "410 Gone"
-            if r.attempt.error == UNUSABLE:
+            if r.attempt.error in UNSENT:
                 await self._notify(self._notice(
                     "delivery_failed", r, tenant, f"delivery {r.delivery_id} failed without "
                     f"being sent: {r.attempt.response_body}"))
@@ -112,7 +118,7 @@ class EndpointHealth:
         """What ``results`` change: endpoints now healthy, now failing, and those failing
         already (with the time each has been failing since)."""
         ok = {r.endpoint_id for r, _ in results
-              if r.attempt.outcome != RETRY and r.attempt.error != UNUSABLE}
+              if r.attempt.outcome != RETRY and r.attempt.error not in UNSENT}
         bad = {r.endpoint_id for r, _ in results if r.attempt.outcome == RETRY} - ok
         health = self._health
         to_ok = sorted(ep for ep in ok if health.get(ep, 0.0) is not None)

@@ -1,8 +1,8 @@
 """The checks of an endpoint's subscription options (contract 4.2-4.5), in one table.
 
-``versions``, ``filter``, ``headers``, ``redact``, ``rate_limit``, ``batch`` and
-``ordering`` are each checked by one function of :data:`OPTION_CHECKS` (``filter`` by
-:mod:`.filters`, ``headers`` by :mod:`.custom_headers`, ``redact`` by :mod:`.redaction`), which takes the
+``versions`` (:mod:`.versioning`), ``filter`` (:mod:`.filters`), ``headers``
+(:mod:`.custom_headers`), ``redact`` (:mod:`.redaction`), ``rate_limit``, ``batch`` and
+``ordering`` are each checked by one function of :data:`OPTION_CHECKS`, which takes the
 value and the endpoint's other settings (:class:`OptionContext`: some options depend on
 them, such as the header names the profile reserves, or the fields required in the event
 types it takes) and returns the value as stored, or raises the option's own
@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
+from .catalog import SenderCatalog
 from .custom_headers import check_headers
 from .errors import (
     InvalidBatchError,
@@ -27,6 +28,7 @@ from .errors import (
 )
 from .filters import check_filter
 from .redaction import check_redact
+from .versioning import check_versions
 
 __all__ = ["BATCH_DEFAULTS", "MAX_BATCH_EVENTS", "OPTION_CHECKS", "OPTION_FIELDS",
            "ORDERING_MODES", "OptionContext", "check_options"]
@@ -49,11 +51,14 @@ class OptionContext:
         event_types: Subscribed event types, or ``None`` for all.
         profile: The signature profile.
         header_prefix: The ``hookseal-v1`` header prefix.
+        catalog: The sender's event catalog (:class:`~hookseal_sender.catalog.SenderCatalog`;
+            ``None``: the sample), which pinned versions are checked against.
     """
 
     event_types: Optional[list[str]]
     profile: str
     header_prefix: str
+    catalog: Optional[SenderCatalog] = None
 
 
 def _object(value: Any, name: str) -> dict[str, Any]:
@@ -62,16 +67,6 @@ def _object(value: Any, name: str) -> dict[str, Any]:
     return value
 
 
-def check_versions(value: Any, context: OptionContext) -> Optional[dict[str, int]]:
-    """Pinned versions: an object from event type to a major version (an integer >= 1)."""
-    if value is None:
-        return None
-    pins = _object(value, "versions")
-    for event_type, version in pins.items():
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            raise InvalidRequestError(
-                f"versions[{event_type!r}] must be a major version number (1, 2, ...)")
-    return dict(pins)
 
 
 def check_rate_limit(value: Any, context: OptionContext) -> Optional[float]:

@@ -57,6 +57,12 @@ def _metrics_keys(value: Any) -> list[str]:
     return value
 
 
+def _modules(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(m, str) and m for m in value):
+        raise ValueError("must be a list of module names (strings)")
+    return value
+
+
 def _positive_int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError("must be a positive integer")
@@ -77,6 +83,8 @@ FIELDS: dict[str, Callable[[Any], Any]] = {
     "egress_proxy": _optional_string,
     "owner_notices": _object,
     "admin": _object,
+    "catalog": _optional_string,
+    "derivations": _modules,
 }
 
 
@@ -145,7 +153,8 @@ def read_settings(path: Path) -> dict[str, Any]:
 
 
 def resolve_paths(settings: dict[str, Any], base: Path) -> dict[str, Any]:
-    """Resolve the relative paths of settings (SQLite file, master key) against ``base``.
+    """Resolve the relative paths of settings (SQLite file, master key, catalog directory)
+    against ``base``.
 
     Args:
         settings: Checked settings.
@@ -160,4 +169,6 @@ def resolve_paths(settings: dict[str, Any], base: Path) -> dict[str, Any]:
         out["database"] = f"sqlite:///{base / db[len('sqlite:///'):]}"
     if out.get("master_key_file"):
         out["master_key_file"] = str(base / out["master_key_file"])
+    if out.get("catalog"):
+        out["catalog"] = str(base / out["catalog"])
     return out

@@ -99,7 +99,10 @@ _ENDPOINT_IN = {"type": "object", "required": ["url"], "properties": {
     "timeout": {"type": ["number", "null"], "exclusiveMinimum": 0},
     "notify_email": {"type": ["string", "null"], "maxLength": MAX_EMAIL},
     "versions": {"type": ["object", "null"], "additionalProperties": {"type": "integer",
-                                                                      "minimum": 1}},
+                                                                      "minimum": 1},
+                 "description": "A major version per event type, served by the sender's "
+                                "catalog (GET .../event-types); unpinned types get the "
+                                "current version"},
     "filter": FILTER_SCHEMA,
     "headers": HEADERS_SCHEMA,
     "redact": REDACT_SCHEMA,
@@ -331,6 +334,12 @@ async def replay_corrected(request: Request, sender: Sender, tenant: str, actor:
         tenant, request.path_params["event_id"], body["data"], actor=actor,
         reason=str(body.get("reason", ""))))
     return done.to_dict()
+
+
+@_op("GET", "/v1/tenants/{tenant}/event-types",
+     "The event types of the sender's catalog, with the versions served and their sunsets")
+async def event_types(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
+    return {"event_types": sender.catalog.overview()}
 
 
 @_op("GET", "/v1/tenants/{tenant}/audit", "The tenant's audit log")

@@ -16,6 +16,7 @@ from rich.markup import escape
 
 from ._cli_admin import cmd_admin_link, cmd_events
 from ._cli_backfill import cmd_backfill
+from ._cli_catalog import cmd_event_types
 from ._cli_deliveries import (
     EXIT_INTERRUPTED,
     LIVE_STATUSES,
@@ -25,7 +26,7 @@ from ._cli_deliveries import (
 )
 from ._cli_endpoints import cmd_endpoints
 from ._cli_output import console, progress_bar, when
-from ._cli_parser import CONFIG_ENV, DEFAULT_CONFIG, TENANT_ENV, build_parser
+from ._cli_parser import CONFIG_ENV, DEFAULT_CONFIG, TENANT_ENV, build_parser, check_event_types
 from ._cli_tenant import check_tenant
 from ._private import write_private
 from ._settings import DEFAULT_DATABASE, check_settings, read_settings, resolve_paths
@@ -83,9 +84,14 @@ def open_sender(args: argparse.Namespace) -> Sender:
         ConfigError: The settings are wrong, or the master key does not decrypt the
             stored secrets.
     """
-    s = load_settings(args.config)
+    path = settings_path(args.config)
+    s = read_settings(path)
+    if s.get("derivations"):
+        # The provider's derivation modules may sit beside the settings file.
+        sys.path.insert(0, str(path.resolve().parent))
     config = SenderConfig(database=s["database"], master_key_file=s.get("master_key_file"),
-                          allow_local=s["allow_local"], egress_proxy=s.get("egress_proxy"))
+                          allow_local=s["allow_local"], egress_proxy=s.get("egress_proxy"),
+                          catalog=s.get("catalog"), derivations=tuple(s.get("derivations", ())))
     smtp = s.get("smtp")  # e.g. {"host": "mail", "port": 587, "sender": "...", "starttls": true}
     try:
         notifier = SMTPNotifier(**smtp) if smtp is not None else None
@@ -237,7 +243,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     Returns:
         The exit status.
     """
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
         if args.command == "init":
             return cmd_init(args)
@@ -253,12 +260,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return 0
         sender = open_sender(args)
         try:
+            check_event_types(parser, args, sender)
             check_tenant(args, sender)
             handler = {"endpoints": cmd_endpoints, "send": cmd_send,
                        "deliveries": cmd_deliveries, "purge": cmd_purge,
                        "serve": cmd_serve, "portal-link": cmd_portal_link,
                        "review": cmd_review, "backfill": cmd_backfill,
-                       "admin-link": cmd_admin_link, "events": cmd_events}[args.command]
+                       "admin-link": cmd_admin_link, "events": cmd_events,
+                       "event-types": cmd_event_types}[args.command]
             return handler(args, sender)
         finally:
             sender.close()

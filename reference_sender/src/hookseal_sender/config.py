@@ -261,6 +261,13 @@ class SenderConfig:
             together, so a customer publishes one public key).
         egress_proxy: An ``http://`` proxy every delivery and token request leaves
             through (``CONNECT``), or ``None``; see :mod:`hookseal_sender.egress`.
+        catalog: The event catalog's directory (as ``hookseal-catalog init`` writes it);
+            ``None``: the sample catalog shipped in ``hookseal_catalog``. Validation at
+            enqueue, the event-type lists, ``test.ping`` and pinned versions all read it;
+            a sender refuses at start a catalog that is missing or does not lint.
+        derivations: Modules that register the derivation functions the catalog's
+            ``function`` steps name (``hookseal_catalog.derivation.register_derivation``),
+            imported at start; with them, a step naming an unregistered function is refused.
     """
 
     database: str = "sqlite:///hookseal-sender.db"
@@ -284,6 +291,8 @@ class SenderConfig:
     purge_interval: float = 3600.0
     signing_keys: str = "endpoint"
     egress_proxy: Optional[str] = None
+    catalog: Optional[str] = None
+    derivations: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.egress_proxy is not None:

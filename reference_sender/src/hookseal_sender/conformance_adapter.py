@@ -34,7 +34,7 @@ __all__ = ["Adapter", "ConformanceAdapter", "delivery_json", "main", "serve"]
 
 #: The optional features of ADAPTER.md the reference sender implements (``hello``).
 FEATURES = ("auth_mtls", "auth_oauth", "auth_static", "filters", "headers", "proxy",
-            "rate_limit", "redaction", "traceparent")
+            "rate_limit", "redaction", "traceparent", "versions")
 
 Response = dict[str, Any]
 
@@ -74,6 +74,7 @@ def delivery_json(d: Delivery) -> dict[str, Any]:
         ],
         "next_attempt_at": d.next_attempt_at if d.status == "pending" else None,
     }
+
 
 
 class ConformanceAdapter:
@@ -148,7 +149,8 @@ class ConformanceAdapter:
             return _bad(str(exc))
 
     def hello(self, req: dict[str, Any]) -> Response:
-        """``hello``: name, version, profiles, signing modes and optional features."""
+        """``hello``: name, version, profiles, signing modes and the optional features
+        implemented (ADAPTER.md, "Optional features")."""
         return {"ok": True, "name": "hookseal-sender", "version": __version__,
                 "profiles": list(PROFILES), "signing": list(SIGNING_MODES),
                 "features": list(FEATURES)}

@@ -2,12 +2,15 @@
 
 Shows catalog events delivered and verified, an endpoint failing with 503 then recovering,
 one answering 400 (a permanent failure), a secret rotation whose two signatures verify
-for receivers holding either secret, and the delivery log. Exits by itself.
+for receivers holding either secret, one event received by an endpoint pinned to
+payment.failed v1 and one on v2 (each body valid for its version, same event id), and the
+delivery log. Exits by itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import tempfile
 import threading
@@ -46,6 +49,7 @@ class DemoReceiver:
         self.secrets: dict[str, list[str]] = {}
         self.script: dict[str, list[int]] = {}
         self.log: list[str] = []
+        self.bodies: dict[str, list[bytes]] = {}
         self.port = 0
         self._ready = threading.Event()
         self._stop: Optional[asyncio.Event] = None
@@ -65,6 +69,7 @@ class DemoReceiver:
             except hookseal.WebhookVerificationError as exc:
                 verdicts.append(f"receiver #{i + 1} REJECTED: {exc.code}")
                 return web.Response(status=400, text=exc.code)
+        self.bodies.setdefault(path, []).append(body)
         script = self.script.get(path)
         status = script.pop(0) if script else 200
         self.log.append(f"{path} <- {headers.get(_ID_HEADER, '?')[:20]}… "
@@ -184,6 +189,40 @@ def _rotate(sender: Sender, receiver: DemoReceiver, good: CreatedEndpoint, catal
     return d.status == "delivered"
 
 
+def _pinned_versions(sender: Sender, receiver: DemoReceiver, catalog: Any) -> bool:
+    """Step 5: one payment.failed event; one endpoint pinned to v1, one on v2 (current)."""
+    console.rule("5. Event versions pinned per endpoint")
+    _add(sender, receiver, "legacy", "legacy-app", event_types=["payment.failed"],
+         versions={"payment.failed": 1})
+    _add(sender, receiver, "modern", "modern-app", event_types=["payment.failed"])
+    sunset = catalog.get("payment.failed", 1).sunset
+    console.print(f"  legacy-app is pinned to payment.failed v1 (deprecated, served until "
+                  f"{sunset}); modern-app gets the current version, v2")
+    r = sender.send(TENANT, "payment.failed", catalog.example("payment.failed"))
+    console.print(f"  the provider sends v2 data once: event {r.event_id[:20]}…")
+    before = len(receiver.log)
+    ds = _wait(sender, [d for d, _ in r.deliveries])
+    ok = all(d.status == "delivered" for d in ds)
+    for line in receiver.log[before:]:
+        if "/legacy" in line or "/modern" in line:
+            console.print("  " + line, markup=False)
+    for path, want in (("/legacy", 1), ("/modern", 2)):
+        # The receiver stored the body once its signature verified (see _handle).
+        raw = receiver.bodies.get(path, [b"{}"])[-1]
+        try:
+            event = json.loads(raw)
+            catalog.validate(event["type"], event["data"], event["version"])
+            fields = ", ".join(sorted(event["data"]))
+            console.print(f"  {path[1:]}-app got v{event['version']} of {event['id'][:20]}…, "
+                          f"valid for payment.failed v{event['version']} (data: {fields})",
+                          markup=False)
+            ok &= event["version"] == want and event["id"] == r.event_id
+        except Exception as exc:  # shown, and the demo ends red
+            console.print(f"  [red]{path[1:]}-app: body not valid for v{want}: {exc}[/]")
+            ok = False
+    return ok
+
+
 def run(directory: str) -> int:
     """Run the demo with its store in ``directory``.
 
@@ -218,7 +257,9 @@ def run(directory: str) -> int:
         ok = _show_failures(ds, good.endpoint.id)
         ok &= _rotate(sender, receiver, good, catalog)
 
-        console.rule("5. Delivery log")
+        ok &= _pinned_versions(sender, receiver, catalog)
+
+        console.rule("6. Delivery log")
         console.print(_log_table(sender))
         console.print("[bold green]Demo finished: all behaved as expected.[/]" if ok
                       else "[bold red]Demo finished with unexpected results.[/]")

@@ -21,6 +21,7 @@ from . import _inputs as inputs
 from ._access import AUTH_KIND
 from ._options import OPTION_FIELDS, OptionContext, check_options
 from ._suggest import unknown
+from .catalog import SenderCatalog, sender_catalog
 from .config import SenderConfig, endpoint_retry_policy
 from .endpoint_auth import CheckedAuth, check_auth, check_ca_pem
 from .errors import ConfigError, DestinationRefusedError, InvalidRequestError, NotFoundError
@@ -67,6 +68,11 @@ class EndpointService:
         self.config = config
         self.resolve = resolve
         self.wake = wake
+
+    @property
+    def catalog(self) -> SenderCatalog:
+        """The sender's event catalog (``config.catalog``), which pins are checked against."""
+        return sender_catalog(self.config.catalog, self.config.derivations)
 
     def allows_local(self, endpoint: Endpoint) -> bool:
         """Whether deliveries to ``endpoint`` may go to ``http://`` and local addresses.
@@ -195,7 +201,7 @@ class EndpointService:
         options = check_options(
             {"versions": versions, "filter": filter, "headers": headers, "redact": redact,
              "rate_limit": rate_limit, "batch": batch, "ordering": ordering},
-            OptionContext(types, profile, header_prefix))
+            OptionContext(types, profile, header_prefix, self.catalog))
         checked_auth = self._check_auth(auth, local)
         tls_ca_pem = self._check_ca(tls_ca_pem, local)
         try:
@@ -323,7 +329,7 @@ class EndpointService:
             stored = {k: fields.get(k, getattr(ep, k))
                       for k in (*OPTION_FIELDS, "event_types", "profile", "header_prefix")}
             context = OptionContext(stored["event_types"], stored["profile"],
-                                    stored["header_prefix"])
+                                    stored["header_prefix"], self.catalog)
             checked = check_options(stored, context)
             fields.update({k: checked[k] for k in OPTION_FIELDS if k in fields})
         if "url" in fields:

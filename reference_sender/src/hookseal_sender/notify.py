@@ -19,10 +19,12 @@ class Notice:
     """Something an endpoint's owner must hear about.
 
     Attributes:
-        kind: ``dead_letter``, ``endpoint_disabled`` or ``delivery_failed`` (a delivery
-            failed without being sent: its endpoint's stored settings cannot be used), or
-            one of the owner notices of :mod:`hookseal_sender.owner_notices`
-            (``bulk_replay``, ``endpoint_down``, ``tenant_failing``, ``endpoint_stale``).
+        kind: ``dead_letter``, ``endpoint_disabled``, ``delivery_failed`` (a delivery
+            failed without being sent: its endpoint's stored settings cannot be used, or
+            its pinned version could not be derived), ``version_sunset`` (the endpoint
+            is pinned to a version whose sunset is 30 or 7 days away), or one of the owner
+            notices of :mod:`hookseal_sender.owner_notices` (``bulk_replay``,
+            ``endpoint_down``, ``tenant_failing``, ``endpoint_stale``).
         tenant_id: The tenant.
         endpoint_id: The endpoint (empty for a notice about several of the tenant's).
         url: The endpoint URL (empty likewise).

@@ -4,7 +4,7 @@ An endpoint's ``redact`` is a list of JSON Pointers into ``data``; a ``*`` token
 for every item of an array or every value of a map (``/invoice/lines/*/description``).
 At registration each pointer must name a field of at least one event type the endpoint
 takes, and a field that is optional in every version the catalog holds of every type it
-takes; the catalog is asked through :func:`hookseal_sender.catalog.event_catalog`. When
+takes; the catalog is the sender's (the option context's, else the sample). When
 the body is built for the endpoint (each attempt, before signing) the fields are dropped
 and the rest of the envelope is left as it was enqueued.
 """
@@ -35,9 +35,14 @@ def _tokens(pointer: str) -> tuple[str, ...]:
     return tuple(parse_pointer(pointer))
 
 
-def _event_types(types: Optional[list[str]]) -> list[Any]:
+def _catalog_of(context: Any) -> Any:
+    """The catalog of an option context: the sender's, or the sample without one."""
+    sender_catalog = getattr(context, "catalog", None)
+    return sender_catalog.catalog if sender_catalog is not None else event_catalog()
+
+
+def _event_types(catalog: Any, types: Optional[list[str]]) -> list[Any]:
     """The catalog's event types an endpoint taking ``types`` receives (``None``: all)."""
-    catalog = event_catalog()
     names = list(catalog.events) if types is None else [t for t in types if t in catalog]
     return [catalog.event(t) for t in names]
 
@@ -69,8 +74,8 @@ def check_redact(value: Any, context: Any) -> Optional[list[str]]:
     from hookseal_catalog.errors import UnknownEventError, UnknownFieldError
     from hookseal_catalog.fields import is_required_field
 
-    catalog = event_catalog()
-    types = _event_types(context.event_types)
+    catalog = _catalog_of(context)
+    types = _event_types(catalog, context.event_types)
     for pointer in pointers:
         try:
             _tokens(pointer)

@@ -353,17 +353,14 @@ def _event_types(store: Store, since: float, until: float) -> list[EventTypeVolu
                   key=lambda e: (-e.events, e.type))
 
 
-def _unsubscribed(live: Sequence[Endpoint]) -> list[str]:
-    """Catalog event types no live endpoint subscribes to."""
+def _unsubscribed(live: Sequence[Endpoint], catalog_types: Sequence[str]) -> list[str]:
+    """The sender's catalog event types no live endpoint subscribes to."""
     if any(ep.event_types is None for ep in live):
         return []
     subscribed: set[str] = set()
     for ep in live:
         subscribed.update(ep.event_types or ())
-    from .catalog import _catalog
-
-    catalog_types = sorted(set(_catalog().events) - _INTERNAL_TYPES)
-    return [t for t in catalog_types if t not in subscribed]
+    return [t for t in catalog_types if t not in subscribed and t not in _INTERNAL_TYPES]
 
 
 def _unrotated(store: Store, live: Sequence[Endpoint], until: float) -> list[Finding]:
@@ -456,7 +453,7 @@ def collect(sender: Sender, period: float, *, now: Optional[float] = None,
         days=days,
         top_tenants=_top_tenants(store, since, until, top, endpoints, tallies),
         event_types=_event_types(store, since, until),
-        unsubscribed_types=_unsubscribed(live),
+        unsubscribed_types=_unsubscribed(live, sender.catalog.event_types()),
         unrotated=_unrotated(store, live, until),
         stale=_stale(live, tallies, since),
         refused=_refused(live, resolve or sender.resolve),

@@ -36,12 +36,12 @@ from ._inputs import (  # noqa: F401
 )
 from ._outage import StoreOutage
 from .audit import AuditLog
-from .catalog import PING_TYPE, Validator, no_validation, validate_event
+from .catalog import PING_TYPE, SenderCatalog, Validator, sender_catalog
 from .config import SenderConfig
 from .corrections import CorrectedReplay, CorrectionService
 from .deliveries import DeliveryService
 from .endpoints import CreatedEndpoint, EndpointService
-from .errors import ConfigError, InvalidPayloadError, SenderError
+from .errors import ConfigError, InvalidPayloadError
 from .metrics import Metrics
 from .models import Delivery, DeliveryFilter, Endpoint
 from .notify import LogNotifier, Notifier
@@ -55,13 +55,6 @@ from .storage.base import PURGE_BATCH_SIZE, PurgeProgress
 from .tracing import Tracing
 
 __all__ = ["CreatedEndpoint", "Rotation", "Sender"]
-
-
-def _ping_version(event_type: str, data: Any) -> int:
-    try:
-        return validate_event(event_type, data)
-    except SenderError:  # a catalog without test.ping: send it anyway
-        return no_validation(event_type, data)
 
 
 class _StoreGauges:
@@ -104,20 +97,28 @@ class Sender:
         store: The store (default: opened from ``config.database``).
         box: Encrypts secrets (default: loaded from the config or environment).
         notifier: Tells owners about dead letters (default: :class:`LogNotifier`).
-        validator: Validates event data (default: the event catalog).
+        validator: Validates event data (default: the catalog of ``config.catalog``).
         resolve: DNS resolver for SSRF checks (tests pass a fake one).
         tracer_provider: An OpenTelemetry ``TracerProvider`` for the sender's spans
             (default: the global one, if OpenTelemetry is installed and configured); see
             :mod:`hookseal_sender.tracing`.
+
+    Raises:
+        SenderConfigError: The catalog directory is missing or does not lint (the
+            linter's message), or the master key does not decrypt the stored secrets.
     """
 
     def __init__(
         self, config: Optional[SenderConfig] = None, *, store: Optional[Store] = None,
         box: Optional[SecretBox] = None, notifier: Optional[Notifier] = None,
-        validator: Validator = validate_event, resolve: Optional[Resolve] = None,
+        validator: Optional[Validator] = None, resolve: Optional[Resolve] = None,
         tracer_provider: Any = None,
     ) -> None:
         self._config = config or SenderConfig()
+        # Before the store opens: a wrong catalog is refused at start, with lint's message.
+        #: The event catalog (validation, event types, pinned versions).
+        self.catalog: SenderCatalog = sender_catalog(self._config.catalog,
+                                                     self._config.derivations)
         if store is None:
             box = box or SecretBox.load(self._config.master_key, self._config.master_key_file)
             store = open_store(self._config.database, box,
@@ -132,7 +133,8 @@ class Sender:
         self.notifier: Notifier = notifier or LogNotifier()
         #: What owners are told, and when (the settings file's ``owner_notices``).
         self.owner_notices = OwnerNoticePolicy()
-        self.validator = validator
+        self._own_validator = validator is None
+        self.validator: Validator = validator or self.catalog.validate
         self.resolve = resolve
         #: The trace context of attempts and the sender's spans.
         self.tracing = Tracing(tracer_provider)
@@ -149,7 +151,7 @@ class Sender:
         self.keys = SigningKeyService(store, self._config, self.endpoints, self.audit_log)
         self.deliveries = DeliveryService(store, self._config, self.endpoints, self.audit_log,
                                           self._wake)
-        self.corrections = CorrectionService(store, self.audit_log, validator, self._wake)
+        self.corrections = CorrectionService(store, self.audit_log, self.validator, self._wake)
 
     def close(self) -> None:
         """Close the store's connections."""
@@ -162,6 +164,9 @@ class Sender:
 
     @config.setter
     def config(self, config: SenderConfig) -> None:
+        self.catalog = sender_catalog(config.catalog, config.derivations)
+        if self._own_validator:
+            self.validator = self.catalog.validate
         self._config = config
         for service in (self.endpoints, self.keys, self.deliveries):
             service.config = config
@@ -315,7 +320,7 @@ class Sender:
         """
         self.get_endpoint(tenant_id, endpoint_id)
         result = enqueue(self.store, tenant_id, PING_TYPE, {"message": "ping"},
-                         validator=_ping_version, endpoint_ids=[endpoint_id],
+                         validator=self.catalog.ping_version, endpoint_ids=[endpoint_id],
                          livemode=False)
         return self._enqueued(PING_TYPE, result)
 

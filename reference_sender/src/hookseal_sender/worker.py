@@ -35,6 +35,7 @@ from ._health import UNUSABLE, EndpointHealth
 from ._outage import StoreOutage
 from ._store_calls import CLAIM_RETRY, CLAIM_RETRY_MAX, StoreCalls
 from ._writeback import FLUSH_BATCH, FLUSH_DELAY, WriteBack
+from .catalog import sender_catalog
 from .config import SenderConfig
 from .metrics import Metrics
 from .models import Claimed, Endpoint
@@ -44,6 +45,7 @@ from .owner_notices import OwnerNoticePolicy
 from .owner_watch import OwnerWatch
 from .ssrf import Resolve
 from .storage import Store
+from .sunsets import SUNSET_INTERVAL, SunsetJob
 from .tracing import Tracing
 
 __all__ = [
@@ -231,6 +233,9 @@ class Worker:
         self._next_maintenance = 0.0
         self._next_purge = time.monotonic() + PURGE_GRACE  # not while starting up
         self._next_watch = time.monotonic() + parts.watch_interval  # one interval in
+        # Sunset notices and pin moves (contract 4.2): at start, then every hour.
+        self._sunsets = SunsetJob(parts.store, sender_catalog(cfg.catalog, cfg.derivations), parts.notifier)
+        self._next_sunsets = 0.0
 
     # lifecycle -------------------------------------------------------------
     def stop(self) -> None:
@@ -329,6 +334,9 @@ class Worker:
             if self.parts.watch is not None and mono >= self._next_watch:
                 self._next_watch = mono + self.parts.watch_interval
                 await calls.call(self.parts.watch, pool=calls.maintenance)
+            if mono >= self._next_sunsets:
+                self._next_sunsets = mono + SUNSET_INTERVAL
+                await calls.call(self._sunsets.run, pool=calls.maintenance)
         except Exception as exc:
             calls.trouble("store maintenance", exc)
         finally:

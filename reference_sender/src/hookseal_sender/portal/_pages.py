@@ -16,7 +16,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from ..catalog import PING_TYPE
 from ..errors import NotFoundError, SenderError
 from ..portal_tokens import SESSION, PortalClaims, PortalTokenError, TokenSigner, derive_key
 from ..sender import Sender
@@ -137,12 +136,7 @@ class Pages:
     # plumbing -------------------------------------------------------------
     def event_types(self) -> list[str]:
         if self._event_types is None:
-            try:
-                from ..catalog import event_catalog
-
-                self._event_types = sorted(t for t in event_catalog().events if t != PING_TYPE)
-            except Exception:  # a sender without the catalog: free-text types only
-                self._event_types = []
+            self._event_types = self.sender.catalog.event_types()
         return self._event_types
 
     def render(self, request: Request, name: str, ctx: Optional[Ctx], status: int = 200,

@@ -25,6 +25,7 @@ from ..errors import InvalidRequestError, SenderError
 from ..models import DeliveryFilter
 from ..portal_tokens import LINK, PortalTokenError
 from ..sender import Sender
+from ..versioning import pin_info
 from ._auth_pages import AuthPages
 from ._delivery_pages import DeliveryPages
 from ._guards import SecurityHeaders, security_headers
@@ -133,7 +134,8 @@ class _Portal(Pages):
         keys = await run_in_threadpool(self.sender.public_keys, ctx.tenant, eid)
         return self.render(ctx.request, "endpoint.html", ctx, ep=ep, health=health,
                            recent=recent.deliveries, public_keys=keys,
-                           event_types=self.event_types(), error="")
+                           event_types=self.event_types(), error="",
+                           pins=pin_info(self.sender.catalog, ep.versions))
 
     async def update_endpoint(self, ctx: Ctx) -> Response:
         eid = ctx.request.path_params["eid"]

@@ -176,6 +176,13 @@ CREATE TABLE IF NOT EXISTS send_slots (
     next_at {REAL} NOT NULL,
     granted_at {REAL}
 );
+-- Sunset notices sent (contract 4.2), one row each: its key says which (endpoint, type,
+-- version, days before), so a restarted or second process never sends it again.
+CREATE TABLE IF NOT EXISTS sunset_notices (
+    id TEXT PRIMARY KEY,
+    endpoint_id TEXT NOT NULL,
+    at {REAL} NOT NULL
+);
 """
 
 

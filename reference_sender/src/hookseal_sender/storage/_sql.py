@@ -12,11 +12,12 @@
 - :mod:`._retention`: purging what the retention period lets go;
 - :mod:`._audit`: the audit log;
 - :mod:`._backfill`: events written with their own ids, each at most once;
-- :mod:`._owner_alerts`: owner alert episodes, recent attempts, endpoint activity.
+- :mod:`._owner_alerts`: owner alert episodes, recent attempts, endpoint activity;
 - :mod:`._corrections`: corrected events and the bodies they replaced;
-- :mod:`._jobs`: the admin console's background jobs.
+- :mod:`._jobs`: the admin console's background jobs;
 - :mod:`._rates`: rate-limited endpoints' send slots;
-- :mod:`._events`: a tenant's recent events (the portal's filter preview).
+- :mod:`._events`: a tenant's recent events (the portal's filter preview);
+- :mod:`._pins`: pinned endpoints, sunset notices and pin moves.
 
 Column lists and row converters they share live in :mod:`._columns`.
 """
@@ -30,6 +31,7 @@ from ._endpoints import Endpoints
 from ._events import RecentEvents
 from ._jobs import Jobs
 from ._owner_alerts import OwnerAlerts
+from ._pins import Pins
 from ._queue import Queue
 from ._rates import SendSlots
 from ._replay import ReplayAndCancel
@@ -39,7 +41,7 @@ from ._stats import Aggregates
 
 
 class SQLStore(Schema, Endpoints, Backfill, Queue, ReplayAndCancel, Aggregates, Retention, Audit,
-               OwnerAlerts, Corrections, Jobs, SendSlots, RecentEvents):
+               OwnerAlerts, Corrections, Jobs, SendSlots, RecentEvents, Pins):
     """A :class:`~hookseal_sender.storage.base.Store` over a DB-API connection per thread;
     dialects (:class:`~hookseal_sender.storage.SQLiteStore`,
     :class:`~hookseal_sender.storage.PostgresStore`) override the hooks of

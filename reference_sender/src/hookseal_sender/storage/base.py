@@ -584,6 +584,19 @@ class Store(Statistics):
     @abc.abstractmethod
     def request_job_stop(self, job_id: str, now: float) -> bool:
         """Ask a running admin job to stop; returns whether one was running."""
+    @abc.abstractmethod
+    def pinned_endpoints(self) -> list[Endpoint]:
+        """Every tenant's endpoints that pin a version (contract 4.2), but deleted ones."""
+
+    @abc.abstractmethod
+    def claim_sunset_notice(self, key: str, endpoint_id: str, now: float) -> bool:
+        """Record a sunset notice unless it was recorded before; True if this call did."""
+
+    @abc.abstractmethod
+    def move_pins(self, endpoint: Endpoint, versions: dict[str, int],
+                  entry: AuditEntry) -> bool:
+        """Set the endpoint's pins and append ``entry`` to the audit log at once, if the
+        endpoint's ``version`` is still the one read; True if this call did."""
 
     def maintenance(self) -> None:
         """Periodic housekeeping run by workers off the enqueue path (default: none)."""
