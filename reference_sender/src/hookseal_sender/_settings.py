@@ -7,6 +7,7 @@ field, so a typo or a wrong type never surfaces later as a traceback.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any, Callable
 
@@ -57,6 +58,13 @@ def _metrics_keys(value: Any) -> list[str]:
     return value
 
 
+def _positive_seconds(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value) or value <= 0:
+        raise ValueError("must be a number of seconds > 0")
+    return float(value)
+
+
 def _positive_int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError("must be a positive integer")
@@ -74,6 +82,7 @@ FIELDS: dict[str, Callable[[Any], Any]] = {
     "public_url": _string,
     "smtp": _optional_object,
     "portal": _object,
+    "idempotency_retention": _positive_seconds,
 }
 
 

@@ -34,6 +34,9 @@ __all__ = ["Adapter", "ConformanceAdapter", "delivery_json", "main", "serve"]
 
 Response = dict[str, Any]
 
+#: The optional features (ADAPTER.md "Optional features") this sender implements.
+FEATURES = ("idempotency",)
+
 
 def _bad(detail: str) -> Response:
     return {"ok": False, "error": "invalid_request", "detail": detail}
@@ -122,7 +125,8 @@ class ConformanceAdapter:
     def hello(self, req: dict[str, Any]) -> Response:
         """``hello``: name, version, profiles and signing modes."""
         return {"ok": True, "name": "hookseal-sender", "version": __version__,
-                "profiles": list(PROFILES), "signing": list(SIGNING_MODES)}
+                "profiles": list(PROFILES), "signing": list(SIGNING_MODES),
+                "features": list(FEATURES)}
 
     def _tenant(self, req: dict[str, Any]) -> str:
         tenant = req.get("tenant", "default")
@@ -153,9 +157,11 @@ class ConformanceAdapter:
                 "public_key": created.public_key if uses_key else None}
 
     def send(self, req: dict[str, Any]) -> Response:
-        """``send``: enqueue an event; returns the event id and its deliveries."""
+        """``send``: enqueue an event (once per ``idempotency_key`` if given); returns the
+        event id and its deliveries."""
         tenant = self._tenant(req)
-        result = self.sender.send(tenant, req.get("type"), req.get("data"))  # type: ignore[arg-type]
+        result = self.sender.send(tenant, req.get("type"), req.get("data"),  # type: ignore[arg-type]
+                                  idempotency_key=req.get("idempotency_key"))
         for delivery_id, _ in result.deliveries:
             self._tenant_of[delivery_id] = tenant
         return {"ok": True, "event_id": result.event_id,

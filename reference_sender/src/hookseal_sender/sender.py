@@ -11,6 +11,7 @@ limit and validator is in :mod:`hookseal_sender._inputs`.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
@@ -102,12 +103,14 @@ class Sender:
         notifier: Tells owners about dead letters (default: :class:`LogNotifier`).
         validator: Validates event data (default: the event catalog).
         resolve: DNS resolver for SSRF checks (tests pass a fake one).
+        clock: Unix time source of sends and retention purges (tests pass a fake one).
     """
 
     def __init__(
         self, config: Optional[SenderConfig] = None, *, store: Optional[Store] = None,
         box: Optional[SecretBox] = None, notifier: Optional[Notifier] = None,
         validator: Validator = validate_event, resolve: Optional[Resolve] = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._config = config or SenderConfig()
         if store is None:
@@ -124,6 +127,7 @@ class Sender:
         self.notifier: Notifier = notifier or LogNotifier()
         self.validator = validator
         self.resolve = resolve
+        self.clock = clock
         #: Whether the database is reachable, as this process last saw it (one log line
         #: per outage, however many workers and requests notice it).
         self.outage = StoreOutage()
@@ -136,7 +140,7 @@ class Sender:
         self.audit_log = AuditLog(store)
         self.keys = SigningKeyService(store, self._config, self.endpoints, self.audit_log)
         self.deliveries = DeliveryService(store, self._config, self.endpoints, self.audit_log,
-                                          self._wake)
+                                          self._wake, clock=clock)
 
     def close(self) -> None:
         """Close the store's connections."""
@@ -252,6 +256,7 @@ class Sender:
 
     def send(
         self, tenant_id: str, event_type: str, data: Any, *, conn: Any = None,
+        idempotency_key: Optional[str] = None,
     ) -> EnqueueResult:
         """Enqueue an event for every endpoint of the tenant subscribed to its type.
 
@@ -261,6 +266,11 @@ class Sender:
             data: The event data, validated against the catalog.
             conn: Your own connection with its transaction open, to enqueue atomically
                 with your business change (you commit).
+            idempotency_key: Send this event once: a later send with the same key for
+                the same tenant, within ``SenderConfig.idempotency_retention`` (24 h by
+                default), enqueues nothing and returns this send's event and deliveries
+                (``replayed=True``). 1 to 255 printable characters. The key is taken in
+                the event's transaction, so it holds across processes.
 
         Returns:
             The event and its deliveries.
@@ -269,16 +279,23 @@ class Sender:
             InvalidPayloadError: The data does not validate, or holds a lone surrogate
                 (no store can encode it as UTF-8).
             InvalidRequestError: The tenant or type is empty, longer than
-                ``MAX_NAME`` or holds a control character.
+                ``MAX_NAME`` or holds a control character; or the idempotency key is
+                not 1 to 255 printable characters.
+            IdempotencyConflictError: The key was used, within the retention, by a send
+                with another type or other data.
         """
         inputs.check_name(tenant_id, "tenant")
         # The type is also sent as a header value (<prefix>-Event-Type): no CR or LF.
         inputs.check_name(event_type, "type")
+        key = inputs.check_idempotency_key(idempotency_key)
         try:
             result = enqueue(self.store, tenant_id, event_type, data, validator=self.validator,
-                             conn=conn)
+                             conn=conn, now=self.clock(), idempotency_key=key,
+                             idempotency_retention=self._config.idempotency_retention)
         except UnicodeEncodeError:  # the driver could not encode the payload: its INSERT failed
             raise InvalidPayloadError("data must not contain lone surrogates (not UTF-8)") from None
+        if result.replayed:
+            return result  # nothing enqueued: nothing to count, no worker to wake
         return self._enqueued(event_type, result)
 
     def ping(self, tenant_id: str, endpoint_id: str) -> EnqueueResult:

@@ -9,6 +9,7 @@
 - :mod:`._log`: reads of the delivery log (one delivery, filters, pages, counts);
 - :mod:`._replay`: replay and cancel;
 - :mod:`._stats`: aggregate reads (endpoint health, the periodic review);
+- :mod:`._idempotency`: the idempotency keys of sends;
 - :mod:`._retention`: purging what the retention period lets go;
 - :mod:`._audit`: the audit log.
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from ._audit import Audit
 from ._endpoints import Endpoints
+from ._idempotency import IdempotencyKeys
 from ._queue import Queue
 from ._replay import ReplayAndCancel
 from ._retention import Retention
@@ -26,7 +28,8 @@ from ._schema import SCHEMA, Schema
 from ._stats import Aggregates
 
 
-class SQLStore(Schema, Endpoints, Queue, ReplayAndCancel, Aggregates, Retention, Audit):
+class SQLStore(Schema, Endpoints, Queue, IdempotencyKeys, ReplayAndCancel, Aggregates,
+               Retention, Audit):
     """A :class:`~hookseal_sender.storage.base.Store` over a DB-API connection per thread;
     dialects (:class:`~hookseal_sender.storage.SQLiteStore`,
     :class:`~hookseal_sender.storage.PostgresStore`) override the hooks of
