@@ -21,6 +21,7 @@ from corpus_runner import (
     SENDER_ARGS,
     VERIFIER_ARGS,
     Runs,
+    init_catalogs,
     toy_sender,
     toy_verifier,
 )
@@ -31,13 +32,25 @@ def corpus_runs() -> Iterator[Runs]:
     runs = Runs()
     # Jobs are queued in the order the tests ask for them (test files run alphabetically),
     # so each test waits only for its own run, never for the whole queue.
+    # It declares idempotent sends: required, so that they cannot silently become a skip.
     runs.add("sender:reference", ["sender", "--adapter", f"{PY} -m hookseal_sender.adapter",
-                                  "--require-ed25519", *SENDER_ARGS])
+                                  "--require-ed25519", "--require", "idempotency",
+                                  *SENDER_ARGS])
     # The toy declares every feature the suite checks, and must pass them all.
     runs.add("sender:none", ["sender", "--adapter", toy_sender("none"), "--require", "all",
                              *SENDER_ARGS])
-    # The reference sender declares filters (and passes them when required) but not
-    # batches: asked for batches, it fails.
+    # A provider's own catalog (hookseal-catalog init): the toy sends it and the suite,
+    # given --catalog, sends its events and checks bodies against its schemas; with another
+    # catalog's envelope (ids of another form), the same toy's bodies fail.
+    catalogs = tempfile.mkdtemp(prefix="hookseal-conformance-catalogs-")
+    own, other = init_catalogs(Path(catalogs))
+    runs.add("sender:catalog", [
+        "sender", "--adapter", toy_sender("none", own), "--catalog", str(own), "--require", "all",
+        "-k", "not test_sender_features or test_idempotent_send", *SENDER_ARGS])
+    runs.add("sender:catalog-other-envelope", [
+        "sender", "--adapter", toy_sender("none", own), "--catalog", str(other),
+        "-k", "test_delivers_signed_catalog_events", *SENDER_ARGS])
+    # The reference sender declares some optional features only: asked for others, it fails.
     runs.add("sender:reference-require", [
         "sender", "--adapter", f"{PY} -m hookseal_sender.adapter", "--require", "filters",
         "--require", "batches", "-k", "test_filters_invalid or test_batches_limits",
@@ -76,6 +89,7 @@ def corpus_runs() -> Iterator[Runs]:
     yield runs
     runs.shutdown()
     shutil.rmtree(php_dir, ignore_errors=True)
+    shutil.rmtree(catalogs, ignore_errors=True)
 
 
 @pytest.fixture

@@ -8,13 +8,16 @@ time of its slowest runs, not their sum.
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -86,7 +89,24 @@ def toy_verifier(bug: str) -> str:
     return f"{PY} {CORPUS / 'toy_verifier.py'} {bug}"
 
 
-def toy_sender(bug: str) -> str:
-    return f"{PY} {CORPUS / 'toy_sender.py'} {bug}"
+def toy_sender(bug: str, catalog: Optional[Path] = None) -> str:
+    return f"{PY} {CORPUS / 'toy_sender.py'} {bug}" + (f" {catalog}" if catalog else "")
+
+
+#: The id pattern of :func:`init_catalogs`' second catalog: no sender's ``evt_`` ids match.
+OTHER_ID_PATTERN = "^event-[0-9a-f]{32}$"
+
+
+def init_catalogs(parent: Path) -> tuple[Path, Path]:
+    """A catalog made by ``hookseal-catalog init`` in ``parent/own``, and a copy of it in
+    ``parent/other`` whose envelope wants ids of another form (:data:`OTHER_ID_PATTERN`)."""
+    own, other = parent / "own", parent / "other"
+    subprocess.run([PY, "-m", "hookseal_catalog.cli", "init", str(own)], check=True,
+                   capture_output=True, timeout=120)
+    shutil.copytree(own, other)
+    envelope = json.loads((other / "envelope.json").read_text())
+    envelope["properties"]["id"]["pattern"] = OTHER_ID_PATTERN
+    (other / "envelope.json").write_text(json.dumps(envelope, indent=2))
+    return own, other
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from corpus_expectations import FEATURE_SENDER_BUGS, SENDER_BUGS
-from corpus_runner import PY, Runs
+from corpus_runner import OTHER_ID_PATTERN, PY, Runs, run_cli
 from hookseal_conformance.features import CHECKED
 
 # The corpus runs share a pool: a test may wait for runs queued before its own.
@@ -58,3 +58,29 @@ def test_broken_sender_fails_for_the_right_reason(corpus_runs: Runs, bug: str) -
     assert run.failed_properties & expected, (
         f"{bug}: expected one of {sorted(expected)} to fail; failed: {sorted(run.failed)}"
     )
+
+
+def test_own_catalog_is_sent_and_checked(corpus_runs: Runs) -> None:
+    """``--catalog DIR``: the suite sends the events of a catalog made by
+    ``hookseal-catalog init`` to a sender serving that catalog, and it conforms; the
+    properties written for the sample's invoice.paid are skipped and say why."""
+    run = corpus_runs.get("sender:catalog")
+    assert run.code == 0, run.output[-4000:]
+    assert "written for the sample catalog's invoice.paid" in run.output
+
+
+def test_own_catalog_schemas_check_the_bodies(corpus_runs: Runs) -> None:
+    """The bodies are checked against the given catalog's schemas: with a catalog whose
+    envelope wants other ids, the same sender's bodies fail."""
+    run = corpus_runs.get("sender:catalog-other-envelope")
+    assert run.code == 1, run.output[-4000:]
+    assert run.failed_properties == {"test_delivers_signed_catalog_events"}, run.output[-4000:]
+    assert OTHER_ID_PATTERN in run.output
+
+
+def test_a_catalog_that_does_not_load_stops_the_run(tmp_path: object) -> None:
+    run = run_cli(["sender", "--adapter", f"{PY} -m hookseal_sender.adapter", "--catalog",
+                   f"{tmp_path}/missing"], timeout=120)
+    assert run.code == 2, run.output[-3000:]
+    assert "--catalog" in run.output and "not a directory" in run.output
+    assert "nothing was checked" in run.output and run.failed == set()

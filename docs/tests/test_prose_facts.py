@@ -23,10 +23,11 @@ def _config():  # type: ignore[no-untyped-def]
 
 def _limit(name: str) -> int:
     """A limit the sender checks, from the module that defines it."""
-    from hookseal_sender import sender
+    from hookseal_sender import _inputs, sender
     from hookseal_sender.portal import tokens
 
-    return int(getattr(sender, name, None) or getattr(tokens, name))
+    return int(getattr(sender, name, None) or getattr(_inputs, name, None)
+               or getattr(tokens, name))
 
 
 def _claim_retry() -> float:
@@ -147,6 +148,11 @@ FACTS = [
      lambda: _limit("MAX_REASON"), 1000),
     ("sender.md", "(a list, not a single string) are at most 200 characters", lambda: _limit("MAX_NAME"), 200),
     ("sender.md", "A portal link's `user` is at most 254 characters", lambda: _limit("MAX_USER"), 254),
+    ("sender.md", "within `idempotency_retention` (24 h by default)",
+     lambda: _config().idempotency_retention, 24 * 3600.0),
+    ("sender.md", "(default 86400, 24 h) |", lambda: _config().idempotency_retention, 86400.0),
+    ("sender.md", "A key is 1 to 255 printable characters", lambda: _limit("MAX_IDEMPOTENCY_KEY"),
+     255),
     ("rotation.md", "an overlap is at most 30 days: a longer one is refused",
      lambda: __import__("hookseal_sender.config").config.MAX_ROTATION_OVERLAP, 30 * 86400.0),
     ("security.md", "for at most 30 days (`--overlap`",

@@ -314,6 +314,17 @@ class EnqueueStore:
             lat.append(time.perf_counter() - t0)
         return lat
 
+    def send_keyed(self, n: int, repeat: bool = False) -> list[float]:
+        """Seconds each of ``n`` enqueues with an idempotency key took: a new key each, or
+        (``repeat``) a key already sent, which enqueues nothing and answers the first."""
+        lat = []
+        for _ in range(n):
+            key = "bench-repeat" if repeat else new_id("key")
+            t0 = time.perf_counter()
+            self.sender.send("bench", "invoice.paid", self.data, idempotency_key=key)
+            lat.append(time.perf_counter() - t0)
+        return lat
+
     def bare(self, n: int) -> list[float]:
         """Seconds each of ``n`` bare inserts of the same rows took (no validation, no
         subscription lookup: the floor). The delivery and its queue row are written as
@@ -337,16 +348,20 @@ class EnqueueStore:
 
 
 def enqueue_latency(mk: Callable[[str], str], n: int, big: int) -> dict[str, list[float]]:
-    """Enqueue and bare-insert latencies on an empty store, and enqueue latencies with
-    ``big`` past deliveries, in interleaved chunks of 250 (a slow stretch of a shared
-    machine hits all three alike)."""
+    """Enqueue and bare-insert latencies on an empty store, enqueue latencies with ``big``
+    past deliveries, and enqueues with an idempotency key (new keys, and a repeated key)
+    on the empty store, in interleaved chunks of 250 (a slow stretch of a shared machine
+    hits them all alike)."""
     empty, full = EnqueueStore(mk("enq_empty"), 0), EnqueueStore(mk("enq_full"), big)
-    lat: dict[str, list[float]] = {"send": [], "bare": [], "send_past": []}
+    lat: dict[str, list[float]] = {"send": [], "bare": [], "send_past": [], "send_key": [],
+                                   "send_repeat": []}
     try:
         for _ in range(max(1, n // 250)):
             lat["send"] += empty.send(250)
             lat["bare"] += empty.bare(250)
             lat["send_past"] += full.send(250)
+            lat["send_key"] += empty.send_keyed(250)
+            lat["send_repeat"] += empty.send_keyed(250, repeat=True)
     finally:
         empty.close()
         full.close()
@@ -702,6 +717,11 @@ def main() -> int:
                   f"p50 ratio {e50 / b50:.2f}x (interleaved chunks of 250)")
             print(f"[{backend}] enqueue, {big:,} past deliveries: p50 {f50:.3f} ms, p99 "
                   f"{f99:.3f} ms; vs empty p50 {f50 / e50:.2f}x")
+            (k50, k99), (r50, r99) = (p50_p99(lat[k]) for k in ("send_key", "send_repeat"))
+            print(f"[{backend}] enqueue with an idempotency key: new key p50 {k50:.3f} ms, "
+                  f"p99 {k99:.3f} ms (p50 {k50 / e50:.2f}x a send without a key); repeated "
+                  f"key (nothing enqueued) p50 {r50:.3f} ms, p99 {r99:.3f} ms "
+                  f"({r50 / e50:.2f}x)")
             RESULTS[f"enqueue_{backend}"] = ((e50, e99, b50, b99), (f50, f99))
         for backend, mk in dbs.items() if args.only in (None, "claims") else ():
             rates = claim_rates(mk, big, 50, 3 if args.quick else 11)

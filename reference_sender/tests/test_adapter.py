@@ -122,3 +122,18 @@ def test_shutdown_exits_zero() -> None:
     proc = Proc()
     assert proc.ask({"op": "shutdown"}) == {"ok": True}
     assert proc.p.wait(15) == 0
+
+
+def test_idempotent_send(adapter: Proc) -> None:
+    assert "idempotency" in adapter.ask({"op": "hello"})["features"]
+    created = adapter.ask({"op": "create_endpoint", "tenant": "idem",
+                           "url": "http://127.0.0.1:9/h", "allow_local": True})
+    req = {"op": "send", "tenant": "idem", "type": "invoice.paid", "data": example(),
+           "idempotency_key": "order-1842"}
+    first = adapter.ask(req)
+    assert first["ok"] and first["deliveries"][0]["endpoint_id"] == created["endpoint_id"]
+    again = adapter.ask(req)
+    assert (again["event_id"], again["deliveries"]) == (first["event_id"], first["deliveries"])
+    clash = adapter.ask({**req, "data": {**example(), "paid_out_of_band": True}})
+    assert clash["ok"] is False and clash["error"] == "idempotency_conflict"
+    assert adapter.ask({**req, "idempotency_key": ""})["error"] == "invalid_request"

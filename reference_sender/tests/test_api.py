@@ -235,3 +235,39 @@ def test_event_types_and_pins_come_from_the_senders_catalog(client: TestClient) 
                     json={"url": "https://hooks.example.com/a",
                           "versions": {"payment.failed": 1}})
     assert r.status_code == 201 and r.json()["endpoint"]["versions"] == {"payment.failed": 1}
+def test_send_with_an_idempotency_key_in_the_header_or_the_body(
+        client: TestClient, sender: Sender) -> None:
+    sender.create_endpoint("t1", "https://hooks.example.com/a")
+    url = "/v1/tenants/t1/events"
+    body = {"type": "invoice.paid", "data": example()}
+    first = client.post(url, json=body, headers={**AUTH, "Idempotency-Key": "order-7"})
+    assert first.status_code == 202 and first.json()["replayed"] is False
+    # The same key in the body is the same key; the answer is the first send's.
+    again = client.post(url, json={**body, "idempotency_key": "order-7"}, headers=AUTH)
+    assert again.status_code == 202 and again.json() == {**first.json(), "replayed": True}
+    both = client.post(url, json={**body, "idempotency_key": "order-7"},
+                       headers={**AUTH, "Idempotency-Key": "order-7"})
+    assert both.status_code == 202 and both.json()["event_id"] == first.json()["event_id"]
+    clash = client.post(url, json={**body, "data": {**example(), "paid_out_of_band": True}},
+                        headers={**AUTH, "Idempotency-Key": "order-7"})
+    assert clash.status_code == 409 and clash.json()["error"] == "idempotency_conflict"
+    differ = client.post(url, json={**body, "idempotency_key": "a"},
+                         headers={**AUTH, "Idempotency-Key": "b"})
+    assert differ.status_code == 400 and "differ" in differ.json()["detail"]
+    too_long = client.post(url, json=body, headers={**AUTH, "Idempotency-Key": "k" * 256})
+    assert too_long.status_code == 400 and too_long.json()["error"] == "invalid_request"
+    wrong_type = client.post(url, json={**body, "idempotency_key": 5}, headers=AUTH)
+    assert wrong_type.status_code == 400
+    plain = client.post(url, json=body, headers=AUTH).json()
+    assert "replayed" not in plain and plain["event_id"] != first.json()["event_id"]
+    assert len(sender.list_deliveries("t1")) == 2
+
+
+def test_the_openapi_document_describes_the_idempotency_key() -> None:
+    op = openapi_schema()["paths"]["/v1/tenants/{tenant}/events"]["post"]
+    header = [p for p in op["parameters"] if p["in"] == "header"]
+    assert [p["name"] for p in header] == ["Idempotency-Key"]
+    assert header[0]["schema"]["maxLength"] == 255
+    body = op["requestBody"]["content"]["application/json"]["schema"]
+    assert body["properties"]["idempotency_key"]["maxLength"] == 255
+    assert "409" in op["responses"]

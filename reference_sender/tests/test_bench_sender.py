@@ -24,7 +24,9 @@ def _run(section: str) -> str:
 
 @pytest.mark.parametrize("section, rows", [
     pytest.param("enqueue", [rf"\[sqlite\] enqueue, empty store: p50 [\d.]+ ms, p99 [\d.]+ ms .* p50 ratio {RATIO}",
-                             rf"\[sqlite\] enqueue, 100,000 past deliveries: .* vs empty p50 {RATIO}"],
+                             rf"\[sqlite\] enqueue, 100,000 past deliveries: .* vs empty p50 {RATIO}",
+                             rf"\[sqlite\] enqueue with an idempotency key: new key p50 [\d.]+ ms, .*"
+                             rf"\(p50 {RATIO} a send without a key\); repeated key .* \({RATIO}\)"],
                  id="enqueue"),
     pytest.param("claims", [rf"\[sqlite\] claims .* 100,000 pending [\d,]+ rows/s \({RATIO}\); "
                             rf"10,000 pending \+ 100,000 past [\d,]+ rows/s \({RATIO}\)"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 from pathlib import Path
@@ -534,3 +535,45 @@ def test_json_output_of_the_list_and_show_commands(cli) -> None:  # type: ignore
     one = json.loads(cli("deliveries", "show", page["deliveries"][0]["id"], "--json")[1])
     assert one["delivery"]["id"] == page["deliveries"][0]["id"]
     assert json.loads(one["delivery"]["payload"])["data"] == data  # raw, as sent
+def test_send_with_an_idempotency_key_queues_once(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cli("endpoints", "add", "http://127.0.0.1:9/hook", "--allow-local")
+    data = json.dumps(_catalog().example("invoice.paid"))
+    code, out = cli("send", "invoice.paid", "--data", data, "--idempotency-key", "order-1")
+    assert code == 0 and "1 deliveries queued" in out
+    event = re.search(r"evt_[0-9a-f]+", out).group(0)  # type: ignore[union-attr]
+    code, again = cli("send", "invoice.paid", "--data", data, "--idempotency-key", "order-1")
+    assert code == 0 and f"Event {event} was sent before" in again and "nothing queued" in again
+    other = dict(_catalog().example("invoice.paid"), paid_out_of_band=True)
+    code, out = cli("send", "invoice.paid", "--data", json.dumps(other),
+                    "--idempotency-key", "order-1")
+    assert code == 1 and "idempotency_conflict" in out
+    code, out = cli("send", "invoice.paid", "--data", data, "--idempotency-key", "a\nb")
+    assert code == 1 and "invalid_request" in out and "idempotency_key" in out
+    # A file whose lines carry keys may be sent again after a stop: nothing twice.
+    lines = tmp_path / "events.jsonl"
+    lines.write_text("".join(json.dumps({"type": "invoice.paid", "data": json.loads(data),
+                                         "idempotency_key": f"line-{i}"}) + "\n"
+                             for i in range(3)))
+    code, out = cli("send", "--file", str(lines))
+    assert code == 0 and "Queued 3 events (3 deliveries)" in out
+    code, out = cli("send", "--file", str(lines))
+    assert code == 0 and "Queued 0 events" in out and "3 lines repeated" in out
+    assert len(_ids(cli("deliveries", "list")[1])) == 4
+    code, out = cli("send", "--file", str(lines), "--idempotency-key", "k")
+    assert code == 2
+
+
+def test_idempotency_retention_is_a_setting(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from hookseal_sender.cli import open_sender
+
+    settings = tmp_path / "hookseal-sender.json"
+    good = json.loads(settings.read_text())
+    settings.write_text(json.dumps({**good, "idempotency_retention": 600}))
+    sender = open_sender(argparse.Namespace(config=str(settings)))
+    assert sender.config.idempotency_retention == 600.0
+    sender.close()
+    for bad in (0, -1, "1h", True):
+        settings.write_text(json.dumps({**good, "idempotency_retention": bad}))
+        code, out = cli("endpoints", "list")
+        assert code == 1 and "'idempotency_retention' must be a number of seconds > 0" in \
+            out.replace("\n", ""), (bad, out)

@@ -43,3 +43,10 @@ def test_from_schedule() -> None:
     p = RetryPolicy.from_schedule([0.5, 1, 2], jitter=0)
     assert p.schedule == (0.5, 1.0, 2.0) and p.max_attempts == 4
     assert p.next_delay(2) == 1.0
+
+
+@pytest.mark.parametrize("value", [0, -5, float("nan"), float("inf"), "86400", True])
+def test_idempotency_retention_must_be_positive_seconds(value: object) -> None:
+    with pytest.raises(ConfigError, match="idempotency_retention"):
+        SenderConfig(idempotency_retention=value)  # type: ignore[arg-type]
+    assert SenderConfig().idempotency_retention == 24 * 3600

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import pytest
 from hookseal_sender import InvalidRequestError
@@ -62,3 +63,17 @@ def test_unix_time_refuses_non_finite_json_numbers() -> None:
 def test_unix_time_accepts() -> None:
     assert unix_time("1765000000.5", "since") == 1765000000.5
     assert unix_time(" ", "since") is None and unix_time(None, "until") is None
+
+
+def test_idempotency_keys_are_1_to_255_printable_characters() -> None:
+    from hookseal_sender._inputs import MAX_IDEMPOTENCY_KEY, check_idempotency_key
+
+    assert check_idempotency_key(None) is None
+    assert check_idempotency_key("k" * MAX_IDEMPOTENCY_KEY) == "k" * 255
+    assert check_idempotency_key("order 42/été") == "order 42/été"
+    for bad, message in [("", "1 to 255 characters; it has 0"),
+                         ("k" * 256, "1 to 255 characters; it has 256"),
+                         ("ab\x00", "U+0000 at index 2"), ("a\u2028", "U+2028 at index 1"),
+                         (b"key", "must be a string"), (7, "must be a string")]:
+        with pytest.raises(InvalidRequestError, match=re.escape(message)):
+            check_idempotency_key(bad)

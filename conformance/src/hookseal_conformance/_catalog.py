@@ -1,21 +1,60 @@
-"""The event catalog (``hookseal_catalog``), loaded once, and its payload strategies."""
+"""The event catalog (``hookseal_catalog``), loaded once, and its payload strategies.
+
+The sample catalog by default; the provider's own with ``--catalog DIR``
+(:func:`use_catalog`): the sender properties then send its event types and examples and
+check received bodies against its schemas.
+"""
 
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 if TYPE_CHECKING:
     from hookseal_catalog import Catalog
     from hypothesis import strategies as st
 
 
-@functools.lru_cache(maxsize=1)
-def catalog() -> Catalog:
-    """The installed catalog."""
+class _Chosen:
+    """The catalog directory given with ``--catalog``, or ``None`` for the sample catalog."""
+
+    directory: Optional[Path] = None
+
+
+def use_catalog(directory: Union[str, Path, None]) -> Catalog:
+    """Make the suite use the catalog in ``directory`` (``None``: the sample catalog).
+
+    Args:
+        directory: A catalog directory (``hookseal-catalog init`` makes one).
+
+    Returns:
+        The catalog, loaded.
+
+    Raises:
+        hookseal_catalog.CatalogLoadError: ``directory`` does not hold a catalog that loads
+            (the message names the file and the problem).
+    """
     from hookseal_catalog import load_catalog
 
-    return load_catalog()
+    loaded = load_catalog(directory)  # fails here, before anything is switched
+    _Chosen.directory = None if directory is None else Path(directory)
+    for cached in (catalog, envelopes, data):
+        cached.cache_clear()
+    return loaded
+
+
+def is_sample() -> bool:
+    """Whether the suite uses the sample catalog (no ``--catalog``)."""
+    return _Chosen.directory is None
+
+
+@functools.lru_cache(maxsize=1)
+def catalog() -> Catalog:
+    """The catalog the suite uses: the one given with ``--catalog``, else the sample."""
+    from hookseal_catalog import load_catalog
+
+    return load_catalog(_Chosen.directory)
 
 
 def event_types() -> list[str]:

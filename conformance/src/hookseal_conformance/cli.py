@@ -78,6 +78,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="fail (instead of skip) when the sender's hello does not declare "
                         "FEATURE; repeatable; 'all' for every feature the suite checks "
                         f"({', '.join(CHECKED)})")
+    sender.add_argument("--catalog", metavar="DIR",
+                        help="your own catalog directory (hookseal-catalog init): send its "
+                        "event types and examples, check received bodies against its "
+                        "schemas (default: the sample catalog)")
     return parser
 
 
@@ -116,16 +120,35 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
     else:
         for feature in args.require:
             out += ["--hookseal-require", feature]
+        if args.catalog:
+            out += ["--hookseal-catalog", args.catalog]
     return out + list(args.pytest_args)
+
+
+def _catalog_problem(directory: str) -> str:
+    """Why the catalog in ``directory`` cannot be used ("" when it loads)."""
+    from hookseal_catalog import CatalogError, load_catalog
+
+    try:
+        load_catalog(directory)
+    except CatalogError as exc:
+        return str(exc)
+    return ""
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the CLI; return 0 only when the implementation conforms.
 
     Returns 1 when it does not conform and 2 when the adapter exited or never answered its
-    first request (nothing was checked).
+    first request, or ``--catalog`` names no catalog that loads (nothing was checked).
     """
     args = _parser().parse_args(argv)
+    if args.side == "sender" and args.catalog:
+        problem = _catalog_problem(args.catalog)
+        if problem:
+            print(f"hookseal-conformance: --catalog {args.catalog}: {problem}\n  nothing was "
+                  "checked.", file=sys.stderr)
+            return 2
     import pytest
 
     code = pytest.main(pytest_args(args))

@@ -84,6 +84,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--hookseal-vectors", metavar="PATH", help="shared vectors file to use")
     group.addoption(
+        "--hookseal-catalog",
+        metavar="DIR",
+        help="sender only: the provider's catalog directory; events are sent from it and "
+        "received bodies checked against its schemas (default: the sample catalog)",
+    )
+    group.addoption(
         "--hookseal-timing-stats",
         type=int,
         default=0,
@@ -129,6 +135,16 @@ def pytest_configure(config: pytest.Config) -> None:
         + ([Phase.shrink] if shrink_seconds > 0 else []),
     )
     settings.load_profile(HYPOTHESIS_PROFILE)
+    directory = config.getoption("--hookseal-catalog")
+    if directory:
+        from hookseal_catalog import CatalogError
+
+        from ._catalog import use_catalog
+
+        try:
+            use_catalog(str(directory))
+        except CatalogError as exc:
+            raise pytest.UsageError(f"--hookseal-catalog {directory}: {exc}") from None
     # Every shrink step is an adapter round trip: bound the shrinking time per property.
     # (Hypothesis has no public setting for it; 300 s by default.)
     engine.MAX_SHRINKING_SECONDS = max(1, shrink_seconds)

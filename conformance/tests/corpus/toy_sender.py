@@ -1,7 +1,8 @@
 """A self-contained sender adapter (see conformance/README.md) with switchable bugs.
 
-Run as ``python toy_sender.py [BUG]``. With no bug it conforms; each bug is one classic
-sender mistake the conformance suite must catch. Stdlib HTTP (``http.client``), threads,
+Run as ``python toy_sender.py [BUG [CATALOG_DIR]]``. With no bug it conforms; each bug is
+one classic sender mistake the conformance suite must catch. It sends the sample catalog's
+events, or those of the catalog in ``CATALOG_DIR``. Stdlib HTTP (``http.client``), threads,
 and ``hookseal.sign``: it does not depend on the reference sender.
 """
 
@@ -78,7 +79,8 @@ FEATURES = ["versions", "filters", "headers", "redaction", "rate_limit", "batche
 BUG = sys.argv[1] if len(sys.argv) > 1 else "none"
 assert BUG in BUGS, f"unknown bug {BUG!r}; one of {sorted(BUGS)}"
 
-CATALOG = load_catalog()
+# An optional second argument: the catalog directory to send (default: the sample's).
+CATALOG = load_catalog(sys.argv[2] if len(sys.argv) > 2 else None)
 LOCK = threading.Lock()
 ENDPOINTS: dict[str, dict[str, Any]] = {}
 DELIVERIES: dict[str, dict[str, Any]] = {}

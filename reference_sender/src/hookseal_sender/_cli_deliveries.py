@@ -35,7 +35,8 @@ EXIT_INTERRUPTED = 130
 LIVE_STATUSES = ("pending", "delivering")
 
 
-def _event_from_line(line: str) -> tuple[str, Any]:
+def _event_from_line(line: str) -> tuple[str, Any, Optional[str]]:
+    """A line's type, data and idempotency key (``None`` if the line has none)."""
     try:
         event = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -43,10 +44,10 @@ def _event_from_line(line: str) -> tuple[str, Any]:
     if not isinstance(event, dict) or not isinstance(event.get("type"), str) \
             or "data" not in event:
         raise InvalidRequestError('expected a JSON object {"type": "...", "data": {...}}')
-    extra = set(event) - {"type", "data"}
+    extra = set(event) - {"type", "data", "idempotency_key"}
     if extra:
         raise InvalidRequestError(f"unexpected keys: {', '.join(sorted(extra))}")
-    return event["type"], event["data"]
+    return event["type"], event["data"], event.get("idempotency_key")
 
 
 def _open_lines(path: str) -> IO[str]:
@@ -74,7 +75,7 @@ def _send_file(args: argparse.Namespace, sender: Sender) -> int:
                 total = sum(1 for _ in _numbered(stream))
             except UnicodeDecodeError as exc:
                 raise InvalidRequestError(f"{args.file} is not UTF-8 text: {exc}") from None
-    queued = deliveries = 0
+    queued = deliveries = repeated = 0
     failure: Optional[tuple[int, SenderError]] = None
     stream = _open_lines(args.file)
     try:
@@ -82,13 +83,16 @@ def _send_file(args: argparse.Namespace, sender: Sender) -> int:
             task = progress.add_task("Queueing events", total=total)
             for number, line in _numbered(stream):
                 try:
-                    event_type, data = _event_from_line(line)
-                    result = sender.send(args.tenant, event_type, data)
+                    event_type, data, key = _event_from_line(line)
+                    result = sender.send(args.tenant, event_type, data, idempotency_key=key)
                 except SenderError as exc:
                     failure = (number, exc)
                     break
-                queued += 1
-                deliveries += len(result.deliveries)
+                if result.replayed:
+                    repeated += 1
+                else:
+                    queued += 1
+                    deliveries += len(result.deliveries)
                 progress.advance(task)
     finally:
         if stream is not sys.stdin:
@@ -96,6 +100,9 @@ def _send_file(args: argparse.Namespace, sender: Sender) -> int:
     source = "stdin" if args.file == "-" else args.file
     console.print(f"Queued {queued} events ({deliveries} deliveries) from {source}.",
                   markup=False)
+    if repeated:
+        console.print(f"{repeated} lines repeated an idempotency key already sent: "
+                      "nothing queued for them.", markup=False)
     if failure is None:
         return 0
     number, error = failure
@@ -103,7 +110,8 @@ def _send_file(args: argparse.Namespace, sender: Sender) -> int:
     console.print(error.detail, markup=False)
     console.print(f"Stopped at line {number}: the {queued} events before it are queued; "
                   f"fix line {number} and send from there on (resending the earlier lines "
-                  "would send their events twice).", markup=False)
+                  "would send their events twice, unless each line has an "
+                  "idempotency_key).", markup=False)
     return 1
 
 
@@ -121,13 +129,22 @@ def cmd_send(args: argparse.Namespace, sender: Sender) -> int:
         if args.type is not None or args.data is not None:
             console.print("[red]give either TYPE --data JSON or --file PATH, not both[/]")
             return 2
+        if args.idempotency_key is not None:
+            console.print('[red]--idempotency-key is for one event; give each line of '
+                          '--file its own "idempotency_key"[/]')
+            return 2
         return _send_file(args, sender)
     if args.type is None or args.data is None:
         console.print("[red]give TYPE --data JSON, or --file PATH[/]")
         return 2
     data = loads_json(args.data, "--data")
-    r = sender.send(args.tenant, args.type, data)
-    console.print(f"Event {r.event_id}: {len(r.deliveries)} deliveries queued")
+    r = sender.send(args.tenant, args.type, data, idempotency_key=args.idempotency_key)
+    if r.replayed:
+        console.print(f"Event {r.event_id} was sent before with idempotency key "
+                      f"{args.idempotency_key!r}: nothing queued; its {len(r.deliveries)} "
+                      "deliveries:", markup=False)
+    else:
+        console.print(f"Event {r.event_id}: {len(r.deliveries)} deliveries queued")
     if not r.deliveries:
         problem = unknown_tenant(sender, args.tenant)
         if problem is not None:

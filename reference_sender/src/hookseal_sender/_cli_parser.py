@@ -263,8 +263,12 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("type", nargs="?", help="the event type (with --data)")
     send.add_argument("--data", help="the event data as JSON")
     send.add_argument("--file", metavar="PATH",
-                      help='JSON lines, one {"type": ..., "data": {...}} per line ("-": '
-                           "stdin); stops at the first bad line, keeping those before it")
+                      help='JSON lines, one {"type": ..., "data": {...}} per line, with an '
+                           'optional "idempotency_key" ("-": stdin); stops at the first bad '
+                           "line, keeping those before it")
+    send.add_argument("--idempotency-key", metavar="KEY",
+                      help="send the event once: a repeated send with this key (same "
+                           "tenant, within the retention, 24 h by default) queues nothing")
 
     _add_delivery_commands(sub)
 

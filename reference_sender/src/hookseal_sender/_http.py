@@ -27,7 +27,8 @@ STORE_UNAVAILABLE = {"error": "store_unavailable",
                      "detail": "the database is unreachable; try again shortly"}
 
 # The HTTP status of each error code; any other SenderError is a 400.
-_STATUS = {"not_found": 404, "conflict": 409, "invalid_request": 400, "invalid_payload": 422,
+_STATUS = {"not_found": 404, "conflict": 409, "idempotency_conflict": 409,
+           "invalid_request": 400, "invalid_payload": 422,
            "destination_refused": 422, "invalid_configuration": 400, "unauthorized": 401,
            "body_too_large": 413}
 

@@ -45,6 +45,8 @@ MAX_URL = 2048
 MAX_REASON = 1000
 #: Longest audit actor: room for a portal user's, ``portal:`` and an e-mail address.
 MAX_ACTOR = 300
+#: Longest idempotency key of a send, in characters.
+MAX_IDEMPOTENCY_KEY = 255
 
 # C0 controls, DEL and lone surrogates: PostgreSQL text cannot hold NUL, no store can
 # encode a lone surrogate as UTF-8, and a CR or LF must never reach a header or a log line.
@@ -194,6 +196,29 @@ def check_name(value: Any, name: str, max_len: int = MAX_NAME) -> str:
     if isinstance(value, str) and not value:
         raise InvalidRequestError(f"{name} must not be empty")
     return check_text(value, name, max_len)
+
+
+def check_idempotency_key(value: Any) -> Optional[str]:
+    """A send's idempotency key: ``None`` (none) or 1 to :data:`MAX_IDEMPOTENCY_KEY`
+    printable characters (no control, format or separator characters other than the
+    space, no lone surrogates), so it fits a header value and every store.
+
+    Raises:
+        InvalidRequestError: Not a string, empty, too long, or holding a character that is
+            not printable (the message names it and its position).
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidRequestError("idempotency_key must be a string")
+    if not 1 <= len(value) <= MAX_IDEMPOTENCY_KEY:
+        raise InvalidRequestError(f"idempotency_key must be 1 to {MAX_IDEMPOTENCY_KEY} "
+                                  f"characters; it has {len(value)}")
+    if not value.isprintable():
+        at, char = next((i, c) for i, c in enumerate(value) if not c.isprintable())
+        raise InvalidRequestError(f"idempotency_key must hold printable characters only; "
+                                  f"U+{ord(char):04X} at index {at} is not")
+    return value
 
 
 def check_event_types(event_types: Any) -> Optional[list[str]]:

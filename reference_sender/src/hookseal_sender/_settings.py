@@ -7,6 +7,7 @@ field, so a typo or a wrong type never surfaces later as a traceback.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any, Callable
 
@@ -63,6 +64,13 @@ def _modules(value: Any) -> list[str]:
     return value
 
 
+def _positive_seconds(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value) or value <= 0:
+        raise ValueError("must be a number of seconds > 0")
+    return float(value)
+
+
 def _positive_int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError("must be a positive integer")
@@ -85,6 +93,7 @@ FIELDS: dict[str, Callable[[Any], Any]] = {
     "admin": _object,
     "catalog": _optional_string,
     "derivations": _modules,
+    "idempotency_retention": _positive_seconds,
 }
 
 

@@ -213,15 +213,52 @@ async def cancel_endpoint(request: Request, sender: Sender, tenant: str, actor: 
     return {"cancelled": n}
 
 
+#: The header of an idempotent send (the body may name the key instead).
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_IDEMPOTENCY_HELP = (
+    "Send the event once: a repeated send with this key, for this tenant, within the "
+    "sender's idempotency_retention (24 h by default), enqueues nothing and answers the "
+    "first send's event_id and deliveries with replayed: true; with another type or other "
+    "data it is refused (409 idempotency_conflict). 1 to 255 printable characters; the "
+    f"{IDEMPOTENCY_HEADER} header or this field, or both with the same value.")
+#: Parameters of an operation beyond its path's (operation id to OpenAPI parameters).
+_PARAMETERS: dict[str, list[dict[str, Any]]] = {
+    "send_event": [{"name": IDEMPOTENCY_HEADER, "in": "header", "required": False,
+                    "description": _IDEMPOTENCY_HELP,
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 255}}],
+}
+#: Error answers of an operation beyond the usual 400, 401, 404 (operation id to statuses).
+_ERRORS: dict[str, tuple[str, ...]] = {"send_event": ("409", "422")}
+
+
+def _idempotency_key(request: Request, body: Mapping[str, Any]) -> Optional[str]:
+    """The send's key from the header or the body; both must agree if both are given."""
+    header = request.headers.get(IDEMPOTENCY_HEADER)
+    field = body.get("idempotency_key")
+    if header is not None and field is not None and header != field:
+        raise InvalidRequestError(f"the {IDEMPOTENCY_HEADER} header and the body's "
+                                  "idempotency_key differ; give one, or the same in both")
+    return header if header is not None else field
+
+
 @_op("POST", "/v1/tenants/{tenant}/events", "Send an event to subscribed endpoints",
      {"type": "object", "required": ["type", "data"],
-      "properties": {"type": {"type": "string"}, "data": {"type": "object"}}}, 202)
+      "properties": {"type": {"type": "string"}, "data": {"type": "object"},
+                     "idempotency_key": {"type": "string", "minLength": 1,
+                                         "maxLength": 255,
+                                         "description": _IDEMPOTENCY_HELP}}}, 202)
 async def send_event(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
     body = await read_json_object(request)
+    key = _idempotency_key(request, body)
     r = await run_in_threadpool(lambda: sender.send(
-        tenant, body.get("type"), body.get("data")))  # type: ignore[arg-type]
-    return {"event_id": r.event_id,
-            "deliveries": [{"delivery_id": d, "endpoint_id": e} for d, e in r.deliveries]}
+        tenant, body.get("type"), body.get("data"),  # type: ignore[arg-type]
+        idempotency_key=key))
+    out: dict[str, Any] = {
+        "event_id": r.event_id,
+        "deliveries": [{"delivery_id": d, "endpoint_id": e} for d, e in r.deliveries]}
+    if key is not None:
+        out["replayed"] = r.replayed
+    return out
 
 
 @_op("GET", "/v1/tenants/{tenant}/deliveries",
@@ -375,6 +412,7 @@ def openapi_schema() -> dict[str, Any]:
     for method, path, op_id, summary, body, status in OPERATIONS:
         params = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
                   for p in ("tenant", "endpoint_id", "delivery_id", "event_id") if "{" + p + "}" in path]
+        params += _PARAMETERS.get(op_id, [])
         op: dict[str, Any] = {
             "operationId": op_id, "summary": summary, "parameters": params,
             "security": [{"apiKey": []}],
@@ -382,6 +420,8 @@ def openapi_schema() -> dict[str, Any]:
                 "application/json": {"schema": {"type": "object"}}}},
                 "400": error, "401": error, "404": error},
         }
+        for code in _ERRORS.get(op_id, ()):
+            op["responses"][code] = error
         if body is not None:
             op["responses"]["413"] = error
             op["requestBody"] = {"required": method != "POST" or "required" in body,

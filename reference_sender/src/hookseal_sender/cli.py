@@ -92,6 +92,8 @@ def open_sender(args: argparse.Namespace) -> Sender:
     config = SenderConfig(database=s["database"], master_key_file=s.get("master_key_file"),
                           allow_local=s["allow_local"], egress_proxy=s.get("egress_proxy"),
                           catalog=s.get("catalog"), derivations=tuple(s.get("derivations", ())))
+    if "idempotency_retention" in s:
+        config = config.replace(idempotency_retention=s["idempotency_retention"])
     smtp = s.get("smtp")  # e.g. {"host": "mail", "port": 587, "sender": "...", "starttls": true}
     try:
         notifier = SMTPNotifier(**smtp) if smtp is not None else None

@@ -247,6 +247,10 @@ class SenderConfig:
         rotation_overlap: Seconds the old secret keeps signing after a rotation (at most
             :data:`MAX_ROTATION_OVERLAP`, 30 days).
         retention_days: Finished deliveries older than this are purged.
+        idempotency_retention: Seconds a send's idempotency key is remembered: a send
+            with the same key for the same tenant within it enqueues nothing (it answers
+            the first send's event); after it the key is new again, and the retention
+            purge deletes it.
         replay_rate: Deliveries per second that a bulk replay schedules.
         allow_local: Allow ``http://`` and local/private destinations (testing only), for
             endpoints registered with ``allow_local``; checked again at every delivery,
@@ -284,6 +288,7 @@ class SenderConfig:
     poll_interval: float = 0.2
     rotation_overlap: float = 24 * 3600.0
     retention_days: float = 30.0
+    idempotency_retention: float = 24 * 3600.0
     replay_rate: float = 10.0
     allow_local: bool = False
     user_agent: str = USER_AGENT
@@ -304,6 +309,8 @@ class SenderConfig:
                 or not 0 <= self.rotation_overlap <= MAX_ROTATION_OVERLAP:
             raise ConfigError(f"rotation_overlap must be 0 to {MAX_ROTATION_OVERLAP:.0f} "
                               "seconds (30 days)")
+        if not _finite(self.idempotency_retention) or self.idempotency_retention <= 0:
+            raise ConfigError("idempotency_retention must be a number of seconds > 0")
 
     def replace(self, **changes: object) -> SenderConfig:
         """A copy with some fields changed.

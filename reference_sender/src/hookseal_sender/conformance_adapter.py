@@ -33,8 +33,8 @@ from .worker import BackgroundWorker
 __all__ = ["Adapter", "ConformanceAdapter", "delivery_json", "main", "serve"]
 
 #: The optional features of ADAPTER.md the reference sender implements (``hello``).
-FEATURES = ("auth_mtls", "auth_oauth", "auth_static", "filters", "headers", "proxy",
-            "rate_limit", "redaction", "traceparent", "versions")
+FEATURES = ("auth_mtls", "auth_oauth", "auth_static", "filters", "headers", "idempotency",
+            "proxy", "rate_limit", "redaction", "traceparent", "versions")
 
 Response = dict[str, Any]
 
@@ -185,9 +185,12 @@ class ConformanceAdapter:
                 "public_key": created.public_key if uses_key else None}
 
     def send(self, req: dict[str, Any]) -> Response:
-        """``send``: enqueue an event; returns the event id and its deliveries."""
+        """``send``: enqueue an event (once per ``idempotency_key`` if given); returns the
+        event id and its deliveries."""
         tenant = self._tenant(req)
-        result = self._tenant_sender(tenant).send(tenant, req.get("type"), req.get("data"))  # type: ignore[arg-type]
+        result = self._tenant_sender(tenant).send(
+            tenant, req.get("type"), req.get("data"),  # type: ignore[arg-type]
+            idempotency_key=req.get("idempotency_key"))
         for delivery_id, _ in result.deliveries:
             self._tenant_of[delivery_id] = tenant
         return {"ok": True, "event_id": result.event_id,

@@ -29,10 +29,13 @@ class DeliveryService:
         endpoints: Finds a tenant's endpoints (an unknown one is refused).
         audit: Records replays and cancels.
         wake: Wakes this process's workers (after a replay).
+        clock: Unix time source of the retention purge (tests pass a fake one).
     """
 
     def __init__(self, store: Store, config: SenderConfig, endpoints: EndpointService,
-                 audit: AuditLog, wake: Callable[[], None]) -> None:
+                 audit: AuditLog, wake: Callable[[], None], *,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
         self.store = store
         self.config = config
         self.endpoints = endpoints
@@ -243,11 +246,12 @@ class DeliveryService:
         self, *, older_than_days: Optional[float] = None, batch_size: int = PURGE_BATCH_SIZE,
         on_progress: Optional[PurgeProgress] = None,
     ) -> int:
-        """Delete finished deliveries older than the retention (default 30 days).
+        """Delete finished deliveries older than the retention (default 30 days), and the
+        idempotency keys older than ``SenderConfig.idempotency_retention`` (24 h).
 
         Deletes in transactions of ``batch_size`` deliveries (with their attempts), then
-        the events left without deliveries, so enqueues and workers keep running while a
-        large backlog is purged.
+        the events left without deliveries, then the expired keys, so enqueues and workers
+        keep running while a large backlog is purged.
 
         Args:
             older_than_days: Override the configured retention.
@@ -263,5 +267,9 @@ class DeliveryService:
         """
         inputs.check_batch_size(batch_size, MAX_PURGE_BATCH_SIZE)
         days = self.config.retention_days if older_than_days is None else older_than_days
-        return self.store.purge(time.time() - days * 86400, batch_size=batch_size,
+        now = self.clock()
+        done = self.store.purge(now - days * 86400, batch_size=batch_size,
                                 on_progress=on_progress)
+        self.store.purge_idempotency_keys(now - self.config.idempotency_retention,
+                                          batch_size=batch_size)
+        return done

@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 import orjson
 
+from ._idempotency import fingerprint, repeated
 from .catalog import Validator, validate_event
 from .errors import InvalidPayloadError
 from .models import new_id
@@ -26,11 +27,15 @@ class EnqueueResult:
         event_id: The event id (the envelope's ``id``).
         deliveries: ``(delivery_id, endpoint_id)`` for each subscribed endpoint.
         payload: The exact body every delivery will send.
+        replayed: True when an idempotency key made this the answer of an earlier send
+            (nothing was enqueued); ``payload`` is then that send's body (``""`` if its
+            event was purged since).
     """
 
     event_id: str
     deliveries: list[tuple[str, str]] = field(default_factory=list)
     payload: str = ""
+    replayed: bool = False
 
 
 # allow_nan=False: NaN and Infinity are not JSON. A body receivers cannot parse would be
@@ -91,7 +96,8 @@ def enqueue(
     store: Store, tenant_id: str, event_type: str, data: Any, *,
     validator: Validator = validate_event, conn: Any = None,
     endpoint_ids: Optional[Sequence[str]] = None, now: Optional[float] = None,
-    livemode: bool = True,
+    livemode: bool = True, idempotency_key: Optional[str] = None,
+    idempotency_retention: float = 24 * 3600.0,
 ) -> EnqueueResult:
     """Validate an event, then write it and one delivery per subscribed endpoint at once.
 
@@ -108,22 +114,58 @@ def enqueue(
         endpoint_ids: Deliver only to these endpoints (already checked to be the tenant's).
         now: Unix time (tests).
         livemode: The envelope's ``livemode``.
+        idempotency_key: Taken for the tenant in the event's transaction (checked by the
+            caller, see ``_inputs.check_idempotency_key``); if an earlier send holds it,
+            nothing is written and that send's event is the answer.
+        idempotency_retention: Seconds a key is held; an older one is taken over.
 
     Returns:
-        The event id and its deliveries.
+        The event id and its deliveries (``replayed`` if an earlier send's).
 
     Raises:
         InvalidPayloadError: The data does not validate, or JSON cannot hold it.
+        IdempotencyConflictError: The key is held by a send of another type or data.
     """
     version = validator(event_type, data)
     ts = time.time() if now is None else now
     event_id = new_id("evt")
     payload = envelope(event_id, event_type, data, ts, version=version, livemode=livemode)
+    if idempotency_key is not None:
+        return _enqueue_once(store, tenant_id, event_type, data, event_id, payload, ts, conn,
+                             endpoint_ids, idempotency_key, idempotency_retention)
     with store.transaction(conn) as c:
-        if endpoint_ids is None:
-            deliveries = store.insert_event_for_subscribers(c, event_id, tenant_id, event_type,
-                                                            payload, ts)
-        else:
-            deliveries = [(new_id("dlv"), ep) for ep in endpoint_ids]
-            store.insert_event(c, event_id, tenant_id, event_type, payload, deliveries, ts)
+        deliveries = _insert(store, c, tenant_id, event_type, event_id, payload, ts,
+                             endpoint_ids)
     return EnqueueResult(event_id=event_id, deliveries=deliveries, payload=payload)
+
+
+def _insert(store: Store, c: Any, tenant_id: str, event_type: str, event_id: str, payload: str,
+            ts: float, endpoint_ids: Optional[Sequence[str]]) -> list[tuple[str, str]]:
+    """Write the event and its deliveries in the open transaction ``c``."""
+    if endpoint_ids is None:
+        return store.insert_event_for_subscribers(c, event_id, tenant_id, event_type, payload,
+                                                  ts)
+    deliveries = [(new_id("dlv"), ep) for ep in endpoint_ids]
+    store.insert_event(c, event_id, tenant_id, event_type, payload, deliveries, ts)
+    return deliveries
+
+
+def _enqueue_once(
+    store: Store, tenant_id: str, event_type: str, data: Any, event_id: str, payload: str,
+    ts: float, conn: Any, endpoint_ids: Optional[Sequence[str]], key: str, retention: float,
+) -> EnqueueResult:
+    """:func:`enqueue` with an idempotency key: the key is taken first, in the event's
+    transaction, so a concurrent send with it waits and then answers with this event."""
+    mark = fingerprint(event_type, data)
+    with store.transaction(conn) as c:
+        held = store.claim_idempotency_key(c, tenant_id, key, event_id, mark, ts,
+                                           ts - retention)
+        if held is None:
+            deliveries = _insert(store, c, tenant_id, event_type, event_id, payload, ts,
+                                 endpoint_ids)
+            store.record_idempotency_deliveries(c, tenant_id, key, deliveries)
+            return EnqueueResult(event_id=event_id, deliveries=deliveries, payload=payload)
+    # Outside the transaction, which wrote nothing: a conflict needs no rollback.
+    first = repeated(key, held, mark)
+    return EnqueueResult(event_id=first.event_id, deliveries=first.deliveries,
+                         payload=first.payload, replayed=True)

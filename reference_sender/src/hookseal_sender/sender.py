@@ -103,6 +103,8 @@ class Sender:
             (default: the global one, if OpenTelemetry is installed and configured); see
             :mod:`hookseal_sender.tracing`.
 
+        clock: Unix time source of sends and retention purges (tests pass a fake one).
+
     Raises:
         SenderConfigError: The catalog directory is missing or does not lint (the
             linter's message), or the master key does not decrypt the stored secrets.
@@ -112,7 +114,7 @@ class Sender:
         self, config: Optional[SenderConfig] = None, *, store: Optional[Store] = None,
         box: Optional[SecretBox] = None, notifier: Optional[Notifier] = None,
         validator: Optional[Validator] = None, resolve: Optional[Resolve] = None,
-        tracer_provider: Any = None,
+        tracer_provider: Any = None, clock: Callable[[], float] = time.time,
     ) -> None:
         self._config = config or SenderConfig()
         # Before the store opens: a wrong catalog is refused at start, with lint's message.
@@ -138,6 +140,7 @@ class Sender:
         self.resolve = resolve
         #: The trace context of attempts and the sender's spans.
         self.tracing = Tracing(tracer_provider)
+        self.clock = clock
         #: Whether the database is reachable, as this process last saw it (one log line
         #: per outage, however many workers and requests notice it).
         self.outage = StoreOutage()
@@ -150,7 +153,7 @@ class Sender:
         self.audit_log = AuditLog(store)
         self.keys = SigningKeyService(store, self._config, self.endpoints, self.audit_log)
         self.deliveries = DeliveryService(store, self._config, self.endpoints, self.audit_log,
-                                          self._wake)
+                                          self._wake, clock=clock)
         self.corrections = CorrectionService(store, self.audit_log, self.validator, self._wake)
 
     def close(self) -> None:
@@ -275,6 +278,7 @@ class Sender:
 
     def send(
         self, tenant_id: str, event_type: str, data: Any, *, conn: Any = None,
+        idempotency_key: Optional[str] = None,
     ) -> EnqueueResult:
         """Enqueue an event for every endpoint of the tenant subscribed to its type.
 
@@ -284,6 +288,11 @@ class Sender:
             data: The event data, validated against the catalog.
             conn: Your own connection with its transaction open, to enqueue atomically
                 with your business change (you commit).
+            idempotency_key: Send this event once: a later send with the same key for
+                the same tenant, within ``SenderConfig.idempotency_retention`` (24 h by
+                default), enqueues nothing and returns this send's event and deliveries
+                (``replayed=True``). 1 to 255 printable characters. The key is taken in
+                the event's transaction, so it holds across processes.
 
         Returns:
             The event and its deliveries.
@@ -292,17 +301,24 @@ class Sender:
             InvalidPayloadError: The data does not validate, or holds a lone surrogate
                 (no store can encode it as UTF-8).
             InvalidRequestError: The tenant or type is empty, longer than
-                ``MAX_NAME`` or holds a control character.
+                ``MAX_NAME`` or holds a control character; or the idempotency key is
+                not 1 to 255 printable characters.
+            IdempotencyConflictError: The key was used, within the retention, by a send
+                with another type or other data.
         """
         inputs.check_name(tenant_id, "tenant")
         # The type is also sent as a header value (<prefix>-Event-Type): no CR or LF.
         inputs.check_name(event_type, "type")
+        key = inputs.check_idempotency_key(idempotency_key)
         started = time.time_ns()
         try:
             result = enqueue(self.store, tenant_id, event_type, data, validator=self.validator,
-                             conn=conn)
+                             conn=conn, now=self.clock(), idempotency_key=key,
+                             idempotency_retention=self._config.idempotency_retention)
         except UnicodeEncodeError:  # the driver could not encode the payload: its INSERT failed
             raise InvalidPayloadError("data must not contain lone surrogates (not UTF-8)") from None
+        if result.replayed:
+            return result  # nothing enqueued: nothing to count, no worker to wake
         self.tracing.enqueued(result.event_id, started, {
             "hookseal.tenant": tenant_id, "hookseal.event_type": event_type,
             "hookseal.deliveries": len(result.deliveries)})

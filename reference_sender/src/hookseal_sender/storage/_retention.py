@@ -1,4 +1,5 @@
-"""The SQL store's retention: purging finished deliveries and orphaned events."""
+"""The SQL store's retention: purging finished deliveries, orphaned events and expired
+idempotency keys."""
 
 # Queries are assembled only from constant column lists and generated placeholders;
 # every value is a bound parameter.
@@ -80,6 +81,35 @@ class Retention(Connections):
             on_progress(done, done)
         self._purge_orphan_events(before, batch_size)
         return done
+
+    def purge_idempotency_keys(self, before: float, *,
+                               batch_size: int = PURGE_BATCH_SIZE) -> int:
+        """Delete idempotency keys created before ``before``, in batches of about
+        ``batch_size`` (each its own short transaction, so sends never wait long).
+
+        A key taken over meanwhile by a new send has a new ``created_at`` and is kept: the
+        delete re-checks it.
+
+        Args:
+            before: Unix time.
+            batch_size: Keys per transaction (ties on the boundary time go with the batch).
+
+        Returns:
+            Keys deleted.
+        """
+        done = 0
+        while True:
+            # The batch's boundary through the created_at index, then one ranged delete.
+            edge = self._read("SELECT created_at FROM idempotency_keys WHERE created_at < ?"
+                              " ORDER BY created_at LIMIT 1 OFFSET ?", [before, batch_size - 1])
+            bound, last = (edge[0][0], False) if edge else (before, True)
+            op = "<=" if edge else "<"
+            with self.transaction() as conn:
+                done += int(self._exec(
+                    conn, f"DELETE FROM idempotency_keys WHERE created_at {op} ?"
+                    " AND created_at < ?", [bound, before]).rowcount)
+            if last:
+                return done
 
     def _purge_orphan_events(self, before: float, batch_size: int) -> None:
         """Delete events older than ``before`` that no delivery refers to, in batches."""

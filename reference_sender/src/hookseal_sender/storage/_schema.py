@@ -183,7 +183,24 @@ CREATE TABLE IF NOT EXISTS sunset_notices (
     endpoint_id TEXT NOT NULL,
     at {REAL} NOT NULL
 );
+-- The idempotency keys of sends: the primary key is what makes a repeated key, from any
+-- process, wait for the first send's transaction and then find its row (the row is
+-- written in the event's transaction: no read-then-write). ``deliveries`` is the first
+-- send's answer as JSON, ``fingerprint`` a hash of its type and data.
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    tenant_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    deliveries TEXT,
+    created_at {REAL} NOT NULL,
+    PRIMARY KEY (tenant_id, key)
+);
+CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys (created_at);
 """
+
+#: First words of a table's lines that are constraints, not columns.
+_CONSTRAINTS = ("PRIMARY", "UNIQUE", "CONSTRAINT", "FOREIGN", "CHECK")
 
 
 # Lines of a CREATE TABLE that are table constraints, not columns.
@@ -198,7 +215,8 @@ def table_columns(schema: str) -> dict[str, list[tuple[str, str]]]:
         schema: ``CREATE TABLE IF NOT EXISTS`` statements, one column per line.
 
     Returns:
-        Each table's columns in order, with the rest of each line as its definition.
+        Each table's columns in order, with the rest of each line as its definition
+        (table constraints such as ``PRIMARY KEY (a, b)`` are not columns).
     """
     tables: dict[str, list[tuple[str, str]]] = {}
     for name, body in _TABLE.findall(schema):

@@ -9,6 +9,7 @@
 - :mod:`._log`: reads of the delivery log (one delivery, filters, pages, counts);
 - :mod:`._replay`: replay and cancel;
 - :mod:`._stats`: aggregate reads (endpoint health, the periodic review);
+- :mod:`._idempotency`: the idempotency keys of sends;
 - :mod:`._retention`: purging what the retention period lets go;
 - :mod:`._audit`: the audit log;
 - :mod:`._backfill`: events written with their own ids, each at most once;
@@ -29,6 +30,7 @@ from ._backfill import Backfill
 from ._corrections import Corrections
 from ._endpoints import Endpoints
 from ._events import RecentEvents
+from ._idempotency import IdempotencyKeys
 from ._jobs import Jobs
 from ._owner_alerts import OwnerAlerts
 from ._pins import Pins
@@ -40,8 +42,8 @@ from ._schema import SCHEMA, Schema
 from ._stats import Aggregates
 
 
-class SQLStore(Schema, Endpoints, Backfill, Queue, ReplayAndCancel, Aggregates, Retention, Audit,
-               OwnerAlerts, Corrections, Jobs, SendSlots, RecentEvents, Pins):
+class SQLStore(Schema, Endpoints, Backfill, Queue, IdempotencyKeys, ReplayAndCancel, Aggregates,
+               Retention, Audit, OwnerAlerts, Corrections, Jobs, SendSlots, RecentEvents, Pins):
     """A :class:`~hookseal_sender.storage.base.Store` over a DB-API connection per thread;
     dialects (:class:`~hookseal_sender.storage.SQLiteStore`,
     :class:`~hookseal_sender.storage.PostgresStore`) override the hooks of

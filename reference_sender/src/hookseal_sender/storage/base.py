@@ -63,6 +63,23 @@ class AttemptSample(NamedTuple):
     latency_ms: float
 
 
+class IdempotencyRecord(NamedTuple):
+    """The send that first used an idempotency key, as :meth:`Store.claim_idempotency_key`
+    finds it.
+
+    Attributes:
+        event_id: Its event.
+        fingerprint: The hash of its type and data (see :mod:`hookseal_sender._idempotency`).
+        deliveries: Its ``(delivery_id, endpoint_id)`` pairs.
+        payload: Its body, or ``""`` if the event was purged meanwhile.
+    """
+
+    event_id: str
+    fingerprint: str
+    deliveries: list[tuple[str, str]]
+    payload: str
+
+
 @dataclass(frozen=True)
 class AttemptFigures:
     """Exact counts and latency of a set of attempts (no sampling).
@@ -385,6 +402,34 @@ class Store(Statistics):
         endpoint_id)`` pairs."""
 
     @abc.abstractmethod
+    def claim_idempotency_key(
+        self, conn: Any, tenant_id: str, key: str, event_id: str, fingerprint: str,
+        now: float, expired_before: float,
+    ) -> Optional[IdempotencyRecord]:
+        """Take a tenant's idempotency key for a new event, in the caller's transaction.
+
+        Atomic across processes: while another transaction holds the key it waits for it
+        to end, then finds its row. A row created before ``expired_before`` is taken over
+        as if it were not there.
+
+        Returns:
+            ``None`` if the key is now this event's (insert the event, then call
+            :meth:`record_idempotency_deliveries`), else the send that holds it.
+        """
+
+    @abc.abstractmethod
+    def record_idempotency_deliveries(
+        self, conn: Any, tenant_id: str, key: str, deliveries: Sequence[tuple[str, str]],
+    ) -> None:
+        """Store the deliveries of the event that took the key, in the same transaction."""
+
+    @abc.abstractmethod
+    def purge_idempotency_keys(self, before: float, *,
+                               batch_size: int = PURGE_BATCH_SIZE) -> int:
+        """Delete idempotency keys created before ``before``, every tenant's, in short
+        transactions of about ``batch_size``; returns how many (the retention job)."""
+
+    @abc.abstractmethod
     def claim(
         self, owner: str, limit: int, now: float, lease_until: float,
         exclude_endpoints: Sequence[str] = (),
@@ -603,5 +648,5 @@ class Store(Statistics):
 
 
 __all__ = ["MAX_PURGE_BATCH_SIZE", "PURGE_BATCH_SIZE", "AttemptSample", "BackfillRow",
-           "DeliveryPage", "EndpointAttempts", "PeriodAttempt", "PurgeProgress",
-           "StaleEndpoint", "Statistics", "Store", "TenantCounts"]
+           "DeliveryPage", "EndpointAttempts", "IdempotencyRecord", "PeriodAttempt",
+           "PurgeProgress", "StaleEndpoint", "Statistics", "Store", "TenantCounts"]
