@@ -43,6 +43,29 @@ def test_claim_lease_and_visibility(sender: Sender) -> None:
     assert len(later) == 5
 
 
+def test_per_endpoint_cap_counts_every_workers_leases(sender: Sender) -> None:
+    """On a store shared by worker processes, an endpoint's leases are capped across
+    all of them (each worker sends only what it leased); SQLite, one worker process per
+    file, leaves the cap to the worker."""
+    ids = make(sender, 8)
+    other = make(sender, 2)  # another endpoint: not held back by the first one's cap
+    store, now = sender.store, time.time()
+    first = store.claim("w1", 3, now, now + 60, per_endpoint=3)
+    assert len(first) == 3
+    second = store.claim("w2", 10, now, now + 60, per_endpoint=3)
+    if not store.concurrent_writers:
+        assert len(second) == 7  # no cap: the rest
+        return
+    assert {c.id for c in second} == set(other)  # the first endpoint is full
+    assert store.claim_probe("w2", first[0].endpoint_id, now, now + 60, per_endpoint=3) == []
+    store.release("w1", [first[0].id], now)  # one lease ends: one more for anyone
+    third = store.claim("w2", 10, now, now + 60, per_endpoint=3)
+    assert len(third) == 1 and third[0].id in ids
+    # An expired lease holds nothing (its worker died): the cap counts live leases only.
+    later = store.claim("w3", 10, now + 61, now + 120, per_endpoint=3)
+    assert sorted(Counter(c.endpoint_id for c in later).values()) == [2, 3]
+
+
 def test_excluded_endpoints_and_release(sender: Sender) -> None:
     ids = make(sender, 2)
     d = sender.get_delivery("t1", ids[0])

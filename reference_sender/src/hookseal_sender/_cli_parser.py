@@ -20,6 +20,8 @@ CONFIG_ENV = "HOOKSEAL_SENDER_CONFIG"
 TENANT_ENV = "HOOKSEAL_SENDER_TENANT"
 #: The settings file used when neither ``--config`` nor ``$HOOKSEAL_SENDER_CONFIG`` names one.
 DEFAULT_CONFIG = "hookseal-sender.json"
+#: The most worker processes one ``worker`` or ``serve`` command starts.
+MAX_PROCESSES = 256
 
 def _number_in(low: float, high: float, name: str) -> Callable[[str], float]:
     """An argparse type: a finite number from ``low`` to ``high``, else a usage error."""
@@ -77,7 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the workers and the admin API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=_int_in(1, 65535, "--port"), default=8090)
-    serve.add_argument("--no-worker", action="store_true")
+    serve.add_argument("--no-worker", action="store_true", help="same as --workers 0")
+    serve.add_argument("--workers", type=_int_in(0, MAX_PROCESSES, "--workers"), default=1,
+                       help="delivery workers: 0 none, 1 (default) in this process, more: "
+                            "that many worker processes (PostgreSQL only)")
+
+    work = sub.add_parser("worker", help="run delivery worker processes only (no API, no "
+                          "portal), restarted if they crash; SIGTERM stops them gracefully")
+    work.add_argument("--processes", type=_int_in(1, MAX_PROCESSES, "--processes"), default=1,
+                      help="worker processes (default 1; more than 1 needs PostgreSQL)")
 
     ep = sub.add_parser("endpoints", help="manage endpoints").add_subparsers(
         dest="action", required=True)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import os
 import secrets
 import sys
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, Optional
 
@@ -27,11 +30,12 @@ from ._cli_parser import CONFIG_ENV, DEFAULT_CONFIG, TENANT_ENV, build_parser
 from ._private import write_private
 from ._settings import DEFAULT_DATABASE, check_settings, read_settings, resolve_paths
 from .config import SenderConfig
-from .errors import ConfigError, SenderError
+from .errors import ConfigError, ScaleOutRefusedError, SenderError
 from .notify import SMTPNotifier
 from .secretbox import SecretBox, generate_master_key
 from .sender import Sender
 from .storage import open_store
+from .supervisor import EXIT_REFUSED, Supervisor, check_processes, sqlite_worker_lock, worker_command
 
 __all__ = ["CONFIG_ENV", "DEFAULT_CONFIG", "EXIT_INTERRUPTED", "LIVE_STATUSES", "TENANT_ENV",
            "build_parser", "cmd_deliveries", "cmd_endpoints", "cmd_send", "load_settings",
@@ -197,13 +201,33 @@ def cmd_serve(args: argparse.Namespace, sender: Sender) -> int:
     app = create_app(sender, settings["api_keys"], mounts=[Mount("/portal", app=portal)],
                      metrics_keys=settings["metrics_keys"],
                      max_body_bytes=settings["max_body_bytes"])
-    worker = None if args.no_worker else BackgroundWorker(sender).start()
-    try:
+    workers = 0 if args.no_worker else args.workers
+    check_processes(settings["database"], workers)
+    with contextlib.ExitStack() as stack:
+        if workers == 1:  # in this process, as before there were worker processes
+            stack.enter_context(sqlite_worker_lock(settings["database"]))
+            stack.callback(BackgroundWorker(sender).start().stop)
+        elif workers > 1:
+            supervisor = Supervisor(partial(worker_command, settings_path(args.config)),
+                                    workers).start_background()
+            stack.callback(supervisor.join)
+            stack.callback(supervisor.stop)
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
-    finally:
-        if worker is not None:
-            worker.stop()
     return 0
+
+
+def cmd_worker(args: argparse.Namespace, sender: Sender) -> int:
+    """``worker``: only delivery workers, ``--processes`` of them under one supervisor."""
+    check_processes(load_settings(args.config)["database"], args.processes)
+    sender.close()  # the settings are good; each child opens its own store
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s supervisor [pid %(process)d] %(levelname)s "
+                               "%(message)s")
+    code = Supervisor(partial(worker_command, settings_path(args.config)),
+                      args.processes).run()
+    if code == EXIT_REFUSED:
+        raise ScaleOutRefusedError("a worker process refused to start (see its log line)")
+    return code
 
 
 def cmd_portal_link(args: argparse.Namespace, sender: Sender) -> int:
@@ -262,7 +286,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         try:
             handler = {"endpoints": cmd_endpoints, "send": cmd_send,
                        "deliveries": cmd_deliveries, "purge": cmd_purge,
-                       "serve": cmd_serve, "portal-link": cmd_portal_link,
+                       "serve": cmd_serve, "worker": cmd_worker,
+                       "portal-link": cmd_portal_link,
                        "review": cmd_review}[args.command]
             return handler(args, sender)
         finally:

@@ -4,6 +4,7 @@
 
     SenderError                      sender_error
     ├── SenderConfigError            invalid_configuration   (alias: ConfigError)
+    │   └── ScaleOutRefusedError     scale_out_refused
     ├── InvalidRequestError          invalid_request
     ├── InvalidEventDataError        invalid_payload         (alias: InvalidPayloadError)
     ├── DestinationRefusedError      destination_refused
@@ -34,6 +35,7 @@ __all__ = [
     "InvalidPayloadError",
     "InvalidRequestError",
     "NotFoundError",
+    "ScaleOutRefusedError",
     "SenderConfigError",
     "SenderError",
 ]
@@ -64,6 +66,15 @@ class SenderConfigError(SenderError, ValueError):
 
 #: The former name of :class:`SenderConfigError`.
 ConfigError = SenderConfigError
+
+
+class ScaleOutRefusedError(SenderConfigError):
+    """More delivery workers than the store supports: SQLite has one writer, so one
+    worker process per database file (``hookseal-sender worker --processes 1``, or
+    ``serve`` with at most one worker), while another holds it; use PostgreSQL to add
+    processes or hosts."""
+
+    code = "scale_out_refused"
 
 
 class InvalidRequestError(SenderError, ValueError):

@@ -120,11 +120,15 @@ class Schema(Connections):
     def migrate(self) -> None:
         """Create the schema, or bring an older one up to date (idempotent)."""
         with self.transaction() as conn:
-            for stmt in self._schema().split(";"):
-                if stmt.strip():
-                    conn.execute(stmt)
-            if self._has_index(conn, "deliveries_claim"):
-                self._move_live_deliveries_to_queue(conn)
+            self._apply_schema(conn)
+
+    def _apply_schema(self, conn: Any) -> None:
+        """Run the schema's statements and the migrations in the caller's transaction."""
+        for stmt in self._schema().split(";"):
+            if stmt.strip():
+                conn.execute(stmt)
+        if self._has_index(conn, "deliveries_claim"):
+            self._move_live_deliveries_to_queue(conn)
 
     def _has_index(self, conn: Any, name: str) -> bool:
         """Whether the database has an index of this name."""
