@@ -12,6 +12,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Optional
 
 import pytest
@@ -157,7 +158,7 @@ def _delivered_count(sender: Sender) -> int:
 
 @pytest.mark.slow
 def test_four_processes_two_kills(pg_server: PostgresServer,
-                                  counting_receiver: CountingReceiver) -> None:
+                                  counting_receiver: CountingReceiver, tmp_path: Path) -> None:
     db = pg_server.create_db(f"scale_{int(time.time() * 1000) % 10**8}")
     key = generate_master_key()
     sender = Sender(SenderConfig(database=db, master_key=key, allow_local=True))
@@ -172,8 +173,9 @@ def test_four_processes_two_kills(pg_server: PostgresServer,
                         conn=conn, endpoint_ids=[eps[i % ENDPOINTS]])
             event_ids.add(r.event_id)
 
+    errors = (tmp_path / "children.log").open("wb")
     supervisor = Supervisor(lambda i: [sys.executable, "-c", CHILD, db, key, str(PER_ENDPOINT)],
-                            PROCESSES, backoff=0.2, stop_timeout=20)
+                            PROCESSES, backoff=0.2, stop_timeout=20, stderr=errors)
     supervisor.start_background()
     unrecorded: list[set[str]] = []
     try:
@@ -198,7 +200,10 @@ def test_four_processes_two_kills(pg_server: PostgresServer,
     finally:
         supervisor.stop()
         supervisor.join(30)
+        errors.close()
     assert supervisor.restarts == 2
+    log = (tmp_path / "children.log").read_text()
+    assert "Traceback" not in log and "ERROR" not in log, log[-3000:]  # no deadlocks
     ok = Counter(e for e, status in rx.answers if status == 200)
     assert set(ok) == event_ids  # none lost
     for e, n in ok.items():  # a second 200 only for a kill that caught it in flight

@@ -6,11 +6,14 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
+import hookseal
 import pytest
 from hookseal_sender import Sender, SenderConfig
 from hookseal_sender.catalog import no_validation
@@ -118,6 +121,31 @@ def test_worker_command_on_sqlite(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "refused to start" in capsys.readouterr().out
 
 
+def _free_ports(n: int) -> int:
+    """The first of ``n`` consecutive free ports on 127.0.0.1."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            first = int(s.getsockname()[1])
+        if first + n > 65535:
+            continue
+        try:
+            for p in range(first, first + n):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", p))
+        except OSError:
+            continue
+        return first
+    raise AssertionError("no free ports")
+
+
+def _delivered_metric(port: int) -> float:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("hookseal_attempts_total{")
+               and 'outcome="delivered"' in line)
+
+
 @pytest.mark.postgres
 def test_worker_command_delivers_on_postgres_and_stops_on_sigterm(
         tmp_path: Path, pg_server: PostgresServer, receiver: Receiver) -> None:
@@ -126,18 +154,37 @@ def test_worker_command_delivers_on_postgres_and_stops_on_sigterm(
     key = (tmp_path / "master.key").read_text().strip()
     sender = Sender(SenderConfig(database=db, master_key=key, allow_local=True))
     url = receiver.route("/w")
-    ep = sender.create_endpoint("t1", url, allow_local=True).endpoint.id
+    created = sender.create_endpoint("t1", url, allow_local=True)
+    ep = created.endpoint.id
     ids = [enqueue(sender.store, "t1", "x.y", {"i": i}, validator=no_validation,
                    endpoint_ids=[ep]).deliveries[0][0] for i in range(40)]
     log = tmp_path / "worker.log"
+    port = _free_ports(2)
     with log.open("wb") as err:
         proc = subprocess.Popen([sys.executable, "-m", "hookseal_sender.cli", "--config",
                                  str(tmp_path / "hookseal-sender.json"), "worker",
-                                 "--processes", "2"], stderr=err)
+                                 "--processes", "2", "--metrics-port", str(port)], stderr=err)
         try:
             wait_for(lambda: all(sender.get_delivery("t1", d).status == "delivered"
                                  for d in ids), 60, 0.1)
             wait_for(lambda: log.read_text().count("started (pid") == 2, 20, 0.05)
+            # One /metrics per process; together they count every delivery once.
+            wait_for(lambda: log.read_text().count("/metrics") == 2, 20, 0.05)
+            delivered = [_delivered_metric(port + i) for i in range(2)]
+            assert sum(delivered) == len(ids), delivered
+            # A rotation made elsewhere (here) reaches every worker process: the endpoint's
+            # version comes with each claim, and a changed one is loaded again.
+            old = created.secret
+            new = sender.rotate_secret("t1", ep, overlap=0).secret
+            seen = len(receiver.requests("/w"))
+            more = [enqueue(sender.store, "t1", "x.y", {"i": i}, validator=no_validation,
+                            endpoint_ids=[ep]).deliveries[0][0] for i in range(20)]
+            wait_for(lambda: all(sender.get_delivery("t1", d).status == "delivered"
+                                 for d in more), 60, 0.1)
+            for rec in receiver.requests("/w")[seen:]:
+                hookseal.Webhook(new).verify(rec.body, rec.headers)
+                with pytest.raises(hookseal.WebhookVerificationError):
+                    hookseal.Webhook(old).verify(rec.body, rec.headers)
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(30) == 0
         finally:

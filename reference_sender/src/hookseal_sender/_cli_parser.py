@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
                           "portal), restarted if they crash; SIGTERM stops them gracefully")
     work.add_argument("--processes", type=_int_in(1, MAX_PROCESSES, "--processes"), default=1,
                       help="worker processes (default 1; more than 1 needs PostgreSQL)")
+    work.add_argument("--metrics-port", type=_int_in(1, 65535, "--metrics-port"),
+                      help="serve each process's /metrics (Prometheus) on this port and the "
+                           "next ones, one per process (default: none)")
+    work.add_argument("--metrics-host", default="127.0.0.1",
+                      help="address of those /metrics listeners (default 127.0.0.1; they "
+                           "take no key)")
 
     ep = sub.add_parser("endpoints", help="manage endpoints").add_subparsers(
         dest="action", required=True)

@@ -1,8 +1,9 @@
 """One worker child of :class:`~hookseal_sender.supervisor.Supervisor`.
 
-``python -m hookseal_sender._worker_process --config FILE --index N`` opens the sender the
-settings describe and runs one :class:`~hookseal_sender.Worker` until SIGTERM or SIGINT
-(or until its supervisor is gone), then stops it gracefully and exits 0.
+``python -m hookseal_sender._worker_process --config FILE --index N [--metrics-port P]``
+opens the sender the settings describe and runs one :class:`~hookseal_sender.Worker`
+until SIGTERM or SIGINT (or until its supervisor is gone), then stops it gracefully and
+exits 0. With ``--metrics-port`` it serves its own ``/metrics``.
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="hookseal_sender._worker_process")
     p.add_argument("--config", required=True)
     p.add_argument("--index", type=int, default=1)
+    p.add_argument("--metrics-port", type=int)
+    p.add_argument("--metrics-host", default="127.0.0.1")
     args = p.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr,
@@ -85,6 +88,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         with sqlite_worker_lock(database):
             sender = open_sender(argparse.Namespace(config=args.config))
             try:
+                if args.metrics_port is not None:
+                    from prometheus_client import start_http_server
+
+                    # This process's counters only; a scrape config lists every port.
+                    start_http_server(args.metrics_port, args.metrics_host,
+                                      registry=sender.metrics.registry)
+                    log.info("metrics at http://%s:%d/metrics", args.metrics_host,
+                             args.metrics_port)
                 tune_gc()
                 asyncio.run(deliver_until_stopped(sender, parent))
             finally:

@@ -223,7 +223,8 @@ def cmd_worker(args: argparse.Namespace, sender: Sender) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s supervisor [pid %(process)d] %(levelname)s "
                                "%(message)s")
-    code = Supervisor(partial(worker_command, settings_path(args.config)),
+    code = Supervisor(partial(worker_command, settings_path(args.config),
+                              metrics_port=args.metrics_port, metrics_host=args.metrics_host),
                       args.processes).run()
     if code == EXIT_REFUSED:
         raise ScaleOutRefusedError("a worker process refused to start (see its log line)")

@@ -123,18 +123,27 @@ def sqlite_worker_lock(database: str) -> Iterator[None]:
         os.close(fd)
 
 
-def worker_command(config: Union[str, Path], index: int) -> list[str]:
+def worker_command(config: Union[str, Path], index: int, *,
+                   metrics_port: Optional[int] = None,
+                   metrics_host: str = "127.0.0.1") -> list[str]:
     """The command of one worker child: ``python -m hookseal_sender._worker_process``.
 
     Args:
         config: The settings file.
         index: The child's number (1-based), for its log lines.
+        metrics_port: With it, child ``index`` serves its own ``/metrics`` on
+            ``metrics_port + index - 1`` (one listener per process: each has its own
+            counters, and Prometheus sums them).
+        metrics_host: The address those listeners bind.
 
     Returns:
         The argument vector.
     """
-    return [sys.executable, "-m", "hookseal_sender._worker_process", "--config",
-            str(Path(config).resolve()), "--index", str(index)]
+    cmd = [sys.executable, "-m", "hookseal_sender._worker_process", "--config",
+           str(Path(config).resolve()), "--index", str(index)]
+    if metrics_port is not None:
+        cmd += ["--metrics-port", str(metrics_port + index - 1), "--metrics-host", metrics_host]
+    return cmd
 
 
 @dataclass
