@@ -577,3 +577,32 @@ def test_all_endpoints_and_newest_keys_span_tenants(sender: Sender) -> None:
         [(a.id, "t1", "active"), (b.id, "t2", "deleted")])
     newest = sender.store.newest_key_times()
     assert newest == {ep: max(k.created_at for k in sender.store.keys(ep)) for ep in (a.id, b.id)}
+
+
+@pytest.mark.postgres
+def test_opening_an_up_to_date_postgres_store_takes_no_table_lock(pg_server: Any) -> None:
+    """A worker process starting beside others opens the store: with the schema up to date
+    that must not lock tables (``CREATE INDEX IF NOT EXISTS`` takes SHARE on its table
+    first, which waited for every write-back and deadlocked with them)."""
+    import psycopg
+    from hookseal_sender import generate_master_key
+
+    db = pg_server.create_db(f"mig_{int(time.time() * 1000) % 10**8}")
+    key = generate_master_key()
+    Sender(SenderConfig(database=db, master_key=key)).close()  # the schema, made
+    writer = psycopg.connect(db)
+    writer.execute("LOCK TABLE queue IN ROW EXCLUSIVE MODE")  # what a write-back holds
+    opened = threading.Event()
+
+    def start_worker() -> None:
+        Sender(SenderConfig(database=db, master_key=key)).close()
+        opened.set()
+
+    thread = threading.Thread(target=start_worker, daemon=True)
+    thread.start()
+    try:
+        assert opened.wait(20), "opening the store waited for the writer's table lock"
+    finally:
+        writer.rollback()
+        writer.close()
+        thread.join(20)
