@@ -194,3 +194,37 @@ def test_worker_command_delivers_on_postgres_and_stops_on_sigterm(
     assert text.count("] INFO stopped") == 2, text  # each child stopped gracefully
     assert "restarting" not in text
     sender.close()
+
+
+@pytest.mark.postgres
+def test_serve_with_worker_processes(tmp_path: Path, pg_server: PostgresServer,
+                                     receiver: Receiver) -> None:
+    """``serve --workers 2``: the API in this process, two supervised worker processes
+    that deliver, all stopped gracefully by one SIGTERM."""
+    db = pg_server.create_db(f"wserve_{int(time.time() * 1000) % 10**8}")
+    assert main(["init", "--dir", str(tmp_path), "--database", db, "--allow-local"]) == 0
+    key = (tmp_path / "master.key").read_text().strip()
+    sender = Sender(SenderConfig(database=db, master_key=key, allow_local=True))
+    ep = sender.create_endpoint("t1", receiver.route("/s"), allow_local=True).endpoint.id
+    ids = [enqueue(sender.store, "t1", "x.y", {"i": i}, validator=no_validation,
+                   endpoint_ids=[ep]).deliveries[0][0] for i in range(20)]
+    log = tmp_path / "serve.log"
+    port = _free_ports(1)
+    with log.open("wb") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "hookseal_sender.cli", "--config",
+                                 str(tmp_path / "hookseal-sender.json"), "serve", "--workers",
+                                 "2", "--port", str(port)], stderr=err)
+        try:
+            wait_for(lambda: all(sender.get_delivery("t1", d).status == "delivered"
+                                 for d in ids), 60, 0.1)
+            wait_for(lambda: log.read_text().count("] INFO delivering") == 2, 20, 0.05)
+            health = urllib.request.urlopen(f"http://127.0.0.1:{port}/openapi.json", timeout=10)
+            assert health.status == 200  # the API answers beside them
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(40) == 0
+        finally:
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGKILL)
+    text = log.read_text()
+    assert text.count("] INFO stopped") == 2, text
+    sender.close()

@@ -53,6 +53,7 @@ async def deliver_until_stopped(sender: WorkerSource, parent: Optional[int] = No
         worker.stop()
 
     watcher = asyncio.create_task(watch_parent())
+    logging.getLogger("hookseal_sender.supervisor").info("delivering")
     try:
         await worker.run()
     finally:

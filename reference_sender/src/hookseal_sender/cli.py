@@ -8,11 +8,13 @@ import json
 import logging
 import os
 import secrets
+import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import partial
 from pathlib import Path
+from types import FrameType
 from typing import Any, Optional
 
 from rich.markup import escape
@@ -187,6 +189,23 @@ def cmd_purge(args: argparse.Namespace, sender: Sender) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _signals_after_uvicorn() -> Iterator[None]:
+    """uvicorn stops on SIGTERM or SIGINT and then raises the signal again under the
+    handler it found; with the default ones the process died right there, before the
+    workers were stopped (what they held was left to its leases). Handlers that do
+    nothing let ``serve`` stop its workers gracefully and exit 0."""
+    def ignore(signum: int, frame: Optional[FrameType]) -> None:
+        return None
+
+    old = {s: signal.signal(s, ignore) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+
+
 def cmd_serve(args: argparse.Namespace, sender: Sender) -> int:
     import uvicorn
     from starlette.routing import Mount
@@ -204,6 +223,7 @@ def cmd_serve(args: argparse.Namespace, sender: Sender) -> int:
     workers = 0 if args.no_worker else args.workers
     check_processes(settings["database"], workers)
     with contextlib.ExitStack() as stack:
+        stack.enter_context(_signals_after_uvicorn())
         if workers == 1:  # in this process, as before there were worker processes
             stack.enter_context(sqlite_worker_lock(settings["database"]))
             stack.callback(BackgroundWorker(sender).start().stop)
