@@ -601,7 +601,7 @@ def main() -> int:
             # Worker processes on PostgreSQL: CPU per delivery on each side, and the model.
             runs = [1, 2] if args.quick else [1, 2, 1, 2]
             cap = [_capacity.run(pg.create_db(f"cap{next(counter)}"), f"http://127.0.0.1:{port}",
-                                 procs, 5000 if args.quick else 20_000, pg.proc.pid, recv.pid)
+                                 procs, 3000 if args.quick else 20_000, pg.proc.pid, recv.pid)
                    for procs in runs]
             _capacity.report(sorted(cap, key=lambda r: r["processes"]), os.cpu_count() or 1)
             RESULTS["capacity"] = cap
