@@ -23,6 +23,11 @@ from ._sql import SCHEMA, SQLStore
 CONNECT_TIMEOUT = 10
 #: The advisory lock (a constant key) that serialises capped claims across workers.
 CLAIM_LOCK = 0x686B_736C_636C_6D00
+#: The leased rows by endpoint, for the per-endpoint cap of claims (PostgreSQL only:
+#: SQLite has one worker process). Without it the cap's count read every row due later
+#: through ``queue_due``: with 300,000 retries waiting, 154 ms a claim instead of 3.5 ms.
+_LEASED_INDEX = ("\nCREATE INDEX IF NOT EXISTS queue_leased ON queue (endpoint_id)"
+                 " WHERE lease_owner IS NOT NULL;\n")
 #: The advisory lock that lets one process at a time change the schema.
 MIGRATE_LOCK = 0x686B_736C_6D69_6700
 #: A capped claim reads this many due rows per row it may lease: rows beyond an
@@ -130,7 +135,7 @@ class PostgresStore(SQLStore):
     def _schema(self) -> str:
         return SCHEMA.format(
             REAL="DOUBLE PRECISION", SERIAL="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
-        )
+        ) + _LEASED_INDEX
 
     def insert_event_for_subscribers(
         self, conn: Any, event_id: str, tenant_id: str, event_type: str, payload: str,
@@ -179,7 +184,19 @@ class PostgresStore(SQLStore):
         if per_endpoint is None:
             return super()._lease(owner, limit, now, lease_until, where, where_params, order,
                                   per_endpoint)
-        sql = self._q(
+        sql = self._q(self._capped_claim_sql(where, order))
+        params = [now, owner, lease_until, now, *where_params, per_endpoint,
+                  limit * CLAIM_CANDIDATES, per_endpoint, limit]
+        conn = self.conn()
+        with conn.pipeline(), conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [CLAIM_LOCK])
+            cur = conn.execute(sql, params)
+        return list(cur.fetchall())
+
+    def _capped_claim_sql(self, where: str = "", order: str = "due") -> str:
+        """The capped claim; parameters: now, owner, lease_until, now, ``where``'s, the cap,
+        the candidates to read, the cap, the limit."""
+        return (
             # Unexpired leases per endpoint: buffered or in flight in some worker.
             "WITH held AS (SELECT endpoint_id, count(*) AS n FROM queue"
             " WHERE lease_owner IS NOT NULL AND due > ? GROUP BY endpoint_id)"
@@ -192,13 +209,6 @@ class PostgresStore(SQLStore):
             f" ORDER BY {order} LIMIT ? FOR UPDATE SKIP LOCKED) AS r) AS q"
             " LEFT JOIN held h ON h.endpoint_id = q.endpoint_id) AS c"
             f" WHERE c.nth <= ? ORDER BY c.pos LIMIT ?)){self._CLAIM_RETURNING}")
-        params = [now, owner, lease_until, now, *where_params, per_endpoint,
-                  limit * CLAIM_CANDIDATES, per_endpoint, limit]
-        conn = self.conn()
-        with conn.pipeline(), conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", [CLAIM_LOCK])
-            cur = conn.execute(sql, params)
-        return list(cur.fetchall())
 
     def _claim_suffix(self) -> str:
         return " FOR UPDATE SKIP LOCKED"
