@@ -58,6 +58,9 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 from _filters_bench import evaluation_cost, filter_enqueue  # noqa: E402
 from _pg import PostgresServer  # noqa: E402
 
+sys.path.insert(0, str(HERE))
+import _capacity  # noqa: E402
+
 CONCURRENCY = 64
 #: Requests (or deliveries) each throughput run makes before its clock starts.
 WARM_UP = 200
@@ -626,7 +629,7 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-postgres", action="store_true")
     ap.add_argument("--only", choices=["throughput", "enqueue", "claims", "fairness", "filters",
-                                       "pins"],
+                                       "pins", "capacity"],
                     help="run one section")
     args = ap.parse_args()
     big = 100_000 if args.quick else 1_000_000
@@ -753,6 +756,14 @@ def main() -> int:
         for backend, mk in dbs.items() if args.only in (None, "pins") else ():
             bench_pins(mk, url, 2000 if args.quick else 5000, 1000 if args.quick else 4000,
                        3 if args.quick else 5, backend)
+        if args.only in (None, "capacity") and pg is not None:
+            # Worker processes on PostgreSQL: CPU per delivery on each side, and the model.
+            runs = [1, 2] if args.quick else [1, 2, 1, 2]
+            cap = [_capacity.run(pg.create_db(f"cap{next(counter)}"), f"http://127.0.0.1:{port}",
+                                 procs, 3000 if args.quick else 20_000, pg.proc.pid, recv.pid)
+                   for procs in runs]
+            _capacity.report(sorted(cap, key=lambda r: r["processes"]), os.cpu_count() or 1)
+            RESULTS["capacity"] = cap
         stolen, total = (b - a for a, b in zip(steal0, cpu_steal()))
         if total:
             # Read this first: on a shared host, a run with much time stolen scatters more.

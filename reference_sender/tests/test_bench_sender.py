@@ -46,3 +46,20 @@ def test_the_benchmark_section_prints_its_ratios(section: str, rows: list[str]) 
         # A ratio of two measurements of the same kind: positive and finite, whatever the machine.
         assert all(0 < float(r) < 100 for r in found.groups())
     assert re.search(r"CPU time stolen by the host during the benchmarks: [\d.]+%", text)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_the_capacity_section_prints_its_model() -> None:
+    out = subprocess.run([sys.executable, str(BENCH), "--quick", "--only", "capacity"],
+                         capture_output=True, text=True, timeout=600, check=False)
+    assert out.returncode == 0, out.stderr
+    for procs in (1, 2):
+        assert re.search(rf"\[capacity\] {procs} worker process\(es\), [\d,]+ deliveries: "
+                         r"[\d,]+/s measured; per delivery: sender \d+ us CPU, PostgreSQL \d+ us "
+                         r"CPU and \d\.\d{3} transactions, receiver \d+ us CPU", out.stdout), \
+            out.stdout
+        assert re.search(rf"\[capacity\] {procs} process\(es\) on \d+ cores .* predicted "
+                         rf"[\d,]+/s, measured [\d,]+/s \({RATIO}\)", out.stdout), out.stdout
+    assert re.search(r"\[capacity\] model .* one PostgreSQL core carries \d+\.\d worker cores",
+                     out.stdout), out.stdout

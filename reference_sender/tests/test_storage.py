@@ -43,6 +43,29 @@ def test_claim_lease_and_visibility(sender: Sender) -> None:
     assert len(later) == 5
 
 
+def test_per_endpoint_cap_counts_every_workers_leases(sender: Sender) -> None:
+    """On a store shared by worker processes, an endpoint's leases are capped across
+    all of them (each worker sends only what it leased); SQLite, one worker process per
+    file, leaves the cap to the worker."""
+    ids = make(sender, 8)
+    other = make(sender, 2)  # another endpoint: not held back by the first one's cap
+    store, now = sender.store, time.time()
+    first = store.claim("w1", 3, now, now + 60, per_endpoint=3)
+    assert len(first) == 3
+    second = store.claim("w2", 10, now, now + 60, per_endpoint=3)
+    if not store.concurrent_writers:
+        assert len(second) == 7  # no cap: the rest
+        return
+    assert {c.id for c in second} == set(other)  # the first endpoint is full
+    assert store.claim_probe("w2", first[0].endpoint_id, now, now + 60, per_endpoint=3) == []
+    store.release("w1", [first[0].id], now)  # one lease ends: one more for anyone
+    third = store.claim("w2", 10, now, now + 60, per_endpoint=3)
+    assert len(third) == 1 and third[0].id in ids
+    # An expired lease holds nothing (its worker died): the cap counts live leases only.
+    later = store.claim("w3", 10, now + 61, now + 120, per_endpoint=3)
+    assert sorted(Counter(c.endpoint_id for c in later).values()) == [2, 3]
+
+
 def test_excluded_endpoints_and_release(sender: Sender) -> None:
     ids = make(sender, 2)
     d = sender.get_delivery("t1", ids[0])
@@ -633,3 +656,61 @@ def test_endpoint_activity_only_moves_forward_and_finds_stale_endpoints(sender: 
     assert [s.endpoint_id for s in store.stale_endpoints(800.0)] == []  # created later
     store.update_endpoint("t1", ep.id, status="paused")
     assert [s.endpoint_id for s in store.stale_endpoints(later + 10)] == [ok.id]
+
+
+@pytest.mark.postgres
+def test_opening_an_up_to_date_postgres_store_takes_no_table_lock(pg_server: Any) -> None:
+    """A worker process starting beside others opens the store: with the schema up to date
+    that must not lock tables (``CREATE INDEX IF NOT EXISTS`` takes SHARE on its table
+    first, which waited for every write-back and deadlocked with them)."""
+    import psycopg
+    from hookseal_sender import generate_master_key
+
+    db = pg_server.create_db(f"mig_{int(time.time() * 1000) % 10**8}")
+    key = generate_master_key()
+    Sender(SenderConfig(database=db, master_key=key)).close()  # the schema, made
+    writer = psycopg.connect(db)
+    writer.execute("LOCK TABLE queue IN ROW EXCLUSIVE MODE")  # what a write-back holds
+    opened = threading.Event()
+
+    def start_worker() -> None:
+        Sender(SenderConfig(database=db, master_key=key)).close()
+        opened.set()
+
+    thread = threading.Thread(target=start_worker, daemon=True)
+    thread.start()
+    try:
+        assert opened.wait(20), "opening the store waited for the writer's table lock"
+    finally:
+        writer.rollback()
+        writer.close()
+        thread.join(20)
+
+
+@pytest.mark.postgres
+def test_the_capped_claim_counts_leases_through_their_own_index(pg_server: Any) -> None:
+    """The per-endpoint cap counts the leased rows through ``queue_leased``, not every row
+    due later (a dead endpoint's 300,000 waiting retries made each claim 154 ms, not 3.5)."""
+    from hookseal_sender import generate_master_key
+
+    from .conftest import fake_resolve
+
+    db = pg_server.create_db(f"leased_{int(time.time() * 1000) % 10**8}")
+    sender = Sender(SenderConfig(database=db, master_key=generate_master_key()),
+                    resolve=fake_resolve)
+    try:
+        (did,) = make(sender, 1)
+        store: Any = sender.store
+        now = time.time()
+        conn = store.conn()
+        conn.execute(
+            "INSERT INTO queue (delivery_id, tenant_id, endpoint_id, event_id, event_type, due)"
+            " SELECT 'w' || g, 't1', %s, 'e', 'x.y', %s FROM generate_series(1, 50000) g",
+            [sender.get_delivery("t1", did).endpoint_id, now + 3600])
+        conn.execute("ANALYZE queue")
+        plan = " ".join(str(r[0]) for r in conn.execute(
+            "EXPLAIN " + store._q(store._capped_claim_sql()),
+            [now, "w", now + 60, now, 10, 400, 10, 100]).fetchall())
+        assert "queue_leased" in plan, plan
+    finally:
+        sender.close()

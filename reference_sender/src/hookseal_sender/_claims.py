@@ -134,7 +134,8 @@ class Claims:
             try:
                 claimed = await self._calls.call(
                     self._calls.store.claim, self._owner, want, now,
-                    now + self._config.visibility_timeout, excluded, pool=self._calls.claims)
+                    now + self._config.visibility_timeout, excluded, self._buffer.per_endpoint,
+                    pool=self._calls.claims)
             except Exception as exc:
                 pause = self._calls.trouble("claim", exc)
                 self.paused_until = time.monotonic() + pause
@@ -187,7 +188,8 @@ class Claims:
         try:
             claimed = await self._calls.call(
                 self._calls.store.claim_probe, self._owner, endpoint_id, now,
-                now + self._config.visibility_timeout, pool=self._calls.claims)
+                now + self._config.visibility_timeout, self._buffer.per_endpoint,
+                pool=self._calls.claims)
         except Exception as exc:
             self._calls.trouble("probe claim", exc)
         finally:

@@ -27,6 +27,8 @@ CONFIG_ENV = "HOOKSEAL_SENDER_CONFIG"
 TENANT_ENV = "HOOKSEAL_SENDER_TENANT"
 #: The settings file used when neither ``--config`` nor ``$HOOKSEAL_SENDER_CONFIG`` names one.
 DEFAULT_CONFIG = "hookseal-sender.json"
+#: The most worker processes one ``worker`` or ``serve`` command starts.
+MAX_PROCESSES = 256
 
 def _number_in(low: float, high: float, name: str) -> Callable[[str], float]:
     """An argparse type: a finite number from ``low`` to ``high``, else a usage error."""
@@ -250,12 +252,27 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=_int_in(0, 65535, "--port"), default=8090,
                        help="port (default 8090; 0 picks a free one, printed at start)")
     serve.add_argument("--no-worker", action="store_true",
-                       help="serve the API and portal only; other processes deliver")
+                       help="serve the API and portal only; other processes deliver (same as "
+                            "--workers 0)")
+    serve.add_argument("--workers", type=_int_in(0, MAX_PROCESSES, "--workers"), default=1,
+                       help="delivery workers: 0 none, 1 (default) in this process, more: "
+                            "that many worker processes (PostgreSQL only)")
     serve.add_argument("--log-level", choices=LEVELS, default="info",
                        help="least severe records logged (default info: one line per "
                             "finished attempt; warning: problems only)")
     serve.add_argument("--log-format", choices=FORMATS, default="text",
                        help="text for people (default) or json: one object per line")
+
+    work = sub.add_parser("worker", help="run delivery worker processes only (no API, no "
+                          "portal), restarted if they crash; SIGTERM stops them gracefully")
+    work.add_argument("--processes", type=_int_in(1, MAX_PROCESSES, "--processes"), default=1,
+                      help="worker processes (default 1; more than 1 needs PostgreSQL)")
+    work.add_argument("--metrics-port", type=_int_in(1, 65535, "--metrics-port"),
+                      help="serve each process's /metrics (Prometheus) on this port and the "
+                           "next ones, one per process (default: none)")
+    work.add_argument("--metrics-host", default="127.0.0.1",
+                      help="address of those /metrics listeners (default 127.0.0.1; they "
+                           "take no key)")
 
     _add_endpoint_commands(sub)
 

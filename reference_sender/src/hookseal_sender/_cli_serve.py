@@ -9,8 +9,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import signal
 import socket
 import sys
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+from types import FrameType
 from typing import Any, Optional
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -18,6 +23,7 @@ from ._logs import LogSetup, fields, setup_logging
 from ._version import __version__
 from .errors import ConfigError
 from .sender import Sender
+from .supervisor import Supervisor, check_processes, sqlite_worker_lock, worker_command
 
 logger = logging.getLogger("hookseal_sender.serve")
 
@@ -148,13 +154,34 @@ def banner(info: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def serve(args: argparse.Namespace, sender: Sender, settings: dict[str, Any]) -> int:
+@contextlib.contextmanager
+def signals_after_uvicorn() -> Iterator[None]:
+    """uvicorn stops on SIGTERM or SIGINT and then raises the signal again under the
+    handler it found; with the default ones the process died right there, before the
+    workers were stopped (what they held was left to its leases). Handlers that do
+    nothing let ``serve`` stop its workers gracefully and exit 0."""
+    def ignore(signum: int, frame: Optional[FrameType]) -> None:
+        return None
+
+    old = {s: signal.signal(s, ignore) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+
+
+def serve(args: argparse.Namespace, sender: Sender, settings: dict[str, Any],
+          settings_file: Optional[Path] = None) -> int:
     """Run ``serve``: bind, print where everything is, run the API, portal and workers.
 
     Args:
-        args: ``--host``, ``--port``, ``--no-worker``, ``--log-level``, ``--log-format``.
+        args: ``--host``, ``--port``, ``--no-worker``, ``--workers``, ``--log-level``,
+            ``--log-format``.
         sender: The sender.
         settings: The checked settings.
+        settings_file: The settings file the worker processes of ``--workers N`` (more
+            than 1) read.
 
     Returns:
         The exit status.
@@ -171,9 +198,11 @@ def serve(args: argparse.Namespace, sender: Sender, settings: dict[str, Any]) ->
     from .worker import BackgroundWorker, tune_gc
 
     tune_gc()  # a process of its own: see tune_gc
+    workers = 0 if args.no_worker else args.workers
+    check_processes(settings["database"], workers)  # SQLite: one worker process at most
     sock = listen(args.host, args.port)
     logs = setup_logging(args.log_level, args.log_format)
-    worker: Optional[BackgroundWorker] = None
+    stack = contextlib.ExitStack()
     try:
         portal = create_portal(sender, PortalConfig.from_settings(settings.get("portal", {})))
         admin = create_admin(sender, settings["api_keys"],
@@ -182,21 +211,30 @@ def serve(args: argparse.Namespace, sender: Sender, settings: dict[str, Any]) ->
                          mounts=[Mount("/portal", app=portal), Mount("/admin", app=admin)],
                          metrics_keys=settings["metrics_keys"],
                          max_body_bytes=settings["max_body_bytes"])
-        info = start_info(_base_url(sock), sender, settings, not args.no_worker, logs)
+        info = start_info(_base_url(sock), sender, settings, workers > 0, logs)
         if args.log_format == "json":
             logger.info("serving on %s", info["api_url"][:-4], extra=fields(**info))
         else:
             print(banner(info), file=sys.stderr, flush=True)
-        if not args.no_worker:
+        stack.enter_context(signals_after_uvicorn())
+        if workers == 1:  # in this process
+            stack.enter_context(sqlite_worker_lock(settings["database"]))
             worker = BackgroundWorker(sender, drain_timeout=DRAIN_SECONDS).start()
+            stack.callback(worker.stop)
+        elif workers > 1:  # worker processes under a supervisor (PostgreSQL)
+            if settings_file is None:
+                raise ConfigError("serve --workers N (N > 1) needs its settings file")
+            supervisor = Supervisor(partial(worker_command, settings_file),
+                                    workers).start_background()
+            stack.callback(supervisor.join)
+            stack.callback(supervisor.stop)
         # uvicorn's own records go through the handler above (log_config=None); its
         # access log is off: the delivery log says what the workers do.
         config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False)
         with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C
             uvicorn.Server(config).run(sockets=[sock])
     finally:
-        if worker is not None:
-            worker.stop()
+        stack.close()  # workers stop (gracefully) before the process ends
         logger.info("stopped", extra=fields(event="stopped"))
         sock.close()
         logs.close()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import secrets
 import sys
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, Optional
 
@@ -31,12 +33,13 @@ from ._cli_tenant import check_tenant
 from ._private import write_private
 from ._settings import DEFAULT_DATABASE, check_settings, read_settings, resolve_paths
 from .config import SenderConfig
-from .errors import ConfigError, SenderError
+from .errors import ConfigError, ScaleOutRefusedError, SenderError
 from .notify import SMTPNotifier
 from .owner_notices import OwnerNoticePolicy
 from .secretbox import SecretBox, generate_master_key
 from .sender import Sender
 from .storage import open_store
+from .supervisor import EXIT_REFUSED, Supervisor, check_processes, worker_command
 
 __all__ = ["CONFIG_ENV", "DEFAULT_CONFIG", "EXIT_INTERRUPTED", "LIVE_STATUSES", "TENANT_ENV",
            "build_parser", "cmd_deliveries", "cmd_endpoints", "cmd_send", "load_settings",
@@ -204,7 +207,22 @@ def cmd_purge(args: argparse.Namespace, sender: Sender) -> int:
 def cmd_serve(args: argparse.Namespace, sender: Sender) -> int:
     from ._cli_serve import serve
 
-    return serve(args, sender, load_settings(args.config))
+    return serve(args, sender, load_settings(args.config), settings_path(args.config))
+
+
+def cmd_worker(args: argparse.Namespace, sender: Sender) -> int:
+    """``worker``: only delivery workers, ``--processes`` of them under one supervisor."""
+    check_processes(load_settings(args.config)["database"], args.processes)
+    sender.close()  # the settings are good; each child opens its own store
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s supervisor [pid %(process)d] %(levelname)s "
+                               "%(message)s")
+    code = Supervisor(partial(worker_command, settings_path(args.config),
+                              metrics_port=args.metrics_port, metrics_host=args.metrics_host),
+                      args.processes).run()
+    if code == EXIT_REFUSED:
+        raise ScaleOutRefusedError("a worker process refused to start (see its log line)")
+    return code
 
 
 def cmd_portal_link(args: argparse.Namespace, sender: Sender) -> int:
@@ -266,7 +284,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             check_tenant(args, sender)
             handler = {"endpoints": cmd_endpoints, "send": cmd_send,
                        "deliveries": cmd_deliveries, "purge": cmd_purge,
-                       "serve": cmd_serve, "portal-link": cmd_portal_link,
+                       "serve": cmd_serve, "worker": cmd_worker,
+                       "portal-link": cmd_portal_link,
                        "review": cmd_review, "backfill": cmd_backfill,
                        "admin-link": cmd_admin_link, "events": cmd_events,
                        "event-types": cmd_event_types}[args.command]

@@ -239,7 +239,9 @@ class SenderConfig:
             the connection as one deadline of ``connect_timeout + read_timeout`` per
             attempt (an endpoint's own ``timeout`` replaces both).
         global_concurrency: Most attempts in flight per worker process.
-        per_endpoint_concurrency: Most attempts in flight per endpoint per process.
+        per_endpoint_concurrency: Most attempts in flight per endpoint: on PostgreSQL
+            across every worker process sharing the queue (claims cap each endpoint's
+            leases), on SQLite in its one worker process.
         visibility_timeout: Seconds a claimed delivery stays leased; a crashed worker's
             deliveries are retried after it.
         claim_batch: Most deliveries claimed per query.

@@ -4,6 +4,7 @@
 
     SenderError                      sender_error
     ├── SenderConfigError            invalid_configuration   (alias: ConfigError)
+    │   └── ScaleOutRefusedError     scale_out_refused
     ├── InvalidRequestError          invalid_request
     │   ├── InvalidVersionError      invalid_version         (an endpoint's ``versions``)
     │   ├── InvalidFilterError       invalid_filter          (``filter``)
@@ -52,6 +53,7 @@ __all__ = [
     "InvalidRequestError",
     "InvalidVersionError",
     "NotFoundError",
+    "ScaleOutRefusedError",
     "SenderConfigError",
     "SenderError",
 ]
@@ -82,6 +84,15 @@ class SenderConfigError(SenderError, ValueError):
 
 #: The former name of :class:`SenderConfigError`.
 ConfigError = SenderConfigError
+
+
+class ScaleOutRefusedError(SenderConfigError):
+    """More delivery workers than the store supports: SQLite has one writer, so one
+    worker process per database file (``hookseal-sender worker --processes 1``, or
+    ``serve`` with at most one worker), while another holds it; use PostgreSQL to add
+    processes or hosts."""
+
+    code = "scale_out_refused"
 
 
 class InvalidRequestError(SenderError, ValueError):

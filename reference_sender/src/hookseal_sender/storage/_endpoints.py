@@ -225,6 +225,13 @@ class Endpoints(Connections):
             ``failing_since`` of each failed endpoint.
         """
         with self.transaction() as conn:
+            if self.concurrent_writers:
+                # Lock the rows in one order first: worker processes sharing the queue
+                # update overlapping sets (one's healthy endpoints are another's failing
+                # ones), and two statements locking in scan order deadlocked.
+                clause, ids = self._in("id", sorted({*succeeded, *failed}))
+                self._exec(conn, f"SELECT id FROM endpoints WHERE {clause} ORDER BY id"
+                           " FOR UPDATE", ids).fetchall()
             if succeeded:
                 clause, ids = self._in("id", list(succeeded))
                 self._exec(conn, "UPDATE endpoints SET failing_since = NULL WHERE "

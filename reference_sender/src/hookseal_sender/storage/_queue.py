@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Optional
 
 from ..models import AttemptResult, Claimed, new_id
 from ._columns import headers_json
@@ -74,7 +74,7 @@ class Queue(Connections):
 
     def claim(
         self, owner: str, limit: int, now: float, lease_until: float,
-        exclude_endpoints: Sequence[str] = (),
+        exclude_endpoints: Sequence[str] = (), per_endpoint: Optional[int] = None,
     ) -> list[Claimed]:
         """Lease up to ``limit`` due deliveries (pending, or with an expired lease).
 
@@ -84,6 +84,8 @@ class Queue(Connections):
             now: Unix time.
             lease_until: When the leases expire.
             exclude_endpoints: Endpoints not to claim for (saturated or breaker open).
+            per_endpoint: Most leases per endpoint across all workers (see
+                :meth:`Store.claim`); only a store shared by worker processes applies it.
 
         Returns:
             The claimed deliveries with their payloads.
@@ -92,17 +94,24 @@ class Queue(Connections):
         if exclude_endpoints:
             clause, params = self._in("endpoint_id", list(exclude_endpoints))
             where = f" AND NOT ({clause})"
-        sql = self._claim_sql(where)
-        params += [limit]
+        return self._claimed(self._lease(owner, limit, now, lease_until, where, params,
+                                         "due", per_endpoint))
+
+    def _lease(self, owner: str, limit: int, now: float, lease_until: float, where: str,
+               where_params: list[Any], order: str,
+               per_endpoint: Optional[int]) -> list[Any]:
+        """Run the claim statement; returns its rows (see :meth:`_claimed`).
+
+        ``per_endpoint`` is ignored here: one worker process per database (SQLite)."""
+        sql = self._claim_sql(where, order)
+        params = [owner, lease_until, now, *where_params, limit]
         if self._claim_in_transaction:
             with self.transaction() as conn:
-                rows = self._exec(conn, sql, [owner, lease_until, now, *params]).fetchall()
-        else:
-            rows = self._exec(self.conn(), sql, [owner, lease_until, now, *params]).fetchall()
-        return self._claimed(rows)
+                return list(self._exec(conn, sql, params).fetchall())
+        return list(self._exec(self.conn(), sql, params).fetchall())
 
     def claim_probe(self, owner: str, endpoint_id: str, now: float,
-                    lease_until: float) -> list[Claimed]:
+                    lease_until: float, per_endpoint: Optional[int] = None) -> list[Claimed]:
         """Lease one due delivery of an endpoint to probe it, a retry if one is due.
 
         A circuit breaker's probe asks whether the endpoint delivers now; a delivery that
@@ -115,18 +124,14 @@ class Queue(Connections):
             endpoint_id: The endpoint.
             now: Unix time.
             lease_until: When the lease expires.
+            per_endpoint: As for :meth:`claim`.
 
         Returns:
             The claimed delivery, or nothing if none of the endpoint's is due.
         """
-        sql = self._claim_sql(" AND endpoint_id = ?", order="round_attempts = 0, due")
-        params = [owner, lease_until, now, endpoint_id, 1]
-        if self._claim_in_transaction:
-            with self.transaction() as conn:
-                rows = self._exec(conn, sql, params).fetchall()
-        else:
-            rows = self._exec(self.conn(), sql, params).fetchall()
-        return self._claimed(rows)
+        return self._claimed(self._lease(owner, 1, now, lease_until, " AND endpoint_id = ?",
+                                         [endpoint_id], "round_attempts = 0, due",
+                                         per_endpoint))
 
     @staticmethod
     def _claimed(rows: Sequence[Sequence[Any]]) -> list[Claimed]:
@@ -145,15 +150,17 @@ class Queue(Connections):
         """
         due = (f"FROM queue WHERE due <= ?{where} ORDER BY {order} LIMIT ?"
                f"{self._claim_suffix()}")
-        return (
-            "UPDATE queue SET lease_owner = ?, due = ?"
-            f" WHERE {self._id_in('delivery_id', due)} RETURNING delivery_id, tenant_id,"
-            " endpoint_id, event_type, attempt_count, round_attempts, event_id,"
-            # The payload and the endpoint's version come with the rows: one statement (on
-            # PostgreSQL one round trip) instead of three.
-            " (SELECT payload FROM events WHERE events.id = queue.event_id),"
-            " (SELECT version FROM endpoints WHERE endpoints.id = queue.endpoint_id)"
-        )
+        return ("UPDATE queue SET lease_owner = ?, due = ?"
+                f" WHERE {self._id_in('delivery_id', due)}{self._CLAIM_RETURNING}")
+
+    _CLAIM_RETURNING = (
+        " RETURNING delivery_id, tenant_id,"
+        " endpoint_id, event_type, attempt_count, round_attempts, event_id,"
+        # The payload and the endpoint's version come with the rows: one statement (on
+        # PostgreSQL one round trip) instead of three.
+        " (SELECT payload FROM events WHERE events.id = queue.event_id),"
+        " (SELECT version FROM endpoints WHERE endpoints.id = queue.endpoint_id)"
+    )
 
     def release(self, owner: str, delivery_ids: Sequence[str], at: float) -> None:
         """Give leased deliveries back, due at ``at``, without an attempt.

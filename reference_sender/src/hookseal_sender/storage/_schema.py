@@ -240,14 +240,24 @@ class Schema(Connections):
         (``ALTER TABLE ... ADD COLUMN``), so a new column needs no migration of its own:
         it must be nullable or have a default.
         """
-        schema = self._schema()
         with self.transaction() as conn:
-            for stmt in schema.split(";"):
-                if stmt.strip():
-                    conn.execute(stmt)
-            self._add_missing_columns(conn, schema)
-            if self._has_index(conn, "deliveries_claim"):
-                self._move_live_deliveries_to_queue(conn)
+            self._apply_schema(conn)
+
+    def _apply_schema(self, conn: Any) -> None:
+        """Run the schema's statements and the migrations in the caller's transaction:
+        tables, then the columns an older store lacks, then the indexes (an index may be
+        on a column just added)."""
+        schema = self._schema()
+        statements = [s for s in schema.split(";") if s.strip()]
+        tables = [s for s in statements if "CREATE TABLE" in s]
+        for stmt in tables:
+            conn.execute(stmt)
+        self._add_missing_columns(conn, schema)
+        for stmt in statements:
+            if stmt not in tables:
+                conn.execute(stmt)
+        if self._has_index(conn, "deliveries_claim"):
+            self._move_live_deliveries_to_queue(conn)
 
     def _add_missing_columns(self, conn: Any, schema: str) -> None:
         for table, cols in table_columns(schema).items():

@@ -432,15 +432,22 @@ class Store(Statistics):
     @abc.abstractmethod
     def claim(
         self, owner: str, limit: int, now: float, lease_until: float,
-        exclude_endpoints: Sequence[str] = (),
+        exclude_endpoints: Sequence[str] = (), per_endpoint: Optional[int] = None,
     ) -> list[Claimed]:
-        """Lease up to ``limit`` due deliveries (pending, or with an expired lease)."""
+        """Lease up to ``limit`` due deliveries (pending, or with an expired lease).
+
+        With ``per_endpoint``, a store whose queue several worker processes share
+        (:attr:`concurrent_writers`) leases no endpoint more than that many deliveries at
+        once, counting every worker's unexpired leases: since a worker sends only what it
+        leased, that caps each endpoint's attempts in flight across all of them. A store
+        with one worker process ignores it (the worker's own limit holds)."""
 
     @abc.abstractmethod
     def claim_probe(self, owner: str, endpoint_id: str, now: float,
-                    lease_until: float) -> list[Claimed]:
+                    lease_until: float, per_endpoint: Optional[int] = None) -> list[Claimed]:
         """Lease one due delivery of an endpoint for a circuit breaker's probe: a due
-        retry if there is one (oldest first), else the oldest due delivery."""
+        retry if there is one (oldest first), else the oldest due delivery (``per_endpoint``
+        as for :meth:`claim`)."""
 
     @abc.abstractmethod
     def release(self, owner: str, delivery_ids: Sequence[str], at: float) -> None:

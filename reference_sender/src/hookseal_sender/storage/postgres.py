@@ -4,18 +4,36 @@ Claims use ``FOR UPDATE SKIP LOCKED``, so concurrent workers lease disjoint deli
 without waiting on each other.
 """
 
+# Queries are assembled only from constant fragments and generated placeholders; every
+# value is a bound parameter.
+# ruff: noqa: S608
+
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Optional
 
 from ..filters import matching
 from ..models import AttemptResult, new_id
 from ..secretbox import SecretBox
+from ._schema import table_columns
 from ._sql import SCHEMA, SQLStore
 
 #: Seconds a connection attempt may take.
 CONNECT_TIMEOUT = 10
+#: The advisory lock (a constant key) that serialises capped claims across workers.
+CLAIM_LOCK = 0x686B_736C_636C_6D00
+#: The leased rows by endpoint, for the per-endpoint cap of claims (PostgreSQL only:
+#: SQLite has one worker process). Without it the cap's count read every row due later
+#: through ``queue_due``: with 300,000 retries waiting, 154 ms a claim instead of 3.5 ms.
+_LEASED_INDEX = ("\nCREATE INDEX IF NOT EXISTS queue_leased ON queue (endpoint_id)"
+                 " WHERE lease_owner IS NOT NULL;\n")
+#: The advisory lock that lets one process at a time change the schema.
+MIGRATE_LOCK = 0x686B_736C_6D69_6700
+#: A capped claim reads this many due rows per row it may lease: rows beyond an
+#: endpoint's cap are skipped, so it looks further than it takes.
+CLAIM_CANDIDATES = 4
 #: Seconds a connection may sit unused before it is checked (``SELECT 1``) at its next use.
 IDLE_CHECK = 2.0
 
@@ -80,6 +98,33 @@ class PostgresStore(SQLStore):
         return isinstance(exc, psycopg.OperationalError) and (
             exc.sqlstate is None or exc.sqlstate.startswith(("08", "57P")))
 
+    def migrate(self) -> None:
+        """Create the schema or bring it up to date; with it up to date already, do nothing.
+
+        Each worker process opens the store when it starts, often while others deliver.
+        ``CREATE INDEX IF NOT EXISTS`` locks its table (``SHARE``) before it finds the
+        index there, and the schema's statements hold those locks until they commit:
+        write-backs waiting on them deadlocked with a starting worker. So a schema whose
+        tables and indexes all exist is left alone (one catalog read), and changes are
+        made by one process at a time (an advisory lock).
+        """
+        schema = self._schema()
+        names = re.findall(r"CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)", schema)
+        columns = {(t, c) for t, cols in table_columns(schema).items() for c, _ in cols}
+        conn = self.conn()
+        present, old = conn.execute(
+            "SELECT count(to_regclass(n)), to_regclass('deliveries_claim') IS NOT NULL"
+            " FROM unnest(%s::text[]) AS n", [names]).fetchone()
+        have = {(t, c) for t, c in conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema()").fetchall()}
+        # Every table, index and column there (a column added to a table since counts).
+        if present == len(names) and not old and columns <= have:
+            return
+        with self.transaction() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [MIGRATE_LOCK])
+            self._apply_schema(conn)
+
     def _day(self, column: str) -> str:
         # PostgreSQL's CAST rounds (SQLite's truncates): floor first.
         return f"CAST(FLOOR({column} / 86400) AS BIGINT)"
@@ -97,7 +142,7 @@ class PostgresStore(SQLStore):
     def _schema(self) -> str:
         return SCHEMA.format(
             REAL="DOUBLE PRECISION", SERIAL="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
-        )
+        ) + _LEASED_INDEX
 
     def insert_event_for_subscribers(
         self, conn: Any, event_id: str, tenant_id: str, event_type: str, payload: str,
@@ -131,6 +176,46 @@ class PostgresStore(SQLStore):
         )
 
     _claim_in_transaction = False
+
+    def _lease(self, owner: str, limit: int, now: float, lease_until: float, where: str,
+               where_params: list[Any], order: str,
+               per_endpoint: Optional[int]) -> list[Any]:
+        """The claim, with each endpoint's leases capped across all workers.
+
+        The cap counts every worker's unexpired leases, so two claims must not count at
+        once: claims take a transaction-scoped advisory lock first (the claim statement's
+        snapshot is taken after it is granted, so it sees every earlier claim). The lock,
+        the claim and the commit go in one pipeline: one round trip, as before. Claims
+        are a few per hundred deliveries, so the lock serialises little.
+        """
+        if per_endpoint is None:
+            return super()._lease(owner, limit, now, lease_until, where, where_params, order,
+                                  per_endpoint)
+        sql = self._q(self._capped_claim_sql(where, order))
+        params = [now, owner, lease_until, now, *where_params, per_endpoint,
+                  limit * CLAIM_CANDIDATES, per_endpoint, limit]
+        conn = self.conn()
+        with conn.pipeline(), conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [CLAIM_LOCK])
+            cur = conn.execute(sql, params)
+        return list(cur.fetchall())
+
+    def _capped_claim_sql(self, where: str = "", order: str = "due") -> str:
+        """The capped claim; parameters: now, owner, lease_until, now, ``where``'s, the cap,
+        the candidates to read, the cap, the limit."""
+        return (
+            # Unexpired leases per endpoint: buffered or in flight in some worker.
+            "WITH held AS (SELECT endpoint_id, count(*) AS n FROM queue"
+            " WHERE lease_owner IS NOT NULL AND due > ? GROUP BY endpoint_id)"
+            " UPDATE queue SET lease_owner = ?, due = ? WHERE delivery_id = ANY(ARRAY("
+            "SELECT c.delivery_id FROM (SELECT q.delivery_id, q.pos, row_number() OVER"
+            " (PARTITION BY q.endpoint_id ORDER BY q.pos) + coalesce(h.n, 0) AS nth"
+            " FROM (SELECT delivery_id, endpoint_id, row_number() OVER () AS pos FROM"
+            f" (SELECT delivery_id, endpoint_id FROM queue WHERE due <= ?{where}"
+            " AND endpoint_id <> ALL(ARRAY(SELECT endpoint_id FROM held WHERE n >= ?))"
+            f" ORDER BY {order} LIMIT ? FOR UPDATE SKIP LOCKED) AS r) AS q"
+            " LEFT JOIN held h ON h.endpoint_id = q.endpoint_id) AS c"
+            f" WHERE c.nth <= ? ORDER BY c.pos LIMIT ?)){self._CLAIM_RETURNING}")
 
     def _claim_suffix(self) -> str:
         return " FOR UPDATE SKIP LOCKED"
@@ -202,4 +287,5 @@ class PostgresStore(SQLStore):
         return {r[0] for r in rows}
 
 
-__all__ = ["CONNECT_TIMEOUT", "IDLE_CHECK", "PostgresStore"]
+__all__ = ["CLAIM_CANDIDATES", "CLAIM_LOCK", "CONNECT_TIMEOUT", "IDLE_CHECK", "MIGRATE_LOCK",
+           "PostgresStore"]

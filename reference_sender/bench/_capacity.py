@@ -1,0 +1,170 @@
+"""The capacity section of ``bench_sender.py`` (``--only capacity``): what one delivery
+costs each side, measured in CPU time, and the deliveries/s that predicts.
+
+Worker processes (supervised, as ``hookseal-sender worker`` runs them) drain a queue on
+PostgreSQL to the fast receiver. Between a warm-up mark and the end of the run it reads,
+from ``/proc``, the CPU time (user + system) of the worker processes, of every
+PostgreSQL process and of the receiver, and PostgreSQL's committed transactions
+(``pg_stat_database.xact_commit``, the benchmark's own progress reads taken out). CPU time,
+not wall-clock rates: on a shared machine the rate moves with the neighbours, the CPU a
+delivery costs much less.
+
+The model: a worker core delivers ``1e6 / sender_us`` per second, a PostgreSQL core
+carries ``1e6 / pg_us``, so one PostgreSQL core serves ``sender_us / pg_us`` worker
+cores. On one machine where the workers, PostgreSQL and the receiver share ``cores``,
+the prediction is ``min(processes * 1e6 / sender_us, cores * 1e6 / total_us,
+1e6 / (pg_us + receiver_us))`` (PostgreSQL and the receiver are pinned to one CPU, the
+workers are not), against the rate measured.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from hookseal_sender import Sender, SenderConfig, generate_master_key
+from hookseal_sender.catalog import no_validation
+from hookseal_sender.outbox import enqueue
+from hookseal_sender.supervisor import Supervisor
+
+TICK = os.sysconf("SC_CLK_TCK")
+ENDPOINTS = 64
+WARM = 1000
+
+CHILD = """
+import asyncio, os, sys
+os.sched_setaffinity(0, range(os.cpu_count()))  # the bench pins itself to CPU 0: not its workers
+from hookseal_sender import Sender, SenderConfig
+from hookseal_sender._worker_process import deliver_until_stopped
+from hookseal_sender.worker import tune_gc
+tune_gc()
+cfg = SenderConfig(database=sys.argv[1], master_key=sys.argv[2], allow_local=True,
+                   poll_interval=0.01, claim_batch=200)
+asyncio.run(deliver_until_stopped(Sender(cfg)))
+"""
+
+
+def _stat(pid: int) -> list[str]:
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return text[text.rindex(")") + 2:].split()  # fields from 3 (state) on
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of ``pids`` (those still running)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = _stat(pid)
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICK
+
+
+def descendants(root: int) -> list[int]:
+    """``root`` and every process under it."""
+    parent: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                parent[int(entry)] = int(_stat(int(entry))[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found, frontier = {root}, [root]
+    while frontier:
+        p = frontier.pop()
+        for child, ppid in parent.items():
+            if ppid == p and child not in found:
+                found.add(child)
+                frontier.append(child)
+    return sorted(found)
+
+
+def run(db: str, url: str, processes: int, n: int, pg_root: int,
+        receiver_pid: int) -> dict[str, float]:
+    """Drain ``n`` deliveries (after a warm-up) with ``processes`` worker processes.
+
+    Returns:
+        The measured costs per delivery and the rate.
+    """
+    key = generate_master_key()
+    sender = Sender(SenderConfig(database=db, master_key=key, allow_local=True),
+                    validator=no_validation)
+    eps = [sender.create_endpoint("cap", f"{url}/{i}", allow_local=True).endpoint.id
+           for i in range(ENDPOINTS)]
+    with sender.store.transaction() as conn:
+        for i in range(n + WARM):
+            enqueue(sender.store, "cap", "bench.event", {"pad": "x" * 900},
+                    validator=no_validation, conn=conn, endpoint_ids=[eps[i % ENDPOINTS]])
+    conn: Any = sender.store.conn()  # type: ignore[attr-defined]
+    dbname = conn.execute("SELECT current_database()").fetchone()[0]
+    reads = 0
+
+    def left() -> int:
+        nonlocal reads
+        reads += 1
+        return int(conn.execute("SELECT count(*) FROM queue").fetchone()[0])
+
+    def xacts() -> int:
+        nonlocal reads
+        reads += 1
+        return int(conn.execute("SELECT xact_commit FROM pg_stat_database WHERE datname = %s",
+                                [dbname]).fetchone()[0])
+
+    def wait(pred: Callable[[], bool], timeout: float, interval: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not pred():
+            if time.monotonic() > deadline:
+                raise TimeoutError("capacity run did not finish")
+            time.sleep(interval)
+
+    sup = Supervisor(lambda i: [sys.executable, "-c", CHILD, db, key], processes)
+    sup.start_background()
+    try:
+        wait(lambda: left() <= n, 120, 0.05)
+        workers, pg = sup.pids(), descendants(pg_root)
+        x0, reads0, t0 = xacts(), reads, time.perf_counter()
+        c0 = (cpu_seconds(workers), cpu_seconds(pg), cpu_seconds([receiver_pid]))
+        done0 = n - left()
+        # Few progress reads while measuring: each counts the queue, PostgreSQL work that
+        # is the benchmark's, not the workers' (every 0.5 s: a few us a delivery).
+        wait(lambda: left() == 0, 600, 0.5)
+        t1 = time.perf_counter()
+        c1 = (cpu_seconds(workers), cpu_seconds(pg), cpu_seconds([receiver_pid]))
+        x1 = xacts()
+        done = n - done0
+        own = reads - reads0  # this benchmark's progress reads: not the workers'
+    finally:
+        sup.stop()
+        sup.join(60)
+        sender.close()
+    us = [(b - a) * 1e6 / done for a, b in zip(c0, c1)]
+    return {"processes": processes, "deliveries": done, "rate": done / (t1 - t0),
+            "sender_us": us[0], "pg_us": us[1], "receiver_us": us[2],
+            "xacts": (x1 - x0 - own) / done}
+
+
+def report(results: list[dict[str, float]], cores: int) -> None:
+    """Print each run, the model from the 1-process run, and its predictions."""
+    for r in results:
+        print(f"[capacity] {r['processes']} worker process(es), {r['deliveries']:,.0f} "
+              f"deliveries: {r['rate']:,.0f}/s measured; per delivery: sender "
+              f"{r['sender_us']:.0f} us CPU, PostgreSQL {r['pg_us']:.0f} us CPU and "
+              f"{r['xacts']:.3f} transactions, receiver {r['receiver_us']:.0f} us CPU")
+    ones = [r for r in results if r["processes"] == 1] or results
+    s, p, rx = (statistics.median(r[k] for r in ones)
+                for k in ("sender_us", "pg_us", "receiver_us"))
+    print(f"[capacity] model (medians of the 1-process runs): {1e6 / s:,.0f} deliveries/s per "
+          f"worker core, {1e6 / p:,.0f} per PostgreSQL core; one PostgreSQL core carries "
+          f"{s / p:.1f} worker cores")
+    for r in results:
+        # PostgreSQL and the receiver are pinned to one CPU; the workers may use all.
+        predicted = min(r["processes"] * 1e6 / s, cores * 1e6 / (s + p + rx), 1e6 / (p + rx))
+        print(f"[capacity] {r['processes']} process(es) on {cores} cores shared with "
+              f"PostgreSQL and the receiver: predicted {predicted:,.0f}/s, measured "
+              f"{r['rate']:,.0f}/s ({r['rate'] / predicted:.2f}x); load average "
+              f"{os.getloadavg()[0]:.1f}")
