@@ -36,7 +36,7 @@ def corpus_runs() -> Iterator[Runs]:
     # The toy declares every feature the suite checks, and must pass them all.
     runs.add("sender:none", ["sender", "--adapter", toy_sender("none"), "--require", "all",
                              *SENDER_ARGS])
-    # The reference sender declares no optional feature yet: asked for one, it fails.
+    # The reference sender declares batches, not filters: asked for filters, it fails.
     runs.add("sender:reference-require", [
         "sender", "--adapter", f"{PY} -m hookseal_sender.adapter", "--require", "filters",
         "--require", "batches", "-k", "test_filters_invalid or test_batches_limits",

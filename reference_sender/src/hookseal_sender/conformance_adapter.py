@@ -69,11 +69,12 @@ def delivery_json(d: Delivery) -> dict[str, Any]:
             for a in d.attempts
         ],
         "next_attempt_at": d.next_attempt_at if d.status == "pending" else None,
+        "batch_id": d.batch_id,
     }
 
 
 #: The optional features (contract 4.2-4.6) this adapter's sender implements.
-FEATURES = ("auth_static", "auth_oauth", "auth_mtls", "proxy", "traceparent")
+FEATURES = ("auth_static", "auth_oauth", "auth_mtls", "proxy", "traceparent", "batches")
 
 
 class ConformanceAdapter:

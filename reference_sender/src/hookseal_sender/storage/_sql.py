@@ -10,7 +10,8 @@
 - :mod:`._replay`: replay and cancel;
 - :mod:`._stats`: aggregate reads (endpoint health, the periodic review);
 - :mod:`._retention`: purging what the retention period lets go;
-- :mod:`._audit`: the audit log.
+- :mod:`._audit`: the audit log;
+- :mod:`._batches`: batches (gathering, claims, write-back, replay).
 
 Column lists and row converters they share live in :mod:`._columns`.
 """
@@ -18,6 +19,7 @@ Column lists and row converters they share live in :mod:`._columns`.
 from __future__ import annotations
 
 from ._audit import Audit
+from ._batches import Batches
 from ._endpoints import Endpoints
 from ._queue import Queue
 from ._replay import ReplayAndCancel
@@ -26,7 +28,8 @@ from ._schema import SCHEMA, Schema
 from ._stats import Aggregates
 
 
-class SQLStore(Schema, Endpoints, Queue, ReplayAndCancel, Aggregates, Retention, Audit):
+class SQLStore(Schema, Endpoints, Queue, ReplayAndCancel, Aggregates, Retention, Audit,
+               Batches):
     """A :class:`~hookseal_sender.storage.base.Store` over a DB-API connection per thread;
     dialects (:class:`~hookseal_sender.storage.SQLiteStore`,
     :class:`~hookseal_sender.storage.PostgresStore`) override the hooks of
