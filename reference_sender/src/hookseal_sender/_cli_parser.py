@@ -154,6 +154,14 @@ def build_parser() -> argparse.ArgumentParser:
     cancel.add_argument("ids", nargs="*", help="or these deliveries")
     cancel.add_argument("--reason", default="")
     dl.add_parser("show").add_argument("id")
+    rb = dl.add_parser("replay-batch", help="send a finished batch again as one request "
+                       "(same batch id and events)")
+    rb.add_argument("id", help="the batch id (bat_...) or one of its deliveries' ids")
+    rb.add_argument("--reason", default="")
+    rb.add_argument("--wait", action="store_true",
+                    help="show its deliveries finishing; exit 0 if all were delivered")
+    rb.add_argument("--poll-interval", type=_number_in(0.01, 3600, "--poll-interval"),
+                    default=1.0, metavar="SECONDS")
 
     purge = sub.add_parser("purge", help="delete old finished deliveries")
     days = MAX_UNIX_TIME / 86400
