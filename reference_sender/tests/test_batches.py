@@ -237,3 +237,18 @@ def test_a_worker_killed_between_gathering_and_sending_loses_nothing(
     delivered = [e for r in got for e in ids_in(r)]
     assert sorted(delivered) == sorted(e for e, _ in sent + later)  # each exactly once
     assert all(sender.get_delivery("t1", d).status == "delivered" for _, d in sent + later)
+
+
+def test_purge_drops_purged_members_and_empty_batches(config: SenderConfig, sender: Sender,
+                                                      receiver: Receiver, worker: Start) -> None:
+    sender.create_endpoint("t1", receiver.route("/purge"), allow_local=True,
+                           batch={"max_events": 2, "max_wait": 30})
+    sent = send(sender, 2)
+    w = worker()
+    finished(sender, [d for _, d in sent])
+    w.stop()
+    batch_id = sender.get_delivery("t1", sent[0][1]).batch_id
+    assert sender.store.purge(time.time() + 1) == 2
+    assert sender.store.get_batch(None, batch_id) is None
+    conn: Any = sender.store.conn()  # type: ignore[attr-defined]
+    assert conn.execute("SELECT COUNT(*) FROM batch_members").fetchone()[0] == 0

@@ -322,7 +322,7 @@ def openapi_schema() -> dict[str, Any]:
                                          "detail": {"type": "string"}}}}}}
     for method, path, op_id, summary, body, status in OPERATIONS:
         params = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-                  for p in ("tenant", "endpoint_id", "delivery_id") if "{" + p + "}" in path]
+                  for p in ("tenant", "endpoint_id", "delivery_id", "batch_id") if "{" + p + "}" in path]
         op: dict[str, Any] = {
             "operationId": op_id, "summary": summary, "parameters": params,
             "security": [{"apiKey": []}],

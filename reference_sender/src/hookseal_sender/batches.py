@@ -48,6 +48,8 @@ BATCH_POLL = 1.0
 GATHER_DELAY = 0.005
 #: Most batches claimed per look.
 CLAIM_LIMIT = 16
+#: Seconds a stopping worker waits for the batches it is sending.
+STOP_WAIT = 10.0
 
 
 def batch_body(payloads: Sequence[str]) -> bytes:
@@ -140,9 +142,13 @@ class Batcher:
     async def _finish(self) -> None:
         """Stopping: gather what is taken, wait for sends, give back what was not sent."""
         with contextlib.suppress(Exception):
-            await self._gather()
+            await self._gather()  # batches it seals are given back below, not sent
         if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=self._lease / 2)
+            _, pending = await asyncio.wait(list(self._tasks), timeout=STOP_WAIT)
+            for task in pending:
+                task.cancel()  # each gives its batch back
+            if pending:
+                await asyncio.wait(pending)
         held, self._held = list(self._held), set()
         if held:
             try:
@@ -192,7 +198,8 @@ class Batcher:
             self._soon(endpoint_id, got.open_due)
         for b in got.sealed:
             self._held.add(b.id)
-            self._spawn(self._send(b))
+            if not self._closing:
+                self._spawn(self._send(b))
 
     async def _alone(self, c: Claimed) -> None:
         try:

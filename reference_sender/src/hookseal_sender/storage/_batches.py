@@ -349,3 +349,16 @@ class Batches(Connections):
                        " due = ?, lease_owner = NULL, updated_at = ? WHERE id = ?",
                        [now, now, batch_id])
             return len(members)
+
+    def _forget_batch_members(self, conn: Any, delivery_ids: list[str]) -> None:
+        """Drop purged deliveries from their batches, and the finished batches they leave
+        empty (called by the retention purge in its transaction)."""
+        clause, vals = self._in("delivery_id", delivery_ids)
+        batch_ids = [r[0] for r in self._exec(
+            conn, f"DELETE FROM batch_members WHERE {clause} RETURNING batch_id",
+            vals).fetchall()]
+        if batch_ids:
+            clause, vals = self._in("id", sorted(set(batch_ids)))
+            self._exec(conn, f"DELETE FROM batches WHERE {clause} AND due IS NULL AND NOT"
+                       " EXISTS (SELECT 1 FROM batch_members m WHERE m.batch_id = batches.id)",
+                       vals)

@@ -28,12 +28,14 @@ from ._schema import SCHEMA, Schema
 from ._stats import Aggregates
 
 
-class SQLStore(Schema, Endpoints, Queue, ReplayAndCancel, Aggregates, Retention, Audit,
-               Batches):
+class SQLStore(Schema, Endpoints, Queue, ReplayAndCancel, Aggregates, Batches, Retention,
+               Audit):
     """A :class:`~hookseal_sender.storage.base.Store` over a DB-API connection per thread;
     dialects (:class:`~hookseal_sender.storage.SQLiteStore`,
     :class:`~hookseal_sender.storage.PostgresStore`) override the hooks of
     :class:`~hookseal_sender.storage._connections.Connections`.
+
+    Batches comes before Retention: it implements the hook the purge calls.
 
     Args:
         box: Encrypts keys at rest.
