@@ -38,11 +38,11 @@ def _reference_hello() -> dict[str, Any]:
 
 
 def test_require_turns_an_undeclared_feature_into_a_failure(corpus_runs: Runs) -> None:
-    run = corpus_runs.get("sender:reference-require")
+    run = corpus_runs.get("sender:undeclared-require")
     assert run.code == 1, run.output[-4000:]
-    # filters is declared and required too: it passes (a required feature's skip fails).
-    assert run.failed_properties == {"test_batches_limits_refused"}, run.output[-4000:]
-    assert "(and --require batches was given)" in run.output
+    assert run.failed_properties == {"test_filters_invalid_refused_at_registration",
+                                     "test_batches_limits_refused"}, run.output[-4000:]
+    assert "(and --require filters was given)" in run.output
 
 
 def test_toy_sender_without_bugs_conforms(corpus_runs: Runs) -> None:

@@ -271,3 +271,25 @@ def test_the_openapi_document_describes_the_idempotency_key() -> None:
     body = op["requestBody"]["content"]["application/json"]["schema"]
     assert body["properties"]["idempotency_key"]["maxLength"] == 255
     assert "409" in op["responses"]
+def test_batches_read_and_replayed_as_one(client: TestClient, sender: Sender, receiver: Any,
+                                          worker: Any) -> None:
+    from .conftest import wait_for
+
+    sender.create_endpoint("alice", receiver.route("/batch"), allow_local=True,
+                           batch={"max_events": 2, "max_wait": 30})
+    dids = [sender.send("alice", "invoice.paid", example()).deliveries[0][0] for _ in range(2)]
+    worker()
+    wait_for(lambda: all(sender.get_delivery("alice", d).status == "delivered" for d in dids))
+    got = client.get(f"/v1/tenants/alice/deliveries/{dids[0]}", headers=AUTH).json()
+    batch_id = got["delivery"]["batch_id"]
+    assert batch_id.startswith("bat_")
+    b = client.get(f"/v1/tenants/alice/batches/{batch_id}", headers=AUTH).json()["batch"]
+    assert b["delivery_ids"] == dids and b["status"] == "delivered"
+    assert client.get(f"/v1/tenants/bob/batches/{batch_id}", headers=AUTH).status_code == 404
+    assert client.post(f"/v1/tenants/bob/batches/{batch_id}/replay", headers=AUTH,
+                       json={}).status_code == 404
+    r = client.post(f"/v1/tenants/alice/batches/{batch_id}/replay", headers=AUTH,
+                    json={"reason": "lost"})
+    assert r.status_code == 202 and r.json()["batch"]["id"] == batch_id
+    wait_for(lambda: len(receiver.requests("/batch")) == 2)
+    assert receiver.requests("/batch")[1].headers["Hookseal-Webhook-Id"] == batch_id

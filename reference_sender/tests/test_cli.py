@@ -582,3 +582,32 @@ def test_idempotency_retention_is_a_setting(cli, tmp_path: Path) -> None:  # typ
         code, out = cli("endpoints", "list")
         assert code == 1 and "'idempotency_retention' must be a number of seconds > 0" in \
             out.replace("\n", ""), (bad, out)
+@pytest.mark.timeout(60)
+def test_replay_batch_and_show_name_the_batch(cli, tmp_path: Path, receiver) -> None:  # type: ignore[no-untyped-def]
+    from hookseal_sender import BackgroundWorker, Sender, SenderConfig
+    from hookseal_sender.cli import load_settings
+
+    from .conftest import wait_for
+
+    st = load_settings(str(tmp_path / "hookseal-sender.json"))
+    lib = Sender(SenderConfig(database=st["database"], master_key_file=st["master_key_file"],
+                              allow_local=True, poll_interval=0.02))
+    lib.create_endpoint("acme", receiver.route("/batch"), allow_local=True,
+                        batch={"max_events": 2, "max_wait": 30})
+    data = json.dumps(_catalog().example("invoice.paid"))
+    for _ in range(2):
+        cli("send", "invoice.paid", "--data", data)
+    dids = _ids(cli("deliveries", "list")[1])
+    worker = BackgroundWorker(lib).start()
+    try:
+        wait_for(lambda: all(lib.get_delivery("acme", d).status == "delivered" for d in dids))
+        batch_id = lib.get_delivery("acme", dids[0]).batch_id
+        assert f"Batch: {batch_id}" in cli("deliveries", "show", dids[0])[1]
+        code, out = cli("deliveries", "replay-batch", dids[1], "--wait", "--poll-interval", "0.05")
+        assert code == 0 and f"Replaying batch {batch_id} (2 events)" in out
+        assert "Finished: delivered 2, failed 0" in out
+        assert [r.headers["Hookseal-Webhook-Id"] for r in receiver.requests("/batch")] == \
+            [batch_id, batch_id]
+    finally:
+        worker.stop()
+        lib.close()

@@ -185,3 +185,25 @@ def test_the_endpoint_page_shows_each_pin_its_sunset_and_what_changes(
     assert "v2 adds /next_retry_at" in cells
     assert "pins none" not in page
     assert "pins none" in client.get(f"/portal/endpoints/{plain.id}").text
+def test_a_batched_delivery_names_its_batch(client: TestClient, sender: Sender) -> None:
+    import time
+
+    from hookseal_sender.catalog import _catalog
+
+    ep = sender.create_endpoint("acme", "https://hooks.example.com/b",
+                                batch={"max_events": 10}).endpoint
+    plain = sender.create_endpoint("acme", "https://hooks.example.com/p").endpoint
+    sent = sender.send("acme", "invoice.paid", _catalog().example("invoice.paid"))
+    ids = dict((e, d) for d, e in sent.deliveries)
+    now = time.time()
+    claimed = [c for c in sender.store.claim("w", 10, now, now + 30) if c.endpoint_id == ep.id]
+    got = sender.store.gather("w", "acme", ep.id, [(c.id, c.payload) for c in claimed],
+                              {"max_events": 10, "max_bytes": 1 << 20, "max_wait": 30},
+                              now, now + 30)
+    assert got.taken == [ids[ep.id]]
+    batch_id = sender.get_delivery("acme", ids[ep.id]).batch_id
+    assert batch_id is not None
+    login(client, sender, "acme")
+    page = client.get(f"/portal/deliveries/{ids[ep.id]}").text
+    assert "<dt>Batch</dt>" in page and batch_id in page
+    assert "<dt>Batch</dt>" not in client.get(f"/portal/deliveries/{ids[plain.id]}").text

@@ -36,9 +36,9 @@ PUBLIC_MODULES = [
 #: What Sender offers, as it did before it delegated to its services.
 SENDER_METHODS = [
     "add_waker", "allows_local", "audit", "cancel", "close", "create_endpoint", "delete_endpoint",
-    "delivery_status_counts", "get_delivery", "get_endpoint", "list_deliveries", "list_endpoints",
-    "pause_endpoint", "ping", "public_keys", "purge", "remove_waker", "replay", "replay_bulk",
-    "replay_corrected",
+    "delivery_status_counts", "get_batch", "get_delivery", "get_endpoint", "list_deliveries",
+    "list_endpoints", "pause_endpoint", "ping", "public_keys", "purge", "remove_waker", "replay",
+    "replay_batch", "replay_bulk", "replay_corrected",
     "resume_endpoint", "rotate_secret", "send", "update_endpoint", "wake_workers", "worker",
 ]  # fmt: skip
 

@@ -31,6 +31,9 @@ from hookseal_catalog import load_catalog
 
 BUGS = {
     "none": "conforming",
+    # Not a bug: the same conforming toy, declaring no optional feature in hello (the
+    # suite must then skip their properties, or fail them under --require).
+    "declares_no_features": "conforming, but hello declares no optional feature",
     "retries_4xx": "retries 4xx answers like 5xx",
     "ignores_retry_after": "ignores Retry-After",
     "reuses_timestamp": "signs every retry with the first attempt's timestamp",
@@ -748,7 +751,8 @@ def main() -> None:
            "hello": lambda _: {"ok": True, "name": "toy-sender", "version": "0",
                                "profiles": ["hookseal-v1", "standard-webhooks"],
                                "signing": ["hmac", "ed25519", "both"],
-                               "retry_jitter": 0, "features": FEATURES}}
+                               "retry_jitter": 0,
+                               "features": [] if BUG == "declares_no_features" else FEATURES}}
     for line in sys.stdin:
         try:
             req = json.loads(line)

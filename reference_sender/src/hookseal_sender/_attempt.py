@@ -103,12 +103,16 @@ class AttemptRunner:
         self._unusable_logged: set[tuple[str, int]] = set()  # (endpoint, version) logged
         # Each endpoint's version of an event (derived for pinned ones, contract 4.2).
         self._bodies = VersionedBodies(sender_catalog(config.catalog, config.derivations))
+        #: Takes the claimed deliveries of endpoints with batches (``batches.Batcher.take``).
+        self.gatherer: Optional[Callable[[Claimed, CachedEndpoint], None]] = None
 
-    async def attempt(self, c: Claimed) -> Optional[AttemptResult]:
+    async def attempt(self, c: Claimed, *, gather: bool = True) -> Optional[AttemptResult]:
         """Attempt ``c`` once and queue what came of it on the write-back.
 
         Args:
             c: The claimed delivery.
+            gather: Hand a delivery of an endpoint with batches to :attr:`gatherer`
+                (False: send it on its own, as a replay of one batch member is).
 
         Returns:
             The result when a request was sent (for the breaker and the endpoint's
@@ -124,6 +128,9 @@ class AttemptRunner:
                 self._writeback.cancel(c.id)
                 return None
             if not self._sendable(c, cached, started):
+                return None
+            if gather and cached.endpoint.batch is not None and self.gatherer is not None:
+                self.gatherer(c, cached)
                 return None
             if cached.endpoint.rate_limit is not None:
                 if not await self._rates.admit(c, cached.endpoint):
@@ -278,6 +285,21 @@ class AttemptRunner:
                 auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(),
                 headers={"User-Agent": self._user_agent})
         return self._proxy_session, target.with_host(ip), via
+
+    async def post(self, cached: CachedEndpoint, headers: dict[str, str],
+                   body: bytes) -> Response:
+        """POST a signed body to the endpoint as an attempt does (authentication, proxy,
+        SSRF checks, timeout), for senders of other bodies (batches).
+
+        Args:
+            cached: The endpoint.
+            headers: The request's headers (authentication headers are added).
+            body: The body.
+
+        Returns:
+            ``(status, error, response headers, response body excerpt)``.
+        """
+        return await self._post(cached, headers, body)
 
     async def _post(self, cached: CachedEndpoint, headers: dict[str, str],
                     body: bytes) -> Response:

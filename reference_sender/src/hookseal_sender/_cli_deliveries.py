@@ -187,8 +187,18 @@ def _show(args: argparse.Namespace, sender: Sender) -> int:
              f"{a.latency_ms:.1f}", a.outcome, a.response_body[:80]) for a in d.attempts]
     at = fitted_table(_ATTEMPT_COLS, rows, _ATTEMPT_KEEP)
     console.print(at)
+    if d.batch_id is not None:
+        console.print("Batch:", d.batch_id, markup=False)
     console.print(f"Event {d.event_id}, body:", markup=False)
     console.print(body(d.payload or ""))
+    return 0
+
+
+def _replay_batch(args: argparse.Namespace, sender: Sender) -> int:
+    b = sender.replay_batch(args.tenant, args.id, actor=args.actor, reason=args.reason)
+    console.print(f"Replaying batch {b.id} ({b.size} events)", markup=False)
+    if args.wait:
+        return wait_for_deliveries(sender, args.tenant, b.delivery_ids, args.poll_interval)
     return 0
 
 
@@ -248,6 +258,7 @@ def _cancel(args: argparse.Namespace, sender: Sender) -> int:
 
 _ACTIONS: dict[str, Callable[[argparse.Namespace, Sender], int]] = {
     "list": _list, "show": _show, "replay": _replay, "cancel": _cancel,
+    "replay-batch": _replay_batch,
 }
 
 

@@ -203,6 +203,15 @@ def _add_delivery_commands(sub: argparse._SubParsersAction) -> None:  # type: ig
     show = dl.add_parser("show", help="one delivery: its attempts and its body")
     show.add_argument("id", help="the delivery (dlv_...)")
     _json_flag(show, "the delivery, attempts and body included")
+    rb = dl.add_parser("replay-batch", help="send a finished batch again as one request "
+                       "(same batch id and events)")
+    rb.add_argument("id", help="the batch id (bat_...) or one of its deliveries' ids")
+    rb.add_argument("--reason", default="", help="why (kept in the audit log)")
+    rb.add_argument("--wait", action="store_true",
+                    help="show its deliveries finishing; exit 0 if all were delivered")
+    rb.add_argument("--poll-interval", type=_number_in(0.01, 3600, "--poll-interval"),
+                    default=1.0, metavar="SECONDS",
+                    help="how often --wait reads their states (default 1)")
 
 
 def _pin(text: str) -> tuple[str, int]:

@@ -295,6 +295,24 @@ async def replay(request: Request, sender: Sender, tenant: str, actor: str) -> A
     return {"delivery": d.to_dict()}
 
 
+@_op("GET", "/v1/tenants/{tenant}/batches/{batch_id}",
+     "Read a batch (contract 4.4) with its members' delivery ids, in enqueue order")
+async def get_batch(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
+    b = await run_in_threadpool(sender.get_batch, tenant, request.path_params["batch_id"])
+    return {"batch": b.to_dict()}
+
+
+@_op("POST", "/v1/tenants/{tenant}/batches/{batch_id}/replay",
+     "Replay a finished batch as one request (same batch id and events)",
+     {"type": "object", "properties": {"reason": {"type": "string"}}}, 202)
+async def replay_batch(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
+    body = await read_json_object(request)
+    b = await run_in_threadpool(lambda: sender.replay_batch(
+        tenant, request.path_params["batch_id"], actor=actor,
+        reason=str(body.get("reason", ""))))
+    return {"batch": b.to_dict()}
+
+
 @_op("POST", "/v1/tenants/{tenant}/replays",
      "Bulk replay by filter: without confirm=true only counts (rate-limited when confirmed)",
      {"type": "object", "properties": {
@@ -411,7 +429,8 @@ def openapi_schema() -> dict[str, Any]:
                                          "detail": {"type": "string"}}}}}}
     for method, path, op_id, summary, body, status in OPERATIONS:
         params = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-                  for p in ("tenant", "endpoint_id", "delivery_id", "event_id") if "{" + p + "}" in path]
+                  for p in ("tenant", "endpoint_id", "delivery_id", "event_id", "batch_id")
+                  if "{" + p + "}" in path]
         params += _PARAMETERS.get(op_id, [])
         op: dict[str, Any] = {
             "operationId": op_id, "summary": summary, "parameters": params,

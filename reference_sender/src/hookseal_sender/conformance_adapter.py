@@ -33,8 +33,8 @@ from .worker import BackgroundWorker
 __all__ = ["Adapter", "ConformanceAdapter", "delivery_json", "main", "serve"]
 
 #: The optional features of ADAPTER.md the reference sender implements (``hello``).
-FEATURES = ("auth_mtls", "auth_oauth", "auth_static", "filters", "headers", "idempotency",
-            "proxy", "rate_limit", "redaction", "traceparent", "versions")
+FEATURES = ("auth_mtls", "auth_oauth", "auth_static", "batches", "filters", "headers",
+            "idempotency", "proxy", "rate_limit", "redaction", "traceparent", "versions")
 
 Response = dict[str, Any]
 
@@ -73,6 +73,7 @@ def delivery_json(d: Delivery) -> dict[str, Any]:
             for a in d.attempts
         ],
         "next_attempt_at": d.next_attempt_at if d.status == "pending" else None,
+        "batch_id": d.batch_id,
     }
 
 

@@ -13,7 +13,7 @@ from .audit import AuditLog
 from .config import SenderConfig
 from .endpoints import EndpointService
 from .errors import ConflictError, InvalidRequestError, NotFoundError
-from .models import Delivery, DeliveryFilter
+from .models import Batch, Delivery, DeliveryFilter
 from .storage import Store
 from .storage.base import MAX_PURGE_BATCH_SIZE, PURGE_BATCH_SIZE, PurgeProgress
 
@@ -114,6 +114,64 @@ class DeliveryService:
         self.audit.record(tenant_id, actor, "replay", reason, {"delivery_ids": [delivery_id]})
         self.wake()
         return self.get_delivery(tenant_id, delivery_id)
+
+    def get_batch(self, tenant_id: str, batch_id: str) -> Batch:
+        """One batch (contract 4.4) with its members' delivery ids, in enqueue order.
+
+        Args:
+            tenant_id: The tenant.
+            batch_id: The batch (``bat_...``), or one of its members' delivery ids.
+
+        Returns:
+            The batch.
+
+        Raises:
+            InvalidRequestError: An id no batch or delivery can have.
+            NotFoundError: No such batch for this tenant (or the delivery is in none).
+        """
+        inputs.check_name(tenant_id, "tenant")
+        inputs.check_text(batch_id, "batch_id", MAX_NAME)
+        if not batch_id.startswith("bat_"):
+            d = self.get_delivery(tenant_id, batch_id)
+            if d.batch_id is None:
+                raise NotFoundError(f"delivery {batch_id} is in no batch")
+            batch_id = d.batch_id
+        b = self.store.get_batch(tenant_id, batch_id)
+        if b is None:
+            raise NotFoundError(f"batch {batch_id} not found")
+        return b
+
+    def replay_batch(self, tenant_id: str, batch_id: str, *, actor: str = "api",
+                     reason: str = "") -> Batch:
+        """Send a finished batch again as one request: the same batch id (webhook id) and
+        members, freshly signed, on a new round of the endpoint's retry schedule.
+
+        Members replayed on their own and still pending are left out of it.
+
+        Args:
+            tenant_id: The tenant.
+            batch_id: The batch (``bat_...``), or one of its members' delivery ids.
+            actor: Who (audit log).
+            reason: Why (audit log).
+
+        Returns:
+            The batch, pending again.
+
+        Raises:
+            NotFoundError: No such batch for this tenant.
+            ConflictError: It is still gathering, pending or in flight, or none of its
+                members is finished.
+        """
+        inputs.check_name(actor, "actor", MAX_ACTOR)
+        inputs.check_text(reason, "reason", MAX_REASON, multiline=True)
+        b = self.get_batch(tenant_id, batch_id)
+        count = self.store.replay_batch(tenant_id, b.id, time.time())
+        if not count:
+            raise ConflictError(f"batch {b.id} is {b.status}; nothing to replay")
+        self.audit.record(tenant_id, actor, "replay_batch", reason,
+                          {"batch_id": b.id, "count": count})
+        self.wake()
+        return self.get_batch(tenant_id, b.id)
 
     def replay_bulk(
         self, tenant_id: str, flt: DeliveryFilter, *, confirm: bool = False,

@@ -10,8 +10,8 @@ from typing import Any, Optional
 from hookseal.profiles import DEFAULT_HEADER_PREFIX, HOOKSEAL_V1
 
 __all__ = ["DELIVERY_STATUSES", "ENDPOINT_STATUSES", "SIGNING_MODES", "Attempt", "AttemptResult",
-           "AuditEntry", "Claimed", "Delivery", "DeliveryFilter", "Endpoint", "EndpointKey",
-           "new_id"]
+           "AuditEntry", "Batch", "Claimed", "ClaimedBatch", "Delivery", "DeliveryFilter",
+           "Endpoint", "EndpointKey", "Gathered", "new_id"]
 
 
 #: Delivery states.
@@ -206,6 +206,8 @@ class Delivery:
             sent (filled by detail reads; the body is then the corrected one).
         original_payload: The body as first sent, if the event was corrected (filled by
             detail reads).
+        batch_id: The batch (``bat_...``) it was gathered into, for an endpoint with
+            batches (contract 4.4); ``None`` otherwise.
     """
 
     id: str
@@ -225,6 +227,7 @@ class Delivery:
     payload: Optional[str] = None
     corrected: bool = False
     original_payload: Optional[str] = None
+    batch_id: Optional[str] = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data.
@@ -337,3 +340,88 @@ class AuditEntry:
             A dict of the fields.
         """
         return asdict(self)
+
+
+@dataclass
+class Batch:
+    """A batch of one endpoint's deliveries, sent as one request (contract 4.4).
+
+    Attributes:
+        id: The batch id (``bat_...``), the webhook id of every attempt of it.
+        tenant_id: The tenant.
+        endpoint_id: The endpoint.
+        status: ``gathering`` (open to more events), ``pending`` (sealed, to be sent or
+            retried), ``delivered``, ``failed``, ``dead_lettered`` or ``cancelled``.
+        size: Its events.
+        body_bytes: The length of its body (the JSON array) in bytes.
+        attempt_count: Attempts made in total.
+        round_attempts: Attempts since it was sealed or last replayed.
+        due: When it is sent (or its lease ends), ``None`` once finished.
+        created_at: Unix time it was opened.
+        updated_at: Unix time.
+        delivery_ids: Its members' deliveries, in enqueue order (the body's order).
+    """
+
+    id: str
+    tenant_id: str
+    endpoint_id: str
+    status: str
+    size: int
+    body_bytes: int
+    attempt_count: int
+    round_attempts: int
+    due: Optional[float]
+    created_at: float
+    updated_at: float
+    delivery_ids: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data.
+
+        Returns:
+            A dict of the fields.
+        """
+        return asdict(self)
+
+
+@dataclass
+class ClaimedBatch:
+    """A leased batch handed to a worker to send.
+
+    Attributes:
+        id: The batch id.
+        tenant_id: Tenant.
+        endpoint_id: Endpoint.
+        attempt_count: Attempts made before this one.
+        round_attempts: Attempts in this round before this one.
+        endpoint_version: The endpoint's version at claim time.
+        members: ``(delivery_id, payload)`` of each member still to deliver, in enqueue
+            order.
+    """
+
+    id: str
+    tenant_id: str
+    endpoint_id: str
+    attempt_count: int
+    round_attempts: int
+    endpoint_version: int
+    members: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class Gathered:
+    """What gathering claimed deliveries into batches did.
+
+    Attributes:
+        taken: Deliveries now members of a batch (out of the queue).
+        alone: Deliveries that were a batch's members before (replayed on their own):
+            still leased, to be sent as single events.
+        sealed: Batches sealed and leased to the gatherer, to send now.
+        open_due: When the endpoint's open batch is due (its first event plus
+            ``max_wait``), if one is open.
+    """
+
+    taken: list[str] = field(default_factory=list)
+    alone: list[str] = field(default_factory=list)
+    sealed: list[ClaimedBatch] = field(default_factory=list)
+    open_due: Optional[float] = None

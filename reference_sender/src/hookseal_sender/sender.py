@@ -43,7 +43,7 @@ from .deliveries import DeliveryService
 from .endpoints import CreatedEndpoint, EndpointService
 from .errors import ConfigError, InvalidPayloadError
 from .metrics import Metrics
-from .models import Delivery, DeliveryFilter, Endpoint
+from .models import Batch, Delivery, DeliveryFilter, Endpoint
 from .notify import LogNotifier, Notifier
 from .outbox import EnqueueResult, enqueue
 from .owner_notices import OwnerNoticePolicy
@@ -371,6 +371,16 @@ class Sender:
                reason: str = "") -> Delivery:
         """Send a finished delivery again; see ``DeliveryService.replay``."""
         return self.deliveries.replay(tenant_id, delivery_id, actor=actor, reason=reason)
+
+    def get_batch(self, tenant_id: str, batch_id: str) -> Batch:
+        """One batch with its members; see ``DeliveryService.get_batch``."""
+        return self.deliveries.get_batch(tenant_id, batch_id)
+
+    def replay_batch(self, tenant_id: str, batch_id: str, *, actor: str = "api",
+                     reason: str = "") -> Batch:
+        """Send a finished batch again, same id and members; see
+        ``DeliveryService.replay_batch``."""
+        return self.deliveries.replay_batch(tenant_id, batch_id, actor=actor, reason=reason)
 
     def replay_bulk(
         self, tenant_id: str, flt: DeliveryFilter, *, confirm: bool = False,

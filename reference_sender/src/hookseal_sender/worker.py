@@ -35,6 +35,7 @@ from ._health import UNUSABLE, EndpointHealth
 from ._outage import StoreOutage
 from ._store_calls import CLAIM_RETRY, CLAIM_RETRY_MAX, StoreCalls
 from ._writeback import FLUSH_BATCH, FLUSH_DELAY, WriteBack
+from .batches import Batcher
 from .catalog import sender_catalog
 from .config import SenderConfig
 from .metrics import Metrics
@@ -219,6 +220,10 @@ class Worker:
         self._runner = AttemptRunner(cfg, endpoints, writeback, parts.metrics, calls,
                                      self.resolve, connections=self.concurrency,
                                      hold=self._claims.hold, tracing=parts.tracing)
+        # Deliveries of endpoints with batches go to the batcher instead of one request each.
+        self._batcher = Batcher(calls, cfg, self.owner, endpoints, self._runner, writeback,
+                                health, parts.metrics, parts.tracing)
+        self._runner.gatherer = self._batcher.take
         self._min_claim = max(1, self.concurrency // 4)
         self._stopping = False
         self._loop: Optional[asyncio.AbstractEventLoop] = None
@@ -275,12 +280,15 @@ class Worker:
         self._flush_event = self._writeback.open()
         self.parts.add_waker(self._poke)
         flusher = asyncio.create_task(self._writeback.run())
+        batching = asyncio.create_task(self._batcher.run())
         self._slots = [asyncio.create_task(self._slot()) for _ in range(self.concurrency)]
         try:
             await self._claim_loop()
         finally:
             self._halt()
             await self._drain()
+            self._batcher.close()
+            await batching
             self._writeback.close()
             await flusher
             await self._writeback.flush()

@@ -25,7 +25,7 @@ JSON_COLS = frozenset({"event_types", "retry_schedule", "versions", "filter", "h
 DELIVERY_COLS = (
     "id", "tenant_id", "event_id", "endpoint_id", "event_type", "status", "attempt_count",
     "round_attempts", "next_attempt_at", "last_status_code", "last_error", "created_at",
-    "updated_at",
+    "updated_at", "batch_id",
 )
 #: Endpoint columns :meth:`Store.update_endpoint` may change.
 UPDATABLE = frozenset(ENDPOINT_COLS) - {"id", "tenant_id", "created_at", "version"}

@@ -7,7 +7,7 @@ idempotency keys."""
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from ._columns import LIVE
 from ._connections import Connections
@@ -16,6 +16,10 @@ from .base import MAX_PURGE_BATCH_SIZE, PURGE_BATCH_SIZE, PurgeProgress
 
 class Retention(Connections):
     """Deletes what the retention period lets go, in short batches."""
+
+    def _forget_batch_members(self, conn: Any, delivery_ids: list[str]) -> None:
+        """Drop purged deliveries from their batches, and batches left empty (the
+        batches module implements it)."""
 
     def _orphan_events_query(self) -> str:
         # SQLite evaluates an uncorrelated NOT IN once into a temporary index; a correlated
@@ -71,6 +75,7 @@ class Retention(Connections):
                 if deleted:
                     clause, vals = self._in("delivery_id", deleted)
                     self._exec(conn, f"DELETE FROM attempts WHERE {clause}", vals)
+                    self._forget_batch_members(conn, deleted)
             done += len(deleted)
             if on_progress is not None and deleted:
                 total = max(total, done)

@@ -76,7 +76,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
     last_status_code INTEGER,
     last_error TEXT,
     created_at {REAL} NOT NULL,
-    updated_at {REAL} NOT NULL
+    updated_at {REAL} NOT NULL,
+    batch_id TEXT
 );
 CREATE INDEX IF NOT EXISTS deliveries_tenant ON deliveries (tenant_id, id);
 CREATE INDEX IF NOT EXISTS deliveries_endpoint ON deliveries (endpoint_id, id);
@@ -197,6 +198,32 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     PRIMARY KEY (tenant_id, key)
 );
 CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys (created_at);
+-- Batches (contract 4.4): an endpoint's open batch gathers deliveries taken out of the
+-- queue. Sealed, it is leased, sent and retried as one (due NULL once finished).
+CREATE TABLE IF NOT EXISTS batches (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    endpoint_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    size INTEGER NOT NULL DEFAULT 0,
+    body_bytes INTEGER NOT NULL DEFAULT 2,
+    attempt_count INTEGER NOT NULL DEFAULT 0,
+    round_attempts INTEGER NOT NULL DEFAULT 0,
+    due {REAL},
+    lease_owner TEXT,
+    created_at {REAL} NOT NULL,
+    updated_at {REAL} NOT NULL
+);
+CREATE INDEX IF NOT EXISTS batches_due ON batches (due);
+CREATE INDEX IF NOT EXISTS batches_endpoint ON batches (endpoint_id, status);
+CREATE TABLE IF NOT EXISTS batch_members (
+    batch_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    delivery_id TEXT NOT NULL
+);
+-- One batch per delivery, ever: no event goes in two batches.
+CREATE UNIQUE INDEX IF NOT EXISTS batch_members_delivery ON batch_members (delivery_id);
+CREATE INDEX IF NOT EXISTS batch_members_batch ON batch_members (batch_id, position);
 """
 
 #: First words of a table's lines that are constraints, not columns.

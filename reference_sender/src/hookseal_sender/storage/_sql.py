@@ -18,7 +18,8 @@
 - :mod:`._jobs`: the admin console's background jobs;
 - :mod:`._rates`: rate-limited endpoints' send slots;
 - :mod:`._events`: a tenant's recent events (the portal's filter preview);
-- :mod:`._pins`: pinned endpoints, sunset notices and pin moves.
+- :mod:`._pins`: pinned endpoints, sunset notices and pin moves;
+- :mod:`._batches`: batches (gathering, claims, write-back, replay).
 
 Column lists and row converters they share live in :mod:`._columns`.
 """
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 from ._audit import Audit
 from ._backfill import Backfill
+from ._batches import Batches
 from ._corrections import Corrections
 from ._endpoints import Endpoints
 from ._events import RecentEvents
@@ -43,11 +45,14 @@ from ._stats import Aggregates
 
 
 class SQLStore(Schema, Endpoints, Backfill, Queue, IdempotencyKeys, ReplayAndCancel, Aggregates,
-               Retention, Audit, OwnerAlerts, Corrections, Jobs, SendSlots, RecentEvents, Pins):
+               Batches, Retention, Audit, OwnerAlerts, Corrections, Jobs, SendSlots, RecentEvents,
+               Pins):
     """A :class:`~hookseal_sender.storage.base.Store` over a DB-API connection per thread;
     dialects (:class:`~hookseal_sender.storage.SQLiteStore`,
     :class:`~hookseal_sender.storage.PostgresStore`) override the hooks of
     :class:`~hookseal_sender.storage._connections.Connections`.
+
+    Batches comes before Retention: it implements the hook the purge calls.
 
     Args:
         box: Encrypts keys at rest.

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple, Optional
 
 from ..models import (
+    Attempt,
     AttemptResult,
     AuditEntry,
+    Batch,
     Claimed,
+    ClaimedBatch,
     Delivery,
     DeliveryFilter,
     Endpoint,
     EndpointKey,
+    Gathered,
 )
 from ..records import AdminJob, EventRevision, StoredEvent
 
@@ -652,6 +656,47 @@ class Store(Statistics):
 
     def maintenance(self) -> None:
         """Periodic housekeeping run by workers off the enqueue path (default: none)."""
+
+    # batches (contract 4.4) ---------------------------------------------------------
+    @abc.abstractmethod
+    def gather(
+        self, owner: str, tenant_id: str, endpoint_id: str, items: Sequence[tuple[str, str]],
+        limits: Mapping[str, float], now: float, lease_until: float,
+    ) -> Gathered:
+        """Move claimed deliveries (still leased by ``owner``) of one endpoint out of the
+        queue into its batches, in one transaction; batches that are full or due are
+        sealed and leased to ``owner``."""
+
+    @abc.abstractmethod
+    def claim_batches(self, owner: str, limit: int, now: float,
+                      lease_until: float) -> list[ClaimedBatch]:
+        """Lease up to ``limit`` due batches (open past ``max_wait``, retries, expired
+        leases) with their members still to deliver."""
+
+    @abc.abstractmethod
+    def complete_batch(
+        self, owner: str, batch_id: str, delivery_ids: Sequence[str], attempt: Attempt,
+        status: str, next_attempt_at: Optional[float], round_attempts: int, now: float,
+    ) -> bool:
+        """Record a batch's attempt on each member and the new states; returns whether
+        the lease was still held."""
+
+    @abc.abstractmethod
+    def release_batches(self, owner: str, batch_ids: Sequence[str], at: float) -> None:
+        """Give leased batches back, due at ``at``, without an attempt."""
+
+    @abc.abstractmethod
+    def cancel_batch(self, owner: str, batch_id: str, now: float) -> int:
+        """Cancel a leased batch and its pending members; returns the members cancelled."""
+
+    @abc.abstractmethod
+    def get_batch(self, tenant_id: Optional[str], batch_id: str) -> Optional[Batch]:
+        """One batch with its members, scoped by tenant (``None``: internal reads)."""
+
+    @abc.abstractmethod
+    def replay_batch(self, tenant_id: str, batch_id: str, now: float) -> int:
+        """Make a finished batch of the tenant pending again (same id and members);
+        returns the members replayed."""
 
 
 __all__ = ["MAX_PURGE_BATCH_SIZE", "PURGE_BATCH_SIZE", "AttemptSample", "BackfillRow",
