@@ -117,7 +117,10 @@ class AttemptRunner:
             if signer is None:
                 raise hookseal.ConfigurationError(
                     f"endpoint {c.endpoint_id} has no {cached.endpoint.signing} signing key")
-            body = c.payload.encode("utf-8")
+            payload = c.payload
+            if c.sequence is not None:  # ordered endpoints: the envelope's "sequence"
+                payload = f'{payload[:-1]},"sequence":{c.sequence}}}'
+            body = payload.encode("utf-8")
             headers = signer.sign(body, timestamp=int(started), msg_id=c.event_id,
                                   event_type=c.event_type)
             headers["Content-Type"] = "application/json"

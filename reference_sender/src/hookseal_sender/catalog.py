@@ -15,7 +15,8 @@ from typing import Any, Callable, Optional
 
 from .errors import InvalidPayloadError
 
-__all__ = ["PING_TYPE", "Validator", "event_catalog", "no_validation", "validate_event"]
+__all__ = ["PING_TYPE", "Validator", "event_catalog", "no_validation", "ordering_value",
+           "validate_event"]
 
 #: A validator: ``(event_type, data) -> schema version``; raises :class:`InvalidPayloadError`.
 Validator = Callable[[str, Any], int]
@@ -106,3 +107,38 @@ def no_validation(event_type: str, data: Any) -> int:
     if not isinstance(data, dict):
         raise InvalidPayloadError("data must be a JSON object")
     return 1
+
+
+_ordering_keys: dict[str, Optional[str]] = {}
+
+
+def ordering_value(event_type: str, data: Any) -> Optional[str]:
+    """The value of ``event_type``'s ordering key in ``data`` (contract 4.5), or ``None``
+    when the catalog declares no key for the type (or does not know the type).
+
+    The key's pointer is looked up once per type; the value is read from the validated
+    data (a required scalar, so it is there).
+
+    Args:
+        event_type: The event type.
+        data: The event's current-version data.
+
+    Returns:
+        The value as text (strings as they are, other scalars as JSON), or ``None``.
+    """
+    if event_type not in _ordering_keys:
+        from hookseal_catalog.errors import CatalogError
+        from hookseal_catalog.ordering import ordering_key
+
+        try:
+            _ordering_keys[event_type] = ordering_key(event_catalog(), event_type)
+        except CatalogError:  # a type outside the catalog (sent with no_validation)
+            _ordering_keys[event_type] = None
+    if _ordering_keys[event_type] is None or not isinstance(data, dict):
+        return None
+    from hookseal_catalog.ordering import ordering_value as catalog_value
+
+    try:
+        return catalog_value(event_catalog(), event_type, data)
+    except Exception:  # data the catalog's validator did not check (no_validation)
+        return None

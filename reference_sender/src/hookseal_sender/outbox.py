@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 import orjson
 
-from .catalog import Validator, validate_event
+from .catalog import Validator, ordering_value, validate_event
 from .errors import InvalidPayloadError
 from .models import new_id
 from .storage.base import Store
@@ -119,6 +119,7 @@ def enqueue(
     ts = time.time() if now is None else now
     event_id = new_id("evt")
     payload = envelope(event_id, event_type, data, ts, version=version, livemode=livemode)
+    order_key = ordering_value(event_type, data)
     with store.transaction(conn) as c:
         if endpoint_ids is None:
             deliveries = store.insert_event_for_subscribers(c, event_id, tenant_id, event_type,
@@ -126,4 +127,7 @@ def enqueue(
         else:
             deliveries = [(new_id("dlv"), ep) for ep in endpoint_ids]
             store.insert_event(c, event_id, tenant_id, event_type, payload, deliveries, ts)
+        if order_key is not None and deliveries:
+            # Types with an ordering key only: the rest pay nothing for ordered delivery.
+            store.order_event(c, event_id, order_key)
     return EnqueueResult(event_id=event_id, deliveries=deliveries, payload=payload)

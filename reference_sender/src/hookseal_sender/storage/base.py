@@ -231,6 +231,11 @@ class Store(Statistics):
         its type; returns the ``(delivery_id, endpoint_id)`` pairs."""
 
     @abc.abstractmethod
+    def order_event(self, conn: Any, event_id: str, order_key: str) -> int:
+        """Number an event's deliveries to ordered endpoints (contract 4.5) in the caller's
+        transaction: each gets the next sequence number of its endpoint and key."""
+
+    @abc.abstractmethod
     def claim(
         self, owner: str, limit: int, now: float, lease_until: float,
         exclude_endpoints: Sequence[str] = (),
