@@ -70,6 +70,7 @@ bench: install ## Run the benchmarks (prints medians and ratios)
 	$(BIN)/python reference_sender/bench/bench_tracing.py
 	$(BIN)/python reference_sender/bench/bench_review.py
 	$(BIN)/python reference_sender/bench/bench_portal.py
+	$(BIN)/python reference_sender/bench/bench_portal_figures.py
 
 docs: install ## Serve the docs site locally on http://127.0.0.1:8000
 	$(BIN)/mkdocs serve -a 127.0.0.1:8000

@@ -11,6 +11,9 @@ with Markdown built from the code at build time (so the site cannot drift from i
 - ``sender-metrics``, ``sender-alerts``, ``sender-api``, ``breaker-policy``, ``ssrf-examples``:
   the sender's own metrics registry, shipped alert rules, OpenAPI document, breaker defaults
   and SSRF check.
+- ``owner-notices``, ``owner-notice-settings``: the sender's owner notices (kinds, when each
+  is sent, placeholders, default text) and their settings with defaults
+  (``hookseal_sender.owner_notices``).
 - ``conformance-options``: ``hookseal-conformance``'s argument parser.
 - ``quickstart-commands``: the quickstart block of ``sdk/python/docs-receiving.md``, found
   exactly as its end-to-end test (``sdk/python/tests/test_listen.py``) finds it, shown as one
@@ -224,6 +227,51 @@ def sender_api() -> str:
     return "\n".join(rows)
 
 
+def owner_notices() -> str:
+    """The owner notices: each kind, when it is sent, its placeholders and default text."""
+    from hookseal_sender.owner_notices import DEFAULT_TEMPLATES, PLACEHOLDERS, OwnerNoticePolicy
+
+    p = OwnerNoticePolicy()
+    when = {
+        "bulk_replay": "after a confirmed bulk replay that replayed something (CLI, admin "
+                       "API, admin console), unless turned off for that replay",
+        "endpoint_down": f"an active endpoint has been failing for more than "
+                         f"{p.endpoint_down_after / 3600:g} hours; once per failing streak",
+        "tenant_failing": f"more than {p.tenant_failure_rate:.0%} of a tenant's attempts in the "
+                          f"last hour failed (at least {p.tenant_min_attempts} attempts); once "
+                          f"until it falls to {p.tenant_failure_rate / 2:.0%} or the tenant "
+                          "makes no attempt for an hour",
+        "endpoint_stale": f"an active endpoint was attempted but not delivered to for "
+                          f"{p.stale_after_days:g} days: it is paused, then told",
+    }
+    rows = ["| kind | sent when | placeholders | default message |", "|---|---|---|---|"]
+    for kind, text in DEFAULT_TEMPLATES.items():
+        names = ", ".join(f"`{{{n}}}`" for n in sorted(PLACEHOLDERS[kind]))
+        rows.append(f"| `{kind}` | {when[kind]} | {names} | {text} |")
+    return "\n".join(rows)
+
+
+def owner_notice_settings() -> str:
+    """The settings file's ``owner_notices`` keys with their defaults."""
+    from hookseal_sender.owner_notices import OwnerNoticePolicy
+
+    p = OwnerNoticePolicy()
+    rows = ["| key | default | meaning |", "|---|---|---|",
+            "| `templates` | the messages above | an object: notice kind to its message "
+            "(kinds left out keep the default) |",
+            f"| `endpoint_down_hours` | {p.endpoint_down_after / 3600:g} | hours an endpoint "
+            "fails before its owner is told |",
+            f"| `tenant_failure_percent` | {p.tenant_failure_rate * 100:g} | a tenant failing "
+            "more than this share of its attempts in the last hour is told |",
+            f"| `tenant_min_attempts` | {p.tenant_min_attempts} | fewest attempts in the hour "
+            "before a tenant's share counts |",
+            f"| `stale_after_days` | {p.stale_after_days:g} | days without a successful "
+            "delivery before an attempted endpoint is paused (0: never) |",
+            f"| `check_interval_seconds` | {p.check_interval:g} | how often each worker "
+            "process runs the checks |"]
+    return "\n".join(rows)
+
+
 _SSRF_URLS = (
     "https://hooks.example.com/webhooks",
     "http://hooks.example.com/webhooks",
@@ -340,6 +388,8 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "sender-alerts": sender_alerts,
     "sender-api": sender_api,
     "ssrf-examples": ssrf_examples,
+    "owner-notices": owner_notices,
+    "owner-notice-settings": owner_notice_settings,
     "conformance-options": conformance_options,
 }
 

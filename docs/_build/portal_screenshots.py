@@ -53,9 +53,10 @@ HOSTS = ("billing.acme.example", "crm.acme.example", "analytics.acme.example",
          "ledger.acme.example")
 DOWN_BODY = "<html><body><h1>503 Service Unavailable</h1>upstream analytics-db unreachable</body></html>"
 #: Every screenshot this makes, by file name; the docs page shows each of them.
-SHOTS = ("endpoints", "delivery-log", "failing-attempts", "add-endpoint", "secret-shown-once",
-         "test-event-delivered", "secret-rotated", "bulk-replay-confirm",
-         "phone-delivery-log", "phone-endpoints")
+SHOTS = ("endpoints", "delivery-log", "delivery-log-search", "failing-attempts",
+         "add-endpoint", "secret-shown-once", "test-event-delivered", "secret-rotated",
+         "bulk-replay-confirm", "phone-delivery-log", "phone-endpoints", "delivery-log-dark",
+         "endpoints-dark")
 
 
 @dataclass
@@ -311,7 +312,20 @@ def journeys(url: str, sender: Any, receiver: Receiver, out: Path) -> list[Path]
 
         nav("Delivery log").click()
         expect(page.locator("table.log tbody tr").first).to_be_visible()
+        expect(page.locator('[data-figure="sent-7d"]')).to_be_visible()
         save(page, "delivery-log")
+
+        # Search by an event id: its deliveries, ids whole.
+        event_id = page.locator('[data-id="event"]').first.inner_text()
+        search = page.get_by_label("Delivery or event id")
+        search.fill(event_id)
+        search.press("Enter")
+        expect(page).to_have_url(re.compile(rf"q={event_id}"))
+        expect(page.get_by_role("heading", name=re.compile("Deliveries matching"))).to_be_visible()
+        save(page, "delivery-log-search")
+        search.fill("")
+        search.press("Enter")
+        expect(page).not_to_have_url(re.compile(r"q=evt"))
 
         # A delivery that was dead-lettered: every attempt and what the endpoint answered.
         page.get_by_label("Status").select_option("dead_lettered")
@@ -368,6 +382,19 @@ def journeys(url: str, sender: Any, receiver: Receiver, out: Path) -> list[Path]
         save(page, "phone-delivery-log", limit=PHONE["height"])
         page.goto(f"{url}/portal/")
         save(page, "phone-endpoints", limit=PHONE["height"])
+
+        # The dark theme, as a browser that prefers it shows the portal.
+        dark = browser.new_context(viewport=DESKTOP, device_scale_factor=1,
+                                   color_scheme="dark", locale="en-US", timezone_id="UTC")
+        dark.add_cookies(context.cookies())
+        page = dark.new_page()
+        page.set_default_timeout(15_000)
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.goto(f"{url}/portal/deliveries")
+        expect(page.locator("table.log tbody tr").first).to_be_visible()
+        save(page, "delivery-log-dark")
+        page.goto(f"{url}/portal/")
+        save(page, "endpoints-dark")
         browser.close()
     if problems:
         raise RuntimeError(f"the portal reported errors in the browser: {problems}")

@@ -3,14 +3,20 @@ benchmark: events, deliveries and attempts as the worker records them, at chosen
 
 from __future__ import annotations
 
+import os
 import random
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from hookseal_sender import Sender
-from hookseal_sender.models import new_id
+from hookseal_sender.models import id_at
 
 BATCH = 20_000
+
+
+def _id_at(prefix: str, at: float) -> str:
+    """An id as one made at ``at`` (ids begin with their creation time, as real ones)."""
+    return id_at(prefix, at) + os.urandom(8).hex()
 
 
 @dataclass
@@ -23,7 +29,7 @@ class History:
 
     def event(self, tenant: str, event_type: str, at: float) -> str:
         """An event that reaches no endpoint (or the event of deliveries added after)."""
-        event_id = new_id("evt")
+        event_id = _id_at("evt", at)
         self.events.append((event_id, tenant, event_type, "{}", at))
         return event_id
 
@@ -37,7 +43,7 @@ class History:
             status: Its final status.
         """
         event_id = event_id or self.event(tenant, event_type, at)
-        delivery_id = new_id("dlv")
+        delivery_id = _id_at("dlv", at)
         last = answers[-1][1] if answers else None
         self.deliveries.append((delivery_id, tenant, event_id, endpoint_id, event_type, status,
                                 len(answers), len(answers), last, at,

@@ -436,3 +436,32 @@ def test_send_file_with_an_impossible_name_is_a_typed_error(cli) -> None:  # typ
     """Found by the property test: a NUL in --file raised a bare ValueError."""
     code, out = cli("send", "--file", "a\x00b")
     assert code == 1 and "error (invalid_request)" in out and "--file" in out
+
+
+def test_admin_link_and_events_correct(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from hookseal_sender.admin import AdminTokens, admin_key
+    from hookseal_sender.config import SenderConfig
+
+    code, out = cli("admin-link", "--operator", "ann", "--json", "--base-url",
+                    "https://hooks.example.com")
+    assert code == 0
+    link = json.loads(out)
+    assert link["url"].startswith("https://hooks.example.com/admin/login?token=")
+    config = SenderConfig(master_key_file=str(tmp_path / "master.key"))
+    assert AdminTokens(admin_key(config)).check_link(link["token"]).user == "ann"
+    with pytest.raises(SystemExit):  # longer than an hour: a usage error
+        cli("admin-link", "--operator", "ann", "--ttl", "7200")
+    # events correct: same event id, original kept, audited with the reason.
+    assert cli("endpoints", "add", "http://127.0.0.1:9/hook", "--allow-local")[0] == 0
+    data = _catalog().example("invoice.paid")
+    code, out = cli("send", "invoice.paid", "--data", json.dumps(data))
+    event_id = re.search(r"evt_[0-9a-f]+", out).group(0)  # type: ignore[union-attr]
+    did = re.search(r"dlv_[0-9a-f]+", out).group(0)  # type: ignore[union-attr]
+    data["invoice"]["customer_name"] = "Fixed Name"
+    bad = cli("events", "correct", event_id, "--data", '{"invoice": 1}', "--reason", "x")
+    assert bad[0] == 1 and "invalid_payload" in bad[1]
+    code, out = cli("events", "correct", event_id, "--data", json.dumps(data),
+                    "--reason", "name was wrong")
+    assert code == 0 and event_id in out and "rev_" in out
+    code, out = cli("deliveries", "show", did)
+    assert "Fixed Name" in out

@@ -49,6 +49,17 @@ def test_smtp_notifier(smtp: tuple[_Handler, int]) -> None:
     assert "dead letter" in text and "dlv_1" in text and "ep_1" in text
 
 
+def test_smtp_tenant_wide_notice_names_the_tenant(smtp: tuple[_Handler, int]) -> None:
+    handler, port = smtp
+    notice = Notice("bulk_replay", "acme", "", "", "We re-sent 47 webhook events",
+                    recipient="ops@acme.example")
+    SMTPNotifier("127.0.0.1", port).notify(notice)
+    wait_for(lambda: handler.messages)
+    text = handler.messages[0].content.decode()
+    assert "Subject: [hookseal] bulk replay: tenant acme" in text
+    assert "We re-sent 47 webhook events" in text and "Endpoint: -" in text
+
+
 def test_smtp_failure_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.ERROR):
         SMTPNotifier("127.0.0.1", 1, timeout=1).notify(NOTICE)

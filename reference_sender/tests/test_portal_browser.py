@@ -2,15 +2,14 @@
 
 Walks the main journeys against a real sender on SQLite, served by uvicorn on 127.0.0.1,
 delivering to a local receiver that verifies every request with the ``hookseal`` SDK.
-Screenshots go to ``artifacts/portal/``; with ``HOOKSEAL_UPDATE_SCREENSHOTS=1`` they are
-also copied to ``docs/assets/portal/`` for the docs page (reference_sender/PORTAL.md).
+Screenshots go to ``artifacts/portal/`` (the docs' own come from ``make screenshots``).
 """
 
 from __future__ import annotations
 
-import os
+import csv
+import io
 import re
-import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,7 +33,6 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "portal"
-DOCS_ASSETS = ROOT / "docs" / "assets" / "portal"
 EVIL_BODY = "<script>alert('from the endpoint')</script> upstream unavailable"
 
 
@@ -97,12 +95,69 @@ def server(tmp_path: Path) -> Iterator[Server]:
         sender.close()
 
 
+def figure(page: Any, name: str) -> Any:
+    """One of the log page's figures."""
+    return page.locator(f'[data-figure="{name}"]')
+
+
+_IDS_JS = """() => [...document.querySelectorAll('[data-id]')].map(el => {
+  const cell = el.closest('td').getBoundingClientRect(), box = el.getBoundingClientRect();
+  const style = getComputedStyle(el);
+  return {text: el.textContent, inside: box.left >= cell.left - 0.5 && box.right <= cell.right + 0.5,
+          visible: box.width > 0 && style.visibility === 'visible',
+          cut: style.textOverflow === 'ellipsis' || el.scrollWidth > Math.ceil(box.width) + 1};
+})"""
+
+
+def ids_whole(page: Any, rows: int) -> None:
+    """Every delivery and event id in the log is shown whole: all its characters, inside
+    its cell, with nothing clipped or replaced by an ellipsis."""
+    ids = page.evaluate(_IDS_JS)
+    assert len(ids) == 2 * rows, ids
+    for shown in ids:
+        assert re.fullmatch(r"(dlv|evt)_[0-9a-f]{28}", shown["text"]), shown
+        assert shown["inside"] and shown["visible"] and not shown["cut"], shown
+
+
+_COLOURS_JS = """() => {
+  const css = (sel, prop) => getComputedStyle(document.querySelector(sel))[prop];
+  return {background: css('body', 'backgroundColor') === 'rgba(0, 0, 0, 0)'
+            ? css('html', 'backgroundColor') : css('body', 'backgroundColor'),
+          text: css('main h1', 'color'), muted: css('.muted', 'color'),
+          link: css('table.log a', 'color'), figure: css('.figures dd', 'color'),
+          badge: css('.badge', 'color'), badge_bg: css('.badge', 'backgroundColor')};
+}"""
+
+
+def theme_colours(page: Any) -> dict[str, tuple[float, float, float]]:
+    """The page's computed colours (background, text, muted, link, badge) as RGB 0-255."""
+    out = {}
+    for name, value in page.evaluate(_COLOURS_JS).items():
+        parts = re.findall(r"[\d.]+", value)
+        out[name] = (float(parts[0]), float(parts[1]), float(parts[2]))
+    return out
+
+
+def luminance(rgb: tuple[float, float, float]) -> float:
+    """WCAG relative luminance."""
+    def channel(c: float) -> float:
+        c /= 255.0
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (channel(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: tuple[float, float, float], b: tuple[float, float, float]) -> float:
+    """WCAG contrast ratio of two colours."""
+    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
 def test_main_journeys_in_a_real_browser(server: Server) -> None:
     sync_playwright = _playwright()
     from playwright.sync_api import expect
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shots: list[Path] = []
     verifier = _Verifier(server.secrets)
     hooks_url = server.receiver.route("/hooks", fn=verifier)
     down_url = server.receiver.route("/down", statuses=[503], body=EVIL_BODY,
@@ -125,7 +180,6 @@ def test_main_journeys_in_a_real_browser(server: Server) -> None:
         def shot(name: str, *, full: bool = True) -> None:
             path = ARTIFACTS / f"{name}.png"
             page.screenshot(path=str(path), full_page=full)
-            shots.append(path)
 
         # Open the link: the token is exchanged for a cookie and dropped from the URL.
         page.goto(link.url)
@@ -184,7 +238,42 @@ def test_main_journeys_in_a_real_browser(server: Server) -> None:
         expect(page.locator("table.log tbody tr")).to_have_count(1)
         page.get_by_label("Status").select_option("")
         expect(page.locator("table.log tbody tr")).to_have_count(2)
+        # The week's figures: one delivered at once, one dead after six 503s.
+        expect(figure(page, "sent-24h")).to_have_text("2")
+        expect(figure(page, "sent-7d")).to_have_text("2")
+        expect(figure(page, "first")).to_have_text(re.compile(r"^50\.0\s%\s+1$"))
+        expect(figure(page, "retried")).to_have_text(re.compile(r"^0\.0\s%\s+0$"))
+        expect(figure(page, "failed")).to_have_text(re.compile(r"^50\.0\s%\s+1$"))
+        expect(figure(page, "top-failure")).to_have_text(re.compile(r"^HTTP 503\s+6 attempts$"))
+        expect(figure(page, "latency")).to_have_text(re.compile(r"^\d+\s/\s\d+\sms$"))
+        ids_whole(page, 2)
         shot("delivery-log")
+
+        # Search by delivery id, then by event id: the row, its ids whole.
+        delivered = page.locator("tr", has=page.locator(".st-delivered"))
+        did = delivered.locator('[data-id="delivery"]').inner_text()
+        evt = delivered.locator('[data-id="event"]').inner_text()
+        search = page.get_by_label("Delivery or event id")
+        search.fill(did)
+        search.press("Enter")
+        expect(page).to_have_url(re.compile(rf"q={did}"))
+        expect(page.locator("table.log tbody tr")).to_have_count(1)
+        expect(page.locator('[data-id="delivery"]')).to_have_text(did)
+        search.fill(evt[:-6])
+        search.press("Enter")
+        expect(page.locator('[data-id="event"]')).to_have_text(evt)
+        ids_whole(page, 1)
+        shot("delivery-log-search")
+        search.fill("invoice.paid")  # not an id: the browser says what the box takes
+        search.press("Enter")
+        assert page.evaluate("document.getElementById('f-q').validity.patternMismatch")
+        expect(page).to_have_url(re.compile(rf"q={evt[:-6]}"))
+
+        # Export the filtered log: a CSV of that delivery.
+        with page.expect_download() as download:
+            page.get_by_role("link", name="CSV").click()
+        table = list(csv.reader(io.StringIO(Path(download.value.path()).read_text("utf-8"))))
+        assert [row[:2] for row in table[1:]] == [[did, evt]] and table[0][0] == "delivery_id"
 
         # Replay every failure of the endpoint, after a confirmation step.
         nav("Replay failures").click()
@@ -219,6 +308,33 @@ def test_main_journeys_in_a_real_browser(server: Server) -> None:
         expect(page.get_by_text("100.0")).to_be_visible()
         shot("endpoints")
 
+        # The card counts every attempt of the day and says so.
+        expect(page.locator('[data-figure="attempts"]').first).to_have_text(
+            re.compile(r"^2 of 2 attempts in the last 24\s+h got a 2xx$"))
+
+        # Dark theme: the browser's preference, at readable contrast, still under the CSP.
+        for scheme in ("dark", "light"):
+            themed = browser.new_context(color_scheme=scheme,
+                                         viewport={"width": 1200, "height": 860})
+            themed.add_cookies(context.cookies())
+            tpage = themed.new_page()
+            tpage.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            tpage.goto(f"{server.url}/portal/deliveries")
+            expect(tpage.locator("table.log tbody tr").first).to_be_visible()
+            colours = theme_colours(tpage)
+            background = luminance(colours["background"])
+            assert (background < 0.05) if scheme == "dark" else (background > 0.9), colours
+            for name in ("text", "muted", "link", "badge", "figure"):
+                assert contrast(colours[name], colours["background" if name != "badge"
+                                                      else "badge_bg"]) >= 4.5, (name, colours)
+            if scheme == "dark":
+                page = tpage
+                shot("delivery-log-dark")
+                tpage.goto(f"{server.url}/portal/")
+                shot("endpoints-dark")
+            themed.close()
+        page = context.pages[0]
+
         # Keyboard: the skip link is the first stop and shows a focus ring.
         page.keyboard.press("Tab")
         expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
@@ -231,6 +347,7 @@ def test_main_journeys_in_a_real_browser(server: Server) -> None:
         page.goto(f"{server.url}/portal/deliveries")
         expect(page.locator("table.log tbody tr").first).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        ids_whole(page, 3)
         shot("phone-delivery-log", full=False)
         page.goto(f"{server.url}/portal/")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
@@ -247,7 +364,3 @@ def test_main_journeys_in_a_real_browser(server: Server) -> None:
         browser.close()
 
     assert not problems, problems  # no CSP violation, script error or injected dialog
-    if os.environ.get("HOOKSEAL_UPDATE_SCREENSHOTS") == "1":
-        DOCS_ASSETS.mkdir(parents=True, exist_ok=True)
-        for path in shots:
-            shutil.copy(path, DOCS_ASSETS / path.name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from hookseal_sender import Sender
 from hookseal_sender.portal import COOKIE
 from starlette.testclient import TestClient
 
+from ._history import History
 from .portal_testing import login, make_client, make_sender
 
 
@@ -127,3 +129,43 @@ def test_bad_times_in_the_log_filters_are_400_not_500(client: TestClient, sender
     r = client.get(f"/portal/replay?{query}&endpoint={eid}")
     assert r.status_code == 200
     assert f"{field} must be" in r.text or f"{field}: not a date" in r.text
+
+
+def figure(html: str, name: str) -> str:
+    """The text of one figure on the log page, tags and spacing removed."""
+    found = re.search(rf'data-figure="{name}">(.*?)</dd>', html, re.S)
+    assert found, f"no figure {name}"
+    return " ".join(re.sub(r"<[^>]+>", " ", found.group(1)).replace("&nbsp;", " ").split())
+
+
+def test_the_log_shows_figures_of_the_last_week(client: TestClient, sender: Sender) -> None:
+    now = time.time()
+    a = sender.create_endpoint("alice", "https://hooks.example.com/a").endpoint.id
+    b = sender.create_endpoint("alice", "https://hooks.example.com/b").endpoint.id
+    history = History()
+    for i in range(6):  # the last day: delivered at once, 100..600 ms
+        history.delivery("alice", a, "invoice.paid", now - 600 - i, [(0.0, 200, 100.0 * (i + 1))],
+                         "delivered")
+    history.delivery("alice", a, "invoice.paid", now - 3 * 86400, [(0.0, 502, 50.0),
+                     (60.0, 200, 50.0)], "delivered")
+    for i in range(3):  # dead on the other endpoint, two days ago
+        history.delivery("alice", b, "payment.failed", now - 2 * 86400 - i,
+                         [(0.0, 503, 10.0)] * 3, "dead_lettered")
+    history.delivery("bob", "ep_bob", "invoice.paid", now - 60, [(0.0, 500, 9.0)] * 20,
+                     "dead_lettered")
+    history.write(sender)
+    login(client, sender, "alice")
+    page = client.get("/portal/deliveries").text
+    assert (figure(page, "sent-24h"), figure(page, "sent-7d")) == ("6", "10")
+    assert figure(page, "first") == "60.0 % 6"
+    assert figure(page, "retried") == "10.0 % 1"
+    assert figure(page, "failed") == "30.0 % 3"
+    assert figure(page, "top-failure") == "HTTP 503 9 attempts"  # not bob's 500s
+    assert figure(page, "latency") == "10 / 520 ms"  # 9 x 10, 2 x 50, 100..600 ms
+    only_a = client.get(f"/portal/deliveries?endpoint={a}").text
+    assert figure(only_a, "sent-7d") == "7" and figure(only_a, "failed") == "0.0 % 0"
+    assert figure(only_a, "top-failure") == "HTTP 502 1 attempt"
+    assert "https://hooks.example.com/a · all event types" in only_a
+    # The live poll refreshes the table only: no figures read every two seconds.
+    poll = client.get("/portal/deliveries", headers={"HX-Request": "true", "HX-Target": "log"})
+    assert 'data-figure="sent-7d"' not in poll.text and 'id="log"' in poll.text

@@ -27,8 +27,9 @@ PUBLIC_API = [
 
 #: The public modules, each with an ``__all__`` naming what it offers.
 PUBLIC_MODULES = [
-    "api", "audit", "catalog", "cli", "conformance_adapter", "adapter", "config", "deliveries",
-    "demo", "endpoints", "errors", "metrics", "models", "notify", "outbox", "portal",
+    "api", "audit", "backfill", "catalog", "cli", "conformance_adapter", "adapter", "config", "deliveries",
+    "demo", "endpoints", "errors", "metrics", "models", "notify", "outbox", "owner_notices",
+    "owner_watch", "portal",
     "portal_tokens", "secretbox", "sender", "signing_keys", "ssrf",
 ]  # fmt: skip
 
@@ -37,7 +38,8 @@ SENDER_METHODS = [
     "add_waker", "allows_local", "audit", "cancel", "close", "create_endpoint", "delete_endpoint",
     "delivery_status_counts", "get_delivery", "get_endpoint", "list_deliveries", "list_endpoints",
     "pause_endpoint", "ping", "public_keys", "purge", "remove_waker", "replay", "replay_bulk",
-    "resume_endpoint", "rotate_secret", "send", "update_endpoint", "worker",
+    "replay_corrected",
+    "resume_endpoint", "rotate_secret", "send", "update_endpoint", "wake_workers", "worker",
 ]  # fmt: skip
 
 

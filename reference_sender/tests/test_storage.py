@@ -580,3 +580,56 @@ def test_all_endpoints_and_newest_keys_span_tenants(sender: Sender) -> None:
         [(a.id, "t1", "active"), (b.id, "t2", "deleted")])
     newest = sender.store.newest_key_times()
     assert newest == {ep: max(k.created_at for k in sender.store.keys(ep)) for ep in (a.id, b.id)}
+
+
+def test_backfill_events_inserts_each_id_once_in_caller_order(sender: Sender) -> None:
+    from hookseal_sender.storage.base import BackfillRow
+
+    ep = sender.create_endpoint("t1", "https://hooks.example.com/x").endpoint.id
+    sender.create_endpoint("t2", "https://hooks.example.com/y")
+    store = sender.store
+    rows = [BackfillRow(f"evt_{c}", "t1", "x.y", "{}", 1000.0) for c in "cab"]
+    first = store.backfill_events(rows, 2000.0)
+    assert [[e for _, e in d or []] for d in first] == [[ep], [ep], [ep]]
+    assert store.stored_event_ids(["evt_a", "evt_z"]) == {"evt_a"}
+    again = store.backfill_events([rows[1], BackfillRow("evt_d", "t1", "x.y", "{}", 1.0)], 2000.0)
+    assert again[0] is None and again[1] is not None
+    assert store.subscriber_counts([("t1", "x.y"), ("t3", "x.y")]) == {("t1", "x.y"): 1,
+                                                                       ("t3", "x.y"): 0}
+    (dlv, _), = first[0]  # type: ignore[misc]
+    d = store.get_delivery("t1", dlv)
+    assert d is not None and d.event_id == "evt_c" and d.created_at == 2000.0
+
+
+def test_owner_alert_episodes_open_once(sender: Sender, config: SenderConfig) -> None:
+    store = sender.store
+    assert store.open_owner_alert("k", "s1", "t1", "e1", 1.0)
+    other = reopen(config)
+    try:
+        assert not other.open_owner_alert("k", "s1", "t1", "e1", 2.0)  # another process
+        assert other.open_owner_alert("k", "s1", "t1", "e2", 3.0)  # a new episode
+    finally:
+        other.close()
+    assert store.open_owner_alerts("k") == [("s1", "t1", "e2")]
+    assert store.close_owner_alert("k", "s1", 4.0) and not store.close_owner_alert("k", "s1", 5.0)
+    assert store.open_owner_alerts("k") == []
+    assert store.open_owner_alert("k", "s1", "t1", "e2", 6.0)  # the same name, reopened
+
+
+def test_endpoint_activity_only_moves_forward_and_finds_stale_endpoints(sender: Sender) -> None:
+    from hookseal_sender.storage.base import EndpointAttempts
+
+    store = sender.store
+    ep = sender.create_endpoint("t1", "https://hooks.example.com/x").endpoint
+    ok = sender.create_endpoint("t1", "https://hooks.example.com/y").endpoint
+    store.record_endpoint_activity([EndpointAttempts("t1", ep.id, 3, 3, 500.0, None),
+                                    EndpointAttempts("t1", ok.id, 1, 0, 500.0, 500.0)], 100.0)
+    store.record_endpoint_activity([EndpointAttempts("t1", ep.id, 1, 1, 400.0, None),
+                                    EndpointAttempts("t1", ok.id, 1, 0, 900.0, 900.0)], 950.0)
+    later = max(ep.updated_at, ok.updated_at) + 1
+    stale = store.stale_endpoints(later)
+    assert [(s.endpoint_id, s.last_attempted_at, s.last_delivered_at) for s in stale] == [
+        (ep.id, 500.0, None), (ok.id, 900.0, 900.0)]
+    assert [s.endpoint_id for s in store.stale_endpoints(800.0)] == []  # created later
+    store.update_endpoint("t1", ep.id, status="paused")
+    assert [s.endpoint_id for s in store.stale_endpoints(later + 10)] == [ok.id]

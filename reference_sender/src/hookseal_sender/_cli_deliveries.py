@@ -16,6 +16,7 @@ from ._cli_output import cells, console, delivery_table, progress_bar, when
 from ._inputs import loads_json
 from .errors import InvalidRequestError, SenderError
 from .models import DeliveryFilter
+from .owner_notices import notify_bulk_replay
 from .sender import Sender
 
 #: Exit status after Ctrl-C (128 + SIGINT), as shells report it.
@@ -181,6 +182,12 @@ def _replay(args: argparse.Namespace, sender: Sender) -> int:
     done = sender.replay_bulk(t, flt, confirm=True, actor=args.actor, reason=args.reason,
                               include_ids=args.wait, limit=args.limit)
     console.print(f"Replaying {done['replayed']} at {done['rate_per_s']}/s.")
+    if not args.no_notify:
+        message = notify_bulk_replay(sender, t, flt, done, actor=args.actor,
+                                     reason=args.reason, template=args.notice_template,
+                                     period=args.notice_period)
+        if message is not None:
+            console.print(f"Told the owners of {t}: {message}", markup=False)
     if args.wait:
         return wait_for_deliveries(sender, t, done["ids"], args.poll_interval)
     return 0

@@ -149,6 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
             sp.add_argument("--poll-interval", type=_number_in(0.01, 3600, "--poll-interval"),
                             default=1.0, metavar="SECONDS",
                             help="how often --wait reads their states (default 1)")
+            sp.add_argument("--no-notify", action="store_true",
+                            help="do not tell the tenant's owners about a bulk replay")
+            sp.add_argument("--notice-template", metavar="TEXT",
+                            help="this replay's owner notice instead of the settings' "
+                                 "bulk_replay template ({count}, {period}, {reason}, {tenant})")
+            sp.add_argument("--notice-period", metavar="TEXT",
+                            help="{period} in the owner notice, e.g. \"yesterday's outage\" "
+                                 "(default: the --since-hours window in UTC)")
     cancel = dl.add_parser("cancel")
     cancel.add_argument("--endpoint", help="cancel this endpoint's pending deliveries")
     cancel.add_argument("ids", nargs="*", help="or these deliveries")
@@ -172,6 +180,22 @@ def build_parser() -> argparse.ArgumentParser:
                     "public_url or http://127.0.0.1:8090)")
     pl.add_argument("--json", action="store_true", help="print url, token and expiry as JSON")
 
+    al = sub.add_parser("admin-link", help="make a short-lived admin console sign-in link")
+    al.add_argument("--operator", required=True, help="who will sign in (audit log)")
+    al.add_argument("--ttl", type=_number_in(1, 3600, "--ttl"), default=900.0,
+                    help="seconds the link works (default 900, at most 3600)")
+    al.add_argument("--base-url", help="where the sender is served (default: settings "
+                    "public_url or http://127.0.0.1:8090)")
+    al.add_argument("--json", action="store_true", help="print url, token and expiry as JSON")
+
+    ev = sub.add_parser("events", help="stored events").add_subparsers(dest="action",
+                                                                      required=True)
+    cor = ev.add_parser("correct", help="replay an event with corrected data (same event id; "
+                        "the original body is kept)")
+    cor.add_argument("event_id")
+    cor.add_argument("--data", required=True, help="the corrected data as JSON")
+    cor.add_argument("--reason", required=True, help="why (audit log)")
+
     sub.add_parser("demo", help="run the end-to-end demo in a temp dir")
 
     rv = sub.add_parser("review", help="write the health review of a period as an HTML report")
@@ -181,6 +205,21 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the HTML file (default review.html)")
     rv.add_argument("--top", type=int, default=10, help="tenants shown with their endpoints "
                     "(default 10)")
+
+    bf = sub.add_parser("backfill", help="enqueue events that never reached the outbox, "
+                        "keeping their ids and creation times (each at most once)")
+    src = bf.add_mutually_exclusive_group(required=True)
+    src.add_argument("--file", metavar="PATH", help='JSON lines, one {"id", "type", "created", '
+                     '"tenant", "data"} object per line ("-": stdin)')
+    src.add_argument("--sql", metavar="QUERY", help="a SELECT on your own database whose "
+                     "columns are id, type, created, tenant, data (use AS); needs --dsn")
+    bf.add_argument("--dsn", help="the database --sql reads: postgresql://... or "
+                    "sqlite:///path.db (opened read-only)")
+    bf.add_argument("--dry-run", action="store_true", help="check and count only: how many "
+                    "are stored already, how many deliveries the rest would make")
+    bf.add_argument("--reason", default="", help="why (audit log)")
+    bf.add_argument("--batch-size", type=_int_in(1, 10_000, "--batch-size"), default=500,
+                    help="events per transaction (default 500)")
 
     opsf = sub.add_parser("ops-files", help="write the Prometheus alert rules and the "
                           "Grafana dashboard shipped with the sender")

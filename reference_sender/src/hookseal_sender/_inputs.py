@@ -295,8 +295,8 @@ def check_filter(flt: DeliveryFilter) -> None:
     Its fields may come straight from a request body, whatever their annotations say.
     """
     fields: dict[str, Any] = dict(flt.__dict__)
-    for name in ("endpoint_id", "event_type"):
-        if fields[name] is not None:
+    for name in ("endpoint_id", "event_type", "event_id"):
+        if fields.get(name) is not None:
             check_text(fields[name], name, MAX_NAME)
     if fields["status"] is not None:
         if not isinstance(fields["status"], list):

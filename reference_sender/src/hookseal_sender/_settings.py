@@ -75,6 +75,8 @@ FIELDS: dict[str, Callable[[Any], Any]] = {
     "smtp": _optional_object,
     "portal": _object,
     "egress_proxy": _optional_string,
+    "owner_notices": _object,
+    "admin": _object,
 }
 
 

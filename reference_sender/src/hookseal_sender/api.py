@@ -41,9 +41,11 @@ from ._inputs import (
 )
 from ._options import MAX_BATCH_EVENTS, OPTION_FIELDS, ORDERING_MODES
 from ._version import __version__
+from .backfill import MAX_BACKFILL_EVENTS, BackfillError, backfill, parse_events
 from .endpoint_auth import AUTH_TYPES
 from .errors import ConfigError, InvalidRequestError, SenderError
 from .models import SIGNING_MODES, DeliveryFilter, Endpoint
+from .owner_notices import check_template, notify_bulk_replay
 from .portal_tokens import DEFAULT_LINK_TTL, issue_link
 from .sender import Sender
 
@@ -259,7 +261,9 @@ async def replay(request: Request, sender: Sender, tenant: str, actor: str) -> A
          "status": {"type": "array", "items": {"type": "string"}},
          "since": {"type": "number"}, "until": {"type": "number"},
          "limit": {"type": "integer", "minimum": 1, "maximum": MAX_BULK_REPLAY},
-         "confirm": {"type": "boolean"}, "reason": {"type": "string"}}})
+         "confirm": {"type": "boolean"}, "reason": {"type": "string"},
+         "notify_owner": {"type": "boolean", "default": True},
+         "notice_template": {"type": "string"}, "notice_period": {"type": "string"}}})
 async def bulk_replay(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
     body = await read_json_object(request)
     status = body.get("status")
@@ -267,9 +271,65 @@ async def bulk_replay(request: Request, sender: Sender, tenant: str, actor: str)
         raise InvalidRequestError("status must be a list of delivery states")
     flt = DeliveryFilter(body.get("endpoint_id"), body.get("event_type"), status,
                          body.get("since"), body.get("until"))
-    return await run_in_threadpool(lambda: sender.replay_bulk(
-        tenant, flt, confirm=body.get("confirm") is True, actor=actor,
-        reason=body.get("reason", ""), limit=body.get("limit")))
+    notify = body.get("notify_owner", True)
+    if not isinstance(notify, bool):
+        raise InvalidRequestError("notify_owner must be true or false")
+    template, period = body.get("notice_template"), body.get("notice_period")
+    if template is not None:
+        check_template("bulk_replay", template)  # refused before anything is replayed
+
+    def run() -> dict[str, Any]:
+        out = sender.replay_bulk(tenant, flt, confirm=body.get("confirm") is True,
+                                 actor=actor, reason=body.get("reason", ""),
+                                 limit=body.get("limit"))
+        if notify:
+            out["owner_notice"] = notify_bulk_replay(
+                sender, tenant, flt, out, actor=actor, reason=body.get("reason", ""),
+                template=template, period=period)
+        return out
+    return await run_in_threadpool(run)
+
+
+@_op("POST", "/v1/tenants/{tenant}/backfills",
+     "Backfill events that never reached the outbox, keeping their ids and creation times "
+     "(each at most once; all checked before any is written)",
+     {"type": "object", "required": ["events"], "properties": {
+         "events": {"type": "array", "maxItems": MAX_BACKFILL_EVENTS, "items": {
+             "type": "object", "required": ["id", "type", "created", "data"],
+             "properties": {"id": {"type": "string"}, "type": {"type": "string"},
+                            "created": {"type": ["number", "string"]},
+                            "tenant": {"type": "string"}, "data": {"type": "object"},
+                            "livemode": {"type": "boolean"}}}},
+         "dry_run": {"type": "boolean"}, "reason": {"type": "string"}}})
+async def backfill_events(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
+    body = await read_json_object(request)
+    items = body.get("events")
+    if not isinstance(items, list):
+        raise InvalidRequestError("events must be a list of event records")
+    dry_run = body.get("dry_run", False)
+    if not isinstance(dry_run, bool):
+        raise InvalidRequestError("dry_run must be true or false")
+
+    def run() -> dict[str, Any]:
+        events = parse_events(enumerate(items, start=1), sender.validator, tenant=tenant)
+        return backfill(sender, events, dry_run=dry_run, actor=actor,
+                        reason=str(body.get("reason", "")), source="api").to_dict()
+    return await run_in_threadpool(run)
+
+
+@_op("POST", "/v1/tenants/{tenant}/events/{event_id}/corrections",
+     "Replay an event with corrected data (catalog-validated; same event id; the original "
+     "body is kept; reason required)",
+     {"type": "object", "required": ["data", "reason"], "properties": {
+         "data": {"type": "object"}, "reason": {"type": "string", "minLength": 1}}}, 202)
+async def replay_corrected(request: Request, sender: Sender, tenant: str, actor: str) -> Any:
+    body = await read_json_object(request)
+    if "data" not in body:
+        raise InvalidRequestError("give the corrected data")
+    done = await run_in_threadpool(lambda: sender.replay_corrected(
+        tenant, request.path_params["event_id"], body["data"], actor=actor,
+        reason=str(body.get("reason", ""))))
+    return done.to_dict()
 
 
 @_op("GET", "/v1/tenants/{tenant}/audit", "The tenant's audit log")
@@ -304,7 +364,7 @@ def openapi_schema() -> dict[str, Any]:
                                          "detail": {"type": "string"}}}}}}
     for method, path, op_id, summary, body, status in OPERATIONS:
         params = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-                  for p in ("tenant", "endpoint_id", "delivery_id") if "{" + p + "}" in path]
+                  for p in ("tenant", "endpoint_id", "delivery_id", "event_id") if "{" + p + "}" in path]
         op: dict[str, Any] = {
             "operationId": op_id, "summary": summary, "parameters": params,
             "security": [{"apiKey": []}],
@@ -387,8 +447,10 @@ def create_app(sender: Sender, api_keys: Mapping[str, str], *,
                 check_path_and_query(request)
                 result = await fn(request, sender, request.path_params["tenant"], actor)
             except SenderError as exc:
-                return JSONResponse({"error": exc.code, "detail": exc.detail},
-                                    http_status(exc.code))
+                error: dict[str, Any] = {"error": exc.code, "detail": exc.detail}
+                if isinstance(exc, BackfillError):  # every bad record, by its item number
+                    error["errors"] = [e.__dict__ for e in exc.errors]
+                return JSONResponse(error, http_status(exc.code))
             except (TypeError, ValueError) as exc:
                 return JSONResponse({"error": "invalid_request", "detail": str(exc)}, 400)
             except Exception as exc:

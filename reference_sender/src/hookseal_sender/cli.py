@@ -14,6 +14,8 @@ from typing import Any, Optional
 
 from rich.markup import escape
 
+from ._cli_admin import cmd_admin_link, cmd_events
+from ._cli_backfill import cmd_backfill
 from ._cli_deliveries import (
     EXIT_INTERRUPTED,
     LIVE_STATUSES,
@@ -29,6 +31,7 @@ from ._settings import DEFAULT_DATABASE, check_settings, read_settings, resolve_
 from .config import SenderConfig
 from .errors import ConfigError, SenderError
 from .notify import SMTPNotifier
+from .owner_notices import OwnerNoticePolicy
 from .secretbox import SecretBox, generate_master_key
 from .sender import Sender
 from .storage import open_store
@@ -87,7 +90,13 @@ def open_sender(args: argparse.Namespace) -> Sender:
         notifier = SMTPNotifier(**smtp) if smtp is not None else None
     except TypeError as exc:
         raise ConfigError(f"settings field 'smtp': {exc}") from None
-    return Sender(config, notifier=notifier)
+    sender = Sender(config, notifier=notifier)
+    try:
+        sender.owner_notices = OwnerNoticePolicy.from_settings(s.get("owner_notices"))
+    except ConfigError:
+        sender.close()
+        raise
+    return sender
 
 
 def _init_settings(args: argparse.Namespace, settings_file: Path) -> dict[str, Any]:
@@ -187,6 +196,7 @@ def cmd_serve(args: argparse.Namespace, sender: Sender) -> int:
     import uvicorn
     from starlette.routing import Mount
 
+    from .admin import AdminConfig, create_admin
     from .api import create_app
     from .portal import PortalConfig, create_portal
     from .worker import BackgroundWorker, tune_gc
@@ -194,7 +204,10 @@ def cmd_serve(args: argparse.Namespace, sender: Sender) -> int:
     tune_gc()  # a process of its own: see tune_gc
     settings = load_settings(args.config)
     portal = create_portal(sender, PortalConfig.from_settings(settings.get("portal", {})))
-    app = create_app(sender, settings["api_keys"], mounts=[Mount("/portal", app=portal)],
+    admin = create_admin(sender, settings["api_keys"],
+                         AdminConfig.from_settings(settings.get("admin", {})))
+    app = create_app(sender, settings["api_keys"],
+                     mounts=[Mount("/portal", app=portal), Mount("/admin", app=admin)],
                      metrics_keys=settings["metrics_keys"],
                      max_body_bytes=settings["max_body_bytes"])
     worker = None if args.no_worker else BackgroundWorker(sender).start()
@@ -263,7 +276,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             handler = {"endpoints": cmd_endpoints, "send": cmd_send,
                        "deliveries": cmd_deliveries, "purge": cmd_purge,
                        "serve": cmd_serve, "portal-link": cmd_portal_link,
-                       "review": cmd_review}[args.command]
+                       "review": cmd_review, "backfill": cmd_backfill,
+                       "admin-link": cmd_admin_link, "events": cmd_events}[args.command]
             return handler(args, sender)
         finally:
             sender.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from typing import Any, Callable, Optional
@@ -151,8 +152,7 @@ class DeliveryService:
         inputs.check_filter(flt)
         inputs.check_replay_limit(limit)
         if flt.status is None:
-            flt = DeliveryFilter(flt.endpoint_id, flt.event_type, ["failed", "dead_lettered"],
-                                 flt.since, flt.until)
+            flt = dataclasses.replace(flt, status=["failed", "dead_lettered"])
         if any(s in ("pending", "delivering") for s in flt.status or ()):
             raise InvalidRequestError("only finished deliveries can be replayed")
         ids = self.store.select_ids(tenant_id, flt, MAX_BULK_REPLAY + 1)

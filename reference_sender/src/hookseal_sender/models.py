@@ -202,6 +202,10 @@ class Delivery:
         updated_at: Unix time.
         attempts: The attempts (filled by detail reads).
         payload: The body (filled by detail reads).
+        corrected: Whether the provider corrected the event's data after it was first
+            sent (filled by detail reads; the body is then the corrected one).
+        original_payload: The body as first sent, if the event was corrected (filled by
+            detail reads).
     """
 
     id: str
@@ -219,6 +223,8 @@ class Delivery:
     updated_at: float = 0.0
     attempts: list[Attempt] = field(default_factory=list)
     payload: Optional[str] = None
+    corrected: bool = False
+    original_payload: Optional[str] = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data.
@@ -290,6 +296,9 @@ class DeliveryFilter:
         status: Only these states.
         since: Created at or after (Unix time).
         until: Created before (Unix time).
+        event_id: Only the deliveries of this event.
+        id_prefix: Only deliveries whose id starts with this (a whole id finds one).
+        event_id_prefix: Only deliveries of events whose id starts with this.
     """
 
     endpoint_id: Optional[str] = None
@@ -297,6 +306,9 @@ class DeliveryFilter:
     status: Optional[list[str]] = None
     since: Optional[float] = None
     until: Optional[float] = None
+    event_id: Optional[str] = None
+    id_prefix: Optional[str] = None
+    event_id_prefix: Optional[str] = None
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Telling an endpoint's owner about dead letters and disabled endpoints."""
+"""Telling an endpoint's owner about dead letters, disabled endpoints and the owner notices."""
 
 from __future__ import annotations
 
@@ -20,10 +20,12 @@ class Notice:
 
     Attributes:
         kind: ``dead_letter``, ``endpoint_disabled`` or ``delivery_failed`` (a delivery
-            failed without being sent: its endpoint's stored settings cannot be used).
+            failed without being sent: its endpoint's stored settings cannot be used), or
+            one of the owner notices of :mod:`hookseal_sender.owner_notices`
+            (``bulk_replay``, ``endpoint_down``, ``tenant_failing``, ``endpoint_stale``).
         tenant_id: The tenant.
-        endpoint_id: The endpoint.
-        url: The endpoint URL.
+        endpoint_id: The endpoint (empty for a notice about several of the tenant's).
+        url: The endpoint URL (empty likewise).
         message: A human-readable sentence.
         delivery_id: The dead-lettered delivery, if any.
         recipient: The owner's e-mail address, if known.
@@ -98,10 +100,12 @@ class SMTPNotifier:
         msg = EmailMessage()
         msg["From"] = self.sender
         msg["To"] = to
-        msg["Subject"] = f"[hookseal] {notice.kind.replace('_', ' ')}: {notice.url}"
+        about = notice.url or f"tenant {notice.tenant_id}"  # a tenant-wide notice
+        msg["Subject"] = f"[hookseal] {notice.kind.replace('_', ' ')}: {about}"
         msg.set_content(
-            f"{notice.message}\n\nTenant: {notice.tenant_id}\nEndpoint: {notice.endpoint_id}\n"
-            f"URL: {notice.url}\nDelivery: {notice.delivery_id or '-'}\n"
+            f"{notice.message}\n\nTenant: {notice.tenant_id}\nEndpoint: "
+            f"{notice.endpoint_id or '-'}\nURL: {notice.url or '-'}\n"
+            f"Delivery: {notice.delivery_id or '-'}\n"
         )
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:

@@ -38,6 +38,7 @@ from ._outage import StoreOutage
 from .audit import AuditLog
 from .catalog import PING_TYPE, Validator, no_validation, validate_event
 from .config import SenderConfig
+from .corrections import CorrectedReplay, CorrectionService
 from .deliveries import DeliveryService
 from .endpoints import CreatedEndpoint, EndpointService
 from .errors import ConfigError, InvalidPayloadError, SenderError
@@ -45,6 +46,7 @@ from .metrics import Metrics
 from .models import Delivery, DeliveryFilter, Endpoint
 from .notify import LogNotifier, Notifier
 from .outbox import EnqueueResult, enqueue
+from .owner_notices import OwnerNoticePolicy
 from .secretbox import SecretBox
 from .signing_keys import Rotation, SigningKeyService
 from .ssrf import Resolve
@@ -128,6 +130,8 @@ class Sender:
                 raise
         self.store = store
         self.notifier: Notifier = notifier or LogNotifier()
+        #: What owners are told, and when (the settings file's ``owner_notices``).
+        self.owner_notices = OwnerNoticePolicy()
         self.validator = validator
         self.resolve = resolve
         #: The trace context of attempts and the sender's spans.
@@ -145,6 +149,7 @@ class Sender:
         self.keys = SigningKeyService(store, self._config, self.endpoints, self.audit_log)
         self.deliveries = DeliveryService(store, self._config, self.endpoints, self.audit_log,
                                           self._wake)
+        self.corrections = CorrectionService(store, self.audit_log, validator, self._wake)
 
     def close(self) -> None:
         """Close the store's connections."""
@@ -259,6 +264,10 @@ class Sender:
         for wake in list(self._wakers):
             wake()
 
+    def wake_workers(self) -> None:
+        """Wake this process's workers: work was queued outside :meth:`send` (a backfill)."""
+        self._wake()
+
     def send(
         self, tenant_id: str, event_type: str, data: Any, *, conn: Any = None,
     ) -> EnqueueResult:
@@ -354,6 +363,15 @@ class Sender:
         return self.deliveries.replay_bulk(tenant_id, flt, confirm=confirm, actor=actor,
                                            reason=reason, include_ids=include_ids,
                                            limit=limit)
+
+    def replay_corrected(self, tenant_id: str, event_id: str, data: Any, *,
+                         actor: str = "api", reason: str) -> CorrectedReplay:
+        """Correct an event's data (catalog-validated) and deliver it again, same id.
+
+        See ``CorrectionService.replay_corrected``.
+        """
+        return self.corrections.replay_corrected(tenant_id, event_id, data, actor=actor,
+                                                 reason=reason)
 
     def cancel(self, tenant_id: str, *, endpoint_id: Optional[str] = None,
                delivery_ids: Optional[Sequence[str]] = None, actor: str = "api",

@@ -40,6 +40,8 @@ from .metrics import Metrics
 from .models import Claimed, Endpoint
 from .notify import Notifier
 from .outcome import RETRY
+from .owner_notices import OwnerNoticePolicy
+from .owner_watch import OwnerWatch
 from .ssrf import Resolve
 from .storage import Store
 from .tracing import Tracing
@@ -108,6 +110,7 @@ class WorkerSource(Protocol):
     outage: StoreOutage
     resolve: Optional[Resolve]
     tracing: Tracing
+    owner_notices: OwnerNoticePolicy
 
     def allows_local(self, endpoint: Endpoint) -> bool:
         """Whether deliveries to ``endpoint`` may go to local addresses now."""
@@ -138,6 +141,9 @@ class WorkerParts:
         remove_waker: Unregisters it.
         resolve: DNS resolver for the SSRF checks (``None``: the system's).
         tracing: Trace context and spans of claims and attempts.
+        watch: The periodic owner checks (:class:`~hookseal_sender.owner_watch.OwnerWatch`'s
+            ``run``), or ``None``.
+        watch_interval: Seconds between two runs of ``watch``.
     """
 
     store: Store
@@ -151,6 +157,8 @@ class WorkerParts:
     remove_waker: Callable[[Wake], None]
     resolve: Optional[Resolve] = None
     tracing: Tracing = field(default_factory=Tracing)
+    watch: Optional[Callable[[], Any]] = None
+    watch_interval: float = 60.0
 
     @classmethod
     def of(cls, sender: WorkerSource) -> WorkerParts:
@@ -164,7 +172,8 @@ class WorkerParts:
         """
         return cls(sender.store, sender.config, sender.metrics, sender.notifier, sender.outage,
                    sender.allows_local, sender.purge, sender.add_waker, sender.remove_waker,
-                   sender.resolve, sender.tracing)
+                   sender.resolve, sender.tracing, OwnerWatch.of(sender).run,
+                   sender.owner_notices.check_interval)
 
 
 class Worker:
@@ -221,6 +230,7 @@ class Worker:
         self._maintaining: Optional[asyncio.Task[None]] = None
         self._next_maintenance = 0.0
         self._next_purge = time.monotonic() + PURGE_GRACE  # not while starting up
+        self._next_watch = time.monotonic() + parts.watch_interval  # one interval in
 
     # lifecycle -------------------------------------------------------------
     def stop(self) -> None:
@@ -316,6 +326,9 @@ class Worker:
                 purged = await calls.call(self.parts.purge, pool=calls.maintenance)
                 if purged:
                     logger.info("retention purge removed %d deliveries", purged)
+            if self.parts.watch is not None and mono >= self._next_watch:
+                self._next_watch = mono + self.parts.watch_interval
+                await calls.call(self.parts.watch, pool=calls.maintenance)
         except Exception as exc:
             calls.trouble("store maintenance", exc)
         finally:

@@ -29,7 +29,7 @@ from ._auth_pages import AuthPages
 from ._delivery_pages import DeliveryPages
 from ._guards import SecurityHeaders, security_headers
 from ._pages import COOKIE, NOTICES, Ctx, Pages, PortalConfig
-from .queries import endpoint_health, page_deliveries
+from .queries import TTLCache, endpoint_health, page_deliveries
 
 _HERE = Path(__file__).parent
 
@@ -40,6 +40,12 @@ _OVERLAPS = {"0": 0.0, "1h": 3600.0, "24h": 86400.0, "72h": 3 * 86400.0}
 
 class _Portal(Pages):
     """The session and endpoint pages."""
+
+    def __init__(self, sender: Sender, config: PortalConfig) -> None:
+        super().__init__(sender, config)
+        #: Each endpoint card's day of attempt counts, reused for a minute (a busy
+        #: endpoint's day takes a full read; a page of many endpoints reloads often).
+        self.attempt_figures = TTLCache(60.0)
 
     def _types_from(self, ctx: Ctx) -> Optional[list[str]]:
         assert ctx.form is not None
@@ -85,8 +91,8 @@ class _Portal(Pages):
     # endpoints -------------------------------------------------------------
     async def endpoints(self, ctx: Ctx) -> Response:
         eps = await run_in_threadpool(self.sender.list_endpoints, ctx.tenant)
-        health = await run_in_threadpool(endpoint_health, self.sender, ctx.tenant,
-                                         [e.id for e in eps])
+        health = await run_in_threadpool(lambda: endpoint_health(
+            self.sender, ctx.tenant, [e.id for e in eps], cache=self.attempt_figures))
         return self.render(ctx.request, "endpoints.html", ctx, endpoints=eps, health=health)
 
     def _new_form(self, ctx: Ctx, status: int = 200, error: str = "",
@@ -119,7 +125,8 @@ class _Portal(Pages):
     async def endpoint(self, ctx: Ctx) -> Response:
         eid = ctx.request.path_params["eid"]
         ep = await run_in_threadpool(self.sender.get_endpoint, ctx.tenant, eid)
-        health = (await run_in_threadpool(endpoint_health, self.sender, ctx.tenant, [eid]))[eid]
+        health = (await run_in_threadpool(lambda: endpoint_health(
+            self.sender, ctx.tenant, [eid], cache=self.attempt_figures)))[eid]
         recent = await run_in_threadpool(lambda: page_deliveries(
             self.sender, ctx.tenant, DeliveryFilter(endpoint_id=eid), limit=10))
         keys = await run_in_threadpool(self.sender.public_keys, ctx.tenant, eid)
@@ -203,6 +210,8 @@ def create_portal(sender: Sender, config: Optional[PortalConfig] = None) -> ASGI
         Route("/endpoints/{eid}/auth", a.page(a.show)),
         Route("/endpoints/{eid}/auth", a.page(a.save, write=True), methods=["POST"]),
         Route("/deliveries", d.page(d.deliveries)),
+        Route("/deliveries.csv", d.page(d.export_csv)),
+        Route("/deliveries.json", d.page(d.export_json)),
         Route("/deliveries/{did}", d.page(d.delivery)),
         Route("/deliveries/{did}/replay", d.page(d.replay, write=True), methods=["POST"]),
         Route("/replay", d.page(d.bulk_replay_form)),

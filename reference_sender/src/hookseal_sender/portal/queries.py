@@ -5,30 +5,35 @@ The reads themselves are store methods, scoped by tenant like every store read (
 
 - :func:`page_deliveries`: the delivery log paged by cursor in both directions, the page
   size bounded for the portal (:meth:`Store.page_deliveries` does the read).
-- :func:`endpoint_health`: an endpoint's success rate and latency over the last day and
-  its circuit breaker's state as the workers' breaker policy derives it from the
-  recorded attempts (:meth:`Store.recent_attempts` does the read).
+- :func:`log_figures`: the delivery log's figures over the last week
+  (:meth:`Store.delivery_figures`); :class:`FiguresCache` keeps them a minute.
+- :func:`endpoint_health`: an endpoint's success rate and latency over the last day
+  (:meth:`Store.endpoint_attempt_figures`: every attempt, counted exactly) and its circuit
+  breaker's state as the workers' breaker policy derives it from the latest attempts
+  (:meth:`Store.recent_attempts`).
 """
 
 from __future__ import annotations
 
-import statistics
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Callable, Optional
 
 from ..breaker import CLOSED, HALF_OPEN, OPEN
 from ..config import MAX_RETRY_WINDOW, BreakerPolicy
 from ..models import DeliveryFilter, id_at
-from ..outcome import DELIVERED, RETRY
+from ..outcome import RETRY
 from ..sender import Sender
-from ..storage.base import DeliveryPage
+from ..storage.base import DeliveryFigures, DeliveryPage
 
-#: Most deliveries of one endpoint that the health figures look at.
+#: Most deliveries of one endpoint whose attempts the breaker state is derived from.
 HEALTH_SAMPLE = 1000
 #: The health window: one day.
 DAY = 86400.0
+#: The window of the delivery log's figures: one week (with the last day counted apart).
+WEEK = 7 * DAY
 #: The largest page of the portal's delivery log.
 MAX_PAGE = 200
 
@@ -38,7 +43,7 @@ class EndpointHealth:
     """How an endpoint has been doing.
 
     Attributes:
-        attempts: Attempts counted (last day, latest deliveries).
+        attempts: Every attempt made in the last day (an exact count).
         delivered: Of those, answered 2xx.
         success_rate: ``delivered / attempts``, or ``None`` with no attempts.
         latency_p50_ms: Median latency of answered attempts, or ``None``.
@@ -78,14 +83,6 @@ def page_deliveries(
         before=before, after=after)
 
 
-def _percentile(values: Sequence[float], q: float) -> Optional[float]:
-    if not values:
-        return None
-    if len(values) == 1:
-        return float(values[0])
-    return float(statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1])
-
-
 def derive_breaker(outcomes: Sequence[tuple[float, str]], policy: BreakerPolicy,
                    now: float) -> str:
     """The breaker state the workers' policy implies for recorded attempts.
@@ -109,41 +106,163 @@ def derive_breaker(outcomes: Sequence[tuple[float, str]], policy: BreakerPolicy,
 
 
 def endpoint_health(sender: Sender, tenant_id: str, endpoint_ids: Sequence[str], *,
-                    now: Optional[float] = None) -> dict[str, EndpointHealth]:
+                    now: Optional[float] = None,
+                    cache: Optional[TTLCache] = None) -> dict[str, EndpointHealth]:
     """Success rate, latency and breaker state of a tenant's endpoints over the last day.
 
-    Looks at the attempts of each endpoint's latest :data:`HEALTH_SAMPLE` deliveries
-    made in the last day, so the cost is bounded however large the log is.
+    The counts and latencies cover every attempt made in the last day
+    (:meth:`Store.endpoint_attempt_figures`, exact counts, no sample); the breaker state
+    needs only the latest attempts (:meth:`Store.recent_attempts`, bounded by
+    :data:`HEALTH_SAMPLE` deliveries).
 
     Args:
         sender: The sender.
         tenant_id: The tenant; endpoints of other tenants get no figures.
         endpoint_ids: The endpoints.
         now: Unix time (default: now).
+        cache: Reuses each endpoint's day of attempt counts for a while (they take a full
+            read of a busy endpoint's day); the breaker state is always read afresh.
 
     Returns:
         Endpoint id to its health.
     """
     now = time.time() if now is None else now
     since = now - DAY
+    # A delivery attempted in the last day may have been created up to a retry window
+    # before.
+    created_since = since - MAX_RETRY_WINDOW
+    policy = sender.config.breaker
     out: dict[str, EndpointHealth] = {}
     for eid in endpoint_ids:
-        # A delivery attempted in the last day may have been created up to a retry
-        # window before.
-        rows = sender.store.recent_attempts(tenant_id, eid, since,
-                                            created_since=since - MAX_RETRY_WINDOW,
-                                            sample=HEALTH_SAMPLE)
-        answered = sorted(r.latency_ms for r in rows if r.status_code is not None)
-        delivered = sum(1 for r in rows if r.outcome == DELIVERED)
+        def count(eid: str = eid) -> Any:
+            return sender.store.endpoint_attempt_figures(tenant_id, eid, since,
+                                                         created_since=created_since)
+
+        figures = count() if cache is None else cache.get((tenant_id, eid), now, count)
+        latest = sender.store.recent_attempts(tenant_id, eid, since,
+                                              created_since=created_since,
+                                              sample=HEALTH_SAMPLE)
         out[eid] = EndpointHealth(
-            attempts=len(rows), delivered=delivered,
-            success_rate=delivered / len(rows) if rows else None,
-            latency_p50_ms=_percentile(answered, 50), latency_p95_ms=_percentile(answered, 95),
-            breaker=derive_breaker([(r.at, r.outcome) for r in rows],
-                                   sender.config.breaker, now),
-            last_attempt_at=rows[0].at if rows else None)
+            attempts=figures.attempts, delivered=figures.delivered,
+            success_rate=figures.delivered / figures.attempts if figures.attempts else None,
+            latency_p50_ms=figures.latency_p50_ms, latency_p95_ms=figures.latency_p95_ms,
+            breaker=derive_breaker([(r.at, r.outcome) for r in latest], policy, now),
+            last_attempt_at=figures.last_attempt_at)
     return out
 
 
-__all__ = ["DAY", "HEALTH_SAMPLE", "MAX_PAGE", "DeliveryPage", "EndpointHealth",
-           "derive_breaker", "endpoint_health", "id_at", "page_deliveries"]
+def log_figures(sender: Sender, tenant_id: str, *, endpoint_id: Optional[str] = None,
+                event_type: Optional[str] = None,
+                now: Optional[float] = None) -> DeliveryFigures:
+    """The delivery log's figures: what became of the deliveries created in the last
+    :data:`WEEK` (and how many were created in the last :data:`DAY`), their attempts'
+    latency and most common failure, all counted exactly by the store
+    (:meth:`Store.delivery_figures`).
+
+    Args:
+        sender: The sender.
+        tenant_id: The tenant; no other tenant's delivery is counted.
+        endpoint_id: Only this endpoint's deliveries (the log's endpoint filter).
+        event_type: Only this type (the log's event type filter).
+        now: Unix time (default: now).
+
+    Returns:
+        The figures.
+    """
+    now = time.time() if now is None else now
+    return sender.store.delivery_figures(tenant_id, now - WEEK, now, endpoint_id=endpoint_id,
+                                         event_type=event_type, recent_since=now - DAY)
+
+
+class TTLCache:
+    """Results kept for :attr:`ttl` seconds by key (thread-safe, at most :attr:`size`).
+
+    Args:
+        ttl: Seconds a result is reused.
+        size: Most results kept (the oldest dropped first).
+    """
+
+    def __init__(self, ttl: float = 60.0, size: int = 1000) -> None:
+        self.ttl, self.size = ttl, size
+        self._items: dict[Any, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, now: float, compute: Callable[[], Any]) -> Any:
+        """The result for ``key`` computed less than :attr:`ttl` seconds before ``now``,
+        or ``compute()`` (then kept)."""
+        with self._lock:
+            hit = self._items.get(key)
+        if hit is not None and 0 <= now - hit[0] < self.ttl:
+            return hit[1]
+        fresh = compute()
+        with self._lock:
+            self._items.pop(key, None)
+            self._items[key] = (now, fresh)
+            while len(self._items) > self.size:
+                del self._items[next(iter(self._items))]
+        return fresh
+
+
+class FiguresCache:
+    """The delivery log's figures, kept for a short while per tenant and filter.
+
+    Paging through the log, or the page reloading, then costs nothing for the figures;
+    a figure is at most :attr:`ttl` seconds old (the page says as of when). Thread-safe;
+    holds at most :attr:`size` entries, dropping the oldest.
+
+    Args:
+        ttl: Seconds a result is reused.
+        size: Most results kept.
+    """
+
+    def __init__(self, ttl: float = 60.0, size: int = 1000) -> None:
+        self.ttl, self.size = ttl, size
+        self._items: dict[tuple[str, Optional[str], Optional[str]], DeliveryFigures] = {}
+        self._lock = threading.Lock()
+
+    def get(self, sender: Sender, tenant_id: str, *, endpoint_id: Optional[str] = None,
+            event_type: Optional[str] = None, now: Optional[float] = None) -> DeliveryFigures:
+        """:func:`log_figures`, reused while younger than :attr:`ttl`.
+
+        Args:
+            sender: The sender.
+            tenant_id: The tenant (part of the key: one tenant never sees another's).
+            endpoint_id: The log's endpoint filter.
+            event_type: The log's event type filter.
+            now: Unix time (default: now).
+
+        Returns:
+            The figures, computed at most :attr:`ttl` seconds before ``now``.
+        """
+        now = time.time() if now is None else now
+        key = (tenant_id, endpoint_id, event_type)
+        with self._lock:
+            hit = self._items.get(key)
+        if hit is not None and 0 <= now - hit.until < self.ttl:
+            return hit
+        fresh = log_figures(sender, tenant_id, endpoint_id=endpoint_id, event_type=event_type,
+                            now=now)
+        with self._lock:
+            self._items.pop(key, None)
+            self._items[key] = fresh
+            while len(self._items) > self.size:
+                del self._items[next(iter(self._items))]
+        return fresh
+
+
+__all__ = [
+    "DAY",
+    "HEALTH_SAMPLE",
+    "MAX_PAGE",
+    "WEEK",
+    "DeliveryFigures",
+    "DeliveryPage",
+    "EndpointHealth",
+    "FiguresCache",
+    "TTLCache",
+    "derive_breaker",
+    "endpoint_health",
+    "id_at",
+    "log_figures",
+    "page_deliveries",
+]

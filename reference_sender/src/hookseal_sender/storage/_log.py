@@ -17,6 +17,40 @@ from .base import DeliveryPage
 
 #: Slack between an id's embedded time and the row's ``created_at``.
 ID_SLACK = 60.0
+#: Hex digits of the millisecond time at the start of an id, after its ``kind_`` prefix.
+_TIME_DIGITS = 12
+_HEX = "0123456789abcdef"
+
+
+def prefix_end(prefix: str) -> Optional[str]:
+    """An upper bound (excluded) of the ids that start with ``prefix`` (``[a-z0-9_]``),
+    made of letters and digits only so that it holds under any collation, or ``None``
+    when there is none."""
+    body = prefix
+    while body:
+        last = body[-1]
+        if last in "z_":  # nothing follows it (an id's "_" only ever follows its kind)
+            body = body[:-1]
+            continue
+        bump = "a" if last == "9" else chr(ord(last) + 1)
+        return body[:-1] + bump
+    return None
+
+
+def id_time_span(prefix: str) -> Optional[tuple[float, float]]:
+    """The creation times (Unix seconds) an id starting with ``prefix`` can carry, or
+    ``None`` when the prefix holds no time digits (or what follows ``_`` is not hex).
+
+    Args:
+        prefix: ``evt_018c2`` ... (``kind_`` then up to 12 hex digits of milliseconds).
+    """
+    _, sep, digits = prefix.partition("_")
+    digits = digits[:_TIME_DIGITS]
+    if not sep or not digits or any(c not in _HEX for c in digits):
+        return None
+    low = int(digits.ljust(_TIME_DIGITS, "0"), 16) / 1000.0
+    high = (int(digits.ljust(_TIME_DIGITS, "f"), 16) + 1) / 1000.0
+    return low, high
 
 
 class DeliveryLog(Connections):
@@ -51,6 +85,10 @@ class DeliveryLog(Connections):
             ]
             payload = self._read("SELECT payload FROM events WHERE id = ?", [d.event_id])
             d.payload = payload[0][0] if payload else None
+            original = self._read("SELECT payload FROM event_revisions WHERE event_id = ?"
+                                  " ORDER BY id LIMIT 1", [d.event_id])
+            if original:
+                d.corrected, d.original_payload = True, original[0][0]
         return d
 
     def _filter(self, tenant_id: Optional[str], flt: DeliveryFilter) -> tuple[str, list[Any]]:
@@ -66,6 +104,9 @@ class DeliveryLog(Connections):
         if flt.event_type:
             conds.append("d.event_type = ?")
             params.append(flt.event_type)
+        if flt.event_id:
+            conds.append("d.event_id = ?")
+            params.append(flt.event_id)
         if flt.status:
             clause, vals = self._in(STATUS, flt.status)
             conds.append(clause)
@@ -76,6 +117,25 @@ class DeliveryLog(Connections):
         if flt.until is not None:
             conds.append("d.created_at < ?")
             params.append(flt.until)
+        for column, prefix in (("d.id", flt.id_prefix), ("d.event_id", flt.event_id_prefix)):
+            if prefix:
+                # substr decides (no LIKE wildcards, no collation); the range lets the
+                # index find the rows.
+                conds.append(f"substr({column}, 1, ?) = ?")
+                params += [len(prefix), prefix]
+                conds.append(f"{column} >= ?")
+                params.append(prefix)
+                upper = prefix_end(prefix)
+                if upper is not None:
+                    conds.append(f"{column} < ?")
+                    params.append(upper)
+        if flt.event_id_prefix:
+            # A delivery is created with its event, so both ids begin with the same time:
+            # the event id's time digits bound the delivery ids to look at.
+            span = id_time_span(flt.event_id_prefix)
+            if span is not None:
+                conds.append("d.id >= ? AND d.id < ?")
+                params += [id_at("dlv", span[0] - ID_SLACK), id_at("dlv", span[1] + ID_SLACK)]
         return " AND ".join(conds) or "1=1", params
 
     def list_deliveries(
@@ -120,14 +180,14 @@ class DeliveryLog(Connections):
         Returns:
             The page and the cursors around it.
         """
-        where, params = self._filter(tenant_id, flt)
-        # Ids begin with their creation time: bound the index range, not just the rows.
-        if flt.since is not None:
-            where += " AND d.id >= ?"
-            params.append(id_at("dlv", flt.since - ID_SLACK))
-        if flt.until is not None:
-            where += " AND d.id < ?"
-            params.append(id_at("dlv", flt.until + ID_SLACK))
+        return self._page(tenant_id, flt, limit=limit, before=before, after=after)
+
+    def _page(
+        self, tenant_id: Optional[str], flt: DeliveryFilter, *, limit: int,
+        before: Optional[str], after: Optional[str],
+    ) -> DeliveryPage:
+        """:meth:`page_deliveries`, within a tenant or (``None``) across all of them."""
+        where, params = self._id_range(*self._filter(tenant_id, flt), flt)
         if after:
             rows = self._read(f"SELECT {DELIVERY_SELECT} FROM {JOINED} WHERE {where}"
                               " AND d.id > ? ORDER BY d.id ASC LIMIT ?",
@@ -145,6 +205,56 @@ class DeliveryLog(Connections):
         older = page[-1].id if len(rows) > limit else None
         newer = page[0].id if before and page else None
         return DeliveryPage(page, older, newer)
+
+    @staticmethod
+    def _id_range(where: str, params: list[Any],
+                  flt: DeliveryFilter) -> tuple[str, list[Any]]:
+        """Bound a time range's id range too: ids begin with their creation time, so the
+        primary key's index is scanned over the range only, not the whole log."""
+        if flt.since is not None:
+            where += " AND d.id >= ?"
+            params.append(id_at("dlv", flt.since - ID_SLACK))
+        if flt.until is not None:
+            where += " AND d.id < ?"
+            params.append(id_at("dlv", flt.until + ID_SLACK))
+        return where, params
+
+    def search_deliveries(
+        self, tenant_id: Optional[str], flt: DeliveryFilter, *, limit: int = 50,
+        before: Optional[str] = None, after: Optional[str] = None,
+    ) -> DeliveryPage:
+        """:meth:`page_deliveries` for the operator: one tenant's, or every tenant's.
+
+        Args:
+            tenant_id: The tenant, or ``None`` for all of them.
+            flt: Filters.
+            limit: Page size.
+            before: Cursor: deliveries older than this id.
+            after: Cursor: deliveries newer than this id.
+
+        Returns:
+            The page and the cursors around it.
+        """
+        return self._page(tenant_id, flt, limit=limit, before=before, after=after)
+
+    def select_for_replay(self, tenant_id: Optional[str], flt: DeliveryFilter,
+                          limit: int) -> list[tuple[str, str]]:
+        """``(delivery_id, tenant_id)`` of the deliveries matching a filter, oldest first,
+        in one tenant or (``None``) across all of them.
+
+        Args:
+            tenant_id: The tenant, or ``None``.
+            flt: Filters.
+            limit: Most rows.
+
+        Returns:
+            The rows.
+        """
+        where, params = self._filter(tenant_id, flt)
+        where, params = self._id_range(where, params, flt)
+        return [(r[0], r[1]) for r in self._read(
+            f"SELECT d.id, d.tenant_id FROM {JOINED} WHERE {where} ORDER BY d.id LIMIT ?",
+            [*params, limit])]
 
     def select_ids(self, tenant_id: str, flt: DeliveryFilter, limit: int) -> list[str]:
         """Ids of a tenant's deliveries matching a filter, oldest first.

@@ -102,7 +102,10 @@ class Retention(Connections):
                     break
                 last = ids[-1]
                 clause, vals = self._in("id", ids)
+                revisions, rvals = self._in("event_id", ids)
                 with self.transaction() as tx:
                     self._exec(tx, f"DELETE FROM events WHERE {clause}", vals)
+                    # The bodies a corrected event replaced go with it.
+                    self._exec(tx, f"DELETE FROM event_revisions WHERE {revisions}", rvals)
         finally:
             conn.execute("DROP TABLE IF EXISTS hookseal_purge_events")

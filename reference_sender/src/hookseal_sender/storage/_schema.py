@@ -137,9 +137,59 @@ CREATE TABLE IF NOT EXISTS audit_log (
     at {REAL} NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_tenant ON audit_log (tenant_id, id);
+-- Owner alerts (owner_watch.py): one row per (kind, subject) holding its latest episode,
+-- so an owner is told once per episode by whichever process sees it first.
+CREATE TABLE IF NOT EXISTS owner_alerts (
+    kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    tenant_id TEXT NOT NULL,
+    episode TEXT NOT NULL,
+    opened_at {REAL} NOT NULL,
+    closed_at {REAL},
+    PRIMARY KEY (kind, subject)
+);
+-- When each endpoint was last attempted and last delivered to, kept past the retention
+-- purge (the 90-day stale check needs more history than the log keeps).
+CREATE TABLE IF NOT EXISTS endpoint_activity (
+    endpoint_id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    first_seen {REAL} NOT NULL,
+    last_attempted_at {REAL},
+    last_delivered_at {REAL}
+);
+-- Corrections of an event's data (replay with a corrected payload): each row keeps the
+-- body the event had before that correction (events.payload holds the current one).
+CREATE TABLE IF NOT EXISTS event_revisions (
+    id TEXT PRIMARY KEY,
+    event_id TEXT NOT NULL,
+    tenant_id TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at {REAL} NOT NULL
+);
+CREATE INDEX IF NOT EXISTS event_revisions_event ON event_revisions (event_id, id);
+-- The admin console's background jobs (bulk replays): progress, and a stop request.
+CREATE TABLE IF NOT EXISTS admin_jobs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    params TEXT NOT NULL,
+    total INTEGER NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0,
+    replayed INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL,
+    stop_requested INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    created_at {REAL} NOT NULL,
+    updated_at {REAL} NOT NULL
+);
 """
 
 
+# Lines of a CREATE TABLE that are table constraints, not columns.
+_CONSTRAINTS = ("PRIMARY KEY", "UNIQUE", "FOREIGN KEY", "CHECK", "CONSTRAINT")
 _TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+) \((.*?)\n\);", re.S)
 
 
@@ -157,7 +207,7 @@ def table_columns(schema: str) -> dict[str, list[tuple[str, str]]]:
         cols: list[tuple[str, str]] = []
         for raw in body.splitlines():
             line = raw.strip().rstrip(",")
-            if line and not line.startswith("--"):
+            if line and not line.startswith("--") and not line.startswith(_CONSTRAINTS):
                 col, _, definition = line.partition(" ")
                 cols.append((col, definition))
         tables[name] = cols

@@ -10,7 +10,11 @@
 - :mod:`._replay`: replay and cancel;
 - :mod:`._stats`: aggregate reads (endpoint health, the periodic review);
 - :mod:`._retention`: purging what the retention period lets go;
-- :mod:`._audit`: the audit log.
+- :mod:`._audit`: the audit log;
+- :mod:`._backfill`: events written with their own ids, each at most once;
+- :mod:`._owner_alerts`: owner alert episodes, recent attempts, endpoint activity.
+- :mod:`._corrections`: corrected events and the bodies they replaced;
+- :mod:`._jobs`: the admin console's background jobs.
 
 Column lists and row converters they share live in :mod:`._columns`.
 """
@@ -18,7 +22,11 @@ Column lists and row converters they share live in :mod:`._columns`.
 from __future__ import annotations
 
 from ._audit import Audit
+from ._backfill import Backfill
+from ._corrections import Corrections
 from ._endpoints import Endpoints
+from ._jobs import Jobs
+from ._owner_alerts import OwnerAlerts
 from ._queue import Queue
 from ._replay import ReplayAndCancel
 from ._retention import Retention
@@ -26,7 +34,8 @@ from ._schema import SCHEMA, Schema
 from ._stats import Aggregates
 
 
-class SQLStore(Schema, Endpoints, Queue, ReplayAndCancel, Aggregates, Retention, Audit):
+class SQLStore(Schema, Endpoints, Backfill, Queue, ReplayAndCancel, Aggregates, Retention, Audit,
+               OwnerAlerts, Corrections, Jobs):
     """A :class:`~hookseal_sender.storage.base.Store` over a DB-API connection per thread;
     dialects (:class:`~hookseal_sender.storage.SQLiteStore`,
     :class:`~hookseal_sender.storage.PostgresStore`) override the hooks of

@@ -17,6 +17,7 @@ from ..models import (
     Endpoint,
     EndpointKey,
 )
+from ..records import AdminJob, EventRevision, StoredEvent
 
 #: Deliveries one purge transaction deletes (with their attempts) by default.
 PURGE_BATCH_SIZE = 5_000
@@ -63,6 +64,76 @@ class AttemptSample(NamedTuple):
 
 
 @dataclass(frozen=True)
+class AttemptFigures:
+    """Exact counts and latency of a set of attempts (no sampling).
+
+    Attributes:
+        attempts: Attempts counted.
+        delivered: Of those, answered 2xx (outcome ``delivered``).
+        answered: Of those, answered with any HTTP status (the latency figures' base).
+        latency_p50_ms: Median latency of the answered attempts, or ``None``.
+        latency_p95_ms: 95th percentile latency of the answered attempts, or ``None``.
+        last_attempt_at: Unix time of the latest attempt counted, or ``None``.
+    """
+
+    attempts: int
+    delivered: int
+    answered: int
+    latency_p50_ms: Optional[float]
+    latency_p95_ms: Optional[float]
+    last_attempt_at: Optional[float]
+
+
+@dataclass(frozen=True)
+class FailureCount:
+    """The most common way attempts failed.
+
+    Attributes:
+        status_code: The HTTP status answered, or ``None`` when nothing answered.
+        error: The error recorded (``timeout``, ...) when nothing answered, else ``None``.
+        attempts: How many failed attempts ended this way.
+    """
+
+    status_code: Optional[int]
+    error: Optional[str]
+    attempts: int
+
+
+@dataclass(frozen=True)
+class DeliveryFigures:
+    """What became of a tenant's deliveries created in a period (see
+    :meth:`Statistics.delivery_figures`).
+
+    Attributes:
+        since: Start of the period (included).
+        until: End of the period (excluded).
+        deliveries: Deliveries created in the period.
+        recent_since: Start of the shorter period counted in :attr:`recent`, or ``None``.
+        recent: Of :attr:`deliveries`, those created at or after :attr:`recent_since`.
+        delivered_first: Delivered on their first attempt (one attempt in all).
+        delivered_retried: Delivered after more than one attempt.
+        failed: Failed or dead-lettered (given up on).
+        in_progress: Pending or being delivered now.
+        cancelled: Cancelled before they were delivered.
+        attempts: The attempts made for these deliveries, counted exactly.
+        top_failure: The most common failure among those attempts, or ``None``.
+    """
+
+    since: float
+    until: float
+    deliveries: int
+    recent_since: Optional[float]
+    recent: int
+    delivered_first: int
+    delivered_retried: int
+    failed: int
+    in_progress: int
+    cancelled: int
+    attempts: AttemptFigures
+    top_failure: Optional[FailureCount]
+
+
+@dataclass(frozen=True)
 class TenantCounts:
     """A tenant's deliveries created in a period, by what became of them.
 
@@ -77,6 +148,60 @@ class TenantCounts:
     deliveries: int
     delivered: int
     dead_lettered: int
+
+
+class BackfillRow(NamedTuple):
+    """One event for :meth:`Store.backfill_events`, already validated.
+
+    Attributes:
+        event_id: Its own id (kept: the primary key that makes a backfill idempotent).
+        tenant_id: The tenant whose subscribed endpoints receive it.
+        event_type: The event type.
+        payload: The envelope (JSON text) every delivery sends.
+        created: Unix time the event was created (kept from the source).
+    """
+
+    event_id: str
+    tenant_id: str
+    event_type: str
+    payload: str
+    created: float
+
+
+class EndpointAttempts(NamedTuple):
+    """An endpoint's attempts in a period (:meth:`Store.recent_attempts_by_endpoint`).
+
+    Attributes:
+        tenant_id: The tenant.
+        endpoint_id: The endpoint.
+        attempts: Attempts made.
+        failures: Of those, not delivered.
+        last_attempt_at: The newest attempt's time.
+        last_delivered_at: The newest delivered attempt's time, or ``None``.
+    """
+
+    tenant_id: str
+    endpoint_id: str
+    attempts: int
+    failures: int
+    last_attempt_at: float
+    last_delivered_at: Optional[float]
+
+
+class StaleEndpoint(NamedTuple):
+    """An endpoint attempted but not delivered to for a long time.
+
+    Attributes:
+        endpoint_id: The endpoint.
+        tenant_id: The tenant.
+        last_attempted_at: Its newest attempt's time.
+        last_delivered_at: Its newest delivery's time, or ``None`` if none was seen.
+    """
+
+    endpoint_id: str
+    tenant_id: str
+    last_attempted_at: float
+    last_delivered_at: Optional[float]
 
 
 class Statistics(abc.ABC):
@@ -114,6 +239,21 @@ class Statistics(abc.ABC):
     @abc.abstractmethod
     def newest_key_times(self) -> dict[str, float]:
         """Endpoint id to when its newest key was created (endpoints with keys)."""
+
+    @abc.abstractmethod
+    def endpoint_attempt_figures(
+        self, tenant_id: str, endpoint_id: str, since: float, *, created_since: float,
+    ) -> AttemptFigures:
+        """Every attempt to a tenant's endpoint made since ``since`` (of deliveries created
+        since ``created_since``), counted exactly: how many, how many delivered, latency."""
+
+    @abc.abstractmethod
+    def delivery_figures(
+        self, tenant_id: str, since: float, until: float, *, endpoint_id: Optional[str] = None,
+        event_type: Optional[str] = None, recent_since: Optional[float] = None,
+    ) -> DeliveryFigures:
+        """What became of a tenant's deliveries created in the period (optionally of one
+        endpoint or event type), their attempts' latency and most common failure."""
 
 
 class Store(Statistics):
@@ -336,9 +476,110 @@ class Store(Statistics):
     def list_audit(self, tenant_id: str, limit: int = 100) -> list[AuditEntry]:
         """A tenant's audit log, newest first."""
 
+    # backfill ---------------------------------------------------------------
+    @abc.abstractmethod
+    def backfill_events(
+        self, rows: Sequence[BackfillRow], now: float,
+    ) -> list[Optional[list[tuple[str, str]]]]:
+        """Insert each event unless its id is stored, with deliveries (due ``now``) to its
+        tenant's subscribed endpoints, in one transaction; per row the
+        ``(delivery_id, endpoint_id)`` pairs written or ``None`` if it was there."""
+
+    @abc.abstractmethod
+    def stored_event_ids(self, event_ids: Sequence[str]) -> set[str]:
+        """Which of these event ids are stored already."""
+
+    @abc.abstractmethod
+    def subscriber_counts(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """How many endpoints an event of each ``(tenant, type)`` would go to now."""
+
+    # owner alerts -----------------------------------------------------------
+    @abc.abstractmethod
+    def open_owner_alert(self, kind: str, subject: str, tenant_id: str, episode: str,
+                         now: float) -> bool:
+        """Open an alert episode unless it is open; ``True`` for exactly one caller."""
+
+    @abc.abstractmethod
+    def close_owner_alert(self, kind: str, subject: str, now: float) -> bool:
+        """End an open alert episode; returns whether one was open."""
+
+    @abc.abstractmethod
+    def open_owner_alerts(self, kind: str) -> list[tuple[str, str, str]]:
+        """``(subject, tenant_id, episode)`` of the open episodes of an alert."""
+
+    @abc.abstractmethod
+    def attempt_id_before(self, since: float) -> int:
+        """A row id after which the attempts are those made since ``since`` (attempts are
+        written in about the order they are made); 0 if none is older."""
+
+    @abc.abstractmethod
+    def recent_attempts_by_endpoint(self, after_id: int, since: float) -> list[EndpointAttempts]:
+        """Per endpoint, all tenants: attempts made since ``since`` with a row id above
+        ``after_id`` (operator tooling)."""
+
+    @abc.abstractmethod
+    def record_endpoint_activity(self, rows: Sequence[EndpointAttempts], now: float) -> None:
+        """Move endpoints' last-attempted and last-delivered times forward."""
+
+    @abc.abstractmethod
+    def stale_endpoints(self, before: float) -> list[StaleEndpoint]:
+        """Active endpoints attempted but not delivered to since ``before`` (tracked,
+        created and last changed before it)."""
+    # operator tooling (the admin console) ----------------------------------
+    @abc.abstractmethod
+    def search_deliveries(
+        self, tenant_id: Optional[str], flt: DeliveryFilter, *, limit: int = 50,
+        before: Optional[str] = None, after: Optional[str] = None,
+    ) -> DeliveryPage:
+        """A page of deliveries as :meth:`page_deliveries` gives, of one tenant or, with
+        ``tenant_id=None``, of every tenant (operator tooling only: never reachable by a
+        customer)."""
+
+    @abc.abstractmethod
+    def select_for_replay(self, tenant_id: Optional[str], flt: DeliveryFilter,
+                          limit: int) -> list[tuple[str, str]]:
+        """``(delivery_id, tenant_id)`` of the deliveries matching a filter, oldest first,
+        of one tenant or every tenant (``None``; operator tooling only)."""
+
+    @abc.abstractmethod
+    def get_event(self, tenant_id: str, event_id: str) -> Optional[StoredEvent]:
+        """One of a tenant's events as stored (body corrected if it was), or ``None``."""
+
+    @abc.abstractmethod
+    def correct_event(self, tenant_id: str, event_id: str, payload: str,
+                      revision_id: str, actor: str, reason: str, now: float) -> bool:
+        """Replace a tenant's event body, keeping the replaced body as a revision, in one
+        transaction; returns whether the tenant has the event."""
+
+    @abc.abstractmethod
+    def event_revisions(self, tenant_id: str, event_id: str) -> list[EventRevision]:
+        """The bodies a tenant's event had before each correction, oldest first."""
+
+    @abc.abstractmethod
+    def insert_job(self, job: AdminJob) -> None:
+        """Record a new admin job."""
+
+    @abc.abstractmethod
+    def get_job(self, job_id: str) -> Optional[AdminJob]:
+        """One admin job, or ``None``."""
+
+    @abc.abstractmethod
+    def list_jobs(self, limit: int = 20) -> list[AdminJob]:
+        """The newest admin jobs first."""
+
+    @abc.abstractmethod
+    def update_job(self, job_id: str, *, done: int, replayed: int, status: str,
+                   now: float, error: Optional[str] = None) -> None:
+        """Record an admin job's progress or end."""
+
+    @abc.abstractmethod
+    def request_job_stop(self, job_id: str, now: float) -> bool:
+        """Ask a running admin job to stop; returns whether one was running."""
+
     def maintenance(self) -> None:
         """Periodic housekeeping run by workers off the enqueue path (default: none)."""
 
 
-__all__ = ["MAX_PURGE_BATCH_SIZE", "PURGE_BATCH_SIZE", "AttemptSample", "DeliveryPage",
-           "PeriodAttempt", "PurgeProgress", "Statistics", "Store", "TenantCounts"]
+__all__ = ["MAX_PURGE_BATCH_SIZE", "PURGE_BATCH_SIZE", "AttemptSample", "BackfillRow",
+           "DeliveryPage", "EndpointAttempts", "PeriodAttempt", "PurgeProgress",
+           "StaleEndpoint", "Statistics", "Store", "TenantCounts"]
