@@ -73,7 +73,7 @@ def delivery_json(d: Delivery) -> dict[str, Any]:
 
 
 #: The optional features (contract 4.2-4.6) this adapter's sender implements.
-FEATURES = ("auth_static", "auth_oauth", "auth_mtls", "proxy", "traceparent")
+FEATURES = ("auth_static", "auth_oauth", "auth_mtls", "ordering", "proxy", "traceparent")
 
 
 class ConformanceAdapter:
