@@ -80,3 +80,15 @@ def test_clearing_and_setting_one_option_at_once_is_refused(cli) -> None:  # typ
     eid = re.search(r"ep_[0-9a-f]+", out).group(0)  # type: ignore[union-attr]
     code, out = cli("endpoints", "update", eid, "--rate-limit", "3", "--no-rate-limit")
     assert code == 1 and "invalid_request" in out
+
+
+def test_batch_and_ordering_options(cli) -> None:  # type: ignore[no-untyped-def]
+    code, out = cli("endpoints", "add", "http://127.0.0.1:9/h", "--allow-local",
+                    "--batch", '{"max_events": 50}', "--ordering", "per_key")
+    assert code == 0, out
+    assert "batches: up to 50 events, 1048576 bytes, 30 s" in out and "ordering: per_key" in out
+    eid = re.search(r"ep_[0-9a-f]+", out).group(0)  # type: ignore[union-attr]
+    assert cli("endpoints", "update", eid, "--batch", '{"max_events": 5000}')[0] == 1
+    assert cli("endpoints", "update", eid, "--batch", "{bad")[0] == 1
+    code, out = cli("endpoints", "update", eid, "--no-batch", "--no-ordering")
+    assert code == 0 and "batches:" not in out and "ordering:" not in out

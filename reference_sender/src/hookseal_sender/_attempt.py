@@ -148,6 +148,8 @@ class AttemptRunner:
             if cached.endpoint.redact:  # after the pinned version's derivation
                 body = redact_payload(body.decode("utf-8"),
                                       cached.endpoint.redact).encode("utf-8")
+            if c.sequence is not None:  # ordered endpoints: the envelope's "sequence"
+                body = body[:-1] + b',"sequence":%d}' % c.sequence
             headers = signer.sign(body, timestamp=int(started), msg_id=c.event_id,
                                   event_type=c.event_type)
             headers["Content-Type"] = "application/json"

@@ -20,8 +20,9 @@ def add_option_arguments(parser: argparse.ArgumentParser, *, update: bool = Fals
 
     Args:
         parser: The subcommand's parser.
-        update: Also add the ``--no-filter``, ``--no-headers``, ``--no-redact`` and
-            ``--no-rate-limit`` flags that clear an option.
+        update: Also add the ``--no-filter``, ``--no-headers``, ``--no-redact``,
+            ``--no-rate-limit``, ``--no-batch`` and ``--no-ordering`` flags that clear an
+            option.
     """
     parser.add_argument("--filter", metavar="JSON",
                         help='a filter over the envelope, e.g. \'{"/data/invoice/total/amount":'
@@ -34,8 +35,14 @@ def add_option_arguments(parser: argparse.ArgumentParser, *, update: bool = Fals
                              "(repeatable" + ("; replaces all of them" if update else "") + ")")
     parser.add_argument("--rate-limit", type=float, metavar="N",
                         help="most deliveries per second to the endpoint")
+    parser.add_argument("--batch", metavar="JSON",
+                        help='deliver in batches: \'{}\' for the defaults (100 events, 1 MiB, '
+                             '30 s), or e.g. \'{"max_events": 50, "max_wait": 5}\'')
+    parser.add_argument("--ordering", choices=["per_key"],
+                        help="deliver events that share their type's ordering key one at a "
+                             "time, in order, with a sequence number")
     if update:
-        for name in ("filter", "headers", "redact", "rate-limit"):
+        for name in ("filter", "headers", "redact", "rate-limit", "batch", "ordering"):
             parser.add_argument(f"--no-{name}", action="store_true",
                                 help=f"remove the endpoint's {name.replace('-', ' ')}")
 
@@ -70,8 +77,16 @@ def options_from_args(args: argparse.Namespace) -> dict[str, Any]:
         options["redact"] = list(args.redact)
     if args.rate_limit is not None:
         options["rate_limit"] = args.rate_limit
+    if args.batch is not None:
+        try:
+            options["batch"] = json.loads(args.batch)
+        except ValueError as exc:
+            raise InvalidRequestError(f"--batch is not JSON: {exc}") from None
+    if args.ordering is not None:
+        options["ordering"] = args.ordering
     for flag, option in (("no_filter", "filter"), ("no_headers", "headers"),
-                         ("no_redact", "redact"), ("no_rate_limit", "rate_limit")):
+                         ("no_redact", "redact"), ("no_rate_limit", "rate_limit"),
+                         ("no_batch", "batch"), ("no_ordering", "ordering")):
         if getattr(args, flag, False):
             if option in options:
                 raise InvalidRequestError(f"--{flag.replace('_', '-')} and a new {option} "
@@ -98,4 +113,9 @@ def describe_options(ep: Endpoint) -> list[str]:
         lines.append("redacted: " + ", ".join(ep.redact))
     if ep.rate_limit is not None:
         lines.append(f"rate limit: {ep.rate_limit:g} per second")
+    if ep.batch is not None:
+        lines.append(f"batches: up to {ep.batch['max_events']:.0f} events, "
+                     f"{ep.batch['max_bytes']:.0f} bytes, {ep.batch['max_wait']:g} s")
+    if ep.ordering is not None:
+        lines.append(f"ordering: {ep.ordering}")
     return lines

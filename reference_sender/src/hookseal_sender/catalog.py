@@ -27,7 +27,7 @@ from ._suggest import unknown
 from .errors import ConfigError, InvalidPayloadError
 
 __all__ = ["PING_TYPE", "SenderCatalog", "Validator", "event_catalog", "no_validation",
-           "sender_catalog", "validate_event"]
+           "ordering_value", "sender_catalog", "validate_event"]
 
 #: A validator: ``(event_type, data) -> schema version``; raises :class:`InvalidPayloadError`.
 Validator = Callable[[str, Any], int]
@@ -50,6 +50,7 @@ class SenderCatalog:
         self.catalog = catalog
         self._fast: dict[str, tuple[int, Optional[Any]]] = {}
         self._fast_versions: dict[str, Optional[Any]] = {}
+        self._ordering_keys: dict[str, Optional[str]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -91,6 +92,19 @@ class SenderCatalog:
                         "sunsets": {str(lc.version): lc.sunset.isoformat()
                                     for lc in served if lc.sunset}})
         return out
+
+    def ordering_value(self, event_type: str, data: Any) -> Optional[str]:
+        """The value of ``event_type``'s ordering key in ``data`` (contract 4.5), or
+        ``None`` when this catalog declares none for the type (or does not have it).
+
+        Args:
+            event_type: The event type.
+            data: The event's current-version data (validated).
+
+        Returns:
+            The value as text (strings as they are, other scalars as JSON), or ``None``.
+        """
+        return _ordering_value(self.catalog, self._ordering_keys, event_type, data)
 
     def knows(self, event_type: str) -> bool:
         """Whether the catalog has ``event_type``.
@@ -305,3 +319,39 @@ def no_validation(event_type: str, data: Any) -> int:
     if not isinstance(data, dict):
         raise InvalidPayloadError("data must be a JSON object")
     return 1
+
+
+def _ordering_value(catalog: Any, keys: dict[str, Optional[str]], event_type: str,
+                    data: Any) -> Optional[str]:
+    """The value of ``event_type``'s ordering key in ``data``, the key's pointer looked up
+    once per type in ``keys``; ``None`` for a type without a key (or not in the catalog)."""
+    if event_type not in keys:
+        from hookseal_catalog.errors import CatalogError
+        from hookseal_catalog.ordering import ordering_key
+
+        try:
+            keys[event_type] = ordering_key(catalog, event_type)
+        except CatalogError:  # a type outside the catalog (sent with no_validation)
+            keys[event_type] = None
+    if keys[event_type] is None or not isinstance(data, dict):
+        return None
+    from hookseal_catalog.ordering import ordering_value as catalog_value
+
+    try:
+        return catalog_value(catalog, event_type, data)
+    except Exception:  # data the catalog's validator did not check (no_validation)
+        return None
+
+
+def ordering_value(event_type: str, data: Any) -> Optional[str]:
+    """The value of ``event_type``'s ordering key in ``data`` in the sample catalog (see
+    :meth:`SenderCatalog.ordering_value`).
+
+    Args:
+        event_type: The event type.
+        data: The event's current-version data.
+
+    Returns:
+        The value as text (strings as they are, other scalars as JSON), or ``None``.
+    """
+    return sender_catalog().ordering_value(event_type, data)

@@ -34,7 +34,8 @@ __all__ = ["Adapter", "ConformanceAdapter", "delivery_json", "main", "serve"]
 
 #: The optional features of ADAPTER.md the reference sender implements (``hello``).
 FEATURES = ("auth_mtls", "auth_oauth", "auth_static", "batches", "filters", "headers",
-            "idempotency", "proxy", "rate_limit", "redaction", "traceparent", "versions")
+            "idempotency", "ordering", "proxy", "rate_limit", "redaction", "traceparent",
+            "versions")
 
 Response = dict[str, Any]
 

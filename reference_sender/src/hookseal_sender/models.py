@@ -252,6 +252,8 @@ class Claimed:
         round_attempts: Attempts in this round before this one.
         payload: The body to send.
         endpoint_version: The endpoint's version at claim time.
+        sequence: Its number among its endpoint's events of one ordering key (ordered
+            endpoints only; sent as the envelope's ``sequence``), or ``None``.
     """
 
     id: str
@@ -263,6 +265,7 @@ class Claimed:
     payload: str
     endpoint_version: int
     event_id: str
+    sequence: Optional[int] = None
 
 
 @dataclass

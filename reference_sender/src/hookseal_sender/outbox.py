@@ -6,12 +6,12 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import orjson
 
 from ._idempotency import fingerprint, repeated
-from .catalog import Validator, validate_event
+from .catalog import Validator, ordering_value, validate_event
 from .errors import InvalidPayloadError
 from .models import new_id
 from .storage.base import Store
@@ -98,6 +98,7 @@ def enqueue(
     endpoint_ids: Optional[Sequence[str]] = None, now: Optional[float] = None,
     livemode: bool = True, idempotency_key: Optional[str] = None,
     idempotency_retention: float = 24 * 3600.0,
+    ordering: Callable[[str, Any], Optional[str]] = ordering_value,
 ) -> EnqueueResult:
     """Validate an event, then write it and one delivery per subscribed endpoint at once.
 
@@ -118,6 +119,8 @@ def enqueue(
             caller, see ``_inputs.check_idempotency_key``); if an earlier send holds it,
             nothing is written and that send's event is the answer.
         idempotency_retention: Seconds a key is held; an older one is taken over.
+        ordering: The value of the type's ordering key in ``data`` (contract 4.5), or
+            ``None``: the sender's catalog's (default: the sample's).
 
     Returns:
         The event id and its deliveries (``replayed`` if an earlier send's).
@@ -130,29 +133,37 @@ def enqueue(
     ts = time.time() if now is None else now
     event_id = new_id("evt")
     payload = envelope(event_id, event_type, data, ts, version=version, livemode=livemode)
+    order_key = ordering(event_type, data)
     if idempotency_key is not None:
         return _enqueue_once(store, tenant_id, event_type, data, event_id, payload, ts, conn,
-                             endpoint_ids, idempotency_key, idempotency_retention)
+                             endpoint_ids, idempotency_key, idempotency_retention, order_key)
     with store.transaction(conn) as c:
         deliveries = _insert(store, c, tenant_id, event_type, event_id, payload, ts,
-                             endpoint_ids)
+                             endpoint_ids, order_key)
     return EnqueueResult(event_id=event_id, deliveries=deliveries, payload=payload)
 
 
 def _insert(store: Store, c: Any, tenant_id: str, event_type: str, event_id: str, payload: str,
-            ts: float, endpoint_ids: Optional[Sequence[str]]) -> list[tuple[str, str]]:
-    """Write the event and its deliveries in the open transaction ``c``."""
+            ts: float, endpoint_ids: Optional[Sequence[str]],
+            order_key: Optional[str]) -> list[tuple[str, str]]:
+    """Write the event and its deliveries in the open transaction ``c``, numbered for the
+    ordered endpoints when the event has an ordering key."""
     if endpoint_ids is None:
-        return store.insert_event_for_subscribers(c, event_id, tenant_id, event_type, payload,
-                                                  ts)
-    deliveries = [(new_id("dlv"), ep) for ep in endpoint_ids]
-    store.insert_event(c, event_id, tenant_id, event_type, payload, deliveries, ts)
+        deliveries = store.insert_event_for_subscribers(c, event_id, tenant_id, event_type,
+                                                        payload, ts)
+    else:
+        deliveries = [(new_id("dlv"), ep) for ep in endpoint_ids]
+        store.insert_event(c, event_id, tenant_id, event_type, payload, deliveries, ts)
+    if order_key is not None and deliveries:
+        # Types with an ordering key only: the rest pay nothing for ordered delivery.
+        store.order_event(c, event_id, order_key)
     return deliveries
 
 
 def _enqueue_once(
     store: Store, tenant_id: str, event_type: str, data: Any, event_id: str, payload: str,
     ts: float, conn: Any, endpoint_ids: Optional[Sequence[str]], key: str, retention: float,
+    order_key: Optional[str],
 ) -> EnqueueResult:
     """:func:`enqueue` with an idempotency key: the key is taken first, in the event's
     transaction, so a concurrent send with it waits and then answers with this event."""
@@ -162,7 +173,7 @@ def _enqueue_once(
                                            ts - retention)
         if held is None:
             deliveries = _insert(store, c, tenant_id, event_type, event_id, payload, ts,
-                                 endpoint_ids)
+                                 endpoint_ids, order_key)
             store.record_idempotency_deliveries(c, tenant_id, key, deliveries)
             return EnqueueResult(event_id=event_id, deliveries=deliveries, payload=payload)
     # Outside the transaction, which wrote nothing: a conflict needs no rollback.

@@ -314,6 +314,7 @@ class Sender:
         try:
             result = enqueue(self.store, tenant_id, event_type, data, validator=self.validator,
                              conn=conn, now=self.clock(), idempotency_key=key,
+                             ordering=self.catalog.ordering_value,
                              idempotency_retention=self._config.idempotency_retention)
         except UnicodeEncodeError:  # the driver could not encode the payload: its INSERT failed
             raise InvalidPayloadError("data must not contain lone surrogates (not UTF-8)") from None

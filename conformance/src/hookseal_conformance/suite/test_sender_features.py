@@ -576,13 +576,14 @@ def test_batches_limits_refused(hookseal_sender: SenderHarness,
 
 KEY_A, KEY_B = "in_AAAAAAAAAA", "in_BBBBBBBBBB"
 # (key, amount): the amount names the event at the receiver; 1 fails once (503, retried
-# 1.5 s later), 4 fails for good (410). Enqueue order as listed.
+# 1.5 s later), 4 fails for good (400: not 410, which many senders take to mean the
+# endpoint is gone and disable it, cancelling the rest). Enqueue order as listed.
 ORDERED = [(KEY_A, 1), (KEY_A, 2), (KEY_B, 3), (KEY_A, 4), (KEY_B, 5), (KEY_A, 6)]
 
 
 def test_ordering_per_key(hookseal_sender: SenderHarness, request: pytest.FixtureRequest) -> None:
     """Events sharing a key arrive in enqueue order and never overlap, the next one only
-    after the one before was delivered or failed (a 503 retried, a 410); another key is not
+    after the one before was delivered or failed (a 503 retried, a 400); another key is not
     held back by a retry; ``sequence`` starts at 1 and increases by one per key (the same on
     a retry), and
     an unordered endpoint of the same tenant gets no ``sequence``."""
@@ -597,7 +598,7 @@ def test_ordering_per_key(hookseal_sender: SenderHarness, request: pytest.Fixtur
         seen[amount] = seen.get(amount, 0) + 1
         if amount == 1 and seen[amount] == 1:
             return Reply(503, hang=0.15)
-        return Reply(410 if amount == 4 else 200, hang=0.15)
+        return Reply(400 if amount == 4 else 200, hang=0.15)
 
     ep = h.endpoint(prop=prop, ordering="per_key", retry_schedule=[1.5], event_types=[INVOICE])
     ep.decide = decide

@@ -13,6 +13,12 @@ from ..models import AttemptResult, Claimed, new_id
 from ._columns import headers_json
 from ._connections import Connections
 
+#: The claim's condition on an ordered row (contract 4.5): none of its endpoint and key
+#: with a smaller number is left in the queue (pending, retrying or in flight).
+ORDERED_HEAD = (" AND (order_key IS NULL OR NOT EXISTS (SELECT 1 FROM queue p WHERE"
+                " p.endpoint_id = queue.endpoint_id AND p.order_key = queue.order_key"
+                " AND p.seq < queue.seq))")
+
 
 class Queue(Connections):
     """Events in, deliveries claimed and leased, attempts and new states written back."""
@@ -52,6 +58,38 @@ class Queue(Connections):
                       for ep in self.subscribed_endpoints(conn, tenant_id, event_type, payload)]
         self.insert_event(conn, event_id, tenant_id, event_type, payload, deliveries, now)
         return deliveries
+
+    def order_event(self, conn: Any, event_id: str, order_key: str) -> int:
+        """Number an event's deliveries to ordered endpoints, in the caller's transaction.
+
+        Each delivery of ``event_id`` to an endpoint with ``ordering = 'per_key'`` gets the
+        next sequence number of its endpoint and ``order_key`` (from 1, no gaps). The
+        counter's row lock makes concurrent enqueues of one key take their numbers in
+        commit order, so a claim never sees a later number without the earlier one.
+
+        Args:
+            conn: The open transaction's connection (the event's deliveries are in it).
+            event_id: The event.
+            order_key: The value of its type's ordering key.
+
+        Returns:
+            How many deliveries were numbered.
+        """
+        rows = self._exec(
+            conn, "SELECT q.delivery_id, q.endpoint_id FROM queue q JOIN endpoints e ON"
+            " e.id = q.endpoint_id WHERE q.event_id = ? AND e.ordering = 'per_key'",
+            [event_id]).fetchall()
+        for delivery_id, endpoint_id in rows:
+            seq = self._exec(
+                conn, "INSERT INTO order_counters (endpoint_id, order_key, last_seq)"
+                " VALUES (?, ?, 1) ON CONFLICT (endpoint_id, order_key) DO UPDATE SET"
+                " last_seq = order_counters.last_seq + 1 RETURNING last_seq",
+                [endpoint_id, order_key]).fetchone()[0]
+            self._exec(conn, "UPDATE queue SET order_key = ?, seq = ? WHERE delivery_id = ?",
+                       [order_key, seq, delivery_id])
+            self._exec(conn, "UPDATE deliveries SET order_key = ?, sequence = ? WHERE id = ?",
+                       [order_key, seq, delivery_id])
+        return len(rows)
 
     _INSERT_EVENT = ("INSERT INTO events (id, tenant_id, type, payload, created_at)"
                      " VALUES (?,?,?,?,?)")
@@ -138,7 +176,7 @@ class Queue(Connections):
         return [
             Claimed(id=r[0], tenant_id=r[1], endpoint_id=r[2], event_type=r[3],
                     attempt_count=r[4], round_attempts=r[5], payload=r[7],
-                    endpoint_version=r[8] or 0, event_id=r[6])
+                    endpoint_version=r[8] or 0, event_id=r[6], sequence=r[9])
             for r in rows
         ]
 
@@ -148,8 +186,10 @@ class Queue(Connections):
         A lease is the queue row's owner and a due time moved to the lease's end: a worker
         that dies leaves rows that come due again when their leases run out.
         """
-        due = (f"FROM queue WHERE due <= ?{where} ORDER BY {order} LIMIT ?"
-               f"{self._claim_suffix()}")
+        # An ordered row waits while an earlier one of its endpoint and key is in the
+        # queue (unordered rows never run the subquery: order_key IS NULL comes first).
+        due = (f"FROM queue WHERE due <= ?{where}{ORDERED_HEAD}"
+               f" ORDER BY {order} LIMIT ?{self._claim_suffix()}")
         return ("UPDATE queue SET lease_owner = ?, due = ?"
                 f" WHERE {self._id_in('delivery_id', due)}{self._CLAIM_RETURNING}")
 
@@ -159,7 +199,7 @@ class Queue(Connections):
         # The payload and the endpoint's version come with the rows: one statement (on
         # PostgreSQL one round trip) instead of three.
         " (SELECT payload FROM events WHERE events.id = queue.event_id),"
-        " (SELECT version FROM endpoints WHERE endpoints.id = queue.endpoint_id)"
+        " (SELECT version FROM endpoints WHERE endpoints.id = queue.endpoint_id), seq"
     )
 
     def release(self, owner: str, delivery_ids: Sequence[str], at: float) -> None:

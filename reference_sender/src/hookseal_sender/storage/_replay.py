@@ -41,8 +41,9 @@ class ReplayAndCancel(DeliveryLog):
                 cur = self._exec(
                     conn,
                     "INSERT INTO queue (delivery_id, tenant_id, endpoint_id, event_id,"
-                    " event_type, attempt_count, round_attempts, due) SELECT id, tenant_id,"
-                    " endpoint_id, event_id, event_type, attempt_count, 0, ? FROM deliveries"
+                    " event_type, attempt_count, round_attempts, due, order_key, seq) SELECT"
+                    " id, tenant_id, endpoint_id, event_id, event_type, attempt_count, 0, ?,"
+                    " order_key, sequence FROM deliveries"
                     f" WHERE id = ? AND tenant_id = ? AND status NOT IN {LIVE}"
                     " ON CONFLICT (delivery_id) DO NOTHING",
                     [due, d, tenant_id],

@@ -77,7 +77,10 @@ CREATE TABLE IF NOT EXISTS deliveries (
     last_error TEXT,
     created_at {REAL} NOT NULL,
     updated_at {REAL} NOT NULL,
-    batch_id TEXT
+    batch_id TEXT,
+    -- Ordered delivery (contract 4.5): the event's key and its number for this endpoint.
+    order_key TEXT,
+    sequence INTEGER
 );
 CREATE INDEX IF NOT EXISTS deliveries_tenant ON deliveries (tenant_id, id);
 CREATE INDEX IF NOT EXISTS deliveries_endpoint ON deliveries (endpoint_id, id);
@@ -96,9 +99,22 @@ CREATE TABLE IF NOT EXISTS queue (
     attempt_count INTEGER NOT NULL DEFAULT 0,
     round_attempts INTEGER NOT NULL DEFAULT 0,
     due {REAL} NOT NULL,
-    lease_owner TEXT
+    lease_owner TEXT,
+    -- Ordered deliveries only: a row is claimed only while no row of the same endpoint and
+    -- key with a smaller seq is left in the queue (pending, retrying or in flight).
+    order_key TEXT,
+    seq INTEGER
 );
 CREATE INDEX IF NOT EXISTS queue_due ON queue (due);
+CREATE INDEX IF NOT EXISTS queue_order ON queue (endpoint_id, order_key, seq)
+    WHERE order_key IS NOT NULL;
+-- The last sequence number given to each endpoint and ordering key.
+CREATE TABLE IF NOT EXISTS order_counters (
+    endpoint_id TEXT NOT NULL,
+    order_key TEXT NOT NULL,
+    last_seq INTEGER NOT NULL,
+    PRIMARY KEY (endpoint_id, order_key)
+);
 CREATE TABLE IF NOT EXISTS attempts (
     id {SERIAL},
     delivery_id TEXT NOT NULL,

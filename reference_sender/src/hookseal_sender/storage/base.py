@@ -434,6 +434,11 @@ class Store(Statistics):
         transactions of about ``batch_size``; returns how many (the retention job)."""
 
     @abc.abstractmethod
+    def order_event(self, conn: Any, event_id: str, order_key: str) -> int:
+        """Number an event's deliveries to ordered endpoints (contract 4.5) in the caller's
+        transaction: each gets the next sequence number of its endpoint and key."""
+
+    @abc.abstractmethod
     def claim(
         self, owner: str, limit: int, now: float, lease_until: float,
         exclude_endpoints: Sequence[str] = (), per_endpoint: Optional[int] = None,

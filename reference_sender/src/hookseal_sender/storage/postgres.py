@@ -17,6 +17,7 @@ from typing import Any, Optional
 from ..filters import matching
 from ..models import AttemptResult, new_id
 from ..secretbox import SecretBox
+from ._queue import ORDERED_HEAD
 from ._schema import table_columns
 from ._sql import SCHEMA, SQLStore
 
@@ -175,6 +176,22 @@ class PostgresStore(SQLStore):
              [e for _, e in deliveries], tenant_id, event_id, event_type, now],
         )
 
+    def order_event(self, conn: Any, event_id: str, order_key: str) -> int:
+        """As :meth:`SQLStore.order_event`, in one statement (one round trip, not four per
+        ordered endpoint): the counters' upsert and both updates as data-modifying WITHs."""
+        return int(conn.execute(
+            "WITH o AS (SELECT q.delivery_id, q.endpoint_id FROM queue q JOIN endpoints e"
+            " ON e.id = q.endpoint_id WHERE q.event_id = %s AND e.ordering = 'per_key'),"
+            " c AS (INSERT INTO order_counters (endpoint_id, order_key, last_seq)"
+            " SELECT endpoint_id, %s, 1 FROM o ON CONFLICT (endpoint_id, order_key) DO UPDATE"
+            " SET last_seq = order_counters.last_seq + 1 RETURNING endpoint_id, last_seq),"
+            " u AS (UPDATE queue SET order_key = %s, seq = c.last_seq FROM o JOIN c ON"
+            " c.endpoint_id = o.endpoint_id WHERE queue.delivery_id = o.delivery_id"
+            " RETURNING queue.delivery_id, queue.seq)"
+            " UPDATE deliveries SET order_key = %s, sequence = u.seq FROM u"
+            " WHERE deliveries.id = u.delivery_id",
+            [event_id, order_key, order_key, order_key]).rowcount)
+
     _claim_in_transaction = False
 
     def _lease(self, owner: str, limit: int, now: float, lease_until: float, where: str,
@@ -211,7 +228,7 @@ class PostgresStore(SQLStore):
             "SELECT c.delivery_id FROM (SELECT q.delivery_id, q.pos, row_number() OVER"
             " (PARTITION BY q.endpoint_id ORDER BY q.pos) + coalesce(h.n, 0) AS nth"
             " FROM (SELECT delivery_id, endpoint_id, row_number() OVER () AS pos FROM"
-            f" (SELECT delivery_id, endpoint_id FROM queue WHERE due <= ?{where}"
+            f" (SELECT delivery_id, endpoint_id FROM queue WHERE due <= ?{where}{ORDERED_HEAD}"
             " AND endpoint_id <> ALL(ARRAY(SELECT endpoint_id FROM held WHERE n >= ?))"
             f" ORDER BY {order} LIMIT ? FOR UPDATE SKIP LOCKED) AS r) AS q"
             " LEFT JOIN held h ON h.endpoint_id = q.endpoint_id) AS c"
