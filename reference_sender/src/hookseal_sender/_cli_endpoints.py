@@ -28,6 +28,8 @@ def _add(args: argparse.Namespace, sender: Sender) -> None:
         notify_email=args.notify_email, auth=auth_from_args(args),
         versions=dict(args.pin) if args.pin else None, **options_from_args(args))
     console.print(endpoint_table([created.endpoint]))
+    for event_type, version in sorted((created.endpoint.versions or {}).items()):
+        console.print(f"Pinned: {event_type} v{version}", markup=False)
     for line in describe_options(created.endpoint):
         console.print(line, markup=False)
     console.print(f"Secret (shown once): [bold]{created.secret}[/]")
