@@ -121,3 +121,24 @@ def test_writes_need_the_csrf_token_and_the_tenant(client: TestClient, sender: S
         r = client.post(f"/portal/endpoints/{ep.id}/{path}", data=_form("forged", rate_limit="1"))
         assert r.status_code == 403
     assert alice_csrf and sender.get_endpoint("alice", ep.id).rate_limit is None
+
+
+def test_a_customer_pins_and_unpins_an_event_version(client: TestClient, sender: Sender) -> None:
+    """payment.failed is served as v1 (deprecated, with a sunset) and v2 in the sample."""
+    ep = sender.create_endpoint("alice", "https://hooks.example.com/a").endpoint
+    csrf = login(client, sender, "alice")
+    form = client.get(f"/portal/endpoints/{ep.id}/options").text
+    assert 'name="pin:payment.failed"' in form and "Current (v2)" in form
+    assert re.search(r'<option value="1" >v1 \(until 20\d\d-\d\d-\d\d\)', form)
+    r = client.post(f"/portal/endpoints/{ep.id}/options",
+                    data=_form(csrf, **{"pin:payment.failed": "1"}))
+    assert r.status_code == 303, r.text
+    assert sender.get_endpoint("alice", ep.id).versions == {"payment.failed": 1}
+    assert re.search(r'<option value="1" selected>v1',
+                     client.get(f"/portal/endpoints/{ep.id}/options").text)
+    r = client.post(f"/portal/endpoints/{ep.id}/options",
+                    data=_form(csrf, **{"pin:payment.failed": "9"}))
+    assert r.status_code == 400 and "versions served are 1, 2" in r.text
+    assert sender.get_endpoint("alice", ep.id).versions == {"payment.failed": 1}
+    r = client.post(f"/portal/endpoints/{ep.id}/options", data=_form(csrf))
+    assert r.status_code == 303 and sender.get_endpoint("alice", ep.id).versions is None

@@ -1,6 +1,6 @@
 """The portal's subscription options page (contract 4.3): an endpoint's filter, custom
-headers, redacted fields and rate limit, and a preview of which recent events a filter
-would let through, before it is saved."""
+headers, redacted fields and rate limit, the event versions it pins (4.2), and a preview
+of which recent events a filter would let through, before it is saved."""
 
 from __future__ import annotations
 
@@ -94,11 +94,30 @@ class OptionPages(Pages):
         return {name: self.field(ctx, name) for name in ("filter", "headers", "redact",
                                                          "rate_limit")}
 
+    def _pinnable(self) -> list[dict[str, Any]]:
+        """The event types served in more than one version today: those a pin can choose."""
+        return [row for row in self.sender.catalog.overview() if len(row["served"]) > 1]
+
+    def _pins(self, ctx: Ctx, ep: Endpoint) -> dict[str, int]:
+        """The pins the form asks for: a choice per pinnable type (empty: the current
+        version), and the endpoint's other pins kept as they are."""
+        pins = {t: v for t, v in (ep.versions or {}).items()}
+        for row in self._pinnable():
+            chosen = self.field(ctx, f"pin:{row['type']}")
+            pins.pop(row["type"], None)
+            if chosen:
+                if not chosen.isdigit():
+                    raise InvalidRequestError(f"the version of {row['type']} is a number, "
+                                              f"not {chosen!r}")
+                pins[row["type"]] = int(chosen)
+        return pins
+
     def _page(self, ctx: Ctx, ep: Endpoint, values: dict[str, str], *, status: int = 200,
               error: str = "", preview: Optional[list[PreviewRow]] = None) -> Response:
         return self.render(ctx.request, "endpoint_options.html", ctx, status, ep=ep,
                            values=values, error=error, preview=preview,
-                           preview_events=PREVIEW_EVENTS, preview_days=PREVIEW_DAYS)
+                           preview_events=PREVIEW_EVENTS, preview_days=PREVIEW_DAYS,
+                           pinnable=self._pinnable(), pins=ep.versions or {})
 
     async def options(self, ctx: Ctx) -> Response:
         """The form, with the endpoint's stored options."""
@@ -113,6 +132,7 @@ class OptionPages(Pages):
         values = self._values(ctx)
         try:
             options = _parse_options(values)
+            options["versions"] = self._pins(ctx, ep) or None
             await run_in_threadpool(lambda: self.sender.update_endpoint(ctx.tenant, eid,
                                                                         **options))
         except SenderError as exc:
