@@ -135,8 +135,11 @@ class Tracing:
     def _event_context(self, event_id: str) -> Any:
         """A context whose (remote) parent is the event's trace, so spans join it."""
         otel: Any = self._otel
-        root = otel.SpanContext(int(event_trace_id(event_id), 16),
-                                int(event_trace_id("root:" + event_id)[:16], 16),
+        digest = hashlib.sha256(event_id.encode("utf-8")).digest()
+        # The trace id as event_trace_id gives it; the (fictitious) parent span id from the
+        # digest's other half: one hash for both.
+        trace_id = int.from_bytes(digest[:16], "big") or 1
+        root = otel.SpanContext(trace_id, int.from_bytes(digest[16:24], "big") or 1,
                                 is_remote=True, trace_flags=otel.sampled)
         return otel.trace.set_span_in_context(otel.NonRecordingSpan(root))
 
