@@ -37,7 +37,7 @@ PUBLIC_MODULES = [
 SENDER_METHODS = [
     "add_waker", "allows_local", "audit", "cancel", "close", "create_endpoint", "delete_endpoint",
     "delivery_status_counts", "get_batch", "get_delivery", "get_endpoint", "list_deliveries",
-    "list_endpoints", "pause_endpoint", "ping", "public_keys", "purge", "remove_waker", "replay",
+    "list_endpoints", "on_close", "pause_endpoint", "ping", "public_keys", "purge", "remove_waker", "replay",
     "replay_batch", "replay_bulk", "replay_corrected",
     "resume_endpoint", "rotate_secret", "send", "update_endpoint", "wake_workers", "worker",
 ]  # fmt: skip

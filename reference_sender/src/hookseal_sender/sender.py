@@ -10,6 +10,7 @@ limit and validator is in :mod:`hookseal_sender._inputs`.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Sequence
@@ -148,6 +149,7 @@ class Sender:
         self.metrics = Metrics(queue_depth=gauges.queue_depth,
                                failing_endpoints=gauges.failing_endpoints)
         self._wakers: list[Callable[[], None]] = []
+        self._on_close: list[Callable[[], None]] = []
         # The focused services this facade delegates to, each with its own inputs.
         self.endpoints = EndpointService(store, self._config, resolve, self._wake)
         self.audit_log = AuditLog(store)
@@ -156,8 +158,24 @@ class Sender:
                                           self._wake, clock=clock)
         self.corrections = CorrectionService(store, self.audit_log, self.validator, self._wake)
 
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` when the sender closes, before its store does (a background
+        thread of its own, such as the admin console's bulk replays, stops there first:
+        a thread still reading a closed SQLite store could crash the process).
+
+        Args:
+            callback: Stops what uses the store; it must not raise.
+        """
+        self._on_close.append(callback)
+
     def close(self) -> None:
-        """Close the store's connections."""
+        """Stop what registered with :meth:`on_close`, then close the store's connections."""
+        for callback in reversed(self._on_close):
+            try:
+                callback()
+            except Exception:  # one failing stop must not keep the store open
+                logging.getLogger("hookseal_sender").exception("on_close callback failed")
+        self._on_close.clear()
         self.store.close()
 
     @property

@@ -171,6 +171,19 @@ class JobRunner:
         self._lock = threading.Lock()
         self._stops: dict[str, threading.Event] = {}
         self.threads: dict[str, threading.Thread] = {}
+        sender.on_close(self.shutdown)
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop this process's running jobs after their current batch and wait for them
+        (the sender is closing: they must not read a closed store).
+
+        Args:
+            timeout: Seconds to wait for each.
+        """
+        for event in list(self._stops.values()):
+            event.set()
+        for thread in list(self.threads.values()):
+            thread.join(timeout)
 
     def start(self, sel: BulkSelection, *, actor: str, reason: str,
               confirmed_count: int) -> AdminJob:
