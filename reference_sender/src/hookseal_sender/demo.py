@@ -21,14 +21,14 @@ from typing import Any, Optional
 import hookseal
 from aiohttp import web
 from hookseal.profiles import DEFAULT_HEADER_PREFIX
-from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from ._cli_output import Col, fitted_table
 from .catalog import event_catalog
 from .config import RetryPolicy, SenderConfig
 from .errors import SenderError
-from .models import Delivery, new_id
+from .models import Delivery
 from .secretbox import generate_master_key
 from .sender import CreatedEndpoint, Sender
 from .worker import BackgroundWorker
@@ -114,20 +114,21 @@ def _wait(sender: Sender, ids: list[str], timeout: float = 15.0) -> list[Deliver
 
 
 def _log_table(sender: Sender) -> Table:
-    # Ids whole (copyable into `deliveries show`): the other columns wrap instead.
-    t = Table(title="Delivery log", box=box.SIMPLE_HEAD)
-    t.add_column("delivery", no_wrap=True, min_width=len(new_id("dlv")))
-    for name in ("endpoint", "event", "status", "attempts (status @ +s)"):
-        t.add_column(name, overflow="fold")
+    # Ids whole (copyable into `deliveries show`); on a narrow terminal the least needed
+    # columns are left out rather than squeezed (see _cli_output.fitted_table).
     eps = {e.id: e.description for e in sender.list_endpoints(TENANT)}
+    rows = []
     for d in reversed(sender.list_deliveries(TENANT, limit=100)):
         full = sender.get_delivery(TENANT, d.id)
         t0 = full.attempts[0].at if full.attempts else 0.0
         tries = ", ".join(f"{a.status_code or a.error} @ +{a.at - t0:.1f}" for a in full.attempts)
-        colour = {"delivered": "green", "failed": "red", "dead_lettered": "red"}.get(
-            d.status, "yellow")
-        t.add_row(d.id, eps.get(d.endpoint_id, d.endpoint_id), d.event_type,
-                  f"[{colour}]{d.status}[/]", tries)
+        rows.append((d.id, eps.get(d.endpoint_id, d.endpoint_id), d.event_type, d.status,
+                     tries))
+    cols = (Col("delivery", True), Col("endpoint"), Col("event"), Col("status"),
+            Col("attempts (status @ +s)"))
+    t = fitted_table(cols, rows, ("delivery", "status", "endpoint", "event",
+                                  "attempts (status @ +s)"))
+    t.title = "Delivery log"
     return t
 
 
