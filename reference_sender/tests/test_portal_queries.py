@@ -123,11 +123,14 @@ def test_endpoint_counts_are_reused_for_a_minute_and_the_breaker_is_not(sender: 
 
     did = add(sender, "alice", "ep_a", NOW - 600)[0]
     attempt(sender, did, "ep_a", NOW - 500, 200, "delivered", 10.0)
+    fresh = TTLCache(60.0, min_cost=60.0)  # nothing here takes a minute: never kept
     cache = TTLCache(60.0)
     assert endpoint_health(sender, "alice", ["ep_a"], now=NOW, cache=cache)["ep_a"].attempts == 1
+    assert endpoint_health(sender, "alice", ["ep_a"], now=NOW, cache=fresh)["ep_a"].attempts == 1
     more = add(sender, "alice", "ep_a", NOW - 300)[0]
     attempt(sender, more, "ep_a", NOW - 200, 200, "delivered", 10.0)
     assert endpoint_health(sender, "alice", ["ep_a"], now=NOW + 59, cache=cache)["ep_a"].attempts == 1
+    assert endpoint_health(sender, "alice", ["ep_a"], now=NOW + 59, cache=fresh)["ep_a"].attempts == 2
     assert endpoint_health(sender, "alice", ["ep_a"], now=NOW + 61, cache=cache)["ep_a"].attempts == 2
     assert endpoint_health(sender, "bob", ["ep_a"], now=NOW + 62, cache=cache)["ep_a"].attempts == 0
 

@@ -45,9 +45,9 @@ class _Portal(Pages):
 
     def __init__(self, sender: Sender, config: PortalConfig) -> None:
         super().__init__(sender, config)
-        #: Each endpoint card's day of attempt counts, reused for a minute (a busy
-        #: endpoint's day takes a full read; a page of many endpoints reloads often).
-        self.attempt_figures = TTLCache(60.0)
+        #: Each endpoint card's day of attempt counts, reused for a minute when they took
+        #: more than 0.1 s to read (a busy endpoint's day); a quiet endpoint's are fresh.
+        self.attempt_figures = TTLCache(60.0, min_cost=0.1)
 
     def _types_from(self, ctx: Ctx) -> Optional[list[str]]:
         assert ctx.form is not None

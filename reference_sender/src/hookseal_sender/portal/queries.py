@@ -175,15 +175,17 @@ def log_figures(sender: Sender, tenant_id: str, *, endpoint_id: Optional[str] = 
 
 
 class TTLCache:
-    """Results kept for :attr:`ttl` seconds by key (thread-safe, at most :attr:`size`).
+    """Results kept for :attr:`ttl` seconds by key (thread-safe, at most :attr:`size`),
+    those that took at least :attr:`min_cost` seconds to compute (cheap ones stay fresh).
 
     Args:
         ttl: Seconds a result is reused.
         size: Most results kept (the oldest dropped first).
+        min_cost: Results computed faster than this are not kept.
     """
 
-    def __init__(self, ttl: float = 60.0, size: int = 1000) -> None:
-        self.ttl, self.size = ttl, size
+    def __init__(self, ttl: float = 60.0, size: int = 1000, min_cost: float = 0.0) -> None:
+        self.ttl, self.size, self.min_cost = ttl, size, min_cost
         self._items: dict[Any, tuple[float, Any]] = {}
         self._lock = threading.Lock()
 
@@ -194,7 +196,10 @@ class TTLCache:
             hit = self._items.get(key)
         if hit is not None and 0 <= now - hit[0] < self.ttl:
             return hit[1]
+        started = time.perf_counter()
         fresh = compute()
+        if time.perf_counter() - started < self.min_cost:
+            return fresh
         with self._lock:
             self._items.pop(key, None)
             self._items[key] = (now, fresh)
