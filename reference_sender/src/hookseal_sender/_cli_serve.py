@@ -156,14 +156,18 @@ def banner(info: dict[str, Any]) -> str:
 
 @contextlib.contextmanager
 def signals_after_uvicorn() -> Iterator[None]:
-    """uvicorn stops on SIGTERM or SIGINT and then raises the signal again under the
-    handler it found; with the default ones the process died right there, before the
-    workers were stopped (what they held was left to its leases). Handlers that do
-    nothing let ``serve`` stop its workers gracefully and exit 0."""
-    def ignore(signum: int, frame: Optional[FrameType]) -> None:
-        return None
+    """SIGTERM and SIGINT raise :class:`KeyboardInterrupt` while ``serve`` runs.
 
-    old = {s: signal.signal(s, ignore) for s in (signal.SIGTERM, signal.SIGINT)}
+    uvicorn stops on either and then raises the signal again under the handler it found;
+    with the default SIGTERM one the process died right there, before the workers were
+    stopped (what they held was left to its leases). And a signal that comes before
+    uvicorn has installed its own handlers (just after the start output) must stop the
+    start, not be lost. ``serve`` catches the interrupt, stops its workers gracefully and
+    exits 0."""
+    def interrupt(signum: int, frame: Optional[FrameType]) -> None:
+        raise KeyboardInterrupt
+
+    old = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
@@ -204,6 +208,7 @@ def serve(args: argparse.Namespace, sender: Sender, settings: dict[str, Any],
     logs = setup_logging(args.log_level, args.log_format)
     stack = contextlib.ExitStack()
     try:
+        stack.enter_context(signals_after_uvicorn())
         portal = create_portal(sender, PortalConfig.from_settings(settings.get("portal", {})))
         admin = create_admin(sender, settings["api_keys"],
                              AdminConfig.from_settings(settings.get("admin", {})))
@@ -216,7 +221,6 @@ def serve(args: argparse.Namespace, sender: Sender, settings: dict[str, Any],
             logger.info("serving on %s", info["api_url"][:-4], extra=fields(**info))
         else:
             print(banner(info), file=sys.stderr, flush=True)
-        stack.enter_context(signals_after_uvicorn())
         if workers == 1:  # in this process
             stack.enter_context(sqlite_worker_lock(settings["database"]))
             worker = BackgroundWorker(sender, drain_timeout=DRAIN_SECONDS).start()
@@ -231,8 +235,9 @@ def serve(args: argparse.Namespace, sender: Sender, settings: dict[str, Any],
         # uvicorn's own records go through the handler above (log_config=None); its
         # access log is off: the delivery log says what the workers do.
         config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False)
-        with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C
-            uvicorn.Server(config).run(sockets=[sock])
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM, before uvicorn ran or re-raised after it
+        pass
     finally:
         stack.close()  # workers stop (gracefully) before the process ends
         logger.info("stopped", extra=fields(event="stopped"))

@@ -204,6 +204,12 @@ def setup_logging(level: str = "info", fmt: str = "text",
     logging.logProcesses = logging.logThreads = logging.logMultiprocessing = False
     root = logging.getLogger()
     root.addHandler(handler)
+    # uvicorn's loggers may have handlers of their own from an earlier uvicorn.run with its
+    # default log config (propagation off): take them back to this one.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        uv = logging.getLogger(name)
+        uv.handlers.clear()
+        uv.propagate = True
     numeric = getattr(logging, level.upper())
     root.setLevel(max(numeric, logging.WARNING))
     logging.getLogger("hookseal_sender").setLevel(numeric)
