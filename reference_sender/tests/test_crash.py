@@ -38,6 +38,13 @@ def delivered_events(sender: Sender) -> set[str]:
     return {r[0] for r in rows.fetchall()}
 
 
+def leased(sender: Sender) -> int:
+    """Deliveries a (dead) worker still holds: what the next worker must recover."""
+    conn: Any = sender.store.conn()  # type: ignore[attr-defined]
+    row = conn.execute("SELECT count(*) FROM queue WHERE lease_owner IS NOT NULL").fetchone()
+    return int(row[0])
+
+
 @pytest.mark.slow
 def test_kill_9_loses_nothing(db_url: str, receiver: Receiver) -> None:
     rng = random.Random(7)
@@ -70,6 +77,7 @@ def test_kill_9_loses_nothing(db_url: str, receiver: Receiver) -> None:
     # After each kill: the deliveries answered 200 whose success the dead worker never
     # recorded. Only these may be delivered again, once for each kill that caught them.
     unrecorded: list[set[str]] = []
+    held_at_kill: list[int] = []
     for _ in range(4):
         proc = start()
         target = len(receiver.requests("/crash")) + 150
@@ -83,6 +91,7 @@ def test_kill_9_loses_nothing(db_url: str, receiver: Receiver) -> None:
         wait_for(lambda: receiver.open_connections() == 0, 10, 0.01)
         answered = {d for d, status in list(answers) if status == 200}
         unrecorded.append(answered - delivered_events(sender))
+        held_at_kill.append(leased(sender))
     final = start()
     try:
         wait_for(lambda: len(delivered_events(sender)) == N, 45, 0.1)
@@ -102,8 +111,10 @@ def test_kill_9_loses_nothing(db_url: str, receiver: Receiver) -> None:
     for d, n in ok.items():
         caught = sum(d in lost for lost in unrecorded)
         assert n - 1 <= caught, (d, n, caught)
-    # And the kills did catch some: otherwise the test did not test the crash path.
-    assert any(unrecorded), [len(lost) for lost in unrecorded]
+    # And the kills caught the worker holding deliveries: otherwise the test did not test the
+    # crash path. (Answered-but-unrecorded deliveries are too timing-dependent to require: a
+    # fast PostgreSQL write-back can leave none at all four kills.)
+    assert any(held_at_kill), held_at_kill
     statuses = json.dumps(Counter(d.status for d in sender.list_deliveries("t1", limit=5)))
     assert "delivered" in statuses
     sender.close()
