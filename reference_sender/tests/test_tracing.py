@@ -16,6 +16,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
 from ._receiver import Receiver
 from .conftest import fake_resolve, wait_for
@@ -129,3 +130,51 @@ def test_spans_of_enqueue_claim_and_attempts(config: SenderConfig, receiver: Rec
         assert example()["invoice"]["id"] not in values
     finally:
         sender.close()
+
+
+def test_the_providers_sampler_decides_per_event(config: SenderConfig,
+                                                 receiver: Receiver) -> None:
+    # A ratio sampler keeps whole events: the enqueue, every attempt and the sampled flag
+    # of every traceparent agree; the trace id is the event's either way.
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(0.5)))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    sender = Sender(config, resolve=fake_resolve, tracer_provider=provider)
+    try:
+        seen: set[str] = set()
+
+        def retry_once(r: Any) -> int:  # each event: 503, then 200
+            first = r.headers["Hookseal-Webhook-Id"] not in seen
+            seen.add(r.headers["Hookseal-Webhook-Id"])
+            return 503 if first else 200
+
+        url = receiver.route("/sampled", fn=retry_once)
+        sender.create_endpoint("t1", url, allow_local=True, retry_schedule=[0.05],
+                               event_types=["invoice.paid"])
+        events = [sender.send("t1", "invoice.paid", example()).event_id for _ in range(40)]
+        w = BackgroundWorker(sender).start()
+        try:
+            wait_for(lambda: sum(s.status == "delivered" for s in
+                                 sender.list_deliveries("t1", limit=100)) == 40, 30)
+        finally:
+            w.stop()
+        finished = exporter.get_finished_spans()
+        recorded = {s.context.trace_id for s in finished if s.name != "hookseal.claim"}
+        flags: dict[str, set[str]] = {}
+        for r in receiver.requests("/sampled"):
+            assert parse(r.headers["traceparent"])[0] == event_trace_id(
+                r.headers["Hookseal-Webhook-Id"])
+            flags.setdefault(r.headers["Hookseal-Webhook-Id"], set()).add(
+                r.headers["traceparent"][-2:])
+        sampled = {e for e in events if int(event_trace_id(e), 16) in recorded}
+        assert 0 < len(sampled) < len(events)  # P(all or none of 40 at 0.5) ~ 2e-12
+        for e in events:
+            n_attempts = len([s for s in finished if s.name == "hookseal.attempt"
+                              and s.context.trace_id == int(event_trace_id(e), 16)])
+            n_enqueue = len([s for s in finished if s.name == "hookseal.enqueue"
+                             and s.context.trace_id == int(event_trace_id(e), 16)])
+            assert (n_enqueue, n_attempts) == ((1, 2) if e in sampled else (0, 0)), e
+            assert flags[e] == ({"01"} if e in sampled else {"00"}), e
+    finally:
+        sender.close()
+        provider.shutdown()

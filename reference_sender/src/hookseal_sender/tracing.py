@@ -109,6 +109,7 @@ class Tracing:
 
     def __init__(self, tracer_provider: Any = None) -> None:
         self._tracer: Any = None
+        self._sampler: Any = None
         self._otel: Optional[SimpleNamespace] = None
         try:
             from opentelemetry import trace
@@ -121,26 +122,41 @@ class Tracing:
             if type(provider).__name__ in ("ProxyTracerProvider", "NoOpTracerProvider"):
                 return
         self._tracer = provider.get_tracer("hookseal_sender")
+        # The provider's sampler decides, once per event, whether the event's trace is
+        # sampled (a ratio sampler keeps whole events); an SDK provider exposes it.
+        self._sampler = getattr(provider, "sampler", None)
         # Looked up once: an attempt should not pay for imports.
         self._otel = SimpleNamespace(
             trace=trace, CLIENT=trace.SpanKind.CLIENT, Link=trace.Link,
             NonRecordingSpan=trace.NonRecordingSpan, SpanContext=trace.SpanContext,
-            sampled=trace.TraceFlags(trace.TraceFlags.SAMPLED))
+            sampled=trace.TraceFlags(trace.TraceFlags.SAMPLED),
+            unsampled=trace.TraceFlags(trace.TraceFlags.DEFAULT))
 
     @property
     def enabled(self) -> bool:
         """Whether spans are recorded (a tracer provider is configured)."""
         return self._otel is not None
 
-    def _event_context(self, event_id: str) -> Any:
-        """A context whose (remote) parent is the event's trace, so spans join it."""
+    def _event_root(self, event_id: str) -> Any:
+        """The event's (fictitious, remote) root span context: its trace and sampling."""
         otel: Any = self._otel
         digest = hashlib.sha256(event_id.encode("utf-8")).digest()
         # The trace id as event_trace_id gives it; the (fictitious) parent span id from the
         # digest's other half: one hash for both.
         trace_id = int.from_bytes(digest[:16], "big") or 1
-        root = otel.SpanContext(trace_id, int.from_bytes(digest[16:24], "big") or 1,
-                                is_remote=True, trace_flags=otel.sampled)
+        # Whether the event's trace is sampled is the provider's sampler's root decision
+        # for the event's trace id: the same for the enqueue and every attempt, so a ratio
+        # sampler keeps whole events.
+        flags = otel.sampled
+        if self._sampler is not None and not self._sampler.should_sample(
+                None, trace_id, "hookseal.event").decision.is_sampled():
+            flags = otel.unsampled
+        return otel.SpanContext(trace_id, int.from_bytes(digest[16:24], "big") or 1,
+                                is_remote=True, trace_flags=flags)
+
+    def _event_context(self, root: Any) -> Any:
+        """A context whose parent is the event's root, so spans join its trace."""
+        otel: Any = self._otel
         return otel.trace.set_span_in_context(otel.NonRecordingSpan(root))
 
     def attempt(self, c: Claimed) -> _AttemptSpan:
@@ -155,8 +171,13 @@ class Tracing:
         otel = self._otel
         if otel is None:
             return _AttemptSpan(traceparent(event_trace_id(c.event_id), _new_span_id()), None)
+        root = self._event_root(c.event_id)
+        if not root.trace_flags.sampled:
+            # Not recorded: what the SDK would make of it (a new span id, flag 00) without
+            # its span machinery, a third of a recorded span's cost.
+            return _AttemptSpan(traceparent(f"{root.trace_id:032x}", _new_span_id(), False), None)
         span = self._tracer.start_span(
-            "hookseal.attempt", context=self._event_context(c.event_id), kind=otel.CLIENT,
+            "hookseal.attempt", context=self._event_context(root), kind=otel.CLIENT,
             # Few attributes: the SDK checks each one, at a cost per attempt (the event
             # id is the trace's, and the enqueue span names it).
             attributes={"hookseal.endpoint_id": c.endpoint_id,
@@ -180,7 +201,10 @@ class Tracing:
             return
         caller = otel.trace.get_current_span().get_span_context()
         links = [otel.Link(caller)] if caller.is_valid else []
-        span = self._tracer.start_span("hookseal.enqueue", context=self._event_context(event_id),
+        root = self._event_root(event_id)
+        if not root.trace_flags.sampled:
+            return
+        span = self._tracer.start_span("hookseal.enqueue", context=self._event_context(root),
                                        attributes={"hookseal.event_id": event_id, **attributes},
                                        links=links, start_time=started_ns)
         span.end()
