@@ -210,8 +210,9 @@ class Worker:
         calls = self._calls = StoreCalls(self.store, parts.metrics, parts.outage,
                                          parallel_claims=parallel)
         endpoints = EndpointCache(calls, cfg.retry, parts.allows_local)
-        health = self._health = EndpointHealth(calls, cfg.breaker, parts.metrics,
-                                               parts.notifier, endpoints)
+        health = self._health = EndpointHealth(
+            calls, cfg.breaker, parts.metrics, parts.notifier, endpoints, owner=self.owner,
+            interval=cfg.poll_interval, lease=cfg.visibility_timeout)
         writeback = self._writeback = WriteBack(calls, self.owner, health, parts.metrics)
         buffer = self._buffer = ClaimBuffer(self.concurrency, self.per_endpoint, health,
                                             writeback)
@@ -292,6 +293,7 @@ class Worker:
             self._writeback.close()
             await flusher
             await self._writeback.flush()
+            await self._health.shared.wait()
             await self._runner.close()
             if self._maintaining is not None:
                 await self._maintaining
