@@ -284,6 +284,9 @@ class Worker:
         batching = asyncio.create_task(self._batcher.run())
         self._slots = [asyncio.create_task(self._slot()) for _ in range(self.concurrency)]
         try:
+            # The breakers other workers opened, before the first claim could bring their
+            # endpoints' deliveries.
+            await self._health.shared.refresh()
             await self._claim_loop()
         finally:
             self._halt()
