@@ -179,6 +179,41 @@ def test_a_worker_opens_the_breaker_for_all_and_its_probe_closes_it(
     assert set(takers) == {w.worker.owner}
 
 
+def test_deliveries_given_back_when_a_breaker_opens_are_written_back_at_once() -> None:
+    """Buffered deliveries of an endpoint whose breaker opened meanwhile are given back;
+    the write-back must run now, not after this worker's next attempt (there may be none
+    for a long while): until then their leases keep the endpoint's deliveries, the probe's
+    among them, from every worker."""
+    import asyncio
+
+    from hookseal_sender._buffer import ClaimBuffer
+    from hookseal_sender.breaker import CircuitBreaker
+    from hookseal_sender.models import Claimed
+
+    br = CircuitBreaker(BreakerPolicy(), shared=True)
+    br.hold(60.0)
+    released: list[str] = []
+
+    class Health:
+        def breaker(self, endpoint_id: str) -> CircuitBreaker:
+            return br
+
+    class WriteBack:
+        event = asyncio.Event()
+
+        def release(self, delivery_id: str, at: float) -> None:
+            released.append(delivery_id)
+
+    buffer = ClaimBuffer(10, 5, Health(), WriteBack())  # type: ignore[arg-type]
+    for i in range(3):
+        buffer.add(Claimed(id=f"d{i}", tenant_id="t1", endpoint_id="ep", event_type="x.y",
+                           attempt_count=0, round_attempts=0, payload="{}", endpoint_version=1,
+                           event_id=f"evt{i}"))
+    assert buffer.take() is None
+    assert released == ["d0", "d1", "d2"] and buffer.buffered == 0
+    assert WriteBack.event.is_set()
+
+
 # two workers on one PostgreSQL store ----------------------------------------------------
 
 class _Transitions(logging.Handler):
