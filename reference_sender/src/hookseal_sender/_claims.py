@@ -100,11 +100,16 @@ class Claims:
             return until - mono if mono < until else self._config.poll_interval
         return None
 
+    def follow_breakers(self, mono: float) -> None:
+        """Read the store's breakers again if a poll interval passed since the last read
+        (on its own task; claims use what was read last)."""
+        shared = self._health.shared
+        if shared.refresh_due(mono):
+            self._start(shared.refresh())
+
     def launch(self, mono: float) -> None:
         """Start a claim (and the probes of endpoints whose open period ended)."""
         shared = self._health.shared
-        if shared.refresh_due(mono):  # the store's breakers, once per poll interval at most
-            self._start(shared.refresh())
         self._held = {ep: t for ep, t in self._held.items() if t > mono}
         # Once each, in a set: with many open breakers a list's membership tests add up.
         left_out = set(self._buffer.full())

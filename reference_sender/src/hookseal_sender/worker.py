@@ -321,6 +321,9 @@ class Worker:
         while not self._stopping:
             buffer.dispatch()
             mono = time.monotonic()
+            # Also while the slots are full and nothing is claimed: what is buffered for
+            # an endpoint another worker paused is then given back before it starts.
+            claims.follow_breakers(mono)
             pause = claims.pause(mono)
             if pause is not None:
                 await self._wait(pause)
