@@ -107,6 +107,18 @@ def test_the_probe_is_taken_once_in_a_race(sender: Sender, takers: int) -> None:
     assert _row(store, "ep_race").probed_by == f"w{wins[-1][0]}"
 
 
+def test_disabled_and_deleted_endpoints_breakers_are_not_listed(sender: Sender) -> None:
+    ids = [sender.create_endpoint("t1", "https://hooks.example.com/x").endpoint.id
+           for _ in range(3)]
+    for ep in ids:
+        sender.store.open_breaker(ep, "w1", 1.0, 2.0)
+    sender.store.update_endpoint(None, ids[0], status="disabled")
+    sender.delete_endpoint("t1", ids[1])
+    assert [r.endpoint_id for r in sender.store.breakers()] == [ids[2]]
+    sender.store.update_endpoint(None, ids[0], status="active")
+    assert {r.endpoint_id for r in sender.store.breakers()} == {ids[0], ids[2]}
+
+
 def test_an_older_store_gets_the_table(sender: Sender) -> None:
     store = sender.store
     with store.transaction() as conn:

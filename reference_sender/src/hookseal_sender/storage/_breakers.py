@@ -26,14 +26,18 @@ class Breakers(Connections):
     """Open, probe and close endpoints' circuit breakers for every worker at once."""
 
     def breakers(self) -> list[BreakerRow]:
-        """The endpoints whose breaker is not closed.
+        """The endpoints whose breaker is not closed, but disabled and deleted ones.
+
+        A disabled endpoint's row stays (it is listed again if the endpoint is enabled),
+        but no worker follows or probes it meanwhile.
 
         Returns:
             One row each (closed breakers have none).
         """
         return [BreakerRow(r[0], r[1], float(r[2]), r[3], r[4], float(r[5])) for r in self._read(
             "SELECT endpoint_id, state, open_until, opened_by, probed_by, updated_at"
-            " FROM endpoint_breakers")]
+            " FROM endpoint_breakers b WHERE NOT EXISTS (SELECT 1 FROM endpoints e"
+            " WHERE e.id = b.endpoint_id AND e.status IN ('disabled', 'deleted'))")]
 
     def open_breaker(self, endpoint_id: str, owner: str, now: float, until: float) -> None:
         """Open an endpoint's breaker (or open it again after a failed probe) until

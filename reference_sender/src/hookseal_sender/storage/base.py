@@ -407,7 +407,8 @@ class Store(Statistics):
 
     @abc.abstractmethod
     def breakers(self) -> list[BreakerRow]:
-        """The endpoints whose circuit breaker is open or half-open, for every worker."""
+        """The endpoints whose circuit breaker is open or half-open, for every worker
+        (disabled and deleted endpoints left out)."""
 
     @abc.abstractmethod
     def open_breaker(self, endpoint_id: str, owner: str, now: float, until: float) -> None:
