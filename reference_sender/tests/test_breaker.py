@@ -165,3 +165,50 @@ def test_on_change_hears_each_change_of_state_once() -> None:
     br.started()
     br.record(True, retry=True)
     assert changes[2:] == [(HALF_OPEN, OPEN), (OPEN, HALF_OPEN), (HALF_OPEN, CLOSED)]
+
+
+def test_a_shared_breaker_probes_only_when_granted() -> None:
+    """Workers share breakers through the store: the open period's end alone does not let a
+    shared breaker probe; the probe the store grants does, once, and its result decides."""
+    clock = FakeClock()
+    changes: list[tuple[str, str]] = []
+    br = CircuitBreaker(POLICY, clock, on_change=lambda old, new: changes.append((old, new)),
+                        shared=True)
+    for _ in range(4):
+        br.record(False, retry=True)
+    assert changes == [(CLOSED, OPEN)]
+    clock.now += 300.0
+    assert br.state == OPEN and not br.allows(0)  # another worker may be probing
+    br.grant()
+    assert br.state == HALF_OPEN and br.granted and br.allows(0) and not br.allows(1)
+    br.started()
+    assert not br.allows(0)
+    br.record(False, retry=True)
+    assert br.state == OPEN and not br.granted
+    assert changes[1:] == [(OPEN, HALF_OPEN), (HALF_OPEN, OPEN)]
+    br.grant()
+    br.started()
+    br.record(True)
+    assert br.state == CLOSED and changes[-1] == (HALF_OPEN, CLOSED)
+
+
+def test_other_workers_decisions_are_followed_silently() -> None:
+    clock = FakeClock()
+    changes: list[tuple[str, str]] = []
+    br = CircuitBreaker(POLICY, clock, on_change=lambda old, new: changes.append((old, new)),
+                        shared=True)
+    br.record(False, retry=True)
+    br.hold(30.0)  # another worker opened it
+    assert br.state == OPEN and not br.allows(0)
+    for _ in range(10):  # late results of attempts started before: no probe, no change
+        br.record(False, retry=True)
+    assert br.state == OPEN
+    br.grant()
+    br.hold(30.0)  # this worker's probe lapsed and another took it
+    assert not br.granted and not br.allows(0)
+    br.reset()  # another worker's probe succeeded
+    assert br.state == CLOSED and br.allows(5)
+    assert changes == []
+    for _ in range(3):  # the window starts afresh: three failures are too few to open
+        br.record(False, retry=True)
+    assert br.state == CLOSED

@@ -92,6 +92,11 @@ class ClaimBuffer:
                 stamp = time.time()
                 for c in q:
                     self._writeback.release(c.id, stamp)
+                if self._writeback.event is not None:
+                    # Written now, not after this worker's next attempt (there may be
+                    # none for a while): until then their leases keep the endpoint's
+                    # deliveries from every worker, its probe's among them.
+                    self._writeback.event.set()
                 self.buffered -= len(q)
                 continue
             c = q.popleft()

@@ -29,7 +29,9 @@ class Claims:
     next waits until a quarter of the slots' worth is missing. A claim that finds less
     than it asked for ends the claims for a poll interval, unless new work is announced
     (:meth:`fresh`). Endpoints with a full window waiting, paused ones and those whose
-    breaker is not closed are left out; a half-open endpoint gets a probe of its own.
+    breaker is not closed, here or in the store (read at most once per poll interval), are
+    left out; when an endpoint's open period ends, the worker that takes its probe in the
+    store claims a delivery to probe it with.
 
     Args:
         calls: The worker's store calls.
@@ -98,15 +100,25 @@ class Claims:
             return until - mono if mono < until else self._config.poll_interval
         return None
 
+    def follow_breakers(self, mono: float) -> None:
+        """Read the store's breakers again if a poll interval passed since the last read
+        (on its own task; claims use what was read last)."""
+        shared = self._health.shared
+        if shared.refresh_due(mono):
+            self._start(shared.refresh())
+
     def launch(self, mono: float) -> None:
-        """Start a claim (and the probes half-open endpoints are due)."""
+        """Start a claim (and the probes of endpoints whose open period ended)."""
+        shared = self._health.shared
         self._held = {ep: t for ep, t in self._held.items() if t > mono}
-        excluded = self._buffer.full()
-        excluded += [ep for ep in self._held if ep not in excluded]
-        for ep, br in self._health.not_closed():
-            if ep not in excluded:
-                excluded.append(ep)
-            if (br.allows(self._buffer.inflight.get(ep, 0)) and ep not in self._buffer.queues
+        # Once each, in a set: with many open breakers a list's membership tests add up.
+        left_out = set(self._buffer.full())
+        left_out.update(self._held)
+        left_out.update(ep for ep, _ in self._health.not_closed())
+        left_out.update(shared.open)
+        excluded = list(left_out)
+        for ep in shared.probe_due(time.time()):
+            if (not self._buffer.inflight.get(ep) and ep not in self._buffer.queues
                     and ep not in self._probing and mono >= self._probe_after.get(ep, 0)):
                 self._probing.add(ep)
                 self._start(self._probe(ep))
@@ -182,21 +194,26 @@ class Claims:
         return release
 
     async def _probe(self, endpoint_id: str) -> None:
-        """Claim the probe of a half-open endpoint into its buffer."""
-        now = time.time()
+        """Take an endpoint's probe in the store (one worker of all gets it) and claim the
+        delivery to probe with into its buffer."""
         claimed: list[Claimed] = []
+        again = max(self._config.poll_interval, CLAIM_RETRY)
+        shared = self._health.shared
         try:
-            claimed = await self._calls.call(
-                self._calls.store.claim_probe, self._owner, endpoint_id, now,
-                now + self._config.visibility_timeout, self._buffer.per_endpoint,
-                pool=self._calls.claims)
+            if await shared.take_probe(endpoint_id):
+                now = time.time()
+                claimed = await self._calls.call(
+                    self._calls.store.claim_probe, self._owner, endpoint_id, now,
+                    now + self._config.visibility_timeout, self._buffer.per_endpoint,
+                    pool=self._calls.claims)
+                if not claimed:  # nothing due: any worker may probe after a while
+                    await shared.give_back(endpoint_id, again)
         except Exception as exc:
             self._calls.trouble("probe claim", exc)
         finally:
             self._probing.discard(endpoint_id)
-        if not claimed:  # none due (or the store failed): look again after a while
-            self._probe_after[endpoint_id] = time.monotonic() + max(
-                self._config.poll_interval, CLAIM_RETRY)
+        if not claimed:  # another worker probes, none due, or the store failed: look again
+            self._probe_after[endpoint_id] = time.monotonic() + again
             return
         self._probe_after.pop(endpoint_id, None)
         for c in claimed:

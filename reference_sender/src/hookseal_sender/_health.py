@@ -8,10 +8,11 @@ import logging
 import time
 from typing import Optional
 
+from ._breakers import SharedBreakers
 from ._endpoint_cache import EndpointCache
 from ._logs import fields
 from ._store_calls import StoreCalls
-from .breaker import CLOSED, CircuitBreaker
+from .breaker import CLOSED, OPEN, CircuitBreaker
 from .config import BreakerPolicy
 from .metrics import Metrics
 from .models import AttemptResult, DeliveryFilter, Endpoint
@@ -33,6 +34,10 @@ UNSENT = (UNUSABLE, DERIVATION_FAILED)
 class EndpointHealth:
     """Each endpoint's breaker and health as one worker sees it, and what follows from it.
 
+    Each endpoint's breaker opens by this worker's own attempts; its state is then shared
+    with every worker through the store (:attr:`shared`): opened, probed once, closed or
+    reopened for all.
+
     After each write-back, endpoints that started or stopped failing are written to the
     store (only transitions: a steady stream of successes costs no statement), an endpoint
     failing for longer than ``policy.disable_after`` (or answering 410 Gone) is disabled
@@ -46,10 +51,15 @@ class EndpointHealth:
         notifier: Tells owners.
         endpoints: The worker's endpoint cache (URLs and addresses for notices; a disabled
             endpoint is dropped from it).
+        owner: The worker's lease token (who opened or probes a breaker).
+        interval: Seconds between two reads of the store's breakers, at least (the poll
+            interval).
+        lease: Seconds a probe taken is this worker's alone (the visibility timeout).
     """
 
     def __init__(self, calls: StoreCalls, policy: BreakerPolicy, metrics: Metrics,
-                 notifier: Notifier, endpoints: EndpointCache) -> None:
+                 notifier: Notifier, endpoints: EndpointCache, *, owner: str = "",
+                 interval: float = 0.2, lease: float = 60.0) -> None:
         self._calls = calls
         self._policy = policy
         self._metrics = metrics
@@ -57,6 +67,9 @@ class EndpointHealth:
         self._endpoints = endpoints
         #: Each endpoint's breaker (created on first use).
         self.breakers: dict[str, CircuitBreaker] = {}
+        #: The breakers' state shared with every worker through the store.
+        self.shared = SharedBreakers(calls, owner, interval, lease, self.breaker,
+                                     self.breakers)
         # Health as last written: None healthy, a time failing since; unknown endpoints
         # (absent) are written on their first result.
         self._health: dict[str, Optional[float]] = {}
@@ -66,11 +79,17 @@ class EndpointHealth:
         br = self.breakers.get(endpoint_id)
         if br is None:
             br = self.breakers[endpoint_id] = CircuitBreaker(
-                self._policy, on_change=functools.partial(self._breaker_changed, endpoint_id))
+                self._policy, on_change=functools.partial(self._breaker_changed, endpoint_id),
+                shared=True)
         return br
 
     def _breaker_changed(self, endpoint_id: str, old: str, new: str) -> None:
-        """Log a breaker's change of state (a warning: an endpoint stopped or resumed)."""
+        """Share a breaker's change of state (opened, reopened or closed by this worker)
+        through the store, and log it (a warning: an endpoint stopped or resumed)."""
+        if new == OPEN:
+            self.shared.opened(endpoint_id, self._policy.open_seconds)
+        elif new == CLOSED:
+            self.shared.closed(endpoint_id)
         cached = self._endpoints.entries.get(endpoint_id)
         what = {"open": "opened: its deliveries wait", "half_open": "half-open: one probe "
                 "goes", "closed": "closed: delivering again"}.get(new, new)

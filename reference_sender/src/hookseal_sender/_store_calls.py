@@ -21,7 +21,8 @@ CLAIM_RETRY = 1.0
 CLAIM_RETRY_MAX = 8.0
 
 #: The worker-exception metric's site for each store call that can fail unexpectedly.
-_EXCEPTION_SITE = {"probe claim": "claim", "store maintenance": "maintenance"}
+_EXCEPTION_SITE = {"probe claim": "claim", "store maintenance": "maintenance",
+                   "breaker": "health"}
 
 
 class StoreCalls:

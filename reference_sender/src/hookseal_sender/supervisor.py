@@ -72,8 +72,8 @@ def check_processes(database: str, processes: int) -> None:
 
     PostgreSQL takes any number (on any number of hosts): claims lease disjoint rows
     (``SKIP LOCKED``) and cap each endpoint's leases across all of them. SQLite has one
-    writer, and the per-endpoint limits and breakers of a worker hold within its process,
-    so one worker process per database file.
+    writer, and the per-endpoint limits of a worker hold within its process, so one
+    worker process per database file.
 
     Args:
         database: The settings' database URL.

@@ -210,8 +210,9 @@ class Worker:
         calls = self._calls = StoreCalls(self.store, parts.metrics, parts.outage,
                                          parallel_claims=parallel)
         endpoints = EndpointCache(calls, cfg.retry, parts.allows_local)
-        health = self._health = EndpointHealth(calls, cfg.breaker, parts.metrics,
-                                               parts.notifier, endpoints)
+        health = self._health = EndpointHealth(
+            calls, cfg.breaker, parts.metrics, parts.notifier, endpoints, owner=self.owner,
+            interval=cfg.poll_interval, lease=cfg.visibility_timeout)
         writeback = self._writeback = WriteBack(calls, self.owner, health, parts.metrics)
         buffer = self._buffer = ClaimBuffer(self.concurrency, self.per_endpoint, health,
                                             writeback)
@@ -283,6 +284,9 @@ class Worker:
         batching = asyncio.create_task(self._batcher.run())
         self._slots = [asyncio.create_task(self._slot()) for _ in range(self.concurrency)]
         try:
+            # The breakers other workers opened, before the first claim could bring their
+            # endpoints' deliveries.
+            await self._health.shared.refresh()
             await self._claim_loop()
         finally:
             self._halt()
@@ -292,6 +296,7 @@ class Worker:
             self._writeback.close()
             await flusher
             await self._writeback.flush()
+            await self._health.shared.wait()
             await self._runner.close()
             if self._maintaining is not None:
                 await self._maintaining
@@ -316,6 +321,9 @@ class Worker:
         while not self._stopping:
             buffer.dispatch()
             mono = time.monotonic()
+            # Also while the slots are full and nothing is claimed: what is buffered for
+            # an endpoint another worker paused is then given back before it starts.
+            claims.follow_breakers(mono)
             pause = claims.pause(mono)
             if pause is not None:
                 await self._wait(pause)

@@ -193,6 +193,18 @@ CREATE TABLE IF NOT EXISTS send_slots (
     next_at {REAL} NOT NULL,
     granted_at {REAL}
 );
+-- Per endpoint whose circuit breaker is not closed: shared by every worker and process
+-- (hookseal_sender._breakers). ``open_until``: when a probe may be taken (state 'open'),
+-- or when the probe's right runs out if its taker died (state 'half_open'). Closed
+-- breakers have no row.
+CREATE TABLE IF NOT EXISTS endpoint_breakers (
+    endpoint_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    open_until {REAL} NOT NULL,
+    opened_by TEXT NOT NULL,
+    probed_by TEXT,
+    updated_at {REAL} NOT NULL
+);
 -- Sunset notices sent (contract 4.2), one row each: its key says which (endpoint, type,
 -- version, days before), so a restarted or second process never sends it again.
 CREATE TABLE IF NOT EXISTS sunset_notices (

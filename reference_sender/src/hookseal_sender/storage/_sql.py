@@ -17,6 +17,7 @@
 - :mod:`._corrections`: corrected events and the bodies they replaced;
 - :mod:`._jobs`: the admin console's background jobs;
 - :mod:`._rates`: rate-limited endpoints' send slots;
+- :mod:`._breakers`: the endpoints' circuit breakers, shared by every worker;
 - :mod:`._events`: a tenant's recent events (the portal's filter preview);
 - :mod:`._pins`: pinned endpoints, sunset notices and pin moves;
 - :mod:`._batches`: batches (gathering, claims, write-back, replay).
@@ -29,6 +30,7 @@ from __future__ import annotations
 from ._audit import Audit
 from ._backfill import Backfill
 from ._batches import Batches
+from ._breakers import Breakers
 from ._corrections import Corrections
 from ._endpoints import Endpoints
 from ._events import RecentEvents
@@ -46,7 +48,7 @@ from ._stats import Aggregates
 
 class SQLStore(Schema, Endpoints, Backfill, Queue, IdempotencyKeys, ReplayAndCancel, Aggregates,
                Batches, Retention, Audit, OwnerAlerts, Corrections, Jobs, SendSlots, RecentEvents,
-               Pins):
+               Pins, Breakers):
     """A :class:`~hookseal_sender.storage.base.Store` over a DB-API connection per thread;
     dialects (:class:`~hookseal_sender.storage.SQLiteStore`,
     :class:`~hookseal_sender.storage.PostgresStore`) override the hooks of

@@ -67,6 +67,28 @@ class AttemptSample(NamedTuple):
     latency_ms: float
 
 
+class BreakerRow(NamedTuple):
+    """An endpoint's circuit breaker as the store holds it for every worker
+    (:meth:`Store.breakers`).
+
+    Attributes:
+        endpoint_id: The endpoint.
+        state: ``open`` or ``half_open`` (a worker took the probe).
+        open_until: Unix time when a probe may be taken (``open``), or when the probe's
+            right lapses if its taker has not reported (``half_open``).
+        opened_by: The worker (lease token) that opened it last.
+        probed_by: The worker that took the probe, while half-open.
+        updated_at: Unix time of the last change.
+    """
+
+    endpoint_id: str
+    state: str
+    open_until: float
+    opened_by: str
+    probed_by: Optional[str]
+    updated_at: float
+
+
 class IdempotencyRecord(NamedTuple):
     """The send that first used an idempotency key, as :meth:`Store.claim_idempotency_key`
     finds it.
@@ -382,6 +404,25 @@ class Store(Statistics):
                        horizon: float) -> tuple[Optional[float], float]:
         """Take an endpoint's next send slot if it starts within ``horizon`` of ``now``
         (rate limits, contract 4.3); returns ``(slot or None, next free slot)``."""
+
+    @abc.abstractmethod
+    def breakers(self) -> list[BreakerRow]:
+        """The endpoints whose circuit breaker is open or half-open, for every worker
+        (disabled and deleted endpoints left out)."""
+
+    @abc.abstractmethod
+    def open_breaker(self, endpoint_id: str, owner: str, now: float, until: float) -> None:
+        """Open (or reopen) an endpoint's breaker for every worker until ``until``."""
+
+    @abc.abstractmethod
+    def take_breaker_probe(self, endpoint_id: str, owner: str, now: float,
+                           until: float) -> bool:
+        """Take the right to probe an endpoint whose open period ended, atomically (one
+        taker of any number at once), half-open until ``until``; returns whether taken."""
+
+    @abc.abstractmethod
+    def close_breaker(self, endpoint_id: str) -> bool:
+        """Close an endpoint's breaker for every worker; returns whether it was not closed."""
 
     @abc.abstractmethod
     def recent_events(self, tenant_id: str, limit: int,
@@ -705,5 +746,5 @@ class Store(Statistics):
 
 
 __all__ = ["MAX_PURGE_BATCH_SIZE", "PURGE_BATCH_SIZE", "AttemptSample", "BackfillRow",
-           "DeliveryPage", "EndpointAttempts", "IdempotencyRecord", "PeriodAttempt",
+           "BreakerRow", "DeliveryPage", "EndpointAttempts", "IdempotencyRecord", "PeriodAttempt",
            "PurgeProgress", "StaleEndpoint", "Statistics", "Store", "TenantCounts"]
