@@ -65,6 +65,7 @@ SENDER_BUGS: dict[str, set[str]] = {
     "crashes_on_bad_request": {"test_answers_malformed_requests_with_invalid_request"},
     "delivers_unsubscribed": {"test_event_type_filter"},
     "event_types_first_only": {"test_event_type_filter"},
+    "delivers_in_send": {"test_send_does_not_wait_for_the_endpoint"},
     "no_retry_on_dropped_connection": {"test_retries_dropped_connections"},
     "unknown_op_invalid_request": {"test_hello_and_unknown_op"},
     "hello_without_version": {"test_hello_and_unknown_op"},

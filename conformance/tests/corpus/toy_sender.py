@@ -55,6 +55,7 @@ BUGS = {
     "crashes_on_bad_request": "crashes on a request field of the wrong type",
     "delivers_unsubscribed": "delivers every event type to every endpoint of the tenant",
     "event_types_first_only": "takes only the first of an endpoint's event types",
+    "delivers_in_send": "answers send only after the first attempt got its answer",
     "no_retry_on_dropped_connection": "fails a delivery for good when the connection drops",
     "unknown_op_invalid_request": "answers an unknown op with invalid_request",
     "hello_without_version": "leaves the version out of hello",
@@ -737,6 +738,8 @@ def op_send(req: dict[str, Any]) -> dict[str, Any]:
         else:
             threading.Thread(target=deliver, args=([dlv], ep, body, event_type, envelope["id"],
                                                    signed), daemon=True).start()
+            while BUG == "delivers_in_send" and not dlv["attempts"]:
+                time.sleep(0.01)  # the bug: the caller waits on the customer's endpoint
     answer = {"ok": True, "event_id": envelope["id"], "deliveries": out}
     if key is not None:
         IDEMPOTENT[(req["tenant"], key)] = (fingerprint, answer)

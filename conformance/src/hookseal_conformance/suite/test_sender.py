@@ -287,10 +287,33 @@ def test_retries_dropped_connections(hookseal_sender: SenderHarness) -> None:
             raise _fail(h, prop, "a retry after the closed connection and one after the reset "
                         "one", f"{len(arrivals)} connection(s)")
         record = h.wait_status(did, ["delivered"], WAIT, prop)
-        if record.get("status") != "delivered":
-            raise _fail(h, prop, "status delivered", repr(record))
+        attempts = record.get("attempts", [])
+        if record.get("status") != "delivered" or len(attempts) != 3 or any(
+                a.get("status_code") is not None or not a.get("error") for a in attempts[:2]):
+            raise _fail(h, prop, "status delivered; attempts 1 and 2 recorded with an error and "
+                        "no status code (no response came), attempt 3 with 200", repr(record))
     finally:
         server.close()
+
+
+def test_send_does_not_wait_for_the_endpoint(hookseal_sender: SenderHarness) -> None:
+    """Enqueue never waits on a customer endpoint (contract 4): ``send`` answers while the
+    endpoint still holds the first attempt (it answers after 4 s), and the delivery then
+    completes."""
+    prop = "answers send without waiting for the endpoint (delivery happens outside the call)"
+    h = hookseal_sender
+    hold = 4.0
+    ep = h.endpoint([Reply(200, hang=hold)], prop=prop, timeout=hold + 3)
+    started = time.monotonic()
+    did = h.send(ep, _event_type(), _data(), prop)
+    took = time.monotonic() - started
+    if took > hold / 2:
+        raise _fail(h, prop, f"send answered at once (well within the {hold:g} s the endpoint "
+                    "takes to answer)", f"send answered after {took:.2f} s")
+    record = h.wait_status(did, ["delivered", "failed", "dead_lettered"], hold + WAIT, prop)
+    if record.get("status") != "delivered" or len(ep.received) != 1:
+        raise _fail(h, prop, "delivered in one attempt once the endpoint answered",
+                    f"{len(ep.received)} request(s), {record!r}", list(ep.received))
 
 
 # Every 4xx but 429 fails permanently, and every 3xx (contract 4): the whole ranges, not a
