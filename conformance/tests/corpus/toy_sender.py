@@ -473,12 +473,15 @@ def deliver(records: list[dict[str, Any]], ep: dict[str, Any], body: bytes, even
             msg_id: str, signed_body: Optional[bytes] = None) -> None:
     """Attempt until delivered, failed or dead-lettered; every record shares the outcome."""
     schedule = ep["retry_schedule"]
-    first_ts = int(time.time())
+    first_ts: Optional[int] = None
     trace, span = secrets.token_hex(16), secrets.token_hex(8)
     for number in range(1, len(schedule) + 2):
         if ep["limiter"] is not None:
             ep["limiter"].acquire()
-        ts = first_ts if BUG == "reuses_timestamp" else int(time.time())
+        ts = int(time.time())
+        if BUG == "reuses_timestamp":  # the first attempt's (after any wait for the cap)
+            first_ts = ts if first_ts is None else first_ts
+            ts = first_ts
         if number > 1 and (BUG == "new_delivery_id_on_retry" or (
                 BUG == "batch_id_per_attempt" and msg_id.startswith("bat_"))):
             msg_id = msg_id[:4] + uuid.uuid4().hex
