@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 import socket
+import struct
 import threading
 import time
 import urllib.parse
@@ -440,22 +441,28 @@ def _answer_ok(conn: socket.socket) -> None:
 
 
 class DroppingServer(_RawServer):
-    """A raw loopback server that closes the first ``drops`` connections unanswered.
+    """A raw loopback server that drops the first ``drops`` connections unanswered.
 
-    Later connections get ``200 OK``.
+    Each dropped connection is closed after its request was read; those whose number is in
+    ``reset`` are reset (RST) instead of closed. Later connections get ``200 OK``.
     """
 
     _path = "/drop"
 
-    def __init__(self, drops: int = 1) -> None:
+    def __init__(self, drops: int = 1, reset: Sequence[int] = ()) -> None:
         self.drops = drops
+        self.reset = set(reset)
         super().__init__()
 
     def _answer(self, conn: socket.socket, n: int) -> None:
         if n > self.drops:
             _answer_ok(conn)
-        else:
-            conn.close()
+            return
+        if n in self.reset:
+            # Linger on, zero seconds: close() sends a reset, not a FIN.
+            with contextlib.suppress(OSError):
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
 
 
 class TricklingServer(_RawServer):

@@ -53,6 +53,14 @@ BUGS = {
     "ssrf_no_dns": "checks literal addresses only, never what a name resolves to",
     "attempt_time_is_enqueue_time": "records every attempt at the time the event was sent",
     "crashes_on_bad_request": "crashes on a request field of the wrong type",
+    "delivers_unsubscribed": "delivers every event type to every endpoint of the tenant",
+    "event_types_first_only": "takes only the first of an endpoint's event types",
+    "delivers_in_send": "answers send only after the first attempt got its answer",
+    "no_retry_on_dropped_connection": "fails a delivery for good when the connection drops",
+    "unknown_op_invalid_request": "answers an unknown op with invalid_request",
+    "hello_without_version": "leaves the version out of hello",
+    "ignores_header_prefix": "names its headers Hookseal-... whatever header_prefix says",
+    "both_signs_v1a_only": "signs only with the Ed25519 key in both mode (no v1)",
     # Optional features (contract 4.2-4.6), all declared in hello.
     "filter_ignores_not": "takes every $not as a match",
     "filter_gt_inclusive": "evaluates $gt as $gte and $lt as $lte",
@@ -76,6 +84,13 @@ BUGS = {
     "oauth_token_per_attempt": "fetches a new OAuth token for every attempt",
     "mtls_expired_accepted": "takes an expired client certificate at registration",
     "proxy_ignored": "connects to the destination directly, not through the proxy",
+    "headers_first_attempt_only": "sends the custom headers on the first attempt only",
+    "batch_ignores_max_bytes": "gathers a batch up to max_events or max_wait, never max_bytes",
+    "batch_max_events_unbounded": "accepts max_events over 1000",
+    "ordering_any_accepted": "accepts any ordering value (and orders per key)",
+    "pin_unchecked": "accepts a pin to any version of any event type",
+    "rate_limit_unchecked": "accepts a rate limit of 0 or less",
+    "auth_value_unchecked": "accepts any static Authorization value, line breaks included",
 }
 FEATURES = ["versions", "filters", "headers", "redaction", "rate_limit", "batches", "ordering",
             "auth_static", "auth_oauth", "auth_mtls", "proxy", "traceparent", "idempotency"]
@@ -119,6 +134,19 @@ def refused(url: str) -> bool:
     return parts.scheme != "https" or internal(ip)
 
 
+def loopback(url: str) -> bool:
+    """Whether the URL's host is loopback, by name, literal or what the name resolves to."""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return False
+    ips = [ipaddress.ip_address(str(i[4][0]).split("%")[0]) for i in infos]
+    return bool(ips) and all(
+        (ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped else ip
+         ).is_loopback for ip in ips)
+
+
 def current_keys(ep: dict[str, Any]) -> list[str]:
     now = time.time()
     secrets = [s for s, until in ep["secrets"] if until is None or until > now]
@@ -126,6 +154,8 @@ def current_keys(ep: dict[str, Any]) -> list[str]:
     if BUG == "new_secret_only_in_overlap":
         secrets, signing = secrets[-1:], signing[-1:]
     keys = secrets if ep["signing"] in ("hmac", "both") else []
+    if BUG == "both_signs_v1a_only" and ep["signing"] == "both":
+        keys = []
     if ep["signing"] in ("ed25519", "both"):
         keys = [*keys, *signing]
     return keys
@@ -148,8 +178,11 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: Optional[float
     else:
         conn = http.client.HTTPConnection(host, port, timeout=timeout)
 
+    fired = threading.Event()
+
     def cut_off() -> None:
         # The timeout bounds the whole attempt: shut the socket, whatever is trickling in.
+        fired.set()
         if conn.sock is not None:
             with contextlib.suppress(OSError):
                 conn.sock.shutdown(socket.SHUT_RDWR)
@@ -164,6 +197,10 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: Optional[float
         resp = conn.getresponse()
         resp.read()
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}
+    except (OSError, http.client.HTTPException) as exc:
+        if fired.is_set():  # what the cut-off socket raised: the attempt timed out
+            raise TimeoutError(f"the attempt took longer than {timeout} s") from exc
+        raise
     finally:
         if deadline is not None:
             deadline.cancel()
@@ -386,7 +423,8 @@ def check_auth(auth: Any, allow_local: bool) -> dict[str, Any]:
     if not isinstance(auth, dict) or auth.get("type") != "static":
         raise Refused("invalid_auth", "auth types static and oauth are the ones this sender has")
     value = auth.get("authorization")
-    if not isinstance(value, str) or not value or not VALUE.fullmatch(value):
+    if (not isinstance(value, str) or not value or not VALUE.fullmatch(value)) and \
+            BUG != "auth_value_unchecked":
         raise Refused("invalid_auth", "authorization: a non-empty header value")
     return dict(auth)
 
@@ -396,7 +434,8 @@ def check_batch(batch: Any) -> dict[str, float]:
         raise Refused("invalid_batch", "batch is an object")
     out = {"max_events": batch.get("max_events", 100), "max_bytes": batch.get("max_bytes", 1 << 20),
            "max_wait": batch.get("max_wait", 30)}
-    if not (isinstance(out["max_events"], int) and 1 <= out["max_events"] <= 1000) or not all(
+    most = float("inf") if BUG == "batch_max_events_unbounded" else 1000
+    if not (isinstance(out["max_events"], int) and 1 <= out["max_events"] <= most) or not all(
             number(out[k]) and out[k] > 0 for k in ("max_bytes", "max_wait")):
         raise Refused("invalid_batch", f"out of bounds: {out}")
     return out
@@ -434,16 +473,20 @@ def deliver(records: list[dict[str, Any]], ep: dict[str, Any], body: bytes, even
             msg_id: str, signed_body: Optional[bytes] = None) -> None:
     """Attempt until delivered, failed or dead-lettered; every record shares the outcome."""
     schedule = ep["retry_schedule"]
-    first_ts = int(time.time())
+    first_ts: Optional[int] = None
     trace, span = secrets.token_hex(16), secrets.token_hex(8)
     for number in range(1, len(schedule) + 2):
         if ep["limiter"] is not None:
             ep["limiter"].acquire()
-        ts = first_ts if BUG == "reuses_timestamp" else int(time.time())
-        if BUG == "new_delivery_id_on_retry" or (BUG == "batch_id_per_attempt" and number > 1
-                                                and msg_id.startswith("bat_")):
+        ts = int(time.time())
+        if BUG == "reuses_timestamp":  # the first attempt's (after any wait for the cap)
+            first_ts = ts if first_ts is None else first_ts
+            ts = first_ts
+        if number > 1 and (BUG == "new_delivery_id_on_retry" or (
+                BUG == "batch_id_per_attempt" and msg_id.startswith("bat_"))):
             msg_id = msg_id[:4] + uuid.uuid4().hex
-        headers = dict(ep["headers"])
+        headers = dict(ep["headers"]) if number == 1 or BUG != "headers_first_attempt_only" \
+            else {}
         headers.update(hookseal.sign(signed_body or body, current_keys(ep), profile=ep["profile"],
                                      timestamp=ts, msg_id=msg_id, event_type=event_type,
                                      header_prefix=ep["header_prefix"]))
@@ -460,7 +503,7 @@ def deliver(records: list[dict[str, Any]], ep: dict[str, Any], body: bytes, even
             span = secrets.token_hex(8)
         headers["traceparent"] = f"00-{trace}-{span}-01"
         started = time.time()
-        status, error, resp_headers = None, None, {}
+        status, error, resp_headers, dropped = None, None, {}, False
         try:
             url = ep["url"]
             status, resp_headers = post(url, body, headers,
@@ -475,6 +518,7 @@ def deliver(records: list[dict[str, Any]], ep: dict[str, Any], body: bytes, even
                 status, resp_headers = post(resp_headers["location"], body, headers, ep["timeout"])
         except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
             error = f"{type(exc).__name__}: {exc}"
+            dropped = not isinstance(exc, TimeoutError)
         with LOCK:
             for dlv in records:
                 recorded_at = dlv["created"] if BUG == "attempt_time_is_enqueue_time" else started
@@ -483,6 +527,8 @@ def deliver(records: list[dict[str, Any]], ep: dict[str, Any], body: bytes, even
                                         "latency_ms": int((time.time() - started) * 1000)})
         if status is not None and 200 <= status < 300:
             return finish(records, "delivered")
+        if dropped and BUG == "no_retry_on_dropped_connection":
+            return finish(records, "failed")
         retryable = status is None or status >= 500 or status == 429 or (
             BUG == "retries_4xx" and 400 <= status < 500) or (
             BUG == "retries_408" and status in (408, 409, 423, 425))
@@ -541,7 +587,9 @@ def batcher(ep: dict[str, Any]) -> None:
             while True:
                 n, size = 0, 2
                 for _, body, _ in queue:
-                    if n == cfg["max_events"] or (n and size + len(body) + 1 > cfg["max_bytes"]):
+                    too_big = n and size + len(body) + 1 > cfg["max_bytes"] and \
+                        BUG != "batch_ignores_max_bytes"
+                    if n == cfg["max_events"] or too_big:
                         break
                     n, size = n + 1, size + len(body) + (1 if n else 0)
                 full = (n < len(queue) or n == cfg["max_events"]) and \
@@ -573,24 +621,28 @@ def key_worker(ep: dict[str, Any], key: str) -> None:
 
 
 def op_create_endpoint(req: dict[str, Any]) -> dict[str, Any]:
-    if not req.get("allow_local") and refused(req["url"]) and BUG != "allows_loopback":
+    if not req.get("allow_local") and refused(req["url"]) and not (
+            BUG == "allows_loopback" and loopback(req["url"])):
         return {"ok": False, "error": "destination_refused", "detail": "loopback"}
     prefix = req.get("header_prefix") or "Hookseal"
+    signing_prefix = "Hookseal" if BUG == "ignores_header_prefix" else prefix
     try:
         flt = req.get("filter")
         if flt is not None:
             check_filter(flt)
         headers = check_headers(req.get("headers") or {}, prefix)
         redact = check_redact(req.get("redact") or [], req.get("event_types"))
-        versions = check_versions(req.get("versions") or {})
+        versions = dict(req.get("versions") or {}) if BUG == "pin_unchecked" else \
+            check_versions(req.get("versions") or {})
         auth = check_auth(req["auth"], bool(req.get("allow_local"))) \
             if req.get("auth") is not None else None
         batch = check_batch(req["batch"]) if req.get("batch") is not None else None
         rate = req.get("rate_limit")
-        if rate is not None and not (number(rate) and rate > 0):
+        if rate is not None and not (number(rate) and rate > 0) and \
+                BUG != "rate_limit_unchecked":
             raise Refused("invalid_rate_limit", "rate_limit: deliveries per second, above 0")
         ordering = req.get("ordering")
-        if ordering is not None and ordering != "per_key":
+        if ordering is not None and ordering != "per_key" and BUG != "ordering_any_accepted":
             raise Refused("invalid_ordering", "ordering is per_key")
     except Refused as exc:
         return {"ok": False, "error": exc.code, "detail": str(exc)}
@@ -599,7 +651,7 @@ def op_create_endpoint(req: dict[str, Any]) -> dict[str, Any]:
     sk, pk = hookseal.generate_signing_key() if signing != "hmac" else (None, None)
     ep = ENDPOINTS[ep_id] = {
         "id": ep_id, "tenant": req["tenant"], "url": req["url"],
-        "profile": req.get("profile") or "hookseal-v1", "header_prefix": prefix,
+        "profile": req.get("profile") or "hookseal-v1", "header_prefix": signing_prefix,
         "event_types": req.get("event_types"),
         "retry_schedule": req.get("retry_schedule") or [0.5, 1, 2],
         "retry_after_cap": float(req.get("retry_after_cap") or 5),
@@ -654,7 +706,10 @@ def op_send(req: dict[str, Any]) -> dict[str, Any]:
     for ep in list(ENDPOINTS.values()):
         if ep["tenant"] != req["tenant"]:
             continue
-        if ep["event_types"] is not None and event_type not in ep["event_types"]:
+        subscribed = ep["event_types"][:1] if BUG == "event_types_first_only" and \
+            ep["event_types"] else ep["event_types"]
+        if subscribed is not None and event_type not in subscribed and \
+                BUG != "delivers_unsubscribed":
             continue
         if ep["filter"] is not None and not matches(ep["filter"], envelope):
             continue
@@ -686,6 +741,8 @@ def op_send(req: dict[str, Any]) -> dict[str, Any]:
         else:
             threading.Thread(target=deliver, args=([dlv], ep, body, event_type, envelope["id"],
                                                    signed), daemon=True).start()
+            while BUG == "delivers_in_send" and not dlv["attempts"]:
+                time.sleep(0.01)  # the bug: the caller waits on the customer's endpoint
     answer = {"ok": True, "event_id": envelope["id"], "deliveries": out}
     if key is not None:
         IDEMPOTENT[(req["tenant"], key)] = (fingerprint, answer)
@@ -745,14 +802,20 @@ def checked(req: dict[str, Any]) -> dict[str, Any]:
     return req
 
 
+def hello() -> dict[str, Any]:
+    answer = {"ok": True, "name": "toy-sender", "version": "0",
+              "profiles": ["hookseal-v1", "standard-webhooks"],
+              "signing": ["hmac", "ed25519", "both"], "retry_jitter": 0,
+              "features": [] if BUG == "declares_no_features" else FEATURES}
+    if BUG == "hello_without_version":
+        del answer["version"]
+    return answer
+
+
 def main() -> None:
     ops = {"create_endpoint": op_create_endpoint, "send": op_send,
            "rotate_secret": op_rotate_secret, "get_delivery": op_get_delivery,
-           "hello": lambda _: {"ok": True, "name": "toy-sender", "version": "0",
-                               "profiles": ["hookseal-v1", "standard-webhooks"],
-                               "signing": ["hmac", "ed25519", "both"],
-                               "retry_jitter": 0,
-                               "features": [] if BUG == "declares_no_features" else FEATURES}}
+           "hello": lambda _: hello()}
     for line in sys.stdin:
         try:
             req = json.loads(line)
@@ -762,7 +825,8 @@ def main() -> None:
                 print(json.dumps({"ok": True}), flush=True)
                 return
             handler = ops.get(req["op"])
-            reply = handler(checked(req)) if handler else {"ok": False, "error": "unknown_op"}
+            unknown = "invalid_request" if BUG == "unknown_op_invalid_request" else "unknown_op"
+            reply = handler(checked(req)) if handler else {"ok": False, "error": unknown}
         except (TypeError, ValueError, KeyError) as exc:
             if BUG == "crashes_on_bad_request":
                 raise

@@ -47,20 +47,31 @@ from hookseal_conformance.suite._checks import (
 
 
 def test_hello_and_unknown_op(hookseal_sender: SenderHarness) -> None:
-    """``hello`` names the sender; an unknown op answers ``unknown_op`` and nothing breaks."""
-    hello = hookseal_sender.hello()
-    for key in ("name", "version", "profiles", "signing"):
-        if key not in hello:
-            raise _fail(hookseal_sender, "hello", f"a {key!r} field", repr(hello))
+    """``hello`` names the sender (``name`` and ``version``, non-empty strings) and lists
+    its profiles and signing modes (non-empty lists of the contract's names) and optional
+    features; an unknown op answers ``unknown_op`` and nothing breaks."""
+    prop = "answers hello with its name, version, profiles and signing modes"
+    h = hookseal_sender
+    hello = h.hello()
+    problems = [f"{key}: {hello.get(key)!r} is not a non-empty string"
+                for key in ("name", "version")
+                if not isinstance(hello.get(key), str) or not hello.get(key)]
+    for key, known in (("profiles", PROFILES), ("signing", ("hmac", "ed25519", "both"))):
+        value = hello.get(key)
+        if not isinstance(value, list) or not value or not all(v in known for v in value):
+            problems.append(f"{key}: {value!r} is not a non-empty list of {list(known)}")
     features = hello.get("features", [])
     if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
-        raise _fail(hookseal_sender, "hello", "features: a list of feature names (optional)",
-                    repr(features))
-    answer = hookseal_sender.call({"op": "no_such_op"}, "unknown op")
+        problems.append(f"features: {features!r} is not a list of feature names (optional)")
+    if problems:
+        raise _fail(h, prop, "name, version, profiles, signing (and optionally features, "
+                    "retry_jitter) as the adapter protocol says", "; ".join(problems),
+                    extra=f"hello answered {hello!r}")
+    answer = h.call({"op": "no_such_op"}, "unknown op")
     if answer.get("ok") is not False or answer.get("error") != "unknown_op":
-        raise _fail(hookseal_sender, "answers an unknown op with unknown_op",
+        raise _fail(h, "answers an unknown op with unknown_op",
                     '{"ok": false, "error": "unknown_op"}', repr(answer))
-    hookseal_sender.hello()
+    h.require({"op": "hello"}, "answers hello after an unknown op")
 
 
 def test_answers_malformed_requests_with_invalid_request(hookseal_sender: SenderHarness) -> None:
@@ -145,16 +156,36 @@ def test_profiles_and_prefix(hookseal_sender: SenderHarness, wire: str,
 
 
 def test_event_type_filter(hookseal_sender: SenderHarness) -> None:
-    """An endpoint subscribed to other event types gets no delivery."""
+    """An event reaches the endpoints subscribed to its type (any of several listed) and
+    no other: an endpoint subscribed to other types has no delivery in ``send``'s answer
+    and receives nothing, until an event of its own type comes."""
     prop = "delivers only the event types an endpoint subscribed to"
     h = hookseal_sender
     types = _catalog.event_types()
-    other = next(t for t in types if t != _event_type())
+    mine, other = _event_type(), next(t for t in types if t != _event_type())
     ep = h.endpoint(prop=prop, event_types=[other])
-    answer = h.require({"op": "send", "tenant": ep.tenant, "type": _event_type(),
-                        "data": _data()}, prop)
-    if any(d.get("endpoint_id") == ep.endpoint_id for d in answer.get("deliveries", [])):
-        raise _fail(h, prop, "no delivery for an unsubscribed type", repr(answer))
+    both = h.endpoint(prop=prop, tenant=ep.tenant, event_types=[other, mine])
+    answer = h.require({"op": "send", "tenant": ep.tenant, "type": mine, "data": _data()}, prop)
+    targets = [d.get("endpoint_id") for d in answer.get("deliveries", [])]
+    if ep.endpoint_id in targets or both.endpoint_id not in targets:
+        raise _fail(h, prop, f"a {mine} delivery for the endpoint subscribed to [{other}, "
+                    f"{mine}] and none for the one subscribed to [{other}]", repr(answer))
+    got = h.wait_requests(both, 1, WAIT)
+    if not got:
+        raise _fail(h, prop, f"the {mine} event at the endpoint subscribed to it", "nothing")
+    _check_all(h, both, got, prop)
+    stray = h.quiet_for(ep, 0, 0.5)
+    if stray:
+        raise _fail(h, prop, f"nothing at the endpoint subscribed to [{other}] only",
+                    f"{len(stray)} request(s)", stray)
+    answer = h.require({"op": "send", "tenant": ep.tenant, "type": other,
+                        "data": _data(other)}, prop)
+    got = h.wait_requests(ep, 1, WAIT)
+    if ep.endpoint_id not in [d.get("endpoint_id") for d in answer.get("deliveries", [])] \
+            or len(got) != 1:
+        raise _fail(h, prop, f"the {other} event delivered to the endpoint subscribed to it",
+                    f"{answer!r}; {len(got)} request(s)", got)
+    _check_all(h, ep, got, prop)
 
 
 def test_rejects_invalid_payload(hookseal_sender: SenderHarness) -> None:
@@ -243,21 +274,46 @@ def test_retries_timeouts(hookseal_sender: SenderHarness) -> None:
 
 
 def test_retries_dropped_connections(hookseal_sender: SenderHarness) -> None:
-    """A connection closed without an answer is retried."""
-    prop = "retries when the connection is dropped"
+    """A connection closed without an answer (after the request was read), and one reset,
+    are each retried: the third attempt is answered and the delivery is delivered."""
+    prop = "retries when the connection is dropped (closed or reset without an answer)"
     h = hookseal_sender
-    server = DroppingServer(drops=1)
+    server = DroppingServer(drops=2, reset=(2,))
     try:
-        ep = h.endpoint(prop=prop, url=server.url, retry_schedule=[0.3])
+        ep = h.endpoint(prop=prop, url=server.url, retry_schedule=[0.3, 0.3])
         did = h.send(ep, _event_type(), _data(), prop)
-        arrivals = server.wait(2, WAIT)
-        if len(arrivals) < 2:
-            raise _fail(h, prop, "a second attempt", f"{len(arrivals)} connection(s)")
+        arrivals = server.wait(3, WAIT)
+        if len(arrivals) < 3:
+            raise _fail(h, prop, "a retry after the closed connection and one after the reset "
+                        "one", f"{len(arrivals)} connection(s)")
         record = h.wait_status(did, ["delivered"], WAIT, prop)
-        if record.get("status") != "delivered":
-            raise _fail(h, prop, "status delivered", repr(record))
+        attempts = record.get("attempts", [])
+        if record.get("status") != "delivered" or len(attempts) != 3 or any(
+                a.get("status_code") is not None or not a.get("error") for a in attempts[:2]):
+            raise _fail(h, prop, "status delivered; attempts 1 and 2 recorded with an error and "
+                        "no status code (no response came), attempt 3 with 200", repr(record))
     finally:
         server.close()
+
+
+def test_send_does_not_wait_for_the_endpoint(hookseal_sender: SenderHarness) -> None:
+    """Enqueue never waits on a customer endpoint (contract 4): ``send`` answers while the
+    endpoint still holds the first attempt (it answers after 4 s), and the delivery then
+    completes."""
+    prop = "answers send without waiting for the endpoint (delivery happens outside the call)"
+    h = hookseal_sender
+    hold = 4.0
+    ep = h.endpoint([Reply(200, hang=hold)], prop=prop, timeout=hold + 3)
+    started = time.monotonic()
+    did = h.send(ep, _event_type(), _data(), prop)
+    took = time.monotonic() - started
+    if took > hold / 2:
+        raise _fail(h, prop, f"send answered at once (well within the {hold:g} s the endpoint "
+                    "takes to answer)", f"send answered after {took:.2f} s")
+    record = h.wait_status(did, ["delivered", "failed", "dead_lettered"], hold + WAIT, prop)
+    if record.get("status") != "delivered" or len(ep.received) != 1:
+        raise _fail(h, prop, "delivered in one attempt once the endpoint answered",
+                    f"{len(ep.received)} request(s), {record!r}", list(ep.received))
 
 
 # Every 4xx but 429 fails permanently, and every 3xx (contract 4): the whole ranges, not a
