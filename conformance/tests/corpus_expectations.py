@@ -131,6 +131,10 @@ FEATURE_SENDER_BUGS: dict[str, set[str]] = {
     "pin_unchecked": {"test_versions_invalid_pin_refused"},
     "rate_limit_unchecked": {"test_rate_limit_invalid_refused"},
     "auth_value_unchecked": {"test_auth_invalid_refused"},
+    # Every batch property sends to an ed25519 endpoint (the features take every mode).
+    "batch_signed_hmac_only": {"test_batches_size_and_wait_thresholds", "test_batches_max_bytes",
+                               "test_batches_retried_as_one"},
+    "ordering_stalls_after_dead_letter": {"test_ordering_continues_after_dead_letter"},
 }
 
 # Minimal verifiers proving the constant-time probe: (runtime, script taking safe|eq).

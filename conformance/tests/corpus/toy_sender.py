@@ -91,6 +91,8 @@ BUGS = {
     "pin_unchecked": "accepts a pin to any version of any event type",
     "rate_limit_unchecked": "accepts a rate limit of 0 or less",
     "auth_value_unchecked": "accepts any static Authorization value, line breaks included",
+    "batch_signed_hmac_only": "signs batches with the HMAC secret alone, whatever the mode",
+    "ordering_stalls_after_dead_letter": "holds a key back for good once an event is dead-lettered",
 }
 FEATURES = ["versions", "filters", "headers", "redaction", "rate_limit", "batches", "ordering",
             "auth_static", "auth_oauth", "auth_mtls", "proxy", "traceparent", "idempotency"]
@@ -487,7 +489,10 @@ def deliver(records: list[dict[str, Any]], ep: dict[str, Any], body: bytes, even
             msg_id = msg_id[:4] + uuid.uuid4().hex
         headers = dict(ep["headers"]) if number == 1 or BUG != "headers_first_attempt_only" \
             else {}
-        headers.update(hookseal.sign(signed_body or body, current_keys(ep), profile=ep["profile"],
+        keys = current_keys(ep)
+        if BUG == "batch_signed_hmac_only" and msg_id.startswith("bat_"):
+            keys = [s for s, until in ep["secrets"] if until is None or until > time.time()]
+        headers.update(hookseal.sign(signed_body or body, keys, profile=ep["profile"],
                                      timestamp=ts, msg_id=msg_id, event_type=event_type,
                                      header_prefix=ep["header_prefix"]))
         value = headers.get("webhook-signature", "")
@@ -618,6 +623,8 @@ def key_worker(ep: dict[str, Any], key: str) -> None:
                 cond.wait()
             item = queue.pop(0)
         deliver(*item)
+        if BUG == "ordering_stalls_after_dead_letter" and item[0][0]["status"] == "dead_lettered":
+            return  # the bug: the key's next events wait behind its dead letter for ever
 
 
 def op_create_endpoint(req: dict[str, Any]) -> dict[str, Any]:
