@@ -61,6 +61,7 @@ BUGS = {
     "hello_without_version": "leaves the version out of hello",
     "ignores_header_prefix": "names its headers Hookseal-... whatever header_prefix says",
     "both_signs_v1a_only": "signs only with the Ed25519 key in both mode (no v1)",
+    "rotation_default_no_overlap": "drops the old secret at once when a rotation names no overlap",
     # Optional features (contract 4.2-4.6), all declared in hello.
     "filter_ignores_not": "takes every $not as a match",
     "filter_gt_inclusive": "evaluates $gt as $gte and $lt as $lte",
@@ -93,6 +94,7 @@ BUGS = {
     "auth_value_unchecked": "accepts any static Authorization value, line breaks included",
     "batch_signed_hmac_only": "signs batches with the HMAC secret alone, whatever the mode",
     "ordering_stalls_after_dead_letter": "holds a key back for good once an event is dead-lettered",
+    "batch_dead_letter_split": "sends each event of a dead-lettered batch again on its own",
 }
 FEATURES = ["versions", "filters", "headers", "redaction", "rate_limit", "batches", "ordering",
             "auth_static", "auth_oauth", "auth_mtls", "proxy", "traceparent", "idempotency"]
@@ -612,6 +614,9 @@ def batcher(ep: dict[str, Any]) -> None:
                 dlv["batch_id"] = batch_id
         body = b"[" + b",".join(b for _, b, _ in taken) + b"]"
         deliver(records, ep, body, "batch", batch_id)
+        if BUG == "batch_dead_letter_split" and records[0]["status"] == "dead_lettered":
+            for dlv, alone, _ in taken:  # the bug: a batch that failed is tried event by event
+                deliver([dlv], ep, alone, dlv["event_type"], json.loads(alone)["id"])
 
 
 def key_worker(ep: dict[str, Any], key: str) -> None:
@@ -758,7 +763,8 @@ def op_send(req: dict[str, Any]) -> dict[str, Any]:
 
 def op_rotate_secret(req: dict[str, Any]) -> dict[str, Any]:
     ep = ENDPOINTS[req["endpoint_id"]]
-    overlap = float(req.get("overlap_seconds", 86400))
+    overlap = float(req.get("overlap_seconds",
+                            0 if BUG == "rotation_default_no_overlap" else 86400))
     until = time.time() + overlap
     really = until - overlap / 2 if BUG == "old_signature_dropped_early" else until
     ep["secrets"] = [(s, really if u is None else u) for s, u in ep["secrets"]]

@@ -578,6 +578,48 @@ def test_rotation_overlap(hookseal_sender: SenderHarness) -> None:
                                 [r])
 
 
+#: Contract 4: the overlap window of a rotation, when none is asked for.
+DEFAULT_OVERLAP = 24 * 3600
+
+
+def test_rotation_default_overlap(hookseal_sender: SenderHarness) -> None:
+    """In each profile and signing mode, a ``rotate_secret`` without ``overlap_seconds``
+    opens the contract's default overlap, 24 h: ``overlap_ends_at`` is 86400 s after the
+    rotation, no sooner and no later (2 s of latency allowed either way), and the next
+    delivery carries the old and the new signatures, each verifying."""
+    prop = "opens the contract's default 24 h overlap when a rotation names none"
+    h = hookseal_sender
+    for profile in _profiles(h):
+        for mode in _modes(h):
+            ep = h.endpoint(prop=prop, profile=profile, signing=mode)
+            before = time.time()
+            request = {"op": "rotate_secret", "endpoint_id": ep.endpoint_id}
+            answer = h.require(request, prop)
+            after = time.time()
+            ends = answer.get("overlap_ends_at")
+            if not isinstance(ends, (int, float)) or isinstance(ends, bool) or \
+                    not before + DEFAULT_OVERLAP - 2 <= ends <= after + DEFAULT_OVERLAP + 2:
+                raise _fail(h, prop, f"overlap_ends_at {DEFAULT_OVERLAP} s (24 h) after the "
+                            f"rotation ({profile}, {mode}): between {before + DEFAULT_OVERLAP - 2:.0f}"
+                            f" and {after + DEFAULT_OVERLAP + 2:.0f}", repr(answer),
+                            extra=f"request: {json.dumps(request)}")
+            old, new = _signing_keys(ep), []
+            if mode in ("hmac", "both"):
+                new.append(str(answer.get("secret", "")))
+            if mode in ("ed25519", "both"):
+                new.append(str(answer.get("public_key") or ""))
+            h.send(ep, _event_type(), _data(), prop)
+            got = h.wait_requests(ep, 1, WAIT)
+            if not got:
+                raise _fail(h, prop, "a request", "nothing")
+            problems = [p for key in old + new for p in request_problems(ep, got[0], [key])]
+            want = (2 * (mode != "ed25519"), 2 * (mode != "hmac"))
+            if problems or _counts(ep, got[0]) != want:
+                raise _fail(h, prop, f"in the default overlap ({profile}, {mode}): {want[0]} v1 "
+                            f"and {want[1]} v1a signatures, old and new keys each verifying",
+                            "; ".join(problems) or f"{_counts(ep, got[0])} (v1, v1a)", got)
+
+
 def test_refuses_loopback_without_allow_local(hookseal_sender: SenderHarness) -> None:
     """Loopback destinations are refused at registration unless local is allowed."""
     prop = "refuses loopback destinations when local destinations are not allowed"
