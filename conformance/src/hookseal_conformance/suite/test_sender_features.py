@@ -642,14 +642,17 @@ def test_batches_dead_lettered_as_one(hookseal_sender: SenderHarness,
         answers = [_send(h, ep.tenant, INVOICE, _invoice(amount=i), prop) for i in range(2)]
         sent[ep.endpoint_id] = [(str(a.get("event_id")), str(_delivery_for(a, ep)))
                                 for a in answers]
+    finals = {ep.endpoint_id: [h.wait_status(d, ["delivered", "failed", "dead_lettered"],
+                                             WAIT, prop) for _, d in sent[ep.endpoint_id]]
+              for ep in eps}
+    # Anything sent after the dead letters comes at once: a split batch's events, or a
+    # retry past the cap (0.3 s later). The endpoints are watched over the same window.
+    quiet_until = time.monotonic() + 0.3 + LATE
     for ep in eps:
         ids, where = [e for e, _ in sent[ep.endpoint_id]], _where(ep)
-        records = [h.wait_status(d, ["delivered", "failed", "dead_lettered"], WAIT, prop)
-                   for _, d in sent[ep.endpoint_id]]
+        records = finals[ep.endpoint_id]
         got = h.wait_requests(ep, 2, WAIT)
-        # Anything sent after the dead letter comes at once: a split batch's events, or a
-        # retry past the cap (0.3 s later).
-        got = h.quiet_for(ep, len(got), 0.3 + LATE)
+        got = h.quiet_for(ep, len(got), max(0.0, quiet_until - time.monotonic()))
         batches = _batches(h, ep, got[:2], prop)
         if len(got) > 2:
             raise _fail(h, prop, f"nothing after the batch's 2 attempts (the cap; {where})",
