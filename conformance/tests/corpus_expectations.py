@@ -72,6 +72,7 @@ SENDER_BUGS: dict[str, set[str]] = {
     "ignores_header_prefix": {"test_profiles_and_prefix"},
     "both_signs_v1a_only": {"test_ed25519_signing"},
     "rotation_default_no_overlap": {"test_rotation_default_overlap"},
+    "response_body_whole": {"test_attempts_record_the_response"},
 }
 
 # The optional-feature properties that deliver requests (each to endpoints of every profile

@@ -62,6 +62,7 @@ BUGS = {
     "ignores_header_prefix": "names its headers Hookseal-... whatever header_prefix says",
     "both_signs_v1a_only": "signs only with the Ed25519 key in both mode (no v1)",
     "rotation_default_no_overlap": "drops the old secret at once when a rotation names no overlap",
+    "response_body_whole": "records an attempt's whole response body, not its first 4 KiB",
     # Optional features (contract 4.2-4.6), all declared in hello.
     "filter_ignores_not": "takes every $not as a match",
     "filter_gt_inclusive": "evaluates $gt as $gte and $lt as $lte",
@@ -167,7 +168,7 @@ def current_keys(ep: dict[str, Any]) -> list[str]:
 
 def post(url: str, body: bytes, headers: dict[str, str], timeout: Optional[float],
          tls: Optional[ssl.SSLContext] = None, proxy: Optional[str] = None
-         ) -> tuple[int, dict[str, str]]:
+         ) -> tuple[int, dict[str, str], str]:
     parts = urllib.parse.urlsplit(url)
     host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
     conn: http.client.HTTPConnection
@@ -199,8 +200,8 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: Optional[float
         conn.request("POST", parts.path or "/", body=body,
                      headers={**headers, "Content-Type": "application/json"})
         resp = conn.getresponse()
-        resp.read()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}
+        text = resp.read().decode("utf-8", "replace")
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, text
     except (OSError, http.client.HTTPException) as exc:
         if fired.is_set():  # what the cut-off socket raised: the attempt timed out
             raise TimeoutError(f"the attempt took longer than {timeout} s") from exc
@@ -511,18 +512,20 @@ def deliver(records: list[dict[str, Any]], ep: dict[str, Any], body: bytes, even
         headers["traceparent"] = f"00-{trace}-{span}-01"
         started = time.time()
         status, error, resp_headers, dropped = None, None, {}, False
+        resp_body = ""
         try:
             url = ep["url"]
-            status, resp_headers = post(url, body, headers,
-                                        None if BUG == "no_timeout" else ep["timeout"],
-                                        ep["tls"], ep["proxy"])
+            status, resp_headers, resp_body = post(
+                url, body, headers, None if BUG == "no_timeout" else ep["timeout"], ep["tls"],
+                ep["proxy"])
             if oauth and status == 401 and BUG != "oauth_no_refresh":
                 # The token was refused: fetch a new one once and retry the attempt once.
                 headers["Authorization"] = "Bearer " + oauth_token(ep["auth"], fresh=True)
-                status, resp_headers = post(url, body, headers, ep["timeout"], ep["tls"],
-                                            ep["proxy"])
+                status, resp_headers, resp_body = post(url, body, headers, ep["timeout"],
+                                                       ep["tls"], ep["proxy"])
             if BUG == "follows_redirects" and 300 <= status < 400 and "location" in resp_headers:
-                status, resp_headers = post(resp_headers["location"], body, headers, ep["timeout"])
+                status, resp_headers, resp_body = post(resp_headers["location"], body, headers,
+                                                       ep["timeout"])
         except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
             error = f"{type(exc).__name__}: {exc}"
             dropped = not isinstance(exc, TimeoutError)
@@ -531,7 +534,10 @@ def deliver(records: list[dict[str, Any]], ep: dict[str, Any], body: bytes, even
                 recorded_at = dlv["created"] if BUG == "attempt_time_is_enqueue_time" else started
                 dlv["attempts"].append({"number": number, "at": recorded_at, "status_code": status,
                                         "error": error,
-                                        "latency_ms": int((time.time() - started) * 1000)})
+                                        "latency_ms": int((time.time() - started) * 1000),
+                                        "response_headers": resp_headers,
+                                        "response_body": resp_body if BUG == "response_body_whole"
+                                        else resp_body[:4096]})
         if status is not None and 200 <= status < 300:
             return finish(records, "delivered")
         if dropped and BUG == "no_retry_on_dropped_connection":
