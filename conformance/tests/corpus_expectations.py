@@ -71,7 +71,21 @@ SENDER_BUGS: dict[str, set[str]] = {
     "hello_without_version": {"test_hello_and_unknown_op"},
     "ignores_header_prefix": {"test_profiles_and_prefix"},
     "both_signs_v1a_only": {"test_ed25519_signing"},
+    "rotation_default_no_overlap": {"test_rotation_default_overlap"},
+    "response_body_whole": {"test_attempts_record_the_response"},
 }
+
+# The optional-feature properties that deliver requests (each to endpoints of every profile
+# and signing mode).
+FEATURES_DELIVERING = {
+    "test_filters_each_operator_at_its_bounds", "test_custom_headers_sent_on_every_attempt",
+    "test_redaction_drops_fields_before_signing", "test_rate_limit_never_exceeded",
+    "test_batches_size_and_wait_thresholds", "test_batches_max_bytes",
+    "test_batches_retried_as_one", "test_batches_dead_lettered_as_one", "test_ordering_per_key",
+    "test_ordering_continues_after_dead_letter", "test_versions_pinned_per_event_type",
+    "test_auth_static_authorization", "test_auth_oauth_client_credentials",
+    "test_auth_mtls_client_certificate", "test_proxy_connect",
+    "test_traceparent_on_every_attempt", "test_idempotent_send"}
 
 # Properties a full run of a broken sender may fail besides the one it is named for: those
 # whose cases go through the same broken code (a sender signing wrongly in `both` mode fails
@@ -83,16 +97,23 @@ SENDER_BUGS_ALSO: dict[str, set[str]] = {
                         "test_refuses_names_resolving_to_internal_addresses"},
     # It never resolves names, so names resolving to private addresses pass as well.
     "ssrf_loopback_only": {"test_refuses_names_resolving_to_internal_addresses"},
-    # The retries in `both` mode are signed without v1 too.
+    # The retries in `both` mode are signed without v1 too, and so is every optional
+    # feature's request to a `both` endpoint (each feature property takes every mode).
     "both_signs_v1a_only": {"test_retries_transient_status", "test_retry_timestamps_are_fresh",
-                            "test_rotation_overlap"},
+                            "test_rotation_overlap", "test_rotation_default_overlap",
+                            *FEATURES_DELIVERING},
     "ignores_retry_after": {"test_caps_retry_after"},
     # Every property that checks a retry's webhook id (or a batch's) sees the new one.
     "new_delivery_id_on_retry": {
         "test_retry_timestamps_are_fresh", "test_retries_timeouts",
         "test_respects_schedule_and_cap", "test_custom_headers_sent_on_every_attempt",
-        "test_batches_retried_as_one", "test_ordering_per_key",
-        "test_auth_mtls_client_certificate", "test_proxy_connect"},
+        "test_batches_retried_as_one", "test_batches_dead_lettered_as_one",
+        "test_ordering_per_key", "test_ordering_continues_after_dead_letter",
+        "test_auth_static_authorization", "test_auth_mtls_client_certificate",
+        "test_proxy_connect", "test_traceparent_on_every_attempt"},
+    # A rotation without an overlap asked for overlaps by default: the same broken signing.
+    "new_secret_only_in_overlap": {"test_rotation_default_overlap"},
+    "sw_signatures_comma_joined": {"test_rotation_default_overlap"},
     # An endpoint that never answers is also one that trickles.
     "no_timeout": {"test_timeout_bounds_the_whole_attempt"},
     # The ordering property's 400 is retried too.
@@ -131,6 +152,11 @@ FEATURE_SENDER_BUGS: dict[str, set[str]] = {
     "pin_unchecked": {"test_versions_invalid_pin_refused"},
     "rate_limit_unchecked": {"test_rate_limit_invalid_refused"},
     "auth_value_unchecked": {"test_auth_invalid_refused"},
+    # Every batch property sends to an ed25519 endpoint (the features take every mode).
+    "batch_signed_hmac_only": {"test_batches_size_and_wait_thresholds", "test_batches_max_bytes",
+                               "test_batches_retried_as_one"},
+    "ordering_stalls_after_dead_letter": {"test_ordering_continues_after_dead_letter"},
+    "batch_dead_letter_split": {"test_batches_dead_lettered_as_one"},
 }
 
 # Minimal verifiers proving the constant-time probe: (runtime, script taking safe|eq).

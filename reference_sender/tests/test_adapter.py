@@ -96,6 +96,9 @@ def test_send_retry_and_deliver(adapter: Proc, receiver: Receiver) -> None:
     assert [a["status_code"] for a in d["attempts"]] == [503, 503, 200]
     assert d["attempts"][1]["at"] - d["attempts"][0]["at"] >= 0.2
     assert d["next_attempt_at"] is None
+    # Each attempt reports what it records of the response (contract 4; ADAPTER.md).
+    assert all(isinstance(a["response_headers"], dict) and a["response_headers"] and
+               isinstance(a["response_body"], str) for a in d["attempts"]), d["attempts"]
     for req in receiver.requests("/flaky"):
         # The webhook id is the event id, the envelope's own id (contract 2.1 and 4).
         assert req.headers["Hookseal-Webhook-Id"] == sent["event_id"] == json.loads(req.body)["id"]
@@ -116,6 +119,15 @@ def test_rotation_sends_both(adapter: Proc, receiver: Receiver) -> None:
     assert req.headers["webhook-id"] == sent["event_id"] == json.loads(req.body)["id"]
     for secret in (ep["secret"], rot["secret"]):
         hookseal.Webhook(secret, profile="standard-webhooks").verify(req.body, req.headers)
+
+
+def test_rotation_without_overlap_takes_the_default(adapter: Proc) -> None:
+    ep = adapter.ask({"op": "create_endpoint", "tenant": "t3", "url": "http://127.0.0.1:9/x",
+                      "allow_local": True})
+    before = time.time()
+    rot = adapter.ask({"op": "rotate_secret", "endpoint_id": ep["endpoint_id"]})
+    # Contract 4: the overlap is 24 h when none is asked for.
+    assert before + 86400 - 2 <= rot["overlap_ends_at"] <= time.time() + 86400 + 2, rot
 
 
 def test_shutdown_exits_zero() -> None:

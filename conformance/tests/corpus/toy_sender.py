@@ -61,6 +61,8 @@ BUGS = {
     "hello_without_version": "leaves the version out of hello",
     "ignores_header_prefix": "names its headers Hookseal-... whatever header_prefix says",
     "both_signs_v1a_only": "signs only with the Ed25519 key in both mode (no v1)",
+    "rotation_default_no_overlap": "drops the old secret at once when a rotation names no overlap",
+    "response_body_whole": "records an attempt's whole response body, not its first 4 KiB",
     # Optional features (contract 4.2-4.6), all declared in hello.
     "filter_ignores_not": "takes every $not as a match",
     "filter_gt_inclusive": "evaluates $gt as $gte and $lt as $lte",
@@ -91,6 +93,9 @@ BUGS = {
     "pin_unchecked": "accepts a pin to any version of any event type",
     "rate_limit_unchecked": "accepts a rate limit of 0 or less",
     "auth_value_unchecked": "accepts any static Authorization value, line breaks included",
+    "batch_signed_hmac_only": "signs batches with the HMAC secret alone, whatever the mode",
+    "ordering_stalls_after_dead_letter": "holds a key back for good once an event is dead-lettered",
+    "batch_dead_letter_split": "sends each event of a dead-lettered batch again on its own",
 }
 FEATURES = ["versions", "filters", "headers", "redaction", "rate_limit", "batches", "ordering",
             "auth_static", "auth_oauth", "auth_mtls", "proxy", "traceparent", "idempotency"]
@@ -163,7 +168,7 @@ def current_keys(ep: dict[str, Any]) -> list[str]:
 
 def post(url: str, body: bytes, headers: dict[str, str], timeout: Optional[float],
          tls: Optional[ssl.SSLContext] = None, proxy: Optional[str] = None
-         ) -> tuple[int, dict[str, str]]:
+         ) -> tuple[int, dict[str, str], str]:
     parts = urllib.parse.urlsplit(url)
     host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
     conn: http.client.HTTPConnection
@@ -195,8 +200,8 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: Optional[float
         conn.request("POST", parts.path or "/", body=body,
                      headers={**headers, "Content-Type": "application/json"})
         resp = conn.getresponse()
-        resp.read()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}
+        text = resp.read().decode("utf-8", "replace")
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, text
     except (OSError, http.client.HTTPException) as exc:
         if fired.is_set():  # what the cut-off socket raised: the attempt timed out
             raise TimeoutError(f"the attempt took longer than {timeout} s") from exc
@@ -487,7 +492,10 @@ def deliver(records: list[dict[str, Any]], ep: dict[str, Any], body: bytes, even
             msg_id = msg_id[:4] + uuid.uuid4().hex
         headers = dict(ep["headers"]) if number == 1 or BUG != "headers_first_attempt_only" \
             else {}
-        headers.update(hookseal.sign(signed_body or body, current_keys(ep), profile=ep["profile"],
+        keys = current_keys(ep)
+        if BUG == "batch_signed_hmac_only" and msg_id.startswith("bat_"):
+            keys = [s for s, until in ep["secrets"] if until is None or until > time.time()]
+        headers.update(hookseal.sign(signed_body or body, keys, profile=ep["profile"],
                                      timestamp=ts, msg_id=msg_id, event_type=event_type,
                                      header_prefix=ep["header_prefix"]))
         value = headers.get("webhook-signature", "")
@@ -504,18 +512,20 @@ def deliver(records: list[dict[str, Any]], ep: dict[str, Any], body: bytes, even
         headers["traceparent"] = f"00-{trace}-{span}-01"
         started = time.time()
         status, error, resp_headers, dropped = None, None, {}, False
+        resp_body = ""
         try:
             url = ep["url"]
-            status, resp_headers = post(url, body, headers,
-                                        None if BUG == "no_timeout" else ep["timeout"],
-                                        ep["tls"], ep["proxy"])
+            status, resp_headers, resp_body = post(
+                url, body, headers, None if BUG == "no_timeout" else ep["timeout"], ep["tls"],
+                ep["proxy"])
             if oauth and status == 401 and BUG != "oauth_no_refresh":
                 # The token was refused: fetch a new one once and retry the attempt once.
                 headers["Authorization"] = "Bearer " + oauth_token(ep["auth"], fresh=True)
-                status, resp_headers = post(url, body, headers, ep["timeout"], ep["tls"],
-                                            ep["proxy"])
+                status, resp_headers, resp_body = post(url, body, headers, ep["timeout"],
+                                                       ep["tls"], ep["proxy"])
             if BUG == "follows_redirects" and 300 <= status < 400 and "location" in resp_headers:
-                status, resp_headers = post(resp_headers["location"], body, headers, ep["timeout"])
+                status, resp_headers, resp_body = post(resp_headers["location"], body, headers,
+                                                       ep["timeout"])
         except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
             error = f"{type(exc).__name__}: {exc}"
             dropped = not isinstance(exc, TimeoutError)
@@ -524,7 +534,10 @@ def deliver(records: list[dict[str, Any]], ep: dict[str, Any], body: bytes, even
                 recorded_at = dlv["created"] if BUG == "attempt_time_is_enqueue_time" else started
                 dlv["attempts"].append({"number": number, "at": recorded_at, "status_code": status,
                                         "error": error,
-                                        "latency_ms": int((time.time() - started) * 1000)})
+                                        "latency_ms": int((time.time() - started) * 1000),
+                                        "response_headers": resp_headers,
+                                        "response_body": resp_body if BUG == "response_body_whole"
+                                        else resp_body[:4096]})
         if status is not None and 200 <= status < 300:
             return finish(records, "delivered")
         if dropped and BUG == "no_retry_on_dropped_connection":
@@ -607,6 +620,9 @@ def batcher(ep: dict[str, Any]) -> None:
                 dlv["batch_id"] = batch_id
         body = b"[" + b",".join(b for _, b, _ in taken) + b"]"
         deliver(records, ep, body, "batch", batch_id)
+        if BUG == "batch_dead_letter_split" and records[0]["status"] == "dead_lettered":
+            for dlv, alone, _ in taken:  # the bug: a batch that failed is tried event by event
+                deliver([dlv], ep, alone, dlv["event_type"], json.loads(alone)["id"])
 
 
 def key_worker(ep: dict[str, Any], key: str) -> None:
@@ -618,6 +634,8 @@ def key_worker(ep: dict[str, Any], key: str) -> None:
                 cond.wait()
             item = queue.pop(0)
         deliver(*item)
+        if BUG == "ordering_stalls_after_dead_letter" and item[0][0]["status"] == "dead_lettered":
+            return  # the bug: the key's next events wait behind its dead letter for ever
 
 
 def op_create_endpoint(req: dict[str, Any]) -> dict[str, Any]:
@@ -751,7 +769,8 @@ def op_send(req: dict[str, Any]) -> dict[str, Any]:
 
 def op_rotate_secret(req: dict[str, Any]) -> dict[str, Any]:
     ep = ENDPOINTS[req["endpoint_id"]]
-    overlap = float(req.get("overlap_seconds", 86400))
+    overlap = float(req.get("overlap_seconds",
+                            0 if BUG == "rotation_default_no_overlap" else 86400))
     until = time.time() + overlap
     really = until - overlap / 2 if BUG == "old_signature_dropped_early" else until
     ep["secrets"] = [(s, really if u is None else u) for s, u in ep["secrets"]]

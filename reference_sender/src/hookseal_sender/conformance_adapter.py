@@ -70,7 +70,8 @@ def delivery_json(d: Delivery) -> dict[str, Any]:
         "status": d.status,
         "attempts": [
             {"number": a.number, "at": a.at, "status_code": a.status_code, "error": a.error,
-             "latency_ms": a.latency_ms, "outcome": a.outcome}
+             "latency_ms": a.latency_ms, "outcome": a.outcome,
+             "response_headers": a.response_headers, "response_body": a.response_body}
             for a in d.attempts
         ],
         "next_attempt_at": d.next_attempt_at if d.status == "pending" else None,

@@ -466,6 +466,49 @@ def _jitter(h: SenderHarness) -> float:
     return float(value)
 
 
+#: Contract 4: an attempt records the first 4 KiB of the response body.
+BODY_EXCERPT = 4096
+
+
+def test_attempts_record_the_response(hookseal_sender: SenderHarness) -> None:
+    """Every attempt's record holds the response's headers and the first 4 KiB of its body
+    (contract 4): a 503 with a 5000-byte body records exactly its first 4096 bytes (no
+    fewer, no more), and the 200 after it its whole short body; each with the response's
+    own header (``response_headers``, names in any case)."""
+    prop = "records each attempt's response headers and the first 4 KiB of its body"
+    h = hookseal_sender
+    import secrets
+
+    long_body, short_body = secrets.token_hex(2500), f"ok {secrets.token_hex(8)}"
+    marks = [secrets.token_hex(8), secrets.token_hex(8)]
+    ep = h.endpoint([Reply(503, (("X-Conformance-Mark", marks[0]),), body=long_body),
+                     Reply(200, (("X-Conformance-Mark", marks[1]),), body=short_body)],
+                    prop=prop, retry_schedule=[0.3])
+    did = h.send(ep, _event_type(), _data(), prop)
+    record = h.wait_status(did, ["delivered", "failed", "dead_lettered"], WAIT, prop)
+    attempts = record.get("attempts", [])
+    if record.get("status") != "delivered" or len(attempts) != 2:
+        raise _fail(h, prop, "delivered after 2 attempts (503, then 200)", repr(record))
+    problems = []
+    for n, (attempt, mark, body) in enumerate(zip(attempts, marks,
+                                                  (long_body[:BODY_EXCERPT], short_body)), 1):
+        headers = attempt.get("response_headers")
+        found = {str(k).lower(): v for k, v in headers.items()} if isinstance(headers, dict) \
+            else {}
+        if found.get("x-conformance-mark") != mark:
+            problems.append(f"attempt {n}: response_headers {headers!r} without "
+                            f"X-Conformance-Mark: {mark}")
+        got = attempt.get("response_body")
+        if got != body:
+            problems.append(f"attempt {n}: response_body of {len(got) if isinstance(got, str) else got!r}"
+                            f" characters, not the {len(body)} expected (the first "
+                            f"{BODY_EXCERPT} bytes of a {len(long_body)}-byte body, or a short "
+                            "body whole)")
+    if problems:
+        raise _fail(h, prop, "each attempt with its response's headers and the first 4 KiB "
+                    "of its body", "; ".join(problems), ep.received)
+
+
 def test_timeout_bounds_the_whole_attempt(hookseal_sender: SenderHarness) -> None:
     """An endpoint trickling its response a byte every 0.2 s (no single read waits long) is
     cut off at the attempt's timeout, and the delivery retried."""
@@ -576,6 +619,48 @@ def test_rotation_overlap(hookseal_sender: SenderHarness) -> None:
                                 "; ".join(problems) or (f"the old {still} still verify"
                                                         if still else f"{_counts(ep, r)}"),
                                 [r])
+
+
+#: Contract 4: the overlap window of a rotation, when none is asked for.
+DEFAULT_OVERLAP = 24 * 3600
+
+
+def test_rotation_default_overlap(hookseal_sender: SenderHarness) -> None:
+    """In each profile and signing mode, a ``rotate_secret`` without ``overlap_seconds``
+    opens the contract's default overlap, 24 h: ``overlap_ends_at`` is 86400 s after the
+    rotation, no sooner and no later (2 s of latency allowed either way), and the next
+    delivery carries the old and the new signatures, each verifying."""
+    prop = "opens the contract's default 24 h overlap when a rotation names none"
+    h = hookseal_sender
+    for profile in _profiles(h):
+        for mode in _modes(h):
+            ep = h.endpoint(prop=prop, profile=profile, signing=mode)
+            before = time.time()
+            request = {"op": "rotate_secret", "endpoint_id": ep.endpoint_id}
+            answer = h.require(request, prop)
+            after = time.time()
+            ends = answer.get("overlap_ends_at")
+            if not isinstance(ends, (int, float)) or isinstance(ends, bool) or \
+                    not before + DEFAULT_OVERLAP - 2 <= ends <= after + DEFAULT_OVERLAP + 2:
+                raise _fail(h, prop, f"overlap_ends_at {DEFAULT_OVERLAP} s (24 h) after the "
+                            f"rotation ({profile}, {mode}): between {before + DEFAULT_OVERLAP - 2:.0f}"
+                            f" and {after + DEFAULT_OVERLAP + 2:.0f}", repr(answer),
+                            extra=f"request: {json.dumps(request)}")
+            old, new = _signing_keys(ep), []
+            if mode in ("hmac", "both"):
+                new.append(str(answer.get("secret", "")))
+            if mode in ("ed25519", "both"):
+                new.append(str(answer.get("public_key") or ""))
+            h.send(ep, _event_type(), _data(), prop)
+            got = h.wait_requests(ep, 1, WAIT)
+            if not got:
+                raise _fail(h, prop, "a request", "nothing")
+            problems = [p for key in old + new for p in request_problems(ep, got[0], [key])]
+            want = (2 * (mode != "ed25519"), 2 * (mode != "hmac"))
+            if problems or _counts(ep, got[0]) != want:
+                raise _fail(h, prop, f"in the default overlap ({profile}, {mode}): {want[0]} v1 "
+                            f"and {want[1]} v1a signatures, old and new keys each verifying",
+                            "; ".join(problems) or f"{_counts(ep, got[0])} (v1, v1a)", got)
 
 
 def test_refuses_loopback_without_allow_local(hookseal_sender: SenderHarness) -> None:

@@ -3,7 +3,9 @@ feature the sender declares in ``hello``'s ``features``.
 
 A feature not declared is skipped with that reason; ``--require FEATURE`` (or
 ``--require all``) makes the skip a failure. A declared feature is judged at its bounds:
-a sender that lists it and gets it wrong fails, it is never "unsupported".
+a sender that lists it and gets it wrong fails, it is never "unsupported". Each property
+runs in both profiles and every signing mode the sender declares (:func:`_wires`), its
+endpoints served at the same time where timing allows, so the run is hardly slower.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from hookseal_conformance.suite._checks import (
     LATE,
     WAIT,
     _check_all,
+    _check_retries,
     _fail,
     _id_header,
     _signing_keys,
@@ -86,12 +89,49 @@ def _invoice(amount: int = 7140, name: Optional[str] = "Northwind Traders",
     return data
 
 
+def _wires(h: SenderHarness, count: int = 0) -> list[dict[str, Any]]:
+    """``count`` endpoint profiles and signing modes, each a ``create_endpoint`` override.
+
+    The i-th is (profiles[i % P], modes[i % M]) over what ``hello`` declares (P profiles, M
+    signing modes), so any max(P, M) consecutive ones hold every profile and every mode,
+    and lcm(P, M) of them (``count`` 0) every pair when P and M are coprime (2 and 3). A
+    feature property gives each of its endpoints the next one: every feature is checked in
+    both profiles and each signing mode, the ``v1a`` signatures of ``ed25519`` and ``both``
+    included (a sender that signs batches or custom-header requests with its HMAC secret
+    alone fails there).
+    """
+    import math
+
+    hello = h.hello()
+    profiles = [p for p in (HOOKSEAL_V1, STANDARD_WEBHOOKS)
+                if p in hello.get("profiles", [HOOKSEAL_V1])] or [HOOKSEAL_V1]
+    modes = [m for m in ("hmac", "ed25519", "both")
+             if m in hello.get("signing", ["hmac"])] or ["hmac"]
+    count = count or math.lcm(len(profiles), len(modes))
+    return [{"profile": profiles[i % len(profiles)], "signing": modes[i % len(modes)]}
+            for i in range(count)]
+
+
+def _cover(h: SenderHarness) -> list[dict[str, Any]]:
+    """The fewest wires (:func:`_wires`) holding every declared profile and signing mode."""
+    hello = h.hello()
+    return _wires(h, max(len(hello.get("profiles", [])), len(hello.get("signing", [])), 1))
+
+
+def _where(ep: Endpoint) -> str:
+    return f"{ep.options['profile']}, {ep.options.get('signing', 'hmac')}"
+
+
 def _refusals(h: SenderHarness, prop: str, error: str,
               cases: list[dict[str, Any]]) -> None:
-    """Each ``create_endpoint`` with these options must answer ``error``."""
+    """Each ``create_endpoint`` with these options must answer ``error``, whatever the
+    endpoint's signing mode (the cases rotate through them; the profile is the case's, as
+    the reserved header names depend on it)."""
     problems = []
-    for options in cases:
-        answer, _ = h.try_endpoint(prop, **options)
+    wires = _wires(h)
+    for i, options in enumerate(cases):
+        answer, _ = h.try_endpoint(prop, **{"signing": wires[i % len(wires)]["signing"],
+                                            **options})
         if answer.get("ok") is not False or answer.get("error") != error:
             problems.append(f"{json.dumps(options)} -> {answer!r}")
     if problems:
@@ -172,11 +212,9 @@ def test_filters_each_operator_at_its_bounds(hookseal_sender: SenderHarness,
     feature(h, request, "filters")
     prop = "delivers an event only when the endpoint's filter matches it (each operator)"
     made = []
+    wires = _wires(h, len(FILTERS))
     for i, (name, flt, match, miss) in enumerate(FILTERS):
-        profile = (HOOKSEAL_V1, STANDARD_WEBHOOKS)[i % 2]
-        if profile not in h.hello().get("profiles", []):
-            profile = HOOKSEAL_V1
-        ep = h.endpoint(prop=prop, filter=flt, profile=profile, event_types=[INVOICE])
+        ep = h.endpoint(prop=prop, filter=flt, event_types=[INVOICE], **wires[i])
         made.append((name, flt, ep, _data_of(match), _data_of(miss)))
     problems = []
     for name, flt, ep, hit, no in made:
@@ -223,8 +261,7 @@ def test_custom_headers_sent_on_every_attempt(hookseal_sender: SenderHarness,
     prop = "sends an endpoint's custom headers on every attempt (at most 20)"
     twenty = {f"X-Custom-{i:02d}": f"value {i}; a=b" for i in range(1, 21)}
     eps = [h.endpoint([Reply(500), Reply(200)], prop=prop, retry_schedule=[0.3],
-                      profile=p, headers=twenty)
-           for p in (HOOKSEAL_V1, STANDARD_WEBHOOKS) if p in h.hello().get("profiles", [])]
+                      headers=twenty, **wire) for wire in _wires(h)]
     for ep in eps:
         h.send(ep, INVOICE, _invoice(), prop)
     for ep in eps:
@@ -235,7 +272,7 @@ def test_custom_headers_sent_on_every_attempt(hookseal_sender: SenderHarness,
         for n, r in enumerate(got, 1):
             wrong = [f"{k}: {r.header(k)!r}" for k, v in twenty.items() if r.header(k) != v]
             if wrong:
-                raise _fail(h, prop, f"attempt {n} ({ep.options['profile']}): each custom "
+                raise _fail(h, prop, f"attempt {n} ({_where(ep)}): each custom "
                             "header with its value", "; ".join(wrong), got)
 
 
@@ -310,18 +347,18 @@ def test_redaction_drops_fields_before_signing(hookseal_sender: SenderHarness,
     for part in parents:
         node = node[part]
     del node[last]
-    for profile in (HOOKSEAL_V1, STANDARD_WEBHOOKS):
-        if profile not in h.hello().get("profiles", []):
-            continue
-        ep = h.endpoint(prop=prop, profile=profile, event_types=[event_type], redact=[pointer])
+    eps = [h.endpoint(prop=prop, event_types=[event_type], redact=[pointer], **wire)
+           for wire in _wires(h)]
+    for ep in eps:
         h.send(ep, event_type, data, prop)
+    for ep in eps:
         got = h.wait_requests(ep, 1, WAIT)
         if not got:
             raise _fail(h, prop, "a request", "nothing")
         _check_all(h, ep, got, prop)  # the signature covers the body as sent
         body = _body(got[0])
         if not isinstance(body, dict) or body.get("data") != expected:
-            raise _fail(h, prop, f"data without {pointer} ({profile}), the rest as sent",
+            raise _fail(h, prop, f"data without {pointer} ({_where(ep)}), the rest as sent",
                         json.dumps(body.get("data") if isinstance(body, dict) else body)[:500],
                         got)
 
@@ -353,44 +390,52 @@ def test_rate_limit_never_exceeded(hookseal_sender: SenderHarness,
     """At 4 deliveries per second, 20 events sent at once: any k*4 + 1 consecutive arrivals
     span at least k seconds (less the latency allowed), each delivery has exactly one
     attempt (waiting is not an attempt), and the cap does not stall them (all within twice
-    the 5 s the cap needs, and a second)."""
+    the 5 s the cap needs, and a second). One endpoint per profile and signing mode
+    (:func:`_cover`), at the same time: each holds its own cap."""
     h = hookseal_sender
     feature(h, request, "rate_limit")
     prop = f"never exceeds the endpoint's rate limit ({RATE}/s) and waiting is not an attempt"
-    ep = h.endpoint(prop=prop, rate_limit=RATE)
-    start = time.time()
-    dids = [h.send(ep, INVOICE, _invoice(amount=i), prop) for i in range(RATE_EVENTS)]
+    eps = [h.endpoint(prop=prop, rate_limit=RATE, **wire) for wire in _cover(h)]
+    starts, dids = {}, {}
+    for ep in eps:  # each endpoint's time counts from its own first send
+        starts[ep.endpoint_id] = time.time()
+        dids[ep.endpoint_id] = [h.send(ep, INVOICE, _invoice(amount=i), prop)
+                                for i in range(RATE_EVENTS)]
     # A lower bound on throughput too (a stall is no rate limit), generous for a loaded
     # machine: twice the time the cap needs, and a second.
     limit = 2 * RATE_EVENTS / RATE + 1.0
-    got = h.wait_requests(ep, RATE_EVENTS, limit + 2)
-    if len(got) < RATE_EVENTS:
-        raise _fail(h, prop, f"{RATE_EVENTS} requests", f"{len(got)} in {limit + 2:.1f} s", got)
-    if got[-1].at - start > limit:
-        raise _fail(h, prop, f"all {RATE_EVENTS} within {limit:.1f} s (the cap, not a stall)",
-                    f"the last after {got[-1].at - start:.2f} s", got)
-    # The receiver sees arrivals, not the sender's starts: an arrival is its start plus up
-    # to LATE of latency, which a loaded machine spends unevenly. Within the cap, the
-    # (k*RATE + 1)-th of consecutive starts comes at least k s after the first, so their
-    # arrivals span at least k - LATE s; a shorter span proves the cap broken, however
-    # loaded the machine. The longer runs make the slack small beside the span.
-    times = sorted(r.at for r in got)
-    for k in range(1, RATE_EVENTS // RATE + 1):
-        n = k * RATE + 1
-        for i in range(len(times) - n + 1):
-            span = times[i + n - 1] - times[i]
-            if span < k - LATE:
-                raise _fail(h, prop, f"any {n} consecutive arrivals over at least "
-                            f"{k - LATE:.2f} s (within {RATE}/s the {n}th starts at least {k} s "
-                            f"after the first; {LATE} s of latency allowed)",
-                            f"{n} arrivals within {span:.2f} s from +{times[i] - times[0]:.2f} s",
-                            got)
-    _check_all(h, ep, got, prop)
-    for did in dids:
-        record = h.wait_status(did, ["delivered", "failed", "dead_lettered"], WAIT, prop)
-        if record.get("status") != "delivered" or len(record.get("attempts", [])) != 1:
-            raise _fail(h, prop, "delivered in one attempt (waiting for the cap is no attempt)",
-                        repr(record), got)
+    for ep in eps:
+        start = starts[ep.endpoint_id]
+        got = h.wait_requests(ep, RATE_EVENTS, max(0.0, limit + 2 - (time.time() - start)))
+        if len(got) < RATE_EVENTS:
+            raise _fail(h, prop, f"{RATE_EVENTS} requests ({_where(ep)})",
+                        f"{len(got)} in {limit + 2:.1f} s", got)
+        if got[-1].at - start > limit:
+            raise _fail(h, prop, f"all {RATE_EVENTS} within {limit:.1f} s (the cap, not a "
+                        f"stall; {_where(ep)})", f"the last after {got[-1].at - start:.2f} s",
+                        got)
+        # The receiver sees arrivals, not the sender's starts: an arrival is its start plus
+        # up to LATE of latency, which a loaded machine spends unevenly. Within the cap, the
+        # (k*RATE + 1)-th of consecutive starts comes at least k s after the first, so their
+        # arrivals span at least k - LATE s; a shorter span proves the cap broken, however
+        # loaded the machine. The longer runs make the slack small beside the span.
+        times = sorted(r.at for r in got)
+        for k in range(1, RATE_EVENTS // RATE + 1):
+            n = k * RATE + 1
+            for i in range(len(times) - n + 1):
+                span = times[i + n - 1] - times[i]
+                if span < k - LATE:
+                    raise _fail(h, prop, f"any {n} consecutive arrivals over at least "
+                                f"{k - LATE:.2f} s (within {RATE}/s the {n}th starts at least "
+                                f"{k} s after the first; {LATE} s of latency allowed; "
+                                f"{_where(ep)})", f"{n} arrivals within {span:.2f} s from "
+                                f"+{times[i] - times[0]:.2f} s", got)
+        _check_all(h, ep, got, prop)
+        for did in dids[ep.endpoint_id]:
+            record = h.wait_status(did, ["delivered", "failed", "dead_lettered"], WAIT, prop)
+            if record.get("status") != "delivered" or len(record.get("attempts", [])) != 1:
+                raise _fail(h, prop, "delivered in one attempt (waiting for the cap is no "
+                            "attempt)", repr(record), got)
 
 
 def test_rate_limit_invalid_refused(hookseal_sender: SenderHarness,
@@ -452,117 +497,181 @@ def test_batches_size_and_wait_thresholds(hookseal_sender: SenderHarness,
                                           request: pytest.FixtureRequest) -> None:
     """max_events 3, max_wait 2 s, 7 events sent at once: two full batches at once (3 and 3,
     in enqueue order), the last event alone after max_wait, each event exactly once; each
-    event's record is delivered and names its batch."""
+    event's record is delivered and names its batch. One endpoint per profile and signing
+    mode (:func:`_cover`), at the same time."""
     h = hookseal_sender
     feature(h, request, "batches")
     prop = "sends a batch when max_events is reached, or max_wait after its first event"
     wait = 2.0
-    ep = h.endpoint(prop=prop, batch={"max_events": 3, "max_bytes": 1048576, "max_wait": wait})
-    sent: list[tuple[str, str, float]] = []
-    for i in range(7):
-        answer = _send(h, ep.tenant, INVOICE, _invoice(amount=i), prop)
-        sent.append((str(answer.get("event_id")), str(_delivery_for(answer, ep)), time.time()))
-    got = h.wait_requests(ep, 3, wait + 2 * LATE + 2)
-    got = h.quiet_for(ep, len(got), 0.3)
-    ids = [e for e, _, _ in sent]
-    batches = _batches(h, ep, got, prop)
-    if batches != [ids[0:3], ids[3:6], ids[6:7]]:
-        raise _fail(h, prop, "three batches, of events 1-3, 4-6 and 7, in enqueue order",
-                    f"{[len(b) for b in batches]} events: "
-                    f"{[[ids.index(e) + 1 if e in ids else e for e in b] for b in batches]}", got)
-    for n, (r, last) in enumerate(zip(got[:2], (sent[2][2], sent[5][2])), 1):
-        if r.at - last > LATE:
-            raise _fail(h, prop, f"full batch {n} sent at once (max_events reached), not after "
-                        f"max_wait", f"{r.at - last:.2f} s after its third event", got)
-    lag = got[2].at - sent[6][2]
-    if not wait - EARLY <= lag <= wait + LATE:
-        raise _fail(h, prop, f"the last, partial batch {wait:g} s after its event (max_wait; "
-                    f"allowed {wait - EARLY:.2f} to {wait + LATE:.2f} s)", f"{lag:.2f} s", got)
-    headers = {r.header(_id_header(ep)) for r in got}
-    if len(headers) != 3:
-        raise _fail(h, prop, "a batch id per batch", repr(sorted(map(str, headers))), got)
-    for n, (_, did, _) in enumerate(sent, 1):
-        record = h.wait_status(did, ["delivered", "failed", "dead_lettered"], WAIT, prop)
-        batch_id = got[(n - 1) // 3].header(_id_header(ep))
-        if record.get("status") != "delivered" or record.get("batch_id") != batch_id:
-            raise _fail(h, prop, f"event {n}'s delivery: delivered, batch_id {batch_id}",
-                        repr(record), got)
+    eps = [h.endpoint(prop=prop, batch={"max_events": 3, "max_bytes": 1048576,
+                                        "max_wait": wait}, **wire) for wire in _cover(h)]
+    sends: dict[str, list[tuple[str, str, float]]] = {}
+    for ep in eps:
+        sent = sends[ep.endpoint_id] = []
+        for i in range(7):
+            answer = _send(h, ep.tenant, INVOICE, _invoice(amount=i), prop)
+            sent.append((str(answer.get("event_id")), str(_delivery_for(answer, ep)),
+                         time.time()))
+    for ep in eps:
+        sent = sends[ep.endpoint_id]
+        got = h.wait_requests(ep, 3, max(0.0, sent[-1][2] + wait + 2 * LATE + 2 - time.time()))
+        got = h.quiet_for(ep, len(got), 0.3)
+        ids = [e for e, _, _ in sent]
+        batches = _batches(h, ep, got, prop)
+        if batches != [ids[0:3], ids[3:6], ids[6:7]]:
+            raise _fail(h, prop, f"three batches, of events 1-3, 4-6 and 7, in enqueue order "
+                        f"({_where(ep)})", f"{[len(b) for b in batches]} events: "
+                        f"{[[ids.index(e) + 1 if e in ids else e for e in b] for b in batches]}",
+                        got)
+        for n, (r, last) in enumerate(zip(got[:2], (sent[2][2], sent[5][2])), 1):
+            if r.at - last > LATE:
+                raise _fail(h, prop, f"full batch {n} sent at once (max_events reached), not "
+                            f"after max_wait", f"{r.at - last:.2f} s after its third event", got)
+        lag = got[2].at - sent[6][2]
+        if not wait - EARLY <= lag <= wait + LATE:
+            raise _fail(h, prop, f"the last, partial batch {wait:g} s after its event "
+                        f"(max_wait; allowed {wait - EARLY:.2f} to {wait + LATE:.2f} s)",
+                        f"{lag:.2f} s", got)
+        headers = {r.header(_id_header(ep)) for r in got}
+        if len(headers) != 3:
+            raise _fail(h, prop, "a batch id per batch", repr(sorted(map(str, headers))), got)
+        for n, (_, did, _) in enumerate(sent, 1):
+            record = h.wait_status(did, ["delivered", "failed", "dead_lettered"], WAIT, prop)
+            batch_id = got[(n - 1) // 3].header(_id_header(ep))
+            if record.get("status") != "delivered" or record.get("batch_id") != batch_id:
+                raise _fail(h, prop, f"event {n}'s delivery: delivered, batch_id {batch_id}",
+                            repr(record), got)
 
 
 def test_batches_max_bytes(hookseal_sender: SenderHarness,
                            request: pytest.FixtureRequest) -> None:
     """max_bytes of about three envelopes, 6 events sent at once: no body is larger than
-    max_bytes, batches hold several events, and a full batch is sent before max_wait
-    (standard-webhooks)."""
+    max_bytes, batches hold several events, and a full batch is sent before max_wait. One
+    endpoint per profile and signing mode (:func:`_cover`), at the same time."""
     h = hookseal_sender
     feature(h, request, "batches")
     prop = "never sends a batch larger than max_bytes, and sends it when max_bytes is reached"
-    profile = STANDARD_WEBHOOKS if STANDARD_WEBHOOKS in h.hello().get("profiles", []) \
-        else HOOKSEAL_V1
     size = len(json.dumps(_catalog.catalog().example_envelope(INVOICE)))
     max_bytes, wait = int(size * 3.5), 3.0
-    ep = h.endpoint(prop=prop, profile=profile,
-                    batch={"max_events": 100, "max_bytes": max_bytes, "max_wait": wait})
+    eps = [h.endpoint(prop=prop, batch={"max_events": 100, "max_bytes": max_bytes,
+                                        "max_wait": wait}, **wire) for wire in _cover(h)]
     start = time.time()
-    ids = [str(_send(h, ep.tenant, INVOICE, _invoice(amount=i), prop).get("event_id"))
-           for i in range(6)]
-    sent = time.time()
-    got = h.wait_requests(ep, 1, wait + LATE + 1)
-    if not got or got[0].at - sent > LATE:
-        raise _fail(h, prop, f"a first batch at once (max_bytes {max_bytes} reached), not "
-                    f"{wait:g} s later", "nothing" if not got else
-                    f"{got[0].at - start:.2f} s after the first event", got)
-    deadline = time.monotonic() + wait + 2 * LATE + 2
-    while sum(len(b) for b in _batches(h, ep, list(ep.received), prop)) < len(ids) and \
-            time.monotonic() < deadline:
-        h.quiet_for(ep, len(ep.received), 0.2)
-    got = h.quiet_for(ep, len(ep.received), 0.3)
-    batches = _batches(h, ep, got, prop)
-    if [e for b in batches for e in b] != ids:
-        raise _fail(h, prop, "every event once, in enqueue order",
-                    f"{[[ids.index(e) + 1 if e in ids else e for e in b] for b in batches]}", got)
-    big = [len(r.body) for r in got if len(r.body) > max_bytes]
-    if big or max(len(b) for b in batches) < 2:
-        raise _fail(h, prop, f"bodies of at most {max_bytes} bytes, holding several events",
-                    f"bodies of {[len(r.body) for r in got]} bytes, "
-                    f"{[len(b) for b in batches]} events", got)
+    sends = {}
+    for ep in eps:
+        ids = [str(_send(h, ep.tenant, INVOICE, _invoice(amount=i), prop).get("event_id"))
+               for i in range(6)]
+        sends[ep.endpoint_id] = (ids, time.time())
+    for ep in eps:
+        ids, sent = sends[ep.endpoint_id]
+        got = h.wait_requests(ep, 1, max(0.0, sent + wait + LATE + 1 - time.time()))
+        if not got or got[0].at - sent > LATE:
+            raise _fail(h, prop, f"a first batch at once (max_bytes {max_bytes} reached), not "
+                        f"{wait:g} s later ({_where(ep)})", "nothing" if not got else
+                        f"{got[0].at - start:.2f} s after the first event", got)
+        deadline = time.monotonic() + wait + 2 * LATE + 2
+        while sum(len(b) for b in _batches(h, ep, list(ep.received), prop)) < len(ids) and \
+                time.monotonic() < deadline:
+            h.quiet_for(ep, len(ep.received), 0.2)
+        got = h.quiet_for(ep, len(ep.received), 0.3)
+        batches = _batches(h, ep, got, prop)
+        if [e for b in batches for e in b] != ids:
+            raise _fail(h, prop, f"every event once, in enqueue order ({_where(ep)})",
+                        f"{[[ids.index(e) + 1 if e in ids else e for e in b] for b in batches]}",
+                        got)
+        big = [len(r.body) for r in got if len(r.body) > max_bytes]
+        if big or max(len(b) for b in batches) < 2:
+            raise _fail(h, prop, f"bodies of at most {max_bytes} bytes, holding several events",
+                        f"bodies of {[len(r.body) for r in got]} bytes, "
+                        f"{[len(b) for b in batches]} events", got)
 
 
 def test_batches_retried_as_one(hookseal_sender: SenderHarness,
                                 request: pytest.FixtureRequest) -> None:
     """A batch answered 503 is retried as one: the same batch id and the same events on
     every attempt; events sent meanwhile go in a later batch; across everything delivered,
-    every event exactly once. Standard-webhooks and hookseal-v1."""
+    every event exactly once. One endpoint per profile and signing mode (:func:`_cover`),
+    at the same time."""
     h = hookseal_sender
     feature(h, request, "batches")
     prop = "retries a batch as one (same batch id, same events) and delivers each event once"
-    for profile in (STANDARD_WEBHOOKS, HOOKSEAL_V1):
-        if profile not in h.hello().get("profiles", []):
-            continue
-        ep = h.endpoint([Reply(503), Reply(200)], prop=prop, profile=profile,
-                        retry_schedule=[1.0], batch={"max_events": 2, "max_wait": 0.5})
-        ids = [str(_send(h, ep.tenant, INVOICE, _invoice(amount=i), prop).get("event_id"))
-               for i in range(2)]
+    eps = [h.endpoint([Reply(503), Reply(200)], prop=prop, retry_schedule=[1.0],
+                      batch={"max_events": 2, "max_wait": 0.5}, **wire) for wire in _cover(h)]
+    sent: dict[str, list[str]] = {}
+    for ep in eps:
+        sent[ep.endpoint_id] = [
+            str(_send(h, ep.tenant, INVOICE, _invoice(amount=i), prop).get("event_id"))
+            for i in range(2)]
+    for ep in eps:
         h.wait_requests(ep, 1, WAIT)
-        ids += [str(_send(h, ep.tenant, INVOICE, _invoice(amount=i), prop).get("event_id"))
-                for i in range(2, 4)]
+        sent[ep.endpoint_id] += [
+            str(_send(h, ep.tenant, INVOICE, _invoice(amount=i), prop).get("event_id"))
+            for i in range(2, 4)]
+    for ep in eps:
+        ids, where = sent[ep.endpoint_id], _where(ep)
         got = h.wait_requests(ep, 3, WAIT)
         got = h.quiet_for(ep, len(got), 0.5)
         batches = _batches(h, ep, got, prop)
         first = [i for i, r in enumerate(got) if batches[i] and batches[i][0] == ids[0]]
         if len(first) != 2:
-            raise _fail(h, prop, f"the first batch attempted twice ({profile})",
+            raise _fail(h, prop, f"the first batch attempted twice ({where})",
                         f"{len(first)} attempt(s)", got)
         a, b = (got[i] for i in first)
         if a.header(_id_header(ep)) != b.header(_id_header(ep)) or \
                 batches[first[0]] != batches[first[1]]:
-            raise _fail(h, prop, f"the same batch id and events on both attempts ({profile})",
+            raise _fail(h, prop, f"the same batch id and events on both attempts ({where})",
                         f"{a.header(_id_header(ep))} {batches[first[0]]} then "
                         f"{b.header(_id_header(ep))} {batches[first[1]]}", got)
         delivered = [e for i, bt in enumerate(batches) if i != first[0] for e in bt]
         if sorted(delivered) != sorted(ids):
             raise _fail(h, prop, f"every event exactly once across the delivered batches "
-                        f"({profile})", repr(batches), got)
+                        f"({where})", repr(batches), got)
+
+
+def test_batches_dead_lettered_as_one(hookseal_sender: SenderHarness,
+                                      request: pytest.FixtureRequest) -> None:
+    """A batch answered 503 on every attempt is dead-lettered as one: exactly the attempt
+    cap's 2 attempts of it (the same batch id and events), nothing more (no event sent
+    again alone, in another batch or as a third attempt), and every event's record
+    ``dead_lettered`` with its ``batch_id`` and both attempts. One endpoint per profile and
+    signing mode (:func:`_cover`), at the same time."""
+    h = hookseal_sender
+    feature(h, request, "batches")
+    prop = "dead-letters a batch as one: every event's record, nothing sent again alone"
+    eps = [h.endpoint([Reply(503)], prop=prop, retry_schedule=[0.3],
+                      batch={"max_events": 2, "max_wait": 0.5}, **wire) for wire in _cover(h)]
+    sent: dict[str, list[tuple[str, str]]] = {}
+    for ep in eps:
+        answers = [_send(h, ep.tenant, INVOICE, _invoice(amount=i), prop) for i in range(2)]
+        sent[ep.endpoint_id] = [(str(a.get("event_id")), str(_delivery_for(a, ep)))
+                                for a in answers]
+    finals = {ep.endpoint_id: [h.wait_status(d, ["delivered", "failed", "dead_lettered"],
+                                             WAIT, prop) for _, d in sent[ep.endpoint_id]]
+              for ep in eps}
+    # Anything sent after the dead letters comes at once: a split batch's events, or a
+    # retry past the cap (0.3 s later). The endpoints are watched over the same window.
+    quiet_until = time.monotonic() + 0.3 + LATE
+    for ep in eps:
+        ids, where = [e for e, _ in sent[ep.endpoint_id]], _where(ep)
+        records = finals[ep.endpoint_id]
+        got = h.wait_requests(ep, 2, WAIT)
+        got = h.quiet_for(ep, len(got), max(0.0, quiet_until - time.monotonic()))
+        batches = _batches(h, ep, got[:2], prop)
+        if len(got) > 2:
+            raise _fail(h, prop, f"nothing after the batch's 2 attempts (the cap; {where})",
+                        f"{len(got) - 2} more request(s), the first with webhook id "
+                        f"{got[2].header(_id_header(ep))!r}", got)
+        batch_ids = {r.header(_id_header(ep)) for r in got}
+        if batches != [ids, ids] or len(batch_ids) != 1:
+            raise _fail(h, prop, f"two attempts of one batch of both events, then nothing "
+                        f"({where})", f"{len(got)} request(s): "
+                        f"{[[ids.index(e) + 1 if e in ids else e for e in b] for b in batches]}",
+                        got)
+        batch_id = batch_ids.pop()
+        wrong = [r for r in records if r.get("status") != "dead_lettered" or
+                 r.get("batch_id") != batch_id or len(r.get("attempts", [])) != 2]
+        if wrong:
+            raise _fail(h, prop, f"each event's record dead_lettered after 2 attempts, with "
+                        f"batch_id {batch_id} ({where})", repr(wrong), got)
 
 
 def test_batches_limits_refused(hookseal_sender: SenderHarness,
@@ -591,73 +700,138 @@ KEY_A, KEY_B = "in_AAAAAAAAAA", "in_BBBBBBBBBB"
 ORDERED = [(KEY_A, 1), (KEY_A, 2), (KEY_B, 3), (KEY_A, 4), (KEY_B, 5), (KEY_A, 6)]
 
 
-def test_ordering_per_key(hookseal_sender: SenderHarness, request: pytest.FixtureRequest) -> None:
-    """Events sharing a key arrive in enqueue order and never overlap, the next one only
-    after the one before was delivered or failed (a 503 retried, a 400); another key is not
-    held back by a retry; ``sequence`` starts at 1 and increases by one per key (the same on
-    a retry), and
-    an unordered endpoint of the same tenant gets no ``sequence``."""
-    h = hookseal_sender
-    feature(h, request, "ordering")
-    prop = "delivers events of one key in order, one at a time, without holding other keys"
+def _amount(r: Received) -> int:
+    return int(_body(r)["data"]["invoice"]["total"]["amount"])
+
+
+def _ordered_endpoint(h: SenderHarness, prop: str, wire: dict[str, Any],
+                      fails: dict[int, list[int]]) -> Endpoint:
+    """An ordered endpoint whose receiver answers event ``amount``'s n-th attempt with
+    ``fails[amount][n - 1]`` (200 past the list), each after 0.15 s."""
     seen: dict[int, int] = {}
 
     def decide(r: Received) -> Reply:
         body = _body(r)
         amount = body["data"]["invoice"]["total"]["amount"] if isinstance(body, dict) else 0
         seen[amount] = seen.get(amount, 0) + 1
-        if amount == 1 and seen[amount] == 1:
-            return Reply(503, hang=0.15)
-        return Reply(400 if amount == 4 else 200, hang=0.15)
+        script = fails.get(amount, [])
+        return Reply(script[seen[amount] - 1] if seen[amount] <= len(script) else 200,
+                     hang=0.15)
 
-    ep = h.endpoint(prop=prop, ordering="per_key", retry_schedule=[1.5], event_types=[INVOICE])
+    ep = h.endpoint(prop=prop, ordering="per_key", event_types=[INVOICE],
+                    **{"retry_schedule": [1.5], **wire})
     ep.decide = decide
-    plain = h.endpoint(prop=prop, tenant=ep.tenant, event_types=[INVOICE])
-    for key, amount in ORDERED:
-        _send(h, ep.tenant, INVOICE, _invoice(amount=amount, invoice_id=key), prop)
-    got = h.wait_requests(ep, len(ORDERED) + 1, 1.5 + 6 * 0.15 + 4 * LATE + 2)
-    got = h.quiet_for(ep, len(got), 0.5)
-    plain_got = h.wait_requests(plain, len(ORDERED), WAIT)
-    _check_all(h, ep, got, prop)
+    return ep
+
+
+def _check_key_order(h: SenderHarness, prop: str, got: list[Received], key: str,
+                     order: list[int]) -> None:
+    """Key ``key``'s events arrived in enqueue order (``order``: the amounts), none before
+    the one before it was answered, ``sequence`` 1, 2, ... (the same on a retry)."""
+    mine = [r for r in got if _body(r)["data"]["invoice"]["id"] == key]
+    idx = [order.index(_amount(r)) for r in mine]
+    if idx != sorted(idx):
+        raise _fail(h, prop, f"key {key}'s events in enqueue order, each done before the "
+                    "next", f"arrival order (events by enqueue position) {idx}", got)
+    for a, b in zip(mine, mine[1:]):
+        if a.answered is None or b.at < a.answered - 0.05:
+            raise _fail(h, prop, f"key {key}: no request before the previous one was "
+                        "answered", f"a request at +{b.at - got[0].at:.2f} s while one "
+                        "was in flight", got)
+    sequences = [_body(r).get("sequence") for r in mine]
+    firsts = [s for i, s in enumerate(sequences) if i == 0 or idx[i] != idx[i - 1]]
+    if not all(isinstance(s, int) for s in sequences) or firsts[:1] != [1] or any(
+            b - a != 1 for a, b in zip(firsts, firsts[1:])) or any(
+            sequences[i] != sequences[i - 1] for i in range(1, len(idx))
+            if idx[i] == idx[i - 1]):
+        raise _fail(h, prop, f"key {key}: sequence 1 for its first event, then one more "
+                    "per event, the same on a retry", repr(sequences), got)
+
+
+def test_ordering_per_key(hookseal_sender: SenderHarness, request: pytest.FixtureRequest) -> None:
+    """Events sharing a key arrive in enqueue order and never overlap, the next one only
+    after the one before was delivered or failed (a 503 retried, a 400); another key is not
+    held back by a retry; ``sequence`` starts at 1 and increases by one per key (the same on
+    a retry), and an unordered endpoint of the same tenant gets no ``sequence``. One
+    ordered endpoint per profile and signing mode (:func:`_cover`), at the same time."""
+    h = hookseal_sender
+    feature(h, request, "ordering")
+    prop = "delivers events of one key in order, one at a time, without holding other keys"
+    pairs = []
+    for wire in _cover(h):
+        ep = _ordered_endpoint(h, prop, wire, {1: [503], 4: [400, 400]})
+        pairs.append((ep, h.endpoint(prop=prop, tenant=ep.tenant, event_types=[INVOICE])))
+    for ep, _ in pairs:
+        for key, amount in ORDERED:
+            _send(h, ep.tenant, INVOICE, _invoice(amount=amount, invoice_id=key), prop)
     order = [amount for _, amount in ORDERED]
+    for ep, plain in pairs:
+        got = h.wait_requests(ep, len(ORDERED) + 1, 1.5 + 6 * 0.15 + 4 * LATE + 2)
+        got = h.quiet_for(ep, len(got), 0.5)
+        plain_got = h.wait_requests(plain, len(ORDERED), WAIT)
+        _check_all(h, ep, got, prop)
+        if sorted(_amount(r) for r in got) != sorted([*order, 1]):
+            raise _fail(h, prop, f"each event once, event 1 twice (503, then delivered; "
+                        f"{_where(ep)})", repr([_amount(r) for r in got]), got)
+        for key in (KEY_A, KEY_B):
+            _check_key_order(h, prop, got, key, order)
+        retry = [r for r in got if _amount(r) == 1][-1]
+        b_first = next(r for r in got if _amount(r) == 3)
+        if b_first.at > retry.at:
+            raise _fail(h, prop, f"key {KEY_B}'s first event before key {KEY_A}'s retry "
+                        "(other keys are not held back)", f"at +{b_first.at - got[0].at:.2f} "
+                        f"s, the retry at +{retry.at - got[0].at:.2f} s", got)
+        with_sequence = [r for r in plain_got if isinstance(_body(r), dict) and
+                         "sequence" in _body(r)]
+        if len(plain_got) != len(ORDERED) or with_sequence:
+            raise _fail(h, prop, "the unordered endpoint: every event, without sequence",
+                        f"{len(plain_got)} requests, {len(with_sequence)} with sequence",
+                        plain_got)
 
-    def amount_of(r: Received) -> int:
-        return int(_body(r)["data"]["invoice"]["total"]["amount"])
 
-    if sorted(amount_of(r) for r in got) != sorted([*order, 1]):
-        raise _fail(h, prop, "each event once, event 1 twice (503, then delivered)",
-                    repr([amount_of(r) for r in got]), got)
-    for key in (KEY_A, KEY_B):
-        mine = [r for r in got if _body(r)["data"]["invoice"]["id"] == key]
-        idx = [order.index(amount_of(r)) for r in mine]
-        if idx != sorted(idx):
-            raise _fail(h, prop, f"key {key}'s events in enqueue order, each done before the "
-                        "next", f"arrival order (events by enqueue position) {idx}", got)
-        for a, b in zip(mine, mine[1:]):
-            if a.answered is None or b.at < a.answered - 0.05:
-                raise _fail(h, prop, f"key {key}: no request before the previous one was "
-                            "answered", f"a request at +{b.at - got[0].at:.2f} s while one "
-                            "was in flight", got)
-        sequences = [_body(r).get("sequence") for r in mine]
-        firsts = [s for i, s in enumerate(sequences) if i == 0 or idx[i] != idx[i - 1]]
-        if not all(isinstance(s, int) for s in sequences) or firsts[:1] != [1] or any(
-                b - a != 1 for a, b in zip(firsts, firsts[1:])) or any(
-                sequences[i] != sequences[i - 1] for i in range(1, len(idx))
-                if idx[i] == idx[i - 1]):
-            raise _fail(h, prop, f"key {key}: sequence 1 for its first event, then one more "
-                        "per event, the same on a retry", repr(sequences), got)
-    retry = [r for r in got if amount_of(r) == 1][-1]
-    b_first = next(r for r in got if amount_of(r) == 3)
-    if b_first.at > retry.at:
-        raise _fail(h, prop, f"key {KEY_B}'s first event before key {KEY_A}'s retry (other "
-                    "keys are not held back)", f"at +{b_first.at - got[0].at:.2f} s, the "
-                    f"retry at +{retry.at - got[0].at:.2f} s", got)
-    with_sequence = [r for r in plain_got if isinstance(_body(r), dict) and
-                     "sequence" in _body(r)]
-    if len(plain_got) != len(ORDERED) or with_sequence:
-        raise _fail(h, prop, "the unordered endpoint: every event, without sequence",
-                    f"{len(plain_got)} requests, {len(with_sequence)} with sequence",
-                    plain_got)
+def test_ordering_continues_after_dead_letter(hookseal_sender: SenderHarness,
+                                              request: pytest.FixtureRequest) -> None:
+    """A key's event dead-lettered (503 on each of its 2 attempts, retried 0.6 s later) does
+    not block its key: the next event of that key is sent after the dead letter (not while
+    it waits for its retry, the lower bound) and soon after it (no stall, the upper bound:
+    within the latency allowed and a second), ``sequence`` one more; the dead letter's
+    record is ``dead_lettered`` with its 2 attempts. One ordered endpoint per profile and
+    signing mode (:func:`_cover`), at the same time."""
+    h = hookseal_sender
+    feature(h, request, "ordering")
+    prop = "sends a key's next event after one that was dead-lettered, in order"
+    eps = [_ordered_endpoint(h, prop, {"retry_schedule": [0.6], **wire}, {1: [503, 503]})
+           for wire in _cover(h)]
+    dids = {}
+    for ep in eps:
+        dids[ep.endpoint_id] = [
+            str(_delivery_for(_send(h, ep.tenant, INVOICE,
+                                    _invoice(amount=amount, invoice_id=KEY_A), prop), ep))
+            for amount in (1, 2)]
+    for ep in eps:
+        dead, nxt = (h.wait_status(d, ["delivered", "failed", "dead_lettered"], WAIT, prop)
+                     for d in dids[ep.endpoint_id])
+        got = h.wait_requests(ep, 3, WAIT)
+        got = h.quiet_for(ep, len(got), 0.3)
+        _check_all(h, ep, got, prop)
+        if [_amount(r) for r in got] != [1, 1, 2]:
+            raise _fail(h, prop, f"event 1 twice (503, 503: dead-lettered), then event 2 "
+                        f"({_where(ep)})", f"events {[_amount(r) for r in got]}", got)
+        _check_retries(h, ep, got[:2], prop)
+        if (dead.get("status"), len(dead.get("attempts", []))) != ("dead_lettered", 2) or \
+                nxt.get("status") != "delivered":
+            raise _fail(h, prop, "event 1 dead_lettered after 2 attempts, event 2 delivered",
+                        f"{dead!r}; {nxt!r}", got)
+        last, after = got[1], got[2]
+        if last.answered is None or after.at < last.answered - 0.05:
+            raise _fail(h, prop, "event 2 only after event 1's last attempt was answered",
+                        f"event 2 at +{after.at - got[0].at:.2f} s, while event 1 was "
+                        "in flight or waiting for its retry", got)
+        if after.at - last.answered > LATE + 1.0:
+            raise _fail(h, prop, f"event 2 within {LATE + 1.0:.1f} s of event 1's dead "
+                        "letter (a dead letter does not stall its key)",
+                        f"{after.at - last.answered:.2f} s later", got)
+        _check_key_order(h, prop, got, KEY_A, [1, 2])
 
 
 def test_ordering_invalid_refused(hookseal_sender: SenderHarness,
@@ -702,14 +876,15 @@ def test_versions_pinned_per_event_type(hookseal_sender: SenderHarness,
     data = _catalog.catalog().example(event_type)
     derived = derive(_catalog.catalog(), event_type, data, old)
     tenant = f"t-{uuid.uuid4().hex[:10]}"
-    profiles = [p for p in (STANDARD_WEBHOOKS, HOOKSEAL_V1)
-                if p in h.hello().get("profiles", [])]
-    eps = [(h.endpoint(prop=prop, tenant=tenant, profile=profiles[0],
-                       versions={event_type: old}), old, derived),
-           (h.endpoint(prop=prop, tenant=tenant, profile=profiles[-1],
-                       versions={event_type: old}), old, derived),
-           (h.endpoint(prop=prop, tenant=tenant, versions={event_type: current}), current, data),
-           (h.endpoint(prop=prop, tenant=tenant), current, data)]
+    # The pinned endpoints take every profile and signing mode; the others the rest.
+    wires = _wires(h)
+    wires += _wires(h, len(wires) + 2)[len(wires):]
+    pins: list[tuple[Optional[int], int, dict[str, Any]]] = [(old, old, derived)] * (
+        len(wires) - 2) + [(current, current, data), (None, current, data)]
+    eps = []
+    for wire, (pin, version, want) in zip(wires, pins):
+        pin_field: dict[str, Any] = {"versions": {event_type: pin}} if pin is not None else {}
+        eps.append((h.endpoint(prop=prop, tenant=tenant, **wire, **pin_field), version, want))
     answer = _send(h, tenant, event_type, data, prop)
     event_id = answer.get("event_id")
     for ep, version, want in eps:
@@ -721,9 +896,9 @@ def test_versions_pinned_per_event_type(hookseal_sender: SenderHarness,
         pinned = ep.options.get("versions")
         if body.get("version") != version or body.get("data") != want or \
                 body.get("id") != event_id:
-            raise _fail(h, prop, f"version {version} (pinned {pinned}), its data, and the event "
-                        f"id {event_id}", f"version {body.get('version')!r}, id "
-                        f"{body.get('id')!r}, data {json.dumps(body.get('data'))[:300]}", got)
+            raise _fail(h, prop, f"version {version} (pinned {pinned}; {_where(ep)}), its "
+                        f"data, and the event id {event_id}", f"version {body.get('version')!r}, "
+                        f"id {body.get('id')!r}, data {json.dumps(body.get('data'))[:300]}", got)
 
 
 def test_versions_invalid_pin_refused(hookseal_sender: SenderHarness,
@@ -747,17 +922,18 @@ def test_auth_static_authorization(hookseal_sender: SenderHarness,
     h = hookseal_sender
     feature(h, request, "auth_static")
     prop = "sends the endpoint's static Authorization on every attempt, and never shows it"
-    for profile, scheme in ((HOOKSEAL_V1, "Bearer"), (STANDARD_WEBHOOKS, "Basic")):
-        if profile not in h.hello().get("profiles", []):
-            continue
-        value = f"{scheme} tok_{secrets.token_hex(12)}"
-        ep = h.endpoint([Reply(500), Reply(200)], prop=prop, profile=profile,
-                        retry_schedule=[0.3], auth={"type": "static", "authorization": value})
-        did = h.send(ep, INVOICE, _invoice(), prop)
+    made = []
+    for i, wire in enumerate(_wires(h)):
+        value = f"{('Bearer', 'Basic')[i % 2]} tok_{secrets.token_hex(12)}"
+        ep = h.endpoint([Reply(500), Reply(200)], prop=prop, retry_schedule=[0.3],
+                        auth={"type": "static", "authorization": value}, **wire)
+        made.append((ep, value, h.send(ep, INVOICE, _invoice(), prop)))
+    for ep, value, did in made:
         got = h.wait_requests(ep, 2, WAIT)
         if len(got) < 2 or any(r.header("Authorization") != value for r in got):
-            raise _fail(h, prop, f"Authorization: {value} on both attempts ({profile})",
+            raise _fail(h, prop, f"Authorization: {value} on both attempts ({_where(ep)})",
                         repr([r.header("Authorization") for r in got]), got)
+        _check_all(h, ep, got, prop)
         record = h.wait_status(did, ["delivered"], WAIT, prop)
         if value.split()[1] in json.dumps(record):
             raise _fail(h, prop, "get_delivery without the credential", repr(record))
@@ -808,6 +984,13 @@ def test_auth_oauth_client_credentials(hookseal_sender: SenderHarness,
     h = hookseal_sender
     feature(h, request, "auth_oauth")
     prop = "authenticates with OAuth client credentials: fetched, cached, refreshed on a 401"
+    for wire in _cover(h):
+        _oauth_case(h, prop, wire)
+
+
+def _oauth_case(h: SenderHarness, prop: str, wire: dict[str, Any]) -> None:
+    """One endpoint of the OAuth property (``wire``: its profile and signing mode), with its
+    own token endpoint."""
     issued: list[str] = []
     client_secret = f"cs_{secrets.token_hex(12)}"
 
@@ -837,7 +1020,7 @@ def test_auth_oauth_client_credentials(hookseal_sender: SenderHarness,
 
     ep = h.endpoint(prop=prop, retry_schedule=[0.3], auth={
         "type": "oauth", "token_url": h.url_for(token_ep.path), "client_id": "cid-conformance",
-        "client_secret": client_secret, "scope": "webhooks", "audience": None})
+        "client_secret": client_secret, "scope": "webhooks", "audience": None}, **wire)
     ep.decide = hook
     dids = []
     for amount in (1, 2):
@@ -856,6 +1039,7 @@ def test_auth_oauth_client_credentials(hookseal_sender: SenderHarness,
         raise _fail(h, prop, "three deliveries delivered, the third after a 401 with a new "
                     "token (two tokens issued)",
                     f"{[r.get('status') for r in records]}, {len(issued)} token(s) issued", got)
+    _check_all(h, ep, got, prop)
     last = got[-1]
     if last.header("Authorization") != f"Bearer {issued[-1]}":
         raise _fail(h, prop, "the last attempt with the new token",
@@ -878,25 +1062,28 @@ def test_auth_mtls_client_certificate(hookseal_sender: SenderHarness,
     pki = h.pki
     path = f"/hook/{uuid.uuid4().hex[:12]}"
     mtls = {"type": "mtls", "cert_pem": pki.client_cert_pem, "key_pem": pki.client_key_pem}
-    ep = h.endpoint([Reply(503), Reply(200)], prop=prop, retry_schedule=[0.3],
-                    url=h.tls_url_for(path, require_client_cert=True), tls_ca_pem=pki.ca_pem,
-                    auth=mtls)
+    eps = [h.endpoint([Reply(503), Reply(200)], prop=prop, retry_schedule=[0.3],
+                      url=h.tls_url_for(f"{path}{i}", require_client_cert=True),
+                      tls_ca_pem=pki.ca_pem, auth=mtls, **wire)
+           for i, wire in enumerate(_cover(h))]
     bare = h.endpoint(prop=prop, retry_schedule=[0.3], tls_ca_pem=pki.ca_pem,
                       url=h.tls_url_for(f"/hook/{uuid.uuid4().hex[:12]}",
                                         require_client_cert=True))
-    did = h.send(ep, INVOICE, _invoice(), prop)
+    dids = [h.send(ep, INVOICE, _invoice(), prop) for ep in eps]
     bare_did = h.send(bare, INVOICE, _invoice(), prop)
-    record = h.wait_status(did, ["delivered", "failed", "dead_lettered"], WAIT, prop)
-    got = h.wait_requests(ep, 2, WAIT)
-    if record.get("status") != "delivered" or len(got) != 2:
-        raise _fail(h, prop, "two attempts through mutual TLS (503, then delivered)",
-                    f"{len(got)} request(s), status {record.get('status')!r}", got)
-    _check_all(h, ep, got, prop)
+    for ep, did in zip(eps, dids):
+        record = h.wait_status(did, ["delivered", "failed", "dead_lettered"], WAIT, prop)
+        got = h.wait_requests(ep, 2, WAIT)
+        if record.get("status") != "delivered" or len(got) != 2:
+            raise _fail(h, prop, f"two attempts through mutual TLS (503, then delivered; "
+                        f"{_where(ep)})", f"{len(got)} request(s), status "
+                        f"{record.get('status')!r}", got)
+        _check_all(h, ep, got, prop)
     bare_record = h.wait_status(bare_did, ["delivered", "failed", "dead_lettered"], WAIT, prop)
     if bare.received or bare_record.get("status") == "delivered":
         raise _fail(h, prop, "no request without a client certificate (the handshake fails)",
                     f"{len(bare.received)} request(s), {bare_record!r}")
-    if "PRIVATE KEY" in json.dumps(h.delivery(did, prop)):
+    if "PRIVATE KEY" in json.dumps(h.delivery(dids[0], prop)):
         raise _fail(h, prop, "no key in get_delivery", "the key's PEM")
     other_key = pki.server_key_pem
     _refusals(h, prop, "invalid_auth", [
@@ -916,18 +1103,23 @@ def test_proxy_connect(hookseal_sender: SenderHarness, request: pytest.FixtureRe
 
     proxy = ConnectProxy()
     try:
-        url = h.tls_url_for(f"/hook/{uuid.uuid4().hex[:12]}", require_client_cert=False)
-        ep = h.endpoint([Reply(500), Reply(200)], prop=prop, retry_schedule=[0.3], url=url,
-                        tls_ca_pem=h.pki.ca_pem, proxy=proxy.url)
-        h.send(ep, INVOICE, _invoice(), prop)
-        got = h.wait_requests(ep, 2, WAIT)
-        target = url.split("/")[2]
-        direct = [r for r in got if r.peer_port not in proxy.ports]
-        if len(got) != 2 or target not in proxy.targets or proxy.refused or direct:
-            raise _fail(h, prop, f"two attempts, each through a CONNECT {target} tunnel",
-                        f"{len(got)} request(s), {len(direct)} not through the proxy; tunnels "
-                        f"{proxy.targets}; other proxy requests {proxy.refused}", got)
-        _check_all(h, ep, got, prop)
+        eps = [h.endpoint([Reply(500), Reply(200)], prop=prop, retry_schedule=[0.3],
+                          url=h.tls_url_for(f"/hook/{uuid.uuid4().hex[:12]}",
+                                            require_client_cert=False),
+                          tls_ca_pem=h.pki.ca_pem, proxy=proxy.url, **wire)
+               for wire in _cover(h)]
+        for ep in eps:
+            h.send(ep, INVOICE, _invoice(), prop)
+        for ep in eps:
+            got = h.wait_requests(ep, 2, WAIT)
+            target = ep.url.split("/")[2]
+            direct = [r for r in got if r.peer_port not in proxy.ports]
+            if len(got) != 2 or target not in proxy.targets or proxy.refused or direct:
+                raise _fail(h, prop, f"two attempts, each through a CONNECT {target} tunnel "
+                            f"({_where(ep)})", f"{len(got)} request(s), {len(direct)} not "
+                            f"through the proxy; tunnels {proxy.targets}; other proxy requests "
+                            f"{proxy.refused}", got)
+            _check_all(h, ep, got, prop)
     finally:
         proxy.close()
 
@@ -943,9 +1135,8 @@ def test_traceparent_on_every_attempt(hookseal_sender: SenderHarness,
     h = hookseal_sender
     feature(h, request, "traceparent")
     prop = "sends a well-formed traceparent: one trace per event, a new span per attempt"
-    eps = [h.endpoint([Reply(500), Reply(502), Reply(200)], prop=prop, profile=p,
-                      retry_schedule=[0.3, 0.3])
-           for p in (HOOKSEAL_V1, STANDARD_WEBHOOKS) if p in h.hello().get("profiles", [])]
+    eps = [h.endpoint([Reply(500), Reply(502), Reply(200)], prop=prop,
+                      retry_schedule=[0.3, 0.3], **wire) for wire in _wires(h)]
     for ep in eps:
         h.send(ep, INVOICE, _invoice(), prop)
     traces: dict[str, str] = {}
@@ -953,6 +1144,7 @@ def test_traceparent_on_every_attempt(hookseal_sender: SenderHarness,
         got = h.wait_requests(ep, 3, WAIT)
         if len(got) < 3:
             raise _fail(h, prop, "three attempts", f"{len(got)}", got)
+        _check_all(h, ep, got, prop)
         parsed = [_TRACEPARENT.fullmatch(r.header("traceparent") or "") for r in got]
         bad = [r.header("traceparent") for r, m in zip(got, parsed)
                if m is None or set(m.group(1)) == {"0"} or set(m.group(2)) == {"0"}]
@@ -963,10 +1155,10 @@ def test_traceparent_on_every_attempt(hookseal_sender: SenderHarness,
         span_ids = [m.group(2) for m in parsed if m]
         if len(trace_ids) != 1 or len(set(span_ids)) != len(span_ids):
             raise _fail(h, prop, "one trace id across the attempts of an event, a new span id "
-                        f"on each ({ep.options['profile']})",
+                        f"on each ({_where(ep)})",
                         repr([r.header("traceparent") for r in got]), got)
         traces[ep.endpoint_id] = trace_ids.pop()
-    if len(eps) == 2 and len(set(traces.values())) != 2:
+    if len(set(traces.values())) != len(eps):
         raise _fail(h, prop, "another trace id for another event", repr(traces))
 
 
@@ -980,7 +1172,10 @@ def test_idempotent_send(hookseal_sender: SenderHarness, request: pytest.Fixture
     h = hookseal_sender
     feature(h, request, "idempotency")
     prop = "sends an event once per idempotency key"
-    ep = h.endpoint(prop=prop)
+    cover = _cover(h)
+    ep = h.endpoint(prop=prop, **cover[0])
+    # The tenant's other endpoints take the other profiles and signing modes.
+    eps = [ep, *(h.endpoint(prop=prop, tenant=ep.tenant, **wire) for wire in cover[1:])]
     other = h.endpoint(prop=prop)
     key = f"order-{uuid.uuid4().hex[:8]}"
     first = _send(h, ep.tenant, INVOICE, _invoice(), prop, idempotency_key=key)
@@ -999,7 +1194,16 @@ def test_idempotent_send(hookseal_sender: SenderHarness, request: pytest.Fixture
             _delivery_for(elsewhere, other) is None:
         raise _fail(h, prop, "another tenant's send with the same key is a new event",
                     repr(elsewhere))
-    got = h.wait_requests(ep, 1, WAIT)
-    got = h.quiet_for(ep, 1, 1.0)
-    if len(got) != 1:
-        raise _fail(h, prop, "one request for the key", f"{len(got)}", got)
+    if sorted(map(str, (_delivery_for(first, e) for e in eps))) != sorted(
+            str(d.get("delivery_id")) for d in first.get("deliveries", [])) or \
+            None in (_delivery_for(first, e) for e in eps):
+        raise _fail(h, prop, f"one delivery for each of the tenant's {len(eps)} endpoints",
+                    repr(first))
+    for e in eps:
+        h.wait_requests(e, 1, WAIT)
+    h.quiet_for(ep, 1, 1.0)
+    for e in eps:
+        got = h.quiet_for(e, 1, 0.0)
+        if len(got) != 1:
+            raise _fail(h, prop, f"one request for the key ({_where(e)})", f"{len(got)}", got)
+        _check_all(h, e, got, prop)
