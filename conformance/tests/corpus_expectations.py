@@ -157,6 +157,9 @@ FEATURE_SENDER_BUGS: dict[str, set[str]] = {
                                "test_batches_retried_as_one"},
     "ordering_stalls_after_dead_letter": {"test_ordering_continues_after_dead_letter"},
     "batch_dead_letter_split": {"test_batches_dead_lettered_as_one"},
+    "batch_default_events_50": {"test_batches_defaults"},
+    "batch_default_wait_10": {"test_batches_defaults"},
+    "batch_default_bytes_4mib": {"test_batches_defaults"},
 }
 
 # Minimal verifiers proving the constant-time probe: (runtime, script taking safe|eq).

@@ -67,7 +67,7 @@ class Runs:
         self.jobs: dict[str, list[str]] = {}
         # Verifier runs are CPU-bound (2 cores); sender runs mostly wait on retry timers.
         self.cpu_pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)
-        self.wait_pool = concurrent.futures.ThreadPoolExecutor(max_workers=6)
+        self.wait_pool = concurrent.futures.ThreadPoolExecutor(max_workers=8)
         self.futures: dict[str, concurrent.futures.Future[Run]] = {}
 
     def shutdown(self) -> None:

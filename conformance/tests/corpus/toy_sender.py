@@ -89,6 +89,9 @@ BUGS = {
     "headers_first_attempt_only": "sends the custom headers on the first attempt only",
     "batch_ignores_max_bytes": "gathers a batch up to max_events or max_wait, never max_bytes",
     "batch_max_events_unbounded": "accepts max_events over 1000",
+    "batch_default_events_50": "gathers at most 50 events when max_events is not named",
+    "batch_default_wait_10": "waits 10 s, not 30, when max_wait is not named",
+    "batch_default_bytes_4mib": "gathers up to 4 MiB, not 1 MiB, when max_bytes is not named",
     "ordering_any_accepted": "accepts any ordering value (and orders per key)",
     "pin_unchecked": "accepts a pin to any version of any event type",
     "rate_limit_unchecked": "accepts a rate limit of 0 or less",
@@ -437,8 +440,10 @@ def check_auth(auth: Any, allow_local: bool) -> dict[str, Any]:
 def check_batch(batch: Any) -> dict[str, float]:
     if not isinstance(batch, dict):
         raise Refused("invalid_batch", "batch is an object")
-    out = {"max_events": batch.get("max_events", 100), "max_bytes": batch.get("max_bytes", 1 << 20),
-           "max_wait": batch.get("max_wait", 30)}
+    out = {"max_events": batch.get("max_events", 50 if BUG == "batch_default_events_50" else 100),
+           "max_bytes": batch.get("max_bytes", 4 << 20 if BUG == "batch_default_bytes_4mib"
+                                  else 1 << 20),
+           "max_wait": batch.get("max_wait", 10 if BUG == "batch_default_wait_10" else 30)}
     most = float("inf") if BUG == "batch_max_events_unbounded" else 1000
     if not (isinstance(out["max_events"], int) and 1 <= out["max_events"] <= most) or not all(
             number(out[k]) and out[k] > 0 for k in ("max_bytes", "max_wait")):

@@ -691,6 +691,67 @@ def test_batches_limits_refused(hookseal_sender: SenderHarness,
         {"max_wait": -1})])
 
 
+def _big_invoice(amount: int) -> dict[str, Any]:
+    """An ``invoice.paid`` of about 80 KB: the example's line item, 250 times (the most)."""
+    data = _invoice(amount=amount)
+    data["invoice"]["lines"] = data["invoice"]["lines"][:1] * 250
+    return data
+
+
+def test_batches_defaults(hookseal_sender: SenderHarness,
+                          request: pytest.FixtureRequest) -> None:
+    """Endpoints taking batches with no limit named get the contract's defaults. On one, 101
+    events sent at once make a full batch of the first 100 at once (``max_events`` 100) and
+    the 101st alone 30 s after it was sent (``max_wait`` 30, both bounds). On another, about
+    1.5 MiB of events of about 80 KB each: batches of several events, none over 1 MiB, the first sent
+    at once when the next event would not fit (``max_bytes`` 1 MiB)."""
+    h = hookseal_sender
+    feature(h, request, "batches")
+    prop = "applies the default batch limits (max_events 100, max_bytes 1 MiB, max_wait 30 s)"
+    wait, max_bytes = 30.0, 1 << 20
+    by_count, by_size = h.endpoint(prop=prop, batch={}), h.endpoint(prop=prop, batch={})
+    counted = [(str(_send(h, by_count.tenant, INVOICE, _invoice(amount=i), prop)
+                    .get("event_id")), time.time()) for i in range(101)]
+    # Enough ~80 KB events for 1.5 MiB: one full batch at once, the rest after max_wait.
+    n_big = max_bytes * 3 // (2 * len(json.dumps(_big_invoice(0)))) + 1
+    sized = [(str(_send(h, by_size.tenant, INVOICE, _big_invoice(i), prop).get("event_id")),
+              time.time()) for i in range(n_big)]
+    # Both endpoints' last batches come max_wait after their last event: one wait for both.
+    got = h.wait_requests(by_count, 2, max(0.0, counted[-1][1] + wait + LATE + 2 - time.time()))
+    got = h.quiet_for(by_count, len(got), 0.3)
+    ids = [e for e, _ in counted]
+    batches = _batches(h, by_count, got, prop)
+    if batches != [ids[:100], ids[100:]]:
+        raise _fail(h, prop, f"two batches, of events 1-100 and 101, in enqueue order "
+                    f"({_where(by_count)})", f"batches of {[len(b) for b in batches]} events",
+                    got)
+    if got[0].at - counted[99][1] > LATE:
+        raise _fail(h, prop, "the full batch of 100 sent at once (the default max_events)",
+                    f"{got[0].at - counted[99][1]:.2f} s after its 100th event", got)
+    lag = got[1].at - counted[100][1]
+    if not wait - EARLY <= lag <= wait + LATE:
+        raise _fail(h, prop, f"the last event {wait:g} s after it was sent (the default "
+                    f"max_wait; allowed {wait - EARLY:.2f} to {wait + LATE:.2f} s)",
+                    f"{lag:.2f} s", got)
+    big_ids = [e for e, _ in sized]
+    got = h.wait_requests(by_size, 2, max(0.0, sized[-1][1] + wait + LATE + 2 - time.time()))
+    got = h.quiet_for(by_size, len(got), 0.3)
+    batches = _batches(h, by_size, got, prop)
+    sizes = [len(r.body) for r in got]
+    if [e for b in batches for e in b] != big_ids:
+        raise _fail(h, prop, f"every event once, in enqueue order ({_where(by_size)})",
+                    f"{[[big_ids.index(e) + 1 if e in big_ids else e for e in b] for b in batches]}",
+                    got)
+    if max(sizes) > max_bytes or len(batches) < 2 or max(len(b) for b in batches) < 2:
+        raise _fail(h, prop, f"batches of several events, none over {max_bytes} bytes (the "
+                    "default max_bytes)", f"bodies of {sizes} bytes, "
+                    f"{[len(b) for b in batches]} events", got)
+    if got[0].at - sized[len(batches[0])][1] > LATE:
+        raise _fail(h, prop, "the first batch sent at once when the next event would not fit "
+                    "in 1 MiB (the default max_bytes)",
+                    f"{got[0].at - sized[len(batches[0])][1]:.2f} s after that event", got)
+
+
 # -- ordered delivery (4.5) ---------------------------------------------------------------
 
 KEY_A, KEY_B = "in_AAAAAAAAAA", "in_BBBBBBBBBB"
