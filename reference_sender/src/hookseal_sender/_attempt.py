@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import errno
 import logging
 import ssl
 import time
@@ -342,8 +343,11 @@ class AttemptRunner:
             return None, "dns_error", {}, str(exc)[:500]
         except aiohttp.ClientSSLError as exc:
             return None, "tls_error", {}, str(exc)[:500]
-        except aiohttp.ServerDisconnectedError as exc:
-            if access is not None and access.client_certificate:
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+            # A reset (ClientOSError ECONNRESET) is the other way the refusal arrives.
+            refused = isinstance(exc, aiohttp.ServerDisconnectedError) or \
+                exc.errno == errno.ECONNRESET
+            if refused and access is not None and access.client_certificate:
                 # TLS 1.3 servers refuse a client certificate after the handshake, with
                 # an alert the client sees only as the connection closing unanswered.
                 return None, "tls_error", {}, (
