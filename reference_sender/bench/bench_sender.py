@@ -60,6 +60,7 @@ from _pg import PostgresServer  # noqa: E402
 
 sys.path.insert(0, str(HERE))
 import _capacity  # noqa: E402
+import _slow_endpoints  # noqa: E402
 
 CONCURRENCY = 64
 #: Requests (or deliveries) each throughput run makes before its clock starts.
@@ -629,7 +630,7 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-postgres", action="store_true")
     ap.add_argument("--only", choices=["throughput", "enqueue", "claims", "fairness", "filters",
-                                       "pins", "capacity"],
+                                       "pins", "capacity", "slow-endpoints"],
                     help="run one section")
     args = ap.parse_args()
     big = 100_000 if args.quick else 1_000_000
@@ -758,12 +759,26 @@ def main() -> int:
                        3 if args.quick else 5, backend)
         if args.only in (None, "capacity") and pg is not None:
             # Worker processes on PostgreSQL: CPU per delivery on each side, and the model.
+            # Each count of processes plain, then through the counting relay (bytes and
+            # round trips), interleaved; the model and its check take the plain runs.
             runs = [1, 2] if args.quick else [1, 2, 1, 2]
             cap = [_capacity.run(pg.create_db(f"cap{next(counter)}"), f"http://127.0.0.1:{port}",
-                                 procs, 3000 if args.quick else 20_000, pg.proc.pid, recv.pid)
-                   for procs in runs]
+                                 procs, 3000 if args.quick else 20_000, pg.proc.pid, recv.pid,
+                                 relay=relay)
+                   for procs in runs for relay in (False, True)]
             _capacity.report(sorted(cap, key=lambda r: r["processes"]), os.cpu_count() or 1)
             RESULTS["capacity"] = cap
+        if args.only in (None, "slow-endpoints") and pg is not None:
+            # 100,000 endpoints, 1 % slower than their timeout, against none slow.
+            size, pairs = (10_000, 1) if args.quick else (100_000, 2)
+            base = f"http://127.0.0.1:{port}"
+            key = _slow_endpoints.build_template(pg, "slowtpl", base, size)
+            slow_runs = [_slow_endpoints.run(pg, "slowtpl", f"slow{next(counter)}", key, base,
+                                             slow, 2)
+                         for _ in range(pairs) for slow in (True, False)]
+            per_entry = _slow_endpoints.state_bytes(pg, "slowtpl", key)
+            _slow_endpoints.report(slow_runs, per_entry, size)
+            RESULTS["slow_endpoints"] = slow_runs
         stolen, total = (b - a for a, b in zip(steal0, cpu_steal()))
         if total:
             # Read this first: on a shared host, a run with much time stolen scatters more.

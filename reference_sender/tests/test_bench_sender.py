@@ -61,5 +61,17 @@ def test_the_capacity_section_prints_its_model() -> None:
             out.stdout
         assert re.search(rf"\[capacity\] {procs} process\(es\) on \d+ cores .* predicted "
                          rf"[\d,]+/s, measured [\d,]+/s \({RATIO}\)", out.stdout), out.stdout
+        # Through the counting relay: bytes each way and round trips, both sides.
+        found = re.search(rf"\[capacity\] traffic per delivery, {procs} process\(es\) \(relay\): "
+                          r"PostgreSQL ([\d,]+) B sent, ([\d,]+) B received, (\d+\.\d{3}) round "
+                          r"trips; receiver ([\d,]+) B sent, ([\d,]+) B received, (\d+\.\d{3}) "
+                          r"round trips; the relay's own CPU \d+ us", out.stdout)
+        assert found, out.stdout
+        pg_up, pg_down, pg_trips, rx_up, rx_down, rx_trips = (
+            float(g.replace(",", "")) for g in found.groups())
+        # Every delivery posts its 1 KiB body once and gets its payload from a claim: more
+        # than a KiB to the receiver and from PostgreSQL, about one HTTP round trip each.
+        assert rx_up > 1024 and pg_down > 1024 and rx_down > 0 and pg_up > 0, out.stdout
+        assert 0.8 < rx_trips < 1.2 and 0 < pg_trips < 5, out.stdout
     assert re.search(r"\[capacity\] model .* one PostgreSQL core carries \d+\.\d worker cores",
                      out.stdout), out.stdout

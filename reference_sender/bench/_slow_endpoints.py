@@ -1,0 +1,259 @@
+"""The slow-endpoints section of ``bench_sender.py`` (``--only slow-endpoints``): 100,000
+registered endpoints on PostgreSQL, 1 % of them slower than their timeout.
+
+One event per endpoint waits in the queue (claimed in an order that spreads the slow
+endpoints evenly through the stream); supervised worker processes, as ``hookseal-sender
+worker`` runs them, drain it to the fast receiver, which holds the requests to the slow
+endpoints' paths (``/slow/...``) for a minute: each of their attempts ends at the
+endpoint's timeout (:data:`TIMEOUT`), and is retried on the default schedule (5 s, 30 s,
+...). The same store with no endpoint slow is the comparison, run for run, interleaved,
+with the same number of processes.
+
+Measured from a warm-up mark (:data:`WARM` healthy deliveries) until every healthy
+delivery is done: deliveries/s to the healthy endpoints; the slow endpoints' attempts
+in that window and the slots they held (the sum of their attempts' durations over the
+window: Little's law); the worker processes' memory from ``/proc`` (``VmRSS`` at the
+mark and at the end, ``VmHWM``, the peak).
+
+The endpoints, events and queue rows are written in bulk with SQL (one endpoint made
+through :meth:`Sender.create_endpoint`, copied with new ids and URLs; registering
+100,000 through the API one by one took minutes), into a template database that each run
+copies (``CREATE DATABASE ... TEMPLATE``).
+
+:func:`state_bytes` measures, with ``tracemalloc``, what a worker keeps per endpoint it
+has sent to: the endpoint cache's entry (:func:`hookseal_sender._endpoint_cache.prepare`
+of the stored endpoint and keys) and the circuit breaker (as
+:class:`~hookseal_sender._health.EndpointHealth` makes it, after one result).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import statistics
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any, Callable
+
+import psycopg
+from _capacity import CHILD, cpu_seconds
+from hookseal_sender import Sender, SenderConfig, generate_master_key
+from hookseal_sender._endpoint_cache import prepare
+from hookseal_sender.breaker import CircuitBreaker
+from hookseal_sender.catalog import no_validation
+from hookseal_sender.config import DEFAULT_RETRY_POLICY, BreakerPolicy
+from hookseal_sender.supervisor import Supervisor
+
+#: The endpoints' timeout, seconds (the slow ones answer after a minute).
+TIMEOUT = 1.0
+#: One endpoint in this many is slow.
+SLOW_EVERY = 100
+#: Healthy deliveries before the clock starts (processes up, connections open).
+WARM = 2000
+#: Bytes of each event's payload.
+PAD = 900
+
+
+def _columns(conn: Any, table: str) -> list[str]:
+    return [r[0] for r in conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = %s"
+        " ORDER BY ordinal_position", [table]).fetchall()]
+
+
+def _copy_row(conn: Any, table: str, replace: dict[str, str], where: str,
+              n: int) -> None:
+    """Copy one row of ``table`` ``n`` times (``i`` from 0), with the columns in
+    ``replace`` computed from ``i``."""
+    cols = _columns(conn, table)
+    select = ", ".join(replace.get(c, f"t.{c}") for c in cols)
+    conn.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {select} FROM {table} t,"
+                 f" generate_series(0, {n - 1}) AS i WHERE {where}")
+
+
+#: An endpoint's id from ``i``: ``ep_s...`` for the slow ones, ``ep_h...`` for the rest.
+EP_ID = (f"(CASE WHEN i % {SLOW_EVERY} = 0 THEN 'ep_s' ELSE 'ep_h' END"
+         " || lpad(i::text, 7, '0'))")
+
+
+def build_template(pg: Any, name: str, base: str, endpoints: int) -> str:
+    """A database with ``endpoints`` endpoints (all answering at once) and one due event
+    for each; returns the master key its secrets are sealed with."""
+    key = generate_master_key()
+    sender = Sender(SenderConfig(database=pg.create_db(name), master_key=key,
+                                 allow_local=True), validator=no_validation)
+    first = sender.create_endpoint("sim", f"{base}/h/x", allow_local=True, timeout=TIMEOUT)
+    sender.close()
+    now = time.time()
+    with psycopg.connect(pg.dsn(name), autocommit=True) as conn, conn.transaction():
+        ep = first.endpoint.id
+        _copy_row(conn, "endpoints", {"id": EP_ID, "url": f"'{base}/h/' || i"},
+                  f"t.id = '{ep}'", endpoints)
+        _copy_row(conn, "endpoint_keys", {"id": "t.id || '_' || i", "endpoint_id": EP_ID},
+                  f"t.endpoint_id = '{ep}'", endpoints)
+        conn.execute("DELETE FROM endpoint_keys WHERE endpoint_id = %s", [ep])
+        conn.execute("DELETE FROM endpoints WHERE id = %s", [ep])
+        payload = '{"pad": "' + "x" * PAD + '"}'
+        ep_id = EP_ID.replace("%", "%%")  # in statements with parameters
+        conn.execute("INSERT INTO events (id, tenant_id, type, payload, created_at)"
+                     " SELECT 'evt_sim' || i, 'sim', 'bench.event', %s, %s"
+                     " FROM generate_series(0, %s) AS i", [payload, now, endpoints - 1])
+        conn.execute("INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id, event_type,"
+                     " status, next_attempt_at, created_at, updated_at)"
+                     f" SELECT 'dlv_sim' || i, 'sim', 'evt_sim' || i, {ep_id}, 'bench.event',"
+                     " 'pending', %s, %s, %s FROM generate_series(0, %s) AS i",
+                     [now, now, now, endpoints - 1])
+        # Due in the order of i (in the past): claims take the endpoints in turn, a slow
+        # one every SLOW_EVERY deliveries.
+        conn.execute("INSERT INTO queue (delivery_id, tenant_id, endpoint_id, event_id,"
+                     f" event_type, due) SELECT 'dlv_sim' || i, 'sim', {ep_id},"
+                     " 'evt_sim' || i, 'bench.event', %s + i * 0.001"
+                     " FROM generate_series(0, %s) AS i", [now - 3600, endpoints - 1])
+    with psycopg.connect(pg.dsn(name), autocommit=True) as conn:
+        for table in ("endpoints", "endpoint_keys", "events", "deliveries", "queue"):
+            conn.execute(f"VACUUM ANALYZE {table}")
+    return key
+
+
+def _rss(pid: int) -> tuple[int, int]:
+    """(VmRSS, VmHWM) of ``pid`` in bytes, (0, 0) if it is gone."""
+    got = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                name, value = line.split(":", 1)
+                got[name] = int(value.split()[0]) * 1024
+    except OSError:
+        return 0, 0
+    return got.get("VmRSS", 0), got.get("VmHWM", 0)
+
+
+def run(pg: Any, template: str, name: str, key: str, base: str, slow: bool,
+        processes: int) -> dict[str, float]:
+    """One run: a copy of the template (with 1 % of the endpoints slow, or none), drained
+    by ``processes`` worker processes until every healthy delivery is done.
+
+    Returns:
+        Deliveries/s to the healthy endpoints, the slow ones' attempts and slots, and the
+        worker processes' memory.
+    """
+    with psycopg.connect(pg.dsn("postgres"), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    db = pg.dsn(name)
+    conn: Any = psycopg.connect(db, autocommit=True)
+    if slow:
+        conn.execute("UPDATE endpoints SET url = %s || id WHERE id LIKE 'ep_s%%'",
+                     [f"{base}/slow/"])
+
+    def healthy_left() -> int:
+        return int(conn.execute(
+            "SELECT count(*) FROM queue WHERE endpoint_id LIKE 'ep_h%'").fetchone()[0])
+
+    def wait(pred: Callable[[], bool], timeout: float, tick: Callable[[], None]) -> None:
+        deadline = time.monotonic() + timeout
+        while not pred():
+            if time.monotonic() > deadline:
+                raise TimeoutError("slow-endpoints run did not finish")
+            tick()
+            time.sleep(0.5)
+
+    total = healthy_left()
+    sup = Supervisor(lambda i: [sys.executable, "-c", CHILD, db, key], processes)
+    sup.start_background()
+    peak = [0]
+
+    def sample() -> None:
+        peak[0] = max(peak[0], sum(_rss(p)[0] for p in sup.pids()))
+
+    try:
+        wait(lambda: healthy_left() <= total - WARM, 300, lambda: None)
+        workers = sup.pids()
+        t0, wall0, left0 = time.perf_counter(), time.time(), healthy_left()
+        rss0 = sum(_rss(p)[0] for p in workers)
+        cpu0 = cpu_seconds(workers)
+        wait(lambda: healthy_left() == 0, 1800, sample)
+        t1, wall1 = time.perf_counter(), time.time()
+        rss1 = sum(_rss(p)[0] for p in workers)
+        cpu1 = cpu_seconds(workers)
+        hwm = sum(_rss(p)[1] for p in workers)
+    finally:
+        sup.stop()
+        sup.join(60)
+    # The slow endpoints' attempts that ended in the window, and how long they held a slot.
+    attempts, held_ms = conn.execute(
+        "SELECT count(*), coalesce(sum(a.latency_ms), 0) FROM attempts a"
+        " JOIN deliveries d ON d.id = a.delivery_id"
+        " WHERE d.endpoint_id LIKE 'ep_s%%' AND a.at BETWEEN %s AND %s",
+        [wall0, wall1]).fetchone()
+    touched = int(conn.execute("SELECT count(DISTINCT d.endpoint_id) FROM attempts a"
+                               " JOIN deliveries d ON d.id = a.delivery_id").fetchone()[0])
+    conn.close()
+    with psycopg.connect(pg.dsn("postgres"), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE "{name}"')
+    elapsed = t1 - t0
+    return {"slow": float(slow), "processes": processes, "healthy": left0,
+            "rate": left0 / elapsed, "slow_attempts": attempts / elapsed,
+            "slots": held_ms / 1000 / elapsed, "rss_mark": rss0, "rss_end": rss1,
+            "rss_peak": max(peak[0], rss1), "hwm": hwm, "touched": touched,
+            "seconds": elapsed, "cpu_us": (cpu1 - cpu0) * 1e6 / max(1, left0)}
+
+
+def state_bytes(pg: Any, template: str, key: str, n: int = 2000) -> tuple[float, float]:
+    """Bytes a worker keeps per endpoint it sent to: (endpoint cache entry, breaker).
+
+    Loads ``n`` endpoints of the template as the worker's cache does and prepares them,
+    and makes their breakers as the worker's health does (one result recorded each),
+    measuring what stays allocated with ``tracemalloc``.
+    """
+    sender = Sender(SenderConfig(database=pg.dsn(template), master_key=key, allow_local=True),
+                    validator=no_validation)
+    store: Any = sender.store
+    ids = [r[0] for r in store.conn().execute(
+        "SELECT id FROM endpoints ORDER BY id LIMIT %s", [n]).fetchall()]
+    loaded = [(store.get_endpoint(None, i), store.keys(i, now=time.time())) for i in ids]
+    sender.close()
+    now = time.time()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    cache = {ep.id: prepare(ep, keys, DEFAULT_RETRY_POLICY, now) for ep, keys in loaded}
+    mid = tracemalloc.get_traced_memory()[0]
+    policy = BreakerPolicy()
+    breakers = {}
+    for i in ids:
+        br = breakers[i] = CircuitBreaker(policy, on_change=functools.partial(print, i),
+                                          shared=True)
+        br.record(True)
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert len(cache) == len(breakers) == len(ids)
+    return (mid - before) / len(ids), (after - mid) / len(ids)
+
+
+def report(results: list[dict[str, float]], per_entry: tuple[float, float],
+           endpoints: int) -> None:
+    """Print each run, then the paired ratio and the memory per endpoint."""
+    mib = 1024 * 1024
+    for r in results:
+        what = f"1 % slow (timeout {TIMEOUT:.0f} s)" if r["slow"] else "none slow"
+        print(f"[slow-endpoints] {endpoints:,} endpoints, {what}, {r['processes']:.0f} "
+              f"processes: {r['rate']:,.0f} healthy deliveries/s over {r['healthy']:,.0f} "
+              f"(workers' CPU {r['cpu_us']:.0f} us a healthy delivery); attempts to the 1 % "
+              f"{r['slow_attempts']:.1f}/s holding {r['slots']:.1f} slots on average; worker "
+              f"RSS {r['rss_mark'] / mib:,.0f} MiB at the mark, "
+              f"{r['rss_end'] / mib:,.0f} MiB at the end (peak {r['hwm'] / mib:,.0f} MiB); "
+              f"{r['touched']:,.0f} endpoints sent to")
+    slow = [r for r in results if r["slow"]]
+    none = [r for r in results if not r["slow"]]
+    ratio = statistics.median(a["rate"] / b["rate"] for a, b in zip(slow, none))
+    cpu = statistics.median(a["cpu_us"] / b["cpu_us"] for a, b in zip(slow, none))
+    print(f"[slow-endpoints] healthy deliveries/s with 1 % slow / none slow: {ratio:.2f}x "
+          f"(median of {len(slow)} interleaved pairs; {statistics.median(r['rate'] for r in slow):,.0f}"
+          f"/s against {statistics.median(r['rate'] for r in none):,.0f}/s); workers' CPU a "
+          f"healthy delivery {cpu:.2f}x; load average {os.getloadavg()[0]:.1f}")
+    growth = statistics.median((r["rss_end"] - r["rss_mark"]) / max(1.0, r["touched"])
+                               for r in results)
+    cache, breaker = per_entry
+    print(f"[slow-endpoints] worker state per endpoint sent to: endpoint cache entry "
+          f"{cache:,.0f} B, breaker {breaker:,.0f} B (tracemalloc); RSS growth over the run "
+          f"{growth:,.0f} B per endpoint sent to (median of the runs)")
