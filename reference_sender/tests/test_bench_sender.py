@@ -75,3 +75,29 @@ def test_the_capacity_section_prints_its_model() -> None:
         assert 0.8 < rx_trips < 1.2 and 0 < pg_trips < 5, out.stdout
     assert re.search(r"\[capacity\] model .* one PostgreSQL core carries \d+\.\d worker cores",
                      out.stdout), out.stdout
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_the_slow_endpoints_section_compares_with_none_slow() -> None:
+    out = subprocess.run([sys.executable, str(BENCH), "--quick", "--only", "slow-endpoints"],
+                         capture_output=True, text=True, timeout=600, check=False)
+    assert out.returncode == 0, out.stderr
+    slots = {}
+    for what in ("1 % slow", "none slow"):
+        found = re.search(rf"\[slow-endpoints\] 10,000 endpoints, {what}.*, 2 processes: [\d,]+ "
+                          r"healthy deliveries/s over [\d,]+ .* attempts to the 1 % [\d.]+/s "
+                          r"holding (\d+\.\d) slots on average; worker RSS [\d,]+ MiB at the mark, "
+                          r"[\d,]+ MiB at the end \(peak [\d,]+ MiB\); ([\d,]+) endpoints sent to",
+                          out.stdout)
+        assert found, out.stdout
+        slots[what] = float(found.group(1))
+        # One event per endpoint: every endpoint was sent to.
+        assert int(found.group(2).replace(",", "")) == 10_000, out.stdout
+    # The slow endpoints' attempts hold a slot until their 1 s timeout; answered at once,
+    # the same endpoints hold next to none.
+    assert slots["1 % slow"] > 1.0 > slots["none slow"], out.stdout
+    assert re.search(rf"with 1 % slow / none slow: {RATIO} \(median of 1 interleaved pairs",
+                     out.stdout), out.stdout
+    found = re.search(r"endpoint cache entry ([\d,]+) B, breaker ([\d,]+) B", out.stdout)
+    assert found and all(int(g.replace(",", "")) > 100 for g in found.groups()), out.stdout
