@@ -12,8 +12,9 @@ with the same number of processes.
 Measured from a warm-up mark (:data:`WARM` healthy deliveries) until every healthy
 delivery is done: deliveries/s to the healthy endpoints; the slow endpoints' attempts
 in that window and the slots they held (the sum of their attempts' durations over the
-window: Little's law); the worker processes' memory from ``/proc`` (``VmRSS`` at the
-mark and at the end, ``VmHWM``, the peak).
+window: Little's law); the CPU time of the worker processes and of PostgreSQL per
+healthy delivery (``/proc``); the worker processes' memory from ``/proc`` (``VmRSS`` at
+the mark and at the end, ``VmHWM``, the peak).
 
 The endpoints, events and queue rows are written in bulk with SQL (one endpoint made
 through :meth:`Sender.create_endpoint`, copied with new ids and URLs; registering
@@ -28,7 +29,6 @@ of the stored endpoint and keys) and the circuit breaker (as
 
 from __future__ import annotations
 
-import functools
 import os
 import statistics
 import sys
@@ -38,12 +38,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 import psycopg
-from _capacity import CHILD, cpu_seconds
+from _capacity import CHILD, cpu_seconds, descendants
 from hookseal_sender import Sender, SenderConfig, generate_master_key
 from hookseal_sender._endpoint_cache import prepare
-from hookseal_sender.breaker import CircuitBreaker
+from hookseal_sender._health import EndpointHealth
 from hookseal_sender.catalog import no_validation
 from hookseal_sender.config import DEFAULT_RETRY_POLICY, BreakerPolicy
+from hookseal_sender.metrics import Metrics
 from hookseal_sender.supervisor import Supervisor
 
 #: The endpoints' timeout, seconds (the slow ones answer after a minute).
@@ -73,8 +74,9 @@ def _copy_row(conn: Any, table: str, replace: dict[str, str], where: str,
 
 
 #: An endpoint's id from ``i``: ``ep_s...`` for the slow ones, ``ep_h...`` for the rest.
+#: 31 characters, as long as the ids the sender makes (``new_id``).
 EP_ID = (f"(CASE WHEN i % {SLOW_EVERY} = 0 THEN 'ep_s' ELSE 'ep_h' END"
-         " || lpad(i::text, 7, '0'))")
+         " || lpad(i::text, 27, '0'))")
 
 
 def build_template(pg: Any, name: str, base: str, endpoints: int) -> str:
@@ -171,11 +173,12 @@ def run(pg: Any, template: str, name: str, key: str, base: str, slow: bool,
         workers = sup.pids()
         t0, wall0, left0 = time.perf_counter(), time.time(), healthy_left()
         rss0 = sum(_rss(p)[0] for p in workers)
-        cpu0 = cpu_seconds(workers)
+        pg_pids = descendants(pg.proc.pid)
+        cpu0, pg0 = cpu_seconds(workers), cpu_seconds(pg_pids)
         wait(lambda: healthy_left() == 0, 1800, sample)
         t1, wall1 = time.perf_counter(), time.time()
         rss1 = sum(_rss(p)[0] for p in workers)
-        cpu1 = cpu_seconds(workers)
+        cpu1, pg1 = cpu_seconds(workers), cpu_seconds(pg_pids)
         hwm = sum(_rss(p)[1] for p in workers)
     finally:
         sup.stop()
@@ -196,15 +199,22 @@ def run(pg: Any, template: str, name: str, key: str, base: str, slow: bool,
             "rate": left0 / elapsed, "slow_attempts": attempts / elapsed,
             "slots": held_ms / 1000 / elapsed, "rss_mark": rss0, "rss_end": rss1,
             "rss_peak": max(peak[0], rss1), "hwm": hwm, "touched": touched,
-            "seconds": elapsed, "cpu_us": (cpu1 - cpu0) * 1e6 / max(1, left0)}
+            "seconds": elapsed, "cpu_us": (cpu1 - cpu0) * 1e6 / max(1, left0),
+            "pg_us": (pg1 - pg0) * 1e6 / max(1, left0)}
 
 
-def state_bytes(pg: Any, template: str, key: str, n: int = 2000) -> tuple[float, float]:
-    """Bytes a worker keeps per endpoint it sent to: (endpoint cache entry, breaker).
+def state_bytes(pg: Any, template: str, key: str, n: int = 2000) -> dict[str, float]:
+    """What a worker keeps per endpoint it sent to, and what scanning it costs.
 
     Loads ``n`` endpoints of the template as the worker's cache does and prepares them,
-    and makes their breakers as the worker's health does (one result recorded each),
-    measuring what stays allocated with ``tracemalloc``.
+    makes their breakers as the worker's health does (one result recorded each) and
+    counts one attempt of each in the worker's metrics, measuring what stays allocated
+    with ``tracemalloc``; then times the scan of the breakers every claim makes
+    (:meth:`EndpointHealth.not_closed`) and the ``/metrics`` page's size.
+
+    Returns:
+        Bytes per endpoint (``cache``, ``breaker``, ``metrics``), the scan's microseconds
+        per 1,000 breakers (``scan_us``), and ``/metrics`` bytes per endpoint (``page``).
     """
     sender = Sender(SenderConfig(database=pg.dsn(template), master_key=key, allow_local=True),
                     validator=no_validation)
@@ -214,31 +224,67 @@ def state_bytes(pg: Any, template: str, key: str, n: int = 2000) -> tuple[float,
     loaded = [(store.get_endpoint(None, i), store.keys(i, now=time.time())) for i in ids]
     sender.close()
     now = time.time()
+    metrics = Metrics()
+    health = EndpointHealth(None, BreakerPolicy(), metrics, None, None)  # type: ignore[arg-type]
     tracemalloc.start()
-    before = tracemalloc.get_traced_memory()[0]
+    t0 = tracemalloc.get_traced_memory()[0]
     cache = {ep.id: prepare(ep, keys, DEFAULT_RETRY_POLICY, now) for ep, keys in loaded}
-    mid = tracemalloc.get_traced_memory()[0]
-    policy = BreakerPolicy()
-    breakers = {}
+    t1 = tracemalloc.get_traced_memory()[0]
     for i in ids:
-        br = breakers[i] = CircuitBreaker(policy, on_change=functools.partial(print, i),
-                                          shared=True)
-        br.record(True)
-    after = tracemalloc.get_traced_memory()[0]
+        health.breaker(i).record(True)
+    t2 = tracemalloc.get_traced_memory()[0]
+    for i in ids:
+        metrics.attempt("sim", i, "delivered", 0.005, 200, None)
+    t3 = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
-    assert len(cache) == len(breakers) == len(ids)
-    return (mid - before) / len(ids), (after - mid) / len(ids)
+    assert len(cache) == len(health.breakers) == len(ids)
+    scans = []
+    for _ in range(21):
+        c0 = time.perf_counter()
+        health.not_closed()
+        scans.append(time.perf_counter() - c0)
+    return {"cache": (t1 - t0) / n, "breaker": (t2 - t1) / n, "metrics": (t3 - t2) / n,
+            "scan_us": statistics.median(scans) * 1e6 * 1000 / n,
+            "page": len(metrics.render()) / n}
 
 
-def report(results: list[dict[str, float]], per_entry: tuple[float, float],
-           endpoints: int) -> None:
+def claim_costs(pg: Any, template: str, key: str, excluded: tuple[int, ...],
+                rounds: int) -> dict[int, float]:
+    """Milliseconds a claim of 100 takes with ``excluded`` endpoints left out (as a worker
+    leaves out the endpoints whose breaker is open), median of interleaved rounds."""
+    with psycopg.connect(pg.dsn("postgres"), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "claimcost" TEMPLATE "{template}"')
+    sender = Sender(SenderConfig(database=pg.dsn("claimcost"), master_key=key,
+                                 allow_local=True), validator=no_validation)
+    store: Any = sender.store
+    ids = [r[0] for r in store.conn().execute(
+        "SELECT id FROM endpoints ORDER BY id LIMIT %s", [max(excluded)]).fetchall()]
+    times: dict[int, list[float]] = {k: [] for k in excluded}
+    try:
+        for _ in range(rounds):
+            for k in excluded:
+                now = time.time()
+                t0 = time.perf_counter()
+                got = store.claim("bench", 100, now, now + 60, ids[:k], 10)
+                times[k].append(time.perf_counter() - t0)
+                store.release("bench", [c.id for c in got], now - 10)
+    finally:
+        sender.close()
+        with psycopg.connect(pg.dsn("postgres"), autocommit=True) as conn:
+            conn.execute('DROP DATABASE "claimcost"')
+    return {k: statistics.median(v) * 1000 for k, v in times.items()}
+
+
+def report(results: list[dict[str, float]], state: dict[str, float],
+           claims: dict[int, float], endpoints: int) -> None:
     """Print each run, then the paired ratio and the memory per endpoint."""
     mib = 1024 * 1024
     for r in results:
         what = f"1 % slow (timeout {TIMEOUT:.0f} s)" if r["slow"] else "none slow"
         print(f"[slow-endpoints] {endpoints:,} endpoints, {what}, {r['processes']:.0f} "
               f"processes: {r['rate']:,.0f} healthy deliveries/s over {r['healthy']:,.0f} "
-              f"(workers' CPU {r['cpu_us']:.0f} us a healthy delivery); attempts to the 1 % "
+              f"(CPU a healthy delivery: workers {r['cpu_us']:.0f} us, PostgreSQL "
+              f"{r['pg_us']:.0f} us); attempts to the 1 % "
               f"{r['slow_attempts']:.1f}/s holding {r['slots']:.1f} slots on average; worker "
               f"RSS {r['rss_mark'] / mib:,.0f} MiB at the mark, "
               f"{r['rss_end'] / mib:,.0f} MiB at the end (peak {r['hwm'] / mib:,.0f} MiB); "
@@ -253,7 +299,12 @@ def report(results: list[dict[str, float]], per_entry: tuple[float, float],
           f"healthy delivery {cpu:.2f}x; load average {os.getloadavg()[0]:.1f}")
     growth = statistics.median((r["rss_end"] - r["rss_mark"]) / max(1.0, r["touched"])
                                for r in results)
-    cache, breaker = per_entry
-    print(f"[slow-endpoints] worker state per endpoint sent to: endpoint cache entry "
-          f"{cache:,.0f} B, breaker {breaker:,.0f} B (tracemalloc); RSS growth over the run "
-          f"{growth:,.0f} B per endpoint sent to (median of the runs)")
+    print(f"[slow-endpoints] worker state per endpoint sent to (tracemalloc): endpoint cache "
+          f"entry {state['cache']:,.0f} B, breaker {state['breaker']:,.0f} B, metrics "
+          f"{state['metrics']:,.0f} B; RSS growth over the run {growth:,.0f} B per endpoint "
+          f"sent to (median of the runs); the breaker scan of each claim "
+          f"{state['scan_us']:.0f} us per 1,000 endpoints; /metrics {state['page']:,.0f} B "
+          f"per endpoint")
+    print("[slow-endpoints] a claim of 100 leaving out endpoints (open breakers): " + ", ".join(
+        f"{k:,} left out {ms:.1f} ms ({ms / claims[0]:.2f}x)" if k else f"none {ms:.1f} ms"
+        for k, ms in claims.items()) + " (medians of interleaved rounds)")

@@ -776,8 +776,10 @@ def main() -> int:
             slow_runs = [_slow_endpoints.run(pg, "slowtpl", f"slow{next(counter)}", key, base,
                                              slow, 2)
                          for _ in range(pairs) for slow in (True, False)]
-            per_entry = _slow_endpoints.state_bytes(pg, "slowtpl", key)
-            _slow_endpoints.report(slow_runs, per_entry, size)
+            state = _slow_endpoints.state_bytes(pg, "slowtpl", key)
+            claims = _slow_endpoints.claim_costs(pg, "slowtpl", key, (0, 1000, 10_000),
+                                                 5 if args.quick else 11)
+            _slow_endpoints.report(slow_runs, state, claims, size)
             RESULTS["slow_endpoints"] = slow_runs
         stolen, total = (b - a for a, b in zip(steal0, cpu_steal()))
         if total:
