@@ -1,8 +1,9 @@
 """The slow-endpoints section of ``bench_sender.py`` (``--only slow-endpoints``): 100,000
 registered endpoints on PostgreSQL, 1 % of them slower than their timeout.
 
-One event per endpoint waits in the queue (claimed in an order that spreads the slow
-endpoints evenly through the stream); supervised worker processes, as ``hookseal-sender
+Events for half as many endpoints wait in the queue, one each, spread over all of them
+(event ``i`` to endpoint ``3i mod n``: every endpoint in reach, a slow one every
+:data:`SLOW_EVERY` events, in the order claims take them); supervised worker processes, as ``hookseal-sender
 worker`` runs them, drain it to the fast receiver, which holds the requests to the slow
 endpoints' paths (``/slow/...``) for a minute: each of their attempts ends at the
 endpoint's timeout (:data:`TIMEOUT`), and is retried on the default schedule (5 s, 30 s,
@@ -73,15 +74,23 @@ def _copy_row(conn: Any, table: str, replace: dict[str, str], where: str,
                  f" generate_series(0, {n - 1}) AS i WHERE {where}")
 
 
-#: An endpoint's id from ``i``: ``ep_s...`` for the slow ones, ``ep_h...`` for the rest.
-#: 31 characters, as long as the ids the sender makes (``new_id``).
-EP_ID = (f"(CASE WHEN i % {SLOW_EVERY} = 0 THEN 'ep_s' ELSE 'ep_h' END"
-         " || lpad(i::text, 27, '0'))")
+def _ep_id(i: str) -> str:
+    """SQL for endpoint ``i``'s id: ``ep_s...`` for the slow ones, ``ep_h...`` for the
+    rest; 31 characters, as long as the ids the sender makes (``new_id``)."""
+    return (f"(CASE WHEN ({i}) % {SLOW_EVERY} = 0 THEN 'ep_s' ELSE 'ep_h' END"
+            f" || lpad(({i})::text, 27, '0'))")
 
 
-def build_template(pg: Any, name: str, base: str, endpoints: int) -> str:
-    """A database with ``endpoints`` endpoints (all answering at once) and one due event
-    for each; returns the master key its secrets are sealed with."""
+EP_ID = _ep_id("i")
+
+
+def build_template(pg: Any, name: str, base: str, endpoints: int, events: int) -> str:
+    """A database with ``endpoints`` endpoints (all answering at once) and ``events``
+    due events, each to its own endpoint; returns the master key its secrets are sealed
+    with."""
+    # 3 and the number of endpoints share no factor (a multiple of SLOW_EVERY): i -> 3i
+    # reaches distinct endpoints, and a slow one exactly when i is a multiple of SLOW_EVERY.
+    assert endpoints % SLOW_EVERY == 0 and endpoints % 3 and events <= endpoints
     key = generate_master_key()
     sender = Sender(SenderConfig(database=pg.create_db(name), master_key=key,
                                  allow_local=True), validator=no_validation)
@@ -97,21 +106,22 @@ def build_template(pg: Any, name: str, base: str, endpoints: int) -> str:
         conn.execute("DELETE FROM endpoint_keys WHERE endpoint_id = %s", [ep])
         conn.execute("DELETE FROM endpoints WHERE id = %s", [ep])
         payload = '{"pad": "' + "x" * PAD + '"}'
-        ep_id = EP_ID.replace("%", "%%")  # in statements with parameters
+        # Event i goes to endpoint 3i mod n (in statements with parameters: %% for %).
+        ep_id = _ep_id(f"3 * i % {endpoints}").replace("%", "%%")
         conn.execute("INSERT INTO events (id, tenant_id, type, payload, created_at)"
                      " SELECT 'evt_sim' || i, 'sim', 'bench.event', %s, %s"
-                     " FROM generate_series(0, %s) AS i", [payload, now, endpoints - 1])
+                     " FROM generate_series(0, %s) AS i", [payload, now, events - 1])
         conn.execute("INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id, event_type,"
                      " status, next_attempt_at, created_at, updated_at)"
                      f" SELECT 'dlv_sim' || i, 'sim', 'evt_sim' || i, {ep_id}, 'bench.event',"
                      " 'pending', %s, %s, %s FROM generate_series(0, %s) AS i",
-                     [now, now, now, endpoints - 1])
+                     [now, now, now, events - 1])
         # Due in the order of i (in the past): claims take the endpoints in turn, a slow
         # one every SLOW_EVERY deliveries.
         conn.execute("INSERT INTO queue (delivery_id, tenant_id, endpoint_id, event_id,"
                      f" event_type, due) SELECT 'dlv_sim' || i, 'sim', {ep_id},"
                      " 'evt_sim' || i, 'bench.event', %s + i * 0.001"
-                     " FROM generate_series(0, %s) AS i", [now - 3600, endpoints - 1])
+                     " FROM generate_series(0, %s) AS i", [now - 3600, events - 1])
     with psycopg.connect(pg.dsn(name), autocommit=True) as conn:
         for table in ("endpoints", "endpoint_keys", "events", "deliveries", "queue"):
             conn.execute(f"VACUUM ANALYZE {table}")
@@ -189,8 +199,10 @@ def run(pg: Any, template: str, name: str, key: str, base: str, slow: bool,
         " JOIN deliveries d ON d.id = a.delivery_id"
         " WHERE d.endpoint_id LIKE 'ep_s%%' AND a.at BETWEEN %s AND %s",
         [wall0, wall1]).fetchone()
-    touched = int(conn.execute("SELECT count(DISTINCT d.endpoint_id) FROM attempts a"
-                               " JOIN deliveries d ON d.id = a.delivery_id").fetchone()[0])
+    touched, new = (int(x) for x in conn.execute(
+        "SELECT count(*), count(*) FILTER (WHERE first >= %s) FROM (SELECT d.endpoint_id,"
+        " min(a.at) AS first FROM attempts a JOIN deliveries d ON d.id = a.delivery_id"
+        " GROUP BY d.endpoint_id) AS e", [wall0]).fetchone())
     conn.close()
     with psycopg.connect(pg.dsn("postgres"), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE "{name}"')
@@ -198,7 +210,7 @@ def run(pg: Any, template: str, name: str, key: str, base: str, slow: bool,
     return {"slow": float(slow), "processes": processes, "healthy": left0,
             "rate": left0 / elapsed, "slow_attempts": attempts / elapsed,
             "slots": held_ms / 1000 / elapsed, "rss_mark": rss0, "rss_end": rss1,
-            "rss_peak": max(peak[0], rss1), "hwm": hwm, "touched": touched,
+            "rss_peak": max(peak[0], rss1), "hwm": hwm, "touched": touched, "new": new,
             "seconds": elapsed, "cpu_us": (cpu1 - cpu0) * 1e6 / max(1, left0),
             "pg_us": (pg1 - pg0) * 1e6 / max(1, left0)}
 
@@ -297,7 +309,8 @@ def report(results: list[dict[str, float]], state: dict[str, float],
           f"(median of {len(slow)} interleaved pairs; {statistics.median(r['rate'] for r in slow):,.0f}"
           f"/s against {statistics.median(r['rate'] for r in none):,.0f}/s); workers' CPU a "
           f"healthy delivery {cpu:.2f}x; load average {os.getloadavg()[0]:.1f}")
-    growth = statistics.median((r["rss_end"] - r["rss_mark"]) / max(1.0, r["touched"])
+    # Over the endpoints first sent to after the mark (the rest were in the state already).
+    growth = statistics.median((r["rss_end"] - r["rss_mark"]) / max(1.0, r["new"])
                                for r in results)
     print(f"[slow-endpoints] worker state per endpoint sent to (tracemalloc): endpoint cache "
           f"entry {state['cache']:,.0f} B, breaker {state['breaker']:,.0f} B, metrics "
