@@ -18,8 +18,8 @@ healthy delivery (``/proc``); the worker processes' memory from ``/proc`` (``VmR
 the mark and at the end, ``VmHWM``, the peak).
 
 The endpoints, events and queue rows are written in bulk with SQL (one endpoint made
-through :meth:`Sender.create_endpoint`, copied with new ids and URLs; registering
-100,000 through the API one by one took minutes), into a template database that each run
+through :meth:`Sender.create_endpoint`, copied with new ids and URLs: registering 100,000
+one by one takes about 3 minutes, 1.7 ms each), into a template database that each run
 copies (``CREATE DATABASE ... TEMPLATE``).
 
 :func:`state_bytes` measures, with ``tracemalloc``, what a worker keeps per endpoint it
