@@ -11,6 +11,12 @@
 - Pinned versions: enqueue p50 with an unpinned and a v1-pinned endpoint, and with the
   pinned body derived at enqueue instead of at send; the worker's body cost per attempt;
   durable deliveries/s pinned vs unpinned.
+- Capacity (PostgreSQL): CPU per delivery of supervised worker processes, PostgreSQL and
+  the receiver, bytes and round trips through a counting relay, and the model's
+  prediction against 1 and 2 processes (``_capacity.py``, ``_relay.py``).
+- Slow endpoints (PostgreSQL): 100,000 endpoints, 1 % slower than their timeout, against
+  none slow: healthy deliveries/s, slots held, worker memory and per-endpoint state,
+  claims leaving out open breakers (``_slow_endpoints.py``).
 
 The benchmark process is pinned to CPU 0 and the receiver (and PostgreSQL) to CPU 1 with
 ``taskset`` so the two sides do not fight over one core; on a 2-core machine that is the
