@@ -142,9 +142,12 @@ def _rss(pid: int) -> tuple[int, int]:
 
 
 def run(pg: Any, template: str, name: str, key: str, base: str, slow: bool,
-        processes: int) -> dict[str, float]:
+        processes: int, few: int = 0) -> dict[str, float]:
     """One run: a copy of the template (with 1 % of the endpoints slow, or none), drained
     by ``processes`` worker processes until every healthy delivery is done.
+
+    With ``few``, the same deliveries go to ``few`` healthy endpoints instead (none slow):
+    the worker's endpoint cache keeps them, where the spread deliveries each miss it.
 
     Returns:
         Deliveries/s to the healthy endpoints, the slow ones' attempts and slots, and the
@@ -157,6 +160,13 @@ def run(pg: Any, template: str, name: str, key: str, base: str, slow: bool,
     if slow:
         conn.execute("UPDATE endpoints SET url = %s || id WHERE id LIKE 'ep_s%%'",
                      [f"{base}/slow/"])
+    if few:
+        # Delivery 'dlv_sim' || i to endpoint 1 + i mod few (never a multiple of 100: healthy).
+        to = _ep_id(f"1 + substr(delivery_id, 8)::int % {few}")
+        conn.execute(f"UPDATE queue SET endpoint_id = {to}")
+        conn.execute(f"UPDATE deliveries SET endpoint_id = {to.replace('delivery_id', 'id')}")
+        conn.execute("VACUUM ANALYZE queue")
+        conn.execute("VACUUM ANALYZE deliveries")
 
     def healthy_left() -> int:
         return int(conn.execute(
@@ -207,7 +217,7 @@ def run(pg: Any, template: str, name: str, key: str, base: str, slow: bool,
     with psycopg.connect(pg.dsn("postgres"), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE "{name}"')
     elapsed = t1 - t0
-    return {"slow": float(slow), "processes": processes, "healthy": left0,
+    return {"slow": float(slow), "few": few, "processes": processes, "healthy": left0,
             "rate": left0 / elapsed, "slow_attempts": attempts / elapsed,
             "slots": held_ms / 1000 / elapsed, "rss_mark": rss0, "rss_end": rss1,
             "rss_peak": max(peak[0], rss1), "hwm": hwm, "touched": touched, "new": new,
@@ -291,6 +301,8 @@ def report(results: list[dict[str, float]], state: dict[str, float],
            claims: dict[int, float], endpoints: int) -> None:
     """Print each run, then the paired ratio and the memory per endpoint."""
     mib = 1024 * 1024
+    cached = [r for r in results if r["few"]]
+    results = [r for r in results if not r["few"]]
     for r in results:
         what = f"1 % slow (timeout {TIMEOUT:.0f} s)" if r["slow"] else "none slow"
         print(f"[slow-endpoints] {endpoints:,} endpoints, {what}, {r['processes']:.0f} "
@@ -318,6 +330,19 @@ def report(results: list[dict[str, float]], state: dict[str, float],
           f"sent to (median of the runs); the breaker scan of each claim "
           f"{state['scan_us']:.0f} us per 1,000 endpoints; /metrics {state['page']:,.0f} B "
           f"per endpoint")
+    for r in cached:
+        print(f"[slow-endpoints] the same deliveries to {r['few']:.0f} endpoints (none slow, "
+              f"cached): {r['rate']:,.0f} deliveries/s (CPU a delivery: workers "
+              f"{r['cpu_us']:.0f} us, PostgreSQL {r['pg_us']:.0f} us); worker RSS "
+              f"{r['rss_mark'] / mib:,.0f} MiB at the mark, {r['rss_end'] / mib:,.0f} MiB at "
+              f"the end")
+    if cached:
+        worker = statistics.median(a["cpu_us"] / b["cpu_us"] for a, b in zip(none, cached))
+        server = statistics.median(a["pg_us"] / b["pg_us"] for a, b in zip(none, cached))
+        print(f"[slow-endpoints] a delivery to an endpoint not in the cache (spread over "
+              f"{endpoints:,}) / to one of {cached[0]['few']:.0f}: workers' CPU {worker:.2f}x, "
+              f"PostgreSQL's {server:.2f}x (median of {len(cached)} interleaved pairs, none "
+              f"slow)")
     print("[slow-endpoints] a claim of 100 leaving out endpoints (open breakers): " + ", ".join(
         f"{k:,} left out {ms:.1f} ms ({ms / claims[0]:.2f}x)" if k else f"none {ms:.1f} ms"
         for k, ms in claims.items()) + " (medians of interleaved rounds)")

@@ -782,9 +782,11 @@ def main() -> int:
             size, pairs = (10_000, 1) if args.quick else (100_000, 2)
             base = f"http://127.0.0.1:{port}"
             key = _slow_endpoints.build_template(pg, "slowtpl", base, size, size // 2)
+            # Each round: 1 % slow, none slow, and the same deliveries to 64 endpoints
+            # (cache hits, where the spread ones miss), interleaved.
             slow_runs = [_slow_endpoints.run(pg, "slowtpl", f"slow{next(counter)}", key, base,
-                                             slow, 2)
-                         for _ in range(pairs) for slow in (True, False)]
+                                             slow, 2, few)
+                         for _ in range(pairs) for slow, few in ((True, 0), (False, 0), (False, 64))]
             state = _slow_endpoints.state_bytes(pg, "slowtpl", key)
             claims = _slow_endpoints.claim_costs(pg, "slowtpl", key, (0, 1000, 10_000),
                                                  5 if args.quick else 11)

@@ -99,5 +99,7 @@ def test_the_slow_endpoints_section_compares_with_none_slow() -> None:
     assert slots["1 % slow"] > 1.0 > slots["none slow"], out.stdout
     assert re.search(rf"with 1 % slow / none slow: {RATIO} \(median of 1 interleaved pairs",
                      out.stdout), out.stdout
+    assert re.search(rf"a delivery to an endpoint not in the cache \(spread over 10,000\) / to "
+                     rf"one of 64: workers' CPU {RATIO}, PostgreSQL's {RATIO}", out.stdout), out.stdout
     found = re.search(r"endpoint cache entry ([\d,]+) B, breaker ([\d,]+) B", out.stdout)
     assert found and all(int(g.replace(",", "")) > 100 for g in found.groups()), out.stdout
