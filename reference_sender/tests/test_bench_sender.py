@@ -1,6 +1,7 @@
 """``make bench``'s sender benchmark still runs: its enqueue, claim and fairness sections, at smoke
 size on SQLite (the throughput section posts through httpx for tens of seconds, and every
-part it drives is tested on its own)."""
+part it drives is tested on its own), and its capacity and slow-endpoints sections at
+``--quick`` size on PostgreSQL."""
 
 from __future__ import annotations
 
