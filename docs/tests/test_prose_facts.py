@@ -97,6 +97,42 @@ _SUBSCRIPTION_FACTS = [
               _module("portal._option_pages", "PREVIEW_DAYS")), (20, 7)),
 ]
 
+def _schedule_marks() -> tuple[tuple[float, ...], int]:
+    """The default schedule's first attempt times within an hour, and its attempts."""
+    from itertools import accumulate
+
+    from hookseal_sender.config import DEFAULT_SCHEDULE
+
+    return tuple(t for t in accumulate(DEFAULT_SCHEDULE) if t < 3600), len(DEFAULT_SCHEDULE) + 1
+
+
+def _cache_seconds() -> float:
+    from hookseal_sender._endpoint_cache import CACHE_SECONDS
+
+    return CACHE_SECONDS
+
+
+# The model of 1 % slow or dead endpoints among 1,000,000 (BENCHMARKS.md) is computed
+# from these defaults.
+_BENCH = "../reference_sender/BENCHMARKS.md"
+_CAPACITY_MODEL_FACTS = [
+    (_BENCH, "by default the connect plus read timeout, 20 s",
+     lambda: _config().connect_timeout + _config().read_timeout, 20.0),
+    (_BENCH, "*unreachable* (packets dropped: `T` is the connect timeout, 10 s)",
+     lambda: _config().connect_timeout, 10.0),
+    (_BENCH, "6 within an hour (the default schedule: at 0 s, 5 s, 35 s, 2.6 min, 12.6 min, "
+     "42.6 min), 14 after 2.7 days", _schedule_marks, ((5, 35, 155, 755, 2555), 14)),
+    (_BENCH, "an endpoint failing for 5 days is disabled",
+     lambda: _breaker().disable_after, 5 * 86400.0),
+    (_BENCH, "a process opens an endpoint's breaker after 50 of its attempts there",
+     lambda: _breaker().min_samples, 50),
+    (_BENCH, "one probe per `open_seconds` (60 s)", lambda: _breaker().open_seconds, 60.0),
+    (_BENCH, "The default is 100 slots a process (`global_concurrency`)",
+     lambda: _config().global_concurrency, 100),
+    (_BENCH, "at the default `claim_batch` of 100", lambda: _config().claim_batch, 100),
+    (_BENCH, "misses the cache when its retries are more than 30 s apart", _cache_seconds, 30.0),
+]
+
 FACTS = [
     # (page, sentence on it, the code's value, the value the sentence implies)
     ("retries.md", "default 10 seconds to connect, and 20 seconds for the whole attempt: the connect "
@@ -223,6 +259,7 @@ FACTS = [
     ("../reference_sender/PORTAL.md", "Deliveries created in the last 24 hours",
      lambda: __import__("hookseal_sender.portal.queries").portal.queries.DAY, 86400.0),
     *_SUBSCRIPTION_FACTS,
+    *_CAPACITY_MODEL_FACTS,
 ]
 
 

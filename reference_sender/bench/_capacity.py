@@ -24,8 +24,10 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional
+from urllib.parse import urlsplit
 
+from _relay import Relay
 from hookseal_sender import Sender, SenderConfig, generate_master_key
 from hookseal_sender.catalog import no_validation
 from hookseal_sender.outbox import enqueue
@@ -84,9 +86,18 @@ def descendants(root: int) -> list[int]:
     return sorted(found)
 
 
+def _with_port(url: str, port: int) -> str:
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.port}", f":{port}")).geturl()
+
+
 def run(db: str, url: str, processes: int, n: int, pg_root: int,
-        receiver_pid: int) -> dict[str, float]:
+        receiver_pid: int, *, relay: bool = False) -> dict[str, float]:
     """Drain ``n`` deliveries (after a warm-up) with ``processes`` worker processes.
+
+    With ``relay``, the workers reach PostgreSQL and the receiver through the counting
+    relay (:mod:`_relay`, a process of its own), which adds the bytes each way and the
+    round trips per delivery, and its own CPU per delivery (not the workers').
 
     Returns:
         The measured costs per delivery and the rate.
@@ -94,7 +105,14 @@ def run(db: str, url: str, processes: int, n: int, pg_root: int,
     key = generate_master_key()
     sender = Sender(SenderConfig(database=db, master_key=key, allow_local=True),
                     validator=no_validation)
-    eps = [sender.create_endpoint("cap", f"{url}/{i}", allow_local=True).endpoint.id
+    proxy: Optional[Relay] = None
+    worker_db, worker_url = db, url
+    if relay:
+        pg_port, http_port = urlsplit(db).port, urlsplit(url).port
+        assert pg_port is not None and http_port is not None
+        proxy = Relay([pg_port, http_port])
+        worker_db, worker_url = _with_port(db, proxy.ports[0]), _with_port(url, proxy.ports[1])
+    eps = [sender.create_endpoint("cap", f"{worker_url}/{i}", allow_local=True).endpoint.id
            for i in range(ENDPOINTS)]
     with sender.store.transaction() as conn:
         for i in range(n + WARM):
@@ -122,19 +140,24 @@ def run(db: str, url: str, processes: int, n: int, pg_root: int,
                 raise TimeoutError("capacity run did not finish")
             time.sleep(interval)
 
-    sup = Supervisor(lambda i: [sys.executable, "-c", CHILD, db, key], processes)
+    sup = Supervisor(lambda i: [sys.executable, "-c", CHILD, worker_db, key], processes)
     sup.start_background()
+    relay_pid = [proxy.pid] if proxy else []
     try:
         wait(lambda: left() <= n, 120, 0.05)
         workers, pg = sup.pids(), descendants(pg_root)
         x0, reads0, t0 = xacts(), reads, time.perf_counter()
-        c0 = (cpu_seconds(workers), cpu_seconds(pg), cpu_seconds([receiver_pid]))
+        c0 = (cpu_seconds(workers), cpu_seconds(pg), cpu_seconds([receiver_pid]),
+              cpu_seconds(relay_pid))
+        n0 = proxy.counts() if proxy else []
         done0 = n - left()
         # Few progress reads while measuring: each counts the queue, PostgreSQL work that
         # is the benchmark's, not the workers' (every 0.5 s: a few us a delivery).
         wait(lambda: left() == 0, 600, 0.5)
         t1 = time.perf_counter()
-        c1 = (cpu_seconds(workers), cpu_seconds(pg), cpu_seconds([receiver_pid]))
+        c1 = (cpu_seconds(workers), cpu_seconds(pg), cpu_seconds([receiver_pid]),
+              cpu_seconds(relay_pid))
+        n1 = proxy.counts() if proxy else []
         x1 = xacts()
         done = n - done0
         own = reads - reads0  # this benchmark's progress reads: not the workers'
@@ -142,29 +165,58 @@ def run(db: str, url: str, processes: int, n: int, pg_root: int,
         sup.stop()
         sup.join(60)
         sender.close()
+        if proxy is not None:
+            proxy.close()
     us = [(b - a) * 1e6 / done for a, b in zip(c0, c1)]
-    return {"processes": processes, "deliveries": done, "rate": done / (t1 - t0),
-            "sender_us": us[0], "pg_us": us[1], "receiver_us": us[2],
-            "xacts": (x1 - x0 - own) / done}
+    result = {"processes": processes, "deliveries": done, "rate": done / (t1 - t0),
+              "sender_us": us[0], "pg_us": us[1], "receiver_us": us[2],
+              "xacts": (x1 - x0 - own) / done, "relay": float(relay)}
+    if proxy is not None:
+        (pg0, http0), (pg1, http1) = n0, n1
+        result.update(relay_us=us[3], pg_up=(pg1.up - pg0.up) / done,
+                      pg_down=(pg1.down - pg0.down) / done,
+                      pg_trips=(pg1.trips - pg0.trips) / done,
+                      http_up=(http1.up - http0.up) / done,
+                      http_down=(http1.down - http0.down) / done,
+                      http_trips=(http1.trips - http0.trips) / done)
+    return result
 
 
 def report(results: list[dict[str, float]], cores: int) -> None:
-    """Print each run, the model from the 1-process run, and its predictions."""
+    """Print each run, the model from the 1-process runs without the relay, its
+    predictions, and the traffic the relayed runs counted."""
     for r in results:
-        print(f"[capacity] {r['processes']} worker process(es), {r['deliveries']:,.0f} "
+        via = " (through the relay)" if r["relay"] else ""
+        print(f"[capacity] {r['processes']} worker process(es){via}, {r['deliveries']:,.0f} "
               f"deliveries: {r['rate']:,.0f}/s measured; per delivery: sender "
               f"{r['sender_us']:.0f} us CPU, PostgreSQL {r['pg_us']:.0f} us CPU and "
               f"{r['xacts']:.3f} transactions, receiver {r['receiver_us']:.0f} us CPU")
-    ones = [r for r in results if r["processes"] == 1] or results
+    plain = [r for r in results if not r["relay"]] or results
+    ones = [r for r in plain if r["processes"] == 1] or plain
     s, p, rx = (statistics.median(r[k] for r in ones)
                 for k in ("sender_us", "pg_us", "receiver_us"))
     print(f"[capacity] model (medians of the 1-process runs): {1e6 / s:,.0f} deliveries/s per "
           f"worker core, {1e6 / p:,.0f} per PostgreSQL core; one PostgreSQL core carries "
           f"{s / p:.1f} worker cores")
-    for r in results:
+    for r in plain:
         # PostgreSQL and the receiver are pinned to one CPU; the workers may use all.
         predicted = min(r["processes"] * 1e6 / s, cores * 1e6 / (s + p + rx), 1e6 / (p + rx))
         print(f"[capacity] {r['processes']} process(es) on {cores} cores shared with "
               f"PostgreSQL and the receiver: predicted {predicted:,.0f}/s, measured "
               f"{r['rate']:,.0f}/s ({r['rate'] / predicted:.2f}x); load average "
               f"{os.getloadavg()[0]:.1f}")
+    relayed = [r for r in results if r["relay"]]
+    for r in relayed:
+        print(f"[capacity] traffic per delivery, {r['processes']} process(es) (relay): "
+              f"PostgreSQL {r['pg_up']:,.0f} B sent, {r['pg_down']:,.0f} B received, "
+              f"{r['pg_trips']:.3f} round trips; receiver {r['http_up']:,.0f} B sent, "
+              f"{r['http_down']:,.0f} B received, {r['http_trips']:.3f} round trips; "
+              f"the relay's own CPU {r['relay_us']:.0f} us")
+    for procs in sorted({int(r["processes"]) for r in relayed}):
+        with_relay = [r["sender_us"] for r in relayed if r["processes"] == procs]
+        without = [r["sender_us"] for r in plain if r["processes"] == procs and not r["relay"]]
+        if with_relay and without:
+            print(f"[capacity] the relay and the workers' CPU, {procs} process(es): "
+                  f"{statistics.median(with_relay):.0f} us a delivery through it, "
+                  f"{statistics.median(without):.0f} us without "
+                  f"({statistics.median(with_relay) / statistics.median(without):.2f}x)")

@@ -11,6 +11,12 @@
 - Pinned versions: enqueue p50 with an unpinned and a v1-pinned endpoint, and with the
   pinned body derived at enqueue instead of at send; the worker's body cost per attempt;
   durable deliveries/s pinned vs unpinned.
+- Capacity (PostgreSQL): CPU per delivery of supervised worker processes, PostgreSQL and
+  the receiver, bytes and round trips through a counting relay, and the model's
+  prediction against 1 and 2 processes (``_capacity.py``, ``_relay.py``).
+- Slow endpoints (PostgreSQL): 100,000 endpoints, 1 % slower than their timeout, against
+  none slow: healthy deliveries/s, slots held, worker memory and per-endpoint state,
+  claims leaving out open breakers (``_slow_endpoints.py``).
 
 The benchmark process is pinned to CPU 0 and the receiver (and PostgreSQL) to CPU 1 with
 ``taskset`` so the two sides do not fight over one core; on a 2-core machine that is the
@@ -60,6 +66,7 @@ from _pg import PostgresServer  # noqa: E402
 
 sys.path.insert(0, str(HERE))
 import _capacity  # noqa: E402
+import _slow_endpoints  # noqa: E402
 
 CONCURRENCY = 64
 #: Requests (or deliveries) each throughput run makes before its clock starts.
@@ -629,7 +636,7 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-postgres", action="store_true")
     ap.add_argument("--only", choices=["throughput", "enqueue", "claims", "fairness", "filters",
-                                       "pins", "capacity"],
+                                       "pins", "capacity", "slow-endpoints"],
                     help="run one section")
     args = ap.parse_args()
     big = 100_000 if args.quick else 1_000_000
@@ -758,12 +765,33 @@ def main() -> int:
                        3 if args.quick else 5, backend)
         if args.only in (None, "capacity") and pg is not None:
             # Worker processes on PostgreSQL: CPU per delivery on each side, and the model.
+            # Each count of processes plain, then through the counting relay (bytes and
+            # round trips), interleaved; the model and its check take the plain runs.
             runs = [1, 2] if args.quick else [1, 2, 1, 2]
             cap = [_capacity.run(pg.create_db(f"cap{next(counter)}"), f"http://127.0.0.1:{port}",
-                                 procs, 3000 if args.quick else 20_000, pg.proc.pid, recv.pid)
-                   for procs in runs]
+                                 procs, 3000 if args.quick else 20_000, pg.proc.pid, recv.pid,
+                                 relay=relay)
+                   for procs in runs for relay in (False, True)]
             _capacity.report(sorted(cap, key=lambda r: r["processes"]), os.cpu_count() or 1)
             RESULTS["capacity"] = cap
+        if args.only in (None, "slow-endpoints") and pg is not None:
+            # 100,000 endpoints, 1 % slower than their timeout, against none slow.
+            # Events for half the endpoints, spread over all: 50,000 at full size, minutes
+            # a run on a shared 2-core machine (one per endpoint took 5 minutes a run at
+            # load average 17).
+            size, pairs = (10_000, 1) if args.quick else (100_000, 2)
+            base = f"http://127.0.0.1:{port}"
+            key = _slow_endpoints.build_template(pg, "slowtpl", base, size, size // 2)
+            # Each round: 1 % slow, none slow, and the same deliveries to 64 endpoints
+            # (cache hits, where the spread ones miss), interleaved.
+            slow_runs = [_slow_endpoints.run(pg, "slowtpl", f"slow{next(counter)}", key, base,
+                                             slow, 2, few)
+                         for _ in range(pairs) for slow, few in ((True, 0), (False, 0), (False, 64))]
+            state = _slow_endpoints.state_bytes(pg, "slowtpl", key)
+            claims = _slow_endpoints.claim_costs(pg, "slowtpl", key, (0, 1000, 10_000),
+                                                 5 if args.quick else 11)
+            _slow_endpoints.report(slow_runs, state, claims, size)
+            RESULTS["slow_endpoints"] = slow_runs
         stolen, total = (b - a for a, b in zip(steal0, cpu_steal()))
         if total:
             # Read this first: on a shared host, a run with much time stolen scatters more.

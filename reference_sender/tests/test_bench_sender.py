@@ -1,6 +1,7 @@
 """``make bench``'s sender benchmark still runs: its enqueue, claim and fairness sections, at smoke
 size on SQLite (the throughput section posts through httpx for tens of seconds, and every
-part it drives is tested on its own)."""
+part it drives is tested on its own), and its capacity and slow-endpoints sections at
+``--quick`` size on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -61,5 +62,45 @@ def test_the_capacity_section_prints_its_model() -> None:
             out.stdout
         assert re.search(rf"\[capacity\] {procs} process\(es\) on \d+ cores .* predicted "
                          rf"[\d,]+/s, measured [\d,]+/s \({RATIO}\)", out.stdout), out.stdout
+        # Through the counting relay: bytes each way and round trips, both sides.
+        found = re.search(rf"\[capacity\] traffic per delivery, {procs} process\(es\) \(relay\): "
+                          r"PostgreSQL ([\d,]+) B sent, ([\d,]+) B received, (\d+\.\d{3}) round "
+                          r"trips; receiver ([\d,]+) B sent, ([\d,]+) B received, (\d+\.\d{3}) "
+                          r"round trips; the relay's own CPU \d+ us", out.stdout)
+        assert found, out.stdout
+        pg_up, pg_down, pg_trips, rx_up, rx_down, rx_trips = (
+            float(g.replace(",", "")) for g in found.groups())
+        # Every delivery posts its 1 KiB body once and gets its payload from a claim: more
+        # than a KiB to the receiver and from PostgreSQL, about one HTTP round trip each.
+        assert rx_up > 1024 and pg_down > 1024 and rx_down > 0 and pg_up > 0, out.stdout
+        assert 0.8 < rx_trips < 1.2 and 0 < pg_trips < 5, out.stdout
     assert re.search(r"\[capacity\] model .* one PostgreSQL core carries \d+\.\d worker cores",
                      out.stdout), out.stdout
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_the_slow_endpoints_section_compares_with_none_slow() -> None:
+    out = subprocess.run([sys.executable, str(BENCH), "--quick", "--only", "slow-endpoints"],
+                         capture_output=True, text=True, timeout=600, check=False)
+    assert out.returncode == 0, out.stderr
+    slots = {}
+    for what in ("1 % slow", "none slow"):
+        found = re.search(rf"\[slow-endpoints\] 10,000 endpoints, {what}.*, 2 processes: [\d,]+ "
+                          r"healthy deliveries/s over [\d,]+ .* attempts to the 1 % [\d.]+/s "
+                          r"holding (\d+\.\d) slots on average; worker RSS [\d,]+ MiB at the mark, "
+                          r"[\d,]+ MiB at the end \(peak [\d,]+ MiB\); ([\d,]+) endpoints sent to",
+                          out.stdout)
+        assert found, out.stdout
+        slots[what] = float(found.group(1))
+        # One event each for half the endpoints: every one of them was sent to.
+        assert int(found.group(2).replace(",", "")) == 5_000, out.stdout
+    # The slow endpoints' attempts hold a slot until their 1 s timeout; answered at once,
+    # the same endpoints hold next to none.
+    assert slots["1 % slow"] > 1.0 > slots["none slow"], out.stdout
+    assert re.search(rf"with 1 % slow / none slow: {RATIO} \(median of 1 interleaved pairs",
+                     out.stdout), out.stdout
+    assert re.search(rf"a delivery to an endpoint not in the cache \(spread over 10,000\) / to "
+                     rf"one of 64: workers' CPU {RATIO}, PostgreSQL's {RATIO}", out.stdout), out.stdout
+    found = re.search(r"endpoint cache entry ([\d,]+) B, breaker ([\d,]+) B", out.stdout)
+    assert found and all(int(g.replace(",", "")) > 100 for g in found.groups()), out.stdout

@@ -1,0 +1,348 @@
+"""The slow-endpoints section of ``bench_sender.py`` (``--only slow-endpoints``): 100,000
+registered endpoints on PostgreSQL, 1 % of them slower than their timeout.
+
+Events for half as many endpoints wait in the queue, one each, spread over all of them
+(event ``i`` to endpoint ``3i mod n``: every endpoint in reach, a slow one every
+:data:`SLOW_EVERY` events, in the order claims take them); supervised worker processes, as ``hookseal-sender
+worker`` runs them, drain it to the fast receiver, which holds the requests to the slow
+endpoints' paths (``/slow/...``) for a minute: each of their attempts ends at the
+endpoint's timeout (:data:`TIMEOUT`), and is retried on the default schedule (5 s, 30 s,
+...). The same store with no endpoint slow is the comparison, run for run, interleaved,
+with the same number of processes.
+
+Measured from a warm-up mark (:data:`WARM` healthy deliveries) until every healthy
+delivery is done: deliveries/s to the healthy endpoints; the slow endpoints' attempts
+in that window and the slots they held (the sum of their attempts' durations over the
+window: Little's law); the CPU time of the worker processes and of PostgreSQL per
+healthy delivery (``/proc``); the worker processes' memory from ``/proc`` (``VmRSS`` at
+the mark and at the end, ``VmHWM``, the peak).
+
+The endpoints, events and queue rows are written in bulk with SQL (one endpoint made
+through :meth:`Sender.create_endpoint`, copied with new ids and URLs: registering 100,000
+one by one takes about 3 minutes, 1.7 ms each), into a template database that each run
+copies (``CREATE DATABASE ... TEMPLATE``).
+
+:func:`state_bytes` measures, with ``tracemalloc``, what a worker keeps per endpoint it
+has sent to: the endpoint cache's entry (:func:`hookseal_sender._endpoint_cache.prepare`
+of the stored endpoint and keys) and the circuit breaker (as
+:class:`~hookseal_sender._health.EndpointHealth` makes it, after one result).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any, Callable
+
+import psycopg
+from _capacity import CHILD, cpu_seconds, descendants
+from hookseal_sender import Sender, SenderConfig, generate_master_key
+from hookseal_sender._endpoint_cache import prepare
+from hookseal_sender._health import EndpointHealth
+from hookseal_sender.catalog import no_validation
+from hookseal_sender.config import DEFAULT_RETRY_POLICY, BreakerPolicy
+from hookseal_sender.metrics import Metrics
+from hookseal_sender.supervisor import Supervisor
+
+#: The endpoints' timeout, seconds (the slow ones answer after a minute).
+TIMEOUT = 1.0
+#: One endpoint in this many is slow.
+SLOW_EVERY = 100
+#: Healthy deliveries before the clock starts (processes up, connections open).
+WARM = 2000
+#: Bytes of each event's payload.
+PAD = 900
+
+
+def _columns(conn: Any, table: str) -> list[str]:
+    return [r[0] for r in conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = %s"
+        " ORDER BY ordinal_position", [table]).fetchall()]
+
+
+def _copy_row(conn: Any, table: str, replace: dict[str, str], where: str,
+              n: int) -> None:
+    """Copy one row of ``table`` ``n`` times (``i`` from 0), with the columns in
+    ``replace`` computed from ``i``."""
+    cols = _columns(conn, table)
+    select = ", ".join(replace.get(c, f"t.{c}") for c in cols)
+    conn.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {select} FROM {table} t,"
+                 f" generate_series(0, {n - 1}) AS i WHERE {where}")
+
+
+def _ep_id(i: str) -> str:
+    """SQL for endpoint ``i``'s id: ``ep_s...`` for the slow ones, ``ep_h...`` for the
+    rest; 31 characters, as long as the ids the sender makes (``new_id``)."""
+    return (f"(CASE WHEN ({i}) % {SLOW_EVERY} = 0 THEN 'ep_s' ELSE 'ep_h' END"
+            f" || lpad(({i})::text, 27, '0'))")
+
+
+EP_ID = _ep_id("i")
+
+
+def build_template(pg: Any, name: str, base: str, endpoints: int, events: int) -> str:
+    """A database with ``endpoints`` endpoints (all answering at once) and ``events``
+    due events, each to its own endpoint; returns the master key its secrets are sealed
+    with."""
+    # 3 and the number of endpoints share no factor (a multiple of SLOW_EVERY): i -> 3i
+    # reaches distinct endpoints, and a slow one exactly when i is a multiple of SLOW_EVERY.
+    assert endpoints % SLOW_EVERY == 0 and endpoints % 3 and events <= endpoints
+    key = generate_master_key()
+    sender = Sender(SenderConfig(database=pg.create_db(name), master_key=key,
+                                 allow_local=True), validator=no_validation)
+    first = sender.create_endpoint("sim", f"{base}/h/x", allow_local=True, timeout=TIMEOUT)
+    sender.close()
+    now = time.time()
+    with psycopg.connect(pg.dsn(name), autocommit=True) as conn, conn.transaction():
+        ep = first.endpoint.id
+        _copy_row(conn, "endpoints", {"id": EP_ID, "url": f"'{base}/h/' || i"},
+                  f"t.id = '{ep}'", endpoints)
+        _copy_row(conn, "endpoint_keys", {"id": "t.id || '_' || i", "endpoint_id": EP_ID},
+                  f"t.endpoint_id = '{ep}'", endpoints)
+        conn.execute("DELETE FROM endpoint_keys WHERE endpoint_id = %s", [ep])
+        conn.execute("DELETE FROM endpoints WHERE id = %s", [ep])
+        payload = '{"pad": "' + "x" * PAD + '"}'
+        # Event i goes to endpoint 3i mod n (in statements with parameters: %% for %).
+        ep_id = _ep_id(f"3 * i % {endpoints}").replace("%", "%%")
+        conn.execute("INSERT INTO events (id, tenant_id, type, payload, created_at)"
+                     " SELECT 'evt_sim' || i, 'sim', 'bench.event', %s, %s"
+                     " FROM generate_series(0, %s) AS i", [payload, now, events - 1])
+        conn.execute("INSERT INTO deliveries (id, tenant_id, event_id, endpoint_id, event_type,"
+                     " status, next_attempt_at, created_at, updated_at)"
+                     f" SELECT 'dlv_sim' || i, 'sim', 'evt_sim' || i, {ep_id}, 'bench.event',"
+                     " 'pending', %s, %s, %s FROM generate_series(0, %s) AS i",
+                     [now, now, now, events - 1])
+        # Due in the order of i (in the past): claims take the endpoints in turn, a slow
+        # one every SLOW_EVERY deliveries.
+        conn.execute("INSERT INTO queue (delivery_id, tenant_id, endpoint_id, event_id,"
+                     f" event_type, due) SELECT 'dlv_sim' || i, 'sim', {ep_id},"
+                     " 'evt_sim' || i, 'bench.event', %s + i * 0.001"
+                     " FROM generate_series(0, %s) AS i", [now - 3600, events - 1])
+    with psycopg.connect(pg.dsn(name), autocommit=True) as conn:
+        for table in ("endpoints", "endpoint_keys", "events", "deliveries", "queue"):
+            conn.execute(f"VACUUM ANALYZE {table}")
+    return key
+
+
+def _rss(pid: int) -> tuple[int, int]:
+    """(VmRSS, VmHWM) of ``pid`` in bytes, (0, 0) if it is gone."""
+    got = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                name, value = line.split(":", 1)
+                got[name] = int(value.split()[0]) * 1024
+    except OSError:
+        return 0, 0
+    return got.get("VmRSS", 0), got.get("VmHWM", 0)
+
+
+def run(pg: Any, template: str, name: str, key: str, base: str, slow: bool,
+        processes: int, few: int = 0) -> dict[str, float]:
+    """One run: a copy of the template (with 1 % of the endpoints slow, or none), drained
+    by ``processes`` worker processes until every healthy delivery is done.
+
+    With ``few``, the same deliveries go to ``few`` healthy endpoints instead (none slow):
+    the worker's endpoint cache keeps them, where the spread deliveries each miss it.
+
+    Returns:
+        Deliveries/s to the healthy endpoints, the slow ones' attempts and slots, and the
+        worker processes' memory.
+    """
+    with psycopg.connect(pg.dsn("postgres"), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    db = pg.dsn(name)
+    conn: Any = psycopg.connect(db, autocommit=True)
+    if slow:
+        conn.execute("UPDATE endpoints SET url = %s || id WHERE id LIKE 'ep_s%%'",
+                     [f"{base}/slow/"])
+    if few:
+        # Delivery 'dlv_sim' || i to endpoint 1 + i mod few (never a multiple of 100: healthy).
+        to = _ep_id(f"1 + substr(delivery_id, 8)::int % {few}")
+        conn.execute(f"UPDATE queue SET endpoint_id = {to}")
+        conn.execute(f"UPDATE deliveries SET endpoint_id = {to.replace('delivery_id', 'id')}")
+        conn.execute("VACUUM ANALYZE queue")
+        conn.execute("VACUUM ANALYZE deliveries")
+
+    def healthy_left() -> int:
+        return int(conn.execute(
+            "SELECT count(*) FROM queue WHERE endpoint_id LIKE 'ep_h%'").fetchone()[0])
+
+    def wait(pred: Callable[[], bool], timeout: float, tick: Callable[[], None]) -> None:
+        deadline = time.monotonic() + timeout
+        while not pred():
+            if time.monotonic() > deadline:
+                raise TimeoutError("slow-endpoints run did not finish")
+            tick()
+            time.sleep(0.5)
+
+    total = healthy_left()
+    sup = Supervisor(lambda i: [sys.executable, "-c", CHILD, db, key], processes)
+    sup.start_background()
+    peak = [0]
+
+    def sample() -> None:
+        peak[0] = max(peak[0], sum(_rss(p)[0] for p in sup.pids()))
+
+    try:
+        wait(lambda: healthy_left() <= total - WARM, 300, lambda: None)
+        workers = sup.pids()
+        t0, wall0, left0 = time.perf_counter(), time.time(), healthy_left()
+        rss0 = sum(_rss(p)[0] for p in workers)
+        pg_pids = descendants(pg.proc.pid)
+        cpu0, pg0 = cpu_seconds(workers), cpu_seconds(pg_pids)
+        wait(lambda: healthy_left() == 0, 1800, sample)
+        t1, wall1 = time.perf_counter(), time.time()
+        rss1 = sum(_rss(p)[0] for p in workers)
+        cpu1, pg1 = cpu_seconds(workers), cpu_seconds(pg_pids)
+        hwm = sum(_rss(p)[1] for p in workers)
+    finally:
+        sup.stop()
+        sup.join(60)
+    # The slow endpoints' attempts that ended in the window, and how long they held a slot.
+    attempts, held_ms = conn.execute(
+        "SELECT count(*), coalesce(sum(a.latency_ms), 0) FROM attempts a"
+        " JOIN deliveries d ON d.id = a.delivery_id"
+        " WHERE d.endpoint_id LIKE 'ep_s%%' AND a.at BETWEEN %s AND %s",
+        [wall0, wall1]).fetchone()
+    touched, new = (int(x) for x in conn.execute(
+        "SELECT count(*), count(*) FILTER (WHERE first >= %s) FROM (SELECT d.endpoint_id,"
+        " min(a.at) AS first FROM attempts a JOIN deliveries d ON d.id = a.delivery_id"
+        " GROUP BY d.endpoint_id) AS e", [wall0]).fetchone())
+    conn.close()
+    with psycopg.connect(pg.dsn("postgres"), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE "{name}"')
+    elapsed = t1 - t0
+    return {"slow": float(slow), "few": few, "processes": processes, "healthy": left0,
+            "rate": left0 / elapsed, "slow_attempts": attempts / elapsed,
+            "slots": held_ms / 1000 / elapsed, "rss_mark": rss0, "rss_end": rss1,
+            "rss_peak": max(peak[0], rss1), "hwm": hwm, "touched": touched, "new": new,
+            "seconds": elapsed, "cpu_us": (cpu1 - cpu0) * 1e6 / max(1, left0),
+            "pg_us": (pg1 - pg0) * 1e6 / max(1, left0)}
+
+
+def state_bytes(pg: Any, template: str, key: str, n: int = 2000) -> dict[str, float]:
+    """What a worker keeps per endpoint it sent to, and what scanning it costs.
+
+    Loads ``n`` endpoints of the template as the worker's cache does and prepares them,
+    makes their breakers as the worker's health does (one result recorded each) and
+    counts one attempt of each in the worker's metrics, measuring what stays allocated
+    with ``tracemalloc``; then times the scan of the breakers every claim makes
+    (:meth:`EndpointHealth.not_closed`) and the ``/metrics`` page's size.
+
+    Returns:
+        Bytes per endpoint (``cache``, ``breaker``, ``metrics``), the scan's microseconds
+        per 1,000 breakers (``scan_us``), and ``/metrics`` bytes per endpoint (``page``).
+    """
+    sender = Sender(SenderConfig(database=pg.dsn(template), master_key=key, allow_local=True),
+                    validator=no_validation)
+    store: Any = sender.store
+    ids = [r[0] for r in store.conn().execute(
+        "SELECT id FROM endpoints ORDER BY id LIMIT %s", [n]).fetchall()]
+    loaded = [(store.get_endpoint(None, i), store.keys(i, now=time.time())) for i in ids]
+    sender.close()
+    now = time.time()
+    metrics = Metrics()
+    health = EndpointHealth(None, BreakerPolicy(), metrics, None, None)  # type: ignore[arg-type]
+    tracemalloc.start()
+    t0 = tracemalloc.get_traced_memory()[0]
+    cache = {ep.id: prepare(ep, keys, DEFAULT_RETRY_POLICY, now) for ep, keys in loaded}
+    t1 = tracemalloc.get_traced_memory()[0]
+    for i in ids:
+        health.breaker(i).record(True)
+    t2 = tracemalloc.get_traced_memory()[0]
+    for i in ids:
+        metrics.attempt("sim", i, "delivered", 0.005, 200, None)
+    t3 = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert len(cache) == len(health.breakers) == len(ids)
+    scans = []
+    for _ in range(21):
+        c0 = time.perf_counter()
+        health.not_closed()
+        scans.append(time.perf_counter() - c0)
+    return {"cache": (t1 - t0) / n, "breaker": (t2 - t1) / n, "metrics": (t3 - t2) / n,
+            "scan_us": statistics.median(scans) * 1e6 * 1000 / n,
+            "page": len(metrics.render()) / n}
+
+
+def claim_costs(pg: Any, template: str, key: str, excluded: tuple[int, ...],
+                rounds: int) -> dict[int, float]:
+    """Milliseconds a claim of 100 takes with ``excluded`` endpoints left out (as a worker
+    leaves out the endpoints whose breaker is open), median of interleaved rounds."""
+    with psycopg.connect(pg.dsn("postgres"), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "claimcost" TEMPLATE "{template}"')
+    sender = Sender(SenderConfig(database=pg.dsn("claimcost"), master_key=key,
+                                 allow_local=True), validator=no_validation)
+    store: Any = sender.store
+    ids = [r[0] for r in store.conn().execute(
+        "SELECT id FROM endpoints ORDER BY id LIMIT %s", [max(excluded)]).fetchall()]
+    times: dict[int, list[float]] = {k: [] for k in excluded}
+    try:
+        for _ in range(rounds):
+            for k in excluded:
+                now = time.time()
+                t0 = time.perf_counter()
+                got = store.claim("bench", 100, now, now + 60, ids[:k], 10)
+                times[k].append(time.perf_counter() - t0)
+                store.release("bench", [c.id for c in got], now - 10)
+    finally:
+        sender.close()
+        with psycopg.connect(pg.dsn("postgres"), autocommit=True) as conn:
+            conn.execute('DROP DATABASE "claimcost"')
+    return {k: statistics.median(v) * 1000 for k, v in times.items()}
+
+
+def report(results: list[dict[str, float]], state: dict[str, float],
+           claims: dict[int, float], endpoints: int) -> None:
+    """Print each run, then the paired ratio and the memory per endpoint."""
+    mib = 1024 * 1024
+    cached = [r for r in results if r["few"]]
+    results = [r for r in results if not r["few"]]
+    for r in results:
+        what = f"1 % slow (timeout {TIMEOUT:.0f} s)" if r["slow"] else "none slow"
+        print(f"[slow-endpoints] {endpoints:,} endpoints, {what}, {r['processes']:.0f} "
+              f"processes: {r['rate']:,.0f} healthy deliveries/s over {r['healthy']:,.0f} "
+              f"(CPU a healthy delivery: workers {r['cpu_us']:.0f} us, PostgreSQL "
+              f"{r['pg_us']:.0f} us); attempts to the 1 % "
+              f"{r['slow_attempts']:.1f}/s holding {r['slots']:.1f} slots on average; worker "
+              f"RSS {r['rss_mark'] / mib:,.0f} MiB at the mark, "
+              f"{r['rss_end'] / mib:,.0f} MiB at the end (peak {r['hwm'] / mib:,.0f} MiB); "
+              f"{r['touched']:,.0f} endpoints sent to")
+    slow = [r for r in results if r["slow"]]
+    none = [r for r in results if not r["slow"]]
+    ratio = statistics.median(a["rate"] / b["rate"] for a, b in zip(slow, none))
+    cpu = statistics.median(a["cpu_us"] / b["cpu_us"] for a, b in zip(slow, none))
+    print(f"[slow-endpoints] healthy deliveries/s with 1 % slow / none slow: {ratio:.2f}x "
+          f"(median of {len(slow)} interleaved pairs; {statistics.median(r['rate'] for r in slow):,.0f}"
+          f"/s against {statistics.median(r['rate'] for r in none):,.0f}/s); workers' CPU a "
+          f"healthy delivery {cpu:.2f}x; load average {os.getloadavg()[0]:.1f}")
+    # Over the endpoints first sent to after the mark (the rest were in the state already).
+    growth = statistics.median((r["rss_end"] - r["rss_mark"]) / max(1.0, r["new"])
+                               for r in results)
+    print(f"[slow-endpoints] worker state per endpoint sent to (tracemalloc): endpoint cache "
+          f"entry {state['cache']:,.0f} B, breaker {state['breaker']:,.0f} B, metrics "
+          f"{state['metrics']:,.0f} B; RSS growth over the run {growth:,.0f} B per endpoint "
+          f"sent to (median of the runs); the breaker scan of each claim "
+          f"{state['scan_us']:.0f} us per 1,000 endpoints; /metrics {state['page']:,.0f} B "
+          f"per endpoint")
+    for r in cached:
+        print(f"[slow-endpoints] the same deliveries to {r['few']:.0f} endpoints (none slow, "
+              f"cached): {r['rate']:,.0f} deliveries/s (CPU a delivery: workers "
+              f"{r['cpu_us']:.0f} us, PostgreSQL {r['pg_us']:.0f} us); worker RSS "
+              f"{r['rss_mark'] / mib:,.0f} MiB at the mark, {r['rss_end'] / mib:,.0f} MiB at "
+              f"the end")
+    if cached:
+        worker = statistics.median(a["cpu_us"] / b["cpu_us"] for a, b in zip(none, cached))
+        server = statistics.median(a["pg_us"] / b["pg_us"] for a, b in zip(none, cached))
+        print(f"[slow-endpoints] a delivery to an endpoint not in the cache (spread over "
+              f"{endpoints:,}) / to one of {cached[0]['few']:.0f}: workers' CPU {worker:.2f}x, "
+              f"PostgreSQL's {server:.2f}x (median of {len(cached)} interleaved pairs, none "
+              f"slow)")
+    print("[slow-endpoints] a claim of 100 leaving out endpoints (open breakers): " + ", ".join(
+        f"{k:,} left out {ms:.1f} ms ({ms / claims[0]:.2f}x)" if k else f"none {ms:.1f} ms"
+        for k, ms in claims.items()) + " (medians of interleaved rounds)")
