@@ -47,7 +47,11 @@ typecheck: install ## mypy --strict over every package
 	$(BIN)/mypy
 
 pytest: install ## Run the test suite only
-	$(BIN)/pytest
+	@# The tests start hundreds of Python subprocesses (CLI runs, conformance runs, worker
+	@# processes); where the environment sets PYTHONDONTWRITEBYTECODE each of them compiled
+	@# every module it imported again (about 3 s of CPU a conformance run). Caches are
+	@# written once and reused.
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest
 
 generate: install ## Regenerate every generated file (vectors, models, docs pages)
 	$(BIN)/python sdk/vectors/generate.py

@@ -55,8 +55,12 @@ def corpus_runs() -> Iterator[Runs]:
         "sender", "--adapter", toy_sender("declares_no_features"), "--require", "filters",
         "--require", "batches", "-k", "test_filters_invalid or test_batches_limits",
         *SENDER_ARGS])
+    # A core bug's run checks every property but the batch defaults': that one waits 30 s
+    # for a batch to fill (a third of a run) and only ever sees the toy's batcher, which
+    # the runs of sender:none and the batch_default_* bugs check.
     for bug in sorted(SENDER_BUGS):
-        runs.add(f"sender:{bug}", ["sender", "--adapter", toy_sender(bug), *SENDER_ARGS])
+        runs.add(f"sender:{bug}", ["sender", "--adapter", toy_sender(bug),
+                                   "-k", "not test_batches_defaults", *SENDER_ARGS])
     for bug, props in sorted(FEATURE_SENDER_BUGS.items()):
         runs.add(f"sender:{bug}", ["sender", "--adapter", toy_sender(bug), "-k",
                                    " or ".join(sorted(props)), *SENDER_ARGS])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import http.client
 import ipaddress
 import json
@@ -404,15 +405,25 @@ def check_mtls(auth: dict[str, Any]) -> None:
 
 
 def tls_context(ca_pem: Optional[str], auth: Optional[dict[str, Any]]) -> ssl.SSLContext:
+    mtls = auth is not None and auth["type"] == "mtls"
+    return _tls_context(ca_pem, auth["cert_pem"] if mtls else None,  # type: ignore[index]
+                        auth["key_pem"] if mtls else None)  # type: ignore[index]
+
+
+@functools.cache
+def _tls_context(ca_pem: Optional[str], cert_pem: Optional[str],
+                 key_pem: Optional[str]) -> ssl.SSLContext:
+    # One context per distinct trust and certificate: loading the system's CAs costs a
+    # tenth of a second, and the suite creates hundreds of endpoints.
     context = ssl.create_default_context(cadata=ca_pem) if ca_pem else \
         ssl.create_default_context()
-    if auth and auth["type"] == "mtls":
+    if cert_pem and key_pem:
         with tempfile.TemporaryDirectory() as tmp:
             cert, key = f"{tmp}/cert.pem", f"{tmp}/key.pem"
             with open(cert, "w") as f:
-                f.write(auth["cert_pem"])
+                f.write(cert_pem)
             with open(key, "w") as f:
-                f.write(auth["key_pem"])
+                f.write(key_pem)
             context.load_cert_chain(cert, key)
     return context
 
