@@ -15,7 +15,9 @@ standard ``OTEL_*`` environment; code may pass ``tracer_provider=`` to
 - ``hookseal.claim`` for each batch of deliveries a worker leases (a trace of its own);
 - ``hookseal.attempt`` (kind ``CLIENT``) for each attempt, in the event's trace; the
   ``traceparent`` sent names this span, so a receiver that continues the trace (the
-  ``hookseal`` SDK's integrations do) hangs its own spans under it.
+  ``hookseal`` SDK's integrations do) hangs its own spans under it. The span is made
+  when the attempt is over, with its own start and end times, in a batch with others
+  (:meth:`Tracing.flush`): at most :data:`SPAN_DELAY` seconds later.
 
 Attributes name the endpoint, tenant, event type and id, delivery, attempt number, HTTP
 status, outcome and error class; never a secret, a header value or a body. Without a
@@ -39,7 +41,7 @@ from .models import Claimed
 __all__ = ["SPAN_BATCH", "SPAN_DELAY", "Tracing", "event_trace_id", "traceparent"]
 
 #: Finished attempts whose spans are made together.
-SPAN_BATCH = 64
+SPAN_BATCH = 256
 #: Most seconds a finished attempt waits for its span to be made.
 SPAN_DELAY = 0.5
 
@@ -118,6 +120,16 @@ def _answer(attributes: dict[str, Any], status: Optional[int], outcome: str,
         attributes["error.type"] = error
 
 
+def _deciding(sampler: Any) -> Any:
+    """``sampler``, or ``None`` when its root decision is always "sampled" (the SDK's
+    default samplers): asking it for every event cost a few microseconds each."""
+    try:
+        from opentelemetry.sdk.trace import sampling
+    except ImportError:
+        return sampler
+    return None if sampler is sampling.DEFAULT_ON or sampler is sampling.ALWAYS_ON else sampler
+
+
 class _PlannedIds:
     """The ids of a tracer whose next span id the caller may choose (an attempt's
     ``traceparent`` names its span before the span is made); the rest come from the
@@ -176,7 +188,7 @@ class Tracing:
         self._tracer = provider.get_tracer("hookseal_sender")
         # The provider's sampler decides, once per event, whether the event's trace is
         # sampled (a ratio sampler keeps whole events); an SDK provider exposes it.
-        self._sampler = getattr(provider, "sampler", None)
+        self._sampler = _deciding(getattr(provider, "sampler", None))
         # Looked up once: an attempt should not pay for imports.
         self._otel = SimpleNamespace(
             trace=trace, CLIENT=trace.SpanKind.CLIENT, Link=trace.Link,
