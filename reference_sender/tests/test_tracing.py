@@ -3,15 +3,18 @@ enqueue, claim and attempts (recorded with the SDK's in-memory exporter), over l
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from hookseal_sender import BackgroundWorker, Sender, SenderConfig
+from hookseal_sender import tracing as tracing_module
 from hookseal_sender.catalog import _catalog
 from hookseal_sender.models import Claimed
-from hookseal_sender.tracing import Tracing, event_trace_id, traceparent
+from hookseal_sender.tracing import SPAN_BATCH, SPAN_DELAY, Tracing, event_trace_id, traceparent
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -116,6 +119,10 @@ def test_spans_of_enqueue_claim_and_attempts(config: SenderConfig, receiver: Rec
             request_span.get_span_context().span_id]
         assert [s.context.trace_id for s in attempts] == [trace_id, trace_id]
         assert [s.kind for s in attempts] == [trace.SpanKind.CLIENT] * 2
+        # Made after the fact, with the attempt's own times: the first ended before the
+        # retry began.
+        assert all(s.start_time < s.end_time for s in attempts)
+        assert attempts[0].end_time <= attempts[1].start_time
         assert [(s.attributes["hookseal.attempt"], s.attributes["http.response.status_code"],
                  s.attributes["hookseal.outcome"]) for s in attempts] == [
             (1, 500, "retry"), (2, 200, "delivered")]
@@ -178,3 +185,104 @@ def test_the_providers_sampler_decides_per_event(config: SenderConfig,
     finally:
         sender.close()
         provider.shutdown()
+
+
+def claimed(i: int) -> Claimed:
+    return Claimed(f"dlv_{i}", "t1", "ep_1", "invoice.paid", 0, 0, "{}", 1, f"evt_{i}")
+
+
+def attempt_spans(exporter: InMemorySpanExporter) -> list[Any]:
+    return [s for s in exporter.get_finished_spans() if s.name == "hookseal.attempt"]
+
+
+def test_attempt_spans_are_made_in_batches_with_the_ids_their_headers_named(
+        spans: tuple[TracerProvider, InMemorySpanExporter]) -> None:
+    provider, exporter = spans
+    tracing = Tracing(provider)
+
+    async def go() -> None:
+        headers = []
+        for i in range(SPAN_BATCH - 1):
+            span = tracing.attempt(claimed(i))
+            headers.append(span.header)
+            span.finish(200 if i % 2 else 503, "delivered" if i % 2 else "retry", None)
+        assert attempt_spans(exporter) == []  # not one by one
+        started = time.time_ns()
+        last = tracing.attempt(claimed(SPAN_BATCH))
+        await asyncio.sleep(0.01)
+        last.finish(None, "retry", "timeout")
+        made = attempt_spans(exporter)
+        assert len(made) == SPAN_BATCH  # the batch is full: made at once
+        named = [parse(h)[1] for h in [*headers, last.header]]
+        assert [f"{s.context.span_id:016x}" for s in made] == named
+        assert [s.context.trace_id for s in made] == [
+            int(event_trace_id(f"evt_{i}"), 16) for i in [*range(SPAN_BATCH - 1), SPAN_BATCH]]
+        assert made[0].attributes["http.response.status_code"] == 503
+        assert made[0].status.status_code == trace.StatusCode.ERROR
+        assert made[1].status.status_code == trace.StatusCode.UNSET
+        assert made[-1].attributes["error.type"] == "timeout"
+        assert made[-1].start_time >= started  # its own times, not the batch's
+        assert made[-1].end_time - made[-1].start_time >= 9_000_000
+        # A lone attempt waits at most SPAN_DELAY.
+        lone = tracing.attempt(claimed(1000))
+        lone.finish(200, "delivered", None)
+        finished_at = time.monotonic()
+        assert len(attempt_spans(exporter)) == SPAN_BATCH
+        while len(attempt_spans(exporter)) == SPAN_BATCH:
+            assert time.monotonic() - finished_at < SPAN_DELAY + 5
+            await asyncio.sleep(0.01)
+        assert attempt_spans(exporter)[-1].context.span_id == int(parse(lone.header)[1], 16)
+
+    asyncio.run(go())
+
+
+class _OtherTracerProvider:
+    """A provider whose tracers are not the SDK's (no ``id_generator``)."""
+
+    def __init__(self, provider: TracerProvider) -> None:
+        self._provider = provider
+
+    def get_tracer(self, name: str) -> Any:
+        sdk_tracer = self._provider.get_tracer(name)
+
+        class _Tracer:
+            def start_span(self, *args: Any, **kwargs: Any) -> Any:
+                return sdk_tracer.start_span(*args, **kwargs)
+
+        return _Tracer()
+
+
+def test_a_tracer_that_is_not_the_sdks_records_each_attempt_as_it_goes(
+        spans: tuple[TracerProvider, InMemorySpanExporter]) -> None:
+    provider, exporter = spans
+    tracing = Tracing(_OtherTracerProvider(provider))
+    span = tracing.attempt(claimed(1))
+    assert attempt_spans(exporter) == []  # started, not ended
+    span.finish(500, "retry", None)
+    (made,) = attempt_spans(exporter)
+    assert f"{made.context.span_id:016x}" == parse(span.header)[1]
+    assert made.attributes["hookseal.outcome"] == "retry"
+    assert made.status.status_code == trace.StatusCode.ERROR
+
+
+def test_a_stopping_worker_makes_the_spans_it_still_holds(
+        config: SenderConfig, receiver: Receiver, monkeypatch: pytest.MonkeyPatch,
+        spans: tuple[TracerProvider, InMemorySpanExporter]) -> None:
+    monkeypatch.setattr(tracing_module, "SPAN_DELAY", 3600.0)
+    provider, exporter = spans
+    sender = Sender(config, resolve=fake_resolve, tracer_provider=provider)
+    try:
+        url = receiver.route("/held")
+        sender.create_endpoint("t1", url, allow_local=True, event_types=["invoice.paid"])
+        sender.send("t1", "invoice.paid", example())
+        w = BackgroundWorker(sender).start()
+        try:
+            wait_for(lambda: sender.list_deliveries("t1")[0].status == "delivered")
+            assert attempt_spans(exporter) == []  # held for its batch
+        finally:
+            w.stop()
+        (made,) = attempt_spans(exporter)
+        assert f"{made.context.span_id:016x}" == parse(
+            receiver.requests("/held")[0].headers["traceparent"])[1]
+    finally:
+        sender.close()

@@ -248,7 +248,8 @@ class AttemptRunner:
         return session
 
     async def close(self) -> None:
-        """Close the HTTP sessions."""
+        """Make the spans of finished attempts and close the HTTP sessions."""
+        self._tracing.flush()
         for session in self._sessions.values():
             await session.close()
         if self._proxy_session is not None:

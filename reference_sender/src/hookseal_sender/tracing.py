@@ -15,7 +15,9 @@ standard ``OTEL_*`` environment; code may pass ``tracer_provider=`` to
 - ``hookseal.claim`` for each batch of deliveries a worker leases (a trace of its own);
 - ``hookseal.attempt`` (kind ``CLIENT``) for each attempt, in the event's trace; the
   ``traceparent`` sent names this span, so a receiver that continues the trace (the
-  ``hookseal`` SDK's integrations do) hangs its own spans under it.
+  ``hookseal`` SDK's integrations do) hangs its own spans under it. The span is made
+  when the attempt is over, with its own start and end times, in a batch with others
+  (:meth:`Tracing.flush`): at most :data:`SPAN_DELAY` seconds later.
 
 Attributes name the endpoint, tenant, event type and id, delivery, attempt number, HTTP
 status, outcome and error class; never a secret, a header value or a body. Without a
@@ -24,8 +26,10 @@ provider nothing is recorded and an attempt only formats its header.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import random
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -34,8 +38,12 @@ from typing import Any, Optional
 
 from .models import Claimed
 
-__all__ = ["Tracing", "event_trace_id", "traceparent"]
+__all__ = ["SPAN_BATCH", "SPAN_DELAY", "Tracing", "event_trace_id", "traceparent"]
 
+#: Finished attempts whose spans are made together.
+SPAN_BATCH = 256
+#: Most seconds a finished attempt waits for its span to be made.
+SPAN_DELAY = 0.5
 
 
 def event_trace_id(event_id: str) -> str:
@@ -72,30 +80,80 @@ def traceparent(trace_id: str, span_id: str, sampled: bool = True) -> str:
 
 
 class _AttemptSpan:
-    """One attempt's span: its ``traceparent`` and where its result is recorded."""
+    """One attempt: its ``traceparent``, and what its span records once it is finished."""
 
-    __slots__ = ("header", "span")
+    __slots__ = ("_record", "_tracing", "header")
 
-    def __init__(self, header: str, span: Any) -> None:
+    def __init__(self, header: str, tracing: Optional[Tracing] = None,
+                 record: Optional[list[Any]] = None) -> None:
         self.header = header
-        self.span = span
+        self._tracing = tracing
+        self._record = record
 
     def finish(self, status: Optional[int], outcome: str, error: Optional[str]) -> None:
-        """Record the attempt's answer and end the span (no-op without OpenTelemetry)."""
-        span = self.span
-        if span is None:
+        """Record the attempt's answer; its span is exported with the next batch of spans
+        (no-op when the attempt is not traced)."""
+        record, tracing = self._record, self._tracing
+        if record is None or tracing is None:
             return
-        attributes: dict[str, Any] = {"hookseal.outcome": outcome}
-        if status is not None:
-            attributes["http.response.status_code"] = status
-        if error is not None:
-            attributes["error.type"] = error
-        span.set_attributes(attributes)
-        if outcome != "delivered":
-            from opentelemetry.trace import Status, StatusCode
+        if len(record) == 1:  # a span made as the attempt started
+            span = record[0]
+            attributes: dict[str, Any] = {}
+            _answer(attributes, status, outcome, error)
+            span.set_attributes(attributes)
+            if outcome != "delivered":
+                otel: Any = tracing._otel
+                span.set_status(otel.Status(otel.ERROR, error or f"HTTP {status}"))
+            span.end()
+            return
+        record += (time.time_ns(), status, outcome, error)
+        tracing._finished(record)
 
-            span.set_status(Status(StatusCode.ERROR, error or f"HTTP {status}"))
-        span.end()
+
+def _answer(attributes: dict[str, Any], status: Optional[int], outcome: str,
+            error: Optional[str]) -> None:
+    """Add an attempt's answer to its span's attributes."""
+    attributes["hookseal.outcome"] = outcome
+    if status is not None:
+        attributes["http.response.status_code"] = status
+    if error is not None:
+        attributes["error.type"] = error
+
+
+def _deciding(sampler: Any) -> Any:
+    """``sampler``, or ``None`` when its root decision is always "sampled" (the SDK's
+    default samplers): asking it for every event cost a few microseconds each."""
+    try:
+        from opentelemetry.sdk.trace import sampling
+    except ImportError:
+        return sampler
+    return None if sampler is sampling.DEFAULT_ON or sampler is sampling.ALWAYS_ON else sampler
+
+
+class _PlannedIds:
+    """The ids of a tracer whose next span id the caller may choose (an attempt's
+    ``traceparent`` names its span before the span is made); the rest come from the
+    provider's own generator."""
+
+    def __init__(self, generator: Any) -> None:
+        self.generator = generator
+        self.next_span_id = 0
+
+    def generate_span_id(self) -> int:
+        """The chosen span id, once; else the provider's."""
+        span_id = self.next_span_id
+        if span_id:
+            self.next_span_id = 0
+            return span_id
+        return int(self.generator.generate_span_id())
+
+    def generate_trace_id(self) -> int:
+        """The provider's."""
+        return int(self.generator.generate_trace_id())
+
+    def is_trace_id_random(self) -> bool:
+        """The provider's."""
+        return bool(getattr(self.generator, "is_trace_id_random", lambda: False)())
 
 
 class Tracing:
@@ -111,8 +169,14 @@ class Tracing:
         self._tracer: Any = None
         self._sampler: Any = None
         self._otel: Optional[SimpleNamespace] = None
+        self._planned: Optional[_PlannedIds] = None
+        self._attempt_tracer: Any = None
+        self._pending: list[list[Any]] = []
+        self._lock = threading.Lock()
+        self._making = threading.Lock()
         try:
             from opentelemetry import trace
+            from opentelemetry.context import Context
         except ImportError:  # the otel extra is not installed: headers only
             return
         provider = tracer_provider
@@ -124,13 +188,26 @@ class Tracing:
         self._tracer = provider.get_tracer("hookseal_sender")
         # The provider's sampler decides, once per event, whether the event's trace is
         # sampled (a ratio sampler keeps whole events); an SDK provider exposes it.
-        self._sampler = getattr(provider, "sampler", None)
+        self._sampler = _deciding(getattr(provider, "sampler", None))
         # Looked up once: an attempt should not pay for imports.
         self._otel = SimpleNamespace(
             trace=trace, CLIENT=trace.SpanKind.CLIENT, Link=trace.Link,
             NonRecordingSpan=trace.NonRecordingSpan, SpanContext=trace.SpanContext,
             sampled=trace.TraceFlags(trace.TraceFlags.SAMPLED),
-            unsampled=trace.TraceFlags(trace.TraceFlags.DEFAULT))
+            unsampled=trace.TraceFlags(trace.TraceFlags.DEFAULT),
+            Status=trace.Status, ERROR=trace.StatusCode.ERROR,
+            # The event's root is a root: no span current in the caller is its parent
+            # (and an empty context saves looking the current one up).
+            empty=Context())
+        # Attempt spans are made after the fact (see flush) by a tracer of their own whose
+        # span ids the attempts choose. An SDK tracer takes its ids from its public
+        # ``id_generator``; any other tracer makes each span as its attempt starts.
+        tracer = provider.get_tracer("hookseal_sender")
+        generator = getattr(tracer, "id_generator", None)
+        if generator is not None:
+            self._planned = _PlannedIds(generator)
+            tracer.id_generator = self._planned
+            self._attempt_tracer = tracer
 
     @property
     def enabled(self) -> bool:
@@ -149,7 +226,7 @@ class Tracing:
         # sampler keeps whole events.
         flags = otel.sampled
         if self._sampler is not None and not self._sampler.should_sample(
-                None, trace_id, "hookseal.event").decision.is_sampled():
+                otel.empty, trace_id, "hookseal.event").decision.is_sampled():
             flags = otel.unsampled
         return otel.SpanContext(trace_id, int.from_bytes(digest[16:24], "big") or 1,
                                 is_remote=True, trace_flags=flags)
@@ -157,7 +234,7 @@ class Tracing:
     def _event_context(self, root: Any) -> Any:
         """A context whose parent is the event's root, so spans join its trace."""
         otel: Any = self._otel
-        return otel.trace.set_span_in_context(otel.NonRecordingSpan(root))
+        return otel.trace.set_span_in_context(otel.NonRecordingSpan(root), otel.empty)
 
     def attempt(self, c: Claimed) -> _AttemptSpan:
         """Start an attempt of ``c``: its ``traceparent`` and, when tracing, its span.
@@ -170,21 +247,72 @@ class Tracing:
         """
         otel = self._otel
         if otel is None:
-            return _AttemptSpan(traceparent(event_trace_id(c.event_id), _new_span_id()), None)
+            return _AttemptSpan(traceparent(event_trace_id(c.event_id), _new_span_id()))
         root = self._event_root(c.event_id)
         if not root.trace_flags.sampled:
             # Not recorded: what the SDK would make of it (a new span id, flag 00) without
             # its span machinery, a third of a recorded span's cost.
-            return _AttemptSpan(traceparent(f"{root.trace_id:032x}", _new_span_id(), False), None)
-        span = self._tracer.start_span(
-            "hookseal.attempt", context=self._event_context(root), kind=otel.CLIENT,
-            # Few attributes: the SDK checks each one, at a cost per attempt (the event
-            # id is the trace's, and the enqueue span names it).
-            attributes={"hookseal.endpoint_id": c.endpoint_id,
-                        "hookseal.event_type": c.event_type, "hookseal.attempt": c.attempt_count + 1})
-        ctx = span.get_span_context()
-        header = traceparent(f"{ctx.trace_id:032x}", f"{ctx.span_id:016x}", ctx.trace_flags.sampled)
-        return _AttemptSpan(header, span)
+            return _AttemptSpan(traceparent(f"{root.trace_id:032x}", _new_span_id(), False))
+        attributes = {"hookseal.endpoint_id": c.endpoint_id,
+                      "hookseal.event_type": c.event_type, "hookseal.attempt": c.attempt_count + 1}
+        planned = self._planned
+        if planned is None:  # not the SDK's tracer: the span is made now
+            span = self._tracer.start_span("hookseal.attempt", context=self._event_context(root),
+                                           kind=otel.CLIENT, attributes=attributes)
+            ctx = span.get_span_context()
+            header = traceparent(f"{ctx.trace_id:032x}", f"{ctx.span_id:016x}",
+                                 ctx.trace_flags.sampled)
+            return _AttemptSpan(header, self, [span])
+        span_id = planned.generator.generate_span_id()
+        header = traceparent(f"{root.trace_id:032x}", f"{span_id:016x}")
+        # The span itself is made when the attempt is over, with its start and end times,
+        # among a batch of others (see _flush): the id it will have is chosen now, for the
+        # header.
+        return _AttemptSpan(header, self, [root, span_id, attributes, time.time_ns()])
+
+    def _finished(self, record: list[Any]) -> None:
+        """Keep a finished attempt's record until the next batch of spans is made."""
+        with self._lock:  # workers in threads of their own may share one sender
+            pending = self._pending
+            pending.append(record)
+            waiting = len(pending)
+        if waiting >= SPAN_BATCH:
+            self.flush()
+        elif waiting == 1:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # not on an event loop: nothing would flush it later
+                self.flush()
+            else:
+                # Not cancelled when a full batch flushes first: a flush finding nothing
+                # to do is cheap, and a timer may only be cancelled on its own loop.
+                loop.call_later(SPAN_DELAY, self.flush)
+
+    def flush(self) -> None:
+        """Make the spans of the attempts finished since the last flush.
+
+        Attempt spans are made in batches (of :data:`SPAN_BATCH`, or :data:`SPAN_DELAY`
+        seconds after the first finished attempt of a batch, and when a worker stops):
+        made one by one between the rest of a delivery's work they cost more CPU than
+        in a row (measured with ``bench/bench_tracing.py``; see BENCHMARKS.md).
+        """
+        with self._lock:
+            pending, self._pending = self._pending, []
+        if not pending:
+            return
+        otel: Any = self._otel
+        tracer, ids = self._attempt_tracer, self._planned
+        assert ids is not None  # records are kept only with planned ids
+        with self._making:  # the planned id is the tracer's: one batch at a time
+            for root, span_id, attributes, start, end, status, outcome, error in pending:
+                _answer(attributes, status, outcome, error)
+                ids.next_span_id = span_id
+                span = tracer.start_span("hookseal.attempt", context=self._event_context(root),
+                                         kind=otel.CLIENT, attributes=attributes,
+                                         start_time=start)
+                if outcome != "delivered":
+                    span.set_status(otel.Status(otel.ERROR, error or f"HTTP {status}"))
+                span.end(end_time=end)
 
     def enqueued(self, event_id: str, started_ns: int, attributes: Mapping[str, Any]) -> None:
         """Record an enqueue that started at ``started_ns`` and just ended.
