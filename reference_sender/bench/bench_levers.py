@@ -146,10 +146,82 @@ def bare_run(url: str, n: int) -> dict[str, float]:
     return asyncio.run(go())
 
 
+#: Write-back batch sizes the ``complete`` run cycles through (what 5 and 10 ms of
+#: results at 2,500-10,000 deliveries/s make), and the latencies ``metrics`` counts.
+BATCHES = tuple((i * 37) % 64 + 1 for i in range(64))
+
+
+def complete_run(db: str, n: int) -> dict[str, float]:
+    """The store thread's part of the write-back alone: ``n`` claimed deliveries recorded
+    with ``store.complete`` in batches of :data:`BATCHES`; thread CPU microseconds per
+    delivery (the client's side; PostgreSQL's own CPU is not in it)."""
+    from hookseal_sender import Sender, SenderConfig, generate_master_key
+    from hookseal_sender.catalog import no_validation
+    from hookseal_sender.models import Attempt, AttemptResult
+    from hookseal_sender.outbox import enqueue
+
+    sender = Sender(SenderConfig(database=db, master_key=generate_master_key(),
+                                 allow_local=True), validator=no_validation)
+    ep = sender.create_endpoint("bench", "http://127.0.0.1:9/hook", allow_local=True).endpoint
+    store: Any = sender.store
+    with store.transaction() as conn:
+        for _ in range(n + WARM):
+            enqueue(store, "bench", "bench.event", {"pad": "x" * 900},
+                    validator=no_validation, conn=conn, endpoint_ids=[ep.id])
+    now = time.time()
+    claimed = []
+    while len(claimed) < n + WARM:
+        claimed += store.claim("bench-worker", 200, now + 1, now + 600)
+    headers = {"Content-Type": "text/plain; charset=utf-8", "Content-Length": "2",
+               "Date": "Mon, 07 Dec 2026 15:00:00 GMT", "Server": "Python/3.11 aiohttp/3.14"}
+    results = [AttemptResult(c.id, c.endpoint_id, Attempt(1, now, 200, None, 1.234, dict(headers),
+                                                          "ok", "delivered"), "delivered", None, 1)
+               for c in claimed]
+    spent, measured, i, k = 0.0, 0, 0, 0
+    while i < len(results):
+        size = BATCHES[k % len(BATCHES)]
+        batch, k = results[i:i + size], k + 1
+        t0 = time.thread_time()
+        store.complete("bench-worker", batch, time.time())
+        if i >= WARM:  # past the warm-up (connections, statements, caches)
+            spent += time.thread_time() - t0
+            measured += len(batch)
+        i += size
+    sender.close()
+    return {"cpu_us": spent / measured * 1e6, "rate": 0.0}
+
+
+def metrics_run(n: int) -> dict[str, float]:
+    """``Metrics.attempt`` for ``n`` attempts over 4 endpoints (1 in 10 a 503), flushed
+    every 64 where the tree queues them (as its write-backs do); thread CPU microseconds
+    per attempt, the flushes included."""
+    from hookseal_sender.metrics import Metrics
+
+    m = Metrics()
+    cases = [("t1", f"ep_{i % 4}", "retry" if i % 10 == 0 else "delivered",
+              0.001 + (i % 50) / 1000, 503 if i % 10 == 0 else 200, None) for i in range(64)]
+    flush = getattr(m, "flush", lambda: None)
+    t0 = time.thread_time()
+    for _ in range(n // 64):
+        for case in cases:
+            m.attempt(*case)
+        flush()
+    spent = time.thread_time() - t0
+    m.render()
+    return {"cpu_us": spent / (n // 64 * 64) * 1e6, "rate": 0.0}
+
+
 def child(args: argparse.Namespace) -> int:
     _pin(0)
     sys.path.insert(0, str(HERE))
-    out = bare_run(args.url, args.n) if args.child == "bare" else sender_run(args.db, args.url, args.n)
+    if args.child == "bare":
+        out = bare_run(args.url, args.n)
+    elif args.child == "complete":
+        out = complete_run(args.db, args.n)
+    elif args.child == "metrics":
+        out = metrics_run(args.n)
+    else:
+        out = sender_run(args.db, args.url, args.n)
     print(json.dumps(out), flush=True)
     return 0
 
@@ -169,10 +241,52 @@ def spawn(tree: Optional[Path], *args: str) -> dict[str, float]:
     if tree is not None:
         env["PYTHONPATH"] = os.pathsep.join(str(tree / s) for s in SOURCES)
     done = subprocess.run([sys.executable, __file__, *args], env=env, capture_output=True,
-                          text=True, timeout=600)
+                          text=True, timeout=600, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"run failed ({' '.join(args[:2])}): {done.stderr[-2000:]}")
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _db(backend: str, tmp: Path, pg: Any, i: int) -> str:
+    return f"sqlite:///{tmp / f'r{i}.db'}" if backend == "sqlite" else str(pg.create_db(f"r{i}"))
+
+
+def _report_e2e(res: dict[tuple[str, str], list[dict[str, float]]], backends: list[str],
+                names: list[str]) -> None:
+    for backend in backends:
+        bare = res[(backend, "bare")]
+        bare_cpu = statistics.median(r["cpu_us"] for r in bare)
+        print(f"{backend}: bare client {bare_cpu:.1f} us CPU per request, "
+              f"{statistics.median(r['rate'] for r in bare):,.0f}/s")
+        for name in names:
+            runs = res[(backend, name)]
+            cpu = [r["cpu_us"] for r in runs]
+            paired = statistics.median(r["cpu_us"] / b["cpu_us"] for r, b in zip(runs, bare))
+            print(f"  {name:<8} {statistics.median(cpu):6.1f} us CPU per delivery "
+                  f"(runs {min(cpu):.0f}-{max(cpu):.0f}), {statistics.median(cpu) / bare_cpu:.2f}x "
+                  f"bare (paired by round {paired:.2f}x); "
+                  f"{statistics.median(r['rate'] for r in runs):,.0f} deliveries/s")
+        for a, b in zip(names, names[1:]):
+            ra, rb = res[(backend, a)], res[(backend, b)]
+            per_cpu = statistics.median(x["cpu_us"] / y["cpu_us"] for x, y in zip(ra, rb))
+            wall = statistics.median(y["rate"] / x["rate"] for x, y in zip(ra, rb))
+            print(f"  {b} / {a}: deliveries per sender CPU second {per_cpu:.2f}x, "
+                  f"deliveries/s {wall:.2f}x (medians of the rounds' ratios)")
+
+
+def _report_parts(res: dict[tuple[str, str], list[dict[str, float]]], parts: list[str],
+                  names: list[str]) -> None:
+    print("the parts alone (thread CPU, one process per run):")
+    for part in parts:
+        line = []
+        for name in names:
+            cpu = [r["cpu_us"] for r in res[(part, name)]]
+            line.append(f"{name} {statistics.median(cpu):.2f} us (runs {min(cpu):.2f}-{max(cpu):.2f})")
+        print(f"  {part}: " + ", ".join(line))
+        for a, b in zip(names, names[1:]):
+            ratio = statistics.median(y["cpu_us"] / x["cpu_us"]
+                                      for x, y in zip(res[(part, a)], res[(part, b)]))
+            print(f"    {b} / {a}: {ratio:.2f}x the CPU (median of the rounds' ratios)")
 
 
 def main() -> int:
@@ -181,9 +295,12 @@ def main() -> int:
     ap.add_argument("--rounds", type=int)
     ap.add_argument("--deliveries", type=int, help="measured deliveries per run (6,000)")
     ap.add_argument("--backends", default="sqlite,postgresql")
+    ap.add_argument("--only", choices=["e2e", "parts"],
+                    help="only the drains against the bare client, or only the parts")
     ap.add_argument("--rev", action="append", default=[], metavar="NAME=REV")
     ap.add_argument("--tree", action="append", default=[], metavar="NAME=PATH")
-    ap.add_argument("--child", choices=["sender", "bare"], help=argparse.SUPPRESS)
+    ap.add_argument("--child", choices=["sender", "bare", "complete", "metrics"],
+                    help=argparse.SUPPRESS)
     ap.add_argument("--db", help=argparse.SUPPRESS)
     ap.add_argument("--url", help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, help=argparse.SUPPRESS)
@@ -207,6 +324,8 @@ def main() -> int:
     for spec in args.tree or ([] if args.rev else ["new=."]):
         name, path = spec.split("=", 1)
         trees[name] = Path(path).resolve()
+    names = list(trees)
+    parts = [f"write-back {b}" for b in backends] + ["metrics"]
     load = os.getloadavg()[0]
     _pin(1)  # the receiver and PostgreSQL (and every backend it forks) on CPU 1
     recv, port = start_receiver()
@@ -219,19 +338,31 @@ def main() -> int:
     res: dict[tuple[str, str], list[dict[str, float]]] = {}
     count = iter(range(10**6))
     try:
-        for _ in range(rounds):
-            for backend in backends:
-                for name, tree in trees.items():
-                    i = next(count)
-                    db = (f"sqlite:///{tmp / f'r{i}.db'}" if backend == "sqlite"
-                          else pg.create_db(f"r{i}"))  # type: ignore[union-attr]
-                    res.setdefault((backend, name), []).append(
-                        spawn(tree, "--child", "sender", "--db", db, "--url", url, "--n", str(n)))
-                    if backend == "sqlite":
+        for r in range(rounds):
+            if args.only != "parts":
+                for backend in backends:
+                    for name, tree in trees.items():
+                        i = next(count)
+                        got = spawn(tree, "--child", "sender", "--db", _db(backend, tmp, pg, i),
+                                    "--url", url, "--n", str(n))
+                        res.setdefault((backend, name), []).append(got)
                         for f in tmp.glob(f"r{i}.db*"):
                             f.unlink()
-                res.setdefault((backend, "bare"), []).append(
-                    spawn(None, "--child", "bare", "--url", url, "--n", str(n)))
+                    res.setdefault((backend, "bare"), []).append(
+                        spawn(None, "--child", "bare", "--url", url, "--n", str(n)))
+            if args.only != "e2e":
+                for backend in backends:
+                    for name, tree in trees.items():
+                        i = next(count)
+                        got = spawn(tree, "--child", "complete", "--db", _db(backend, tmp, pg, i),
+                                    "--n", str(n))
+                        res.setdefault((f"write-back {backend}", name), []).append(got)
+                        for f in tmp.glob(f"r{i}.db*"):
+                            f.unlink()
+                for name, tree in trees.items():
+                    res.setdefault(("metrics", name), []).append(
+                        spawn(tree, "--child", "metrics", "--n", str(n * 10)))
+            print(f"  round {r + 1} of {rounds} done", file=sys.stderr, flush=True)
     finally:
         recv.terminate()
         recv.wait()
@@ -239,26 +370,10 @@ def main() -> int:
             pg.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
-    names = list(trees)
-    for backend in backends:
-        bare = res[(backend, "bare")]
-        bare_cpu = statistics.median(r["cpu_us"] for r in bare)
-        print(f"{backend}: bare client {bare_cpu:.1f} us CPU per request, "
-              f"{statistics.median(r['rate'] for r in bare):,.0f}/s")
-        for name in names:
-            runs = res[(backend, name)]
-            cpu = [r["cpu_us"] for r in runs]
-            paired = statistics.median(r["cpu_us"] / b["cpu_us"] for r, b in zip(runs, bare))
-            print(f"  {name:<8} {statistics.median(cpu):6.1f} us CPU per delivery "
-                  f"(runs {min(cpu):.0f}-{max(cpu):.0f}), {statistics.median(cpu) / bare_cpu:.2f}x "
-                  f"bare (paired by round {paired:.2f}x); "
-                  f"{statistics.median(r['rate'] for r in runs):,.0f} deliveries/s")
-        for a, b in zip(names, names[1:]):
-            ra, rb = res[(backend, a)], res[(backend, b)]
-            per_cpu = statistics.median(x["cpu_us"] / y["cpu_us"] for x, y in zip(ra, rb))
-            wall = statistics.median(y["rate"] / x["rate"] for x, y in zip(ra, rb))
-            print(f"  {b} / {a}: deliveries per sender CPU second {per_cpu:.2f}x, "
-                  f"deliveries/s {wall:.2f}x (medians of the rounds' ratios)")
+    if args.only != "parts":
+        _report_e2e(res, backends, names)
+    if args.only != "e2e":
+        _report_parts(res, parts, names)
     return 0
 
 
