@@ -18,7 +18,7 @@ logger = logging.getLogger("hookseal_sender.worker")
 #: Results written back per store call, at most; fewer when they are slow to come.
 FLUSH_BATCH = 64
 #: Seconds the first of a batch of results waits for others before being written back.
-FLUSH_DELAY = 0.01
+FLUSH_DELAY = 0.005
 
 
 class WriteBack:
