@@ -202,20 +202,26 @@ class PostgresStore(SQLStore):
 
         The cap counts every worker's unexpired leases, so two claims must not count at
         once: claims take a transaction-scoped advisory lock first (the claim statement's
-        snapshot is taken after it is granted, so it sees every earlier claim). The lock,
-        the claim and the commit go in one pipeline: one round trip, as before. Claims
+        snapshot is taken after it is granted, so it sees every earlier claim). The lock
+        and the claim go in one simple query: one round trip, as before. Claims
         are a few per hundred deliveries, so the lock serialises little.
         """
         if per_endpoint is None:
             return super()._lease(owner, limit, now, lease_until, where, where_params, order,
                                   per_endpoint)
+        import psycopg
+
         sql = self._q(self._capped_claim_sql(where, order))
-        params = [now, owner, lease_until, now, *where_params, per_endpoint,
+        params = [CLAIM_LOCK, now, owner, lease_until, now, *where_params, per_endpoint,
                   limit * CLAIM_CANDIDATES, per_endpoint, limit]
-        conn = self.conn()
-        with conn.pipeline(), conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", [CLAIM_LOCK])
-            cur = conn.execute(sql, params)
+        # Both statements in one simple query: one round trip and one implicit
+        # transaction (the lock is held until the claim commits); in READ COMMITTED each
+        # statement takes its own snapshot, so the claim's comes after the lock. psycopg's
+        # pipeline mode did the same in twice the client CPU (340-570 against 220-250 us
+        # a claim of 12 rows), on the worker's own core.
+        cur = psycopg.ClientCursor(self.conn())
+        cur.execute("SELECT pg_advisory_xact_lock(%s); " + sql, params)
+        cur.nextset()
         return list(cur.fetchall())
 
     def _capped_claim_sql(self, where: str = "", order: str = "due") -> str:
