@@ -191,6 +191,36 @@ def complete_run(db: str, n: int) -> dict[str, float]:
     return {"cpu_us": spent / measured * 1e6, "rate": 0.0}
 
 
+def claim_run(db: str, n: int) -> dict[str, float]:
+    """The store thread's part of claims alone: ``n`` deliveries claimed 12 at a time (what
+    a worker's claims bring on one busy endpoint), capped per endpoint as a worker's
+    claims are (PostgreSQL: the advisory lock and the cap); thread CPU microseconds per
+    delivery (the client's side)."""
+    from hookseal_sender import Sender, SenderConfig, generate_master_key
+    from hookseal_sender.catalog import no_validation
+    from hookseal_sender.outbox import enqueue
+
+    sender = Sender(SenderConfig(database=db, master_key=generate_master_key(),
+                                 allow_local=True), validator=no_validation)
+    ep = sender.create_endpoint("bench", "http://127.0.0.1:9/hook", allow_local=True).endpoint
+    store: Any = sender.store
+    with store.transaction() as conn:
+        for _ in range(n + WARM):
+            enqueue(store, "bench", "bench.event", {"pad": "x" * 900},
+                    validator=no_validation, conn=conn, endpoint_ids=[ep.id])
+    now = time.time()
+    spent, measured, taken = 0.0, 0, 0
+    while taken < n + WARM:
+        t0 = time.thread_time()
+        got = store.claim("bench-worker", 12, now + 1, now + 600, [], n + WARM)
+        if taken >= WARM:
+            spent += time.thread_time() - t0
+            measured += len(got)
+        taken += len(got)
+    sender.close()
+    return {"cpu_us": spent / measured * 1e6, "rate": 0.0}
+
+
 def metrics_run(n: int) -> dict[str, float]:
     """``Metrics.attempt`` for ``n`` attempts over 4 endpoints (1 in 10 a 503), flushed
     every 64 where the tree queues them (as its write-backs do); thread CPU microseconds
@@ -218,6 +248,8 @@ def child(args: argparse.Namespace) -> int:
         out = bare_run(args.url, args.n)
     elif args.child == "complete":
         out = complete_run(args.db, args.n)
+    elif args.child == "claim":
+        out = claim_run(args.db, args.n)
     elif args.child == "metrics":
         out = metrics_run(args.n)
     else:
@@ -299,7 +331,7 @@ def main() -> int:
                     help="only the drains against the bare client, or only the parts")
     ap.add_argument("--rev", action="append", default=[], metavar="NAME=REV")
     ap.add_argument("--tree", action="append", default=[], metavar="NAME=PATH")
-    ap.add_argument("--child", choices=["sender", "bare", "complete", "metrics"],
+    ap.add_argument("--child", choices=["sender", "bare", "complete", "claim", "metrics"],
                     help=argparse.SUPPRESS)
     ap.add_argument("--db", help=argparse.SUPPRESS)
     ap.add_argument("--url", help=argparse.SUPPRESS)
@@ -325,7 +357,7 @@ def main() -> int:
         name, path = spec.split("=", 1)
         trees[name] = Path(path).resolve()
     names = list(trees)
-    parts = [f"write-back {b}" for b in backends] + ["metrics"]
+    parts = [f"{p} {b}" for p in ("write-back", "claims") for b in backends] + ["metrics"]
     load = os.getloadavg()[0]
     _pin(1)  # the receiver and PostgreSQL (and every backend it forks) on CPU 1
     recv, port = start_receiver()
@@ -357,7 +389,11 @@ def main() -> int:
                         got = spawn(tree, "--child", "complete", "--db", _db(backend, tmp, pg, i),
                                     "--n", str(n))
                         res.setdefault((f"write-back {backend}", name), []).append(got)
-                        for f in tmp.glob(f"r{i}.db*"):
+                        i = next(count)
+                        got = spawn(tree, "--child", "claim", "--db", _db(backend, tmp, pg, i),
+                                    "--n", str(n))
+                        res.setdefault((f"claims {backend}", name), []).append(got)
+                        for f in tmp.glob("r*.db*"):
                             f.unlink()
                 for name, tree in trees.items():
                     res.setdefault(("metrics", name), []).append(
