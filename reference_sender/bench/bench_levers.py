@@ -15,14 +15,20 @@ options, nothing computed per request) and reads the same from its 500th request
 Rounds interleave every tree and the bare client on each backend; medians of the rounds
 are printed with the sender/bare ratio (target: at most 1.3x) and new/old (throughput
 per sender core: deliveries per CPU second, and the wall-clock rate of the pinned core;
-target: at least 1.5x)::
+target: at least 1.5x).
 
-    .venv/bin/python reference_sender/bench/bench_levers.py            # 5 rounds
+The parts alone (``--only parts``), each tree in its own process too, in thread CPU time:
+the write-back (``store.complete`` in batches of 1 to 64), claims (12 rows at a time,
+capped per endpoint as a worker's are) and ``Metrics.attempt``, so one lever's commit
+can be measured against the one before it::
+
+    .venv/bin/python reference_sender/bench/bench_levers.py            # 5 rounds, both
     .venv/bin/python reference_sender/bench/bench_levers.py --quick    # 2 rounds, smaller
-    .venv/bin/python reference_sender/bench/bench_levers.py --rev a=HEAD~1 --tree b=.
+    .venv/bin/python reference_sender/bench/bench_levers.py --only parts --rev a=HEAD~1 --rev b=HEAD
 
-``--rev NAME=REV`` and ``--tree NAME=PATH`` name the trees to compare (default
-``--rev old=915f42b --tree new=<this checkout>``).
+``--rev NAME=REV`` and ``--tree NAME=PATH`` name the trees to compare, in order (each
+is compared with the one before it; default ``--rev old=915f42b --tree new=<this
+checkout>``). Results: BENCHMARKS.md, "Worker processes and capacity".
 """
 
 from __future__ import annotations
