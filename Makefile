@@ -72,6 +72,7 @@ bench: install ## Run the benchmarks (prints medians and ratios)
 	$(BIN)/python sdk/python/bench/bench_verify.py --write
 	$(BIN)/python reference_sender/bench/bench_sender.py
 	$(BIN)/python reference_sender/bench/bench_tracing.py
+	$(BIN)/python reference_sender/bench/bench_levers.py
 	$(BIN)/python reference_sender/bench/bench_ordering.py
 	$(BIN)/python reference_sender/bench/bench_batches.py
 	$(BIN)/python reference_sender/bench/bench_review.py

@@ -110,3 +110,62 @@ def test_a_worker_fills_every_metric_the_alerts_read(sender: Sender, receiver: R
     sender.pause_endpoint("t2", down)
     assert not any(name == "hookseal_endpoint_failing_since_seconds"
                    for name, _ in samples(m))
+
+
+def test_a_flush_renders_what_counting_one_at_a_time_did() -> None:
+    # The reference: prometheus-client's own metrics, one inc/observe per attempt, as
+    # Metrics.attempt did before it queued them.
+    from prometheus_client import CollectorRegistry, Counter, Histogram
+
+    ref = CollectorRegistry()
+    attempts = Counter("hookseal_attempts", "", ["outcome", "endpoint_id", "tenant_id"],
+                       registry=ref)
+    failures = Counter("hookseal_attempt_failures", "", ["tenant_id", "reason"], registry=ref)
+    latency = Histogram("hookseal_attempt_latency_seconds", "", ["tenant_id"], registry=ref,
+                        buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+    m = Metrics()
+    # Values on bucket bounds too (a bound is "less than or equal"), and past the last.
+    cases = [("t1", "ep_a", "delivered", 0.005, 200, None), ("t1", "ep_a", "delivered", 0.0051, 200, None),
+             ("t1", "ep_a", "retry", 0.25, 503, None), ("t2", "ep_b", "retry", 31.0, None, "timeout"),
+             ("t2", "ep_b", "failed", 1.0, 400, None), ("t1", "ep_c", "gone", 0.0, 410, None),
+             ("t2", "ep_b", "retry", 10.0, None, None)] * 3
+    for i, (tenant, ep, outcome, lat, status, error) in enumerate(cases):
+        m.attempt(tenant, ep, outcome, lat, status, error)
+        attempts.labels(outcome, ep, tenant).inc()
+        latency.labels(tenant).observe(lat)
+        if outcome != "delivered":
+            reason = error if status is None else f"http_{status}"
+            failures.labels(tenant, reason or "unknown").inc()
+        if i % 5 == 4:
+            m.flush()  # in several batches, as write-backs flush them
+
+    def rendered(families: Any) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+        return {(s.name, frozenset(s.labels.items())): s.value for f in families
+                for s in f.samples if not s.name.endswith("_created")}
+
+    mine = {k: v for k, v in samples(m).items()
+            if k[0].startswith(("hookseal_attempt", "hookseal_attempts")) and not k[0].endswith("_created")}
+    assert mine == rendered(ref.collect())
+    assert value(m, "hookseal_attempt_latency_seconds_bucket", tenant_id="t1", le="0.005") == 6
+
+
+def test_flushes_on_two_threads_count_each_attempt_once() -> None:
+    import threading
+
+    m = Metrics()
+    n = 20_000
+
+    def count() -> None:
+        for _ in range(n):
+            m.attempt("t1", "ep_a", "delivered", 0.001, 200, None)
+
+    writer = threading.Thread(target=count)
+    flushers = [threading.Thread(target=lambda: [m.flush() for _ in range(2000)])
+                for _ in range(2)]
+    for t in (writer, *flushers):
+        t.start()
+    for t in (writer, *flushers):
+        t.join()
+    assert value(m, "hookseal_attempts_total", outcome="delivered", endpoint_id="ep_a",
+                 tenant_id="t1") == n
+    assert value(m, "hookseal_attempt_latency_seconds_count", tenant_id="t1") == n

@@ -66,6 +66,23 @@ def test_per_endpoint_cap_counts_every_workers_leases(sender: Sender) -> None:
     assert sorted(Counter(c.endpoint_id for c in later).values()) == [2, 3]
 
 
+def test_a_capped_claim_leaves_out_excluded_endpoints_and_leases_to_the_exact_time(
+        sender: Sender) -> None:
+    """The capped claim (PostgreSQL: lock and claim sent as one query, values bound by
+    the client) takes the excluded endpoints and the times as given."""
+    ids = make(sender, 3)
+    other = make(sender, 2, "t2")
+    excluded = sender.get_delivery("t1", ids[0]).endpoint_id
+    store, now = sender.store, time.time() + 0.123456789
+    lease = now + 60.000001
+    got = store.claim("w1", 10, now, lease, [excluded], per_endpoint=5)
+    assert {c.id for c in got} == set(other)
+    due = {row[0] for row in store._read(  # type: ignore[attr-defined]
+        "SELECT due FROM queue WHERE lease_owner = ?", ["w1"])}
+    assert due == {lease}  # not rounded on the way
+    assert store.claim("w2", 10, now, lease, [], per_endpoint=5) != []  # the rest
+
+
 def test_excluded_endpoints_and_release(sender: Sender) -> None:
     ids = make(sender, 2)
     d = sender.get_delivery("t1", ids[0])

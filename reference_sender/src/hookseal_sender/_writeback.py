@@ -93,6 +93,8 @@ class WriteBack:
 
     async def flush(self) -> None:
         """Write back everything queued now."""
+        # The attempts' metrics first: once a result is in the store, it is counted.
+        self._metrics.flush()
         results, self._results = self._results, []
         releases, self._releases = self._releases, []
         cancels, self._cancels = self._cancels, []

@@ -7,6 +7,8 @@ these metrics and nothing else; ``tests/test_ops.py`` checks every query against
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any, Callable, Optional
 
@@ -55,8 +57,53 @@ class _FailingSince(Collector):
         yield family
 
 
+class _Flush(Collector):
+    """Registered first: every collection of the registry (a scrape) first adds the
+    attempts counted since the last flush, so what is rendered is always up to date."""
+
+    def __init__(self, flush: Callable[[], None]) -> None:
+        self._flush = flush
+
+    def describe(self) -> Iterable[Metric]:
+        """No metric of its own."""
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        """Flush; no metric of its own."""
+        self._flush()
+        return iter(())
+
+
+def _observe_all(histogram: Any, values: list[float]) -> None:
+    """``histogram.observe(v)`` for each of ``values``, a bucket and the sum at a time.
+
+    The same buckets as ``observe`` (the first upper bound at or above the value); falls
+    back to ``observe`` if prometheus-client's histogram child ever lays out differently.
+    """
+    bounds = getattr(histogram, "_upper_bounds", None)
+    buckets = getattr(histogram, "_buckets", None)
+    total = getattr(histogram, "_sum", None)
+    if bounds is None or buckets is None or total is None or len(bounds) != len(buckets):
+        for v in values:
+            histogram.observe(v)
+        return
+    counts = [0] * len(bounds)
+    for v in values:
+        counts[bisect_left(bounds, v)] += 1
+    total.inc(sum(values))
+    for i, n in enumerate(counts):
+        if n:
+            buckets[i].inc(n)
+
+
 class Metrics:
     """The sender's counters, histogram and gauges.
+
+    Attempts are counted in batches: :meth:`attempt` queues one (a deque append, cheap on
+    the delivery path) and :meth:`flush` adds what is queued to the counters and the
+    histogram, a labelled child at a time. Every collection of :attr:`registry` flushes
+    first (so :meth:`render` and any scrape show every attempt counted), and a worker
+    flushes at each write-back, before the results are written.
 
     Args:
         queue_depth: Called at scrape time for the queue-depth gauge.
@@ -72,6 +119,11 @@ class Metrics:
     ) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
+        # Attempts not yet added: (tenant, endpoint, outcome, latency, status, error).
+        # A deque: appends (the worker's loop) and pops (a flush, on any thread) are each
+        # atomic, so two flushes at once never count one attempt twice.
+        self._pending: deque[tuple[str, str, str, float, Optional[int], Optional[str]]] = deque()
+        r.register(_Flush(self.flush))
         self.enqueued = Counter("hookseal_events_enqueued", "Events enqueued", ["event_type"],
                                 registry=r)
         self.deliveries_created = Counter("hookseal_deliveries_created",
@@ -129,6 +181,8 @@ class Metrics:
                 status: Optional[int], error: Optional[str]) -> None:
         """Count one attempt: its outcome, its latency and, unless delivered, its reason.
 
+        Queued: the metrics show it after the next :meth:`flush` (every scrape flushes).
+
         Args:
             tenant_id: The tenant.
             endpoint_id: The endpoint.
@@ -137,12 +191,40 @@ class Metrics:
             status: The HTTP status, or ``None`` without a response.
             error: The error code without a response.
         """
+        self._pending.append((tenant_id, endpoint_id, outcome, latency, status, error))
+
+    def flush(self) -> None:
+        """Add the attempts queued by :meth:`attempt` to the metrics (thread-safe)."""
+        pending = self._pending
+        if not pending:
+            return
+        attempts: dict[tuple[str, str, str], int] = {}
+        failures: dict[tuple[str, str], int] = {}
+        latencies: dict[str, list[float]] = {}
+        pop = pending.popleft
+        while pending:
+            try:
+                tenant_id, endpoint_id, outcome, latency, status, error = pop()
+            except IndexError:  # another flush took the last one
+                break
+            key = (outcome, endpoint_id, tenant_id)
+            attempts[key] = attempts.get(key, 0) + 1
+            found = latencies.get(tenant_id)
+            if found is None:
+                latencies[tenant_id] = [latency]
+            else:
+                found.append(latency)
+            if outcome != "delivered":
+                reason = error if status is None else f"http_{status}"
+                failure = (tenant_id, reason or "unknown")
+                failures[failure] = failures.get(failure, 0) + 1
         child = self.child
-        child(self.attempts, outcome, endpoint_id, tenant_id).inc()
-        child(self.latency, tenant_id).observe(latency)
-        if outcome != "delivered":
-            reason = error if status is None else f"http_{status}"
-            child(self.failures, tenant_id, reason or "unknown").inc()
+        for (outcome, endpoint_id, tenant_id), n in attempts.items():
+            child(self.attempts, outcome, endpoint_id, tenant_id).inc(n)
+        for (tenant_id, reason), n in failures.items():
+            child(self.failures, tenant_id, reason).inc(n)
+        for tenant_id, values in latencies.items():
+            _observe_all(child(self.latency, tenant_id), values)
 
     def exception(self, where: str) -> None:
         """Count an unexpected exception a worker caught (call it where it is logged).

@@ -1,0 +1,423 @@
+"""CPU per durable delivery against the bare client, and old code against new (issue 25).
+
+Each run is a process of its own, pinned to CPU 0 (the receiver and PostgreSQL run on
+CPU 1), importing the sender from one source tree (``PYTHONPATH``): this checkout
+("new") and, by default, commit ``915f42b`` ("old", unpacked with ``git archive``), so
+levers are measured A/B in one run. A sender run enqueues ``500 + N`` 1 KiB deliveries
+to one endpoint, then a worker drains them (the configuration of ``bench_tracing.py``:
+64 slots, 64 per endpoint, claims of up to 200, poll interval 10 ms); from the 500th
+attempt (connections open, endpoint loaded) to the moment the queue is empty (every
+result written back) it reads the process's CPU time (``getrusage``: the event loop and
+the store's threads) and the clock. A bare run sends ``500 + N`` requests with the bare
+aiohttp client (``bench_sender.raw_aiohttp``'s requests, the same headers, session and
+options, nothing computed per request) and reads the same from its 500th request.
+
+Rounds interleave every tree and the bare client on each backend; medians of the rounds
+are printed with the sender/bare ratio (target: at most 1.3x) and new/old (throughput
+per sender core: deliveries per CPU second, and the wall-clock rate of the pinned core;
+target: at least 1.5x).
+
+The parts alone (``--only parts``), each tree in its own process too, in thread CPU time:
+the write-back (``store.complete`` in batches of 1 to 64), claims (12 rows at a time,
+capped per endpoint as a worker's are) and ``Metrics.attempt``, so one lever's commit
+can be measured against the one before it::
+
+    .venv/bin/python reference_sender/bench/bench_levers.py            # 5 rounds, both
+    .venv/bin/python reference_sender/bench/bench_levers.py --quick    # 2 rounds, smaller
+    .venv/bin/python reference_sender/bench/bench_levers.py --only parts --rev a=HEAD~1 --rev b=HEAD
+
+``--rev NAME=REV`` and ``--tree NAME=PATH`` name the trees to compare, in order (each
+is compared with the one before it; default ``--rev old=915f42b --tree new=<this
+checkout>``). Results: BENCHMARKS.md, "Worker processes and capacity".
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+#: The source directories a tree's packages import from.
+SOURCES = ("sdk/python/src", "event_catalog/src", "reference_sender/src")
+#: Deliveries (or requests) before the measurement starts.
+WARM = 500
+CONCURRENCY = 64
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _pin(cpu: int) -> None:
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
+        os.sched_setaffinity(0, {cpu})
+
+
+# the runs (child processes) -------------------------------------------------------------
+def sender_run(db: str, url: str, n: int) -> dict[str, float]:
+    """Drain ``WARM + n`` deliveries; CPU microseconds per delivery and deliveries/s from
+    the warm-up mark until the queue is empty."""
+    from hookseal_sender import Sender, SenderConfig, Worker, generate_master_key, tune_gc
+    from hookseal_sender.catalog import no_validation
+    from hookseal_sender.outbox import enqueue
+
+    tune_gc()
+    cfg = SenderConfig(database=db, master_key=generate_master_key(), allow_local=True,
+                       global_concurrency=CONCURRENCY, per_endpoint_concurrency=CONCURRENCY,
+                       poll_interval=0.01, claim_batch=200)
+    sender = Sender(cfg, validator=no_validation)
+    ep = sender.create_endpoint("bench", url, allow_local=True).endpoint
+    with sender.store.transaction() as conn:
+        for _ in range(WARM + n):
+            enqueue(sender.store, "bench", "bench.event", {"pad": "x" * 900},
+                    validator=no_validation, conn=conn, endpoint_ids=[ep.id])
+    # The counter's own child: reading it costs about a microsecond (collecting the
+    # registry would run the queue-depth gauge's COUNT(*) too).
+    child = sender.metrics.attempts.labels("delivered", ep.id, "bench")
+    store: Any = sender.store
+
+    def attempted() -> float:
+        return float(child._value.get())
+
+    def empty() -> bool:
+        return store._read("SELECT 1 FROM queue LIMIT 1") == []
+
+    async def drain() -> dict[str, float]:
+        worker = Worker(sender)
+        task = asyncio.create_task(worker.run())
+        while attempted() < WARM:
+            await asyncio.sleep(0.005)
+        cpu0, t0, done0 = _cpu(), time.perf_counter(), attempted()
+        while attempted() < WARM + n:
+            await asyncio.sleep(0.01)
+        while not await asyncio.to_thread(empty):  # durable: written back
+            await asyncio.sleep(0.002)
+        cpu1, t1 = _cpu(), time.perf_counter()
+        worker.stop()
+        await task
+        done = WARM + n - done0
+        return {"cpu_us": (cpu1 - cpu0) / done * 1e6, "rate": done / (t1 - t0)}
+
+    try:
+        return asyncio.run(drain())
+    finally:
+        sender.close()
+
+
+def bare_run(url: str, n: int) -> dict[str, float]:
+    """``WARM + n`` bare aiohttp requests; CPU microseconds per request and requests/s
+    from the warm-up mark."""
+    import aiohttp
+    from bench_sender import BODY, sender_request_headers
+    from hookseal_sender import SenderConfig, tune_gc
+
+    tune_gc()
+
+    async def go() -> dict[str, float]:
+        cfg = SenderConfig()
+        conn = aiohttp.TCPConnector(limit=CONCURRENCY, limit_per_host=0)
+        timeout = aiohttp.ClientTimeout(total=cfg.connect_timeout + cfg.read_timeout,
+                                        sock_connect=cfg.connect_timeout)
+        headers = sender_request_headers()
+        left, mark = [WARM + n], [0.0, 0.0]
+        async with aiohttp.ClientSession(connector=conn, auto_decompress=False,
+                                         cookie_jar=aiohttp.DummyCookieJar(),
+                                         headers={"User-Agent": cfg.user_agent}) as session:
+            async def loop() -> None:
+                while left[0] > 0:
+                    left[0] -= 1
+                    if left[0] == n:
+                        mark[:] = [_cpu(), time.perf_counter()]
+                    async with session.post(url, data=BODY, headers=headers,
+                                            allow_redirects=False, timeout=timeout) as resp:
+                        await resp.read()
+
+            await asyncio.gather(*(loop() for _ in range(CONCURRENCY)))
+            cpu1, t1 = _cpu(), time.perf_counter()
+        return {"cpu_us": (cpu1 - mark[0]) / n * 1e6, "rate": n / (t1 - mark[1])}
+
+    return asyncio.run(go())
+
+
+#: Write-back batch sizes the ``complete`` run cycles through (what 5 and 10 ms of
+#: results at 2,500-10,000 deliveries/s make), and the latencies ``metrics`` counts.
+BATCHES = tuple((i * 37) % 64 + 1 for i in range(64))
+
+
+def complete_run(db: str, n: int) -> dict[str, float]:
+    """The store thread's part of the write-back alone: ``n`` claimed deliveries recorded
+    with ``store.complete`` in batches of :data:`BATCHES`; thread CPU microseconds per
+    delivery (the client's side; PostgreSQL's own CPU is not in it)."""
+    from hookseal_sender import Sender, SenderConfig, generate_master_key
+    from hookseal_sender.catalog import no_validation
+    from hookseal_sender.models import Attempt, AttemptResult
+    from hookseal_sender.outbox import enqueue
+
+    sender = Sender(SenderConfig(database=db, master_key=generate_master_key(),
+                                 allow_local=True), validator=no_validation)
+    ep = sender.create_endpoint("bench", "http://127.0.0.1:9/hook", allow_local=True).endpoint
+    store: Any = sender.store
+    with store.transaction() as conn:
+        for _ in range(n + WARM):
+            enqueue(store, "bench", "bench.event", {"pad": "x" * 900},
+                    validator=no_validation, conn=conn, endpoint_ids=[ep.id])
+    now = time.time()
+    claimed = []
+    while len(claimed) < n + WARM:
+        claimed += store.claim("bench-worker", 200, now + 1, now + 600)
+    headers = {"Content-Type": "text/plain; charset=utf-8", "Content-Length": "2",
+               "Date": "Mon, 07 Dec 2026 15:00:00 GMT", "Server": "Python/3.11 aiohttp/3.14"}
+    results = [AttemptResult(c.id, c.endpoint_id, Attempt(1, now, 200, None, 1.234, dict(headers),
+                                                          "ok", "delivered"), "delivered", None, 1)
+               for c in claimed]
+    spent, measured, i, k = 0.0, 0, 0, 0
+    while i < len(results):
+        size = BATCHES[k % len(BATCHES)]
+        batch, k = results[i:i + size], k + 1
+        t0 = time.thread_time()
+        store.complete("bench-worker", batch, time.time())
+        if i >= WARM:  # past the warm-up (connections, statements, caches)
+            spent += time.thread_time() - t0
+            measured += len(batch)
+        i += size
+    sender.close()
+    return {"cpu_us": spent / measured * 1e6, "rate": 0.0}
+
+
+def claim_run(db: str, n: int) -> dict[str, float]:
+    """The store thread's part of claims alone: ``n`` deliveries claimed 12 at a time (what
+    a worker's claims bring on one busy endpoint), capped per endpoint as a worker's
+    claims are (PostgreSQL: the advisory lock and the cap); thread CPU microseconds per
+    delivery (the client's side)."""
+    from hookseal_sender import Sender, SenderConfig, generate_master_key
+    from hookseal_sender.catalog import no_validation
+    from hookseal_sender.outbox import enqueue
+
+    sender = Sender(SenderConfig(database=db, master_key=generate_master_key(),
+                                 allow_local=True), validator=no_validation)
+    ep = sender.create_endpoint("bench", "http://127.0.0.1:9/hook", allow_local=True).endpoint
+    store: Any = sender.store
+    with store.transaction() as conn:
+        for _ in range(n + WARM):
+            enqueue(store, "bench", "bench.event", {"pad": "x" * 900},
+                    validator=no_validation, conn=conn, endpoint_ids=[ep.id])
+    now = time.time()
+    spent, measured, taken = 0.0, 0, 0
+    while taken < n + WARM:
+        t0 = time.thread_time()
+        got = store.claim("bench-worker", 12, now + 1, now + 600, [], n + WARM)
+        if taken >= WARM:
+            spent += time.thread_time() - t0
+            measured += len(got)
+        taken += len(got)
+    sender.close()
+    return {"cpu_us": spent / measured * 1e6, "rate": 0.0}
+
+
+def metrics_run(n: int) -> dict[str, float]:
+    """``Metrics.attempt`` for ``n`` attempts over 4 endpoints (1 in 10 a 503), flushed
+    every 64 where the tree queues them (as its write-backs do); thread CPU microseconds
+    per attempt, the flushes included."""
+    from hookseal_sender.metrics import Metrics
+
+    m = Metrics()
+    cases = [("t1", f"ep_{i % 4}", "retry" if i % 10 == 0 else "delivered",
+              0.001 + (i % 50) / 1000, 503 if i % 10 == 0 else 200, None) for i in range(64)]
+    flush = getattr(m, "flush", lambda: None)
+    t0 = time.thread_time()
+    for _ in range(n // 64):
+        for case in cases:
+            m.attempt(*case)
+        flush()
+    spent = time.thread_time() - t0
+    m.render()
+    return {"cpu_us": spent / (n // 64 * 64) * 1e6, "rate": 0.0}
+
+
+def child(args: argparse.Namespace) -> int:
+    _pin(0)
+    sys.path.insert(0, str(HERE))
+    if args.child == "bare":
+        out = bare_run(args.url, args.n)
+    elif args.child == "complete":
+        out = complete_run(args.db, args.n)
+    elif args.child == "claim":
+        out = claim_run(args.db, args.n)
+    elif args.child == "metrics":
+        out = metrics_run(args.n)
+    else:
+        out = sender_run(args.db, args.url, args.n)
+    print(json.dumps(out), flush=True)
+    return 0
+
+
+# the conductor ------------------------------------------------------------------------
+def unpack(rev: str, into: Path) -> Path:
+    """The sources of ``rev`` (``git archive``), unpacked under ``into``."""
+    into.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, *SOURCES],
+                             check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def spawn(tree: Optional[Path], *args: str) -> dict[str, float]:
+    env = dict(os.environ)
+    if tree is not None:
+        env["PYTHONPATH"] = os.pathsep.join(str(tree / s) for s in SOURCES)
+    done = subprocess.run([sys.executable, __file__, *args], env=env, capture_output=True,
+                          text=True, timeout=600, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"run failed ({' '.join(args[:2])}): {done.stderr[-2000:]}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _db(backend: str, tmp: Path, pg: Any, i: int) -> str:
+    return f"sqlite:///{tmp / f'r{i}.db'}" if backend == "sqlite" else str(pg.create_db(f"r{i}"))
+
+
+def _report_e2e(res: dict[tuple[str, str], list[dict[str, float]]], backends: list[str],
+                names: list[str]) -> None:
+    for backend in backends:
+        bare = res[(backend, "bare")]
+        bare_cpu = statistics.median(r["cpu_us"] for r in bare)
+        print(f"{backend}: bare client {bare_cpu:.1f} us CPU per request, "
+              f"{statistics.median(r['rate'] for r in bare):,.0f}/s")
+        for name in names:
+            runs = res[(backend, name)]
+            cpu = [r["cpu_us"] for r in runs]
+            paired = statistics.median(r["cpu_us"] / b["cpu_us"] for r, b in zip(runs, bare))
+            print(f"  {name:<8} {statistics.median(cpu):6.1f} us CPU per delivery "
+                  f"(runs {min(cpu):.0f}-{max(cpu):.0f}), {statistics.median(cpu) / bare_cpu:.2f}x "
+                  f"bare (paired by round {paired:.2f}x); "
+                  f"{statistics.median(r['rate'] for r in runs):,.0f} deliveries/s")
+        for a, b in zip(names, names[1:]):
+            ra, rb = res[(backend, a)], res[(backend, b)]
+            per_cpu = statistics.median(x["cpu_us"] / y["cpu_us"] for x, y in zip(ra, rb))
+            wall = statistics.median(y["rate"] / x["rate"] for x, y in zip(ra, rb))
+            print(f"  {b} / {a}: deliveries per sender CPU second {per_cpu:.2f}x, "
+                  f"deliveries/s {wall:.2f}x (medians of the rounds' ratios)")
+
+
+def _report_parts(res: dict[tuple[str, str], list[dict[str, float]]], parts: list[str],
+                  names: list[str]) -> None:
+    print("the parts alone (thread CPU, one process per run):")
+    for part in parts:
+        line = []
+        for name in names:
+            cpu = [r["cpu_us"] for r in res[(part, name)]]
+            line.append(f"{name} {statistics.median(cpu):.2f} us (runs {min(cpu):.2f}-{max(cpu):.2f})")
+        print(f"  {part}: " + ", ".join(line))
+        for a, b in zip(names, names[1:]):
+            ratio = statistics.median(y["cpu_us"] / x["cpu_us"]
+                                      for x, y in zip(res[(part, a)], res[(part, b)]))
+            print(f"    {b} / {a}: {ratio:.2f}x the CPU (median of the rounds' ratios)")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="2 rounds of 3,000")
+    ap.add_argument("--rounds", type=int)
+    ap.add_argument("--deliveries", type=int, help="measured deliveries per run (6,000)")
+    ap.add_argument("--backends", default="sqlite,postgresql")
+    ap.add_argument("--only", choices=["e2e", "parts"],
+                    help="only the drains against the bare client, or only the parts")
+    ap.add_argument("--rev", action="append", default=[], metavar="NAME=REV")
+    ap.add_argument("--tree", action="append", default=[], metavar="NAME=PATH")
+    ap.add_argument("--child", choices=["sender", "bare", "complete", "claim", "metrics"],
+                    help=argparse.SUPPRESS)
+    ap.add_argument("--db", help=argparse.SUPPRESS)
+    ap.add_argument("--url", help=argparse.SUPPRESS)
+    ap.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        return child(args)
+    rounds = args.rounds or (2 if args.quick else 5)
+    n = args.deliveries or (3000 if args.quick else 6000)
+    backends = args.backends.split(",")
+    sys.path.insert(0, str(HERE))
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    from _pg import PostgresServer
+    from bench_sender import start_receiver
+
+    tmp = Path(tempfile.mkdtemp(prefix="hookseal-levers-"))
+    trees: dict[str, Optional[Path]] = {}
+    revs = args.rev if args.rev or args.tree else ["old=915f42b"]
+    for spec in revs:
+        name, rev = spec.split("=", 1)
+        trees[name] = unpack(rev, tmp / name)
+    for spec in args.tree or ([] if args.rev else ["new=."]):
+        name, path = spec.split("=", 1)
+        trees[name] = Path(path).resolve()
+    names = list(trees)
+    parts = [f"{p} {b}" for p in ("write-back", "claims") for b in backends] + ["metrics"]
+    load = os.getloadavg()[0]
+    _pin(1)  # the receiver and PostgreSQL (and every backend it forks) on CPU 1
+    recv, port = start_receiver()
+    pg = PostgresServer().start() if "postgresql" in backends else None
+    _pin(0)
+    url = f"http://127.0.0.1:{port}/hook"
+    print(f"CPU per durable delivery: {', '.join(trees)} and the bare client; "
+          f"{n:,} deliveries a run after {WARM}; {rounds} interleaved rounds; sender on "
+          f"CPU 0, receiver and PostgreSQL on CPU 1; load average {load:.1f} at the start")
+    res: dict[tuple[str, str], list[dict[str, float]]] = {}
+    count = iter(range(10**6))
+    try:
+        for r in range(rounds):
+            if args.only != "parts":
+                for backend in backends:
+                    for name, tree in trees.items():
+                        i = next(count)
+                        got = spawn(tree, "--child", "sender", "--db", _db(backend, tmp, pg, i),
+                                    "--url", url, "--n", str(n))
+                        res.setdefault((backend, name), []).append(got)
+                        for f in tmp.glob(f"r{i}.db*"):
+                            f.unlink()
+                    res.setdefault((backend, "bare"), []).append(
+                        spawn(None, "--child", "bare", "--url", url, "--n", str(n)))
+            if args.only != "e2e":
+                for backend in backends:
+                    for name, tree in trees.items():
+                        i = next(count)
+                        got = spawn(tree, "--child", "complete", "--db", _db(backend, tmp, pg, i),
+                                    "--n", str(n))
+                        res.setdefault((f"write-back {backend}", name), []).append(got)
+                        i = next(count)
+                        got = spawn(tree, "--child", "claim", "--db", _db(backend, tmp, pg, i),
+                                    "--n", str(n))
+                        res.setdefault((f"claims {backend}", name), []).append(got)
+                        for f in tmp.glob("r*.db*"):
+                            f.unlink()
+                for name, tree in trees.items():
+                    res.setdefault(("metrics", name), []).append(
+                        spawn(tree, "--child", "metrics", "--n", str(n * 10)))
+            print(f"  round {r + 1} of {rounds} done", file=sys.stderr, flush=True)
+    finally:
+        recv.terminate()
+        recv.wait()
+        if pg is not None:
+            pg.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
+    if args.only != "parts":
+        _report_e2e(res, backends, names)
+    if args.only != "e2e":
+        _report_parts(res, parts, names)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+"""The lever benchmark (``bench_levers.py``) still runs, at smoke size, on both backends."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "bench_levers.py"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_lever_benchmark_prints_each_tree_the_bare_client_and_the_ratios() -> None:
+    # Two trees (this checkout twice: no git history needed) and the bare client.
+    out = subprocess.run([sys.executable, str(BENCH), "--deliveries", "300", "--rounds", "1",
+                          "--tree", f"a={ROOT}", "--tree", f"b={ROOT}"],
+                         capture_output=True, text=True, timeout=600, check=False)
+    assert out.returncode == 0, out.stderr
+    for backend in ("sqlite", "postgresql"):
+        section = out.stdout.split(f"{backend}: ", 1)[1]
+        bare = re.match(r"bare client ([\d.]+) us CPU per request", section)
+        assert bare and float(bare.group(1)) > 0, out.stdout
+        for tree in ("a", "b"):
+            found = re.search(rf"  {tree} +([\d.]+) us CPU per delivery .*?([\d.]+)x bare",
+                              section)
+            assert found and float(found.group(1)) > 0 and float(found.group(2)) > 0, out.stdout
+        assert re.search(r"b / a: deliveries per sender CPU second [\d.]+x, deliveries/s "
+                         r"[\d.]+x", section), out.stdout
