@@ -7,7 +7,6 @@ these metrics and nothing else; ``tests/test_ops.py`` checks every query against
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any, Callable, Optional
@@ -72,28 +71,6 @@ class _Flush(Collector):
         """Flush; no metric of its own."""
         self._flush()
         return iter(())
-
-
-def _observe_all(histogram: Any, values: list[float]) -> None:
-    """``histogram.observe(v)`` for each of ``values``, a bucket and the sum at a time.
-
-    The same buckets as ``observe`` (the first upper bound at or above the value); falls
-    back to ``observe`` if prometheus-client's histogram child ever lays out differently.
-    """
-    bounds = getattr(histogram, "_upper_bounds", None)
-    buckets = getattr(histogram, "_buckets", None)
-    total = getattr(histogram, "_sum", None)
-    if bounds is None or buckets is None or total is None or len(bounds) != len(buckets):
-        for v in values:
-            histogram.observe(v)
-        return
-    counts = [0] * len(bounds)
-    for v in values:
-        counts[bisect_left(bounds, v)] += 1
-    total.inc(sum(values))
-    for i, n in enumerate(counts):
-        if n:
-            buckets[i].inc(n)
 
 
 class Metrics:
@@ -224,7 +201,9 @@ class Metrics:
         for (tenant_id, reason), n in failures.items():
             child(self.failures, tenant_id, reason).inc(n)
         for tenant_id, values in latencies.items():
-            _observe_all(child(self.latency, tenant_id), values)
+            histogram = child(self.latency, tenant_id)
+            for value in values:  # the public call: the child's layout is the library's own
+                histogram.observe(value)
 
     def exception(self, where: str) -> None:
         """Count an unexpected exception a worker caught (call it where it is logged).
