@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import functools
 import time
+from collections.abc import Collection, Container
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -167,3 +168,23 @@ class EndpointCache:
     def forget(self, endpoint_id: str) -> None:
         """Drop the endpoint: its next delivery reads it again."""
         self.entries.pop(endpoint_id, None)
+
+    def forget_idle(self, idle: Collection[str], keep: Container[str], now: float) -> int:
+        """Drop the entries of idle endpoints (the idle sweep's): those in ``idle``, and
+        the stale ones (``valid_until`` passed) of endpoints not in ``keep``. Their next
+        delivery reads them again, as a stale entry's would.
+
+        Args:
+            idle: Endpoints found idle (unused for long, nothing of theirs in use).
+            keep: Endpoints in use.
+            now: Unix time.
+
+        Returns:
+            How many were dropped.
+        """
+        entries = self.entries
+        gone = [ep for ep, cached in entries.items()
+                if ep in idle or (ep not in keep and now >= cached.valid_until)]
+        for ep in gone:
+            del entries[ep]
+        return len(gone)

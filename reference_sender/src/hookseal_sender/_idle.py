@@ -1,0 +1,115 @@
+"""The idle sweep: a worker drops what it keeps per endpoint once it stops sending there.
+
+A worker keeps, per endpoint it sends to, a prepared endpoint (the cache), a circuit
+breaker, the health it last wrote and its adapted concurrency limit: about 5.6 KB in all.
+Kept for ever, that grows with every endpoint a worker ever sent to (5.6 GB a process
+at 1,000,000 endpoints). The sweep bounds it by the endpoints used lately instead.
+
+Every use of an endpoint's breaker (each attempt's start and result) marks it with the
+sweep's round (:attr:`EndpointHealth.round`); at most every :data:`SWEEP_INTERVAL`
+seconds the round moves on, and an endpoint not used in the last :data:`IDLE_ROUNDS`
+rounds is idle: unused for at least ``(IDLE_ROUNDS - 1) x SWEEP_INTERVAL`` seconds (4
+minutes). Counting rounds, not reading a clock on each use, costs an attempt one store
+of an integer, and a sweep that could not run (a busy loop) never makes an endpoint
+look idle that was used meanwhile.
+
+An idle endpoint's state is dropped only when it is neutral, so that what a new
+endpoint gets on its first use is all it needs: its breaker closed with no probe of its
+own, no open or half-open breaker in the store as this worker last read it (or one it
+has not written yet), nothing of it in flight or buffered, not left out of claims for a
+while (paused, or rate-limited: :meth:`Claims.hold`). What the store keeps is rebuilt
+from the store: the endpoint is read again on its next delivery, its health written
+again with its next result, its send slots (rate limits) are the store's. An endpoint
+whose breaker is open keeps it, however long.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ._buffer import ClaimBuffer
+from ._claims import Claims
+from ._endpoint_cache import EndpointCache
+from ._health import EndpointHealth
+from .breaker import CLOSED
+
+logger = logging.getLogger("hookseal_sender.worker")
+
+#: Seconds between two rounds of the sweep, at least.
+SWEEP_INTERVAL = 60.0
+#: Rounds an endpoint goes unused before its state is dropped.
+IDLE_ROUNDS = 5
+
+
+class IdleSweep:
+    """Drops the per-endpoint state of a worker's idle endpoints.
+
+    Args:
+        endpoints: The endpoint cache.
+        health: The breakers and health (their marks say when each endpoint was used).
+        buffer: Deliveries buffered and in flight (their endpoints are in use), and the
+            adapted limits.
+        claims: Endpoints left out of claims for a while, and probes being claimed.
+        interval: Seconds between two rounds, at least.
+        rounds: Rounds an endpoint goes unused before it is idle.
+    """
+
+    def __init__(self, endpoints: EndpointCache, health: EndpointHealth, buffer: ClaimBuffer,
+                 claims: Claims, *, interval: float = SWEEP_INTERVAL,
+                 rounds: int = IDLE_ROUNDS) -> None:
+        self._endpoints = endpoints
+        self._health = health
+        self._buffer = buffer
+        self._claims = claims
+        self._interval = interval
+        self._rounds = rounds
+        self._next = 0.0  # monotonic: the next round, at the first call
+
+    def due(self, mono: float) -> bool:
+        """Whether a round is due.
+
+        Args:
+            mono: Monotonic time.
+        """
+        return mono >= self._next
+
+    def sweep(self, mono: float, now: float) -> int:
+        """Start a new round and drop what idle endpoints' state is neutral (on the loop:
+        one pass over each per-endpoint dictionary).
+
+        Args:
+            mono: Monotonic time.
+            now: Unix time (the cache's entries expire in it).
+
+        Returns:
+            How many endpoints' breakers were dropped.
+        """
+        self._next = mono + self._interval
+        health = self._health
+        health.round += 1
+        oldest = health.round - self._rounds  # marks at or before it: idle
+        keep = self._in_use(mono)
+        idle = []
+        for ep, br in health.breakers.items():
+            if br.used > oldest or br.state != CLOSED or ep in keep:
+                keep.add(ep)
+            else:
+                idle.append(ep)
+        health.forget(idle)
+        # What has no breaker at all (dropped before, or never made): dropped too.
+        self._endpoints.forget_idle(idle, keep, now)
+        health.forget_health(keep)
+        self._buffer.forget_limits(keep)
+        if idle:
+            logger.debug("idle sweep: dropped the state of %d endpoints, %d in use",
+                         len(idle), len(health.breakers))
+        return len(idle)
+
+    def _in_use(self, mono: float) -> set[str]:
+        """The endpoints whose state must stay, whatever their breakers' marks."""
+        buffer = self._buffer
+        keep = set(buffer.inflight)
+        keep.update(buffer.queues)
+        keep.update(self._claims.busy(mono))
+        keep.update(self._health.shared.in_use())
+        return keep
