@@ -26,6 +26,7 @@ whose breaker is open keeps it, however long.
 from __future__ import annotations
 
 import logging
+from typing import Optional
 
 from ._buffer import ClaimBuffer
 from ._claims import Claims
@@ -50,19 +51,21 @@ class IdleSweep:
         buffer: Deliveries buffered and in flight (their endpoints are in use), and the
             adapted limits.
         claims: Endpoints left out of claims for a while, and probes being claimed.
-        interval: Seconds between two rounds, at least.
-        rounds: Rounds an endpoint goes unused before it is idle.
+        interval: Seconds between two rounds, at least (default :data:`SWEEP_INTERVAL`
+            as the module has it when the sweep is made).
+        rounds: Rounds an endpoint goes unused before it is idle (default
+            :data:`IDLE_ROUNDS`).
     """
 
     def __init__(self, endpoints: EndpointCache, health: EndpointHealth, buffer: ClaimBuffer,
-                 claims: Claims, *, interval: float = SWEEP_INTERVAL,
-                 rounds: int = IDLE_ROUNDS) -> None:
+                 claims: Claims, *, interval: Optional[float] = None,
+                 rounds: Optional[int] = None) -> None:
         self._endpoints = endpoints
         self._health = health
         self._buffer = buffer
         self._claims = claims
-        self._interval = interval
-        self._rounds = rounds
+        self._interval = SWEEP_INTERVAL if interval is None else interval
+        self._rounds = IDLE_ROUNDS if rounds is None else rounds
         self._next = 0.0  # monotonic: the next round, at the first call
 
     def due(self, mono: float) -> bool:
