@@ -16,7 +16,7 @@ from hookseal_sender._buffer import ClaimBuffer
 from hookseal_sender._claims import Claims
 from hookseal_sender._endpoint_cache import CachedEndpoint, EndpointCache
 from hookseal_sender._health import EndpointHealth
-from hookseal_sender._idle import IDLE_ROUNDS, SWEEP_INTERVAL, IdleSweep
+from hookseal_sender._idle import CHUNK, IDLE_ROUNDS, SWEEP_INTERVAL, IdleSweep
 from hookseal_sender.breaker import CLOSED, OPEN
 from hookseal_sender.config import DEFAULT_RETRY_POLICY, BreakerPolicy
 from hookseal_sender.metrics import Metrics
@@ -220,3 +220,21 @@ async def test_orphans_without_a_breaker_are_dropped_when_stale(parts: Parts) ->
     assert "ep_new" in parts.cache.entries
     parts.round()
     assert "ep_new" not in parts.cache.entries
+
+
+@looped
+async def test_many_idle_endpoints_are_dropped_a_chunk_a_call(parts: Parts) -> None:
+    """A round that finds more idle endpoints than a call drops leaves the rest to the
+    next calls (the worker's maintenance ticks); one used again meanwhile stays."""
+    n = CHUNK + 300
+    for i in range(n):
+        parts.use(f"ep_{i}")
+    for _ in range(IDLE_ROUNDS - 1):
+        assert parts.round() == 0
+    assert parts.round() == CHUNK
+    assert parts.sweep.due(parts.mono) and len(parts.health.breakers) == 300
+    survivor = next(iter(parts.health.breakers))
+    parts.use(survivor)  # used again before its turn came
+    assert parts.sweep.sweep(parts.mono + 1.0, parts.now) == 299
+    assert not parts.sweep.due(parts.mono + 1.0)
+    assert list(parts.health.breakers) == [survivor] and list(parts.cache.entries) == [survivor]

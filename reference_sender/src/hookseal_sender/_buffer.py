@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Container
+from collections.abc import Container, Iterable
 from typing import Optional
 
 from ._health import EndpointHealth
@@ -170,6 +170,16 @@ class ClaimBuffer:
         for ep in gone:
             del self._limits[ep]
         return len(gone)
+
+    def forget(self, endpoint_ids: Iterable[str]) -> None:
+        """Drop the lowered limits of idle endpoints (the idle sweep's): see
+        :meth:`forget_limits`.
+
+        Args:
+            endpoint_ids: The endpoints.
+        """
+        for ep in endpoint_ids:
+            self._limits.pop(ep, None)
 
     def adapt(self, endpoint_id: str, timed_out: bool) -> None:
         """Shrink an endpoint's concurrency when an attempt timed out, grow it back when

@@ -40,6 +40,9 @@ logger = logging.getLogger("hookseal_sender.worker")
 SWEEP_INTERVAL = 60.0
 #: Rounds an endpoint goes unused before its state is dropped.
 IDLE_ROUNDS = 5
+#: Idle endpoints dropped per call at most (dropping one frees its prepared endpoint and
+#: breaker: about 3 us, so a call holds the loop for 15 ms at most).
+CHUNK = 5000
 
 
 class IdleSweep:
@@ -67,49 +70,76 @@ class IdleSweep:
         self._interval = SWEEP_INTERVAL if interval is None else interval
         self._rounds = IDLE_ROUNDS if rounds is None else rounds
         self._next = 0.0  # monotonic: the next round, at the first call
+        self._oldest = 0  # the round's threshold: marks at or before it are idle
+        self._keep: set[str] = set()  # in use at the round's start (held, open, ...)
+        self._idle: list[str] = []  # found idle by the round, not dropped yet
 
     def due(self, mono: float) -> bool:
-        """Whether a round is due.
+        """Whether a round is due, or idle endpoints found by the last are left to drop.
 
         Args:
             mono: Monotonic time.
         """
-        return mono >= self._next
+        return mono >= self._next or bool(self._idle)
 
     def sweep(self, mono: float, now: float) -> int:
-        """Start a new round and drop what idle endpoints' state is neutral (on the loop:
-        one pass over each per-endpoint dictionary).
+        """Start a new round if one is due, then drop the state of up to :data:`CHUNK`
+        idle endpoints (on the loop: the rest at the next calls, the worker's maintenance
+        ticks, so no call holds the loop for long).
+
+        A round marks the breakers not used in the last rounds idle (one pass over
+        them), and drops what has no breaker and is not in use (cache entries gone
+        stale, health, lowered limits: orphans of endpoints dropped before). Each
+        endpoint is checked again when its turn to be dropped comes.
 
         Args:
             mono: Monotonic time.
             now: Unix time (the cache's entries expire in it).
 
         Returns:
-            How many endpoints' breakers were dropped.
+            How many endpoints' state was dropped by this call.
         """
+        if mono >= self._next:
+            self._round(mono, now)
+        health, buffer, cache = self._health, self._buffer, self._endpoints
+        breakers, inflight, queues = health.breakers, buffer.inflight, buffer.queues
+        keep = self._keep
+        gone: list[str] = []
+        idle = self._idle
+        while idle and len(gone) < CHUNK:
+            ep = idle.pop()
+            br = breakers.get(ep)
+            if (br is None or br.used > self._oldest or br.state != CLOSED or ep in inflight
+                    or ep in queues or ep in keep):
+                continue  # used again since the round, or dropped already
+            gone.append(ep)
+        health.forget(gone)
+        cache.forget_all(gone)
+        buffer.forget(gone)
+        if gone:
+            logger.debug("idle sweep: dropped the state of %d endpoints, %d kept",
+                         len(gone), len(breakers))
+        return len(gone)
+
+    def _round(self, mono: float, now: float) -> None:
+        """A new round: find the idle endpoints, drop the orphans."""
         self._next = mono + self._interval
         health = self._health
         health.round += 1
-        oldest = health.round - self._rounds  # marks at or before it: idle
-        keep = self._in_use(mono)
-        idle = []
-        for ep, br in health.breakers.items():
-            if br.used > oldest or br.state != CLOSED or ep in keep:
-                keep.add(ep)
-            else:
-                idle.append(ep)
-        health.forget(idle)
-        # What has no breaker at all (dropped before, or never made): dropped too.
-        self._endpoints.forget_idle(idle, keep, now)
-        health.forget_health(keep)
-        self._buffer.forget_limits(keep)
-        if idle:
-            logger.debug("idle sweep: dropped the state of %d endpoints, %d in use",
-                         len(idle), len(health.breakers))
-        return len(idle)
+        self._oldest = oldest = health.round - self._rounds  # marks at or before it: idle
+        self._keep = keep = self._in_use(mono)
+        self._idle = [ep for ep, br in health.breakers.items()
+                      if br.used <= oldest and ep not in keep and br.state == CLOSED]
+        # What has no breaker (its endpoint dropped before: a result written back late;
+        # or never made): dropped if not in use.
+        has = keep.union(health.breakers)
+        self._endpoints.forget_idle(has, now)
+        health.forget_health(has)
+        self._buffer.forget_limits(has)
 
     def _in_use(self, mono: float) -> set[str]:
-        """The endpoints whose state must stay, whatever their breakers' marks."""
+        """The endpoints whose state must stay, whatever their breakers' marks (checked
+        again, with those in flight or buffered, as each is dropped)."""
         buffer = self._buffer
         keep = set(buffer.inflight)
         keep.update(buffer.queues)
