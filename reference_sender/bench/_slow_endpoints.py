@@ -254,8 +254,8 @@ def state_bytes(pg: Any, template: str, key: str, n: int = 2000) -> dict[str, fl
         Bytes per endpoint (``cache``, ``breaker``, ``metrics``), the claim's breaker check
         in microseconds per 1,000 breakers (``scan_us``), the sweep's microseconds per
         1,000 endpoints (``sweep_us`` keeping them, ``drop_us`` dropping them), what is
-        left after the dropping round (``left``), and ``/metrics`` bytes per endpoint
-        (``page``).
+        left after the dropping round (``left``) and the share of the memory it gave back
+        (``freed``), and ``/metrics`` bytes per endpoint (``page``).
     """
     sender = Sender(SenderConfig(database=pg.dsn(template), master_key=key, allow_local=True),
                     validator=no_validation)
@@ -289,18 +289,20 @@ def state_bytes(pg: Any, template: str, key: str, n: int = 2000) -> dict[str, fl
     assert len(found) == len(ids[::SLOW_EVERY])
     for i in ids[::SLOW_EVERY]:
         health.breaker(i).reset()
-    sweep_us, drop_us, left = _sweep_costs(health, cache, n)
+    sweep_us, drop_us, left, freed = _sweep_costs(health, cache, loaded)
     return {"cache": (t1 - t0) / n, "breaker": (t2 - t1) / n, "metrics": (t3 - t2) / n,
             "scan_us": statistics.median(scans) * 1e6 * 1000 / n, "sweep_us": sweep_us,
-            "drop_us": drop_us, "left": left, "page": len(metrics.render()) / n}
+            "drop_us": drop_us, "left": left, "freed": freed, "page": len(metrics.render()) / n}
 
 
 def _sweep_costs(health: EndpointHealth, cache: dict[str, Any],
-                 n: int) -> tuple[float, float, float]:
+                 loaded: list[Any]) -> tuple[float, float, float, float]:
     """The idle sweep over ``n`` endpoints' state: microseconds per 1,000 endpoints of a
     round that keeps them all (each used since) and of the round that drops them all
-    (unused for :data:`IDLE_ROUNDS` rounds: the longest of the next rounds), and the
-    entries left after it."""
+    (unused for :data:`IDLE_ROUNDS` rounds: the longest of the next rounds), the
+    entries left after it, and the share of what ``loaded`` endpoints' entries and
+    breakers took that the sweep gives back once they are idle (``tracemalloc``)."""
+    n = len(loaded)
     endpoints: Any = SimpleNamespace(entries=cache)
     endpoints.forget_idle = functools.partial(EndpointCache.forget_idle, endpoints)
     endpoints.forget_all = functools.partial(EndpointCache.forget_all, endpoints)
@@ -323,7 +325,19 @@ def _sweep_costs(health: EndpointHealth, cache: dict[str, Any],
         sweep.sweep(r * SWEEP_INTERVAL, time.time())
         rounds.append(time.perf_counter() - c0)
     left = len(health.breakers) + len(cache)
-    return statistics.median(kept) * 1e9 / n, max(rounds) * 1e9 / n, left
+    # Again, traced from the start: what the sweep gives back of what the state took.
+    tracemalloc.start()
+    m0 = tracemalloc.get_traced_memory()[0]
+    for ep, keys in loaded:
+        cache[ep.id] = prepare(ep, keys, DEFAULT_RETRY_POLICY, time.time())
+        health.breaker(ep.id).record(True)
+    m1 = tracemalloc.get_traced_memory()[0]
+    for r in range(2 * IDLE_ROUNDS, 3 * IDLE_ROUNDS + 1):
+        sweep.sweep(r * SWEEP_INTERVAL, time.time())
+    freed = m1 - tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert not cache and not health.breakers
+    return statistics.median(kept) * 1e9 / n, max(rounds) * 1e9 / n, left, freed / (m1 - m0)
 
 
 def claim_costs(pg: Any, template: str, key: str, excluded: tuple[int, ...],
@@ -390,7 +404,9 @@ def report(results: list[dict[str, float]], state: dict[str, float],
     print(f"[slow-endpoints] the idle sweep (a round every {SWEEP_INTERVAL:.0f} s, idle after "
           f"{IDLE_ROUNDS} rounds unused): {state['sweep_us']:,.0f} us per 1,000 endpoints "
           f"for a round that keeps them all, {state['drop_us']:,.0f} us for the round that "
-          f"drops them all; breakers and cache entries left after it: {state['left']:.0f}")
+          f"drops them all; breakers and cache entries left after it: {state['left']:.0f}, "
+          f"{state['freed']:.0%} of what their entries and breakers took given back "
+          f"(tracemalloc)")
     for r in swept:
         print(f"[slow-endpoints] none slow, the workers' idle sweep every {r['sweep']:g} s "
               f"(idle after {(IDLE_ROUNDS - 1) * r['sweep']:g} s unused): "
