@@ -12,6 +12,9 @@ from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
 from typing import Any
 
+import hookseal_sender._idle
+import pytest
+from hookseal_sender import BackgroundWorker, Sender
 from hookseal_sender._buffer import ClaimBuffer
 from hookseal_sender._claims import Claims
 from hookseal_sender._endpoint_cache import CachedEndpoint, EndpointCache
@@ -22,7 +25,10 @@ from hookseal_sender.config import DEFAULT_RETRY_POLICY, BreakerPolicy
 from hookseal_sender.metrics import Metrics
 from hookseal_sender.models import Claimed
 
+from ._receiver import Receiver
+from .conftest import wait_for
 from .test_health import FakeCalls, FakeStore
+from .test_worker import final, send_one
 
 POLICY = BreakerPolicy(window=6, min_samples=3, failure_ratio=0.5, retry_window=3,
                        open_seconds=30.0)
@@ -238,3 +244,24 @@ async def test_many_idle_endpoints_are_dropped_a_chunk_a_call(parts: Parts) -> N
     assert parts.sweep.sweep(parts.mono + 1.0, parts.now) == 299
     assert not parts.sweep.due(parts.mono + 1.0)
     assert list(parts.health.breakers) == [survivor] and list(parts.cache.entries) == [survivor]
+
+
+def test_a_worker_keeps_only_the_endpoints_it_sent_to_lately(
+        sender: Sender, receiver: Receiver, worker: Callable[..., BackgroundWorker],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real worker sends to 40 endpoints, then to none: its maintenance ticks (one a
+    second, a round of the sweep each here) drop every endpoint's state; a delivery to
+    one of them afterwards is sent as to a new endpoint."""
+    monkeypatch.setattr(hookseal_sender._idle, "SWEEP_INTERVAL", 0.05)
+    ids = [sender.create_endpoint(f"t{i}", receiver.route(f"/e{i}"), allow_local=True)
+           .endpoint.id for i in range(40)]
+    w = worker().worker
+    health, cache = w._health, w._idle._endpoints
+    sent = [send_one(sender, f"t{i}") for i in range(40)]
+    for i, did in enumerate(sent):
+        assert final(sender, did, f"t{i}").status == "delivered"
+    assert health.breakers and set(health.breakers) <= set(ids)
+    wait_for(lambda: not health.breakers and not cache.entries, timeout=30)
+    assert final(sender, send_one(sender, "t7"), "t7").status == "delivered"
+    assert set(health.breakers) == {ids[7]}
+    assert len(receiver.requests("/e7")) == 2
