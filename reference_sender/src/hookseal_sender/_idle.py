@@ -8,7 +8,7 @@ at 1,000,000 endpoints). The sweep bounds it by the endpoints used lately instea
 Every use of an endpoint's breaker (each attempt's start and result) marks it with the
 sweep's round (:attr:`EndpointHealth.round`); at most every :data:`SWEEP_INTERVAL`
 seconds the round moves on, and an endpoint not used in the last :data:`IDLE_ROUNDS`
-rounds is idle: unused for at least ``(IDLE_ROUNDS - 1) x SWEEP_INTERVAL`` seconds (4
+rounds is idle: unused for at least ``(IDLE_ROUNDS - 1) x SWEEP_INTERVAL`` seconds (2
 minutes). Counting rounds, not reading a clock on each use, costs an attempt one store
 of an integer, and a sweep that could not run (a busy loop) never makes an endpoint
 look idle that was used meanwhile.
@@ -37,11 +37,11 @@ from .breaker import CLOSED
 logger = logging.getLogger("hookseal_sender.worker")
 
 #: Seconds between two rounds of the sweep, at least.
-SWEEP_INTERVAL = 60.0
+SWEEP_INTERVAL = 30.0
 #: Rounds an endpoint goes unused before its state is dropped.
 IDLE_ROUNDS = 5
 #: Idle endpoints dropped per call at most (dropping one frees its prepared endpoint and
-#: breaker: about 3 us, so a call holds the loop for 15 ms at most).
+#: breaker: 2.4-5.4 us measured, so a call holds the loop for 12-27 ms at most).
 CHUNK = 5000
 
 
