@@ -131,6 +131,9 @@ _CAPACITY_MODEL_FACTS = [
      lambda: _config().global_concurrency, 100),
     (_BENCH, "at the default `claim_batch` of 100", lambda: _config().claim_batch, 100),
     (_BENCH, "misses the cache when its retries are more than 30 s apart", _cache_seconds, 30.0),
+    ("sender.md", "gone unused through 5 rounds of the sweep, a round every 30 s (so for at "
+     "least 2 minutes)", lambda: (_module("_idle", "IDLE_ROUNDS"),
+                                    _module("_idle", "SWEEP_INTERVAL")), (5, 30.0)),
 ]
 
 FACTS = [

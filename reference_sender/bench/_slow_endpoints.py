@@ -30,19 +30,24 @@ of the stored endpoint and keys) and the circuit breaker (as
 
 from __future__ import annotations
 
+import functools
 import os
 import statistics
 import sys
 import time
 import tracemalloc
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Callable
 
 import psycopg
 from _capacity import CHILD, cpu_seconds, descendants
 from hookseal_sender import Sender, SenderConfig, generate_master_key
-from hookseal_sender._endpoint_cache import prepare
+from hookseal_sender._buffer import ClaimBuffer
+from hookseal_sender._claims import Claims
+from hookseal_sender._endpoint_cache import EndpointCache, prepare
 from hookseal_sender._health import EndpointHealth
+from hookseal_sender._idle import IDLE_ROUNDS, SWEEP_INTERVAL, IdleSweep
 from hookseal_sender.catalog import no_validation
 from hookseal_sender.config import DEFAULT_RETRY_POLICY, BreakerPolicy
 from hookseal_sender.metrics import Metrics
@@ -142,12 +147,15 @@ def _rss(pid: int) -> tuple[int, int]:
 
 
 def run(pg: Any, template: str, name: str, key: str, base: str, slow: bool,
-        processes: int, few: int = 0) -> dict[str, float]:
+        processes: int, few: int = 0, sweep: float = 0.0) -> dict[str, float]:
     """One run: a copy of the template (with 1 % of the endpoints slow, or none), drained
     by ``processes`` worker processes until every healthy delivery is done.
 
     With ``few``, the same deliveries go to ``few`` healthy endpoints instead (none slow):
     the worker's endpoint cache keeps them, where the spread deliveries each miss it.
+    With ``sweep``, the workers' idle sweep runs every ``sweep`` seconds instead of every
+    minute (:data:`hookseal_sender._idle.SWEEP_INTERVAL`): endpoints are idle after
+    ``(IDLE_ROUNDS - 1) x sweep`` seconds, within a run this short.
 
     Returns:
         Deliveries/s to the healthy endpoints, the slow ones' attempts and slots, and the
@@ -181,7 +189,12 @@ def run(pg: Any, template: str, name: str, key: str, base: str, slow: bool,
             time.sleep(0.5)
 
     total = healthy_left()
-    sup = Supervisor(lambda i: [sys.executable, "-c", CHILD, db, key], processes)
+    child = CHILD
+    if sweep:
+        child = CHILD.replace("tune_gc()\n", "tune_gc()\nimport hookseal_sender._idle as idle\n"
+                              f"idle.SWEEP_INTERVAL = {sweep!r}\n")
+        assert child != CHILD
+    sup = Supervisor(lambda i: [sys.executable, "-c", child, db, key], processes)
     sup.start_background()
     peak = [0]
 
@@ -217,7 +230,8 @@ def run(pg: Any, template: str, name: str, key: str, base: str, slow: bool,
     with psycopg.connect(pg.dsn("postgres"), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE "{name}"')
     elapsed = t1 - t0
-    return {"slow": float(slow), "few": few, "processes": processes, "healthy": left0,
+    return {"slow": float(slow), "few": few, "sweep": sweep, "processes": processes,
+            "healthy": left0,
             "rate": left0 / elapsed, "slow_attempts": attempts / elapsed,
             "slots": held_ms / 1000 / elapsed, "rss_mark": rss0, "rss_end": rss1,
             "rss_peak": max(peak[0], rss1), "hwm": hwm, "touched": touched, "new": new,
@@ -231,12 +245,17 @@ def state_bytes(pg: Any, template: str, key: str, n: int = 2000) -> dict[str, fl
     Loads ``n`` endpoints of the template as the worker's cache does and prepares them,
     makes their breakers as the worker's health does (one result recorded each) and
     counts one attempt of each in the worker's metrics, measuring what stays allocated
-    with ``tracemalloc``; then times the scan of the breakers every claim makes
-    (:meth:`EndpointHealth.not_closed`) and the ``/metrics`` page's size.
+    with ``tracemalloc``; then, with 1 % of the breakers open, times the breakers' part
+    of every claim (:meth:`EndpointHealth.not_closed`) and a round of the idle sweep
+    (:class:`hookseal_sender._idle.IdleSweep`) that keeps every endpoint and one that
+    drops them all, and the ``/metrics`` page's size.
 
     Returns:
-        Bytes per endpoint (``cache``, ``breaker``, ``metrics``), the scan's microseconds
-        per 1,000 breakers (``scan_us``), and ``/metrics`` bytes per endpoint (``page``).
+        Bytes per endpoint (``cache``, ``breaker``, ``metrics``), the claim's breaker check
+        in microseconds per 1,000 breakers (``scan_us``), the sweep's microseconds per
+        1,000 endpoints (``sweep_us`` keeping them, ``drop_us`` dropping them), what is
+        left after the dropping round (``left``) and the share of the memory it gave back
+        (``freed``), and ``/metrics`` bytes per endpoint (``page``).
     """
     sender = Sender(SenderConfig(database=pg.dsn(template), master_key=key, allow_local=True),
                     validator=no_validation)
@@ -260,14 +279,65 @@ def state_bytes(pg: Any, template: str, key: str, n: int = 2000) -> dict[str, fl
     t3 = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
     assert len(cache) == len(health.breakers) == len(ids)
+    for i in ids[::SLOW_EVERY]:  # 1 % open (held open, as when another worker opened them)
+        health.breaker(i).hold(60.0)
     scans = []
     for _ in range(21):
         c0 = time.perf_counter()
-        health.not_closed()
+        found = health.not_closed()
         scans.append(time.perf_counter() - c0)
+    assert len(found) == len(ids[::SLOW_EVERY])
+    for i in ids[::SLOW_EVERY]:
+        health.breaker(i).reset()
+    sweep_us, drop_us, left, freed = _sweep_costs(health, cache, loaded)
     return {"cache": (t1 - t0) / n, "breaker": (t2 - t1) / n, "metrics": (t3 - t2) / n,
-            "scan_us": statistics.median(scans) * 1e6 * 1000 / n,
-            "page": len(metrics.render()) / n}
+            "scan_us": statistics.median(scans) * 1e6 * 1000 / n, "sweep_us": sweep_us,
+            "drop_us": drop_us, "left": left, "freed": freed, "page": len(metrics.render()) / n}
+
+
+def _sweep_costs(health: EndpointHealth, cache: dict[str, Any],
+                 loaded: list[Any]) -> tuple[float, float, float, float]:
+    """The idle sweep over ``n`` endpoints' state: microseconds per 1,000 endpoints of a
+    round that keeps them all (each used since) and of the round that drops them all
+    (unused for :data:`IDLE_ROUNDS` rounds: the longest of the next rounds), the
+    entries left after it, and the share of what ``loaded`` endpoints' entries and
+    breakers took that the sweep gives back once they are idle (``tracemalloc``)."""
+    n = len(loaded)
+    endpoints: Any = SimpleNamespace(entries=cache)
+    endpoints.forget_idle = functools.partial(EndpointCache.forget_idle, endpoints)
+    endpoints.forget_all = functools.partial(EndpointCache.forget_all, endpoints)
+    buffer: Any = ClaimBuffer(200, 10, health, None)  # type: ignore[arg-type]
+    config: Any = SimpleNamespace(claim_batch=200)
+    claims = Claims(None, config, "bench", buffer, health, set(),  # type: ignore[arg-type]
+                    lambda: None, parallel=True)
+    sweep = IdleSweep(endpoints, health, buffer, claims)
+    kept = []
+    for r in range(IDLE_ROUNDS):
+        for ep in health.breakers:
+            health.breaker(ep)  # used in this round
+        c0 = time.perf_counter()
+        sweep.sweep(r * SWEEP_INTERVAL, time.time())
+        kept.append(time.perf_counter() - c0)
+    assert len(health.breakers) == len(cache) == n
+    rounds = []
+    for r in range(IDLE_ROUNDS, 2 * IDLE_ROUNDS):
+        c0 = time.perf_counter()
+        sweep.sweep(r * SWEEP_INTERVAL, time.time())
+        rounds.append(time.perf_counter() - c0)
+    left = len(health.breakers) + len(cache)
+    # Again, traced from the start: what the sweep gives back of what the state took.
+    tracemalloc.start()
+    m0 = tracemalloc.get_traced_memory()[0]
+    for ep, keys in loaded:
+        cache[ep.id] = prepare(ep, keys, DEFAULT_RETRY_POLICY, time.time())
+        health.breaker(ep.id).record(True)
+    m1 = tracemalloc.get_traced_memory()[0]
+    for r in range(2 * IDLE_ROUNDS, 3 * IDLE_ROUNDS + 1):
+        sweep.sweep(r * SWEEP_INTERVAL, time.time())
+    freed = m1 - tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert not cache and not health.breakers
+    return statistics.median(kept) * 1e9 / n, max(rounds) * 1e9 / n, left, freed / (m1 - m0)
 
 
 def claim_costs(pg: Any, template: str, key: str, excluded: tuple[int, ...],
@@ -302,7 +372,8 @@ def report(results: list[dict[str, float]], state: dict[str, float],
     """Print each run, then the paired ratio and the memory per endpoint."""
     mib = 1024 * 1024
     cached = [r for r in results if r["few"]]
-    results = [r for r in results if not r["few"]]
+    swept = [r for r in results if r["sweep"]]
+    results = [r for r in results if not r["few"] and not r["sweep"]]
     for r in results:
         what = f"1 % slow (timeout {TIMEOUT:.0f} s)" if r["slow"] else "none slow"
         print(f"[slow-endpoints] {endpoints:,} endpoints, {what}, {r['processes']:.0f} "
@@ -327,9 +398,23 @@ def report(results: list[dict[str, float]], state: dict[str, float],
     print(f"[slow-endpoints] worker state per endpoint sent to (tracemalloc): endpoint cache "
           f"entry {state['cache']:,.0f} B, breaker {state['breaker']:,.0f} B, metrics "
           f"{state['metrics']:,.0f} B; RSS growth over the run {growth:,.0f} B per endpoint "
-          f"sent to (median of the runs); the breaker scan of each claim "
-          f"{state['scan_us']:.0f} us per 1,000 endpoints; /metrics {state['page']:,.0f} B "
-          f"per endpoint")
+          f"sent to (median of the runs); the breakers' part of each claim "
+          f"(EndpointHealth.not_closed, 1 % open) {state['scan_us']:.2f} us per 1,000 "
+          f"endpoints; /metrics {state['page']:,.0f} B per endpoint")
+    print(f"[slow-endpoints] the idle sweep (a round every {SWEEP_INTERVAL:.0f} s, idle after "
+          f"{IDLE_ROUNDS} rounds unused): {state['sweep_us']:,.0f} us per 1,000 endpoints "
+          f"for a round that keeps them all, {state['drop_us']:,.0f} us for the round that "
+          f"drops them all; breakers and cache entries left after it: {state['left']:.0f}, "
+          f"{state['freed']:.0%} of what their entries and breakers took given back "
+          f"(tracemalloc)")
+    for r in swept:
+        print(f"[slow-endpoints] none slow, the workers' idle sweep every {r['sweep']:g} s "
+              f"(idle after {(IDLE_ROUNDS - 1) * r['sweep']:g} s unused): "
+              f"{r['rate']:,.0f} healthy deliveries/s (CPU a delivery: workers "
+              f"{r['cpu_us']:.0f} us, PostgreSQL {r['pg_us']:.0f} us); worker RSS "
+              f"{r['rss_mark'] / mib:,.0f} MiB at the mark, {r['rss_end'] / mib:,.0f} MiB at "
+              f"the end (peak {r['hwm'] / mib:,.0f} MiB); {r['touched']:,.0f} endpoints sent "
+              f"to")
     for r in cached:
         print(f"[slow-endpoints] the same deliveries to {r['few']:.0f} endpoints (none slow, "
               f"cached): {r['rate']:,.0f} deliveries/s (CPU a delivery: workers "

@@ -784,9 +784,14 @@ def main() -> int:
             key = _slow_endpoints.build_template(pg, "slowtpl", base, size, size // 2)
             # Each round: 1 % slow, none slow, and the same deliveries to 64 endpoints
             # (cache hits, where the spread ones miss), interleaved.
+            # And none slow with the idle sweep every 2 s (idle after 8 s; --quick: 0.5 s
+            # and 2 s): what the workers keep once endpoints go idle, within runs this short.
+            fast = 0.5 if args.quick else 2.0
             slow_runs = [_slow_endpoints.run(pg, "slowtpl", f"slow{next(counter)}", key, base,
-                                             slow, 2, few)
-                         for _ in range(pairs) for slow, few in ((True, 0), (False, 0), (False, 64))]
+                                             slow, 2, few, sweep)
+                         for _ in range(pairs) for slow, few, sweep in (
+                             (True, 0, 0.0), (False, 0, 0.0), (False, 64, 0.0),
+                             (False, 0, fast))]
             state = _slow_endpoints.state_bytes(pg, "slowtpl", key)
             claims = _slow_endpoints.claim_costs(pg, "slowtpl", key, (0, 1000, 10_000),
                                                  5 if args.quick else 11)

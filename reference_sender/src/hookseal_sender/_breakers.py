@@ -140,6 +140,11 @@ class SharedBreakers:
             self.open[endpoint_id] = now + seconds
             self._breaker(endpoint_id).hold(seconds)
 
+    def in_use(self) -> set[str]:
+        """The endpoints whose breaker is open or half-open in the store (as last read)
+        or has a change not written yet: their breakers must stay."""
+        return {*self.open, *self._pending}
+
     async def wait(self) -> None:
         """Wait for the writes in flight (a stopping worker)."""
         if self._tasks:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Container, Iterable
 from typing import Optional
 
 from ._health import EndpointHealth
@@ -153,6 +154,32 @@ class ClaimBuffer:
         """Attempts ``endpoint_id`` may have in flight (and buffered) now: its own limit,
         halved by each timeout (see :meth:`adapt`), within its fair ``share``."""
         return min(self._limits.get(endpoint_id, self.per_endpoint), share)
+
+    def forget_limits(self, keep: Container[str]) -> int:
+        """Drop the lowered limits of endpoints not in ``keep`` (the idle sweep's): one
+        used again starts at ``per_endpoint``, as a new one does, and is halved again by
+        its timeouts.
+
+        Args:
+            keep: The endpoints in use.
+
+        Returns:
+            How many were dropped.
+        """
+        gone = [ep for ep in self._limits if ep not in keep]
+        for ep in gone:
+            del self._limits[ep]
+        return len(gone)
+
+    def forget(self, endpoint_ids: Iterable[str]) -> None:
+        """Drop the lowered limits of idle endpoints (the idle sweep's): see
+        :meth:`forget_limits`.
+
+        Args:
+            endpoint_ids: The endpoints.
+        """
+        for ep in endpoint_ids:
+            self._limits.pop(ep, None)
 
     def adapt(self, endpoint_id: str, timed_out: bool) -> None:
         """Shrink an endpoint's concurrency when an attempt timed out, grow it back when

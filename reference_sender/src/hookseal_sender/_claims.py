@@ -90,6 +90,17 @@ class Claims:
         :data:`HELD_SECONDS`; a rate-limited one: until its next send slot)."""
         self._held[endpoint_id] = time.monotonic() + seconds
 
+    def busy(self, mono: float) -> set[str]:
+        """The endpoints left out of claims for a while (paused, rate-limited) or whose
+        probe is being claimed; also forgets the holds and probe waits that ended.
+
+        Args:
+            mono: Monotonic time.
+        """
+        self._held = {ep: t for ep, t in self._held.items() if t > mono}
+        self._probe_after = {ep: t for ep, t in self._probe_after.items() if t > mono}
+        return {*self._held, *self._probing, *self._probe_after}
+
     def pause(self, mono: float) -> Optional[float]:
         """Seconds to wait before the next claim, or ``None`` if one may start now."""
         buffer = self._buffer

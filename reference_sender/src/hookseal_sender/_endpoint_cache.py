@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import functools
 import time
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -167,3 +168,30 @@ class EndpointCache:
     def forget(self, endpoint_id: str) -> None:
         """Drop the endpoint: its next delivery reads it again."""
         self.entries.pop(endpoint_id, None)
+
+    def forget_idle(self, keep: Container[str], now: float) -> int:
+        """Drop the stale entries (``valid_until`` passed) of endpoints not in ``keep``
+        (the idle sweep's): their next delivery reads them again, as a stale entry's would.
+
+        Args:
+            keep: Endpoints in use, or whose state the sweep looks at on its own.
+            now: Unix time.
+
+        Returns:
+            How many were dropped.
+        """
+        entries = self.entries
+        gone = [ep for ep, cached in entries.items()
+                if now >= cached.valid_until and ep not in keep]
+        for ep in gone:
+            del entries[ep]
+        return len(gone)
+
+    def forget_all(self, endpoint_ids: Iterable[str]) -> None:
+        """Drop the endpoints (idle ones): their next deliveries read them again.
+
+        Args:
+            endpoint_ids: The endpoints.
+        """
+        for ep in endpoint_ids:
+            self.entries.pop(ep, None)

@@ -6,6 +6,7 @@ import asyncio
 import functools
 import logging
 import time
+from collections.abc import Container, Iterable
 from typing import Optional
 
 from ._breakers import SharedBreakers
@@ -65,8 +66,15 @@ class EndpointHealth:
         self._metrics = metrics
         self._notifier = notifier
         self._endpoints = endpoints
-        #: Each endpoint's breaker (created on first use).
+        #: Each endpoint's breaker (created on first use, dropped by the idle sweep).
         self.breakers: dict[str, CircuitBreaker] = {}
+        # The breakers not closed, kept up to date by the breakers themselves (on_closed):
+        # a claim leaves their endpoints out without looking at every breaker.
+        self._not_closed: dict[str, CircuitBreaker] = {}
+        #: The idle sweep's round: each use of a breaker marks it with the round
+        #: (:attr:`CircuitBreaker.used`), the sweep drops those unused for long
+        #: (:mod:`hookseal_sender._idle`).
+        self.round = 1
         #: The breakers' state shared with every worker through the store.
         self.shared = SharedBreakers(calls, owner, interval, lease, self.breaker,
                                      self.breakers)
@@ -75,13 +83,52 @@ class EndpointHealth:
         self._health: dict[str, Optional[float]] = {}
 
     def breaker(self, endpoint_id: str) -> CircuitBreaker:
-        """The endpoint's breaker."""
+        """The endpoint's breaker (marked as used in this round of the idle sweep)."""
         br = self.breakers.get(endpoint_id)
         if br is None:
             br = self.breakers[endpoint_id] = CircuitBreaker(
                 self._policy, on_change=functools.partial(self._breaker_changed, endpoint_id),
-                shared=True)
+                shared=True, on_closed=functools.partial(self._closed, endpoint_id))
+        br.used = self.round
         return br
+
+    def _closed(self, endpoint_id: str, closed: bool) -> None:
+        """Keep :meth:`not_closed` exact: a breaker closed, or stopped being closed."""
+        if closed:
+            self._not_closed.pop(endpoint_id, None)
+        else:
+            br = self.breakers.get(endpoint_id)
+            if br is not None:
+                self._not_closed[endpoint_id] = br
+
+    def forget(self, endpoint_ids: Iterable[str]) -> None:
+        """Drop the breakers and the health last written of idle endpoints (closed
+        breakers only: the sweep checks): an endpoint used again gets a new breaker, and
+        its health is written again with its next result, as on its first use.
+
+        Args:
+            endpoint_ids: The endpoints.
+        """
+        breakers, health, not_closed = self.breakers, self._health, self._not_closed
+        for ep in endpoint_ids:
+            breakers.pop(ep, None)
+            health.pop(ep, None)
+            not_closed.pop(ep, None)
+
+    def forget_health(self, keep: Container[str]) -> int:
+        """Drop the health last written of endpoints not in ``keep`` (the store holds
+        it: a result of theirs writes it again, as a first result does).
+
+        Args:
+            keep: The endpoints in use.
+
+        Returns:
+            How many were dropped.
+        """
+        gone = [ep for ep in self._health if ep not in keep]
+        for ep in gone:
+            del self._health[ep]
+        return len(gone)
 
     def _breaker_changed(self, endpoint_id: str, old: str, new: str) -> None:
         """Share a breaker's change of state (opened, reopened or closed by this worker)
@@ -99,8 +146,11 @@ class EndpointHealth:
             url=cached.endpoint.url if cached else None, breaker_from=old, breaker_to=new))
 
     def not_closed(self) -> list[tuple[str, CircuitBreaker]]:
-        """The endpoints whose breaker is open or half-open (also sets the gauge)."""
-        found = [(ep, br) for ep, br in self.breakers.items() if br.state != CLOSED]
+        """The endpoints whose breaker is open or half-open (also sets the gauge).
+
+        Kept as the breakers change state, so it costs nothing per closed breaker.
+        """
+        found = list(self._not_closed.items())
         self._metrics.breaker_open.set(len(found))
         return found
 

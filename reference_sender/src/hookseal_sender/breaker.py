@@ -42,14 +42,25 @@ class CircuitBreaker:
             never on the common path, and not for :meth:`hold`, :meth:`grant` or
             :meth:`reset`.
         shared: Probe only when granted (see above).
+        on_closed: Called with ``True`` when the breaker closes and ``False`` when it
+            stops being closed (opens, or is held or granted while closed), whatever the
+            cause, :meth:`hold`, :meth:`grant` and :meth:`reset` included: so its owner
+            can keep the set of breakers not closed without scanning them all.
+
+    Attributes:
+        used: A mark its owner may set on each use (the worker's health sets the idle
+            sweep's round; see :mod:`hookseal_sender._idle`).
     """
 
     def __init__(self, policy: BreakerPolicy, clock: Callable[[], float] = time.monotonic, *,
                  on_change: Optional[Callable[[str, str], None]] = None,
-                 shared: bool = False) -> None:
+                 shared: bool = False,
+                 on_closed: Optional[Callable[[bool], None]] = None) -> None:
         self.policy = policy
         self._clock = clock
         self._on_change = on_change
+        self._on_closed = on_closed
+        self.used = 0
         self._recent: deque[bool] = deque(maxlen=policy.window)
         self._failures = 0  # False entries in _recent, kept as they come and go
         # The last retries' results: kept across opening and closing, since they say
@@ -59,6 +70,14 @@ class CircuitBreaker:
         self._probing = False
         self._shared = shared
         self._granted = False  # shared: this worker holds the probe
+
+    def _move(self, until: Optional[float]) -> None:
+        """Set the open-until time (``None``: closed), telling ``on_closed`` when the
+        breaker closes or stops being closed."""
+        was_closed = self._until is None
+        self._until = until
+        if was_closed != (until is None) and self._on_closed is not None:
+            self._on_closed(not was_closed)
 
     @property
     def state(self) -> str:
@@ -84,21 +103,21 @@ class CircuitBreaker:
         Args:
             seconds: How long (zero or less: until a probe is granted, when shared).
         """
-        self._until = self._clock() + seconds
+        self._move(self._clock() + seconds)
         self._granted = False
 
     def grant(self) -> None:
         """Half-open: this worker took the probe (a shared breaker's, from the store);
         the next attempt that starts is the probe, and its result decides."""
         if self._until is None:
-            self._until = self._clock()
+            self._move(self._clock())
         self._granted = True
         self._probing = False  # an earlier probe that never reported is over
 
     def reset(self) -> None:
         """Close because another worker's probe succeeded (as a successful probe of its
         own would: the window starts afresh). Not an ``on_change``."""
-        self._until = None
+        self._move(None)
         self._granted = self._probing = False
         self._recent.clear()
         self._failures = 0
@@ -142,7 +161,7 @@ class CircuitBreaker:
             self._recent.clear()
             self._failures = 0
             self._granted = False
-            self._until = None if success else self._clock() + self.policy.open_seconds
+            self._move(None if success else self._clock() + self.policy.open_seconds)
             if self._on_change is not None:
                 self._on_change(HALF_OPEN, CLOSED if success else OPEN)
             return
@@ -156,6 +175,6 @@ class CircuitBreaker:
                 and self._failures > self.policy.failure_ratio * len(recent)
                 and self._retries_fail()):
             was_closed = self._until is None  # late results of an open one reopen it
-            self._until = self._clock() + self.policy.open_seconds
+            self._move(self._clock() + self.policy.open_seconds)
             if was_closed and self._on_change is not None:
                 self._on_change(CLOSED, OPEN)

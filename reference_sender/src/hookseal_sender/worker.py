@@ -32,6 +32,7 @@ from ._buffer import ClaimBuffer
 from ._claims import HELD_SECONDS, Claims
 from ._endpoint_cache import EndpointCache
 from ._health import UNUSABLE, EndpointHealth
+from ._idle import IdleSweep
 from ._outage import StoreOutage
 from ._store_calls import CLAIM_RETRY, CLAIM_RETRY_MAX, StoreCalls
 from ._writeback import FLUSH_BATCH, FLUSH_DELAY, WriteBack
@@ -218,6 +219,7 @@ class Worker:
                                             writeback)
         self._claims = Claims(calls, cfg, self.owner, buffer, health, writeback.holding,
                               self._wake_loop, parallel=parallel, tracing=parts.tracing)
+        self._idle = IdleSweep(endpoints, health, buffer, self._claims)
         self._runner = AttemptRunner(cfg, endpoints, writeback, parts.metrics, calls,
                                      self.resolve, connections=self.concurrency,
                                      hold=self._claims.hold, tracing=parts.tracing)
@@ -341,6 +343,8 @@ class Worker:
     async def _maintain(self, mono: float) -> None:
         calls = self._calls
         try:
+            if self._idle.due(mono):  # idle endpoints' state dropped (on the loop)
+                self._idle.sweep(mono, time.time())
             await calls.call(self.store.maintenance, pool=calls.maintenance)
             if self.config.purge_interval and mono >= self._next_purge:
                 self._next_purge = mono + self.config.purge_interval
