@@ -87,7 +87,8 @@ def prepare(ep: Endpoint, keys: list[EndpointKey], default_policy: RetryPolicy,
         access = build_access(ep, keys)
     except (ValueError, KeyError) as exc:
         unusable = unusable or f"authentication: {exc}"
-    return CachedEndpoint(ep, policy, min(expiries, default=now + CACHE_SECONDS), refused,
+    # Read again after CACHE_SECONDS, or sooner when a key stops signing.
+    return CachedEndpoint(ep, policy, min([*expiries, now + CACHE_SECONDS]), refused,
                           signer, timeout, unusable, access)
 
 
