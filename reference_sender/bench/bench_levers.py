@@ -157,13 +157,10 @@ def bare_run(url: str, n: int) -> dict[str, float]:
 BATCHES = tuple((i * 37) % 64 + 1 for i in range(64))
 
 
-def complete_run(db: str, n: int) -> dict[str, float]:
-    """The store thread's part of the write-back alone: ``n`` claimed deliveries recorded
-    with ``store.complete`` in batches of :data:`BATCHES`; thread CPU microseconds per
-    delivery (the client's side; PostgreSQL's own CPU is not in it)."""
+def _filled_store(db: str, n: int) -> tuple[Any, Any]:
+    """A sender on ``db`` with ``n`` 1 KiB deliveries due to one endpoint, and its store."""
     from hookseal_sender import Sender, SenderConfig, generate_master_key
     from hookseal_sender.catalog import no_validation
-    from hookseal_sender.models import Attempt, AttemptResult
     from hookseal_sender.outbox import enqueue
 
     sender = Sender(SenderConfig(database=db, master_key=generate_master_key(),
@@ -171,9 +168,19 @@ def complete_run(db: str, n: int) -> dict[str, float]:
     ep = sender.create_endpoint("bench", "http://127.0.0.1:9/hook", allow_local=True).endpoint
     store: Any = sender.store
     with store.transaction() as conn:
-        for _ in range(n + WARM):
+        for _ in range(n):
             enqueue(store, "bench", "bench.event", {"pad": "x" * 900},
                     validator=no_validation, conn=conn, endpoint_ids=[ep.id])
+    return sender, store
+
+
+def complete_run(db: str, n: int) -> dict[str, float]:
+    """The store thread's part of the write-back alone: ``n`` claimed deliveries recorded
+    with ``store.complete`` in batches of :data:`BATCHES`; thread CPU microseconds per
+    delivery (the client's side; PostgreSQL's own CPU is not in it)."""
+    from hookseal_sender.models import Attempt, AttemptResult
+
+    sender, store = _filled_store(db, n + WARM)
     now = time.time()
     claimed = []
     while len(claimed) < n + WARM:
@@ -202,18 +209,7 @@ def claim_run(db: str, n: int) -> dict[str, float]:
     a worker's claims bring on one busy endpoint), capped per endpoint as a worker's
     claims are (PostgreSQL: the advisory lock and the cap); thread CPU microseconds per
     delivery (the client's side)."""
-    from hookseal_sender import Sender, SenderConfig, generate_master_key
-    from hookseal_sender.catalog import no_validation
-    from hookseal_sender.outbox import enqueue
-
-    sender = Sender(SenderConfig(database=db, master_key=generate_master_key(),
-                                 allow_local=True), validator=no_validation)
-    ep = sender.create_endpoint("bench", "http://127.0.0.1:9/hook", allow_local=True).endpoint
-    store: Any = sender.store
-    with store.transaction() as conn:
-        for _ in range(n + WARM):
-            enqueue(store, "bench", "bench.event", {"pad": "x" * 900},
-                    validator=no_validation, conn=conn, endpoint_ids=[ep.id])
+    sender, store = _filled_store(db, n + WARM)
     now = time.time()
     spent, measured, taken = 0.0, 0, 0
     while taken < n + WARM:

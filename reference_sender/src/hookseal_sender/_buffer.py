@@ -155,25 +155,18 @@ class ClaimBuffer:
         halved by each timeout (see :meth:`adapt`), within its fair ``share``."""
         return min(self._limits.get(endpoint_id, self.per_endpoint), share)
 
-    def forget_limits(self, keep: Container[str]) -> int:
-        """Drop the lowered limits of endpoints not in ``keep`` (the idle sweep's): one
-        used again starts at ``per_endpoint``, as a new one does, and is halved again by
-        its timeouts.
+    def forget_limits(self, keep: Container[str]) -> None:
+        """Drop the lowered limits of endpoints not in ``keep`` (the idle sweep's orphans):
+        see :meth:`forget`.
 
         Args:
             keep: The endpoints in use.
-
-        Returns:
-            How many were dropped.
         """
-        gone = [ep for ep in self._limits if ep not in keep]
-        for ep in gone:
-            del self._limits[ep]
-        return len(gone)
+        self.forget([ep for ep in self._limits if ep not in keep])
 
     def forget(self, endpoint_ids: Iterable[str]) -> None:
-        """Drop the lowered limits of idle endpoints (the idle sweep's): see
-        :meth:`forget_limits`.
+        """Drop the lowered limits of idle endpoints (the idle sweep's): one used again
+        starts at ``per_endpoint``, as a new one does, and is halved again by its timeouts.
 
         Args:
             endpoint_ids: The endpoints.
