@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -77,9 +78,20 @@ class PostgresServer:
                 time.sleep(0.1)
 
     def halt(self) -> None:
-        """Stop the server, keeping its data (a restart is :meth:`halt` then :meth:`resume`)."""
+        """Stop the server, keeping its data (a restart is :meth:`halt` then :meth:`resume`).
+
+        A fast shutdown (SIGINT), as ``pg_ctl restart`` and systemd do: every session is
+        ended at once. SIGTERM's smart shutdown keeps open sessions working while it
+        refuses new ones, so a client saw the database come and go mid-"outage". The
+        signal goes to the postmaster itself: ``runuser`` (as root) would pass on SIGTERM
+        whatever it was sent, then SIGKILL two seconds later.
+        """
         if self.proc is not None:
-            self.proc.terminate()
+            pid_file = self.dir / "data" / "postmaster.pid"
+            try:
+                os.kill(int(pid_file.read_text().split()[0]), signal.SIGINT)
+            except (OSError, ValueError, IndexError):  # not up (yet): the launcher
+                self.proc.send_signal(signal.SIGINT)
             try:
                 self.proc.wait(20)
             except subprocess.TimeoutExpired:

@@ -87,7 +87,9 @@ def test_a_database_restart_under_a_running_sender(
     ours = [r for r in caplog.records if r.name.startswith("hookseal_sender")]
     down = [r for r in ours if "database unreachable" in r.getMessage()]
     back = [r for r in ours if "database reachable again" in r.getMessage()]
-    assert len(down) == 1 and len(back) == 1, [r.getMessage() for r in ours]
+    said = [f"{r.relativeCreated:.0f} ms {r.threadName}: {r.getMessage()}"
+            for r in ours if "reachable" in r.getMessage()]
+    assert len(down) == 1 and len(back) == 1, said
     assert not [r for r in ours if r.exc_info], "no traceback for an outage"
     assert all(r.levelno < logging.ERROR for r in ours), [r.getMessage() for r in ours]
 
@@ -95,13 +97,31 @@ def test_a_database_restart_under_a_running_sender(
 def test_the_outage_tracker_logs_once_each_way(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="hookseal_sender.store")
     outage = StoreOutage()
-    outage.recovered()  # no outage: nothing to say
+    outage.recovered(time.monotonic())  # no outage: nothing to say
     for where in ("claim", "admin API", "claim"):
         outage.failed(where, OSError("connection refused\nsecond line"))
     assert outage.down
-    outage.recovered()
-    outage.recovered()
+    outage.recovered(time.monotonic())
+    outage.recovered(time.monotonic())
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 2 and not outage.down
     assert "claim: OSError: connection refused" in lines[0] and "second line" not in lines[0]
     assert lines[1].startswith("database reachable again after")
+
+
+def test_a_call_begun_before_the_outage_does_not_end_it(
+        caplog: pytest.LogCaptureFixture) -> None:
+    # A server shutting down ends its sessions one by one: a call already running on a
+    # session not yet ended succeeds after another call failed. That is not a recovery.
+    caplog.set_level(logging.INFO, logger="hookseal_sender.store")
+    outage = StoreOutage()
+    before = time.monotonic()
+    wait_for(lambda: time.monotonic() > before)  # a clock that has moved on
+    outage.failed("claim", OSError("terminating connection"))
+    outage.recovered(before)
+    assert outage.down
+    outage.failed("write-back", OSError("the database system is shutting down"))
+    outage.recovered(time.monotonic())
+    lines = [r.getMessage() for r in caplog.records]
+    assert not outage.down and len(lines) == 2, lines
+    assert "unreachable" in lines[0] and "reachable again" in lines[1]

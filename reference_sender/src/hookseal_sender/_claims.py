@@ -151,7 +151,7 @@ class Claims:
 
     async def _claim(self, want: int, excluded: list[str]) -> None:
         """Claim up to ``want`` deliveries into the per-endpoint buffers."""
-        now, wakes, launched = time.time(), self._wakes, self._launched
+        now, started, wakes, launched = time.time(), time.monotonic(), self._wakes, self._launched
         alone = self._running == 1
         with self._tracing.claim({"hookseal.worker": self._owner, "hookseal.asked": want}) as span:
             try:
@@ -169,7 +169,7 @@ class Claims:
                 self._running -= 1
             if span is not None:
                 span.set_attribute("hookseal.claimed", len(claimed))
-        self._calls.back()
+        self._calls.back(started)
         if claimed:
             logger.debug("claimed %d deliveries", len(claimed))
         release = self._buffer_all(claimed)

@@ -43,12 +43,22 @@ class StoreOutage:
         logger.warning("database unreachable (%s: %s: %s); deliveries wait, nothing is lost; "
                        "reconnecting with backoff", where, type(exc).__name__, first[:300])
 
-    def recovered(self) -> None:
-        """Note a store call that succeeded (cheap when there was no outage)."""
-        if self._since is None:
+    def recovered(self, started: float) -> None:
+        """Note a store call that succeeded (cheap when there was no outage).
+
+        Args:
+            started: When the call began (``time.monotonic()``). Only a call begun after
+                the outage was noted proves the database is back: while a server shuts
+                down, a call already running on a connection it has not ended yet still
+                succeeds, and counting it logged "reachable again" and then a second
+                "unreachable" for one outage.
+        """
+        if self._since is None or started < self._since:
             return
         with self._lock:
-            since, self._since = self._since, None
-        if since is not None:
-            logger.warning("database reachable again after %.1f s; delivering",
-                           time.monotonic() - since)
+            since = self._since
+            if since is None or started < since:
+                return
+            self._since = None
+        logger.warning("database reachable again after %.1f s; delivering",
+                       time.monotonic() - since)

@@ -98,10 +98,15 @@ class StoreCalls:
         self._backoff = min(CLAIM_RETRY_MAX, self._backoff * 2)
         return pause
 
-    def back(self) -> None:
-        """Note a store call that worked: the backoff starts over."""
+    def back(self, started: float) -> None:
+        """Note a store call that worked: the backoff starts over.
+
+        Args:
+            started: When the call began (``time.monotonic()``; see
+                :meth:`StoreOutage.recovered`).
+        """
         self._backoff = CLAIM_RETRY
-        self._outage.recovered()
+        self._outage.recovered(started)
 
     def shutdown(self) -> None:
         """Wait for the calls in progress and end the threads."""

@@ -100,7 +100,7 @@ class WriteBack:
         cancels, self._cancels = self._cancels, []
         if not (results or releases or cancels):
             return
-        now = time.time()
+        now, started = time.time(), time.monotonic()
         written = False  # whether the results are recorded
         kept: set[str] = set()  # deliveries whose write-back waits for the database
         try:
@@ -116,7 +116,7 @@ class WriteBack:
             done = {r.delivery_id for r, _ in results} | {d for d, _ in releases} | set(cancels)
             self.holding.difference_update(done - kept)
         if written and results:
-            self._calls.back()
+            self._calls.back(started)
             await self._health.after(results, now)
 
     async def _give_back(self, releases: list[tuple[str, float]], cancels: list[str]) -> None:

@@ -10,6 +10,7 @@ with ``create_app(..., mounts=[Mount("/portal", app=...)])``.
 from __future__ import annotations
 
 import hmac
+import time
 from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any, Callable, Optional
 
@@ -512,6 +513,7 @@ def create_app(sender: Sender, api_keys: Mapping[str, str], *,
             actor = actor_for(request)
             if actor is None:
                 return unauthorized()
+            started = time.monotonic()
             try:
                 check_path_and_query(request)
                 result = await fn(request, sender, request.path_params["tenant"], actor)
@@ -528,7 +530,7 @@ def create_app(sender: Sender, api_keys: Mapping[str, str], *,
                 # The store reconnects by itself: say so, once per outage in the log.
                 sender.outage.failed("admin API", exc)
                 return JSONResponse(STORE_UNAVAILABLE, 503, headers={"Retry-After": "5"})
-            sender.outage.recovered()
+            sender.outage.recovered(started)
             return JSONResponse(result, status)
         return endpoint
 
