@@ -215,6 +215,19 @@ def test_columns_added_to_the_schema_are_added_to_an_older_store(
         reopened.close()
 
 
+def test_renew_extends_only_the_owners_live_leases(sender: Sender) -> None:
+    ids = make(sender, 3)
+    now = time.time()
+    mine = [c.id for c in sender.store.claim("w1", 2, now, now + 1)]
+    (theirs,) = [c.id for c in sender.store.claim("w2", 1, now, now + 1)]
+    renewed = sender.store.renew("w1", [*mine, theirs, "dlv_unknown"], now + 60)
+    assert sorted(renewed) == sorted(mine)
+    # After the first leases' end: w1's rows are still leased, w2's came due again.
+    assert [c.id for c in sender.store.claim("w3", 10, now + 2, now + 60)] == [theirs]
+    assert set(ids) == {*mine, theirs}
+    assert sender.store.renew("w1", [], now + 60) == []
+
+
 def test_complete_with_lost_lease(sender: Sender) -> None:
     (did,) = make(sender, 1)
     now = time.time()

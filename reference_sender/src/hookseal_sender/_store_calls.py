@@ -22,7 +22,7 @@ CLAIM_RETRY_MAX = 8.0
 
 #: The worker-exception metric's site for each store call that can fail unexpectedly.
 _EXCEPTION_SITE = {"probe claim": "claim", "store maintenance": "maintenance",
-                   "breaker": "health"}
+                   "lease renewal": "maintenance", "breaker": "health"}
 
 
 class StoreCalls:

@@ -33,6 +33,7 @@ from ._claims import HELD_SECONDS, Claims
 from ._endpoint_cache import EndpointCache
 from ._health import UNUSABLE, EndpointHealth
 from ._idle import IdleSweep
+from ._leases import LeaseKeeper
 from ._outage import StoreOutage
 from ._store_calls import CLAIM_RETRY, CLAIM_RETRY_MAX, StoreCalls
 from ._writeback import FLUSH_BATCH, FLUSH_DELAY, WriteBack
@@ -220,6 +221,8 @@ class Worker:
         self._claims = Claims(calls, cfg, self.owner, buffer, health, writeback.holding,
                               self._wake_loop, parallel=parallel, tracing=parts.tracing)
         self._idle = IdleSweep(endpoints, health, buffer, self._claims)
+        self._leases = LeaseKeeper(calls, self.owner, writeback.holding, cfg.visibility_timeout)
+        self._renewing: Optional[asyncio.Task[None]] = None
         self._runner = AttemptRunner(cfg, endpoints, writeback, parts.metrics, calls,
                                      self.resolve, connections=self.concurrency,
                                      hold=self._claims.hold, tracing=parts.tracing)
@@ -302,6 +305,8 @@ class Worker:
             await self._runner.close()
             if self._maintaining is not None:
                 await self._maintaining
+            if self._renewing is not None:
+                await self._renewing
             self._calls.shutdown()
             self.parts.remove_waker(self._poke)
 
@@ -326,6 +331,8 @@ class Worker:
             # Also while the slots are full and nothing is claimed: what is buffered for
             # an endpoint another worker paused is then given back before it starts.
             claims.follow_breakers(mono)
+            if self._renewing is None and self._leases.due(mono):
+                self._renewing = asyncio.create_task(self._renew(mono))
             pause = claims.pause(mono)
             if pause is not None:
                 await self._wait(pause)
@@ -339,6 +346,12 @@ class Worker:
         stamp = time.time()
         for c in buffer.clear():
             self._writeback.release(c.id, stamp)
+
+    async def _renew(self, mono: float) -> None:
+        try:
+            await self._leases.renew(mono)
+        finally:
+            self._renewing = None
 
     async def _maintain(self, mono: float) -> None:
         calls = self._calls

@@ -19,6 +19,9 @@ ORDERED_HEAD = (" AND (order_key IS NULL OR NOT EXISTS (SELECT 1 FROM queue p WH
                 " p.endpoint_id = queue.endpoint_id AND p.order_key = queue.order_key"
                 " AND p.seq < queue.seq))")
 
+#: Most ids per statement of a lease renewal.
+RENEW_CHUNK = 500
+
 
 class Queue(Connections):
     """Events in, deliveries claimed and leased, attempts and new states written back."""
@@ -219,6 +222,26 @@ class Queue(Connections):
                 " AND lease_owner = ?",
                 [(at, d, owner) for d in delivery_ids],
             )
+
+    def renew(self, owner: str, delivery_ids: Sequence[str], lease_until: float) -> list[str]:
+        """Extend leases that ``owner`` still holds (a worker's deliveries kept past a lease).
+
+        Args:
+            owner: The lease token.
+            delivery_ids: The deliveries.
+            lease_until: The leases' new end.
+
+        Returns:
+            The ids renewed; the others were finished or are leased by another worker.
+        """
+        ids, renewed = list(delivery_ids), []
+        with self.transaction() as conn:
+            for start in range(0, len(ids), RENEW_CHUNK):  # SQLite's limit on parameters
+                clause, params = self._in("delivery_id", ids[start:start + RENEW_CHUNK])
+                renewed += [r[0] for r in self._exec(
+                    conn, f"UPDATE queue SET due = ? WHERE lease_owner = ? AND {clause}"
+                    " RETURNING delivery_id", [lease_until, owner, *params]).fetchall()]
+        return renewed
 
     def complete(self, owner: str, results: Sequence[AttemptResult], now: float) -> list[str]:
         """Record attempts and the deliveries' new states.

@@ -504,6 +504,10 @@ class Store(Statistics):
         """Give leased deliveries back, due at ``at``, without an attempt."""
 
     @abc.abstractmethod
+    def renew(self, owner: str, delivery_ids: Sequence[str], lease_until: float) -> list[str]:
+        """Extend the leases ``owner`` still holds to ``lease_until``; returns their ids."""
+
+    @abc.abstractmethod
     def complete(self, owner: str, results: Sequence[AttemptResult], now: float) -> list[str]:
         """Record attempts and new states; returns ids whose lease was lost meanwhile."""
 
