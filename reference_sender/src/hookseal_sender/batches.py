@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from typing import Optional
 
 from ._attempt import CRASH_RECHECK, PAUSED_RECHECK, AttemptRunner
@@ -104,6 +104,11 @@ class Batcher:
         self._locks: dict[str, asyncio.Lock] = {}
         self._held: set[str] = set()  # batches leased and not yet sent
         self._closing = False
+
+    @property
+    def held(self) -> Set[str]:
+        """The batches this worker holds: leased, waiting for their turn or in flight."""
+        return self._held
 
     def take(self, c: Claimed, cached: CachedEndpoint) -> None:
         """Take a claimed delivery of an endpoint with batches (from the attempt runner).

@@ -221,8 +221,6 @@ class Worker:
         self._claims = Claims(calls, cfg, self.owner, buffer, health, writeback.holding,
                               self._wake_loop, parallel=parallel, tracing=parts.tracing)
         self._idle = IdleSweep(endpoints, health, buffer, self._claims)
-        self._leases = LeaseKeeper(calls, self.owner, writeback.holding, cfg.visibility_timeout)
-        self._renewing: Optional[asyncio.Task[None]] = None
         self._runner = AttemptRunner(cfg, endpoints, writeback, parts.metrics, calls,
                                      self.resolve, connections=self.concurrency,
                                      hold=self._claims.hold, tracing=parts.tracing)
@@ -230,6 +228,9 @@ class Worker:
         self._batcher = Batcher(calls, cfg, self.owner, endpoints, self._runner, writeback,
                                 health, parts.metrics, parts.tracing)
         self._runner.gatherer = self._batcher.take
+        self._leases = LeaseKeeper(calls, self.owner, writeback.holding, self._batcher.held,
+                                   cfg.visibility_timeout)
+        self._renewing: Optional[asyncio.Task[None]] = None
         self._min_claim = max(1, self.concurrency // 4)
         self._stopping = False
         self._loop: Optional[asyncio.AbstractEventLoop] = None

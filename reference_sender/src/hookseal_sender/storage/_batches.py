@@ -253,6 +253,20 @@ class Batches(Connections):
                             next_attempt_at if status == "pending" else None, now, batch_id])
         return mine
 
+    def renew_batches(self, owner: str, batch_ids: Sequence[str],
+                      lease_until: float) -> list[str]:
+        """Extend the leases ``owner`` still holds on batches (see :meth:`Queue.renew`).
+
+        Args:
+            owner: The lease token.
+            batch_ids: The batches.
+            lease_until: The leases' new end.
+
+        Returns:
+            The ids renewed.
+        """
+        return self._renew_leases("batches", "id", owner, batch_ids, lease_until)
+
     def release_batches(self, owner: str, batch_ids: Sequence[str], at: float) -> None:
         """Give leased batches back, due at ``at``, without an attempt.
 

@@ -12,6 +12,9 @@ from typing import Any
 from ..secretbox import SecretBox
 from .base import Store
 
+#: Most ids per statement of a lease renewal.
+RENEW_CHUNK = 500
+
 
 class Connections(Store):
     """Connections, statements and transactions for the SQL store's parts.
@@ -115,6 +118,21 @@ class Connections(Store):
 
     def _exec(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> Any:
         return conn.execute(self._q(sql), tuple(params))
+
+    def _renew_leases(self, table: str, key: str, owner: str, ids: Sequence[str],
+                      lease_until: float) -> list[str]:
+        """Move the leases ``owner`` holds on ``table``'s rows ``ids`` to ``lease_until``
+        (a lease is the row's ``lease_owner`` and its ``due``); returns the keys renewed."""
+        ids, renewed = list(ids), []
+        with self.transaction() as conn:
+            for start in range(0, len(ids), RENEW_CHUNK):  # SQLite's limit on parameters
+                clause, params = self._in(key, ids[start:start + RENEW_CHUNK])
+                # ``table`` and ``key`` are the callers' constants; values are bound.
+                sql = (f"UPDATE {table} SET due = ? WHERE lease_owner = ? AND {clause}"  # noqa: S608
+                       f" RETURNING {key}")
+                renewed += [r[0] for r in self._exec(
+                    conn, sql, [lease_until, owner, *params]).fetchall()]
+        return renewed
 
     def _many(self, conn: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:

@@ -19,9 +19,6 @@ ORDERED_HEAD = (" AND (order_key IS NULL OR NOT EXISTS (SELECT 1 FROM queue p WH
                 " p.endpoint_id = queue.endpoint_id AND p.order_key = queue.order_key"
                 " AND p.seq < queue.seq))")
 
-#: Most ids per statement of a lease renewal.
-RENEW_CHUNK = 500
-
 
 class Queue(Connections):
     """Events in, deliveries claimed and leased, attempts and new states written back."""
@@ -234,14 +231,7 @@ class Queue(Connections):
         Returns:
             The ids renewed; the others were finished or are leased by another worker.
         """
-        ids, renewed = list(delivery_ids), []
-        with self.transaction() as conn:
-            for start in range(0, len(ids), RENEW_CHUNK):  # SQLite's limit on parameters
-                clause, params = self._in("delivery_id", ids[start:start + RENEW_CHUNK])
-                renewed += [r[0] for r in self._exec(
-                    conn, f"UPDATE queue SET due = ? WHERE lease_owner = ? AND {clause}"
-                    " RETURNING delivery_id", [lease_until, owner, *params]).fetchall()]
-        return renewed
+        return self._renew_leases("queue", "delivery_id", owner, delivery_ids, lease_until)
 
     def complete(self, owner: str, results: Sequence[AttemptResult], now: float) -> list[str]:
         """Record attempts and the deliveries' new states.

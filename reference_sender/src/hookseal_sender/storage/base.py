@@ -732,6 +732,11 @@ class Store(Statistics):
         the lease was still held."""
 
     @abc.abstractmethod
+    def renew_batches(self, owner: str, batch_ids: Sequence[str],
+                      lease_until: float) -> list[str]:
+        """Extend the leases ``owner`` still holds on batches; returns their ids."""
+
+    @abc.abstractmethod
     def release_batches(self, owner: str, batch_ids: Sequence[str], at: float) -> None:
         """Give leased batches back, due at ``at``, without an attempt."""
 
