@@ -7,11 +7,14 @@ Built once per endpoint load from the decrypted ``auth`` key (see
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import ssl
 import tempfile
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -66,8 +69,39 @@ class Access:
     client_certificate: bool = False
 
 
+#: Most TLS contexts kept for reuse (least recently used dropped first).
+CONTEXT_CACHE = 1024
+_contexts: OrderedDict[bytes, ssl.SSLContext] = OrderedDict()
+_contexts_lock = threading.Lock()
+
+
 def _context(ca_pem: Optional[str], cert_pem: Optional[str],
              key_pem: Optional[str]) -> ssl.SSLContext:
+    """The TLS context for these PEMs, built once and shared by every load that asks.
+
+    An endpoint is loaded again every few tens of seconds, and a context costs
+    milliseconds of CPU to build (the system's CA bundle is read and parsed each time):
+    across thousands of mTLS endpoints that was a core's worth. A context is not changed
+    after it is built, so loads with the same PEMs share it. A new certificate or CA makes
+    a new key; the system bundle is read when a context is first built.
+    """
+    key = hashlib.sha256("\0".join((ca_pem or "", cert_pem or "", key_pem or "")).encode()
+                         ).digest()
+    with _contexts_lock:
+        ctx = _contexts.get(key)
+        if ctx is not None:
+            _contexts.move_to_end(key)
+            return ctx
+    ctx = _build_context(ca_pem, cert_pem, key_pem)
+    with _contexts_lock:
+        _contexts[key] = ctx
+        while len(_contexts) > CONTEXT_CACHE:
+            _contexts.popitem(last=False)
+    return ctx
+
+
+def _build_context(ca_pem: Optional[str], cert_pem: Optional[str],
+                   key_pem: Optional[str]) -> ssl.SSLContext:
     ctx = ssl.create_default_context(cadata=ca_pem) if ca_pem else ssl.create_default_context()
     if cert_pem and key_pem:
         # ssl loads a certificate chain from files only: a private directory, removed at once.
