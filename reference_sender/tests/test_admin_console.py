@@ -377,6 +377,10 @@ def test_an_abandoned_job_does_not_block_a_new_bulk_replay(client: TestClient,
     sender.store.insert_job(AdminJob("job_0", "bulk_replay", "admin:x", "r", {}, 5, 1, 1,
                                      "running", created_at=old, updated_at=old))
     csrf = sign_in(client)
+    page = client.get("/admin/jobs/job_0")  # said so, before any new replay
+    assert 'data-job-status="abandoned"' in page.text and "process that ran it ended" in page.text
+    assert any(e.action == "bulk_replay_abandoned" and e.target["job_id"] == "job_0"
+               for e in sender.store.list_audit(OPERATOR_LOG))
     sel = {"kind": "endpoint_dead", "endpoint": ep, "reason": "retry"}
     r = _bulk(client, csrf, step="start", count="2", typed_count="2", **sel)
     assert r.status_code == 303

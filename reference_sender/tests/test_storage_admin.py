@@ -52,3 +52,18 @@ def test_jobs_record_progress_and_stop_requests(sender: Sender) -> None:
     store.update_job("job_1", done=5, replayed=4, status="stopped", now=now + 3)
     assert not store.request_job_stop("job_1", now + 4)  # only a running job is asked
     assert [j.id for j in store.list_jobs()] == ["job_1"] and store.get_job("nope") is None
+
+
+def test_stale_running_jobs_are_marked_abandoned(sender: Sender) -> None:
+    store, now = sender.store, time.time()
+    for jid, status, updated in (("job_old", "running", now - 600), ("job_new", "running", now),
+                                 ("job_done", "finished", now - 600)):
+        store.insert_job(AdminJob(jid, "bulk_replay", "admin:ann", "r", {}, 10, 3, 3, status,
+                                  created_at=updated, updated_at=updated))
+    assert store.abandon_stale_jobs(now - 300, now, "its process ended") == ["job_old"]
+    old = store.get_job("job_old")
+    assert old is not None and (old.status, old.error, old.done) == (
+        "abandoned", "its process ended", 3)
+    statuses = {j.id: j.status for j in store.list_jobs()}
+    assert statuses == {"job_old": "abandoned", "job_new": "running", "job_done": "finished"}
+    assert store.abandon_stale_jobs(now - 300, now, "again") == []

@@ -305,11 +305,13 @@ class _Console(Pages):
                            rate=f"{self.sender.config.replay_rate:g}")
 
     async def jobs_page(self, ctx: Ctx) -> Response:
+        await run_in_threadpool(self.jobs.reap)  # what no process runs any more, said so
         jobs = await run_in_threadpool(self.sender.store.list_jobs, 50)
         return self.render(ctx.request, "jobs.html", ctx, jobs=jobs)
 
     async def job(self, ctx: Ctx) -> Response:
         jid = ctx.request.path_params["jid"]
+        await run_in_threadpool(self.jobs.reap)
         job = await run_in_threadpool(self.sender.store.get_job, jid)
         if job is None:
             raise NotFoundError(f"job {jid} not found")

@@ -40,7 +40,8 @@ KINDS: dict[str, tuple[str, list[str]]] = {
 #: Deliveries a preview shows as its sample.
 SAMPLE = 10
 #: A running job that reported no progress for this long is taken as abandoned (its
-#: process ended): it no longer blocks a new bulk replay. Batches report far more often.
+#: process ended): it is marked so and no longer blocks a new bulk replay. Batches report
+#: far more often.
 STALE_AFTER = 300.0
 
 
@@ -208,9 +209,8 @@ class JobRunner:
         if not reason.strip():
             raise InvalidRequestError("a bulk replay needs a reason")
         with self._lock:
-            fresh = time.time() - STALE_AFTER
-            if any(j.status == "running" and j.updated_at > fresh
-                   for j in self.sender.store.list_jobs(20)):
+            self.reap()
+            if any(j.status == "running" for j in self.sender.store.list_jobs(20)):
                 raise ConflictError("a bulk replay is already running; stop it or wait")
             rows = _rows(self.sender, sel)
             if len(rows) != confirmed_count:
@@ -230,6 +230,23 @@ class JobRunner:
             self.threads[job.id] = thread
             thread.start()
         return job
+
+    def reap(self) -> list[str]:
+        """Mark ``abandoned`` the running jobs without progress for :data:`STALE_AFTER`
+        (whichever process started them), each with an entry in the console's log.
+
+        Returns:
+            The ids marked.
+        """
+        now = time.time()
+        ids = self.sender.store.abandon_stale_jobs(
+            now - STALE_AFTER, now, f"no progress for {STALE_AFTER / 60:g} minutes: the"
+            " process that ran it ended; what it replayed stays replayed")
+        for job_id in ids:
+            log.warning("bulk replay %s abandoned: no progress for %g s", job_id, STALE_AFTER)
+            self.sender.audit(OPERATOR_LOG, "system", "bulk_replay_abandoned", "",
+                              {"job_id": job_id})
+        return ids
 
     def stop(self, job_id: str, *, actor: str) -> bool:
         """Ask a running job to stop after its current batch (any process's job).

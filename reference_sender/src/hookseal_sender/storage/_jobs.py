@@ -81,6 +81,25 @@ class Jobs(Connections):
                              " error = ?, updated_at = ? WHERE id = ?",
                        [done, replayed, status, error, now, job_id])
 
+    def abandon_stale_jobs(self, before: float, now: float, error: str) -> list[str]:
+        """Mark ``abandoned`` the running jobs that recorded no progress since ``before``
+        (their process ended: a runner records progress after every batch).
+
+        Args:
+            before: Unix time; running jobs last updated earlier are abandoned.
+            now: Unix time.
+            error: Why, for the job's page.
+
+        Returns:
+            The ids marked.
+        """
+        with self.transaction() as conn:
+            rows = self._exec(
+                conn, "UPDATE admin_jobs SET status = 'abandoned', error = ?, updated_at = ?"
+                " WHERE status = 'running' AND updated_at < ? RETURNING id",
+                [error, now, before]).fetchall()
+        return [r[0] for r in rows]
+
     def request_job_stop(self, job_id: str, now: float) -> bool:
         """Ask a running job to stop (its runner reads this between batches).
 

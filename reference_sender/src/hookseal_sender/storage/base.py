@@ -688,6 +688,10 @@ class Store(Statistics):
         """Record an admin job's progress or end."""
 
     @abc.abstractmethod
+    def abandon_stale_jobs(self, before: float, now: float, error: str) -> list[str]:
+        """Mark ``abandoned`` the running jobs not updated since ``before``; their ids."""
+
+    @abc.abstractmethod
     def request_job_stop(self, job_id: str, now: float) -> bool:
         """Ask a running admin job to stop; returns whether one was running."""
     @abc.abstractmethod
