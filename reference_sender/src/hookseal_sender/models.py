@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
@@ -22,16 +23,36 @@ ENDPOINT_STATUSES = ("active", "paused", "disabled", "deleted")
 SIGNING_MODES = ("hmac", "ed25519", "both")
 
 
+#: The last id's milliseconds and random part (ids made in one millisecond increase).
+_last = [0, 0]
+_last_lock = threading.Lock()
+
+
 def new_id(prefix: str) -> str:
     """A time-ordered random id such as ``dlv_018c...``.
+
+    Ids made by one process sort in the order they were made, even within a millisecond:
+    the audit log, an event's revisions and the delivery log are read in id order. (Ids
+    of several processes within one millisecond sort in any order.)
 
     Args:
         prefix: The kind prefix, without underscore.
 
     Returns:
-        The id: prefix, 12 hex digits of milliseconds, 16 random hex digits.
+        The id: prefix, 12 hex digits of milliseconds, 16 hex digits: random, or within
+        the millisecond of the last id, that id's plus a random step.
     """
-    return f"{prefix}_{int(time.time() * 1000):012x}{os.urandom(8).hex()}"
+    ms = int(time.time() * 1000)
+    rnd = int.from_bytes(os.urandom(8), "big")
+    with _last_lock:
+        last_ms, last_rnd = _last
+        if ms <= last_ms:  # the same millisecond (or the clock stepped back)
+            # A step of up to 2**32 keeps the next id unguessable from this one.
+            ms, rnd = last_ms, last_rnd + 1 + (rnd >> 32)
+            if rnd >= 1 << 64:  # the millisecond's space is used up: borrow the next one
+                ms, rnd = last_ms + 1, rnd & ((1 << 63) - 1)
+        _last[:] = ms, rnd
+    return f"{prefix}_{ms:012x}{rnd:016x}"
 
 
 def id_at(prefix: str, unix_time: float) -> str:
@@ -203,7 +224,7 @@ class Delivery:
         attempts: The attempts (filled by detail reads).
         payload: The body (filled by detail reads).
         corrected: Whether the provider corrected the event's data after it was first
-            sent (filled by detail reads; the body is then the corrected one).
+            sent (the body is then the corrected one).
         original_payload: The body as first sent, if the event was corrected (filled by
             detail reads).
         batch_id: The batch (``bat_...``) it was gathered into, for an endpoint with
