@@ -15,6 +15,7 @@ from hookseal_sender import (
     Sender,
 )
 from hookseal_sender.catalog import _catalog
+from hookseal_sender.models import DeliveryFilter
 
 from ._receiver import Receiver
 from .conftest import wait_for
@@ -56,6 +57,12 @@ def test_the_corrected_event_keeps_its_id_is_delivered_and_keeps_the_original(
 
     d = sender.get_delivery("t1", did)
     assert d.corrected and json.loads(d.original_payload or "") == first
+    # Lists say so too; an uncorrected event's delivery does not.
+    other = sender.send("t1", "invoice.paid", example()).deliveries[0][0]
+    listed = {x.id: x.corrected for x in sender.list_deliveries("t1")}
+    assert listed[did] and not listed[other]
+    page = sender.store.page_deliveries("t1", DeliveryFilter(), limit=10).deliveries
+    assert [x.corrected for x in page] == [False, True]
     assert json.loads(d.payload or "")["data"] == corrected()
     revisions = sender.corrections.revisions("t1", sent.event_id)
     assert [json.loads(r.payload) for r in revisions] == [first]

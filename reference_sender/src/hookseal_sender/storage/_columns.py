@@ -34,11 +34,13 @@ UPDATABLE = frozenset(ENDPOINT_COLS) - {"id", "tenant_id", "created_at", "versio
 STATUS = "CASE WHEN q.lease_owner IS NULL THEN d.status ELSE 'delivering' END"
 #: The deliveries with their queue rows (live ones only), as ``d`` and ``q``.
 JOINED = "deliveries d LEFT JOIN queue q ON q.delivery_id = d.id"
-#: :data:`DELIVERY_COLS` as read from :data:`JOINED`; a live delivery's next attempt is
-#: its queue row's due time (while leased, when the lease ends).
-DELIVERY_SELECT = ", ".join(
-    STATUS if c == "status" else "COALESCE(q.due, d.next_attempt_at)"
-    if c == "next_attempt_at" else f"d.{c}" for c in DELIVERY_COLS)
+#: :data:`DELIVERY_COLS` as read from :data:`JOINED`, then :data:`CORRECTED`; a live
+#: delivery's next attempt is its queue row's due time (while leased, when the lease ends).
+#: Whether the delivery's event was corrected (lists say so too: an index probe a row).
+CORRECTED = "EXISTS (SELECT 1 FROM event_revisions r WHERE r.event_id = d.event_id)"
+DELIVERY_SELECT = ", ".join([
+    *(STATUS if c == "status" else "COALESCE(q.due, d.next_attempt_at)"
+      if c == "next_attempt_at" else f"d.{c}" for c in DELIVERY_COLS), CORRECTED])
 
 
 def id_scope(row_id: str, tenant_id: Optional[str], table: str = "") -> tuple[str, list[Any]]:
@@ -66,7 +68,7 @@ def to_endpoint(row: Sequence[Any]) -> Endpoint:
 
 def to_delivery(row: Sequence[Any]) -> Delivery:
     """A delivery from a row of :data:`DELIVERY_SELECT`."""
-    return Delivery(**dict(zip(DELIVERY_COLS, row)))
+    return Delivery(**dict(zip(DELIVERY_COLS, row)), corrected=bool(row[len(DELIVERY_COLS)]))
 
 
 def headers_json(headers: Mapping[str, str]) -> str:
