@@ -228,6 +228,37 @@ def test_renew_extends_only_the_owners_live_leases(sender: Sender) -> None:
     assert sender.store.renew("w1", [], now + 60) == []
 
 
+@pytest.mark.postgres
+def test_renew_skips_a_row_another_transaction_holds(pg_server: Any) -> None:
+    """A renewal never waits for a locked row: one that waited, holding the rows it had
+    locked, deadlocked with its own worker's write-back of the same rows."""
+    import psycopg
+    from hookseal_sender import generate_master_key
+
+    from .conftest import fake_resolve
+
+    db = pg_server.create_db(f"renew_{int(time.time() * 1000) % 10**8}")
+    sender = Sender(SenderConfig(database=db, master_key=generate_master_key()),
+                    resolve=fake_resolve)
+    try:
+        ids = make(sender, 2)
+        now = time.time()
+        assert len(sender.store.claim("w1", 2, now, now + 1)) == 2
+        writer = psycopg.connect(db)  # a write-back of the first row, in progress
+        writer.execute("UPDATE queue SET attempt_count = 1 WHERE delivery_id = %s", [ids[0]])
+        done: list[list[str]] = []
+        thread = threading.Thread(
+            target=lambda: done.append(sender.store.renew("w1", ids, now + 60)), daemon=True)
+        thread.start()
+        thread.join(10)
+        writer.rollback()
+        writer.close()
+        thread.join(10)
+        assert done == [[ids[1]]], "the renewal waited for the locked row"
+    finally:
+        sender.close()
+
+
 def test_complete_with_lost_lease(sender: Sender) -> None:
     (did,) = make(sender, 1)
     now = time.time()

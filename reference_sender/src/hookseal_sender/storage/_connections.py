@@ -122,13 +122,21 @@ class Connections(Store):
     def _renew_leases(self, table: str, key: str, owner: str, ids: Sequence[str],
                       lease_until: float) -> list[str]:
         """Move the leases ``owner`` holds on ``table``'s rows ``ids`` to ``lease_until``
-        (a lease is the row's ``lease_owner`` and its ``due``); returns the keys renewed."""
+        (a lease is the row's ``lease_owner`` and its ``due``); returns the keys renewed.
+
+        A row locked meanwhile (its write-back, on another of the worker's connections) is
+        skipped, not waited for: a renewal that waited while holding the rows it had
+        locked deadlocked with a write-back locking the same rows in another order. The
+        skipped row is finishing; if not, the next renewal takes it.
+        """
         ids, renewed = list(ids), []
         with self.transaction() as conn:
             for start in range(0, len(ids), RENEW_CHUNK):  # SQLite's limit on parameters
                 clause, params = self._in(key, ids[start:start + RENEW_CHUNK])
                 # ``table`` and ``key`` are the callers' constants; values are bound.
-                sql = (f"UPDATE {table} SET due = ? WHERE lease_owner = ? AND {clause}"  # noqa: S608
+                rows = (f"FROM {table} WHERE lease_owner = ? AND {clause}"
+                        f"{self._claim_suffix()}")
+                sql = (f"UPDATE {table} SET due = ? WHERE {self._id_in(key, rows)}"  # noqa: S608
                        f" RETURNING {key}")
                 renewed += [r[0] for r in self._exec(
                     conn, sql, [lease_until, owner, *params]).fetchall()]
