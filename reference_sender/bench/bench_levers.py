@@ -17,6 +17,14 @@ are printed with the sender/bare ratio (target: at most 1.3x) and new/old (throu
 per sender core: deliveries per CPU second, and the wall-clock rate of the pinned core;
 target: at least 1.5x).
 
+``--decompose`` adds, for the last tree, a drain with the HTTP request left out (each
+attempt's POST answers at once, with the headers and body of the receiver's answer; 4N
+deliveries):
+the store, the claims, the write-back and the attempt's own Python at full speed. The
+report splits the sender's CPU per delivery into the bare client's, this run's and what
+is left: the cost of running both together (on the loop thread and the store's threads
+apart, from ``/proc/self/task``).
+
 The parts alone (``--only parts``), each tree in its own process too, in thread CPU time:
 the write-back (``store.complete`` in batches of 1 to 64), claims (12 rows at a time,
 capped per endpoint as a worker's are) and ``Metrics.attempt``, so one lever's commit
@@ -67,14 +75,54 @@ def _pin(cpu: int) -> None:
 
 
 # the runs (child processes) -------------------------------------------------------------
-def sender_run(db: str, url: str, n: int) -> dict[str, float]:
-    """Drain ``WARM + n`` deliveries; CPU microseconds per delivery and deliveries/s from
-    the warm-up mark until the queue is empty."""
+#: What the ``--decompose`` run's attempts get instead of a request: the fast
+#: receiver's answer (``_fast_receiver.py``), as the sender records it.
+CANNED_HEADERS = {"Content-Type": "text/plain; charset=utf-8", "Content-Length": "2",
+                  "Date": "Mon, 07 Dec 2026 15:00:00 GMT", "Server": "Python/3.11 aiohttp/3.14"}
+
+
+def _no_http() -> None:
+    """Answer every attempt's POST at once, without a request (one loop turn, as a
+    response does), so a drain measures everything but the HTTP client."""
+    from hookseal_sender._attempt import AttemptRunner
+
+    async def post(self: Any, cached: Any, headers: dict[str, str], body: bytes) -> Any:
+        await asyncio.sleep(0)
+        return 200, None, dict(CANNED_HEADERS), "ok"
+
+    AttemptRunner._post = post  # type: ignore[method-assign]
+
+
+def _threads_cpu() -> tuple[float, float]:
+    """CPU seconds of this process's main thread (the event loop) and of all its others
+    (the store's threads), from ``/proc/self/task``."""
+    tick = os.sysconf("SC_CLK_TCK")
+    main, rest = 0.0, 0.0
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        cpu = (int(fields[11]) + int(fields[12])) / tick
+        if int(tid) == os.getpid():
+            main += cpu
+        else:
+            rest += cpu
+    return main, rest
+
+
+def sender_run(db: str, url: str, n: int, http: bool = True) -> dict[str, float]:
+    """Drain ``WARM + n`` deliveries; CPU microseconds per delivery (all, the event
+    loop's, the other threads') and deliveries/s from the warm-up mark until the queue
+    is empty. ``http=False``: each POST answers at once (see :func:`_no_http`)."""
     from hookseal_sender import Sender, SenderConfig, Worker, generate_master_key, tune_gc
     from hookseal_sender.catalog import no_validation
     from hookseal_sender.outbox import enqueue
 
     tune_gc()
+    if not http:
+        _no_http()
     cfg = SenderConfig(database=db, master_key=generate_master_key(), allow_local=True,
                        global_concurrency=CONCURRENCY, per_endpoint_concurrency=CONCURRENCY,
                        poll_interval=0.01, claim_batch=200)
@@ -100,16 +148,18 @@ def sender_run(db: str, url: str, n: int) -> dict[str, float]:
         task = asyncio.create_task(worker.run())
         while attempted() < WARM:
             await asyncio.sleep(0.005)
-        cpu0, t0, done0 = _cpu(), time.perf_counter(), attempted()
+        cpu0, t0, done0, th0 = _cpu(), time.perf_counter(), attempted(), _threads_cpu()
         while attempted() < WARM + n:
             await asyncio.sleep(0.01)
         while not await asyncio.to_thread(empty):  # durable: written back
             await asyncio.sleep(0.002)
-        cpu1, t1 = _cpu(), time.perf_counter()
+        cpu1, t1, th1 = _cpu(), time.perf_counter(), _threads_cpu()
         worker.stop()
         await task
         done = WARM + n - done0
-        return {"cpu_us": (cpu1 - cpu0) / done * 1e6, "rate": done / (t1 - t0)}
+        return {"cpu_us": (cpu1 - cpu0) / done * 1e6, "rate": done / (t1 - t0),
+                "loop_us": (th1[0] - th0[0]) / done * 1e6,
+                "threads_us": (th1[1] - th0[1]) / done * 1e6}
 
     try:
         return asyncio.run(drain())
@@ -254,6 +304,8 @@ def child(args: argparse.Namespace) -> int:
         out = claim_run(args.db, args.n)
     elif args.child == "metrics":
         out = metrics_run(args.n)
+    elif args.child == "no-http":
+        out = sender_run(args.db, args.url, args.n, http=False)
     else:
         out = sender_run(args.db, args.url, args.n)
     print(json.dumps(out), flush=True)
@@ -306,6 +358,33 @@ def _report_e2e(res: dict[tuple[str, str], list[dict[str, float]]], backends: li
             wall = statistics.median(y["rate"] / x["rate"] for x, y in zip(ra, rb))
             print(f"  {b} / {a}: deliveries per sender CPU second {per_cpu:.2f}x, "
                   f"deliveries/s {wall:.2f}x (medians of the rounds' ratios)")
+        if (backend, "no-http") in res:
+            _report_split(res[(backend, names[-1])], res[(backend, "no-http")], bare,
+                          names[-1])
+
+
+def _report_split(sender: list[dict[str, float]], no_http: list[dict[str, float]],
+                  bare: list[dict[str, float]], name: str) -> None:
+    """Where the sender's CPU per delivery goes: the bare client's share, the drain
+    without HTTP, and the overlap (medians of the rounds, each round's runs paired)."""
+    def med(runs: list[dict[str, float]], key: str) -> float:
+        return statistics.median(r[key] for r in runs)
+
+    rest = med(no_http, "cpu_us")
+    print(f"  {name} without HTTP: {rest:.1f} us CPU per delivery (event loop "
+          f"{med(no_http, 'loop_us'):.1f}, store threads {med(no_http, 'threads_us'):.1f}), "
+          f"{med(no_http, 'rate'):,.0f} deliveries/s")
+    print(f"  {name} with HTTP: event loop {med(sender, 'loop_us'):.1f} us, store threads "
+          f"{med(sender, 'threads_us'):.1f} us per delivery")
+    overlap = statistics.median(s["cpu_us"] - b["cpu_us"] - x["cpu_us"]
+                                for s, b, x in zip(sender, bare, no_http))
+    loop = statistics.median(s["loop_us"] - b["cpu_us"] - x["loop_us"]
+                             for s, b, x in zip(sender, bare, no_http))
+    threads = statistics.median(s["threads_us"] - x["threads_us"]
+                                for s, x in zip(sender, no_http))
+    print(f"  split: bare client {med(bare, 'cpu_us'):.1f} + without HTTP {rest:.1f} + "
+          f"overlap {overlap:.1f} us (the overlap on the event loop {loop:.1f}, on the "
+          f"store threads {threads:.1f}; medians of the rounds)")
 
 
 def _report_parts(res: dict[tuple[str, str], list[dict[str, float]]], parts: list[str],
@@ -333,7 +412,11 @@ def main() -> int:
                     help="only the drains against the bare client, or only the parts")
     ap.add_argument("--rev", action="append", default=[], metavar="NAME=REV")
     ap.add_argument("--tree", action="append", default=[], metavar="NAME=PATH")
-    ap.add_argument("--child", choices=["sender", "bare", "complete", "claim", "metrics"],
+    ap.add_argument("--decompose", action="store_true",
+                    help="also drain without HTTP requests (the last tree) and split the "
+                         "sender's CPU into the bare client's, the rest's and the overlap")
+    ap.add_argument("--child", choices=["sender", "no-http", "bare", "complete", "claim",
+                                        "metrics"],
                     help=argparse.SUPPRESS)
     ap.add_argument("--db", help=argparse.SUPPRESS)
     ap.add_argument("--url", help=argparse.SUPPRESS)
@@ -384,6 +467,15 @@ def main() -> int:
                             f.unlink()
                     res.setdefault((backend, "bare"), []).append(
                         spawn(None, "--child", "bare", "--url", url, "--n", str(n)))
+                    if args.decompose:
+                        i = next(count)
+                        # Four times as many: it runs about four times as fast, and
+                        # /proc counts thread CPU in ticks of 10 ms.
+                        got = spawn(trees[names[-1]], "--child", "no-http", "--db",
+                                    _db(backend, tmp, pg, i), "--url", url, "--n", str(4 * n))
+                        res.setdefault((backend, "no-http"), []).append(got)
+                        for f in tmp.glob(f"r{i}.db*"):
+                            f.unlink()
             if args.only != "e2e":
                 for backend in backends:
                     for name, tree in trees.items():

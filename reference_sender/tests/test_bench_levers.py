@@ -12,9 +12,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_lever_benchmark_prints_each_tree_the_bare_client_and_the_ratios() -> None:
-    # Two trees (this checkout twice: no git history needed) and the bare client.
+    # Two trees (this checkout twice: no git history needed), the bare client, and the
+    # last tree drained without HTTP requests (--decompose).
     out = subprocess.run([sys.executable, str(BENCH), "--deliveries", "300", "--rounds", "1",
-                          "--tree", f"a={ROOT}", "--tree", f"b={ROOT}"],
+                          "--tree", f"a={ROOT}", "--tree", f"b={ROOT}", "--decompose"],
                          capture_output=True, text=True, timeout=600, check=False)
     assert out.returncode == 0, out.stderr
     for backend in ("sqlite", "postgresql"):
@@ -27,3 +28,10 @@ def test_the_lever_benchmark_prints_each_tree_the_bare_client_and_the_ratios() -
             assert found and float(found.group(1)) > 0 and float(found.group(2)) > 0, out.stdout
         assert re.search(r"b / a: deliveries per sender CPU second [\d.]+x, deliveries/s "
                          r"[\d.]+x", section), out.stdout
+        # --decompose: the last tree drained without HTTP, and the split of its CPU.
+        alone = re.search(r"  b without HTTP: ([\d.]+) us CPU per delivery \(event loop "
+                          r"([\d.]+), store threads ([\d.]+)\)", section)
+        assert alone and float(alone.group(1)) > 0, out.stdout
+        split = re.search(r"split: bare client ([\d.]+) \+ without HTTP ([\d.]+) \+ "
+                          r"overlap (-?[\d.]+) us", section)
+        assert split and float(split.group(2)) == float(alone.group(1)), out.stdout

@@ -43,6 +43,22 @@ def test_claim_lease_and_visibility(sender: Sender) -> None:
     assert len(later) == 5
 
 
+def test_claim_hands_over_every_field(sender: Sender) -> None:
+    """Each field of a claimed delivery is what was enqueued (the rows become Claimed
+    positionally: a swap of two fields of one type would go unnoticed otherwise)."""
+    ep = sender.create_endpoint("t1", "https://hooks.example.com/x").endpoint
+    r = enqueue(sender.store, "t1", "x.y", {"i": 7}, validator=no_validation,
+                endpoint_ids=[ep.id])
+    now = time.time()
+    [c] = sender.store.claim("w1", 5, now, now + 60)
+    assert (c.id, c.tenant_id, c.endpoint_id, c.event_type, c.event_id) == \
+        (r.deliveries[0][0], "t1", ep.id, "x.y", r.event_id)
+    assert (c.attempt_count, c.round_attempts, c.endpoint_version, c.sequence) == \
+        (0, 0, ep.version, None)
+    envelope = json.loads(c.payload)
+    assert envelope["id"] == r.event_id and envelope["data"] == {"i": 7}
+
+
 def test_per_endpoint_cap_counts_every_workers_leases(sender: Sender) -> None:
     """On a store shared by worker processes, an endpoint's leases are capped across
     all of them (each worker sends only what it leased); SQLite, one worker process per
