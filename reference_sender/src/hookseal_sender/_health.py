@@ -148,6 +148,15 @@ class EndpointHealth:
             tenant_id=cached.endpoint.tenant_id if cached else None,
             url=cached.endpoint.url if cached else None, breaker_from=old, breaker_to=new))
 
+    def is_closed(self, endpoint_id: str) -> bool:
+        """Whether the endpoint's breaker is closed here and in the store as last read (an
+        endpoint without a breaker here is closed).
+
+        Args:
+            endpoint_id: The endpoint.
+        """
+        return endpoint_id not in self._not_closed and endpoint_id not in self.shared.open
+
     def not_closed(self) -> list[tuple[str, CircuitBreaker]]:
         """The endpoints whose breaker is open or half-open (also sets the gauge).
 
