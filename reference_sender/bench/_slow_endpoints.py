@@ -42,7 +42,6 @@ from typing import Any, Callable
 
 import psycopg
 from _capacity import CHILD, cpu_seconds, descendants
-from prometheus_client import CollectorRegistry, Counter
 from hookseal_sender import Sender, SenderConfig, generate_master_key
 from hookseal_sender._buffer import ClaimBuffer
 from hookseal_sender._claims import Claims
@@ -53,6 +52,7 @@ from hookseal_sender.catalog import no_validation
 from hookseal_sender.config import DEFAULT_RETRY_POLICY, BreakerPolicy
 from hookseal_sender.metrics import Metrics
 from hookseal_sender.supervisor import Supervisor
+from prometheus_client import CollectorRegistry, Counter
 
 #: The endpoints' timeout, seconds (the slow ones answer after a minute).
 TIMEOUT = 1.0

@@ -196,6 +196,51 @@ def test_a_claimed_row_of_an_open_endpoint_is_parked_and_not_lost(sender: Sender
     assert sorted(c.id for c in store.claim("w2", 100, now + 4, now + 64)) == sorted(later)
 
 
+@pytest.mark.postgres
+def test_a_park_racing_a_close_never_leaves_a_row_parked(pg_server: PostgresServer) -> None:
+    """A worker parks rows (it saw the breaker open) while another closes the breaker:
+    the park waits for the close (it reads the breaker's row with a key-share lock),
+    then finds it gone and makes the rows due; without the lock it would park them
+    after the close took parked rows off, and nothing would take them off again."""
+    import psycopg
+
+    db = pg_server.create_db(f"parkrace_{int(time.time() * 1000) % 10**8}")
+    sender = Sender(SenderConfig(database=db, master_key=generate_master_key(),
+                                 allow_local=True), resolve=fake_resolve)
+    store = sender.store
+    try:
+        bad = sender.create_endpoint("t1", "https://bad.example/",
+                                     allow_local=True).endpoint.id
+        now = time.time()
+        store.open_breaker(bad, "w1", now, now + 60)
+        rows = _enqueue(sender, bad, 3)
+        claimed = [c.id for c in store.claim("w2", 100, now + 1, now + 60)]
+        assert sorted(claimed) == sorted(rows)
+        parked: list[int] = []
+        with psycopg.connect(db) as closer:  # the close, held open in its transaction
+            closer.execute("DELETE FROM endpoint_breakers WHERE endpoint_id = %s", [bad])
+            racer = threading.Thread(target=lambda: parked.append(
+                store.park("w2", claimed, now + 1, now + 1)))
+            racer.start()
+
+            def waiting() -> bool:
+                with psycopg.connect(db, autocommit=True) as watch:
+                    return bool(watch.execute(
+                        "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                        " AND query LIKE 'UPDATE queue SET lease_owner = NULL%%'").fetchall())
+
+            wait_for(waiting, 10)  # the park waits for the close
+            closer.execute(f"UPDATE queue SET due = due - {PARKED} WHERE endpoint_id = %s"
+                           f" AND due >= {PARKED}", [bad])
+            closer.commit()
+        racer.join(10)
+        assert parked == [0]
+        assert max(_dues(sender, bad)) < PARKED  # due again, none parked
+        assert sorted(c.id for c in store.claim("w3", 100, now + 2, now + 61)) == sorted(rows)
+    finally:
+        sender.close()
+
+
 def test_claims_list_no_open_endpoint_and_deliveries_resume_when_it_closes(
         sender: Sender, receiver: Receiver, worker: Any) -> None:
     """With 2,000 breakers open in the store, a worker's claims send no list of them (the

@@ -127,7 +127,7 @@ class Claims:
         self._held = {ep: t for ep, t in self._held.items() if t > mono}
         # Endpoints whose breaker is open are not listed: their rows are parked, so the
         # claim's cost does not grow with them (the gauge of open breakers is set here).
-        self._health.not_closed()
+        self._health.count_not_closed()
         excluded = list({*self._buffer.full(), *self._held})
         for ep in shared.probe_due(time.time()):
             if (not self._buffer.inflight.get(ep) and ep not in self._buffer.queues

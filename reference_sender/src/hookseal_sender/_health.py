@@ -157,6 +157,13 @@ class EndpointHealth:
         """
         return endpoint_id not in self._not_closed and endpoint_id not in self.shared.open
 
+    def count_not_closed(self) -> int:
+        """How many breakers are open or half-open (also sets the gauge); costs nothing
+        per breaker."""
+        n = len(self._not_closed)
+        self._metrics.breaker_open.set(n)
+        return n
+
     def not_closed(self) -> list[tuple[str, CircuitBreaker]]:
         """The endpoints whose breaker is open or half-open (also sets the gauge).
 
