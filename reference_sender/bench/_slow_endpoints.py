@@ -52,7 +52,7 @@ from hookseal_sender.catalog import no_validation
 from hookseal_sender.config import DEFAULT_RETRY_POLICY, BreakerPolicy
 from hookseal_sender.metrics import Metrics
 from hookseal_sender.supervisor import Supervisor
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, generate_latest
 
 #: The endpoints' timeout, seconds (the slow ones answer after a minute).
 TIMEOUT = 1.0
@@ -308,6 +308,49 @@ def state_bytes(pg: Any, template: str, key: str, n: int = 2000) -> dict[str, fl
             "page_left": float(len(metrics.render()))}
 
 
+def series_bound(n: int, scrape: int = 5000, idle: int = 20_000) -> list[dict[str, float]]:
+    """The metrics' endpoint series with ``n`` endpoints counted once each: a scrape every
+    ``scrape`` attempts, and the idle sweep dropping the endpoints not counted in the last
+    ``idle`` attempts (as the worker's sweep drops those unused for 2 minutes). With the
+    default cap, without one (a cap of ``n``), and prometheus-client's ``Counter`` as the
+    counter was before (never dropped). Memory traced with ``tracemalloc``.
+
+    Returns:
+        One row each: ``series`` kept at the end, ``bytes`` of memory they hold, ``page``
+        bytes of ``/metrics`` (``cap`` 0 for the ``Counter``).
+    """
+    ids = [f"ep_{i:027d}" for i in range(n)]  # 31 characters, as ids are
+    rows = []
+    for cap in (Metrics().endpoint_series.cap, n):
+        tracemalloc.start()
+        m0 = tracemalloc.get_traced_memory()[0]
+        m = Metrics(endpoint_series=cap)
+        for i, ep in enumerate(ids):
+            m.attempt("sim", ep, "delivered", 0.005, 200, None)
+            if i % scrape == scrape - 1:
+                m.render()
+                if i >= idle:
+                    m.forget_endpoints(ids[i - idle - scrape + 1:i - idle + 1])
+        m.render()
+        page = len(m.render())
+        rows.append({"cap": float(cap), "series": float(len(m.attempts)),
+                     "bytes": float(tracemalloc.get_traced_memory()[0] - m0),
+                     "page": float(page)})
+        tracemalloc.stop()
+    tracemalloc.start()
+    m0 = tracemalloc.get_traced_memory()[0]
+    reg = CollectorRegistry()
+    ref = Counter("hookseal_attempts", "", ["outcome", "endpoint_id", "tenant_id"],
+                  registry=reg)
+    for ep in ids:
+        ref.labels("delivered", ep, "sim").inc()
+    rows.append({"cap": 0.0, "series": float(n),
+                 "bytes": float(tracemalloc.get_traced_memory()[0] - m0),
+                 "page": float(len(generate_latest(reg)))})
+    tracemalloc.stop()
+    return rows
+
+
 def _sweep_costs(health: EndpointHealth, cache: dict[str, Any],
                  loaded: list[Any]) -> tuple[float, float, float, float]:
     """The idle sweep over ``n`` endpoints' state: microseconds per 1,000 endpoints of a
@@ -416,7 +459,8 @@ def claim_costs(pg: Any, template: str, key: str, opened: tuple[int, ...],
 
 
 def report(results: list[dict[str, float]], state: dict[str, float],
-           claims: dict[str, dict[int, float]], endpoints: int) -> None:
+           claims: dict[str, dict[int, float]], endpoints: int,
+           series: list[dict[str, float]]) -> None:
     """Print each run, then the paired ratio and the memory per endpoint."""
     mib = 1024 * 1024
     cached = [r for r in results if r["few"]]
@@ -479,6 +523,14 @@ def report(results: list[dict[str, float]], state: dict[str, float],
               f"{endpoints:,}) / to one of {cached[0]['few']:.0f}: workers' CPU {worker:.2f}x, "
               f"PostgreSQL's {server:.2f}x (median of {len(cached)} interleaved pairs, none "
               f"slow)")
+    mb = 1e6
+    print(f"[slow-endpoints] the metrics' endpoint series, {series[-1]['series']:,.0f} "
+          "endpoints counted once each, a scrape every 5,000 attempts, the sweep dropping "
+          "those not counted in the last 20,000: " + "; ".join(
+              (f"the sender's, cap {r['cap']:,.0f}: " if r["cap"] else
+               "prometheus-client's Counter (as before, never dropped): ")
+              + f"{r['series']:,.0f} series, {r['bytes'] / mb:.1f} MB, /metrics "
+              f"{r['page'] / mb:.2f} MB" for r in series) + " (tracemalloc)")
     listed, parked = claims["listed"], claims["parked"]
     print("[slow-endpoints] a claim of 100 with breakers open, their rows parked (as now, "
           "no list sent): " + ", ".join(

@@ -796,7 +796,8 @@ def main() -> int:
             # 1 % and 10 % of the endpoints' breakers open (1,000 and 10,000 at full size).
             claims = _slow_endpoints.claim_costs(pg, "slowtpl", key, (0, size // 100, size // 10),
                                                  5 if args.quick else 11)
-            _slow_endpoints.report(slow_runs, state, claims, size)
+            series = _slow_endpoints.series_bound(size)
+            _slow_endpoints.report(slow_runs, state, claims, size, series)
             RESULTS["slow_endpoints"] = slow_runs
         stolen, total = (b - a for a, b in zip(steal0, cpu_steal()))
         if total:
