@@ -174,8 +174,8 @@ class Claims:
         if claimed:
             logger.debug("claimed %d deliveries", len(claimed))
         release, park = self._buffer_all(claimed)
-        if park:
-            await self._park(park)
+        if park:  # on its own task: the rest of the claim goes to the slots meanwhile
+            self._start(self._park(park))
         if release:
             await self._calls.call(self._calls.store.release, self._owner, release, now)
             self._size = max(self._min, self._size // 2)

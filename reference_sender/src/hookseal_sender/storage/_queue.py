@@ -260,17 +260,15 @@ class Queue(Connections):
         """
         if not delivery_ids:
             return 0
-        parked = 0
-        with self.transaction() as conn:
-            for d in delivery_ids:
-                row = self._exec(
-                    conn, "UPDATE queue SET lease_owner = NULL, due = CASE WHEN EXISTS"
-                    " (SELECT 1 FROM endpoint_breakers b WHERE b.endpoint_id ="
-                    f" queue.endpoint_id{self._breaker_lock}) THEN ? ELSE ? END"
-                    " WHERE delivery_id = ? AND lease_owner = ? RETURNING due",
-                    [now + PARKED, at, d, owner]).fetchone()
-                parked += row is not None and row[0] >= PARKED
-        return parked
+        clause, params = self._in("delivery_id", list(delivery_ids))
+        with self.transaction() as conn:  # one statement: the lock holds until it commits
+            rows = self._exec(
+                conn, "UPDATE queue SET lease_owner = NULL, due = CASE WHEN EXISTS"
+                " (SELECT 1 FROM endpoint_breakers b WHERE b.endpoint_id ="
+                f" queue.endpoint_id{self._breaker_lock}) THEN ? ELSE ? END"
+                f" WHERE {clause} AND lease_owner = ? RETURNING due",
+                [now + PARKED, at, *params, owner]).fetchall()
+        return sum(1 for (due,) in rows if due >= PARKED)
 
     #: The row lock :meth:`park` takes on the breaker it reads (none on SQLite: one writer).
     _breaker_lock = ""
