@@ -52,6 +52,7 @@ from hookseal_sender.catalog import no_validation
 from hookseal_sender.config import DEFAULT_RETRY_POLICY, BreakerPolicy
 from hookseal_sender.metrics import Metrics
 from hookseal_sender.supervisor import Supervisor
+from prometheus_client import CollectorRegistry, Counter, generate_latest
 
 #: The endpoints' timeout, seconds (the slow ones answer after a minute).
 TIMEOUT = 1.0
@@ -276,8 +277,17 @@ def state_bytes(pg: Any, template: str, key: str, n: int = 2000) -> dict[str, fl
     t2 = tracemalloc.get_traced_memory()[0]
     for i in ids:
         metrics.attempt("sim", i, "delivered", 0.005, 200, None)
+    metrics.flush()  # as a write-back does: the series made
     t3 = tracemalloc.get_traced_memory()[0]
+    # The reference: a prometheus-client child per endpoint, as the counter was before.
+    ref = Counter("hookseal_attempts", "", ["outcome", "endpoint_id", "tenant_id"],
+                  registry=CollectorRegistry())
+    for i in ids:
+        ref.labels("delivered", i, "sim").inc()
+    t4 = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
+    metrics.render()  # a scrape shows the new series at 0, the next one their counts
+    page = len(metrics.render())
     assert len(cache) == len(health.breakers) == len(ids)
     for i in ids[::SLOW_EVERY]:  # 1 % open (held open, as when another worker opened them)
         health.breaker(i).hold(60.0)
@@ -291,8 +301,54 @@ def state_bytes(pg: Any, template: str, key: str, n: int = 2000) -> dict[str, fl
         health.breaker(i).reset()
     sweep_us, drop_us, left, freed = _sweep_costs(health, cache, loaded)
     return {"cache": (t1 - t0) / n, "breaker": (t2 - t1) / n, "metrics": (t3 - t2) / n,
+            "metrics_before": (t4 - t3) / n,
             "scan_us": statistics.median(scans) * 1e6 * 1000 / n, "sweep_us": sweep_us,
-            "drop_us": drop_us, "left": left, "freed": freed, "page": len(metrics.render()) / n}
+            "drop_us": drop_us, "left": left, "freed": freed, "page": page / n,
+            "series_left": float(len(metrics.attempts)),
+            "page_left": float(len(metrics.render()))}
+
+
+def series_bound(n: int, scrape: int = 5000, idle: int = 20_000) -> list[dict[str, float]]:
+    """The metrics' endpoint series with ``n`` endpoints counted once each: a scrape every
+    ``scrape`` attempts, and the idle sweep dropping the endpoints not counted in the last
+    ``idle`` attempts (as the worker's sweep drops those unused for 2 minutes). With the
+    default cap, without one (a cap of ``n``), and prometheus-client's ``Counter`` as the
+    counter was before (never dropped). Memory traced with ``tracemalloc``.
+
+    Returns:
+        One row each: ``series`` kept at the end, ``bytes`` of memory they hold, ``page``
+        bytes of ``/metrics`` (``cap`` 0 for the ``Counter``).
+    """
+    ids = [f"ep_{i:027d}" for i in range(n)]  # 31 characters, as ids are
+    rows = []
+    for cap in (Metrics().endpoint_series.cap, n):
+        tracemalloc.start()
+        m0 = tracemalloc.get_traced_memory()[0]
+        m = Metrics(endpoint_series=cap)
+        for i, ep in enumerate(ids):
+            m.attempt("sim", ep, "delivered", 0.005, 200, None)
+            if i % scrape == scrape - 1:
+                m.render()
+                if i >= idle:
+                    m.forget_endpoints(ids[i - idle - scrape + 1:i - idle + 1])
+        m.render()
+        page = len(m.render())
+        rows.append({"cap": float(cap), "series": float(len(m.attempts)),
+                     "bytes": float(tracemalloc.get_traced_memory()[0] - m0),
+                     "page": float(page)})
+        tracemalloc.stop()
+    tracemalloc.start()
+    m0 = tracemalloc.get_traced_memory()[0]
+    reg = CollectorRegistry()
+    ref = Counter("hookseal_attempts", "", ["outcome", "endpoint_id", "tenant_id"],
+                  registry=reg)
+    for ep in ids:
+        ref.labels("delivered", ep, "sim").inc()
+    rows.append({"cap": 0.0, "series": float(n),
+                 "bytes": float(tracemalloc.get_traced_memory()[0] - m0),
+                 "page": float(len(generate_latest(reg)))})
+    tracemalloc.stop()
+    return rows
 
 
 def _sweep_costs(health: EndpointHealth, cache: dict[str, Any],
@@ -340,35 +396,71 @@ def _sweep_costs(health: EndpointHealth, cache: dict[str, Any],
     return statistics.median(kept) * 1e9 / n, max(rounds) * 1e9 / n, left, freed / (m1 - m0)
 
 
-def claim_costs(pg: Any, template: str, key: str, excluded: tuple[int, ...],
-                rounds: int) -> dict[int, float]:
-    """Milliseconds a claim of 100 takes with ``excluded`` endpoints left out (as a worker
-    leaves out the endpoints whose breaker is open), median of interleaved rounds."""
+def claim_costs(pg: Any, template: str, key: str, opened: tuple[int, ...],
+                rounds: int) -> dict[str, dict[int, float]]:
+    """A claim of 100 with ``opened`` endpoints' breakers open, in milliseconds (medians
+    of interleaved rounds): as the worker claims now (their rows parked when each opened,
+    no list sent: ``parked``), and as it claimed before (the rows left in the queue, the
+    endpoints' ids sent as the claim's list of left-out endpoints: ``listed``). Also the
+    cost of opening a closed breaker (parking its rows) and of closing it (taking them
+    off again), in milliseconds (``open``, ``close``: medians)."""
+    names = {k: f"claimcost{k}" for k in opened}
     with psycopg.connect(pg.dsn("postgres"), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "claimcost" TEMPLATE "{template}"')
-    sender = Sender(SenderConfig(database=pg.dsn("claimcost"), master_key=key,
-                                 allow_local=True), validator=no_validation)
-    store: Any = sender.store
-    ids = [r[0] for r in store.conn().execute(
-        "SELECT id FROM endpoints ORDER BY id LIMIT %s", [max(excluded)]).fetchall()]
-    times: dict[int, list[float]] = {k: [] for k in excluded}
+        for name in names.values():
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    senders = {k: Sender(SenderConfig(database=pg.dsn(name), master_key=key,
+                                      allow_local=True), validator=no_validation)
+               for k, name in names.items()}
+    stores: dict[int, Any] = {k: s.store for k, s in senders.items()}
+    base = stores[0]
+    ids = [r[0] for r in base.conn().execute(
+        "SELECT id FROM endpoints ORDER BY id LIMIT %s", [max(opened)]).fetchall()]
+    opens: list[float] = []
+    closes: list[float] = []
+    listed: dict[int, list[float]] = {k: [] for k in opened}
+    parked: dict[int, list[float]] = {k: [] for k in opened}
     try:
-        for _ in range(rounds):
-            for k in excluded:
-                now = time.time()
+        now = time.time()
+        for k in opened:
+            for ep in ids[:k]:
                 t0 = time.perf_counter()
-                got = store.claim("bench", 100, now, now + 60, ids[:k], 10)
-                times[k].append(time.perf_counter() - t0)
-                store.release("bench", [c.id for c in got], now - 10)
+                stores[k].open_breaker(ep, "bench", now, now + 3600)
+                opens.append(time.perf_counter() - t0)
+        # Vacuumed first, as autovacuum does in time: parking leaves each row's old index
+        # entry behind until then, which claims step over.
+        for name in names.values():
+            with psycopg.connect(pg.dsn(name), autocommit=True) as conn:
+                conn.execute("VACUUM ANALYZE queue")
+        for r in range(rounds):
+            for k in opened:
+                pair = [(base, ids[:k], listed), (stores[k], [], parked)]
+                for store, left_out, out in pair[::-1] if r % 2 else pair:
+                    now = time.time()
+                    t0 = time.perf_counter()
+                    got = store.claim("bench", 100, now, now + 60, left_out, 10)
+                    out[k].append(time.perf_counter() - t0)
+                    store.release("bench", [c.id for c in got], now - 10)
+        k = max(opened)
+        for ep in ids[:min(k, 500)]:
+            t0 = time.perf_counter()
+            stores[k].close_breaker(ep)
+            closes.append(time.perf_counter() - t0)
     finally:
-        sender.close()
+        for s in senders.values():
+            s.close()
         with psycopg.connect(pg.dsn("postgres"), autocommit=True) as conn:
-            conn.execute('DROP DATABASE "claimcost"')
-    return {k: statistics.median(v) * 1000 for k, v in times.items()}
+            for name in names.values():
+                conn.execute(f'DROP DATABASE "{name}"')
+    med = statistics.median
+    return {"listed": {k: med(v) * 1000 for k, v in listed.items()},
+            "parked": {k: med(v) * 1000 for k, v in parked.items()},
+            "open": {0: med(opens) * 1000 if opens else 0.0},
+            "close": {0: med(closes) * 1000 if closes else 0.0}}
 
 
 def report(results: list[dict[str, float]], state: dict[str, float],
-           claims: dict[int, float], endpoints: int) -> None:
+           claims: dict[str, dict[int, float]], endpoints: int,
+           series: list[dict[str, float]]) -> None:
     """Print each run, then the paired ratio and the memory per endpoint."""
     mib = 1024 * 1024
     cached = [r for r in results if r["few"]]
@@ -397,10 +489,13 @@ def report(results: list[dict[str, float]], state: dict[str, float],
                                for r in results)
     print(f"[slow-endpoints] worker state per endpoint sent to (tracemalloc): endpoint cache "
           f"entry {state['cache']:,.0f} B, breaker {state['breaker']:,.0f} B, metrics "
-          f"{state['metrics']:,.0f} B; RSS growth over the run {growth:,.0f} B per endpoint "
-          f"sent to (median of the runs); the breakers' part of each claim "
+          f"{state['metrics']:,.0f} B (a prometheus-client child, as before: "
+          f"{state['metrics_before']:,.0f} B); RSS growth over the run {growth:,.0f} B per "
+          f"endpoint sent to (median of the runs); the breakers' part of each claim "
           f"(EndpointHealth.not_closed, 1 % open) {state['scan_us']:.2f} us per 1,000 "
-          f"endpoints; /metrics {state['page']:,.0f} B per endpoint")
+          f"endpoints; /metrics {state['page']:,.0f} B per endpoint; after the sweep dropped "
+          f"them, {state['series_left']:.0f} endpoint series left, /metrics "
+          f"{state['page_left']:,.0f} B in all")
     print(f"[slow-endpoints] the idle sweep (a round every {SWEEP_INTERVAL:.0f} s, idle after "
           f"{IDLE_ROUNDS} rounds unused): {state['sweep_us']:,.0f} us per 1,000 endpoints "
           f"for a round that keeps them all, {state['drop_us']:,.0f} us for the round that "
@@ -428,6 +523,22 @@ def report(results: list[dict[str, float]], state: dict[str, float],
               f"{endpoints:,}) / to one of {cached[0]['few']:.0f}: workers' CPU {worker:.2f}x, "
               f"PostgreSQL's {server:.2f}x (median of {len(cached)} interleaved pairs, none "
               f"slow)")
-    print("[slow-endpoints] a claim of 100 leaving out endpoints (open breakers): " + ", ".join(
-        f"{k:,} left out {ms:.1f} ms ({ms / claims[0]:.2f}x)" if k else f"none {ms:.1f} ms"
-        for k, ms in claims.items()) + " (medians of interleaved rounds)")
+    mb = 1e6
+    print(f"[slow-endpoints] the metrics' endpoint series, {series[-1]['series']:,.0f} "
+          "endpoints counted once each, a scrape every 5,000 attempts, the sweep dropping "
+          "those not counted in the last 20,000: " + "; ".join(
+              (f"the sender's, cap {r['cap']:,.0f}: " if r["cap"] else
+               "prometheus-client's Counter (as before, never dropped): ")
+              + f"{r['series']:,.0f} series, {r['bytes'] / mb:.1f} MB, /metrics "
+              f"{r['page'] / mb:.2f} MB" for r in series) + " (tracemalloc)")
+    listed, parked = claims["listed"], claims["parked"]
+    print("[slow-endpoints] a claim of 100 with breakers open, their rows parked (as now, "
+          "no list sent): " + ", ".join(
+              f"{k:,} open {ms:.1f} ms ({ms / parked[0]:.2f}x)" if k else f"none {ms:.1f} ms"
+              for k, ms in parked.items())
+          + "; the same endpoints listed as left out (as before): " + ", ".join(
+              f"{k:,} listed {ms:.1f} ms ({ms / listed[0]:.2f}x)" if k else f"none {ms:.1f} ms"
+              for k, ms in listed.items())
+          + f" (medians of interleaved rounds); opening a breaker (parking its rows) "
+          f"{claims['open'][0]:.2f} ms, closing it (taking them off) "
+          f"{claims['close'][0]:.2f} ms (medians)")

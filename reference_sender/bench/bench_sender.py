@@ -16,7 +16,7 @@
   prediction against 1 and 2 processes (``_capacity.py``, ``_relay.py``).
 - Slow endpoints (PostgreSQL): 100,000 endpoints, 1 % slower than their timeout, against
   none slow: healthy deliveries/s, slots held, worker memory and per-endpoint state,
-  claims leaving out open breakers (``_slow_endpoints.py``).
+  claims with open breakers, their rows parked or listed (``_slow_endpoints.py``).
 
 The benchmark process is pinned to CPU 0 and the receiver (and PostgreSQL) to CPU 1 with
 ``taskset`` so the two sides do not fight over one core; on a 2-core machine that is the
@@ -793,9 +793,11 @@ def main() -> int:
                              (True, 0, 0.0), (False, 0, 0.0), (False, 64, 0.0),
                              (False, 0, fast))]
             state = _slow_endpoints.state_bytes(pg, "slowtpl", key)
-            claims = _slow_endpoints.claim_costs(pg, "slowtpl", key, (0, 1000, 10_000),
+            # 1 % and 10 % of the endpoints' breakers open (1,000 and 10,000 at full size).
+            claims = _slow_endpoints.claim_costs(pg, "slowtpl", key, (0, size // 100, size // 10),
                                                  5 if args.quick else 11)
-            _slow_endpoints.report(slow_runs, state, claims, size)
+            series = _slow_endpoints.series_bound(size)
+            _slow_endpoints.report(slow_runs, state, claims, size, series)
             RESULTS["slow_endpoints"] = slow_runs
         stolen, total = (b - a for a, b in zip(steal0, cpu_steal()))
         if total:

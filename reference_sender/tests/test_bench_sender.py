@@ -104,3 +104,14 @@ def test_the_slow_endpoints_section_compares_with_none_slow() -> None:
                      rf"one of 64: workers' CPU {RATIO}, PostgreSQL's {RATIO}", out.stdout), out.stdout
     found = re.search(r"endpoint cache entry ([\d,]+) B, breaker ([\d,]+) B", out.stdout)
     assert found and all(int(g.replace(",", "")) > 100 for g in found.groups()), out.stdout
+    # The sweep drops the metrics' endpoint series; the cap bounds them, where
+    # prometheus-client's Counter kept one per endpoint.
+    assert re.search(r"after the sweep dropped them, 0 endpoint series left", out.stdout), \
+        out.stdout
+    found = re.search(r"the sender's, cap 10,000: ([\d,]+) series.*prometheus-client's Counter "
+                      r"\(as before, never dropped\): 10,000 series", out.stdout)
+    assert found and int(found.group(1).replace(",", "")) <= 10_001, out.stdout
+    # Claims with 1 % and 10 % of the breakers open, parked and (as before) listed.
+    assert re.search(rf"their rows parked \(as now, no list sent\): none [\d.]+ ms, 100 open "
+                     rf"[\d.]+ ms \({RATIO}\), 1,000 open [\d.]+ ms \({RATIO}\); the same "
+                     rf"endpoints listed as left out", out.stdout), out.stdout

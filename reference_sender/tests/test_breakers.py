@@ -13,8 +13,11 @@ from typing import Any
 
 import pytest
 from hookseal_sender import BackgroundWorker, Sender, SenderConfig, generate_master_key
+from hookseal_sender.catalog import no_validation
 from hookseal_sender.config import BreakerPolicy, RetryPolicy
+from hookseal_sender.outbox import enqueue
 from hookseal_sender.storage import Store
+from hookseal_sender.storage._columns import PARKED
 
 from ._pg import PostgresServer
 from ._receiver import Receiver
@@ -129,6 +132,151 @@ def test_an_older_store_gets_the_table(sender: Sender) -> None:
 
 
 # one worker following the store (SQLite and PostgreSQL) --------------------------------
+
+def _enqueue(sender: Sender, endpoint_id: str, n: int) -> list[str]:
+    return [enqueue(sender.store, "t1", "x.y", {"i": i}, validator=no_validation,
+                    endpoint_ids=[endpoint_id]).deliveries[0][0] for i in range(n)]
+
+
+def _dues(sender: Sender, endpoint_id: str) -> list[float]:
+    store: Any = sender.store
+    return [r[0] for r in store._read("SELECT due FROM queue WHERE endpoint_id = ?",
+                                      [endpoint_id])]
+
+
+def test_an_open_breaker_parks_its_endpoints_rows_out_of_every_plain_claim(
+        sender: Sender) -> None:
+    """Opening parks the endpoint's waiting rows: claims, which list no open endpoint,
+    never read them; the probe claims one; closing makes them due again as they were."""
+    store = sender.store
+    bad = sender.create_endpoint("t1", "https://bad.example/", allow_local=True).endpoint.id
+    good = sender.create_endpoint("t1", "https://good.example/", allow_local=True).endpoint.id
+    waiting = _enqueue(sender, bad, 5)
+    _enqueue(sender, good, 3)
+    now = time.time()
+    store.open_breaker(bad, "w1", now, now + 60)
+    assert all(d >= PARKED for d in _dues(sender, bad))
+    # The delivery's next attempt reads as it was, not in the year 2286.
+    assert sender.get_delivery("t1", waiting[0]).next_attempt_at <= now
+    claimed = store.claim("w2", 100, now + 1, now + 61)
+    assert {c.endpoint_id for c in claimed} == {good}
+    assert store.claim("w2", 100, now + 1, now + 61) == []
+    # Opened again (a failed probe): nothing more to park, nothing moved back.
+    store.open_breaker(bad, "w1", now + 2, now + 62)
+    assert all(d >= PARKED for d in _dues(sender, bad))
+    # The probe finds a parked row (its endpoint's oldest), leases it, un-parked.
+    assert store.take_breaker_probe(bad, "w3", now + 62, now + 122)
+    probe = store.claim_probe("w3", bad, now + 62, now + 122)
+    assert [c.id for c in probe] == [waiting[0]]
+    # The rest still parked (the good endpoint's leases ran out: those come again).
+    assert {c.endpoint_id for c in store.claim("w2", 100, now + 63, now + 123)} == {good}
+    assert store.close_breaker(bad)
+    # Closed: the parked rows are due as they were, at once; the probe's stays leased.
+    again = store.claim("w2", 100, now + 64, now + 124)
+    assert sorted(c.id for c in again) == sorted(waiting[1:])
+    assert max(_dues(sender, bad)) < PARKED
+
+
+def test_a_claimed_row_of_an_open_endpoint_is_parked_and_not_lost(sender: Sender) -> None:
+    """Rows that come after the breaker opened (new deliveries, retries) are claimed once,
+    then parked by the worker that sees the breaker open; if the store has it closed by
+    then, they are due at the time given."""
+    store = sender.store
+    bad = sender.create_endpoint("t1", "https://bad.example/", allow_local=True).endpoint.id
+    now = time.time()
+    store.open_breaker(bad, "w1", now, now + 60)
+    later = _enqueue(sender, bad, 3)
+    claimed = [c.id for c in store.claim("w2", 100, now + 1, now + 61)]
+    assert sorted(claimed) == sorted(later)
+    assert store.park("w2", claimed[:2], now + 1, now + 2) == 2
+    assert store.park("w9", claimed[2:], now + 1, now + 2) == 0  # not w9's lease
+    assert store.claim("w2", 100, now + 30, now + 90) == []  # the third's lease holds
+    store.close_breaker(bad)
+    assert store.park("w2", claimed[2:], now + 3, now + 4) == 0  # closed: due at 4
+    assert sorted(c.id for c in store.claim("w2", 100, now + 4, now + 64)) == sorted(later)
+
+
+@pytest.mark.postgres
+def test_a_park_racing_a_close_never_leaves_a_row_parked(pg_server: PostgresServer) -> None:
+    """A worker parks rows (it saw the breaker open) while another closes the breaker:
+    the park waits for the close (it reads the breaker's row with a key-share lock),
+    then finds it gone and makes the rows due; without the lock it would park them
+    after the close took parked rows off, and nothing would take them off again."""
+    import psycopg
+
+    db = pg_server.create_db(f"parkrace_{int(time.time() * 1000) % 10**8}")
+    sender = Sender(SenderConfig(database=db, master_key=generate_master_key(),
+                                 allow_local=True), resolve=fake_resolve)
+    store = sender.store
+    try:
+        bad = sender.create_endpoint("t1", "https://bad.example/",
+                                     allow_local=True).endpoint.id
+        now = time.time()
+        store.open_breaker(bad, "w1", now, now + 60)
+        rows = _enqueue(sender, bad, 3)
+        claimed = [c.id for c in store.claim("w2", 100, now + 1, now + 60)]
+        assert sorted(claimed) == sorted(rows)
+        parked: list[int] = []
+        with psycopg.connect(db) as closer:  # the close, held open in its transaction
+            closer.execute("DELETE FROM endpoint_breakers WHERE endpoint_id = %s", [bad])
+            racer = threading.Thread(target=lambda: parked.append(
+                store.park("w2", claimed, now + 1, now + 1)))
+            racer.start()
+
+            def waiting() -> bool:
+                with psycopg.connect(db, autocommit=True) as watch:
+                    return bool(watch.execute(
+                        "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                        " AND query LIKE 'UPDATE queue SET lease_owner = NULL%%'").fetchall())
+
+            wait_for(waiting, 10)  # the park waits for the close
+            closer.execute(f"UPDATE queue SET due = due - {PARKED} WHERE endpoint_id = %s"
+                           f" AND due >= {PARKED}", [bad])
+            closer.commit()
+        racer.join(10)
+        assert parked == [0]
+        assert max(_dues(sender, bad)) < PARKED  # due again, none parked
+        assert sorted(c.id for c in store.claim("w3", 100, now + 2, now + 61)) == sorted(rows)
+    finally:
+        sender.close()
+
+
+def test_claims_list_no_open_endpoint_and_deliveries_resume_when_it_closes(
+        sender: Sender, receiver: Receiver, worker: Any) -> None:
+    """With 2,000 breakers open in the store, a worker's claims send no list of them (the
+    claim's parameters stay the same size); the open endpoint gets nothing but its
+    probe during its open period, then everything at once; the others deliver meanwhile."""
+    store = sender.store
+    held = sender.create_endpoint("t1", receiver.route("/held"), allow_local=True).endpoint.id
+    ok = sender.create_endpoint("t1", receiver.route("/ok"), allow_local=True).endpoint.id
+    now = time.time()
+    for i in range(2000):  # other workers' open breakers, of endpoints with nothing due
+        store.open_breaker(f"ep_open_{i}", "another-worker", now, now + 600)
+    before = _enqueue(sender, held, 20)  # parked when its breaker opens
+    until = time.time() + 2.0
+    store.open_breaker(held, "another-worker", time.time(), until)
+    after = _enqueue(sender, held, 5)  # parked when a claim brings them
+    fine = _enqueue(sender, ok, 20)
+    excluded: list[int] = []
+    real_claim = store.claim
+
+    def claim(*args: Any, **kwargs: Any) -> Any:
+        excluded.append(len(args[4]) if len(args) > 4 else len(kwargs["exclude_endpoints"]))
+        return real_claim(*args, **kwargs)
+
+    store.claim = claim  # type: ignore[method-assign]
+    worker()
+    wait_for(lambda: all(sender.get_delivery("t1", d).status == "delivered" for d in fine), 20)
+    wait_for(lambda: all(sender.get_delivery("t1", d).status == "delivered"
+                         for d in before + after), 30)
+    reqs = sorted(r.at for r in receiver.requests("/held"))
+    assert len(reqs) == 25
+    assert reqs[0] >= until - 0.05  # nothing during the open period
+    # The probe, then the rest as soon as it closed the breaker: no wait for a schedule.
+    assert reqs[-1] - reqs[0] < 3.0, reqs[-1] - reqs[0]
+    assert excluded and max(excluded) <= 2, max(excluded)  # never the 2,000
+    assert len(receiver.requests("/ok")) == 20
+
 
 def _record_probes(store: Store) -> list[str]:
     """Record the workers that take a probe in ``store`` (the list returned)."""

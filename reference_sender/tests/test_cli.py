@@ -582,6 +582,23 @@ def test_idempotency_retention_is_a_setting(cli, tmp_path: Path) -> None:  # typ
         code, out = cli("endpoints", "list")
         assert code == 1 and "'idempotency_retention' must be a number of seconds > 0" in \
             out.replace("\n", ""), (bad, out)
+def test_metrics_endpoint_series_is_a_setting(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from hookseal_sender.cli import open_sender
+
+    settings = tmp_path / "hookseal-sender.json"
+    good = json.loads(settings.read_text())
+    settings.write_text(json.dumps({**good, "metrics_endpoint_series": 3}))
+    sender = open_sender(argparse.Namespace(config=str(settings)))
+    assert sender.config.metrics_endpoint_series == 3
+    assert sender.metrics.endpoint_series.cap == 3
+    sender.close()
+    for bad in (-1, "10", True, 1.5):
+        settings.write_text(json.dumps({**good, "metrics_endpoint_series": bad}))
+        code, out = cli("endpoints", "list")
+        assert code == 1 and "'metrics_endpoint_series' must be an integer >= 0" in \
+            out.replace("\n", ""), (bad, out)
+
+
 @pytest.mark.timeout(60)
 def test_replay_batch_and_show_name_the_batch(cli, tmp_path: Path, receiver) -> None:  # type: ignore[no-untyped-def]
     from hookseal_sender import BackgroundWorker, Sender, SenderConfig

@@ -45,6 +45,14 @@ def test_from_schedule() -> None:
     assert p.next_delay(2) == 1.0
 
 
+@pytest.mark.parametrize("value", [-1, 1.5, "10", True])
+def test_metrics_endpoint_series_must_be_a_count(value: object) -> None:
+    with pytest.raises(ConfigError, match="metrics_endpoint_series"):
+        SenderConfig(metrics_endpoint_series=value)  # type: ignore[arg-type]
+    assert SenderConfig().metrics_endpoint_series == 10_000
+    assert SenderConfig(metrics_endpoint_series=0).metrics_endpoint_series == 0
+
+
 @pytest.mark.parametrize("value", [0, -5, float("nan"), float("inf"), "86400", True])
 def test_idempotency_retention_must_be_positive_seconds(value: object) -> None:
     with pytest.raises(ConfigError, match="idempotency_retention"):

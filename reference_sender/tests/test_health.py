@@ -117,6 +117,9 @@ def test_not_closed_is_exact_across_every_change(ops: list[tuple[str, str]]) -> 
             assert {e: br.state for e, br in found} == scan(health), (op, ep)
             assert all(health.breakers[e] is br for e, br in found)
             assert metrics.breaker_open._value.get() == len(found)
+            metrics.breaker_open.set(-1)
+            assert health.count_not_closed() == len(found)  # what a claim sets the gauge to
+            assert metrics.breaker_open._value.get() == len(found)
 
     asyncio.run(run())
 

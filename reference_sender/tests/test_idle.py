@@ -138,6 +138,25 @@ async def test_an_idle_endpoints_state_is_dropped_and_rebuilt_as_new(parts: Part
 
 
 @looped
+async def test_an_idle_endpoints_metric_series_go_with_its_state(parts: Parts) -> None:
+    metrics: Metrics = parts.health._metrics
+    for ep in ("ep_a", "ep_b"):
+        parts.use(ep)
+        metrics.attempt("t1", ep, "delivered", 0.01, 200, None)
+    metrics.dead_letter("t1", "ep_a")
+    metrics.render(), metrics.render()  # shown at 0, then with their counts
+    assert len(metrics.attempts) == 2 and len(metrics.dead_letters) == 1
+    for _ in range(IDLE_ROUNDS - 1):
+        parts.round()
+        parts.use("ep_b")  # ep_b stays in use
+    assert parts.round() == 1
+    assert parts.kept("ep_a") == NONE
+    labels = [dict(s.labels)["endpoint_id"] for f in metrics.attempts.collect()
+              for s in f.samples if s.name.endswith("_total")]
+    assert labels == ["ep_b"] and len(metrics.dead_letters) == 0
+
+
+@looped
 async def test_an_endpoint_in_use_keeps_its_state(parts: Parts) -> None:
     parts.use("ep_a", timed_out=True)
     br = parts.health.breaker("ep_a")

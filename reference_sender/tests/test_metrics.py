@@ -34,6 +34,9 @@ def test_attempt_counts_outcome_latency_and_failure_reason() -> None:
     m.attempt("t1", "ep_b", "retry", 10.0, None, "timeout")
     m.attempt("t2", "ep_c", "failed", 0.004, 400, None)
     m.attempt("t2", "ep_c", "retry", 0.004, 503, None)
+    # A new endpoint series is shown at 0 by the first scrape, with its counts after it.
+    assert value(m, "hookseal_attempts_total", outcome="delivered", endpoint_id="ep_a",
+                 tenant_id="t1") == 0
     assert value(m, "hookseal_attempts_total", outcome="delivered", endpoint_id="ep_a",
                  tenant_id="t1") == 1
     assert value(m, "hookseal_attempts_total", outcome="retry", endpoint_id="ep_b",
@@ -92,6 +95,7 @@ def test_a_worker_fills_every_metric_the_alerts_read(sender: Sender, receiver: R
     assert final(sender, delivered).status == "delivered"
     assert final(sender, dead, "t2").status == "dead_lettered"
     m = sender.metrics
+    m.render()  # shows the new endpoint series at 0; the next scrape, their counts
     assert value(m, "hookseal_attempts_total", outcome="delivered", endpoint_id=ok,
                  tenant_id="t1") == 1
     assert value(m, "hookseal_attempts_total", outcome="retry", endpoint_id=down,
@@ -143,6 +147,7 @@ def test_a_flush_renders_what_counting_one_at_a_time_did() -> None:
         return {(s.name, frozenset(s.labels.items())): s.value for f in families
                 for s in f.samples if not s.name.endswith("_created")}
 
+    m.render()  # the endpoint series' first scrape shows them at 0
     mine = {k: v for k, v in samples(m).items()
             if k[0].startswith(("hookseal_attempt", "hookseal_attempts")) and not k[0].endswith("_created")}
     assert mine == rendered(ref.collect())
@@ -166,6 +171,7 @@ def test_flushes_on_two_threads_count_each_attempt_once() -> None:
         t.start()
     for t in (writer, *flushers):
         t.join()
+    m.render()  # the series' first scrape shows it at 0
     assert value(m, "hookseal_attempts_total", outcome="delivered", endpoint_id="ep_a",
                  tenant_id="t1") == n
     assert value(m, "hookseal_attempt_latency_seconds_count", tenant_id="t1") == n

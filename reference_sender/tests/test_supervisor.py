@@ -170,8 +170,9 @@ def test_worker_command_delivers_on_postgres_and_stops_on_sigterm(
             wait_for(lambda: log.read_text().count("started (pid") == 2, 20, 0.05)
             # One /metrics per process; together they count every delivery once.
             wait_for(lambda: log.read_text().count("/metrics") == 2, 20, 0.05)
-            delivered = [_delivered_metric(port + i) for i in range(2)]
-            assert sum(delivered) == len(ids), delivered
+            # A new endpoint series is shown at 0 by its first scrape, its counts after.
+            wait_for(lambda: sum(_delivered_metric(port + i) for i in range(2)) == len(ids),
+                     20, 0.1)
             # A rotation made elsewhere (here) reaches every worker process: the endpoint's
             # version comes with each claim, and a changed one is loaded again.
             old = created.secret

@@ -28,10 +28,13 @@ class Claims:
     at once while the next claim runs; and they come in batches: with work at hand, the
     next waits until a quarter of the slots' worth is missing. A claim that finds less
     than it asked for ends the claims for a poll interval, unless new work is announced
-    (:meth:`fresh`). Endpoints with a full window waiting, paused ones and those whose
-    breaker is not closed, here or in the store (read at most once per poll interval), are
-    left out; when an endpoint's open period ends, the worker that takes its probe in the
-    store claims a delivery to probe it with.
+    (:meth:`fresh`). Endpoints with a full window waiting and paused or rate-limited ones
+    are left out (a list as long as the endpoints this worker holds deliveries of, at
+    most). Those whose breaker is open are not listed: their deliveries are parked in the
+    store (:meth:`Store.park`: when the breaker opened, or when a claim brings one, as
+    this worker sees the breaker, here or in the store as read at most once per poll
+    interval); when an endpoint's open period ends, the worker that takes its probe in the
+    store claims a delivery, parked or not, to probe it with.
 
     Args:
         calls: The worker's store calls.
@@ -122,12 +125,10 @@ class Claims:
         """Start a claim (and the probes of endpoints whose open period ended)."""
         shared = self._health.shared
         self._held = {ep: t for ep, t in self._held.items() if t > mono}
-        # Once each, in a set: with many open breakers a list's membership tests add up.
-        left_out = set(self._buffer.full())
-        left_out.update(self._held)
-        left_out.update(ep for ep, _ in self._health.not_closed())
-        left_out.update(shared.open)
-        excluded = list(left_out)
+        # Endpoints whose breaker is open are not listed: their rows are parked, so the
+        # claim's cost does not grow with them (the gauge of open breakers is set here).
+        self._health.count_not_closed()
+        excluded = list({*self._buffer.full(), *self._held})
         for ep in shared.probe_due(time.time()):
             if (not self._buffer.inflight.get(ep) and ep not in self._buffer.queues
                     and ep not in self._probing and mono >= self._probe_after.get(ep, 0)):
@@ -172,7 +173,9 @@ class Claims:
         self._calls.back(started)
         if claimed:
             logger.debug("claimed %d deliveries", len(claimed))
-        release = self._buffer_all(claimed)
+        release, park = self._buffer_all(claimed)
+        if park:  # on its own task: the rest of the claim goes to the slots meanwhile
+            self._start(self._park(park))
         if release:
             await self._calls.call(self._calls.store.release, self._owner, release, now)
             self._size = max(self._min, self._size // 2)
@@ -190,19 +193,35 @@ class Claims:
             self._dry_until = time.monotonic() + self._config.poll_interval
         self._wake()
 
-    def _buffer_all(self, claimed: list[Claimed]) -> list[str]:
-        """Buffer what a claim brought; returns the ids to give back (full windows)."""
-        release = []
+    async def _park(self, ids: list[str]) -> None:
+        """Give back parked what a claim brought of endpoints whose breaker is open (come
+        since it opened); due after a poll interval where the store has it closed."""
+        now = time.time()
+        try:
+            await self._calls.call(self._calls.store.park, self._owner, ids, now,
+                                   now + self._config.poll_interval, pool=self._calls.claims)
+        except Exception as exc:  # their leases run out: claimed again, parked then
+            self._calls.trouble("park", exc)
+
+    def _buffer_all(self, claimed: list[Claimed]) -> tuple[list[str], list[str]]:
+        """Buffer what a claim brought; returns the ids to give back (full windows) and
+        those to park (their breaker open)."""
+        release: list[str] = []
+        park: list[str] = []
         share = self._buffer.share()
         holding = self._holding
+        is_closed = self._health.is_closed
         for c in claimed:
             if c.id in holding:
                 continue  # ours already: the claim only renewed its lease
+            if not is_closed(c.endpoint_id):
+                park.append(c.id)
+                continue
             if not self._buffer.add(c, share):
                 release.append(c.id)  # this endpoint has a full window waiting
                 continue
             holding.add(c.id)
-        return release
+        return release, park
 
     async def _probe(self, endpoint_id: str) -> None:
         """Take an endpoint's probe in the store (one worker of all gets it) and claim the

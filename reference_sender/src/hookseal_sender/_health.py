@@ -102,18 +102,21 @@ class EndpointHealth:
                 self._not_closed[endpoint_id] = br
 
     def forget(self, endpoint_ids: Iterable[str]) -> None:
-        """Drop the breakers and the health last written of idle endpoints (closed
-        breakers only: the sweep checks): an endpoint used again gets a new breaker, and
-        its health is written again with its next result, as on its first use.
+        """Drop the breakers, the health last written and the metrics' series of idle
+        endpoints (closed breakers only: the sweep checks): an endpoint used again gets a
+        new breaker and new series, and its health is written again with its next result,
+        as on its first use.
 
         Args:
             endpoint_ids: The endpoints.
         """
         breakers, health, not_closed = self.breakers, self._health, self._not_closed
+        endpoint_ids = list(endpoint_ids)
         for ep in endpoint_ids:
             breakers.pop(ep, None)
             health.pop(ep, None)
             not_closed.pop(ep, None)
+        self._metrics.forget_endpoints(endpoint_ids)
 
     def forget_health(self, keep: Container[str]) -> int:
         """Drop the health last written of endpoints not in ``keep`` (the store holds
@@ -145,6 +148,22 @@ class EndpointHealth:
             tenant_id=cached.endpoint.tenant_id if cached else None,
             url=cached.endpoint.url if cached else None, breaker_from=old, breaker_to=new))
 
+    def is_closed(self, endpoint_id: str) -> bool:
+        """Whether the endpoint's breaker is closed here and in the store as last read (an
+        endpoint without a breaker here is closed).
+
+        Args:
+            endpoint_id: The endpoint.
+        """
+        return endpoint_id not in self._not_closed and endpoint_id not in self.shared.open
+
+    def count_not_closed(self) -> int:
+        """How many breakers are open or half-open (also sets the gauge); costs nothing
+        per breaker."""
+        n = len(self._not_closed)
+        self._metrics.breaker_open.set(n)
+        return n
+
     def not_closed(self) -> list[tuple[str, CircuitBreaker]]:
         """The endpoints whose breaker is open or half-open (also sets the gauge).
 
@@ -173,7 +192,7 @@ class EndpointHealth:
                     "delivery_failed", r, tenant, f"delivery {r.delivery_id} failed without "
                     f"being sent: {r.attempt.response_body}"))
             if r.status == "dead_lettered":
-                self._metrics.child(self._metrics.dead_letters, r.endpoint_id, tenant).inc()
+                self._metrics.dead_letter(tenant, r.endpoint_id)
                 await self._notify(self._notice(
                     "dead_letter", r, tenant, f"delivery {r.delivery_id} failed "
                     f"{r.round_attempts} times and was dead-lettered"))

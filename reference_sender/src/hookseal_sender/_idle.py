@@ -1,7 +1,9 @@
 """The idle sweep: a worker drops what it keeps per endpoint once it stops sending there.
 
 A worker keeps, per endpoint it sends to, a prepared endpoint (the cache), a circuit
-breaker, the health it last wrote and its adapted concurrency limit: about 5.6 KB in all.
+breaker, the health it last wrote, its adapted concurrency limit and its metrics series
+(:mod:`hookseal_sender._endpoint_series`, dropped once a scrape showed their last
+value): about 5.6 KB in all.
 Kept for ever, that grows with every endpoint a worker ever sent to (5.6 GB a process
 at 1,000,000 endpoints). The sweep bounds it by the endpoints used lately instead.
 

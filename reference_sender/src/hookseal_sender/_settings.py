@@ -77,6 +77,12 @@ def _positive_int(value: Any) -> int:
     return int(value)
 
 
+def _count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("must be an integer >= 0")
+    return int(value)
+
+
 #: Each field the file may hold, with its check (a ``ValueError`` says what is wrong).
 FIELDS: dict[str, Callable[[Any], Any]] = {
     "database": _string,
@@ -94,6 +100,7 @@ FIELDS: dict[str, Callable[[Any], Any]] = {
     "catalog": _optional_string,
     "derivations": _modules,
     "idempotency_retention": _positive_seconds,
+    "metrics_endpoint_series": _count,
 }
 
 

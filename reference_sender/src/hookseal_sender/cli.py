@@ -97,6 +97,8 @@ def open_sender(args: argparse.Namespace) -> Sender:
                           catalog=s.get("catalog"), derivations=tuple(s.get("derivations", ())))
     if "idempotency_retention" in s:
         config = config.replace(idempotency_retention=s["idempotency_retention"])
+    if "metrics_endpoint_series" in s:
+        config = config.replace(metrics_endpoint_series=s["metrics_endpoint_series"])
     smtp = s.get("smtp")  # e.g. {"host": "mail", "port": 587, "sender": "...", "starttls": true}
     try:
         notifier = SMTPNotifier(**smtp) if smtp is not None else None

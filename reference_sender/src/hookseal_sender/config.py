@@ -271,6 +271,10 @@ class SenderConfig:
             ``None``: the sample catalog shipped in ``hookseal_catalog``. Validation at
             enqueue, the event-type lists, ``test.ping`` and pinned versions all read it;
             a sender refuses at start a catalog that is missing or does not lint.
+        metrics_endpoint_series: Series a process keeps at most of the metrics labelled by
+            endpoint (``hookseal_attempts_total``, ``hookseal_dead_letters_total``);
+            beyond it, counts go to ``endpoint_id="_other"``. An endpoint's series are
+            dropped once it is idle (the worker's idle sweep).
         derivations: Modules that register the derivation functions the catalog's
             ``function`` steps name (``hookseal_catalog.derivation.register_derivation``),
             imported at start; with them, a step naming an unregistered function is refused.
@@ -300,6 +304,7 @@ class SenderConfig:
     egress_proxy: Optional[str] = None
     catalog: Optional[str] = None
     derivations: tuple[str, ...] = ()
+    metrics_endpoint_series: int = 10_000
 
     def __post_init__(self) -> None:
         if self.egress_proxy is not None:
@@ -313,6 +318,10 @@ class SenderConfig:
                               "seconds (30 days)")
         if not _finite(self.idempotency_retention) or self.idempotency_retention <= 0:
             raise ConfigError("idempotency_retention must be a number of seconds > 0")
+        if isinstance(self.metrics_endpoint_series, bool) \
+                or not isinstance(self.metrics_endpoint_series, int) \
+                or self.metrics_endpoint_series < 0:
+            raise ConfigError("metrics_endpoint_series must be an integer >= 0")
 
     def replace(self, **changes: object) -> SenderConfig:
         """A copy with some fields changed.

@@ -15,7 +15,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-__all__ = ["EXCEPTION_SITES", "FailingEndpoints", "Metrics"]
+from ._endpoint_series import ENDPOINT_SERIES, OTHER_ENDPOINTS, EndpointCounter, EndpointSeries
+
+__all__ = ["ENDPOINT_SERIES", "EXCEPTION_SITES", "OTHER_ENDPOINTS", "FailingEndpoints",
+           "Metrics"]
 
 
 #: Where a worker catches an unexpected exception (the ``where`` label of
@@ -82,17 +85,26 @@ class Metrics:
     first (so :meth:`render` and any scrape show every attempt counted), and a worker
     flushes at each write-back, before the results are written.
 
+    The counters labelled by endpoint (``hookseal_attempts_total``,
+    ``hookseal_dead_letters_total``) keep at most ``endpoint_series`` series, drop an
+    endpoint's when the worker's idle sweep drops its other state
+    (:meth:`forget_endpoints`), and show a new series at 0 before it counts, so that
+    ``rate()`` misses nothing (:mod:`hookseal_sender._endpoint_series`).
+
     Args:
         queue_depth: Called at scrape time for the queue-depth gauge.
         registry: The registry (default: a new one).
         failing_endpoints: Called at scrape time for
             ``hookseal_endpoint_failing_since_seconds`` (default: no such metric).
+        endpoint_series: Series of the counters labelled by endpoint kept at most; beyond
+            it, counts go to ``endpoint_id="_other"`` (default :data:`ENDPOINT_SERIES`).
     """
 
     def __init__(
         self, queue_depth: Optional[Callable[[], float]] = None,
         registry: Optional[CollectorRegistry] = None,
         failing_endpoints: Optional[FailingEndpoints] = None,
+        endpoint_series: int = ENDPOINT_SERIES,
     ) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
@@ -105,8 +117,13 @@ class Metrics:
                                 registry=r)
         self.deliveries_created = Counter("hookseal_deliveries_created",
                                           "Deliveries created", registry=r)
-        self.attempts = Counter("hookseal_attempts", "Delivery attempts by outcome",
-                                ["outcome", "endpoint_id", "tenant_id"], registry=r)
+        #: The series of the counters labelled by endpoint (bounded, swept).
+        self.endpoint_series = EndpointSeries(endpoint_series)
+        self.attempts = EndpointCounter(
+            "hookseal_attempts", "Delivery attempts by outcome (endpoint_id \"_other\": "
+            "endpoints beyond the series cap)", ["outcome", "endpoint_id", "tenant_id"],
+            self.endpoint_series)
+        r.register(self.attempts)
         self.failures = Counter(
             "hookseal_attempt_failures",
             "Attempts not answered 2xx, by reason: the error (timeout, connection_error, ...) "
@@ -115,8 +132,10 @@ class Metrics:
             "hookseal_attempt_latency_seconds", "Attempt latency", ["tenant_id"], registry=r,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
         )
-        self.dead_letters = Counter("hookseal_dead_letters", "Dead-lettered deliveries",
-                                    ["endpoint_id", "tenant_id"], registry=r)
+        self.dead_letters = EndpointCounter(
+            "hookseal_dead_letters", "Dead-lettered deliveries", ["endpoint_id", "tenant_id"],
+            self.endpoint_series)
+        r.register(self.dead_letters)
         self.worker_exceptions = Counter(
             "hookseal_worker_exceptions", "Unexpected exceptions a worker caught and logged",
             ["where"], registry=r)
@@ -196,14 +215,34 @@ class Metrics:
                 failure = (tenant_id, reason or "unknown")
                 failures[failure] = failures.get(failure, 0) + 1
         child = self.child
-        for (outcome, endpoint_id, tenant_id), n in attempts.items():
-            child(self.attempts, outcome, endpoint_id, tenant_id).inc(n)
+        self.attempts.add(attempts.items())
         for (tenant_id, reason), n in failures.items():
             child(self.failures, tenant_id, reason).inc(n)
         for tenant_id, values in latencies.items():
             histogram = child(self.latency, tenant_id)
             for value in values:  # the public call: the child's layout is the library's own
                 histogram.observe(value)
+
+    def dead_letter(self, tenant_id: str, endpoint_id: str) -> None:
+        """Count a dead-lettered delivery.
+
+        Args:
+            tenant_id: The tenant.
+            endpoint_id: The endpoint.
+        """
+        self.dead_letters.inc(endpoint_id, tenant_id)
+
+    def forget_endpoints(self, endpoint_ids: Iterable[str]) -> int:
+        """Drop the series of endpoints no longer used (the worker's idle sweep), each once
+        a scrape has shown its last value.
+
+        Args:
+            endpoint_ids: The endpoints.
+
+        Returns:
+            How many series were dropped now.
+        """
+        return self.endpoint_series.forget(endpoint_ids)
 
     def exception(self, where: str) -> None:
         """Count an unexpected exception a worker caught (call it where it is logged).

@@ -147,7 +147,8 @@ class Sender:
         self.outage = StoreOutage()
         gauges = _StoreGauges(store, self.outage)
         self.metrics = Metrics(queue_depth=gauges.queue_depth,
-                               failing_endpoints=gauges.failing_endpoints)
+                               failing_endpoints=gauges.failing_endpoints,
+                               endpoint_series=self._config.metrics_endpoint_series)
         self._wakers: list[Callable[[], None]] = []
         self._on_close: list[Callable[[], None]] = []
         # The focused services this facade delegates to, each with its own inputs.

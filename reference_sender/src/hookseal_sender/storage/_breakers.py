@@ -1,8 +1,12 @@
 """The SQL store's circuit breakers: one row per endpoint whose breaker is open or being
 probed, shared by every worker and process on the store."""
 
+# Queries are assembled only from constants; every value is a bound parameter.
+# ruff: noqa: S608
+
 from __future__ import annotations
 
+from ._columns import IS_PARKED, PARKED
 from ._connections import Connections
 from .base import BreakerRow
 
@@ -16,6 +20,13 @@ _OPEN = (
     " state = 'open', open_until = excluded.open_until, opened_by = excluded.opened_by,"
     " probed_by = NULL, updated_at = excluded.updated_at"
 )
+# An endpoint's waiting rows, found through the log's endpoint index (the queue has none
+# of its own, so that claims keep few indexes up to date); its parked rows, through the
+# partial index of parked rows.
+_PARK = (f"UPDATE queue SET due = due + {PARKED} WHERE delivery_id IN (SELECT id FROM"
+         " deliveries WHERE endpoint_id = ? AND status = 'pending') AND lease_owner IS NULL"
+         f" AND due < {PARKED}")
+_UNPARK = f"UPDATE queue SET due = due - {PARKED} WHERE endpoint_id = ? AND {IS_PARKED}"
 _TAKE_PROBE = (
     "UPDATE endpoint_breakers SET state = 'half_open', open_until = ?, probed_by = ?,"
     " updated_at = ? WHERE endpoint_id = ? AND open_until <= ?"
@@ -43,13 +54,23 @@ class Breakers(Connections):
         """Open an endpoint's breaker (or open it again after a failed probe) until
         ``until``, for every worker.
 
+        Opening a closed breaker parks the endpoint's waiting deliveries (not those
+        leased) in the same transaction: no plain claim reads them until it closes, its
+        probe claims one by endpoint. Opening it again parks nothing (what came since is
+        parked by the workers whose claims bring it: :meth:`park`).
+
         Args:
             endpoint_id: The endpoint.
             owner: The worker that opened it.
             now: Unix time.
             until: When a probe may be taken.
         """
-        self._exec(self.conn(), _OPEN, [endpoint_id, until, owner, now])
+        with self.transaction() as conn:
+            was_open = self._exec(conn, "SELECT 1 FROM endpoint_breakers WHERE endpoint_id = ?",
+                                  [endpoint_id]).fetchone()
+            self._exec(conn, _OPEN, [endpoint_id, until, owner, now])
+            if was_open is None:
+                self._exec(conn, _PARK, [endpoint_id])
 
     def take_breaker_probe(self, endpoint_id: str, owner: str, now: float,
                            until: float) -> bool:
@@ -72,7 +93,9 @@ class Breakers(Connections):
         return int(cur.rowcount) == 1
 
     def close_breaker(self, endpoint_id: str) -> bool:
-        """Close an endpoint's breaker for every worker (its probe succeeded).
+        """Close an endpoint's breaker for every worker (its probe succeeded), and take its
+        parked deliveries off again in the same transaction: each is due when it was
+        before it was parked (those waiting: at once).
 
         Args:
             endpoint_id: The endpoint.
@@ -80,6 +103,8 @@ class Breakers(Connections):
         Returns:
             Whether it was open or half-open.
         """
-        cur = self._exec(self.conn(), "DELETE FROM endpoint_breakers WHERE endpoint_id = ?",
-                         [endpoint_id])
+        with self.transaction() as conn:
+            cur = self._exec(conn, "DELETE FROM endpoint_breakers WHERE endpoint_id = ?",
+                             [endpoint_id])
+            self._exec(conn, _UNPARK, [endpoint_id])
         return int(cur.rowcount) > 0

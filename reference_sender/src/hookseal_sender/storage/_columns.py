@@ -34,12 +34,24 @@ UPDATABLE = frozenset(ENDPOINT_COLS) - {"id", "tenant_id", "created_at", "versio
 STATUS = "CASE WHEN q.lease_owner IS NULL THEN d.status ELSE 'delivering' END"
 #: The deliveries with their queue rows (live ones only), as ``d`` and ``q``.
 JOINED = "deliveries d LEFT JOIN queue q ON q.delivery_id = d.id"
-#: :data:`DELIVERY_COLS` as read from :data:`JOINED`, then :data:`CORRECTED`; a live
-#: delivery's next attempt is its queue row's due time (while leased, when the lease ends).
+#: What a parked queue row's due time has added (Unix time 10^10 is in the year 2286): a
+#: row of an endpoint whose circuit breaker is open is parked, so that no plain claim
+#: reads it (``due <= now``) and claims need no list of the endpoints left out. Its
+#: breaker's probe claims it by endpoint (``Queue.claim_probe``); closing the breaker
+#: takes the endpoint's rows off again, due when they were (``Breakers.close_breaker``).
+#: Written as a literal in SQL (:data:`IS_PARKED`), so the partial index ``queue_parked``
+#: serves the statements.
+PARKED = 10_000_000_000
+#: The condition of a parked row, as the partial index ``queue_parked`` has it.
+IS_PARKED = f"due >= {PARKED}"
 #: Whether the delivery's event was corrected (lists say so too: an index probe a row).
 CORRECTED = "EXISTS (SELECT 1 FROM event_revisions r WHERE r.event_id = d.event_id)"
+#: :data:`DELIVERY_COLS` as read from :data:`JOINED`, then :data:`CORRECTED`; a live
+#: delivery's next attempt is its queue row's due time (while leased, when the lease ends;
+#: while parked, when it was due before it was parked).
 DELIVERY_SELECT = ", ".join([
-    *(STATUS if c == "status" else "COALESCE(q.due, d.next_attempt_at)"
+    *(STATUS if c == "status" else f"COALESCE(CASE WHEN q.{IS_PARKED} THEN q.due - {PARKED}"
+      " ELSE q.due END, d.next_attempt_at)"
       if c == "next_attempt_at" else f"d.{c}" for c in DELIVERY_COLS), CORRECTED])
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any, Optional
 
 from ..models import AttemptResult, Claimed, new_id
-from ._columns import headers_json
+from ._columns import IS_PARKED, PARKED, headers_json
 from ._connections import Connections
 
 #: The claim's condition on an ordered row (contract 4.5): none of its endpoint and key
@@ -121,7 +121,9 @@ class Queue(Connections):
             limit: Most to claim.
             now: Unix time.
             lease_until: When the leases expire.
-            exclude_endpoints: Endpoints not to claim for (saturated or breaker open).
+            exclude_endpoints: Endpoints not to claim for (a full window waiting, held for a
+                while): at most about what the worker holds. Endpoints whose breaker is open
+                need not be listed: their rows are parked (:data:`PARKED`).
             per_endpoint: Most leases per endpoint across all workers (see
                 :meth:`Store.claim`); only a store shared by worker processes applies it.
 
@@ -167,9 +169,25 @@ class Queue(Connections):
         Returns:
             The claimed delivery, or nothing if none of the endpoint's is due.
         """
-        return self._claimed(self._lease(owner, 1, now, lease_until, " AND endpoint_id = ?",
-                                         [endpoint_id], "round_attempts = 0, due",
-                                         per_endpoint))
+        due = self._claimed(self._lease(owner, 1, now, lease_until, " AND endpoint_id = ?",
+                                        [endpoint_id], "round_attempts = 0, due",
+                                        per_endpoint))
+        if due:
+            return due
+        # None due unparked: the endpoint's parked rows, found through queue_parked, in the
+        # same order (a parked row is due when it was before it was parked).
+        found = self._read(
+            f"SELECT delivery_id FROM queue WHERE endpoint_id = ? AND {IS_PARKED} AND due <= ?"
+            f"{ORDERED_HEAD} ORDER BY round_attempts = 0, due LIMIT 1", [endpoint_id, now + PARKED])
+        if not found:
+            return []
+        # Leased by id with the claim statement itself (the cap, the lease), its due bound
+        # moved past the parked ones: the text goes after "due <= ?", so it reads "due <= ?
+        # + ?", and the row must still be due or parked (not leased since it was read).
+        return self._claimed(self._lease(
+            owner, 1, now, lease_until,
+            f" + ? AND delivery_id = ? AND (due <= ? OR {IS_PARKED})",
+            [PARKED, found[0][0], now], "due", per_endpoint))
 
     @staticmethod
     def _claimed(rows: Sequence[Sequence[Any]]) -> list[Claimed]:
@@ -230,6 +248,41 @@ class Queue(Connections):
             The ids renewed; the others were finished or are leased by another worker.
         """
         return self._renew_leases("queue", "delivery_id", owner, delivery_ids, lease_until)
+
+    def park(self, owner: str, delivery_ids: Sequence[str], now: float, at: float) -> int:
+        """Give leased deliveries back parked if their endpoint's breaker is open or
+        half-open in the store (taken off again, due at ``now``, when it closes), else due
+        at ``at``.
+
+        What a worker does with the deliveries of an endpoint whose breaker it sees open
+        that a claim brought (those waiting when it opened were parked then). The
+        breaker's row is read with a key-share lock on PostgreSQL: a close that deletes it
+        meanwhile waits for this statement, then takes these off again; one that deleted
+        it already makes them due at ``at``.
+
+        Args:
+            owner: The lease token.
+            delivery_ids: The deliveries.
+            now: Unix time.
+            at: When they are due again if the breaker is closed in the store.
+
+        Returns:
+            How many were parked.
+        """
+        if not delivery_ids:
+            return 0
+        clause, params = self._in("delivery_id", list(delivery_ids))
+        with self.transaction() as conn:  # one statement: the lock holds until it commits
+            rows = self._exec(
+                conn, "UPDATE queue SET lease_owner = NULL, due = CASE WHEN EXISTS"
+                " (SELECT 1 FROM endpoint_breakers b WHERE b.endpoint_id ="
+                f" queue.endpoint_id{self._breaker_lock}) THEN ? ELSE ? END"
+                f" WHERE {clause} AND lease_owner = ? RETURNING due",
+                [now + PARKED, at, *params, owner]).fetchall()
+        return sum(1 for (due,) in rows if due >= PARKED)
+
+    #: The row lock :meth:`park` takes on the breaker it reads (none on SQLite: one writer).
+    _breaker_lock = ""
 
     def complete(self, owner: str, results: Sequence[AttemptResult], now: float) -> list[str]:
         """Record attempts and the deliveries' new states.

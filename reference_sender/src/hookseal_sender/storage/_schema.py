@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ._columns import LIVE
+from ._columns import IS_PARKED, LIVE
 from ._connections import Connections
 
 #: The tables and indexes, with ``{REAL}`` and ``{SERIAL}`` left to each dialect.
@@ -108,6 +108,9 @@ CREATE TABLE IF NOT EXISTS queue (
 CREATE INDEX IF NOT EXISTS queue_due ON queue (due);
 CREATE INDEX IF NOT EXISTS queue_order ON queue (endpoint_id, order_key, seq)
     WHERE order_key IS NOT NULL;
+-- Parked rows only (their endpoint's breaker is open: due moved past 10^10, see
+-- storage/_columns.py PARKED): plain claims never read or change it.
+CREATE INDEX IF NOT EXISTS queue_parked ON queue (endpoint_id) WHERE <IS_PARKED>;
 -- The last sequence number given to each endpoint and ordering key.
 CREATE TABLE IF NOT EXISTS order_counters (
     endpoint_id TEXT NOT NULL,
@@ -252,7 +255,7 @@ CREATE TABLE IF NOT EXISTS batch_members (
 -- One batch per delivery, ever: no event goes in two batches.
 CREATE UNIQUE INDEX IF NOT EXISTS batch_members_delivery ON batch_members (delivery_id);
 CREATE INDEX IF NOT EXISTS batch_members_batch ON batch_members (batch_id, position);
-"""
+""".replace("<IS_PARKED>", IS_PARKED)
 
 #: First words of a table's lines that are constraints, not columns.
 _CONSTRAINTS = ("PRIMARY", "UNIQUE", "CONSTRAINT", "FOREIGN", "CHECK")

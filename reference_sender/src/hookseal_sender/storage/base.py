@@ -496,8 +496,8 @@ class Store(Statistics):
     def claim_probe(self, owner: str, endpoint_id: str, now: float,
                     lease_until: float, per_endpoint: Optional[int] = None) -> list[Claimed]:
         """Lease one due delivery of an endpoint for a circuit breaker's probe: a due
-        retry if there is one (oldest first), else the oldest due delivery (``per_endpoint``
-        as for :meth:`claim`)."""
+        retry if there is one (oldest first), else the oldest due delivery, parked ones
+        (their breaker open) included (``per_endpoint`` as for :meth:`claim`)."""
 
     @abc.abstractmethod
     def release(self, owner: str, delivery_ids: Sequence[str], at: float) -> None:
@@ -506,6 +506,12 @@ class Store(Statistics):
     @abc.abstractmethod
     def renew(self, owner: str, delivery_ids: Sequence[str], lease_until: float) -> list[str]:
         """Extend the leases ``owner`` still holds to ``lease_until``; returns their ids."""
+
+    @abc.abstractmethod
+    def park(self, owner: str, delivery_ids: Sequence[str], now: float, at: float) -> int:
+        """Give leased deliveries back parked if their endpoint's breaker is open or
+        half-open in the store (no plain claim reads them until it closes, which makes
+        them due at ``now``), else due at ``at``; returns how many were parked."""
 
     @abc.abstractmethod
     def complete(self, owner: str, results: Sequence[AttemptResult], now: float) -> list[str]:

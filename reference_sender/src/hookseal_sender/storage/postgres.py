@@ -51,6 +51,8 @@ class PostgresStore(SQLStore):
     dialect = "postgresql"
     concurrent_writers = True
     placeholder = "%s"
+    # park() reads an endpoint's breaker row with this lock: a close deleting it waits.
+    _breaker_lock = " FOR KEY SHARE"
 
     def __init__(self, dsn: str, box: SecretBox) -> None:
         super().__init__(box)
