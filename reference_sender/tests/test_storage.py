@@ -82,6 +82,25 @@ def test_per_endpoint_cap_counts_every_workers_leases(sender: Sender) -> None:
     assert sorted(Counter(c.endpoint_id for c in later).values()) == [2, 3]
 
 
+@pytest.mark.parametrize("per_endpoint", [None, 3])
+def test_a_claim_takes_at_most_each_of_one_endpoint(sender: Sender,
+                                                   per_endpoint: Optional[int]) -> None:
+    """With ``each``, a claim leases no endpoint more than that many deliveries (the worker
+    keeps no more): it reads past an endpoint's other rows to the next endpoints', oldest
+    first, and leaves the rest due for the next claim; the shared cap still applies."""
+    a, b, c = make(sender, 5), make(sender, 5), make(sender, 1)
+    store, now = sender.store, time.time()
+    got = store.claim("w1", 10, now, now + 60, per_endpoint=per_endpoint, each=2)
+    assert {x.id for x in got} == {*a[:2], *b[:2], *c}  # each endpoint's oldest
+    more = store.claim("w2", 10, now, now + 60, per_endpoint=per_endpoint, each=1)
+    assert {x.id for x in more} == {a[2], b[2]}
+    rest = store.claim("w3", 10, now, now + 60, per_endpoint=per_endpoint, each=10)
+    if per_endpoint is not None and store.concurrent_writers:
+        assert rest == []  # a and b hold 3 leases each: their cap
+    else:
+        assert {x.id for x in rest} == {*a[3:], *b[3:]}
+
+
 def test_a_capped_claim_leaves_out_excluded_endpoints_and_leases_to_the_exact_time(
         sender: Sender) -> None:
     """The capped claim (PostgreSQL: lock and claim sent as one query, values bound by
@@ -787,7 +806,7 @@ def test_the_capped_claim_counts_leases_through_their_own_index(pg_server: Any) 
         conn.execute("ANALYZE queue")
         plan = " ".join(str(r[0]) for r in conn.execute(
             "EXPLAIN " + store._q(store._capped_claim_sql()),
-            [now, "w", now + 60, now, 10, 400, 10, 100]).fetchall())
+            [now, "w", now + 60, now, 10, 400, 10, 10, 100]).fetchall())
         assert "queue_leased" in plan, plan
     finally:
         sender.close()

@@ -60,13 +60,14 @@ class ClaimBuffer:
         """Deliveries the slots and the buffer could take now."""
         return self.concurrency + self._prefetch - self.total - self.buffered
 
-    def add(self, c: Claimed, share: Optional[int] = None) -> bool:
+    def add(self, c: Claimed, share: Optional[int] = None, over: int = 0) -> bool:
         """Buffer ``c``; with ``share``, refuse it (False) when its endpoint's window is
-        full already."""
+        full already, or ``over`` beyond it (rows of a claim that ran beside another: both
+        were asked for the same window)."""
         q = self.queues.get(c.endpoint_id)
         if q is None:
             q = self.queues[c.endpoint_id] = deque()
-        elif share is not None and len(q) >= self.limit(c.endpoint_id, share):
+        elif share is not None and len(q) >= self.limit(c.endpoint_id, share) + over:
             return False
         q.append(c)
         self.buffered += 1

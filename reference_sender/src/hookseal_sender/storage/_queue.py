@@ -18,10 +18,16 @@ from ._connections import Connections
 ORDERED_HEAD = (" AND (order_key IS NULL OR NOT EXISTS (SELECT 1 FROM queue p WHERE"
                 " p.endpoint_id = queue.endpoint_id AND p.order_key = queue.order_key"
                 " AND p.seq < queue.seq))")
+#: A claim capped per endpoint reads this many due rows per row it may lease: rows beyond
+#: an endpoint's cap are skipped, so it looks further than it takes.
+CLAIM_CANDIDATES = 4
 
 
 class Queue(Connections):
     """Events in, deliveries claimed and leased, attempts and new states written back."""
+
+    #: The column by which a claim finds its rows again (``_id_in``'s key).
+    _claim_key = "delivery_id"
 
     def insert_event(
         self, conn: Any, event_id: str, tenant_id: str, event_type: str, payload: str,
@@ -113,6 +119,7 @@ class Queue(Connections):
     def claim(
         self, owner: str, limit: int, now: float, lease_until: float,
         exclude_endpoints: Sequence[str] = (), per_endpoint: Optional[int] = None,
+        each: Optional[int] = None,
     ) -> list[Claimed]:
         """Lease up to ``limit`` due deliveries (pending, or with an expired lease).
 
@@ -126,6 +133,8 @@ class Queue(Connections):
                 need not be listed: their rows are parked (:data:`PARKED`).
             per_endpoint: Most leases per endpoint across all workers (see
                 :meth:`Store.claim`); only a store shared by worker processes applies it.
+            each: Most deliveries of one endpoint this claim leases (the worker's room
+                for it), or ``None``.
 
         Returns:
             The claimed deliveries with their payloads.
@@ -135,16 +144,21 @@ class Queue(Connections):
             clause, params = self._in("endpoint_id", list(exclude_endpoints))
             where = f" AND NOT ({clause})"
         return self._claimed(self._lease(owner, limit, now, lease_until, where, params,
-                                         "due", per_endpoint))
+                                         "due", per_endpoint, each))
 
     def _lease(self, owner: str, limit: int, now: float, lease_until: float, where: str,
-               where_params: list[Any], order: str,
-               per_endpoint: Optional[int]) -> list[Any]:
+               where_params: list[Any], order: str, per_endpoint: Optional[int],
+               each: Optional[int] = None) -> list[Any]:
         """Run the claim statement; returns its rows (see :meth:`_claimed`).
 
         ``per_endpoint`` is ignored here: one worker process per database (SQLite)."""
-        sql = self._claim_sql(where, order)
-        params = [owner, lease_until, now, *where_params, limit]
+        if each is not None and each < limit:
+            sql = self._each_claim_sql(where, order)
+            params = [owner, lease_until, now, *where_params, limit * CLAIM_CANDIDATES,
+                      each, limit]
+        else:
+            sql = self._claim_sql(where, order)
+            params = [owner, lease_until, now, *where_params, limit]
         if self._claim_in_transaction:
             with self.transaction() as conn:
                 return list(self._exec(conn, sql, params).fetchall())
@@ -208,6 +222,21 @@ class Queue(Connections):
                f" ORDER BY {order} LIMIT ?{self._claim_suffix()}")
         return ("UPDATE queue SET lease_owner = ?, due = ?"
                 f" WHERE {self._id_in('delivery_id', due)}{self._CLAIM_RETURNING}")
+
+    def _each_claim_sql(self, where: str = "", order: str = "due") -> str:
+        """The claim statement with a cap per endpoint on this claim's rows; parameters:
+        owner, lease_until, now, ``where``'s, the candidates to read, the cap, the limit.
+
+        Rows beyond an endpoint's cap would be given back at once (the worker has no room
+        for them): they are skipped here, and the claim reads further for others."""
+        key = self._claim_key  # carried up by its own name, for ``_id_in``
+        due = (f"SELECT {key} AS {key}, endpoint_id, due, round_attempts FROM queue WHERE"
+               f" due <= ?{where}{ORDERED_HEAD} ORDER BY {order} LIMIT ?{self._claim_suffix()}")
+        rows = (f"FROM (SELECT {key}, due, round_attempts, row_number() OVER (PARTITION"
+                f" BY endpoint_id ORDER BY {order}) AS k FROM ({due}) AS r) AS c WHERE c.k <= ?"
+                f" ORDER BY {order} LIMIT ?")
+        return ("UPDATE queue SET lease_owner = ?, due = ?"
+                f" WHERE {self._id_in('delivery_id', rows)}{self._CLAIM_RETURNING}")
 
     _CLAIM_RETURNING = (
         " RETURNING delivery_id, tenant_id,"

@@ -483,6 +483,7 @@ class Store(Statistics):
     def claim(
         self, owner: str, limit: int, now: float, lease_until: float,
         exclude_endpoints: Sequence[str] = (), per_endpoint: Optional[int] = None,
+        each: Optional[int] = None,
     ) -> list[Claimed]:
         """Lease up to ``limit`` due deliveries (pending, or with an expired lease).
 
@@ -490,7 +491,11 @@ class Store(Statistics):
         (:attr:`concurrent_writers`) leases no endpoint more than that many deliveries at
         once, counting every worker's unexpired leases: since a worker sends only what it
         leased, that caps each endpoint's attempts in flight across all of them. A store
-        with one worker process ignores it (the worker's own limit holds)."""
+        with one worker process ignores it (the worker's own limit holds).
+
+        With ``each``, this claim leases at most that many deliveries of any one endpoint
+        (what the worker has room for per endpoint), so it brings no rows it would have
+        to give back."""
 
     @abc.abstractmethod
     def claim_probe(self, owner: str, endpoint_id: str, now: float,

@@ -18,7 +18,7 @@ from ..filters import matching
 from ..models import AttemptResult, new_id
 from ..secretbox import SecretBox
 from ._columns import headers_json
-from ._queue import ORDERED_HEAD
+from ._queue import CLAIM_CANDIDATES, ORDERED_HEAD
 from ._schema import table_columns
 from ._sql import SCHEMA, SQLStore
 
@@ -33,9 +33,6 @@ _LEASED_INDEX = ("\nCREATE INDEX IF NOT EXISTS queue_leased ON queue (endpoint_i
                  " WHERE lease_owner IS NOT NULL;\n")
 #: The advisory lock that lets one process at a time change the schema.
 MIGRATE_LOCK = 0x686B_736C_6D69_6700
-#: A capped claim reads this many due rows per row it may lease: rows beyond an
-#: endpoint's cap are skipped, so it looks further than it takes.
-CLAIM_CANDIDATES = 4
 #: Seconds a connection may sit unused before it is checked (``SELECT 1``) at its next use.
 IDLE_CHECK = 2.0
 
@@ -198,8 +195,8 @@ class PostgresStore(SQLStore):
     _claim_in_transaction = False
 
     def _lease(self, owner: str, limit: int, now: float, lease_until: float, where: str,
-               where_params: list[Any], order: str,
-               per_endpoint: Optional[int]) -> list[Any]:
+               where_params: list[Any], order: str, per_endpoint: Optional[int],
+               each: Optional[int] = None) -> list[Any]:
         """The claim, with each endpoint's leases capped across all workers.
 
         The cap counts every worker's unexpired leases, so two claims must not count at
@@ -210,12 +207,13 @@ class PostgresStore(SQLStore):
         """
         if per_endpoint is None:
             return super()._lease(owner, limit, now, lease_until, where, where_params, order,
-                                  per_endpoint)
+                                  per_endpoint, each)
         import psycopg
 
         sql = self._q(self._capped_claim_sql(where, order))
         params = [CLAIM_LOCK, now, owner, lease_until, now, *where_params, per_endpoint,
-                  limit * CLAIM_CANDIDATES, per_endpoint, limit]
+                  limit * CLAIM_CANDIDATES, per_endpoint if each is None else each,
+                  per_endpoint, limit]
         # Both statements in one simple query: one round trip and one implicit
         # transaction (the lock is held until the claim commits); in READ COMMITTED each
         # statement takes its own snapshot, so the claim's comes after the lock. psycopg's
@@ -228,20 +226,21 @@ class PostgresStore(SQLStore):
 
     def _capped_claim_sql(self, where: str = "", order: str = "due") -> str:
         """The capped claim; parameters: now, owner, lease_until, now, ``where``'s, the cap,
-        the candidates to read, the cap, the limit."""
+        the candidates to read, the most of one endpoint this claim takes, the cap, the
+        limit."""
         return (
             # Unexpired leases per endpoint: buffered or in flight in some worker.
             "WITH held AS (SELECT endpoint_id, count(*) AS n FROM queue"
             " WHERE lease_owner IS NOT NULL AND due > ? GROUP BY endpoint_id)"
             " UPDATE queue SET lease_owner = ?, due = ? WHERE delivery_id = ANY(ARRAY("
             "SELECT c.delivery_id FROM (SELECT q.delivery_id, q.pos, row_number() OVER"
-            " (PARTITION BY q.endpoint_id ORDER BY q.pos) + coalesce(h.n, 0) AS nth"
+            " (PARTITION BY q.endpoint_id ORDER BY q.pos) AS k, coalesce(h.n, 0) AS n"
             " FROM (SELECT delivery_id, endpoint_id, row_number() OVER () AS pos FROM"
             f" (SELECT delivery_id, endpoint_id FROM queue WHERE due <= ?{where}{ORDERED_HEAD}"
             " AND endpoint_id <> ALL(ARRAY(SELECT endpoint_id FROM held WHERE n >= ?))"
             f" ORDER BY {order} LIMIT ? FOR UPDATE SKIP LOCKED) AS r) AS q"
             " LEFT JOIN held h ON h.endpoint_id = q.endpoint_id) AS c"
-            f" WHERE c.nth <= ? ORDER BY c.pos LIMIT ?)){self._CLAIM_RETURNING}")
+            f" WHERE c.k <= ? AND c.k + c.n <= ? ORDER BY c.pos LIMIT ?)){self._CLAIM_RETURNING}")
 
     def _claim_suffix(self) -> str:
         return " FOR UPDATE SKIP LOCKED"

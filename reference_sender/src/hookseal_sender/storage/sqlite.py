@@ -118,6 +118,8 @@ class SQLiteStore(SQLStore):
             )
         return mine
 
+    _claim_key = "rowid"
+
     def _id_in(self, key: str, rows: str) -> str:
         # By rowid: the claim index's entries carry it, so each claimed row is found in the
         # table itself, not through the text primary key's own index first. Claims of 100
