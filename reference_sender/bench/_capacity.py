@@ -45,7 +45,7 @@ from hookseal_sender._worker_process import deliver_until_stopped
 from hookseal_sender.worker import tune_gc
 tune_gc()
 cfg = SenderConfig(database=sys.argv[1], master_key=sys.argv[2], allow_local=True,
-                   poll_interval=0.01, claim_batch=200)
+                   claim_batch=200)  # the default poll interval, as deployed
 asyncio.run(deliver_until_stopped(Sender(cfg)))
 """
 
