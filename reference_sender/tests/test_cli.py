@@ -6,6 +6,7 @@ import argparse
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hookseal_sender.catalog import _catalog
@@ -568,35 +569,28 @@ def test_send_with_an_idempotency_key_queues_once(cli, tmp_path: Path) -> None: 
     assert code == 2
 
 
-def test_idempotency_retention_is_a_setting(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(("name", "good", "read", "bads", "message"), [
+    ("idempotency_retention", 600, lambda s: s.config.idempotency_retention == 600.0,
+     (0, -1, "1h", True), "'idempotency_retention' must be a number of seconds > 0"),
+    ("metrics_endpoint_series", 3, lambda s: s.config.metrics_endpoint_series == 3
+     and s.metrics.endpoint_series.cap == 3,
+     (-1, "10", True, 1.5), "'metrics_endpoint_series' must be an integer >= 0"),
+])
+def test_a_setting_is_read_and_checked(  # type: ignore[no-untyped-def]
+        cli, tmp_path: Path, name: str, good: Any, read: Any, bads: tuple[Any, ...],
+        message: str) -> None:
     from hookseal_sender.cli import open_sender
 
     settings = tmp_path / "hookseal-sender.json"
-    good = json.loads(settings.read_text())
-    settings.write_text(json.dumps({**good, "idempotency_retention": 600}))
+    base = json.loads(settings.read_text())
+    settings.write_text(json.dumps({**base, name: good}))
     sender = open_sender(argparse.Namespace(config=str(settings)))
-    assert sender.config.idempotency_retention == 600.0
+    assert read(sender)
     sender.close()
-    for bad in (0, -1, "1h", True):
-        settings.write_text(json.dumps({**good, "idempotency_retention": bad}))
+    for bad in bads:
+        settings.write_text(json.dumps({**base, name: bad}))
         code, out = cli("endpoints", "list")
-        assert code == 1 and "'idempotency_retention' must be a number of seconds > 0" in \
-            out.replace("\n", ""), (bad, out)
-def test_metrics_endpoint_series_is_a_setting(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from hookseal_sender.cli import open_sender
-
-    settings = tmp_path / "hookseal-sender.json"
-    good = json.loads(settings.read_text())
-    settings.write_text(json.dumps({**good, "metrics_endpoint_series": 3}))
-    sender = open_sender(argparse.Namespace(config=str(settings)))
-    assert sender.config.metrics_endpoint_series == 3
-    assert sender.metrics.endpoint_series.cap == 3
-    sender.close()
-    for bad in (-1, "10", True, 1.5):
-        settings.write_text(json.dumps({**good, "metrics_endpoint_series": bad}))
-        code, out = cli("endpoints", "list")
-        assert code == 1 and "'metrics_endpoint_series' must be an integer >= 0" in \
-            out.replace("\n", ""), (bad, out)
+        assert code == 1 and message in out.replace("\n", ""), (bad, out)
 
 
 @pytest.mark.timeout(60)
