@@ -284,3 +284,48 @@ def test_a_worker_keeps_only_the_endpoints_it_sent_to_lately(
     assert final(sender, send_one(sender, "t7"), "t7").status == "delivered"
     assert set(health.breakers) == {ids[7]}
     assert len(receiver.requests("/e7")) == 2
+
+
+@looped
+async def test_the_other_parts_are_told_which_endpoints_went(parts: Parts) -> None:
+    told: list[list[str]] = []
+    parts.sweep = IdleSweep(parts.cache, parts.health, parts.buffer, parts.claims,
+                            also=(told.append,))
+    parts.use("ep_a")
+    for _ in range(IDLE_ROUNDS - 1):
+        parts.round()
+        parts.use("ep_b")
+    assert parts.round() == 1
+    assert told == [["ep_a"]]
+
+
+def test_the_attempts_and_batches_forget_idle_endpoints_but_not_a_held_lock() -> None:
+    """What the sweep's ``also`` calls drop: rate gates' knowledge, OAuth tokens and free
+    token locks (``AttemptRunner.forget``), free batch locks (``Batcher.forget``)."""
+    from hookseal_sender._access import OAuthToken
+    from hookseal_sender._attempt import AttemptRunner
+    from hookseal_sender.batches import Batcher
+    from hookseal_sender.config import SenderConfig
+
+    async def go() -> None:
+        none: Any = None
+        runner = AttemptRunner(SenderConfig(database="sqlite:///:memory:"), none, none, none,
+                               none, None, connections=1, hold=lambda *a: None)
+        runner._rates._full_until.update({"ep_a": NOW, "ep_b": NOW})
+        runner._tokens.update({("ep_a", "k1"): OAuthToken("t", NOW),
+                               ("ep_b", "k1"): OAuthToken("t", NOW)})
+        held = asyncio.Lock()
+        await held.acquire()
+        runner._token_locks.update({("ep_a", "k1"): asyncio.Lock(), ("ep_c", "k1"): held})
+        runner.forget(["ep_a", "ep_c"])
+        assert set(runner._rates._full_until) == {"ep_b"}
+        assert set(runner._tokens) == {("ep_b", "k1")}
+        assert set(runner._token_locks) == {("ep_c", "k1")}  # taken: a fetch is running
+
+        batcher = Batcher(none, SenderConfig(database="sqlite:///:memory:"), "w1", none,
+                          none, none, none, none, none)
+        batcher._locks.update({"ep_a": asyncio.Lock(), "ep_c": held, "ep_d": asyncio.Lock()})
+        batcher.forget(["ep_a", "ep_c"])
+        assert set(batcher._locks) == {"ep_c", "ep_d"}
+
+    asyncio.run(go())

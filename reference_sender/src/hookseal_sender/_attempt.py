@@ -8,6 +8,7 @@ import errno
 import logging
 import ssl
 import time
+from collections.abc import Iterable
 from typing import Any, Callable, Optional, Union
 from urllib.parse import quote_plus
 
@@ -246,6 +247,22 @@ class AttemptRunner:
             )
             self._sessions[allow_local] = session
         return session
+
+    def forget(self, endpoint_ids: Iterable[str]) -> None:
+        """Drop what the attempts keep of idle endpoints (the worker's idle sweep): their
+        rate gates' knowledge, OAuth tokens (fetched again at the next use) and free
+        token locks.
+
+        Args:
+            endpoint_ids: The endpoints.
+        """
+        gone = set(endpoint_ids)
+        self._rates.forget(gone)
+        for key in [k for k in self._tokens if k[0] in gone]:
+            del self._tokens[key]
+        for key, lock in list(self._token_locks.items()):
+            if key[0] in gone and not lock.locked():
+                del self._token_locks[key]
 
     async def close(self) -> None:
         """Make the spans of finished attempts and close the HTTP sessions."""

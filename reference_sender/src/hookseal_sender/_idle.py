@@ -3,7 +3,9 @@
 A worker keeps, per endpoint it sends to, a prepared endpoint (the cache), a circuit
 breaker, the health it last wrote, its adapted concurrency limit and its metrics series
 (:mod:`hookseal_sender._endpoint_series`, dropped once a scrape showed their last
-value): about 5.6 KB in all.
+value): about 5.6 KB in all; and for some, a rate-limit slot time, OAuth tokens and a
+batch send lock (dropped through ``also``: the attempt runner's and the batcher's
+``forget``; a lock in use stays).
 Kept for ever, that grows with every endpoint a worker ever sent to (5.6 GB a process
 at 1,000,000 endpoints). The sweep bounds it by the endpoints used lately instead.
 
@@ -28,6 +30,7 @@ whose breaker is open keeps it, however long.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from typing import Optional
 
 from ._buffer import ClaimBuffer
@@ -60,11 +63,15 @@ class IdleSweep:
             as the module has it when the sweep is made).
         rounds: Rounds an endpoint goes unused before it is idle (default
             :data:`IDLE_ROUNDS`).
+        also: More parts' ``forget(endpoint_ids)``, called with the endpoints dropped
+            (the attempts' rate gates and OAuth tokens, the batches' locks).
     """
 
     def __init__(self, endpoints: EndpointCache, health: EndpointHealth, buffer: ClaimBuffer,
                  claims: Claims, *, interval: Optional[float] = None,
-                 rounds: Optional[int] = None) -> None:
+                 rounds: Optional[int] = None,
+                 also: Sequence[Callable[[list[str]], None]] = ()) -> None:
+        self._also = tuple(also)
         self._endpoints = endpoints
         self._health = health
         self._buffer = buffer
@@ -119,6 +126,8 @@ class IdleSweep:
         cache.forget_all(gone)
         buffer.forget(gone)
         if gone:
+            for forget in self._also:
+                forget(gone)
             logger.debug("idle sweep: dropped the state of %d endpoints, %d kept",
                          len(gone), len(breakers))
         return len(gone)

@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence, Set
+from collections.abc import Iterable, Sequence, Set
 from typing import Optional
 
 from ._attempt import CRASH_RECHECK, PAUSED_RECHECK, AttemptRunner
@@ -104,6 +104,18 @@ class Batcher:
         self._locks: dict[str, asyncio.Lock] = {}
         self._held: set[str] = set()  # batches leased and not yet sent
         self._closing = False
+
+    def forget(self, endpoint_ids: Iterable[str]) -> None:
+        """Drop the send locks of idle endpoints (the worker's idle sweep), those free.
+
+        Args:
+            endpoint_ids: The endpoints.
+        """
+        locks = self._locks
+        for ep in endpoint_ids:
+            lock = locks.get(ep)
+            if lock is not None and not lock.locked():
+                del locks[ep]
 
     @property
     def held(self) -> Set[str]:

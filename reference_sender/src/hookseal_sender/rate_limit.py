@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable
 from typing import Callable
 
 from ._store_calls import StoreCalls
@@ -48,6 +49,15 @@ class RateGate:
         # Endpoints known to have no free slot before then (Unix time): their deliveries
         # are given back without asking the store again.
         self._full_until: dict[str, float] = {}
+
+    def forget(self, endpoint_ids: Iterable[str]) -> None:
+        """Drop what is known of idle endpoints' slots (the worker's idle sweep).
+
+        Args:
+            endpoint_ids: The endpoints.
+        """
+        for ep in endpoint_ids:
+            self._full_until.pop(ep, None)
 
     async def admit(self, c: Claimed, ep: Endpoint) -> bool:
         """Wait for a send slot of ``ep`` for ``c``, or give ``c`` back to the queue.

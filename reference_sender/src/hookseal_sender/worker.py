@@ -220,7 +220,6 @@ class Worker:
                                             writeback)
         self._claims = Claims(calls, cfg, self.owner, buffer, health, writeback.holding,
                               self._wake_loop, parallel=parallel, tracing=parts.tracing)
-        self._idle = IdleSweep(endpoints, health, buffer, self._claims)
         self._runner = AttemptRunner(cfg, endpoints, writeback, parts.metrics, calls,
                                      self.resolve, connections=self.concurrency,
                                      hold=self._claims.hold, tracing=parts.tracing)
@@ -228,6 +227,8 @@ class Worker:
         self._batcher = Batcher(calls, cfg, self.owner, endpoints, self._runner, writeback,
                                 health, parts.metrics, parts.tracing)
         self._runner.gatherer = self._batcher.take
+        self._idle = IdleSweep(endpoints, health, buffer, self._claims,
+                               also=(self._runner.forget, self._batcher.forget))
         self._leases = LeaseKeeper(calls, self.owner, writeback.holding, self._batcher.held,
                                    cfg.visibility_timeout)
         self._renewing: Optional[asyncio.Task[None]] = None
