@@ -46,7 +46,6 @@ import asyncio
 import json
 import os
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -429,7 +428,7 @@ def main() -> int:
     sys.path.insert(0, str(HERE))
     sys.path.insert(0, str(HERE.parent / "tests"))
     from _pg import PostgresServer
-    from bench_sender import start_receiver
+    from bench_sender import start_receiver, stop_services
 
     tmp = Path(tempfile.mkdtemp(prefix="hookseal-levers-"))
     trees: dict[str, Optional[Path]] = {}
@@ -493,11 +492,7 @@ def main() -> int:
                         spawn(tree, "--child", "metrics", "--n", str(n * 10)))
             print(f"  round {r + 1} of {rounds} done", file=sys.stderr, flush=True)
     finally:
-        recv.terminate()
-        recv.wait()
-        if pg is not None:
-            pg.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+        stop_services(recv, pg, tmp)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
     if args.only != "parts":
         _report_e2e(res, backends, names)

@@ -97,6 +97,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def stop_services(recv: subprocess.Popen[str], pg: Any, tmp: Path) -> None:
+    """Stop what a benchmark started: the receiver, PostgreSQL (if any), its files."""
+    recv.terminate()
+    recv.wait()
+    if pg is not None:
+        pg.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 def start_receiver() -> tuple[subprocess.Popen[str], int]:
     port = free_port()
     cmd = [sys.executable, str(HERE / "_fast_receiver.py"), str(port)]
@@ -804,11 +813,7 @@ def main() -> int:
             # Read this first: on a shared host, a run with much time stolen scatters more.
             print(f"CPU time stolen by the host during the benchmarks: {stolen / total:.1%}")
     finally:
-        recv.terminate()
-        recv.wait()
-        if pg is not None:
-            pg.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+        stop_services(recv, pg, tmp)
     return 0
 
 

@@ -85,6 +85,8 @@ def _context(ca_pem: Optional[str], cert_pem: Optional[str],
     after it is built, so loads with the same PEMs share it. A new certificate or CA makes
     a new key; the system bundle is read when a context is first built.
     """
+    # Keyed by a digest: the cache keeps no private key of its own after its endpoint's
+    # access is gone.
     key = hashlib.sha256("\0".join((ca_pem or "", cert_pem or "", key_pem or "")).encode()
                          ).digest()
     with _contexts_lock:

@@ -274,17 +274,7 @@ class PostgresStore(SQLStore):
     # attempts' COPY inside BEGIN ... COMMIT took four, each a wake-up of the server and
     # of the client's store thread.
     def complete(self, owner: str, results: Sequence[AttemptResult], now: float) -> list[str]:
-        """Record attempts and the deliveries' new states, in one statement.
-
-        Args:
-            owner: The lease token; a delivery re-leased by another worker meanwhile keeps
-                its state (the attempt is still recorded).
-            results: The outcomes.
-            now: Unix time.
-
-        Returns:
-            Ids of deliveries whose lease had been lost.
-        """
+        """As :meth:`Queue.complete`, in one statement (one round trip)."""
         if not results:
             return []
         ids = [r.delivery_id for r in results]
