@@ -139,7 +139,7 @@ def sender_run(db: str, url: str, n: int, http: bool = True) -> dict[str, float]
         return sender.metrics.attempts.value("delivered", ep.id, "bench")
 
     def empty() -> bool:
-        return store._read("SELECT 1 FROM queue LIMIT 1") == []
+        return not store._read("SELECT 1 FROM queue LIMIT 1")
 
     async def drain() -> dict[str, float]:
         worker = Worker(sender)
@@ -226,11 +226,11 @@ def complete_run(db: str, n: int) -> dict[str, float]:
     """The store thread's part of the write-back alone: ``n`` claimed deliveries recorded
     with ``store.complete`` in batches of :data:`BATCHES`; thread CPU microseconds per
     delivery (the client's side; PostgreSQL's own CPU is not in it)."""
-    from hookseal_sender.models import Attempt, AttemptResult
+    from hookseal_sender.models import Attempt, AttemptResult, Claimed
 
     sender, store = _filled_store(db, n + WARM)
     now = time.time()
-    claimed = []
+    claimed: list[Claimed] = []
     while len(claimed) < n + WARM:
         claimed += store.claim("bench-worker", 200, now + 1, now + 600)
     headers = {"Content-Type": "text/plain; charset=utf-8", "Content-Length": "2",
