@@ -64,7 +64,10 @@ class LeaseKeeper:
             try:
                 kept = await calls.call(renew, self._owner, ids, until, pool=calls.maintenance)
             except Exception as exc:
-                calls.trouble("lease renewal", exc)
+                # Not retried sooner: ``_next`` is set already, and two more renewals fit
+                # in a lease (:data:`RENEW_SHARE`).
+                calls.trouble("lease renewal", exc, retry=(
+                    f"at the next renewal, in {self._lease * RENEW_SHARE:.3g} s"))
                 return
             if len(kept) < len(ids):  # finished meanwhile, most of them; or re-leased
                 logger.debug("renewed %d leases of %d held", len(kept), len(ids))

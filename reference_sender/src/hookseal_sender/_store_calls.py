@@ -73,7 +73,7 @@ class StoreCalls:
         """Whether ``exc`` means the database is unreachable (see ``Store.unavailable``)."""
         return self.store.unavailable(exc)
 
-    def trouble(self, where: str, exc: BaseException) -> float:
+    def trouble(self, where: str, exc: BaseException, retry: Optional[str] = None) -> float:
         """Note a failed store call; returns the seconds to wait before the next claim.
 
         A lost database is logged once per outage (one line, see :class:`StoreOutage`) and
@@ -84,12 +84,15 @@ class StoreCalls:
         Args:
             where: What was being done (``claim``, ``write-back``, ...).
             exc: The error.
+            retry: When the caller tries again, for the log line, where that is not in
+                :data:`CLAIM_RETRY` seconds (``"at the next renewal, in 20 s"``).
 
         Returns:
             Seconds.
         """
         if not self.store.unavailable(exc):
-            logger.error("%s failed; retrying in %.0f s", where, CLAIM_RETRY, exc_info=exc)
+            when = retry if retry is not None else f"in {CLAIM_RETRY:.0f} s"
+            logger.error("%s failed; retrying %s", where, when, exc_info=exc)
             # The metric's label is one of a few fixed sites, not this free text.
             self._metrics.exception(_EXCEPTION_SITE.get(where, where))
             return CLAIM_RETRY
