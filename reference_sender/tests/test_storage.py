@@ -128,6 +128,27 @@ def test_excluded_endpoints_and_release(sender: Sender) -> None:
     assert len(sender.store.claim("w2", 10, now, now + 60)) == 2
 
 
+@pytest.mark.parametrize("capped", [False, True])
+def test_a_claims_row_condition_is_composed_whole(sender: Sender, capped: bool) -> None:
+    """The claim statement takes the whole condition of its rows (as the breaker's probe
+    of a parked row gives its own), kept together: a condition with ``OR`` at its top
+    still has the ordered-head rule applied to all of it. (The probe's condition was
+    text appended after ``due <= ?``: a rewrite of that condition would have broken it.)"""
+    store: Any = sender.store
+    a = make(sender, 3)
+    b = make(sender, 1, "t2")
+    ep_a, ep_b = (sender.get_delivery(t, d[0]).endpoint_id for t, d in (("t1", a), ("t2", b)))
+    now = time.time()
+    # a's rows are one key's sequence: only the head may be leased, whatever the condition.
+    with store.transaction() as conn:
+        for seq, d in enumerate(a, 1):
+            store._exec(conn, "UPDATE queue SET order_key = 'k', seq = ? WHERE"
+                        " delivery_id = ?", [seq, d])
+    rows = store._lease("w", 10, now, now + 60, "endpoint_id = ? OR endpoint_id = ?",
+                        [ep_a, ep_b], "due", 5 if capped else None)
+    assert sorted(r[0] for r in rows) == sorted([a[0], *b])
+
+
 def test_a_breaker_probe_is_a_due_retry_when_there_is_one(sender: Sender) -> None:
     """First attempts due long before a retry still lose to it (issue 19 item 1: a probe
     that is a first attempt to an endpoint that refuses first attempts never closes the

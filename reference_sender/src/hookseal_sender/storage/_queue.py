@@ -18,6 +18,10 @@ from ._connections import Connections
 ORDERED_HEAD = (" AND (order_key IS NULL OR NOT EXISTS (SELECT 1 FROM queue p WHERE"
                 " p.endpoint_id = queue.endpoint_id AND p.order_key = queue.order_key"
                 " AND p.seq < queue.seq))")
+#: The plain claim's condition on a row: due now (waiting, or its lease ran out; a parked
+#: row is not: :data:`PARKED`). Parameter: now. Every claim composes its rows' condition
+#: from conditions like this one (see :meth:`Queue._lease`), none by appending to it.
+DUE = "due <= ?"
 #: A claim capped per endpoint reads this many due rows per row it may lease: rows beyond
 #: an endpoint's cap are skipped, so it looks further than it takes.
 CLAIM_CANDIDATES = 4
@@ -139,10 +143,10 @@ class Queue(Connections):
         Returns:
             The claimed deliveries with their payloads.
         """
-        where, params = "", []  # type: tuple[str, list[Any]]
+        where, params = DUE, [now]  # type: tuple[str, list[Any]]
         if exclude_endpoints:
-            clause, params = self._in("endpoint_id", list(exclude_endpoints))
-            where = f" AND NOT ({clause})"
+            clause, excluded = self._in("endpoint_id", list(exclude_endpoints))
+            where, params = f"{DUE} AND NOT ({clause})", [now, *excluded]
         return self._claimed(self._lease(owner, limit, now, lease_until, where, params,
                                          "due", per_endpoint, each))
 
@@ -151,14 +155,16 @@ class Queue(Connections):
                each: Optional[int] = None) -> list[Any]:
         """Run the claim statement; returns its rows (see :meth:`_claimed`).
 
-        ``per_endpoint`` is ignored here: one worker process per database (SQLite)."""
+        ``where`` is the whole condition of the rows to lease (the ordered-head rule is
+        added to it), ``where_params`` its parameters: a plain claim's is :data:`DUE`
+        with more conditions, a probe's its own. ``per_endpoint`` is ignored here: one
+        worker process per database (SQLite)."""
         if each is not None and each < limit:
             sql = self._each_claim_sql(where, order)
-            params = [owner, lease_until, now, *where_params, limit * CLAIM_CANDIDATES,
-                      each, limit]
+            params = [owner, lease_until, *where_params, limit * CLAIM_CANDIDATES, each, limit]
         else:
             sql = self._claim_sql(where, order)
-            params = [owner, lease_until, now, *where_params, limit]
+            params = [owner, lease_until, *where_params, limit]
         if self._claim_in_transaction:
             with self.transaction() as conn:
                 return list(self._exec(conn, sql, params).fetchall())
@@ -183,8 +189,8 @@ class Queue(Connections):
         Returns:
             The claimed delivery, or nothing if none of the endpoint's is due.
         """
-        due = self._claimed(self._lease(owner, 1, now, lease_until, " AND endpoint_id = ?",
-                                        [endpoint_id], "round_attempts = 0, due",
+        due = self._claimed(self._lease(owner, 1, now, lease_until, f"{DUE} AND endpoint_id = ?",
+                                        [now, endpoint_id], "round_attempts = 0, due",
                                         per_endpoint))
         if due:
             return due
@@ -195,13 +201,13 @@ class Queue(Connections):
             f"{ORDERED_HEAD} ORDER BY round_attempts = 0, due LIMIT 1", [endpoint_id, now + PARKED])
         if not found:
             return []
-        # Leased by id with the claim statement itself (the cap, the lease), its due bound
-        # moved past the parked ones: the text goes after "due <= ?", so it reads "due <= ?
-        # + ?", and the row must still be due or parked (not leased since it was read).
+        # Leased by id with the claim statement itself (the cap, the lease), on a condition
+        # of its own: the row found, still parked (due when it was before it was parked)
+        # or due, not leased since it was read (a lease moves due to its end).
         return self._claimed(self._lease(
             owner, 1, now, lease_until,
-            f" + ? AND delivery_id = ? AND (due <= ? OR {IS_PARKED})",
-            [PARKED, found[0][0], now], "due", per_endpoint))
+            f"delivery_id = ? AND ({IS_PARKED} AND due <= ? OR {DUE})",
+            [found[0][0], now + PARKED, now], "due", per_endpoint))
 
     @staticmethod
     def _claimed(rows: Sequence[Sequence[Any]]) -> list[Claimed]:
@@ -210,28 +216,28 @@ class Queue(Connections):
         return [Claimed(r[0], r[1], r[2], r[3], r[4], r[5], r[7], r[8] or 0, r[6], r[9])
                 for r in rows]
 
-    def _claim_sql(self, where: str = "", order: str = "due") -> str:
-        """The claim statement; parameters: owner, lease_until, now, ``where``'s, limit.
+    def _claim_sql(self, where: str = DUE, order: str = "due") -> str:
+        """The claim statement; parameters: owner, lease_until, ``where``'s, limit.
 
         A lease is the queue row's owner and a due time moved to the lease's end: a worker
         that dies leaves rows that come due again when their leases run out.
         """
         # An ordered row waits while an earlier one of its endpoint and key is in the
         # queue (unordered rows never run the subquery: order_key IS NULL comes first).
-        due = (f"FROM queue WHERE due <= ?{where}{ORDERED_HEAD}"
+        due = (f"FROM queue WHERE ({where}){ORDERED_HEAD}"
                f" ORDER BY {order} LIMIT ?{self._claim_suffix()}")
         return ("UPDATE queue SET lease_owner = ?, due = ?"
                 f" WHERE {self._id_in('delivery_id', due)}{self._CLAIM_RETURNING}")
 
-    def _each_claim_sql(self, where: str = "", order: str = "due") -> str:
+    def _each_claim_sql(self, where: str = DUE, order: str = "due") -> str:
         """The claim statement with a cap per endpoint on this claim's rows; parameters:
-        owner, lease_until, now, ``where``'s, the candidates to read, the cap, the limit.
+        owner, lease_until, ``where``'s, the candidates to read, the cap, the limit.
 
         Rows beyond an endpoint's cap would be given back at once (the worker has no room
         for them): they are skipped here, and the claim reads further for others."""
         key = self._claim_key  # carried up by its own name, for ``_id_in``
         due = (f"SELECT {key} AS {key}, endpoint_id, due, round_attempts FROM queue WHERE"
-               f" due <= ?{where}{ORDERED_HEAD} ORDER BY {order} LIMIT ?{self._claim_suffix()}")
+               f" ({where}){ORDERED_HEAD} ORDER BY {order} LIMIT ?{self._claim_suffix()}")
         rows = (f"FROM (SELECT {key}, due, round_attempts, row_number() OVER (PARTITION"
                 f" BY endpoint_id ORDER BY {order}) AS k FROM ({due}) AS r) AS c WHERE c.k <= ?"
                 f" ORDER BY {order} LIMIT ?")

@@ -18,7 +18,7 @@ from ..filters import matching
 from ..models import AttemptResult, new_id
 from ..secretbox import SecretBox
 from ._columns import headers_json
-from ._queue import CLAIM_CANDIDATES, ORDERED_HEAD
+from ._queue import CLAIM_CANDIDATES, DUE, ORDERED_HEAD
 from ._schema import table_columns
 from ._sql import SCHEMA, SQLStore
 
@@ -211,7 +211,7 @@ class PostgresStore(SQLStore):
         import psycopg
 
         sql = self._q(self._capped_claim_sql(where, order))
-        params = [CLAIM_LOCK, now, owner, lease_until, now, *where_params, per_endpoint,
+        params = [CLAIM_LOCK, now, owner, lease_until, *where_params, per_endpoint,
                   limit * CLAIM_CANDIDATES, per_endpoint if each is None else each,
                   per_endpoint, limit]
         # Both statements in one simple query: one round trip and one implicit
@@ -224,8 +224,8 @@ class PostgresStore(SQLStore):
         cur.nextset()
         return list(cur.fetchall())
 
-    def _capped_claim_sql(self, where: str = "", order: str = "due") -> str:
-        """The capped claim; parameters: now, owner, lease_until, now, ``where``'s, the cap,
+    def _capped_claim_sql(self, where: str = DUE, order: str = "due") -> str:
+        """The capped claim; parameters: now, owner, lease_until, ``where``'s, the cap,
         the candidates to read, the most of one endpoint this claim takes, the cap, the
         limit."""
         return (
@@ -236,7 +236,7 @@ class PostgresStore(SQLStore):
             "SELECT c.delivery_id FROM (SELECT q.delivery_id, q.pos, row_number() OVER"
             " (PARTITION BY q.endpoint_id ORDER BY q.pos) AS k, coalesce(h.n, 0) AS n"
             " FROM (SELECT delivery_id, endpoint_id, row_number() OVER () AS pos FROM"
-            f" (SELECT delivery_id, endpoint_id FROM queue WHERE due <= ?{where}{ORDERED_HEAD}"
+            f" (SELECT delivery_id, endpoint_id FROM queue WHERE ({where}){ORDERED_HEAD}"
             " AND endpoint_id <> ALL(ARRAY(SELECT endpoint_id FROM held WHERE n >= ?))"
             f" ORDER BY {order} LIMIT ? FOR UPDATE SKIP LOCKED) AS r) AS q"
             " LEFT JOIN held h ON h.endpoint_id = q.endpoint_id) AS c"
