@@ -91,3 +91,48 @@ def test_a_claim_asks_for_no_more_of_an_endpoint_than_the_buffer_keeps() -> None
     assert claims._size == 18  # 12 came: ask for half again as many next
     asyncio.run(go())
     assert queue.asked[1] == (40 - 12 - 12, 1)
+
+
+class Recording(Queue):
+    """:class:`Queue`, recording each claim's list of endpoints left out."""
+
+    def __init__(self, endpoints: int, per_endpoint: int) -> None:
+        super().__init__(endpoints, per_endpoint)
+        self.excluded: list[list[str]] = []
+
+    def claim(self, owner: str, limit: int, now: float, lease_until: float,
+              excluded: Any = (), per_endpoint: Optional[int] = None,
+              each: Optional[int] = None) -> list[Claimed]:
+        self.excluded.append(list(excluded))
+        return super().claim(owner, limit, now, lease_until, excluded, per_endpoint, each)
+
+
+def test_a_claim_leaves_out_at_most_a_bounded_number_of_held_endpoints() -> None:
+    """Held endpoints (paused, waiting for a rate-limit slot) are left out of claims, the
+    longest holds first, up to :data:`HELD_EXCLUDED`: with thousands held, a claim's list
+    does not grow with them (the rest's rows are claimed and given back, as before the
+    holds). With few held, every one is left out, as always."""
+    from hookseal_sender._claims import HELD_EXCLUDED
+
+    n = HELD_EXCLUDED * 30
+    queue = Recording(endpoints=n, per_endpoint=1)
+    claims, _ = _claims(queue, concurrency=20, per_endpoint=10, batch=200)
+
+    async def go() -> None:
+        claims.launch(time.monotonic())
+        await claims.wait()
+
+    for i in range(n):  # ep{i} held for 10 + i seconds
+        claims.hold(f"ep{i}", 10.0 + i)
+    asyncio.run(go())
+    (excluded,) = queue.excluded
+    assert sorted(excluded) == sorted(f"ep{i}" for i in range(n - HELD_EXCLUDED, n))
+    # Nothing is forgotten: every hold still keeps its endpoint (the idle sweep's view).
+    assert len(claims.busy(time.monotonic())) == n
+
+    few = Recording(endpoints=10, per_endpoint=1)
+    claims, _ = _claims(few, concurrency=20, per_endpoint=10, batch=200)
+    for i in range(5):
+        claims.hold(f"ep{i}", 10.0)
+    asyncio.run(go())
+    assert sorted(few.excluded[0]) == [f"ep{i}" for i in range(5)]

@@ -115,3 +115,41 @@ def test_two_worker_processes_on_postgres_share_the_cap(pg_server: PostgresServe
     assert max(times) - min(times) >= (n - 1) / rate - 0.3
     assert [(d.status, d.attempt_count) for d in done] == [("delivered", 1)] * n
     sender.close()
+
+
+def test_more_held_endpoints_than_a_claim_leaves_out_lose_nothing_and_wait_their_slot(
+        sender: Sender, receiver: Receiver, worker: Callable[..., BackgroundWorker],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """30 rate-limited endpoints wait for a send slot at once, a claim leaves out 3 of them
+    at most (the bound, made small): each claim's list of held endpoints stays within it,
+    the others' deliveries are claimed and given back until their slot; none is sent
+    early, none lost, none sent twice."""
+    from hookseal_sender import _claims
+
+    monkeypatch.setattr(_claims, "HELD_EXCLUDED", 3)
+    held_listed: list[int] = []
+    real_claim = _claims.Claims._claim
+
+    def claim(self: Any, want: int, excluded: list[str], each: int) -> Any:
+        # Called by launch as it starts the claim (nothing runs between): the endpoints
+        # left out that have no full window waiting are the held ones.
+        held_listed.append(len(set(excluded) - set(self._buffer.full())))
+        return real_claim(self, want, excluded, each)
+
+    monkeypatch.setattr(_claims.Claims, "_claim", claim)
+    rate, n = 0.5, 30
+    for i in range(n):
+        sender.create_endpoint("t1", receiver.route(f"/rl{i}"), allow_local=True,
+                               rate_limit=rate)
+    sent = [sender.send("t1", "test.ping", {"message": str(k)}) for k in range(3)]
+    dids = [d for r in sent for d, _ in r.deliveries]
+    assert len(dids) == 3 * n
+    worker()
+    wait_for(lambda: all(sender.get_delivery("t1", d).status == "delivered" for d in dids),
+             timeout=60)
+    for i in range(n):
+        times = sorted(r.at for r in receiver.requests(f"/rl{i}"))
+        assert len(times) == 3, (i, times)  # none lost, none twice
+        assert most_in_window(times, 0.9 / rate) <= 1, (i, times)  # none before its slot
+    assert all(sender.get_delivery("t1", d).attempt_count == 1 for d in dids)
+    assert held_listed and max(held_listed) <= 3, max(held_listed)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from typing import Any, Callable, Optional
 
 from ._buffer import ClaimBuffer
@@ -19,6 +20,11 @@ logger = logging.getLogger("hookseal_sender.worker")
 
 #: Seconds a worker leaves a paused endpoint out of its claims before looking again.
 HELD_SECONDS = 2.0
+#: The most held endpoints (paused, or waiting for a rate-limit slot) a claim leaves out:
+#: those held longest. A held endpoint beyond them is claimed as any other and its rows
+#: given back again (due at its next send slot; a paused one's after a while), none sent
+#: early: so a claim's list stays short however many endpoints wait at once.
+HELD_EXCLUDED = 100
 
 
 class Claims:
@@ -32,12 +38,13 @@ class Claims:
     of the slots for one endpoint, so it leases nothing only to give it back (claims
     capped only by the store's shared per-endpoint count did, on PostgreSQL with two
     workers about as many rows as they delivered). Endpoints with a full window waiting
-    and paused or rate-limited ones are left out (a list as long as the endpoints this
-    worker holds deliveries of, at most). Those whose breaker is open are not listed:
-    their deliveries are parked in the store (:meth:`Store.park`: when the breaker opened,
-    or when a claim brings one, as this worker sees the breaker, here or in the store as
-    read at most once per poll interval); when an endpoint's open period ends, the worker
-    that takes its probe in the store claims a delivery, parked or not, to probe it with.
+    are left out (as many as the endpoints this worker holds deliveries of, at most), and
+    paused or rate-limited ones (the :data:`HELD_EXCLUDED` held longest, at most). Those
+    whose breaker is open are not listed: their deliveries are parked in the store
+    (:meth:`Store.park`: when the breaker opened, or when a claim brings one, as this
+    worker sees the breaker, here or in the store as read at most once per poll
+    interval); when an endpoint's open period ends, the worker that takes its probe in
+    the store claims a delivery, parked or not, to probe it with.
 
     Args:
         calls: The worker's store calls.
@@ -132,7 +139,13 @@ class Claims:
         # Endpoints whose breaker is open are not listed: their rows are parked, so the
         # claim's cost does not grow with them (the gauge of open breakers is set here).
         self._health.count_not_closed()
-        excluded = list({*self._buffer.full(), *self._held})
+        held: Iterable[str] = self._held
+        if len(self._held) > HELD_EXCLUDED:
+            # The longest holds are left out; rows of the others that a claim brings are
+            # given back (a rate-limited one's without a store call: its gate knows when
+            # its next slot is free).
+            held = heapq.nlargest(HELD_EXCLUDED, self._held, key=self._held.__getitem__)
+        excluded = list({*self._buffer.full(), *held})
         for ep in shared.probe_due(time.time()):
             if (not self._buffer.inflight.get(ep) and ep not in self._buffer.queues
                     and ep not in self._probing and mono >= self._probe_after.get(ep, 0)):

@@ -7,8 +7,10 @@ seconds apart, so no window of one second holds more than ``rate`` sends (a send
 cannot start within :data:`LATE` of its slot takes another). A delivery whose
 slot starts within :data:`WAIT_AHEAD` seconds waits for it in the worker and is then sent;
 one whose slot is further off takes none and is given back to the queue, due when the next
-slot is free, and its endpoint is left out of this worker's claims until then. Neither is
-an attempt: nothing is recorded, the retry count and the circuit breaker do not see it.
+slot is free, and its endpoint is left out of this worker's claims until then (of many
+endpoints waiting at once, those waiting longest: see ``HELD_EXCLUDED``; the others'
+deliveries a claim brings are given back the same way). Neither is an attempt: nothing
+is recorded, the retry count and the circuit breaker do not see it.
 """
 
 from __future__ import annotations
