@@ -374,6 +374,118 @@ def test_deliveries_given_back_when_a_breaker_opens_are_written_back_at_once() -
     assert WriteBack.event.is_set()
 
 
+def _worker_claims(sender: Sender, troubles: list[str]) -> tuple[Any, Any]:
+    """One worker's breakers and claims on ``sender``'s store, its store calls run inline
+    (no threads), its reads of the store's breakers a minute apart (none in the test)."""
+    from types import SimpleNamespace
+
+    from hookseal_sender._buffer import ClaimBuffer
+    from hookseal_sender._claims import Claims
+    from hookseal_sender._health import EndpointHealth
+    from hookseal_sender.metrics import Metrics
+
+    from .test_health import POLICY, FakeCalls
+
+    class Calls(FakeCalls):
+        def trouble(self, what: str, exc: BaseException) -> float:
+            troubles.append(what)
+            return 1.0
+
+        def back(self, started: float) -> None:
+            pass
+
+    calls: Any = Calls(sender.store)
+    endpoints: Any = SimpleNamespace(entries={})
+    health = EndpointHealth(calls, POLICY, Metrics(), None, endpoints,  # type: ignore[arg-type]
+                            owner="w1", interval=60.0, lease=60.0)
+    writeback: Any = SimpleNamespace(release=lambda *a: None, event=None)
+    buffer = ClaimBuffer(10, 5, health, writeback)
+    config: Any = SimpleNamespace(claim_batch=100, poll_interval=0.2, visibility_timeout=60.0)
+    return health, Claims(calls, config, "w1", buffer, health, set(), lambda: None,
+                          parallel=False)
+
+
+async def _settle(claims: Any) -> None:
+    """Wait for the claims and what they started (parks)."""
+    while claims._tasks:
+        await claims.wait()
+
+
+def test_a_breaker_whose_open_write_failed_parks_what_a_claim_brings(sender: Sender) -> None:
+    """A worker's breaker opened but the write of the open state failed (the database
+    unreachable a moment): its claims bring the endpoint's rows, and parking them must
+    write the open state first. Handed back due after a poll interval instead (the store
+    has the breaker closed), they were claimed and handed back again, until a read of the
+    breakers wrote it."""
+    import asyncio
+
+    from hookseal_sender.breaker import OPEN
+
+    store = sender.store
+    bad = sender.create_endpoint("t1", "https://bad.example/", allow_local=True).endpoint.id
+    rows = _enqueue(sender, bad, 3)
+    troubles: list[str] = []
+    health, claims = _worker_claims(sender, troubles)
+    real_open = store.open_breaker
+    fail = [True]
+
+    def open_breaker(*args: Any) -> None:
+        if fail.pop() if fail else False:
+            raise RuntimeError("database unreachable")
+        real_open(*args)
+
+    store.open_breaker = open_breaker  # type: ignore[method-assign]
+
+    async def go() -> None:
+        br = health.breaker(bad)
+        while br.state != OPEN:  # its own attempts open it
+            br.record(False, retry=True)
+        await health.shared.wait()  # the write, which fails
+        assert troubles == ["breaker"] and _row(store, bad) is None
+        claims.launch(time.monotonic())
+        await _settle(claims)
+
+    asyncio.run(go())
+    row = _row(store, bad)
+    assert row is not None and row.state == "open" and row.opened_by == "w1"
+    assert len(rows) == 3 and all(d >= PARKED for d in _dues(sender, bad))
+    later = time.time() + 5  # well past a poll interval: nothing comes again
+    assert store.claim("w2", 100, later, later + 60) == []
+
+
+def test_a_worker_behind_the_store_does_not_reopen_a_breaker_closed_meanwhile(
+        sender: Sender) -> None:
+    """A worker holds an endpoint's breaker open as it last read it; another worker's probe
+    closed it since. What a claim brings of it is handed back due after a poll interval
+    (the breaker is not opened again: the probe said the endpoint delivers), and the
+    worker reads the store's breakers at its next turn, not after its interval."""
+    import asyncio
+
+    store = sender.store
+    bad = sender.create_endpoint("t1", "https://bad.example/", allow_local=True).endpoint.id
+    troubles: list[str] = []
+    health, claims = _worker_claims(sender, troubles)
+    now = time.time()
+    store.open_breaker(bad, "w9", now, now + 60)
+
+    async def go() -> None:
+        await health.shared.refresh()  # w1 follows: held open
+        assert not health.is_closed(bad)
+        assert not health.shared.refresh_due(time.monotonic())
+        store.close_breaker(bad)  # w9's probe succeeded
+        _enqueue(sender, bad, 2)
+        claims.launch(time.monotonic())
+        await _settle(claims)
+        assert _row(store, bad) is None  # not opened again
+        assert health.shared.refresh_due(time.monotonic())  # read again at once
+        await health.shared.refresh()
+        assert health.is_closed(bad)
+
+    asyncio.run(go())
+    assert not troubles
+    assert all(d < PARKED for d in _dues(sender, bad))
+
+
 # two workers on one PostgreSQL store ----------------------------------------------------
 
 class _Transitions(logging.Handler):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from typing import Any, Callable, Optional
 
 from ._store_calls import StoreCalls
@@ -21,7 +21,8 @@ class SharedBreakers:
     A worker decides from its own attempts when an endpoint's breaker opens; it then opens
     it in the store, for every worker, and closes or reopens it there with its probe's
     result (:meth:`opened`, :meth:`closed`: written at once, on their own task, and again
-    at the next read while the store cannot be reached). It reads the store's breakers at
+    at the next read, or before a claim's rows of the endpoint are parked, while the store
+    cannot be reached: :meth:`write_pending`). It reads the store's breakers at
     most once per ``interval`` (:meth:`refresh`, started by the claims: one small query
     per poll interval, none per delivery) and holds or resets its own breakers to match.
     Claims leave out every endpoint in :attr:`open`; when an endpoint's open period ends,
@@ -100,6 +101,27 @@ class SharedBreakers:
             await self._sync(read=True)
         finally:
             self._reading = False
+
+    async def write_pending(self, endpoint_ids: Iterable[str]) -> None:
+        """Write now this worker's changes not written yet, if any of ``endpoint_ids`` has
+        one (a write that failed: kept for the next read, a poll interval away at best).
+
+        The claims call it before they park the rows of endpoints whose breaker this
+        worker has open: written first, the store parks them; unwritten, the store has the
+        breaker closed and makes them due again after a poll interval, to be claimed and
+        handed back again until the next read writes it. A failure is noted, as at a read.
+
+        Args:
+            endpoint_ids: The endpoints.
+        """
+        if any(ep in self._pending for ep in endpoint_ids):
+            await self._sync(read=False)
+
+    def follow_soon(self) -> None:
+        """Read the store's breakers at the next chance (:meth:`refresh_due`), not after
+        the interval: this worker holds a breaker open that the store has closed, with no
+        write of its own pending (another worker closed it since the last read)."""
+        self._next_read = 0.0
 
     def probe_due(self, now: float) -> list[str]:
         """The endpoints whose open period (or lapsed probe) ended by ``now`` (Unix time)."""

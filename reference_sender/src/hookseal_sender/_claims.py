@@ -222,22 +222,35 @@ class Claims:
             self._dry_until = time.monotonic() + self._config.poll_interval
         self._wake()
 
-    async def _park(self, ids: list[str]) -> None:
+    async def _park(self, rows: list[Claimed]) -> None:
         """Give back parked what a claim brought of endpoints whose breaker is open (come
-        since it opened); due after a poll interval where the store has it closed."""
+        since it opened); due after a poll interval where the store has it closed.
+
+        This worker's open state not written yet (its write failed) is written first, so
+        that the store parks them. Where the store has the breaker closed all the same,
+        another worker closed it since this one last read the breakers: they are due after
+        a poll interval, and the breakers are read again at once (not opened again: a
+        probe found the endpoint delivering)."""
+        shared = self._health.shared
+        await shared.write_pending({c.endpoint_id for c in rows})  # notes its own failure
+        ids = [c.id for c in rows]
         now = time.time()
         try:
-            await self._calls.call(self._calls.store.park, self._owner, ids, now,
-                                   now + self._config.poll_interval, pool=self._calls.claims)
+            parked = await self._calls.call(
+                self._calls.store.park, self._owner, ids, now,
+                now + self._config.poll_interval, pool=self._calls.claims)
         except Exception as exc:  # their leases run out: claimed again, parked then
             self._calls.trouble("park", exc)
+            return
+        if parked < len(ids):
+            shared.follow_soon()
 
     def _buffer_all(self, claimed: list[Claimed],
-                    over: int = 0) -> tuple[list[str], list[str]]:
+                    over: int = 0) -> tuple[list[str], list[Claimed]]:
         """Buffer what a claim brought, up to ``over`` beyond an endpoint's window; returns
-        the ids to give back (full windows) and those to park (their breaker open)."""
+        the ids to give back (full windows) and the rows to park (their breaker open)."""
         release: list[str] = []
-        park: list[str] = []
+        park: list[Claimed] = []
         share = self._buffer.share()
         holding = self._holding
         is_closed = self._health.is_closed
@@ -245,7 +258,7 @@ class Claims:
             if c.id in holding:
                 continue  # ours already: the claim only renewed its lease
             if not is_closed(c.endpoint_id):
-                park.append(c.id)
+                park.append(c)
                 continue
             if not self._buffer.add(c, share, over):
                 release.append(c.id)  # this endpoint has a full window waiting
