@@ -154,6 +154,8 @@ FACTS = [
     ("sender.md", "The limit binds at 19,938 s of cap with the default 13 retries, and a "
      "schedule of more than 72 retries", _window_fit, (19_938, 72, 100)),
     ("sender.md", "a list of at most 100 delays", lambda: _window_fit()[2], 100),
+    ("sender.md", "waiting for a rate-limit slot): at most 100 of these, the longest holds first",
+     lambda: _module("_claims", "HELD_EXCLUDED"), 100),
     ("sender.md", "(more than 100 / 10 = 10 of them)",
      lambda: (_config().global_concurrency, _config().per_endpoint_concurrency), (100, 10)),
     ("sender.md", "A worker has `global_concurrency` slots (100) and gives one endpoint at most "
