@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Optional
 
 import pytest
 from hookseal_sender import BackgroundWorker, Sender, SenderConfig, generate_master_key
@@ -387,7 +387,7 @@ def _worker_claims(sender: Sender, troubles: list[str]) -> tuple[Any, Any]:
     from .test_health import POLICY, FakeCalls
 
     class Calls(FakeCalls):
-        def trouble(self, what: str, exc: BaseException) -> float:
+        def trouble(self, what: str, exc: BaseException, retry: Optional[str] = None) -> float:
             troubles.append(what)
             return 1.0
 

@@ -56,7 +56,7 @@ class FakeCalls:
     async def call(self, fn: Any, *args: Any, pool: Any = None, **kwargs: Any) -> Any:
         return fn(*args, **kwargs)
 
-    def trouble(self, what: str, exc: BaseException) -> float:
+    def trouble(self, what: str, exc: BaseException, retry: Optional[str] = None) -> float:
         raise AssertionError(f"{what}: {exc!r}")
 
     def unavailable(self, exc: BaseException) -> bool:

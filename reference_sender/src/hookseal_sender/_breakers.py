@@ -189,7 +189,8 @@ class SharedBreakers:
             except Exception as exc:
                 # Kept pending, written at the next read; meanwhile this worker's breakers
                 # still hold its own endpoints.
-                self._calls.trouble("breaker", exc)
+                self._calls.trouble("breaker", exc, retry=(
+                    f"at the next read, in {self._interval:.3g} s"))
 
     async def _flush(self) -> None:
         store = self._calls.store

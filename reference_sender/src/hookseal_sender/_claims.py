@@ -240,7 +240,7 @@ class Claims:
                 self._calls.store.park, self._owner, ids, now,
                 now + self._config.poll_interval, pool=self._calls.claims)
         except Exception as exc:  # their leases run out: claimed again, parked then
-            self._calls.trouble("park", exc)
+            self._calls.trouble("park", exc, retry="when their leases run out")
             return
         if parked < len(ids):
             shared.follow_soon()
