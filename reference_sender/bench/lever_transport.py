@@ -25,15 +25,18 @@ interleaved rounds, medians):
   ``src`` changes); and, unless ``--no-old``, the old commit ``915f42b`` unpatched, for
   the throughput target.
 
-httptools and uvloop are not dependencies of the project (the lever was not kept); for a
-re-run install them beside the venv, for example::
+Not in ``make bench`` (the lever was not kept). httptools is in the workspace's ``bench``
+dependency group (``make install`` installs it); uvloop is not a dependency (see
+``lever_uvloop.py``): without it the uvloop runs are left out. The runs recorded were
+taken with both installed beside the shared venv, not into it::
 
     .tools/uv/bin/uv pip install --python .venv/bin/python --target /tmp/lever-pkgs httptools uvloop
     PYTHONPATH=/tmp/lever-pkgs .venv/bin/python reference_sender/bench/lever_transport.py
-    # --rounds 7 --deliveries 6000 --backends sqlite,postgresql --no-uvloop --no-old
+    # --rounds 7 --deliveries 5000 --backends sqlite,postgresql --no-uvloop --no-old
 
 (the runs' processes get the directory httptools and uvloop were imported from on their
-``PYTHONPATH``). Results: BENCHMARKS.md, "An HTTP client cheaper than aiohttp".
+``PYTHONPATH`` when it is not the venv's own). Results: BENCHMARKS.md, "Worker processes and capacity", "An HTTP
+client cheaper than aiohttp".
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ import argparse
 import asyncio
 import json
 import os
+import site
 import ssl
 import statistics
 import subprocess
@@ -436,7 +440,13 @@ def main() -> int:
     from _pg import PostgresServer
     from bench_sender import start_receiver, stop_services
 
-    extra = [str(Path(httptools.__file__).resolve().parent.parent)]
+    own = {str(Path(p).resolve()) for p in site.getsitepackages()}
+
+    def beside(module: Any) -> list[str]:
+        where = str(Path(module.__file__).resolve().parent.parent)
+        return [] if where in own else [where]
+
+    extra = beside(httptools)
     loops = ["asyncio"]
     if not args.no_uvloop:
         try:
@@ -445,7 +455,7 @@ def main() -> int:
             print("uvloop not importable: asyncio's loop only", file=sys.stderr)
         else:
             loops.append("uvloop")
-            extra.append(str(Path(uvloop.__file__).resolve().parent.parent))
+            extra += beside(uvloop)
     backends, n = args.backends.split(","), args.deliveries
     tmp = Path(tempfile.mkdtemp(prefix="hookseal-transport-"))
     old = None if args.no_old else levers.unpack(args.old, tmp / "old")
