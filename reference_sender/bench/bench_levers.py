@@ -134,9 +134,15 @@ def sender_run(db: str, url: str, n: int, http: bool = True) -> dict[str, float]
     # The counter's own series: reading it costs about a microsecond (collecting the
     # registry would run the queue-depth gauge's COUNT(*) too).
     store: Any = sender.store
+    counter: Any = sender.metrics.attempts
+    if hasattr(counter, "value"):
+        def attempted() -> float:
+            return float(counter.value("delivered", ep.id, "bench"))
+    else:  # trees before 79b435b (the old commit too): a prometheus-client Counter
+        child = counter.labels("delivered", ep.id, "bench")
 
-    def attempted() -> float:
-        return sender.metrics.attempts.value("delivered", ep.id, "bench")
+        def attempted() -> float:
+            return float(child._value.get())
 
     def empty() -> bool:
         return not store._read("SELECT 1 FROM queue LIMIT 1")
