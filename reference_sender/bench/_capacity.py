@@ -9,12 +9,22 @@ PostgreSQL process and of the receiver, and PostgreSQL's committed transactions
 not wall-clock rates: on a shared machine the rate moves with the neighbours, the CPU a
 delivery costs much less.
 
-The model: a worker core delivers ``1e6 / sender_us`` per second, a PostgreSQL core
-carries ``1e6 / pg_us``, so one PostgreSQL core serves ``sender_us / pg_us`` worker
-cores. On one machine where the workers, PostgreSQL and the receiver share ``cores``,
-the prediction is ``min(processes * 1e6 / sender_us, cores * 1e6 / total_us,
-1e6 / (pg_us + receiver_us))`` (PostgreSQL and the receiver are pinned to one CPU, the
-workers are not), against the rate measured.
+The model, from one worker process at full speed (medians of its runs): a worker core
+delivers ``1e6 / sender_us`` per second, a PostgreSQL core carries ``1e6 / pg_us``, so
+one PostgreSQL core serves ``sender_us / pg_us`` worker cores. ``U``, the share of the
+machine's cores that run kept busy, is what a run on this machine can use: the rest is
+lost to the pipeline's waits (claims, write-backs) and to the cores' turns between
+processes. Only where that run kept its own worker core at least 90 % busy was the
+process the limit, not the machine: then ``U`` is 1. With ``N`` processes it predicts
+the least of: the machine, ``U * cores * 1e6 / (sender_us + pg_us + receiver_us)``;
+PostgreSQL's core, shared with the receiver, ``1e6 / (pg_us + receiver_us)``; and the
+workers' own cores, ``N * 1e6 / sender_us``. The 1-process runs made the model; the
+2-process runs check it. The first model of this section took all the cores (``U`` = 1)
+and read 0.70-0.76x for two processes on an idle machine; it is printed beside it.
+
+One more 1-process run has the receiver answer late (``/lag<ms>/``; a lag meant to hold
+the 100 slots at half the full-speed rate): what a delivery costs when its results
+come back a few at a time (write-backs of one or two results), not at full speed.
 """
 
 from __future__ import annotations
@@ -91,11 +101,18 @@ def _with_port(url: str, port: int) -> str:
     return parts._replace(netloc=parts.netloc.replace(f":{parts.port}", f":{port}")).geturl()
 
 
+def lag_for(rate: float, slots: int = 100) -> int:
+    """The receiver's lag, in ms, that holds ``slots`` busy at half of ``rate``."""
+    return max(1, round(slots / (rate / 2) * 1000))
+
+
 def run(db: str, url: str, processes: int, n: int, pg_root: int,
-        receiver_pid: int, *, relay: bool = False) -> dict[str, float]:
+        receiver_pid: int, *, relay: bool = False, lag: int = 0) -> dict[str, float]:
     """Drain ``n`` deliveries (after a warm-up) with ``processes`` worker processes.
 
-    With ``relay``, the workers reach PostgreSQL and the receiver through the counting
+    With ``lag``, the receiver answers after that many milliseconds (the model's slower
+    point: pass ``lag_for(rate)`` of a full-speed run). With
+    ``relay``, the workers reach PostgreSQL and the receiver through the counting
     relay (:mod:`_relay`, a process of its own), which adds the bytes each way and the
     round trips per delivery, and its own CPU per delivery (not the workers').
 
@@ -112,7 +129,8 @@ def run(db: str, url: str, processes: int, n: int, pg_root: int,
         assert pg_port is not None and http_port is not None
         proxy = Relay([pg_port, http_port])
         worker_db, worker_url = _with_port(db, proxy.ports[0]), _with_port(url, proxy.ports[1])
-    eps = [sender.create_endpoint("cap", f"{worker_url}/{i}", allow_local=True).endpoint.id
+    path = f"/lag{lag}" if lag else ""
+    eps = [sender.create_endpoint("cap", f"{worker_url}{path}/{i}", allow_local=True).endpoint.id
            for i in range(ENDPOINTS)]
     with sender.store.transaction() as conn:
         for i in range(n + WARM):
@@ -170,7 +188,8 @@ def run(db: str, url: str, processes: int, n: int, pg_root: int,
     us = [(b - a) * 1e6 / done for a, b in zip(c0, c1)]
     result = {"processes": processes, "deliveries": done, "rate": done / (t1 - t0),
               "sender_us": us[0], "pg_us": us[1], "receiver_us": us[2],
-              "xacts": (x1 - x0 - own) / done, "relay": float(relay)}
+              "xacts": (x1 - x0 - own) / done, "relay": float(relay),
+              "lag": float(lag)}
     if proxy is not None:
         (pg0, http0), (pg1, http1) = n0, n1
         result.update(relay_us=us[3], pg_up=(pg1.up - pg0.up) / done,
@@ -182,6 +201,35 @@ def run(db: str, url: str, processes: int, n: int, pg_root: int,
     return result
 
 
+class Model:
+    """Costs per delivery of one worker process at full speed, and what they predict.
+
+    From the full-speed 1-process runs (medians). ``util`` is the share of ``cores``
+    those runs kept busy (all of them when those runs kept their own worker core at least
+    90 % busy: then the process bound them, not the machine).
+
+    Args:
+        full: The full-speed 1-process runs.
+        cores: The machine's cores.
+    """
+
+    def __init__(self, full: list[dict[str, float]], cores: int) -> None:
+        self.cores = cores
+        self.rate, self.sender, self.pg, self.receiver = (
+            statistics.median(r[k] for r in full)
+            for k in ("rate", "sender_us", "pg_us", "receiver_us"))
+        self.process_bound = self.rate * self.sender >= 0.9e6
+        self.util = 1.0 if self.process_bound else \
+            self.rate * (self.sender + self.pg + self.receiver) / (cores * 1e6)
+
+    def predict(self, processes: int) -> float:
+        """Deliveries/s ``processes`` worker processes reach on this machine."""
+        machine = self.util * self.cores * 1e6 / (self.sender + self.pg + self.receiver)
+        pg = 1e6 / (self.pg + self.receiver)
+        workers = processes * 1e6 / self.sender
+        return min(machine, pg, workers)
+
+
 def report(results: list[dict[str, float]], cores: int) -> None:
     """Print each run, the model from the 1-process runs without the relay, its
     predictions, and the traffic the relayed runs counted."""
@@ -191,20 +239,38 @@ def report(results: list[dict[str, float]], cores: int) -> None:
               f"deliveries: {r['rate']:,.0f}/s measured; per delivery: sender "
               f"{r['sender_us']:.0f} us CPU, PostgreSQL {r['pg_us']:.0f} us CPU and "
               f"{r['xacts']:.3f} transactions, receiver {r['receiver_us']:.0f} us CPU")
-    plain = [r for r in results if not r["relay"]] or results
+    plain = [r for r in results if not r["relay"] and not r["lag"]] or results
     ones = [r for r in plain if r["processes"] == 1] or plain
-    s, p, rx = (statistics.median(r[k] for r in ones)
-                for k in ("sender_us", "pg_us", "receiver_us"))
-    print(f"[capacity] model (medians of the 1-process runs): {1e6 / s:,.0f} deliveries/s per "
-          f"worker core, {1e6 / p:,.0f} per PostgreSQL core; one PostgreSQL core carries "
-          f"{s / p:.1f} worker cores")
+    lagged = [r for r in results if r["lag"] and r["processes"] == 1]
+    model = Model(ones, cores)
+    print(f"[capacity] model (medians of the full-speed 1-process runs): "
+          f"{1e6 / model.sender:,.0f} deliveries/s per worker core, {1e6 / model.pg:,.0f} per "
+          f"PostgreSQL core; one PostgreSQL core carries {model.sender / model.pg:.1f}"
+          " worker cores; "
+          + ("the runs kept their worker core busy: all the cores are usable"
+             if model.process_bound else
+             f"the runs kept {model.util:.0%} of the {cores} cores busy"))
     for r in plain:
-        # PostgreSQL and the receiver are pinned to one CPU; the workers may use all.
-        predicted = min(r["processes"] * 1e6 / s, cores * 1e6 / (s + p + rx), 1e6 / (p + rx))
-        print(f"[capacity] {r['processes']} process(es) on {cores} cores shared with "
-              f"PostgreSQL and the receiver: predicted {predicted:,.0f}/s, measured "
-              f"{r['rate']:,.0f}/s ({r['rate'] / predicted:.2f}x); load average "
-              f"{os.getloadavg()[0]:.1f}")
+        procs = int(r["processes"])
+        predicted = model.predict(procs)
+        # The first model: every core usable (U = 1).
+        first = min(procs * 1e6 / model.sender,
+                    cores * 1e6 / (model.sender + model.pg + model.receiver),
+                    1e6 / (model.pg + model.receiver))
+        made = ", the model's own kind of run" if procs == 1 else ""
+        print(f"[capacity] {procs} process(es) on {cores} cores shared with PostgreSQL and "
+              f"the receiver: measured {r['rate']:,.0f}/s; model {predicted:,.0f}/s "
+              f"({r['rate'] / predicted:.2f}x{made}), first model {first:,.0f}/s "
+              f"({r['rate'] / first:.2f}x); load average {os.getloadavg()[0]:.1f}")
+    if lagged:
+        slow = {k: statistics.median(r[k] for r in lagged)
+                for k in ("rate", "sender_us", "pg_us", "xacts")}
+        full_x = statistics.median(r["xacts"] for r in ones)
+        print(f"[capacity] 1 process behind a receiver answering late, {slow['rate']:,.0f}/s "
+              f"against {model.rate:,.0f}/s: per delivery sender {slow['sender_us']:.0f} us "
+              f"({slow['sender_us'] / model.sender:.2f}x full speed), PostgreSQL "
+              f"{slow['pg_us']:.0f} us ({slow['pg_us'] / model.pg:.2f}x), "
+              f"{slow['xacts']:.3f} transactions ({slow['xacts'] / full_x:.1f}x)")
     relayed = [r for r in results if r["relay"]]
     for r in relayed:
         print(f"[capacity] traffic per delivery, {r['processes']} process(es) (relay): "

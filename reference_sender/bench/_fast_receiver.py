@@ -1,6 +1,8 @@
 """A minimal fast HTTP receiver for the benchmarks: answers every POST with 200 "ok",
 except under ``/slow``, where it answers after a minute (an endpoint slower than any
-timeout, for the fairness section).
+timeout, for the fairness section), and under ``/lag<ms>/``, where it answers after that
+many milliseconds (a slower receiver, so one worker process runs at a lower rate: the
+capacity section's second calibration point).
 
 Usage: python _fast_receiver.py PORT  (prints "ready" when listening).
 """
@@ -20,6 +22,8 @@ async def handle(request: web.Request) -> web.Response:
     await request.read()
     if request.path.startswith("/slow"):
         await asyncio.sleep(SLOW)
+    elif request.path.startswith("/lag"):
+        await asyncio.sleep(int(request.path[4:].split("/", 1)[0]) / 1000)
     return web.Response(text="ok")
 
 

@@ -774,13 +774,20 @@ def main() -> int:
                        3 if args.quick else 5, backend)
         if args.only in (None, "capacity") and pg is not None:
             # Worker processes on PostgreSQL: CPU per delivery on each side, and the model.
-            # Each count of processes plain, then through the counting relay (bytes and
-            # round trips), interleaved; the model and its check take the plain runs.
-            runs = [1, 2] if args.quick else [1, 2, 1, 2]
-            cap = [_capacity.run(pg.create_db(f"cap{next(counter)}"), f"http://127.0.0.1:{port}",
-                                 procs, 3000 if args.quick else 20_000, pg.proc.pid, recv.pid,
-                                 relay=relay)
-                   for procs in runs for relay in (False, True)]
+            # Each round: 1 process plain, through the counting relay (bytes and round
+            # trips) and behind the lagging receiver (the model's second point), then 2
+            # processes plain and relayed; the model takes the plain and lagged 1-process
+            # runs, and the 2-process runs check it.
+            specs = [(1, False, False), (1, True, False), (1, False, True), (2, False, False),
+                     (2, True, False)] * (1 if args.quick else 2)
+            cap: list[dict[str, float]] = []
+            for procs, relay, lagged in specs:
+                # The lag halves the rate of this round's full-speed 1-process run.
+                lag = _capacity.lag_for(cap[-2]["rate"]) if lagged else 0
+                cap.append(_capacity.run(pg.create_db(f"cap{next(counter)}"),
+                                         f"http://127.0.0.1:{port}", procs,
+                                         3000 if args.quick else 20_000, pg.proc.pid, recv.pid,
+                                         relay=relay, lag=lag))
             _capacity.report(sorted(cap, key=lambda r: r["processes"]), os.cpu_count() or 1)
             RESULTS["capacity"] = cap
         if args.only in (None, "slow-endpoints") and pg is not None:

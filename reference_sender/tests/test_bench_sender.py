@@ -60,8 +60,9 @@ def test_the_capacity_section_prints_its_model() -> None:
                          r"[\d,]+/s measured; per delivery: sender \d+ us CPU, PostgreSQL \d+ us "
                          r"CPU and \d\.\d{3} transactions, receiver \d+ us CPU", out.stdout), \
             out.stdout
-        assert re.search(rf"\[capacity\] {procs} process\(es\) on \d+ cores .* predicted "
-                         rf"[\d,]+/s, measured [\d,]+/s \({RATIO}\)", out.stdout), out.stdout
+        assert re.search(rf"\[capacity\] {procs} process\(es\) on \d+ cores .* measured "
+                         rf"[\d,]+/s; model [\d,]+/s \({RATIO}.*\), first model [\d,]+/s "
+                         rf"\({RATIO}\)", out.stdout), out.stdout
         # Through the counting relay: bytes each way and round trips, both sides.
         found = re.search(rf"\[capacity\] traffic per delivery, {procs} process\(es\) \(relay\): "
                           r"PostgreSQL ([\d,]+) B sent, ([\d,]+) B received, (\d+\.\d{3}) round "
@@ -74,8 +75,15 @@ def test_the_capacity_section_prints_its_model() -> None:
         # than a KiB to the receiver and from PostgreSQL, about one HTTP round trip each.
         assert rx_up > 1024 and pg_down > 1024 and rx_down > 0 and pg_up > 0, out.stdout
         assert 0.8 < rx_trips < 1.2 and 0 < pg_trips < 5, out.stdout
-    assert re.search(r"\[capacity\] model .* one PostgreSQL core carries \d+\.\d worker cores",
-                     out.stdout), out.stdout
+    assert re.search(r"\[capacity\] model .* one PostgreSQL core carries \d+\.\d worker "
+                     r"cores; the runs kept", out.stdout), out.stdout
+    # One process behind the lagging receiver: slower than at full speed.
+    found = re.search(r"\[capacity\] 1 process behind a receiver answering late, ([\d,]+)/s "
+                      r"against ([\d,]+)/s: per delivery sender \d+ us \(\d+\.\d\dx full speed\)",
+                      out.stdout)
+    assert found, out.stdout
+    slow, full = (float(g.replace(",", "")) for g in found.groups())
+    assert slow < full, out.stdout
 
 
 @pytest.mark.postgres
