@@ -104,9 +104,13 @@ class _Conn(asyncio.Protocol):
             return
         try:
             self._parser.feed_data(data)
-        except httptools.HttpParserError as exc:
-            self._fail(ProtocolError(f"invalid HTTP answer: {exc}"))
-            return
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
+            # (Upgrade, on a 101, is no HttpParserError; uncaught, asyncio logged it and the
+            # caller saw a reset.) Bytes past a whole answer do not spoil it.
+            if not self._complete:
+                self._fail(ProtocolError(f"invalid HTTP answer: {exc!r}"))
+                return
+            self._keep_alive = False
         if self._complete or self._size > BODY_CAP:
             self._finish()
 
@@ -120,11 +124,20 @@ class _Conn(asyncio.Protocol):
         else:
             self._fail(ConnectionResetError("the server closed the connection before its answer"))
 
-    # httptools callbacks
+    # httptools callbacks. Once the answer is complete, llhttp goes on parsing the rest of
+    # the read as a next message: unasked bytes, which must not overwrite the answer and
+    # condemn the connection.
+    def on_message_begin(self) -> None:
+        if self._complete:
+            self._keep_alive = False
+
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name, value))
+        if not self._complete:
+            self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        if self._complete:
+            return
         self._status = status = self._parser.get_status_code()
         self._headers_done = True
         if status >= 200 and status not in (204, 304):
@@ -132,12 +145,16 @@ class _Conn(asyncio.Protocol):
             self._unsized = b"content-length" not in names and b"transfer-encoding" not in names
 
     def on_body(self, body: bytes) -> None:
+        if self._complete:
+            return
         room = BODY_CAP - self._size
         if room > 0:
             self._body.append(body if len(body) <= room else body[:room])
         self._size += len(body)
 
     def on_message_complete(self) -> None:
+        if self._complete:
+            return
         if 100 <= self._status < 200:  # 100 Continue and the like: the answer follows
             self._reset()
             return

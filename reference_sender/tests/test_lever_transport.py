@@ -1,0 +1,360 @@
+"""The prototype HTTP client of the transport lever (``bench/lever_transport.py``) against
+scripted loopback servers: its figures are only as good as its answers and its reuse of
+connections (a first version silently reused none)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Optional, Union
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+import lever_transport as lt
+
+#: One scripted answer: the pieces to write one by one (an event: wait for it first), then
+#: whether the server closes the connection; ``HANG``: read the request and never answer.
+Reply = Union[tuple[Sequence[Union[bytes, asyncio.Event]], bool], None]
+HANG: Reply = None
+#: A bound on every wait of these tests, far above what a working client needs.
+LIMIT = 5.0
+
+
+def answer(body: bytes = b"ok", *extra: str, version: str = "1.1") -> bytes:
+    """A ``200`` with a Content-Length (and the ``extra`` header lines)."""
+    head = "".join(f"{h}\r\n" for h in extra)
+    return f"HTTP/{version} 200 OK\r\nContent-Length: {len(body)}\r\n{head}\r\n".encode() + body
+
+
+def ok(body: bytes = b"ok", *extra: str, version: str = "1.1") -> Reply:
+    """:func:`answer` as a reply, the connection kept open by the server."""
+    return [answer(body, *extra, version=version)], False
+
+
+class Server:
+    """A loopback HTTP server answering each request (in arrival order, whatever its
+    connection) with the next scripted :data:`Reply`; it counts the connections it
+    accepted and records each request as ``(connection number, head, body)``."""
+
+    def __init__(self, *replies: Reply) -> None:
+        self.replies = list(replies)
+        self.accepted = 0
+        self.ended = 0  # connections ended: the client closed them (or the script did)
+        self.requests: list[tuple[int, bytes, bytes]] = []
+        self._server: Optional[asyncio.Server] = None
+        self._open: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
+        self.url = ""
+
+    async def __aenter__(self) -> Server:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}/hook?x=1"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in self._open.values():  # each handler then sees the end and returns
+            writer.close()
+        if self._open:
+            await asyncio.wait(list(self._open), timeout=LIMIT)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        number, self.accepted = self.accepted, self.accepted + 1
+        task = asyncio.current_task()
+        assert task is not None
+        self._open[task] = writer
+        try:
+            while True:
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except asyncio.IncompleteReadError:
+                    return  # the client closed the connection
+                length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                              if line.lower().startswith(b"content-length:"))
+                self.requests.append((number, head, await reader.readexactly(length)))
+                reply = self.replies.pop(0)
+                if reply is None:  # HANG
+                    await reader.read()  # until the client gives up
+                    return
+                pieces, close = reply
+                for piece in pieces:
+                    if isinstance(piece, asyncio.Event):
+                        await piece.wait()
+                        continue
+                    writer.write(piece)
+                    await writer.drain()
+                if close:
+                    return
+        except ConnectionError:
+            return
+        finally:
+            self.ended += 1
+            del self._open[task]
+            writer.close()
+
+
+async def until(check: Callable[[], bool]) -> None:
+    """Wait until ``check()`` holds (polled), failing after :data:`LIMIT` seconds."""
+    deadline = time.monotonic() + LIMIT
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.005)
+
+
+@pytest.fixture(autouse=True)
+def no_loop_errors(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail a test whose event loop logged an error (a protocol callback that raised:
+    asyncio then drops the connection, which could pass for the behaviour tested)."""
+    yield
+    errors = [r.getMessage() for r in caplog.get_records("call")
+              if r.name == "asyncio" and r.levelno >= logging.ERROR]
+    assert not errors
+
+
+def run(test: Callable[[lt.Client], Awaitable[None]]) -> None:
+    """Run ``test`` with a fresh client on a fresh event loop, the client closed after."""
+    async def go() -> None:
+        client = lt.Client("lever-test/1")
+        try:
+            await asyncio.wait_for(test(client), LIMIT * 2)
+        finally:
+            client.close()
+
+    asyncio.run(go())
+
+
+async def post(client: lt.Client, server: Server, body: bytes = b"{}",
+               timeout: float = LIMIT) -> lt.Answer:
+    """POST ``body`` to ``server``'s URL."""
+    return await client.post(server.url, {"Content-Type": "application/json"}, body, timeout)
+
+
+def test_a_content_length_answer_and_the_request_as_sent() -> None:
+    async def go(client: lt.Client) -> None:
+        async with Server(([b"HTTP/1.1 202 Accepted\r\nContent-Length: 5\r\nX-Id: 7\r\n\r\n",
+                            b"hello"], False)) as srv:
+            status, headers, body = await post(client, srv, b'{"a":1}')
+            assert (status, body) == (202, b"hello")
+            assert headers["X-Id"] == "7" and headers["Content-Length"] == "5"
+            _, head, sent = srv.requests[0]
+            lines = head.decode().split("\r\n")
+            assert lines[0] == "POST /hook?x=1 HTTP/1.1"
+            assert {"Host: " + srv.url.split("/")[2], "User-Agent: lever-test/1",
+                    "Content-Length: 7", "Content-Type: application/json"} <= set(lines)
+            assert sent == b'{"a":1}'
+
+    run(go)
+
+
+def test_keep_alive_answers_reuse_one_connection() -> None:
+    async def go(client: lt.Client) -> None:
+        async with Server(ok(b"1"), ok(b"2"), ok(b"3", version="1.0"),
+                          ok(b"4", "Connection: keep-alive", version="1.0"), ok(b"5")) as srv:
+            assert [(await post(client, srv))[::2] for _ in range(5)] == [
+                (200, str(n).encode()) for n in range(1, 6)]
+            # The HTTP/1.0 answer without keep-alive (the third) ends the first connection;
+            # the one that asks for keep-alive keeps the second.
+            assert [n for n, _, _ in srv.requests] == [0, 0, 0, 1, 1]
+            assert srv.accepted == 2
+
+    run(go)
+
+
+def test_connection_close_makes_the_next_request_open_a_new_connection() -> None:
+    async def go(client: lt.Client) -> None:
+        # The server says close but leaves the connection open: the client must not reuse it.
+        async with Server(ok(b"a"), ok(b"b", "Connection: close"), ok(b"c"), ok(b"d")) as srv:
+            bodies = [(await post(client, srv))[2] for _ in range(4)]
+            assert bodies == [b"a", b"b", b"c", b"d"]
+            assert [n for n, _, _ in srv.requests] == [0, 0, 1, 1]
+            await until(lambda: srv.ended == 1)  # and it dropped the closed one
+
+    run(go)
+
+
+def test_a_chunked_answer_and_its_connection_kept() -> None:
+    async def go(client: lt.Client) -> None:
+        chunked = [b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+                   b"6\r\n world\r\n0\r\n\r\n"]
+        async with Server((chunked, False), ok(b"next")) as srv:
+            assert (await post(client, srv))[::2] == (200, b"hello world")
+            assert (await post(client, srv))[::2] == (200, b"next")
+            assert srv.accepted == 1
+
+    run(go)
+
+
+@pytest.mark.parametrize("head", [b"HTTP/1.0 200 OK\r\nX-A: b\r\n\r\n",
+                                  b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n",
+                                  b"HTTP/1.1 200 OK\r\nX-A: b\r\n\r\n"],
+                         ids=["http-1.0", "http-1.1-close", "http-1.1-no-length"])
+def test_an_until_close_body(head: bytes) -> None:
+    async def go(client: lt.Client) -> None:
+        async with Server(([head, b"until ", b"the close"], True), ok(b"next")) as srv:
+            assert (await post(client, srv))[::2] == (200, b"until the close")
+            assert (await post(client, srv))[::2] == (200, b"next")
+            assert srv.accepted == 2
+
+    run(go)
+
+
+def test_a_204_without_a_length_is_whole_and_keeps_its_connection() -> None:
+    async def go(client: lt.Client) -> None:
+        async with Server(([b"HTTP/1.1 204 No Content\r\n\r\n"], False), ok(b"next")) as srv:
+            assert await post(client, srv) == (204, {}, b"")
+            assert (await post(client, srv))[::2] == (200, b"next")
+            assert srv.accepted == 1
+
+    run(go)
+
+
+@pytest.mark.parametrize("split", [False, True], ids=["one-write", "two-writes"])
+def test_a_100_continue_before_the_answer(split: bool) -> None:
+    async def go(client: lt.Client) -> None:
+        cont = b"HTTP/1.1 100 Continue\r\nX-Interim: yes\r\n\r\n"
+        final = b"HTTP/1.1 201 Created\r\nContent-Length: 4\r\n\r\ndone"
+        pieces = [cont, final] if split else [cont + final]
+        async with Server((pieces, False), ok(b"next")) as srv:
+            status, headers, body = await post(client, srv)
+            assert (status, body) == (201, b"done")
+            assert "X-Interim" not in headers  # the interim answer's headers are not the answer's
+            assert (await post(client, srv))[::2] == (200, b"next")
+            assert srv.accepted == 1
+
+    run(go)
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_a_long_body_is_cut_at_the_cap_without_waiting_for_its_end(framing: str) -> None:
+    async def go(client: lt.Client) -> None:
+        data = bytes(range(256)) * (lt.BODY_CAP // 256 + 1)  # BODY_CAP + 256 bytes
+        if framing == "chunked":
+            first = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     + f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        else:  # 1 MB announced, never sent in full
+            first = b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n" + data
+        # The rest never comes: only the cut answers before the deadline.
+        async with Server(([first], False), ok(b"next")) as srv:
+            status, _, body = await post(client, srv)
+            assert status == 200 and body == data[:lt.BODY_CAP]
+            await until(lambda: srv.ended == 1)  # its connection, mid-answer, is dropped
+            assert (await post(client, srv))[::2] == (200, b"next")
+            assert srv.accepted == 2
+
+    run(go)
+
+
+def test_a_body_of_exactly_the_cap_is_kept_whole() -> None:
+    async def go(client: lt.Client) -> None:
+        data = b"x" * lt.BODY_CAP
+        async with Server(ok(data), ok(b"next")) as srv:
+            assert (await post(client, srv))[2] == data
+            assert (await post(client, srv))[2] == b"next"
+            assert srv.accepted == 1
+
+    run(go)
+
+
+def test_the_timeout_raises_on_a_server_that_never_answers() -> None:
+    async def go(client: lt.Client) -> None:
+        async with Server(HANG, ok(b"next")) as srv:
+            start = time.monotonic()
+            with pytest.raises(asyncio.TimeoutError):
+                await post(client, srv, timeout=0.3)
+            assert 0.25 <= time.monotonic() - start < LIMIT
+            await until(lambda: srv.ended == 1)  # the client dropped that connection
+            assert (await post(client, srv))[::2] == (200, b"next")
+            assert srv.accepted == 2
+
+    run(go)
+
+
+def test_the_timeout_counts_the_wait_for_the_answers_end() -> None:
+    async def go(client: lt.Client) -> None:
+        # Headers and part of the body, then nothing: no whole answer, so a timeout.
+        async with Server(([b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"], False)) as srv:
+            with pytest.raises(asyncio.TimeoutError):
+                await post(client, srv, timeout=0.3)
+
+    run(go)
+
+
+@pytest.mark.parametrize("answer", [b"NOT HTTP AT ALL\r\n\r\n",
+                                    b"HTTP/1.1 2x0 OK\r\nContent-Length: 2\r\n\r\nok",
+                                    b"HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\n",
+                                    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                                    b"HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\n"
+                                    b"Upgrade: websocket\r\n\r\n"],
+                         ids=["not-http", "bad-status", "bad-length", "bad-chunk", "upgrade"])
+def test_a_malformed_answer_raises_rather_than_hangs(answer: bytes) -> None:
+    async def go(client: lt.Client) -> None:
+        # The server leaves the connection open: only the parse can end the wait in time.
+        async with Server(([answer], False), ok(b"next")) as srv:
+            with pytest.raises(lt.ProtocolError):
+                await post(client, srv, timeout=LIMIT * 4)
+            assert (await post(client, srv))[::2] == (200, b"next")
+            assert srv.accepted == 2
+
+    run(go)
+
+
+def test_a_server_closing_before_its_whole_answer_is_an_os_error() -> None:
+    async def go(client: lt.Client) -> None:
+        async with Server(([b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"], True)) as srv:
+            with pytest.raises(OSError):
+                await post(client, srv, timeout=LIMIT * 4)
+
+    run(go)
+
+
+def test_an_idle_connection_the_server_closed_is_not_reused() -> None:
+    async def go(client: lt.Client) -> None:
+        async with Server(([answer(b"a")], True), ok(b"b")) as srv:
+            assert (await post(client, srv))[2] == b"a"
+            # Once the client has seen the close, its pooled connection must be passed over.
+            await until(lambda: all(c.closed for idle in client._idle.values() for c in idle))
+            assert (await post(client, srv))[2] == b"b"
+            assert srv.accepted == 2
+
+    run(go)
+
+
+def test_unasked_bytes_on_an_idle_connection_close_it() -> None:
+    async def go(client: lt.Client) -> None:
+        later = asyncio.Event()
+        stray = answer(b"stray", "X-Stray: 1")
+        async with Server(([answer(b"a"), later, stray], False), ok(b"b")) as srv:
+            assert (await post(client, srv))[2] == b"a"
+            later.set()  # the stray answer comes once the first is taken
+            await until(lambda: srv.ended == 1)
+            assert await post(client, srv) == (200, {"Content-Length": "1"}, b"b")
+            assert srv.accepted == 2
+
+    run(go)
+
+
+def test_a_stray_answer_in_the_same_read_is_not_taken_for_the_answer() -> None:
+    async def go(client: lt.Client) -> None:
+        stray = b"HTTP/1.1 500 Stray\r\nContent-Length: 5\r\nX-Stray: 1\r\n\r\nstray"
+        async with Server(([answer(b"a") + stray], False), ok(b"b")) as srv:
+            assert await post(client, srv) == (200, {"Content-Length": "1"}, b"a")
+            assert await post(client, srv) == (200, {"Content-Length": "1"}, b"b")
+            assert srv.accepted == 2  # a connection that spoke unasked is not kept
+
+    run(go)
+
+
+def test_a_header_with_a_line_break_is_refused() -> None:
+    async def go(client: lt.Client) -> None:
+        async with Server(ok()) as srv:
+            with pytest.raises(ValueError, match="line break"):
+                await client.post(srv.url, {"X-A": "b\r\nX-Injected: 1"}, b"", LIMIT)
+            assert srv.requests == []
+
+    run(go)
