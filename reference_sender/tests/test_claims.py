@@ -79,18 +79,18 @@ def test_a_claim_asks_for_no_more_of_an_endpoint_than_the_buffer_keeps() -> None
     for i in range(12):  # one attempt in flight at each endpoint
         buffer.add(Claimed(f"dlv_x{i}", "t1", f"ep{i}", "x.y", 0, 0, "{}", 1, f"evt_x{i}"))
         assert buffer.take() is not None
-    assert buffer.share() == 1  # 20 slots among 12 busy endpoints, 2 of which fit at 10
+    assert buffer.share() == 2  # 20 slots among 12 busy endpoints, 2 of which fit at 10
 
     async def go() -> None:
         claims.launch(time.monotonic())
         await claims.wait()
 
     asyncio.run(go())
-    assert queue.asked == [(40 - 12, 1)]  # the room (slots and prefetch), one an endpoint
-    assert not queue.released and buffer.buffered == 12  # one waiting at each endpoint
-    assert claims._size == 18  # 12 came: ask for half again as many next
+    assert queue.asked == [(40 - 12, 2)]  # the room (slots and prefetch), two an endpoint
+    assert not queue.released and buffer.buffered == 24  # two waiting at each endpoint
+    assert claims._size == 36  # 24 came: ask for half again as many next
     asyncio.run(go())
-    assert queue.asked[1] == (40 - 12 - 12, 1)
+    assert queue.asked[1] == (40 - 12 - 24, 2)
 
 
 class Recording(Queue):

@@ -141,15 +141,17 @@ class ClaimBuffer:
 
     def share(self) -> int:
         """The most slots one endpoint may hold while others have work: the global limit
-        shared out among the endpoints with deliveries buffered or in flight.
+        shared out among the endpoints with deliveries buffered or in flight, rounded up.
 
         Only computed when there are more such endpoints than fit at their full
-        per-endpoint limit; with fewer, every endpoint may use its own limit.
+        per-endpoint limit; with fewer, every endpoint may use its own limit. Rounded up,
+        so that the shares cover every slot: rounded down, 100 slots among 51 busy
+        endpoints gave each 1 and left 49 slots idle (the slots still cap the whole).
         """
         if len(self.inflight) + len(self.queues) <= self._fits:
             return self.per_endpoint
         active = len(self.inflight.keys() | self.queues.keys())
-        return max(1, self.concurrency // active) if active > self._fits else self.per_endpoint
+        return -(-self.concurrency // active) if active > self._fits else self.per_endpoint
 
     def limit(self, endpoint_id: str, share: int) -> int:
         """Attempts ``endpoint_id`` may have in flight (and buffered) now: its own limit,
