@@ -301,6 +301,31 @@ def test_per_endpoint_limit(sender: Sender, receiver: Receiver, worker: Any) -> 
     assert len(reqs) == 12 and reqs[-1] - reqs[0] >= 0.29
 
 
+def test_an_endpoint_at_its_cap_is_claimed_again_once_its_results_are_recorded(
+        config: Any, receiver: Receiver) -> None:
+    """PostgreSQL's per-endpoint cap counts leases until the write-back records their
+    results: a claim that finds the endpoint at its cap must run again once they are
+    recorded, not a poll interval later. (It waited the poll interval: one endpoint fed
+    100 events/s got 10 a poll interval, 50/s, and its backlog grew for as long as the
+    events came.)"""
+    cfg = dataclasses.replace(config, poll_interval=5.0)
+    sender = Sender(cfg, resolve=fake_resolve)
+    try:
+        sender.create_endpoint("t1", receiver.route("/capped"), allow_local=True)
+        dids = [send_one(sender) for _ in range(40)]
+        worker = BackgroundWorker(sender, concurrency=20, per_endpoint=2).start()
+        try:
+            t0 = time.monotonic()
+            for did in dids:
+                assert final(sender, did, timeout=30).status == "delivered"
+            # 20 rounds of 2 to a loopback receiver: well under one 5 s poll interval.
+            assert time.monotonic() - t0 < 4.0
+        finally:
+            worker.stop()
+    finally:
+        sender.close()
+
+
 def test_default_deadline_is_connect_plus_read(sender: Sender, receiver: Receiver,
                                                worker: Any) -> None:
     sender.config = sender.config.replace(connect_timeout=0.2, read_timeout=0.3)

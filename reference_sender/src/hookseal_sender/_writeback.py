@@ -6,7 +6,7 @@ import asyncio
 import functools
 import logging
 import time
-from typing import Optional
+from typing import Callable, Optional
 
 from ._health import EndpointHealth
 from ._store_calls import StoreCalls
@@ -50,6 +50,10 @@ class WriteBack:
         #: Set when the worker stops: no waiting for a fuller batch, nothing kept.
         self.stopping = False
         self._closing = False
+        #: Called once results are recorded (the worker wakes its claims with it): their
+        #: leases are gone, and PostgreSQL's per-endpoint cap counts leases, so a claim
+        #: that found an endpoint at its cap a moment ago may find room now.
+        self.written: Callable[[], None] = lambda: None
 
     def add(self, result: AttemptResult, tenant_id: str) -> None:
         """Queue an attempt's result."""
@@ -117,6 +121,7 @@ class WriteBack:
             self.holding.difference_update(done - kept)
         if written and results:
             self._calls.back(started)
+            self.written()
             await self._health.after(results, now)
 
     async def _give_back(self, releases: list[tuple[str, float]], cancels: list[str]) -> None:
