@@ -216,7 +216,8 @@ class Worker:
             calls, cfg.breaker, parts.metrics, parts.notifier, endpoints, owner=self.owner,
             interval=cfg.poll_interval, lease=cfg.visibility_timeout)
         writeback = self._writeback = WriteBack(calls, self.owner, health, parts.metrics)
-        writeback.written = self._wake
+        if parallel:  # where claims cap an endpoint by counting leases (none on SQLite)
+            writeback.written = self._wake
         buffer = self._buffer = ClaimBuffer(self.concurrency, self.per_endpoint, health,
                                             writeback)
         self._claims = Claims(calls, cfg, self.owner, buffer, health, writeback.holding,
