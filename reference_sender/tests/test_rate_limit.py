@@ -150,6 +150,9 @@ def test_more_held_endpoints_than_a_claim_leaves_out_lose_nothing_and_wait_their
     for i in range(n):
         times = sorted(r.at for r in receiver.requests(f"/rl{i}"))
         assert len(times) == 3, (i, times)  # none lost, none twice
-        assert most_in_window(times, 0.9 / rate) <= 1, (i, times)  # none before its slot
+        # None before its slot: slots are 2 s apart; the window is half that, since a send
+        # admitted on time may still arrive late on a loaded machine (0.44 s once, in a
+        # full run), while one sent without its slot comes with the others, at once.
+        assert most_in_window(times, 0.5 / rate) <= 1, (i, times)
     assert all(sender.get_delivery("t1", d).attempt_count == 1 for d in dids)
     assert held_listed and max(held_listed) <= 3, max(held_listed)
