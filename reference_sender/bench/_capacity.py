@@ -114,7 +114,9 @@ def run(db: str, url: str, processes: int, n: int, pg_root: int,
     point: pass ``lag_for(rate)`` of a full-speed run). With
     ``relay``, the workers reach PostgreSQL and the receiver through the counting
     relay (:mod:`_relay`, a process of its own), which adds the bytes each way and the
-    round trips per delivery, and its own CPU per delivery (not the workers').
+    round trips per delivery, and its own CPU per delivery (not the workers'). The
+    traffic is counted over the whole run (start-up and warm-up included) and divided by
+    every delivery made: a window would catch rows claimed, and sent, before it opened.
 
     Returns:
         The measured costs per delivery and the rate.
@@ -159,6 +161,7 @@ def run(db: str, url: str, processes: int, n: int, pg_root: int,
             time.sleep(interval)
 
     sup = Supervisor(lambda i: [sys.executable, "-c", CHILD, worker_db, key], processes)
+    n0 = proxy.counts() if proxy else []
     sup.start_background()
     relay_pid = [proxy.pid] if proxy else []
     try:
@@ -167,7 +170,6 @@ def run(db: str, url: str, processes: int, n: int, pg_root: int,
         x0, reads0, t0 = xacts(), reads, time.perf_counter()
         c0 = (cpu_seconds(workers), cpu_seconds(pg), cpu_seconds([receiver_pid]),
               cpu_seconds(relay_pid))
-        n0 = proxy.counts() if proxy else []
         done0 = n - left()
         # Few progress reads while measuring: each counts the queue, PostgreSQL work that
         # is the benchmark's, not the workers' (every 0.5 s: a few us a delivery).
@@ -192,12 +194,13 @@ def run(db: str, url: str, processes: int, n: int, pg_root: int,
               "lag": float(lag)}
     if proxy is not None:
         (pg0, http0), (pg1, http1) = n0, n1
-        result.update(relay_us=us[3], pg_up=(pg1.up - pg0.up) / done,
-                      pg_down=(pg1.down - pg0.down) / done,
-                      pg_trips=(pg1.trips - pg0.trips) / done,
-                      http_up=(http1.up - http0.up) / done,
-                      http_down=(http1.down - http0.down) / done,
-                      http_trips=(http1.trips - http0.trips) / done)
+        every = n + WARM
+        result.update(relay_us=us[3], pg_up=(pg1.up - pg0.up) / every,
+                      pg_down=(pg1.down - pg0.down) / every,
+                      pg_trips=(pg1.trips - pg0.trips) / every,
+                      http_up=(http1.up - http0.up) / every,
+                      http_down=(http1.down - http0.down) / every,
+                      http_trips=(http1.trips - http0.trips) / every)
     return result
 
 
