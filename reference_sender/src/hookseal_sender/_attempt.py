@@ -20,6 +20,7 @@ from ._access import Access, OAuthToken, TokenError, fresh, token_form, token_fr
 from ._derived import DERIVATION_FAILED, DerivationFailedError, VersionedBodies
 from ._endpoint_cache import CachedEndpoint, EndpointCache
 from ._health import UNUSABLE
+from ._http_client import ClosedError, HttpClient, HttpClientError
 from ._logs import DELIVERY_LOGGER, fields
 from ._store_calls import StoreCalls
 from ._writeback import WriteBack
@@ -96,6 +97,9 @@ class AttemptRunner:
         # over 10 % of the whole sender's work at 1 KiB (measured with bench_sender.py).
         self._timeout = aiohttp.ClientTimeout(total=config.connect_timeout + config.read_timeout,
                                               sock_connect=config.connect_timeout)
+        # Deliveries go out on the sender's own client (a third of aiohttp's CPU a
+        # request); aiohttp sends what is rare: through the egress proxy, OAuth tokens.
+        self._client = HttpClient(config.user_agent, resolve, connections=connections)
         self._sessions: dict[bool, aiohttp.ClientSession] = {}
         self._proxy = parse_proxy_url(config.egress_proxy) if config.egress_proxy else None
         self._proxy_session: Optional[aiohttp.ClientSession] = None
@@ -267,6 +271,7 @@ class AttemptRunner:
     async def close(self) -> None:
         """Make the spans of finished attempts and close the HTTP sessions."""
         self._tracing.flush()
+        await self._client.close()
         for session in self._sessions.values():
             await session.close()
         if self._proxy_session is not None:
@@ -347,6 +352,10 @@ class AttemptRunner:
             return answer
         except _DNSError as exc:
             return None, "dns_error", {}, str(exc)[:500]
+        except HttpClientError as exc:
+            if isinstance(exc, ClosedError) and access is not None and access.client_certificate:
+                return None, "tls_error", {}, _CERTIFICATE_REFUSED
+            return None, exc.code, {}, str(exc)[:500]
         except aiohttp.ClientHttpProxyError as exc:
             return None, "connection_error", {}, f"the egress proxy refused: {exc.status} {exc.message}"
         except TokenError as exc:  # retried like a connection failure (contract 4.6)
@@ -366,11 +375,7 @@ class AttemptRunner:
             refused = isinstance(exc, aiohttp.ServerDisconnectedError) or \
                 exc.errno == errno.ECONNRESET
             if refused and access is not None and access.client_certificate:
-                # TLS 1.3 servers refuse a client certificate after the handshake, with
-                # an alert the client sees only as the connection closing unanswered.
-                return None, "tls_error", {}, (
-                    "the server closed the connection without an answer after the TLS "
-                    "handshake: it probably refused the client certificate")
+                return None, "tls_error", {}, _CERTIFICATE_REFUSED
             return None, "connection_error", {}, str(exc)[:500]
         except (aiohttp.ClientConnectionError, OSError) as exc:
             return None, "connection_error", {}, str(exc)[:500]
@@ -379,6 +384,12 @@ class AttemptRunner:
 
     async def _send(self, ep: Endpoint, headers: dict[str, str], body: bytes,
                     timeout: aiohttp.ClientTimeout, access: Optional[Access]) -> Response:
+        if self._proxy is None:
+            status, answer, raw = await self._client.post(
+                ep.url, headers, body, timeout=timeout.total or self._timeout.total or 30.0,
+                connect_timeout=timeout.sock_connect,
+                tls=access.ssl if access is not None else None, allow_local=ep.allow_local)
+            return status, None, answer, _text(raw)
         tls: Union[ssl.SSLContext, bool] = True
         if access is not None and access.ssl is not None:
             tls = access.ssl
@@ -392,10 +403,7 @@ class AttemptRunner:
                 raw = await resp.read()
             else:
                 raw = await _excerpt(resp.content)
-            # NUL too becomes U+FFFD: PostgreSQL text cannot hold it, and a write-back
-            # that fails would leave the delivery to be retried for ever.
-            text = raw.decode("utf-8", "replace").replace("\x00", "\ufffd")
-            return resp.status, None, dict(resp.headers), text
+            return resp.status, None, dict(resp.headers), _text(raw)
 
     async def _token(self, cached: CachedEndpoint, timeout: aiohttp.ClientTimeout,
                      stale: Optional[str] = None) -> str:
@@ -440,6 +448,21 @@ class AttemptRunner:
             raise TokenError("the token endpoint timed out") from None
         except (aiohttp.ClientError, OSError) as exc:
             raise TokenError(str(exc) or type(exc).__name__) from None
+
+
+# TLS 1.3 servers refuse a client certificate after the handshake, with an alert the
+# client sees only as the connection closing unanswered.
+_CERTIFICATE_REFUSED = ("the server closed the connection without an answer after the TLS "
+                        "handshake: it probably refused the client certificate")
+
+
+def _text(raw: bytes) -> str:
+    """A response body excerpt as recorded text.
+
+    NUL too becomes U+FFFD: PostgreSQL text cannot hold it, and a write-back that failed
+    would leave the delivery to be retried for ever.
+    """
+    return raw.decode("utf-8", "replace").replace("\x00", "\ufffd")
 
 
 class _DNSError(Exception):

@@ -1,21 +1,24 @@
-"""The prototype HTTP client of the transport lever (``bench/lever_transport.py``) against
-scripted loopback servers: its figures are only as good as its answers and its reuse of
-connections (a first version silently reused none)."""
+"""The delivery HTTP client (``_http_client.py``) against scripted loopback servers: its
+answers, its reuse of connections (a first version silently reused none), its limits,
+its SSRF checks and its typed errors."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from pathlib import Path
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-import lever_transport as lt
+from hookseal_sender import _http_client
+from hookseal_sender._http_client import (
+    BODY_EXCERPT,
+    Answer,
+    ClosedError,
+    HttpClient,
+    ProtocolError,
+)
 
 #: One scripted answer: the pieces to write one by one (an event: wait for it first), then
 #: whether the server closes the connection; ``HANG``: read the request and never answer.
@@ -117,26 +120,27 @@ def no_loop_errors(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     assert not errors
 
 
-def run(test: Callable[[lt.Client], Awaitable[None]]) -> None:
+def run(test: Callable[[HttpClient], Awaitable[None]], **options: Any) -> None:
     """Run ``test`` with a fresh client on a fresh event loop, the client closed after."""
     async def go() -> None:
-        client = lt.Client("lever-test/1")
+        client = HttpClient("client-test/1", **options)
         try:
             await asyncio.wait_for(test(client), LIMIT * 2)
         finally:
-            client.close()
+            await client.close()
 
     asyncio.run(go())
 
 
-async def post(client: lt.Client, server: Server, body: bytes = b"{}",
-               timeout: float = LIMIT) -> lt.Answer:
-    """POST ``body`` to ``server``'s URL."""
-    return await client.post(server.url, {"Content-Type": "application/json"}, body, timeout)
+async def post(client: HttpClient, server: Server, body: bytes = b"{}",
+               timeout: float = LIMIT) -> Answer:
+    """POST ``body`` to ``server``'s (loopback) URL."""
+    return await client.post(server.url, {"Content-Type": "application/json"}, body,
+                             timeout=timeout, allow_local=True)
 
 
 def test_a_content_length_answer_and_the_request_as_sent() -> None:
-    async def go(client: lt.Client) -> None:
+    async def go(client: HttpClient) -> None:
         async with Server(([b"HTTP/1.1 202 Accepted\r\nContent-Length: 5\r\nX-Id: 7\r\n\r\n",
                             b"hello"], False)) as srv:
             status, headers, body = await post(client, srv, b'{"a":1}')
@@ -145,7 +149,7 @@ def test_a_content_length_answer_and_the_request_as_sent() -> None:
             _, head, sent = srv.requests[0]
             lines = head.decode().split("\r\n")
             assert lines[0] == "POST /hook?x=1 HTTP/1.1"
-            assert {"Host: " + srv.url.split("/")[2], "User-Agent: lever-test/1",
+            assert {"Host: " + srv.url.split("/")[2], "User-Agent: client-test/1",
                     "Content-Length: 7", "Content-Type: application/json"} <= set(lines)
             assert sent == b'{"a":1}'
 
@@ -153,7 +157,7 @@ def test_a_content_length_answer_and_the_request_as_sent() -> None:
 
 
 def test_keep_alive_answers_reuse_one_connection() -> None:
-    async def go(client: lt.Client) -> None:
+    async def go(client: HttpClient) -> None:
         async with Server(ok(b"1"), ok(b"2"), ok(b"3", version="1.0"),
                           ok(b"4", "Connection: keep-alive", version="1.0"), ok(b"5")) as srv:
             assert [(await post(client, srv))[::2] for _ in range(5)] == [
@@ -167,7 +171,7 @@ def test_keep_alive_answers_reuse_one_connection() -> None:
 
 
 def test_connection_close_makes_the_next_request_open_a_new_connection() -> None:
-    async def go(client: lt.Client) -> None:
+    async def go(client: HttpClient) -> None:
         # The server says close but leaves the connection open: the client must not reuse it.
         async with Server(ok(b"a"), ok(b"b", "Connection: close"), ok(b"c"), ok(b"d")) as srv:
             bodies = [(await post(client, srv))[2] for _ in range(4)]
@@ -179,7 +183,7 @@ def test_connection_close_makes_the_next_request_open_a_new_connection() -> None
 
 
 def test_a_chunked_answer_and_its_connection_kept() -> None:
-    async def go(client: lt.Client) -> None:
+    async def go(client: HttpClient) -> None:
         chunked = [b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
                    b"6\r\n world\r\n0\r\n\r\n"]
         async with Server((chunked, False), ok(b"next")) as srv:
@@ -195,7 +199,7 @@ def test_a_chunked_answer_and_its_connection_kept() -> None:
                                   b"HTTP/1.1 200 OK\r\nX-A: b\r\n\r\n"],
                          ids=["http-1.0", "http-1.1-close", "http-1.1-no-length"])
 def test_an_until_close_body(head: bytes) -> None:
-    async def go(client: lt.Client) -> None:
+    async def go(client: HttpClient) -> None:
         async with Server(([head, b"until ", b"the close"], True), ok(b"next")) as srv:
             assert (await post(client, srv))[::2] == (200, b"until the close")
             assert (await post(client, srv))[::2] == (200, b"next")
@@ -205,7 +209,7 @@ def test_an_until_close_body(head: bytes) -> None:
 
 
 def test_a_204_without_a_length_is_whole_and_keeps_its_connection() -> None:
-    async def go(client: lt.Client) -> None:
+    async def go(client: HttpClient) -> None:
         async with Server(([b"HTTP/1.1 204 No Content\r\n\r\n"], False), ok(b"next")) as srv:
             assert await post(client, srv) == (204, {}, b"")
             assert (await post(client, srv))[::2] == (200, b"next")
@@ -216,7 +220,7 @@ def test_a_204_without_a_length_is_whole_and_keeps_its_connection() -> None:
 
 @pytest.mark.parametrize("split", [False, True], ids=["one-write", "two-writes"])
 def test_a_100_continue_before_the_answer(split: bool) -> None:
-    async def go(client: lt.Client) -> None:
+    async def go(client: HttpClient) -> None:
         cont = b"HTTP/1.1 100 Continue\r\nX-Interim: yes\r\n\r\n"
         final = b"HTTP/1.1 201 Created\r\nContent-Length: 4\r\n\r\ndone"
         pieces = [cont, final] if split else [cont + final]
@@ -232,8 +236,8 @@ def test_a_100_continue_before_the_answer(split: bool) -> None:
 
 @pytest.mark.parametrize("framing", ["content-length", "chunked"])
 def test_a_long_body_is_cut_at_the_cap_without_waiting_for_its_end(framing: str) -> None:
-    async def go(client: lt.Client) -> None:
-        data = bytes(range(256)) * (lt.BODY_CAP // 256 + 1)  # BODY_CAP + 256 bytes
+    async def go(client: HttpClient) -> None:
+        data = bytes(range(256)) * (BODY_EXCERPT // 256 + 1)  # BODY_CAP + 256 bytes
         if framing == "chunked":
             first = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                      + f"{len(data):x}\r\n".encode() + data + b"\r\n")
@@ -242,7 +246,7 @@ def test_a_long_body_is_cut_at_the_cap_without_waiting_for_its_end(framing: str)
         # The rest never comes: only the cut answers before the deadline.
         async with Server(([first], False), ok(b"next")) as srv:
             status, _, body = await post(client, srv)
-            assert status == 200 and body == data[:lt.BODY_CAP]
+            assert status == 200 and body == data[:BODY_EXCERPT]
             await until(lambda: srv.ended == 1)  # its connection, mid-answer, is dropped
             assert (await post(client, srv))[::2] == (200, b"next")
             assert srv.accepted == 2
@@ -251,8 +255,8 @@ def test_a_long_body_is_cut_at_the_cap_without_waiting_for_its_end(framing: str)
 
 
 def test_a_body_of_exactly_the_cap_is_kept_whole() -> None:
-    async def go(client: lt.Client) -> None:
-        data = b"x" * lt.BODY_CAP
+    async def go(client: HttpClient) -> None:
+        data = b"x" * BODY_EXCERPT
         async with Server(ok(data), ok(b"next")) as srv:
             assert (await post(client, srv))[2] == data
             assert (await post(client, srv))[2] == b"next"
@@ -262,7 +266,7 @@ def test_a_body_of_exactly_the_cap_is_kept_whole() -> None:
 
 
 def test_the_timeout_raises_on_a_server_that_never_answers() -> None:
-    async def go(client: lt.Client) -> None:
+    async def go(client: HttpClient) -> None:
         async with Server(HANG, ok(b"next")) as srv:
             start = time.monotonic()
             with pytest.raises(asyncio.TimeoutError):
@@ -276,7 +280,7 @@ def test_the_timeout_raises_on_a_server_that_never_answers() -> None:
 
 
 def test_the_timeout_counts_the_wait_for_the_answers_end() -> None:
-    async def go(client: lt.Client) -> None:
+    async def go(client: HttpClient) -> None:
         # Headers and part of the body, then nothing: no whole answer, so a timeout.
         async with Server(([b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"], False)) as srv:
             with pytest.raises(asyncio.TimeoutError):
@@ -293,10 +297,10 @@ def test_the_timeout_counts_the_wait_for_the_answers_end() -> None:
                                     b"Upgrade: websocket\r\n\r\n"],
                          ids=["not-http", "bad-status", "bad-length", "bad-chunk", "upgrade"])
 def test_a_malformed_answer_raises_rather_than_hangs(answer: bytes) -> None:
-    async def go(client: lt.Client) -> None:
+    async def go(client: HttpClient) -> None:
         # The server leaves the connection open: only the parse can end the wait in time.
         async with Server(([answer], False), ok(b"next")) as srv:
-            with pytest.raises(lt.ProtocolError):
+            with pytest.raises(ProtocolError):
                 await post(client, srv, timeout=LIMIT * 4)
             assert (await post(client, srv))[::2] == (200, b"next")
             assert srv.accepted == 2
@@ -304,17 +308,18 @@ def test_a_malformed_answer_raises_rather_than_hangs(answer: bytes) -> None:
     run(go)
 
 
-def test_a_server_closing_before_its_whole_answer_is_an_os_error() -> None:
-    async def go(client: lt.Client) -> None:
+def test_a_server_closing_before_its_whole_answer_is_a_closed_error() -> None:
+    async def go(client: HttpClient) -> None:
         async with Server(([b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"], True)) as srv:
-            with pytest.raises(OSError):
+            with pytest.raises(ClosedError) as caught:
                 await post(client, srv, timeout=LIMIT * 4)
+            assert caught.value.code == "connection_error"
 
     run(go)
 
 
 def test_an_idle_connection_the_server_closed_is_not_reused() -> None:
-    async def go(client: lt.Client) -> None:
+    async def go(client: HttpClient) -> None:
         async with Server(([answer(b"a")], True), ok(b"b")) as srv:
             assert (await post(client, srv))[2] == b"a"
             # Once the client has seen the close, its pooled connection must be passed over.
@@ -326,7 +331,7 @@ def test_an_idle_connection_the_server_closed_is_not_reused() -> None:
 
 
 def test_unasked_bytes_on_an_idle_connection_close_it() -> None:
-    async def go(client: lt.Client) -> None:
+    async def go(client: HttpClient) -> None:
         later = asyncio.Event()
         stray = answer(b"stray", "X-Stray: 1")
         async with Server(([answer(b"a"), later, stray], False), ok(b"b")) as srv:
@@ -340,7 +345,7 @@ def test_unasked_bytes_on_an_idle_connection_close_it() -> None:
 
 
 def test_a_stray_answer_in_the_same_read_is_not_taken_for_the_answer() -> None:
-    async def go(client: lt.Client) -> None:
+    async def go(client: HttpClient) -> None:
         stray = b"HTTP/1.1 500 Stray\r\nContent-Length: 5\r\nX-Stray: 1\r\n\r\nstray"
         async with Server(([answer(b"a") + stray], False), ok(b"b")) as srv:
             assert await post(client, srv) == (200, {"Content-Length": "1"}, b"a")
@@ -351,10 +356,194 @@ def test_a_stray_answer_in_the_same_read_is_not_taken_for_the_answer() -> None:
 
 
 def test_a_header_with_a_line_break_is_refused() -> None:
-    async def go(client: lt.Client) -> None:
+    async def go(client: HttpClient) -> None:
         async with Server(ok()) as srv:
-            with pytest.raises(ValueError, match="line break"):
-                await client.post(srv.url, {"X-A": "b\r\nX-Injected: 1"}, b"", LIMIT)
+            for bad in ("b\r\nX-Injected: 1", "b\nX-Injected: 1", "b\rX", "b\x00"):
+                with pytest.raises(ProtocolError, match="line break"):
+                    await client.post(srv.url, {"X-A": bad}, b"", timeout=LIMIT,
+                                      allow_local=True)
             assert srv.requests == []
+            assert srv.accepted == 0
+
+    run(go)
+
+
+def test_an_answers_head_past_the_bound_is_a_protocol_error() -> None:
+    async def go(client: HttpClient) -> None:
+        # One endless header, never finished: the bound ends the wait, not the deadline.
+        endless = [b"HTTP/1.1 200 OK\r\nX-Long: "] + [b"a" * 16384] * 8
+        async with Server((endless, False), ok(b"next")) as srv:
+            with pytest.raises(ProtocolError, match="head is over"):
+                await post(client, srv, timeout=LIMIT * 4)
+            assert (await post(client, srv))[::2] == (200, b"next")
+
+    run(go)
+
+
+def test_a_head_just_under_the_bound_is_an_answer() -> None:
+    async def go(client: HttpClient) -> None:
+        value = b"v" * (_http_client.MAX_HEAD - 200)
+        async with Server(ok(b"fine", "X-Big: " + value.decode())) as srv:
+            status, headers, body = await post(client, srv)
+            assert (status, body, len(headers["X-Big"])) == (200, b"fine", len(value))
+
+    run(go)
+
+
+def test_at_most_the_connection_limit_is_open_and_the_rest_wait() -> None:
+    async def go(client: HttpClient) -> None:
+        release = asyncio.Event()
+        held = ([release, answer(b"held")], False)
+        async with Server(held, held, ok(b"third")) as srv:
+            tasks = [asyncio.ensure_future(post(client, srv)) for _ in range(3)]
+            await until(lambda: len(srv.requests) == 2)
+            await asyncio.sleep(0.1)  # room for a third connection, were one allowed
+            assert srv.accepted == 2 and client.open_connections == 2
+            release.set()
+            bodies = sorted([(await t)[2] for t in tasks])
+            assert bodies == [b"held", b"held", b"third"]
+            assert srv.accepted == 2  # the third went out on a freed connection
+
+    run(go, connections=2)
+
+
+def test_a_full_pool_closes_an_idle_connection_of_another_host() -> None:
+    async def go(client: HttpClient) -> None:
+        async with Server(ok(b"a")) as one, Server(ok(b"b")) as two:
+            assert (await post(client, one))[2] == b"a"
+            assert (await post(client, two))[2] == b"b"  # one's idle connection made room
+            await until(lambda: one.ended == 1)
+            assert client.open_connections == 1
+
+    run(go, connections=1)
+
+
+def test_idle_connections_are_closed_after_the_keepalive(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_http_client, "KEEPALIVE", 0.2)
+
+    async def go(client: HttpClient) -> None:
+        async with Server(ok(b"a"), ok(b"b")) as srv:
+            assert (await post(client, srv))[2] == b"a"
+            await until(lambda: srv.ended == 1)  # closed by the client's sweep
+            assert client.open_connections == 0
+            assert (await post(client, srv))[2] == b"b"
+            assert srv.accepted == 2
+
+    run(go)
+
+
+def test_a_cancelled_request_drops_its_connection() -> None:
+    async def go(client: HttpClient) -> None:
+        async with Server(HANG, ok(b"next")) as srv:
+            task = asyncio.ensure_future(post(client, srv))
+            await until(lambda: len(srv.requests) == 1)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            await until(lambda: srv.ended == 1)
+            assert client.open_connections == 0
+            assert (await post(client, srv))[::2] == (200, b"next")
+
+    run(go)
+
+
+# SSRF: the client's own checks, whatever its caller checked.
+def test_local_addresses_are_refused_without_allow_local() -> None:
+    from hookseal_sender.errors import DestinationRefusedError
+
+    async def go(client: HttpClient) -> None:
+        async with Server(ok()) as srv:
+            https = srv.url.replace("http://", "https://")
+            for url in (srv.url, https, https.replace("127.0.0.1", "localhost"),
+                        https.replace("127.0.0.1", "[::1]"), https.replace("127.0.0.1", "127.1"),
+                        https.replace("127.0.0.1", "rebound.example")):
+                with pytest.raises(DestinationRefusedError):
+                    await client.post(url, {}, b"", timeout=LIMIT)
+            assert srv.accepted == 0
+
+    async def resolve(host: str, port: int) -> list[str]:
+        return {"rebound.example": ["93.184.216.34", "127.0.0.1"],
+                "127.1": ["127.0.0.1"]}[host]
+
+    run(go, resolve=resolve)
+
+
+def test_names_are_resolved_once_per_ttl_and_failures_are_dns_errors(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_http_client, "DNS_TTL", 0.5)
+    asked: list[str] = []
+
+    async def resolve(host: str, port: int) -> list[str]:
+        asked.append(host)
+        if host == "nowhere.example":
+            raise OSError("no such name")
+        return ["127.0.0.1"]
+
+    async def go(client: HttpClient) -> None:
+        async with Server(ok(b"1"), ok(b"2"), ok(b"3")) as srv:
+            named = srv.url.replace("127.0.0.1", "hooks.example")
+            started = time.monotonic()
+            for _ in range(2):  # each on a new connection: the second within the TTL
+                assert (await client.post(named, {}, b"", timeout=LIMIT, allow_local=True))[0] == 200
+                await client.close()
+            assert time.monotonic() - started < 0.5, "too slow to test the TTL"
+            assert asked == ["hooks.example"]
+            _, head, _ = srv.requests[0]
+            assert f"Host: {named.split('/')[2]}\r\n".encode() in head
+            await asyncio.sleep(0.5 - (time.monotonic() - started) + 0.05)  # the TTL passes
+            await client.post(named, {}, b"", timeout=LIMIT, allow_local=True)
+            assert asked == ["hooks.example"] * 2
+            with pytest.raises(_http_client.DNSError) as caught:
+                await client.post("https://nowhere.example/", {}, b"", timeout=LIMIT)
+            assert caught.value.code == "dns_error"
+
+    run(go, resolve=resolve)
+
+
+def test_a_closed_port_is_a_connect_error() -> None:
+    async def go(client: HttpClient) -> None:
+        async with Server() as srv:
+            url = srv.url
+        with pytest.raises(_http_client.ConnectError) as caught:  # the server is gone
+            await client.post(url, {}, b"", timeout=LIMIT, allow_local=True)
+        assert caught.value.code == "connection_error"
+        assert client.open_connections == 0
+
+    run(go)
+
+
+# TLS: the certificate checked against the URL's host, with the endpoint's context.
+def test_tls_with_the_endpoints_ca_and_a_refused_certificate() -> None:
+    import ssl
+
+    from ._pki import make_pki
+
+    pki = make_pki()
+    server_tls = pki.server_context(require_client_cert=False)
+
+    async def go(client: HttpClient) -> None:
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                await reader.readuntil(b"\r\n\r\n")
+                writer.write(answer(b"over tls", "Connection: close"))
+                await writer.drain()
+            except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
+                pass
+            finally:
+                writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=server_tls)
+        try:
+            url = f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}/hook"
+            trusting = ssl.create_default_context(cadata=pki.ca_pem)
+            status, _, body = await client.post(url, {}, b"{}", timeout=LIMIT, tls=trusting,
+                                                allow_local=True)
+            assert (status, body) == (200, b"over tls")
+            with pytest.raises(_http_client.TLSError) as caught:  # the system's CAs
+                await client.post(url, {}, b"{}", timeout=LIMIT, allow_local=True)
+            assert caught.value.code == "tls_error"
+        finally:
+            server.close()
 
     run(go)
