@@ -8,20 +8,23 @@ to one endpoint, then a worker drains them (the configuration of ``bench_tracing
 64 slots, 64 per endpoint, claims of up to 200, poll interval 10 ms); from the 500th
 attempt (connections open, endpoint loaded) to the moment the queue is empty (every
 result written back) it reads the process's CPU time (``getrusage``: the event loop and
-the store's threads) and the clock. A bare run sends ``500 + N`` requests with the bare
-aiohttp client (``bench_sender.raw_aiohttp``'s requests, the same headers, session and
-options, nothing computed per request) and reads the same from its 500th request.
+the store's threads) and the clock. A bare run sends ``500 + N`` requests with a bare
+client and reads the same from its 500th request: the sender's own client
+(``_http_client.HttpClient``, what a worker delivers with since it replaced aiohttp) and
+aiohttp (``bench_sender.raw_aiohttp``'s requests, the same headers, session and options,
+what the worker delivered with before, the issue's first floor); nothing computed per
+request.
 
-Rounds interleave every tree and the bare client on each backend; medians of the rounds
-are printed with the sender/bare ratio (target: at most 1.3x) and new/old (throughput
-per sender core: deliveries per CPU second, and the wall-clock rate of the pinned core;
-target: at least 1.5x).
+Rounds interleave every tree and both bare clients on each backend; medians of the
+rounds are printed with the sender/bare ratios (target: at most 1.3x the bare client the
+sender delivers with) and new/old (throughput per sender core: deliveries per CPU
+second, and the wall-clock rate of the pinned core; target: at least 1.5x).
 
 ``--decompose`` adds, for the last tree, a drain with the HTTP request left out (each
 attempt's POST answers at once, with the headers and body of the receiver's answer; 4N
 deliveries):
 the store, the claims, the write-back and the attempt's own Python at full speed. The
-report splits the sender's CPU per delivery into the bare client's, this run's and what
+report splits the sender's CPU per delivery into its bare own client's, this run's and what
 is left: the cost of running both together (on the loop thread and the store's threads
 apart, from ``/proc/self/task``).
 
@@ -206,6 +209,42 @@ def bare_run(url: str, n: int) -> dict[str, float]:
     return asyncio.run(go())
 
 
+def bare_own_run(url: str, n: int) -> dict[str, float]:
+    """``WARM + n`` bare requests on the sender's own client (``_http_client.HttpClient``,
+    as a worker makes it: :data:`CONCURRENCY` connections), in :func:`bare_run`'s loop;
+    CPU microseconds per request and requests/s from the warm-up mark."""
+    from bench_sender import BODY, sender_request_headers
+    from hookseal_sender import SenderConfig, tune_gc
+    from hookseal_sender._http_client import HttpClient
+
+    tune_gc()
+
+    async def go() -> dict[str, float]:
+        cfg = SenderConfig()
+        client = HttpClient(cfg.user_agent, connections=CONCURRENCY)
+        total = cfg.connect_timeout + cfg.read_timeout
+        headers = sender_request_headers()
+        left, mark = [WARM + n], [0.0, 0.0]
+
+        async def loop() -> None:
+            while left[0] > 0:
+                left[0] -= 1
+                if left[0] == n:
+                    mark[:] = [_cpu(), time.perf_counter()]
+                # A fresh dict, as each attempt's signed headers are.
+                status, _, _ = await client.post(url, dict(headers), BODY, timeout=total,
+                                                 connect_timeout=cfg.connect_timeout,
+                                                 allow_local=True)
+                assert status == 200, status
+
+        await asyncio.gather(*(loop() for _ in range(CONCURRENCY)))
+        cpu1, t1 = _cpu(), time.perf_counter()
+        await client.close()
+        return {"cpu_us": (cpu1 - mark[0]) / n * 1e6, "rate": n / (t1 - mark[1])}
+
+    return asyncio.run(go())
+
+
 #: Write-back batch sizes the ``complete`` run cycles through (what 5 and 10 ms of
 #: results at 2,500-10,000 deliveries/s make), and the latencies ``metrics`` counts.
 BATCHES = tuple((i * 37) % 64 + 1 for i in range(64))
@@ -302,6 +341,8 @@ def child(args: argparse.Namespace) -> int:
     sys.path.insert(0, str(HERE))
     if args.child == "bare":
         out = bare_run(args.url, args.n)
+    elif args.child == "bare-own":
+        out = bare_own_run(args.url, args.n)
     elif args.child == "complete":
         out = complete_run(args.db, args.n)
     elif args.child == "claim":
@@ -344,18 +385,25 @@ def _db(backend: str, tmp: Path, pg: Any, i: int) -> str:
 def _report_e2e(res: dict[tuple[str, str], list[dict[str, float]]], backends: list[str],
                 names: list[str]) -> None:
     for backend in backends:
-        bare = res[(backend, "bare")]
-        bare_cpu = statistics.median(r["cpu_us"] for r in bare)
-        print(f"{backend}: bare client {bare_cpu:.1f} us CPU per request, "
-              f"{statistics.median(r['rate'] for r in bare):,.0f}/s")
+        own, aio = res[(backend, "bare-own")], res[(backend, "bare")]
+        own_cpu = statistics.median(r["cpu_us"] for r in own)
+        aio_cpu = statistics.median(r["cpu_us"] for r in aio)
+        print(f"{backend}: bare clients: the sender's own {own_cpu:.1f} us CPU per request, "
+              f"{statistics.median(r['rate'] for r in own):,.0f}/s; aiohttp {aio_cpu:.1f} us, "
+              f"{statistics.median(r['rate'] for r in aio):,.0f}/s (own / aiohttp "
+              f"{statistics.median(o['cpu_us'] / a['cpu_us'] for o, a in zip(own, aio)):.2f}x, "
+              f"paired by round)")
         for name in names:
             runs = res[(backend, name)]
             cpu = [r["cpu_us"] for r in runs]
-            paired = statistics.median(r["cpu_us"] / b["cpu_us"] for r, b in zip(runs, bare))
+            paired = statistics.median(r["cpu_us"] / b["cpu_us"] for r, b in zip(runs, own))
+            paired_aio = statistics.median(r["cpu_us"] / b["cpu_us"] for r, b in zip(runs, aio))
             print(f"  {name:<8} {statistics.median(cpu):6.1f} us CPU per delivery "
-                  f"(runs {min(cpu):.0f}-{max(cpu):.0f}), {statistics.median(cpu) / bare_cpu:.2f}x "
-                  f"bare (paired by round {paired:.2f}x); "
-                  f"{statistics.median(r['rate'] for r in runs):,.0f} deliveries/s")
+                  f"(runs {min(cpu):.0f}-{max(cpu):.0f}), {statistics.median(cpu) / own_cpu:.2f}x "
+                  f"the bare own client (paired by round {paired:.2f}x), "
+                  f"{statistics.median(cpu) / aio_cpu:.2f}x bare aiohttp (paired "
+                  f"{paired_aio:.2f}x); {statistics.median(r['rate'] for r in runs):,.0f} "
+                  f"deliveries/s")
         for a, b in zip(names, names[1:]):
             ra, rb = res[(backend, a)], res[(backend, b)]
             per_cpu = statistics.median(x["cpu_us"] / y["cpu_us"] for x, y in zip(ra, rb))
@@ -363,7 +411,7 @@ def _report_e2e(res: dict[tuple[str, str], list[dict[str, float]]], backends: li
             print(f"  {b} / {a}: deliveries per sender CPU second {per_cpu:.2f}x, "
                   f"deliveries/s {wall:.2f}x (medians of the rounds' ratios)")
         if (backend, "no-http") in res:
-            _report_split(res[(backend, names[-1])], res[(backend, "no-http")], bare,
+            _report_split(res[(backend, names[-1])], res[(backend, "no-http")], own,
                           names[-1])
 
 
@@ -386,7 +434,7 @@ def _report_split(sender: list[dict[str, float]], no_http: list[dict[str, float]
                              for s, b, x in zip(sender, bare, no_http))
     threads = statistics.median(s["threads_us"] - x["threads_us"]
                                 for s, x in zip(sender, no_http))
-    print(f"  split: bare client {med(bare, 'cpu_us'):.1f} + without HTTP {rest:.1f} + "
+    print(f"  split: bare own client {med(bare, 'cpu_us'):.1f} + without HTTP {rest:.1f} + "
           f"overlap {overlap:.1f} us (the overlap on the event loop {loop:.1f}, on the "
           f"store threads {threads:.1f}; medians of the rounds)")
 
@@ -419,8 +467,8 @@ def main() -> int:
     ap.add_argument("--decompose", action="store_true",
                     help="also drain without HTTP requests (the last tree) and split the "
                          "sender's CPU into the bare client's, the rest's and the overlap")
-    ap.add_argument("--child", choices=["sender", "no-http", "bare", "complete", "claim",
-                                        "metrics"],
+    ap.add_argument("--child", choices=["sender", "no-http", "bare", "bare-own", "complete",
+                                        "claim", "metrics"],
                     help=argparse.SUPPRESS)
     ap.add_argument("--db", help=argparse.SUPPRESS)
     ap.add_argument("--url", help=argparse.SUPPRESS)
@@ -469,8 +517,9 @@ def main() -> int:
                         res.setdefault((backend, name), []).append(got)
                         for f in tmp.glob(f"r{i}.db*"):
                             f.unlink()
-                    res.setdefault((backend, "bare"), []).append(
-                        spawn(None, "--child", "bare", "--url", url, "--n", str(n)))
+                    for bare in ("bare", "bare-own"):
+                        res.setdefault((backend, bare), []).append(
+                            spawn(None, "--child", bare, "--url", url, "--n", str(n)))
                     if args.decompose:
                         i = next(count)
                         # Four times as many: it runs about four times as fast, and
