@@ -72,3 +72,10 @@ def test_next_step_honours_retry_after_on_429_and_503(status: int, header: str,
                                                        delay: float) -> None:
     step, due = next_step(RETRY, status, {"Retry-After": header}, 1, POLICY, NOW)
     assert step == "pending" and due == pytest.approx(NOW + delay, abs=1)
+
+
+@pytest.mark.parametrize("name", ["retry-after", "RETRY-AFTER", "rEtRy-AfTeR"])
+def test_retry_after_is_found_whatever_the_case_of_its_name(name: str) -> None:
+    # Node and HTTP/2-minded servers write header names in lower case.
+    step, due = next_step(RETRY, 429, {"Content-Type": "text/plain", name: "30"}, 1, POLICY, NOW)
+    assert step == "pending" and due == pytest.approx(NOW + 30.0, abs=1)
