@@ -547,3 +547,49 @@ def test_tls_with_the_endpoints_ca_and_a_refused_certificate() -> None:
             server.close()
 
     run(go)
+
+
+def test_an_address_that_never_answers_does_not_use_up_the_connect_timeout() -> None:
+    import socket
+
+    # A black hole on 127.0.0.1 (a listener whose backlog is full drops new SYNs, so
+    # connecting hangs) and the server on 127.0.0.2, the same port: the name resolves to
+    # both, the black hole first.
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(0)
+    port = hole.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(("127.0.0.1", port))
+        fillers.append(filler)
+
+    async def resolve(host: str, port: int) -> list[str]:
+        return ["127.0.0.1", "127.0.0.2"]
+
+    async def go(client: HttpClient) -> None:
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(answer(b"second address", "Connection: close"))
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.2", port)
+        try:
+            started = time.monotonic()
+            status, _, body = await client.post(f"http://hooks.example:{port}/", {}, b"{}",
+                                                timeout=LIMIT, connect_timeout=LIMIT,
+                                                allow_local=True)
+            assert (status, body) == (200, b"second address")
+            # One address after the other would have spent the whole connect timeout.
+            assert time.monotonic() - started < LIMIT / 2
+        finally:
+            server.close()
+
+    try:
+        run(go, resolve=resolve)
+    finally:
+        for s in (hole, *fillers):
+            s.close()

@@ -37,13 +37,14 @@ import time
 from collections import deque
 from typing import Any, ClassVar, Optional
 
+import aiohappyeyeballs
 import httptools
 from yarl import URL
 
 from .errors import DestinationRefusedError
 from .ssrf import CheckedResolver, Resolve, forbidden_reason, guarded_socket, parse_destination
 
-__all__ = ["BODY_EXCERPT", "DNS_TTL", "KEEPALIVE", "MAX_HEAD", "Answer", "ClosedError",
+__all__ = ["BODY_EXCERPT", "DNS_TTL", "HAPPY_EYEBALLS_DELAY", "KEEPALIVE", "MAX_HEAD", "Answer", "ClosedError",
            "ConnectError", "DNSError", "HttpClient", "HttpClientError", "ProtocolError",
            "TLSError"]
 
@@ -55,6 +56,8 @@ MAX_HEAD = 64 * 1024
 KEEPALIVE = 15.0
 #: Seconds a name's checked addresses are reused.
 DNS_TTL = 10.0
+#: Seconds before the next address is tried while one still connects (RFC 8305).
+HAPPY_EYEBALLS_DELAY = 0.25
 
 #: ``(status, headers, the body's first BODY_EXCERPT bytes)`` of one answer.
 Answer = tuple[int, dict[str, str], bytes]
@@ -454,27 +457,22 @@ class HttpClient:
 
     async def _socket(self, addresses: list[str], port: int,
                       allow_local: bool) -> socket.socket:
-        """A socket connected to the first of ``addresses`` that answers."""
-        loop = asyncio.get_running_loop()
-        last: Optional[OSError] = None
-        for address in addresses:
-            family = socket.AF_INET6 if ":" in address else socket.AF_INET
-            info = (family, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port))
-            # The last SSRF check, on the very address connected to.
-            sock = socket.socket(family, socket.SOCK_STREAM) if allow_local \
-                else guarded_socket(info)
-            sock.setblocking(False)
-            try:
-                await loop.sock_connect(sock, (address, port))
-                return sock
-            except OSError as exc:
-                sock.close()
-                last = exc
-            except BaseException:
-                sock.close()
-                raise
-        raise ConnectError(f"cannot connect to {addresses[0] if addresses else '?'} "
-                           f"port {port}: {last}")
+        """A socket connected to one of ``addresses``: happy eyeballs over them (a
+        black-holed IPv6 address does not use up the connect timeout), each socket made
+        by :func:`~hookseal_sender.ssrf.guarded_socket` (the last SSRF check, on the very
+        address connected to) unless local addresses are allowed."""
+        infos: list[Any] = [
+            (socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (a, port, 0, 0))
+            if ":" in a else (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "",
+                              (a, port))
+            for a in addresses]
+        try:
+            return await aiohappyeyeballs.start_connection(
+                infos, happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY,
+                socket_factory=None if allow_local else guarded_socket)
+        except OSError as exc:
+            raise ConnectError(f"cannot connect to {addresses[0] if addresses else '?'} "
+                               f"port {port}: {exc}") from None
 
     def _release(self, conn: _Conn) -> None:
         """A connection whose answer is complete goes back to its host's idle list."""
