@@ -42,6 +42,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -136,10 +137,26 @@ def sender_request_headers() -> dict[str, str]:
     return headers
 
 
+async def _rate(request: Callable[[], Awaitable[Any]], n: int, conc: int) -> float:
+    """Requests/s of ``conc`` looping tasks making ``n`` requests between them, after
+    :data:`WARM_UP` (looping tasks: the ceiling pays no per-request task either)."""
+    left = [WARM_UP]
+
+    async def loop() -> None:
+        while left[0] > 0:
+            left[0] -= 1
+            await request()
+
+    await asyncio.gather(*(loop() for _ in range(conc)))
+    left[0] = n
+    t0 = time.perf_counter()
+    await asyncio.gather(*(loop() for _ in range(conc)))
+    return n / (time.perf_counter() - t0)
+
+
 async def raw_aiohttp(url: str, n: int, conc: int) -> float:
-    # The sender's very requests (the same headers, signature included, and the same
-    # session and request options), with nothing computed per request: the client alone.
-    # ``conc`` looping tasks, so the ceiling pays no per-request task either.
+    """The sender's very requests (the same headers, signature included) on aiohttp, the
+    session and request options the worker had, nothing computed per request."""
     cfg = SenderConfig()
     conn = aiohttp.TCPConnector(limit=conc, limit_per_host=0)
     timeout = aiohttp.ClientTimeout(total=cfg.connect_timeout + cfg.read_timeout,
@@ -148,45 +165,29 @@ async def raw_aiohttp(url: str, n: int, conc: int) -> float:
     async with aiohttp.ClientSession(connector=conn, auto_decompress=False,
                                      cookie_jar=aiohttp.DummyCookieJar(),
                                      headers={"User-Agent": cfg.user_agent}) as session:
-        left = [0]
+        async def request() -> None:
+            async with session.post(url, data=BODY, headers=headers, allow_redirects=False,
+                                    timeout=timeout) as resp:
+                await resp.read()
 
-        async def loop() -> None:
-            while left[0] > 0:
-                left[0] -= 1
-                async with session.post(url, data=BODY, headers=headers, allow_redirects=False,
-                                        timeout=timeout) as resp:
-                    await resp.read()
-
-        left[0] = WARM_UP
-        await asyncio.gather(*(loop() for _ in range(conc)))
-        left[0] = n
-        t0 = time.perf_counter()
-        await asyncio.gather(*(loop() for _ in range(conc)))
-        return n / (time.perf_counter() - t0)
+        return await _rate(request, n, conc)
 
 
 async def raw_own(url: str, n: int, conc: int) -> float:
-    """:func:`raw_aiohttp`'s loop on the client the sender delivers with (one
-    ``HttpClient`` of ``conc`` connections, as a worker of ``conc`` slots makes)."""
+    """The same on the client the sender delivers with (one ``HttpClient`` of ``conc``
+    connections, as a worker of ``conc`` slots makes; a fresh headers dict a request, as
+    each attempt's)."""
     cfg = SenderConfig()
     client = HttpClient(cfg.user_agent, connections=conc)
     headers = sender_request_headers()
     total = cfg.connect_timeout + cfg.read_timeout
-    left = [0]
 
-    async def loop() -> None:
-        while left[0] > 0:
-            left[0] -= 1
-            await client.post(url, dict(headers), BODY, timeout=total,
-                              connect_timeout=cfg.connect_timeout, allow_local=True)
+    async def request() -> None:
+        await client.post(url, dict(headers), BODY, timeout=total,
+                          connect_timeout=cfg.connect_timeout, allow_local=True)
 
     try:
-        left[0] = WARM_UP
-        await asyncio.gather(*(loop() for _ in range(conc)))
-        left[0] = n
-        t0 = time.perf_counter()
-        await asyncio.gather(*(loop() for _ in range(conc)))
-        return n / (time.perf_counter() - t0)
+        return await _rate(request, n, conc)
     finally:
         await client.close()
 
