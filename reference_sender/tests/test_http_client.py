@@ -196,8 +196,16 @@ def test_a_chunked_answer_and_its_connection_kept() -> None:
 
 @pytest.mark.parametrize("head", [b"HTTP/1.0 200 OK\r\nX-A: b\r\n\r\n",
                                   b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n",
-                                  b"HTTP/1.1 200 OK\r\nX-A: b\r\n\r\n"],
-                         ids=["http-1.0", "http-1.1-close", "http-1.1-no-length"])
+                                  b"HTTP/1.1 200 OK\r\nX-A: b\r\n\r\n",
+                                  # Found by the hostile-server property test: a coding
+                                  # other than chunked last is no size (RFC 9112 6.3),
+                                  # and the close was taken for a broken answer.
+                                  b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+                                  b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+                                  b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                                  b"Transfer-Encoding: identity\r\n\r\n"],
+                         ids=["http-1.0", "http-1.1-close", "http-1.1-no-length", "te-gzip",
+                              "te-chunked-gzip", "te-chunked-then-identity"])
 def test_an_until_close_body(head: bytes) -> None:
     async def go(client: HttpClient) -> None:
         async with Server(([head, b"until ", b"the close"], True), ok(b"next")) as srv:

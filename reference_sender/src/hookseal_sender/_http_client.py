@@ -168,8 +168,18 @@ class _Conn(asyncio.Protocol):
         self._status = status = self._parser.get_status_code()
         self._headers_done = True
         if status >= 200 and status not in (204, 304):
-            names = {n.lower() for n, _ in self._headers}
-            self._unsized = b"content-length" not in names and b"transfer-encoding" not in names
+            # The body runs until the close unless sized by a Content-Length or chunked,
+            # that is chunked as the last coding of the Transfer-Encoding (RFC 9112 6.3;
+            # llhttp reads "Transfer-Encoding: gzip" so): a TE header alone is no size.
+            lengths = False
+            codings = [b""]
+            for name, value in self._headers:
+                lower = name.lower()
+                if lower == b"content-length":
+                    lengths = True
+                elif lower == b"transfer-encoding":
+                    codings = value.lower().split(b",")
+            self._unsized = not lengths and codings[-1].strip(b" ") != b"chunked"
 
     def on_body(self, body: bytes) -> None:
         if self._complete:
