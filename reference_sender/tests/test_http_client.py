@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import select
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, Optional, Union
@@ -439,6 +440,46 @@ def test_idle_connections_are_closed_after_the_keepalive(
             assert srv.accepted == 2
 
     run(go)
+
+
+def test_data_before_the_request_fails_it_at_once_and_frees_its_slot(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by the hostile-server property test: a server that spoke as soon as it
+    accepted (here: once its bytes are there before the client's transport is made) had
+    its new connection dropped unasked before the request, yet kept counted as open: the
+    request waited out its whole deadline, and the slot was lost for good (with one
+    connection allowed, every later request timed out)."""
+    connect = HttpClient._socket
+
+    async def data_first(client: HttpClient, *args: Any) -> Any:
+        sock = await connect(client, *args)
+        monkeypatch.undo()  # the first connection only
+        await until(lambda: bool(select.select([sock], [], [], 0)[0]))
+        return sock
+
+    monkeypatch.setattr(HttpClient, "_socket", data_first)
+
+    async def go(client: HttpClient) -> None:
+        async def speak_first(reader: asyncio.StreamReader,
+                              writer: asyncio.StreamWriter) -> None:
+            writer.write(answer(b"unasked"))
+            await reader.read()  # until the client closes
+            writer.close()
+
+        server = await asyncio.start_server(speak_first, "127.0.0.1", 0)
+        try:
+            url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/hook"
+            start = time.monotonic()
+            with pytest.raises(ProtocolError, match="before the request"):
+                await client.post(url, {}, b"{}", timeout=LIMIT, allow_local=True)
+            assert time.monotonic() - start < LIMIT / 2
+            assert client.open_connections == 0
+            async with Server(ok(b"next")) as srv:  # the one slot is free
+                assert (await post(client, srv))[::2] == (200, b"next")
+        finally:
+            server.close()
+
+    run(go, connections=1)
 
 
 def test_a_cancelled_request_drops_its_connection() -> None:

@@ -101,6 +101,7 @@ class _Conn(asyncio.Protocol):
         self._loop = asyncio.get_running_loop()
         self.transport: Any = None
         self.closed = False
+        self.unasked = False  # it was dropped for bytes sent before any request
         self.idle_since = 0.0
         self._parser = httptools.HttpResponseParser(self)
         self._waiter: Optional[asyncio.Future[Answer]] = None
@@ -120,6 +121,7 @@ class _Conn(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self._waiter is None:  # nobody asked (an idle connection): not ours to keep
+            self.unasked = True
             self.abort()
             return
         try:
@@ -439,6 +441,14 @@ class HttpClient:
             self._wake()  # the slot is free again
             raise
         self._connecting -= 1
+        if conn.closed:
+            # Closed before its request: the server spoke first (the bytes came before the
+            # request could be sent, so the connection was dropped), or closed it. Counted
+            # as open it would hold its slot for ever, its request waiting out the deadline.
+            self._wake()
+            if conn.unasked:
+                raise ProtocolError("the server sent data before the request")
+            raise ClosedError("the server closed the connection before the request")
         self._open.add(conn)
         return conn
 
