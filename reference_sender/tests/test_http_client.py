@@ -399,6 +399,47 @@ def test_a_head_just_under_the_bound_is_an_answer() -> None:
     run(go)
 
 
+class _Transport:
+    """A transport that takes writes and closes: a connection fed by hand."""
+
+    def write(self, data: bytes) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("reads", [1, 3, 70], ids=["one-read", "three-reads", "70-reads"])
+def test_a_head_past_the_bound_is_refused_however_it_is_read(reads: int) -> None:
+    """Found by the hostile-server property test: the read that completed a head was not
+    counted, so a head over the bound was taken (headers and all, for the delivery log)
+    when it ended in the read that crossed the bound: whole in one read (up to 256 KiB),
+    always."""
+    async def go(client: HttpClient) -> None:
+        over = b"HTTP/1.1 200 OK\r\nX-Big: " + b"v" * _http_client.MAX_HEAD \
+            + b"\r\nContent-Length: 2\r\n\r\nok"
+        conn = _http_client._Conn(client, ("h", 1, None, True))
+        conn.connection_made(_Transport())
+        fut = conn.request(b"POST / HTTP/1.1\r\n\r\n", LIMIT)
+        step = -(-len(over) // reads)
+        for at in range(0, len(over), step):
+            conn.data_received(over[at:at + step])
+        assert fut.done()
+        with pytest.raises(ProtocolError, match="head is over"):
+            fut.result()
+        # A head of the bound exactly, in one read, is taken.
+        whole = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+        whole += b"X-Big: " + b"v" * (_http_client.MAX_HEAD - len(whole) - 11) + b"\r\n\r\n"
+        assert len(whole) == _http_client.MAX_HEAD
+        conn = _http_client._Conn(client, ("h", 1, None, True))
+        conn.connection_made(_Transport())
+        fut = conn.request(b"POST / HTTP/1.1\r\n\r\n", LIMIT)
+        conn.data_received(whole + b"ok")
+        assert fut.result()[::2] == (200, b"ok")
+
+    run(go)
+
+
 def test_at_most_the_connection_limit_is_open_and_the_rest_wait() -> None:
     async def go(client: HttpClient) -> None:
         release = asyncio.Event()

@@ -124,6 +124,15 @@ class _Conn(asyncio.Protocol):
             self.unasked = True
             self.abort()
             return
+        if not self._headers_done and self._head + len(data) > MAX_HEAD + 1:
+            # A read that takes the head past its bound is fed in two, the bound's worth
+            # and one byte more first: a head that ends past the bound is then refused
+            # below whatever reads it came in (the read that ended it went uncounted).
+            room = MAX_HEAD + 1 - self._head
+            self.data_received(data[:room])
+            if not self.closed:
+                self.data_received(data[room:])
+            return
         try:
             self._parser.feed_data(data)
         except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
