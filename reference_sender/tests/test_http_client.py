@@ -195,6 +195,22 @@ def test_a_chunked_answer_and_its_connection_kept() -> None:
     run(go)
 
 
+def test_a_chunked_answers_trailers_are_not_taken_for_its_headers() -> None:
+    """Found by the hostile-server property test: trailer fields were merged into the
+    headers (a trailing Retry-After then set the retry), which RFC 9110 6.5.1 forbids and
+    aiohttp did not do."""
+    async def go(client: HttpClient) -> None:
+        chunked = [b"HTTP/1.1 503 Busy\r\nTransfer-Encoding: chunked\r\nRetry-After: 1\r\n\r\n"
+                   b"2\r\nno\r\n0\r\nRetry-After: 999\r\nX-Trailer: t\r\n\r\n"]
+        async with Server((chunked, False), ok(b"next")) as srv:
+            assert await post(client, srv) == (
+                503, {"Transfer-Encoding": "chunked", "Retry-After": "1"}, b"no")
+            assert (await post(client, srv))[::2] == (200, b"next")
+            assert srv.accepted == 1
+
+    run(go)
+
+
 @pytest.mark.parametrize("head", [b"HTTP/1.0 200 OK\r\nX-A: b\r\n\r\n",
                                   b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n",
                                   b"HTTP/1.1 200 OK\r\nX-A: b\r\n\r\n",

@@ -170,7 +170,9 @@ class _Conn(asyncio.Protocol):
             self._keep_alive = False
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if not self._complete:
+        # Once the head is done, fields are a chunked body's trailers: not headers (RFC
+        # 9110 6.5.1; a trailing Retry-After must not set the retry).
+        if not self._headers_done:
             self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
