@@ -405,6 +405,26 @@ def test_an_answers_head_past_the_bound_is_a_protocol_error() -> None:
     run(go)
 
 
+@pytest.mark.parametrize("endless", [b"0\r\n", b"3;x="], ids=["trailers", "chunk-extension"])
+def test_endless_trailers_or_chunk_framing_are_a_protocol_error(endless: bytes) -> None:
+    """Found by the hostile-server property test: past the head, nothing was bounded but
+    the body. Endless trailers grew in memory (httptools joins a field's pieces, a copy
+    of the whole each time) and an endless chunk extension kept the parser busy, both
+    until the deadline."""
+    async def go(client: HttpClient) -> None:
+        filler = b"X-T: t\r\n" if endless.startswith(b"0") else b"x"
+        pieces = [b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n" + endless]
+        pieces += [filler * (16384 // len(filler))] * 8
+        async with Server((pieces, False), ok(b"next")) as srv:
+            start = time.monotonic()
+            with pytest.raises(ProtocolError, match="framing and trailers"):
+                await post(client, srv, timeout=LIMIT)
+            assert time.monotonic() - start < LIMIT / 2
+            assert (await post(client, srv))[::2] == (200, b"next")
+
+    run(go)
+
+
 def test_a_head_just_under_the_bound_is_an_answer() -> None:
     async def go(client: HttpClient) -> None:
         value = b"v" * (_http_client.MAX_HEAD - 200)

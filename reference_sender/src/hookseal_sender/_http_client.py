@@ -20,7 +20,8 @@ What it guarantees:
 - **Limits**: at most ``connections`` open at once (an idle one of another host is
   closed to make room, else the request waits); idle ones closed after
   :data:`KEEPALIVE` seconds; one deadline per request, connect included, and a connect
-  timeout; an answer's head at most :data:`MAX_HEAD` bytes; the first
+  timeout; an answer's head at most :data:`MAX_HEAD` bytes (its chunk framing and
+  trailers too; trailers are not headers, and not kept); the first
   :data:`BODY_EXCERPT` bytes of its body kept (a longer body is not read: its
   connection is closed); no redirect followed; no compression asked for.
 - **Errors**: one typed error per failure (:class:`HttpClientError` and its
@@ -141,13 +142,14 @@ class _Conn(asyncio.Protocol):
                 self._fail(ProtocolError(f"invalid HTTP answer: {exc}"))
                 return
             self._keep_alive = False
-        if not self._headers_done:
-            # httptools gathers a header however long: the head is bounded here (one read
-            # past the bound at most is held).
-            self._head += len(data)
-            if self._head > MAX_HEAD:
-                self._fail(ProtocolError(f"the answer's head is over {MAX_HEAD} bytes"))
-                return
+        # httptools gathers a header however long, a chunked body's trailers too, and
+        # llhttp reads chunk extensions however long: what is not body is bounded here,
+        # head, chunk framing and trailers (one read past the bound at most is held).
+        self._head += len(data)
+        if self._head - self._size > MAX_HEAD and not self._complete:
+            what = "chunk framing and trailers are" if self._headers_done else "head is"
+            self._fail(ProtocolError(f"the answer's {what} over {MAX_HEAD} bytes"))
+            return
         if self._complete or self._size > BODY_EXCERPT:
             self._finish()
 
