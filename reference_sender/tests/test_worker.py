@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import socket
+import threading
 import time
 from typing import Any
 
@@ -122,6 +124,76 @@ def test_hostile_response_body_is_recorded(sender: Sender, receiver: Receiver,
     d = final(sender, send_one(sender))
     assert d.status == "failed" and d.attempts[0].status_code == 400
     assert d.attempts[0].response_body == "ok\ufffd\ufffd\ufffdé\ufffd"
+
+
+class RawReceiver:
+    """A loopback server answering every request with the same raw bytes, then closing:
+    answers no HTTP library would write (NUL, bytes that are not UTF-8 in its head)."""
+
+    def __init__(self, answer: bytes) -> None:
+        self.answer = answer
+        self.requests = 0
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/raw"
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:  # closed: stop
+                return
+            with conn:
+                conn.settimeout(10)
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += conn.recv(65536)
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                              if line.lower().startswith(b"content-length:"))
+                while len(body) < length:
+                    body += conn.recv(65536)
+                self.requests += 1
+                conn.sendall(self.answer)
+
+    def close(self) -> None:
+        self._sock.close()
+        self._thread.join(10)
+
+
+def test_hostile_response_head_and_body_are_recorded(sender: Sender, worker: Any) -> None:
+    # Through the sender's own HTTP client: header values and a body with bytes that are
+    # not UTF-8, and NUL in the body (which PostgreSQL text cannot hold). The attempt is
+    # recorded, U+FFFD in their place, and the delivery reaches its state.
+    body = b"ok\x00\xff\xfe" + "\u00e9".encode() + b"\xed\xa0\x80\x00"
+    raw = RawReceiver(b"HTTP/1.1 400 B\x00d \xff\r\nX-Bad: caf\xe9 \xff\x80 caf\xc3\xa9\r\n"
+                      b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    try:
+        sender.create_endpoint("t1", raw.url, allow_local=True)
+        worker()
+        d = final(sender, send_one(sender))
+    finally:
+        raw.close()
+    assert d.status == "failed" and d.attempts[0].status_code == 400
+    assert d.attempts[0].response_headers["X-Bad"] == "caf\ufffd \ufffd\ufffd caf\u00e9"
+    assert d.attempts[0].response_body == "ok" + "\ufffd" * 3 + "\u00e9" + "\ufffd" * 4
+
+
+def test_a_nul_in_a_response_header_is_a_recorded_protocol_error(sender: Sender,
+                                                                 worker: Any) -> None:
+    # A NUL in a header: no answer (llhttp refuses it); each attempt is recorded as a
+    # protocol error and retried by the schedule, then dead-lettered (never for ever).
+    raw = RawReceiver(b"HTTP/1.1 200 OK\r\nX-Nul: a\x00b\r\nContent-Length: 0\r\n\r\n")
+    try:
+        sender.create_endpoint("t1", raw.url, allow_local=True, retry_schedule=[0.05, 0.05])
+        worker()
+        d = final(sender, send_one(sender))
+    finally:
+        raw.close()
+    assert d.status == "dead_lettered" and raw.requests == 3
+    assert [(a.status_code, a.error) for a in d.attempts] == [(None, "protocol_error")] * 3
+    assert all("invalid HTTP answer" in a.response_body for a in d.attempts)
 
 
 @pytest.mark.parametrize("status", [301, 302, 307])
