@@ -196,6 +196,26 @@ def test_a_nul_in_a_response_header_is_a_recorded_protocol_error(sender: Sender,
     assert all("invalid HTTP answer" in a.response_body for a in d.attempts)
 
 
+@pytest.mark.parametrize("value", ["1" + "0" * 400, "9" * 5000], ids=["past-float", "past-int"])
+def test_a_huge_retry_after_is_capped_not_a_crash(sender: Sender, worker: Any,
+                                                  value: str) -> None:
+    # Found attacking the sender with hostile receivers: a Retry-After too large for a
+    # float (or for int()) raised in the attempt, which was then put back and retried
+    # every few seconds for ever, no attempt ever recorded. It is capped by the policy.
+    raw = RawReceiver(b"HTTP/1.1 429 Slow\r\nRetry-After: %s\r\nContent-Length: 0\r\n\r\n"
+                      % value.encode())
+    try:
+        sender.create_endpoint("t1", raw.url, allow_local=True, retry_schedule=[0.05],
+                               retry_after_cap=0.2)
+        worker()
+        d = final(sender, send_one(sender))
+    finally:
+        raw.close()
+    assert d.status == "dead_lettered"
+    assert [a.status_code for a in d.attempts] == [429, 429]
+    assert d.attempts[1].at - d.attempts[0].at >= 0.19  # the cap's 0.2 s, not the schedule's
+
+
 @pytest.mark.parametrize("status", [301, 302, 307])
 def test_redirects_are_never_followed(sender: Sender, receiver: Receiver, worker: Any,
                                       status: int) -> None:
