@@ -76,3 +76,11 @@ def test_next_step_honours_retry_after_on_429_and_503(status: int, header: str,
                                                        delay: float) -> None:
     step, due = next_step(RETRY, status, {"Retry-After": header}, 1, POLICY, NOW)
     assert step == "pending" and due == pytest.approx(NOW + delay, abs=1)
+
+
+@pytest.mark.parametrize("name", ["retry-after", "RETRY-AFTER", "Retry-after"])
+def test_next_step_finds_retry_after_in_any_case(name: str) -> None:
+    # Header names are case-insensitive, and the sender's client records them as they
+    # came (many servers and proxies send them in lower case): a "retry-after" was
+    # missed, the schedule's 10 s used instead of the receiver's 30.
+    assert next_step(RETRY, 429, {name: "30"}, 1, POLICY, NOW) == ("pending", NOW + 30.0)

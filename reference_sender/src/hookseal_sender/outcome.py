@@ -94,7 +94,10 @@ def next_step(outcome: str, status_code: Optional[int], headers: Mapping[str, st
         return "failed", None
     wait = None
     if status_code in (429, 503):
-        wait = parse_retry_after(headers.get("Retry-After"), now)
+        value = headers.get("Retry-After")
+        if value is None:  # header names are case-insensitive; they come as sent
+            value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+        wait = parse_retry_after(value, now)
     delay = policy.next_delay(round_attempts, retry_after=wait)
     if delay is None:
         return "dead_lettered", None
