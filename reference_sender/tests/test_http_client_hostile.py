@@ -400,6 +400,8 @@ async def scenario(script: Script) -> None:
                 for name, value in fields.items():
                     assert isinstance(name, str) and isinstance(value, str)
                     assert _storable(name) and _storable(value), (name, value)
+            else:  # the error's text is recorded too (as the attempt's body)
+                assert _storable(str(got)), repr(got)
             if isinstance(script.expect, tuple):
                 assert isinstance(got, tuple), repr(got)
                 assert got[::2] == script.expect
