@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import socket
-import threading
 import time
 from typing import Any
 
@@ -15,7 +13,7 @@ from hookseal_sender import BackgroundWorker, Notice, Sender
 from hookseal_sender.catalog import _catalog
 from hookseal_sender.worker import BODY_EXCERPT, CLAIM_RETRY
 
-from ._receiver import Receiver
+from ._receiver import RawReceiver, Receiver
 from .conftest import fake_resolve, wait_for
 
 
@@ -124,42 +122,6 @@ def test_hostile_response_body_is_recorded(sender: Sender, receiver: Receiver,
     d = final(sender, send_one(sender))
     assert d.status == "failed" and d.attempts[0].status_code == 400
     assert d.attempts[0].response_body == "ok\ufffd\ufffd\ufffdé\ufffd"
-
-
-class RawReceiver:
-    """A loopback server answering every request with the same raw bytes, then closing:
-    answers no HTTP library would write (NUL, bytes that are not UTF-8 in its head)."""
-
-    def __init__(self, answer: bytes) -> None:
-        self.answer = answer
-        self.requests = 0
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/raw"
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:  # closed: stop
-                return
-            with conn:
-                conn.settimeout(10)
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    data += conn.recv(65536)
-                head, _, body = data.partition(b"\r\n\r\n")
-                length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
-                              if line.lower().startswith(b"content-length:"))
-                while len(body) < length:
-                    body += conn.recv(65536)
-                self.requests += 1
-                conn.sendall(self.answer)
-
-    def close(self) -> None:
-        self._sock.close()
-        self._thread.join(10)
 
 
 def test_hostile_response_head_and_body_are_recorded(sender: Sender, worker: Any) -> None:
