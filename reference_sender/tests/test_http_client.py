@@ -425,6 +425,25 @@ def test_endless_trailers_or_chunk_framing_are_a_protocol_error(endless: bytes) 
     run(go)
 
 
+def test_endless_interim_answers_are_a_protocol_error() -> None:
+    """Found by the hostile-server property test: each 100 Continue started the head's
+    count anew, so endless interim answers were parsed until the deadline (unless they
+    came in reads over the bound)."""
+    async def go(client: HttpClient) -> None:
+        conn = _http_client._Conn(client, ("h", 1, None, True))
+        conn.connection_made(_Transport())
+        fut = conn.request(b"POST / HTTP/1.1\r\n\r\n", LIMIT)
+        interim = b"HTTP/1.1 100 Continue\r\n\r\n" * 40  # 1 KiB a read
+        for _ in range(2 * _http_client.MAX_HEAD // len(interim)):
+            if fut.done():
+                break
+            conn.data_received(interim)
+        with pytest.raises(ProtocolError, match="head is over"):
+            fut.result()
+
+    run(go)
+
+
 def test_a_head_just_under_the_bound_is_an_answer() -> None:
     async def go(client: HttpClient) -> None:
         value = b"v" * (_http_client.MAX_HEAD - 200)

@@ -20,8 +20,8 @@ What it guarantees:
 - **Limits**: at most ``connections`` open at once (an idle one of another host is
   closed to make room, else the request waits); idle ones closed after
   :data:`KEEPALIVE` seconds; one deadline per request, connect included, and a connect
-  timeout; an answer's head at most :data:`MAX_HEAD` bytes (its chunk framing and
-  trailers too; trailers are not headers, and not kept); the first
+  timeout; an answer's head at most :data:`MAX_HEAD` bytes (with its interim 1xx
+  answers, chunk framing and trailers; trailers are not headers, and not kept); the first
   :data:`BODY_EXCERPT` bytes of its body kept (a longer body is not read: its
   connection is closed); no redirect followed; no compression asked for.
 - **Errors**: one typed error per failure (:class:`HttpClientError` and its
@@ -208,7 +208,11 @@ class _Conn(asyncio.Protocol):
         if self._complete:
             return
         if 100 <= self._status < 200:  # 100 Continue and the like: the answer follows
+            # Interim answers count toward the head's bound (else endless ones, each
+            # starting the count anew, were parsed until the deadline).
+            head = self._head
             self._reset()
+            self._head = head
             return
         self._complete = True
         # Read here: llhttp resets its flags once this callback returns.
