@@ -196,7 +196,7 @@ def test_a_chunked_answer_and_its_connection_kept() -> None:
 
 
 def test_a_chunked_answers_trailers_are_not_taken_for_its_headers() -> None:
-    """Found by the hostile-server property test: trailer fields were merged into the
+    """Found attacking the client with hostile answers: trailer fields were merged into the
     headers (a trailing Retry-After then set the retry), which RFC 9110 6.5.1 forbids and
     aiohttp did not do."""
     async def go(client: HttpClient) -> None:
@@ -426,7 +426,7 @@ def test_endless_trailers_or_chunk_framing_are_a_protocol_error(endless: bytes) 
 
 
 def test_endless_interim_answers_are_a_protocol_error() -> None:
-    """Found by the hostile-server property test: each 100 Continue started the head's
+    """Found attacking the client with hostile answers: each 100 Continue started the head's
     count anew, so endless interim answers were parsed until the deadline (unless they
     came in reads over the bound)."""
     async def go(client: HttpClient) -> None:
