@@ -288,15 +288,20 @@ BROKEN_TEMPLATES = [
 
 @st.composite
 def long_heads(draw: st.DrawFn) -> tuple[bytes, bool]:
-    """A head, chunk framing or trailers past :data:`MAX_HEAD`, whole or endless (cut
-    before its end); and whether the bound must refuse it: a head, always; framing and
-    trailers, when endless (whole in one read, they may be taken: they are not kept)."""
-    kind = draw(st.sampled_from(["value", "many", "reason", "trailers", "extension"]))
+    """A head (interim answers included), chunk framing or trailers past
+    :data:`MAX_HEAD`, whole or endless (cut before its end); and whether the bound must
+    refuse it: a head, always; framing and trailers, when endless (whole in one read,
+    they may be taken: they are not kept)."""
+    kind = draw(st.sampled_from(["value", "many", "reason", "interim", "trailers",
+                                 "extension"]))
     over = MAX_HEAD + draw(st.integers(64, 4096))  # past the bound, even cut by 40
     if kind == "value":
         data = b"HTTP/1.1 200 OK\r\nX-Long: " + b"v" * over + b"\r\nContent-Length: 0\r\n\r\n"
     elif kind == "many":
         data = b"HTTP/1.1 200 OK\r\n" + b"X-A: b\r\n" * (over // 8) + b"Content-Length: 0\r\n\r\n"
+    elif kind == "interim":
+        data = (b"HTTP/1.1 100 Continue\r\n\r\n" * (over // 25 + 1)
+                + b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
     elif kind == "reason":
         data = b"HTTP/1.1 200 " + b"r" * over + b"\r\nContent-Length: 0\r\n\r\n"
     elif kind == "trailers":
@@ -308,7 +313,7 @@ def long_heads(draw: st.DrawFn) -> tuple[bytes, bool]:
     endless = draw(st.booleans())
     if endless:
         data = data[:-40]
-    return data, endless or kind in ("value", "many", "reason")
+    return data, endless or kind in ("value", "many", "reason", "interim")
 
 
 @st.composite
