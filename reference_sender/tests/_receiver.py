@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 import threading
 import time
@@ -120,3 +121,57 @@ def _peer_cert(request: web.Request) -> Optional[dict[str, Any]]:
     transport = request.transport
     ssl_object = transport.get_extra_info("ssl_object") if transport else None
     return ssl_object.getpeercert() if ssl_object is not None else None
+
+
+class RawReceiver:
+    """A loopback server answering every request with the same raw bytes, then closing:
+    answers no HTTP library would write (NUL, bytes that are not UTF-8 in its head); over
+    TLS with ``ssl_context``."""
+
+    def __init__(self, answer: bytes, ssl_context: Optional[ssl.SSLContext] = None) -> None:
+        self.answer = answer
+        self.requests = 0
+        self._tls = ssl_context
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        self.url = f"{'https' if ssl_context else 'http'}://127.0.0.1:{self.port}/raw"
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:  # closed: stop
+                return
+            try:
+                conn.settimeout(10)
+                if self._tls is not None:
+                    conn = self._tls.wrap_socket(conn, server_side=True)
+                self._answer(conn)
+            except OSError:  # the client went away (or refused the handshake)
+                pass
+            finally:
+                conn.close()
+
+    def _answer(self, conn: socket.socket) -> None:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                       if line.lower().startswith(b"content-length:")), 0)
+        while len(body) < length:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            body += chunk
+        self.requests += 1
+        conn.sendall(self.answer)
+
+    def close(self) -> None:
+        self._sock.close()
+        self._thread.join(10)

@@ -17,7 +17,7 @@ from hookseal_sender.egress import parse_proxy_url
 
 from ._pki import PKI, make_pki
 from ._proxy import ConnectProxy
-from ._receiver import Receiver
+from ._receiver import RawReceiver, Receiver
 from .conftest import wait_for
 
 
@@ -133,6 +133,35 @@ def test_the_destination_is_checked_before_the_proxy_is_asked(
         assert proxy.targets == [] and proxy.other == []
     finally:
         sender.close()
+
+
+def test_answers_through_the_proxy_are_recorded_as_utf_8_text(
+        config: SenderConfig, proxy: ConnectProxy, pki: PKI) -> None:
+    """Found attacking the sender with hostile receivers: through the proxy (aiohttp),
+    header bytes that are not UTF-8 were recorded as lone surrogates (its
+    surrogateescape), which no UTF-8 text can carry (Starlette's JSONResponse, for one,
+    cannot encode them); they are U+FFFD, as the sender's own client records them."""
+    from hookseal_sender import BackgroundWorker
+
+    raw = RawReceiver(b"HTTP/1.1 400 Bad\r\nX-Bad: caf\xe9 caf\xc3\xa9\r\nConnection: close\r\n"
+                      b"Content-Length: 2\r\n\r\nno", pki.server_context(False, names=("raw.test",)))
+    sender = _sender(config, proxy, {"raw.test": ["127.0.0.1"]})
+    try:
+        sender.create_endpoint("t1", f"https://raw.test:{raw.port}/h", allow_local=True,
+                               event_types=["invoice.paid"], tls_ca_pem=pki.ca_pem)
+        did = sender.send("t1", "invoice.paid", example()).deliveries[0][0]
+        w = BackgroundWorker(sender).start()
+        try:
+            wait_for(lambda: sender.get_delivery("t1", did).status == "failed")
+        finally:
+            w.stop()
+        attempt = sender.get_delivery("t1", did).attempts[0]
+        assert attempt.status_code == 400 and attempt.response_body == "no"
+        assert attempt.response_headers["X-Bad"] == "caf\ufffd caf\u00e9"
+        assert proxy.targets == [f"127.0.0.1:{raw.port}"]
+    finally:
+        sender.close()
+        raw.close()
 
 
 def test_settings_file_sets_the_proxy(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import select
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, Optional, Union
@@ -194,10 +195,34 @@ def test_a_chunked_answer_and_its_connection_kept() -> None:
     run(go)
 
 
+def test_a_chunked_answers_trailers_are_not_taken_for_its_headers() -> None:
+    """Found attacking the client with hostile answers: trailer fields were merged into the
+    headers (a trailing Retry-After then set the retry), which RFC 9110 6.5.1 forbids and
+    aiohttp did not do."""
+    async def go(client: HttpClient) -> None:
+        chunked = [b"HTTP/1.1 503 Busy\r\nTransfer-Encoding: chunked\r\nRetry-After: 1\r\n\r\n"
+                   b"2\r\nno\r\n0\r\nRetry-After: 999\r\nX-Trailer: t\r\n\r\n"]
+        async with Server((chunked, False), ok(b"next")) as srv:
+            assert await post(client, srv) == (
+                503, {"Transfer-Encoding": "chunked", "Retry-After": "1"}, b"no")
+            assert (await post(client, srv))[::2] == (200, b"next")
+            assert srv.accepted == 1
+
+    run(go)
+
+
 @pytest.mark.parametrize("head", [b"HTTP/1.0 200 OK\r\nX-A: b\r\n\r\n",
                                   b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n",
-                                  b"HTTP/1.1 200 OK\r\nX-A: b\r\n\r\n"],
-                         ids=["http-1.0", "http-1.1-close", "http-1.1-no-length"])
+                                  b"HTTP/1.1 200 OK\r\nX-A: b\r\n\r\n",
+                                  # Found by the hostile-server property test: a coding
+                                  # other than chunked last is no size (RFC 9112 6.3),
+                                  # and the close was taken for a broken answer.
+                                  b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+                                  b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+                                  b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                                  b"Transfer-Encoding: identity\r\n\r\n"],
+                         ids=["http-1.0", "http-1.1-close", "http-1.1-no-length", "te-gzip",
+                              "te-chunked-gzip", "te-chunked-then-identity"])
 def test_an_until_close_body(head: bytes) -> None:
     async def go(client: HttpClient) -> None:
         async with Server(([head, b"until ", b"the close"], True), ok(b"next")) as srv:
@@ -380,12 +405,92 @@ def test_an_answers_head_past_the_bound_is_a_protocol_error() -> None:
     run(go)
 
 
+@pytest.mark.parametrize("endless", [b"0\r\n", b"3;x="], ids=["trailers", "chunk-extension"])
+def test_endless_trailers_or_chunk_framing_are_a_protocol_error(endless: bytes) -> None:
+    """Found by the hostile-server property test: past the head, nothing was bounded but
+    the body. Endless trailers grew in memory (httptools joins a field's pieces, a copy
+    of the whole each time) and an endless chunk extension kept the parser busy, both
+    until the deadline."""
+    async def go(client: HttpClient) -> None:
+        filler = b"X-T: t\r\n" if endless.startswith(b"0") else b"x"
+        pieces = [b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n" + endless]
+        pieces += [filler * (16384 // len(filler))] * 8
+        async with Server((pieces, False), ok(b"next")) as srv:
+            start = time.monotonic()
+            with pytest.raises(ProtocolError, match="framing and trailers"):
+                await post(client, srv, timeout=LIMIT)
+            assert time.monotonic() - start < LIMIT / 2
+            assert (await post(client, srv))[::2] == (200, b"next")
+
+    run(go)
+
+
+def test_endless_interim_answers_are_a_protocol_error() -> None:
+    """Found attacking the client with hostile answers: each 100 Continue started the head's
+    count anew, so endless interim answers were parsed until the deadline (unless they
+    came in reads over the bound)."""
+    async def go(client: HttpClient) -> None:
+        conn = _http_client._Conn(client, ("h", 1, None, True))
+        conn.connection_made(_Transport())
+        fut = conn.request(b"POST / HTTP/1.1\r\n\r\n", LIMIT)
+        interim = b"HTTP/1.1 100 Continue\r\n\r\n" * 40  # 1 KiB a read
+        for _ in range(2 * _http_client.MAX_HEAD // len(interim)):
+            if fut.done():
+                break
+            conn.data_received(interim)
+        with pytest.raises(ProtocolError, match="head is over"):
+            fut.result()
+
+    run(go)
+
+
 def test_a_head_just_under_the_bound_is_an_answer() -> None:
     async def go(client: HttpClient) -> None:
         value = b"v" * (_http_client.MAX_HEAD - 200)
         async with Server(ok(b"fine", "X-Big: " + value.decode())) as srv:
             status, headers, body = await post(client, srv)
             assert (status, body, len(headers["X-Big"])) == (200, b"fine", len(value))
+
+    run(go)
+
+
+class _Transport:
+    """A transport that takes writes and closes: a connection fed by hand."""
+
+    def write(self, data: bytes) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("reads", [1, 3, 70], ids=["one-read", "three-reads", "70-reads"])
+def test_a_head_past_the_bound_is_refused_however_it_is_read(reads: int) -> None:
+    """Found by the hostile-server property test: the read that completed a head was not
+    counted, so a head over the bound was taken (headers and all, for the delivery log)
+    when it ended in the read that crossed the bound: whole in one read (up to 256 KiB),
+    always."""
+    async def go(client: HttpClient) -> None:
+        over = b"HTTP/1.1 200 OK\r\nX-Big: " + b"v" * _http_client.MAX_HEAD \
+            + b"\r\nContent-Length: 2\r\n\r\nok"
+        conn = _http_client._Conn(client, ("h", 1, None, True))
+        conn.connection_made(_Transport())
+        fut = conn.request(b"POST / HTTP/1.1\r\n\r\n", LIMIT)
+        step = -(-len(over) // reads)
+        for at in range(0, len(over), step):
+            conn.data_received(over[at:at + step])
+        assert fut.done()
+        with pytest.raises(ProtocolError, match="head is over"):
+            fut.result()
+        # A head of the bound exactly, in one read, is taken.
+        whole = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+        whole += b"X-Big: " + b"v" * (_http_client.MAX_HEAD - len(whole) - 11) + b"\r\n\r\n"
+        assert len(whole) == _http_client.MAX_HEAD
+        conn = _http_client._Conn(client, ("h", 1, None, True))
+        conn.connection_made(_Transport())
+        fut = conn.request(b"POST / HTTP/1.1\r\n\r\n", LIMIT)
+        conn.data_received(whole + b"ok")
+        assert fut.result()[::2] == (200, b"ok")
 
     run(go)
 
@@ -431,6 +536,46 @@ def test_idle_connections_are_closed_after_the_keepalive(
             assert srv.accepted == 2
 
     run(go)
+
+
+def test_data_before_the_request_fails_it_at_once_and_frees_its_slot(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by the hostile-server property test: a server that spoke as soon as it
+    accepted (here: once its bytes are there before the client's transport is made) had
+    its new connection dropped unasked before the request, yet kept counted as open: the
+    request waited out its whole deadline, and the slot was lost for good (with one
+    connection allowed, every later request timed out)."""
+    connect = HttpClient._socket
+
+    async def data_first(client: HttpClient, *args: Any) -> Any:
+        sock = await connect(client, *args)
+        monkeypatch.undo()  # the first connection only
+        await until(lambda: bool(select.select([sock], [], [], 0)[0]))
+        return sock
+
+    monkeypatch.setattr(HttpClient, "_socket", data_first)
+
+    async def go(client: HttpClient) -> None:
+        async def speak_first(reader: asyncio.StreamReader,
+                              writer: asyncio.StreamWriter) -> None:
+            writer.write(answer(b"unasked"))
+            await reader.read()  # until the client closes
+            writer.close()
+
+        server = await asyncio.start_server(speak_first, "127.0.0.1", 0)
+        try:
+            url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/hook"
+            start = time.monotonic()
+            with pytest.raises(ProtocolError, match="before the request"):
+                await client.post(url, {}, b"{}", timeout=LIMIT, allow_local=True)
+            assert time.monotonic() - start < LIMIT / 2
+            assert client.open_connections == 0
+            async with Server(ok(b"next")) as srv:  # the one slot is free
+                assert (await post(client, srv))[::2] == (200, b"next")
+        finally:
+            server.close()
+
+    run(go, connections=1)
 
 
 def test_a_cancelled_request_drops_its_connection() -> None:

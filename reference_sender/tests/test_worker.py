@@ -13,7 +13,7 @@ from hookseal_sender import BackgroundWorker, Notice, Sender
 from hookseal_sender.catalog import _catalog
 from hookseal_sender.worker import BODY_EXCERPT, CLAIM_RETRY
 
-from ._receiver import Receiver
+from ._receiver import RawReceiver, Receiver
 from .conftest import fake_resolve, wait_for
 
 
@@ -122,6 +122,60 @@ def test_hostile_response_body_is_recorded(sender: Sender, receiver: Receiver,
     d = final(sender, send_one(sender))
     assert d.status == "failed" and d.attempts[0].status_code == 400
     assert d.attempts[0].response_body == "ok\ufffd\ufffd\ufffdé\ufffd"
+
+
+def test_hostile_response_head_and_body_are_recorded(sender: Sender, worker: Any) -> None:
+    # Through the sender's own HTTP client: header values and a body with bytes that are
+    # not UTF-8, and NUL in the body (which PostgreSQL text cannot hold). The attempt is
+    # recorded, U+FFFD in their place, and the delivery reaches its state.
+    body = b"ok\x00\xff\xfe" + "\u00e9".encode() + b"\xed\xa0\x80\x00"
+    raw = RawReceiver(b"HTTP/1.1 400 B\x00d \xff\r\nX-Bad: caf\xe9 \xff\x80 caf\xc3\xa9\r\n"
+                      b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    try:
+        sender.create_endpoint("t1", raw.url, allow_local=True)
+        worker()
+        d = final(sender, send_one(sender))
+    finally:
+        raw.close()
+    assert d.status == "failed" and d.attempts[0].status_code == 400
+    assert d.attempts[0].response_headers["X-Bad"] == "caf\ufffd \ufffd\ufffd caf\u00e9"
+    assert d.attempts[0].response_body == "ok" + "\ufffd" * 3 + "\u00e9" + "\ufffd" * 4
+
+
+def test_a_nul_in_a_response_header_is_a_recorded_protocol_error(sender: Sender,
+                                                                 worker: Any) -> None:
+    # A NUL in a header: no answer (llhttp refuses it); each attempt is recorded as a
+    # protocol error and retried by the schedule, then dead-lettered (never for ever).
+    raw = RawReceiver(b"HTTP/1.1 200 OK\r\nX-Nul: a\x00b\r\nContent-Length: 0\r\n\r\n")
+    try:
+        sender.create_endpoint("t1", raw.url, allow_local=True, retry_schedule=[0.05, 0.05])
+        worker()
+        d = final(sender, send_one(sender))
+    finally:
+        raw.close()
+    assert d.status == "dead_lettered" and raw.requests == 3
+    assert [(a.status_code, a.error) for a in d.attempts] == [(None, "protocol_error")] * 3
+    assert all("invalid HTTP answer" in a.response_body for a in d.attempts)
+
+
+@pytest.mark.parametrize("value", ["1" + "0" * 400, "9" * 5000], ids=["past-float", "past-int"])
+def test_a_huge_retry_after_is_capped_not_a_crash(sender: Sender, worker: Any,
+                                                  value: str) -> None:
+    # Found attacking the sender with hostile receivers: a Retry-After too large for a
+    # float (or for int()) raised in the attempt, which was then put back and retried
+    # every few seconds for ever, no attempt ever recorded. It is capped by the policy.
+    raw = RawReceiver(b"HTTP/1.1 429 Slow\r\nRetry-After: %s\r\nContent-Length: 0\r\n\r\n"
+                      % value.encode())
+    try:
+        sender.create_endpoint("t1", raw.url, allow_local=True, retry_schedule=[0.05],
+                               retry_after_cap=0.2)
+        worker()
+        d = final(sender, send_one(sender))
+    finally:
+        raw.close()
+    assert d.status == "dead_lettered"
+    assert [a.status_code for a in d.attempts] == [429, 429]
+    assert d.attempts[1].at - d.attempts[0].at >= 0.19  # the cap's 0.2 s, not the schedule's
 
 
 @pytest.mark.parametrize("status", [301, 302, 307])

@@ -403,7 +403,12 @@ class AttemptRunner:
                 raw = await resp.read()
             else:
                 raw = await _excerpt(resp.content)
-            return resp.status, None, dict(resp.headers), _text(raw)
+            # aiohttp decodes header bytes that are not UTF-8 as lone surrogates, which no
+            # UTF-8 text carries (an API answer listing the attempt could not be encoded):
+            # U+FFFD instead, as the sender's own client records them.
+            headers = {k: v.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                       for k, v in resp.headers.items()}
+            return resp.status, None, headers, _text(raw)
 
     async def _token(self, cached: CachedEndpoint, timeout: aiohttp.ClientTimeout,
                      stale: Optional[str] = None) -> str:

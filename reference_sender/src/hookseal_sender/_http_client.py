@@ -20,7 +20,8 @@ What it guarantees:
 - **Limits**: at most ``connections`` open at once (an idle one of another host is
   closed to make room, else the request waits); idle ones closed after
   :data:`KEEPALIVE` seconds; one deadline per request, connect included, and a connect
-  timeout; an answer's head at most :data:`MAX_HEAD` bytes; the first
+  timeout; an answer's head at most :data:`MAX_HEAD` bytes (with its interim 1xx
+  answers, chunk framing and trailers; trailers are not headers, and not kept); the first
   :data:`BODY_EXCERPT` bytes of its body kept (a longer body is not read: its
   connection is closed); no redirect followed; no compression asked for.
 - **Errors**: one typed error per failure (:class:`HttpClientError` and its
@@ -104,6 +105,7 @@ class _Conn(asyncio.Protocol):
         self._loop = asyncio.get_running_loop()
         self.transport: Any = None
         self.closed = False
+        self.unasked = False  # it was dropped for bytes sent before any request
         self.idle_since = 0.0
         self._parser = httptools.HttpResponseParser(self)
         self._waiter: Optional[asyncio.Future[Answer]] = None
@@ -123,7 +125,17 @@ class _Conn(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self._waiter is None:  # nobody asked (an idle connection): not ours to keep
+            self.unasked = True
             self.abort()
+            return
+        if not self._headers_done and self._head + len(data) > MAX_HEAD + 1:
+            # A read that takes the head past its bound is fed in two, the bound's worth
+            # and one byte more first: a head that ends past the bound is then refused
+            # below whatever reads it came in (the read that ended it went uncounted).
+            room = MAX_HEAD + 1 - self._head
+            self.data_received(data[:room])
+            if not self.closed:
+                self.data_received(data[room:])
             return
         try:
             self._parser.feed_data(data)
@@ -133,13 +145,14 @@ class _Conn(asyncio.Protocol):
                 self._fail(ProtocolError(f"invalid HTTP answer: {exc}"))
                 return
             self._keep_alive = False
-        if not self._headers_done:
-            # httptools gathers a header however long: the head is bounded here (one read
-            # past the bound at most is held).
-            self._head += len(data)
-            if self._head > MAX_HEAD:
-                self._fail(ProtocolError(f"the answer's head is over {MAX_HEAD} bytes"))
-                return
+        # httptools gathers a header however long, a chunked body's trailers too, and
+        # llhttp reads chunk extensions however long: what is not body is bounded here,
+        # head, chunk framing and trailers (one read past the bound at most is held).
+        self._head += len(data)
+        if self._head - self._size > MAX_HEAD and not self._complete:
+            what = "chunk framing and trailers are" if self._headers_done else "head is"
+            self._fail(ProtocolError(f"the answer's {what} over {MAX_HEAD} bytes"))
+            return
         if self._complete or self._size > BODY_EXCERPT:
             self._finish()
 
@@ -162,7 +175,9 @@ class _Conn(asyncio.Protocol):
             self._keep_alive = False
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if not self._complete:
+        # Once the head is done, fields are a chunked body's trailers: not headers (RFC
+        # 9110 6.5.1; a trailing Retry-After must not set the retry).
+        if not self._headers_done:
             self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
@@ -171,8 +186,18 @@ class _Conn(asyncio.Protocol):
         self._status = status = self._parser.get_status_code()
         self._headers_done = True
         if status >= 200 and status not in (204, 304):
-            names = {n.lower() for n, _ in self._headers}
-            self._unsized = b"content-length" not in names and b"transfer-encoding" not in names
+            # The body runs until the close unless sized by a Content-Length or chunked,
+            # that is chunked as the last coding of the Transfer-Encoding (RFC 9112 6.3;
+            # llhttp reads "Transfer-Encoding: gzip" so): a TE header alone is no size.
+            lengths = False
+            codings = [b""]
+            for name, value in self._headers:
+                lower = name.lower()
+                if lower == b"content-length":
+                    lengths = True
+                elif lower == b"transfer-encoding":
+                    codings = value.lower().split(b",")
+            self._unsized = not lengths and codings[-1].strip(b" ") != b"chunked"
 
     def on_body(self, body: bytes) -> None:
         if self._complete:
@@ -186,7 +211,11 @@ class _Conn(asyncio.Protocol):
         if self._complete:
             return
         if 100 <= self._status < 200:  # 100 Continue and the like: the answer follows
+            # Interim answers count toward the head's bound (else endless ones, each
+            # starting the count anew, were parsed until the deadline).
+            head = self._head
             self._reset()
+            self._head = head
             return
         self._complete = True
         # Read here: llhttp resets its flags once this callback returns.
@@ -432,6 +461,14 @@ class HttpClient:
             self._wake()  # the slot is free again
             raise
         self._connecting -= 1
+        if conn.closed:
+            # Closed before its request: the server spoke first (the bytes came before the
+            # request could be sent, so the connection was dropped), or closed it. Counted
+            # as open it would hold its slot for ever, its request waiting out the deadline.
+            self._wake()
+            if conn.unasked:
+                raise ProtocolError("the server sent data before the request")
+            raise ClosedError("the server closed the connection before the request")
         self._open.add(conn)
         return conn
 
