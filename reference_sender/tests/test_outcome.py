@@ -4,6 +4,7 @@ decision (next status and due time)."""
 from __future__ import annotations
 
 import email.utils
+import math
 
 import pytest
 from hookseal_sender.config import RetryPolicy
@@ -31,6 +32,9 @@ def test_retry_after() -> None:
     assert parse_retry_after(email.utils.formatdate(now - 50, usegmt=True), now) == 0
     for bad in (None, "", "soon", "-5", "1.5", "٣"):
         assert parse_retry_after(bad, now) is None
+    # Numbers too long for a float, or for int(): very long (the policy caps them).
+    assert parse_retry_after("1" + "0" * 400, now) == math.inf
+    assert parse_retry_after("9" * 5000, now) == math.inf
 
 
 NOW = 1_700_000_000.0

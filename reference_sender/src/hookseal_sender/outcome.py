@@ -54,7 +54,10 @@ def parse_retry_after(value: Optional[str], now: float) -> Optional[float]:
         return None
     text = value.strip()
     if text.isdigit() and text.isascii():
-        return float(int(text))
+        # float() of the text, not of int(text): a number too long for int() (4300
+        # digits) or for a float raised, and the attempt was put back for ever; it is
+        # inf here, which the policy caps.
+        return float(text)
     try:
         when = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
