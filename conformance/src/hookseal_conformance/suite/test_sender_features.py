@@ -716,6 +716,13 @@ def test_batches_defaults(hookseal_sender: SenderHarness,
     n_big = max_bytes * 3 // (2 * len(json.dumps(_big_invoice(0)))) + 1
     sized = [(str(_send(h, by_size.tenant, INVOICE, _big_invoice(i), prop).get("event_id")),
               time.time()) for i in range(n_big)]
+    # The first batch by size is due at once when the next event would not fit, which was
+    # sent by the last one: a sender still holding it then fails now, not after max_wait.
+    if not h.wait_requests(by_size, 1, max(0.0, sized[-1][1] + LATE + 1 - time.time())):
+        raise _fail(h, prop, "the first batch sent at once when the next event would not fit "
+                    "in 1 MiB (the default max_bytes)", f"nothing within {LATE + 1:.1f} s of "
+                    f"the last of {n_big} events of about "
+                    f"{len(json.dumps(_big_invoice(0))) // 1024} KB each")
     # Both endpoints' last batches come max_wait after their last event: one wait for both.
     got = h.wait_requests(by_count, 2, max(0.0, counted[-1][1] + wait + LATE + 2 - time.time()))
     got = h.quiet_for(by_count, len(got), 0.3)
