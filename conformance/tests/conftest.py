@@ -32,13 +32,16 @@ def corpus_runs() -> Iterator[Runs]:
     runs = Runs()
     # Jobs are queued in the order the tests ask for them (test files run alphabetically),
     # so each test waits only for its own run, never for the whole queue.
+    # The two full runs are the corpus's longest: each is two runs at once, the batch
+    # defaults' property (it waits 30 s for a batch to fill) and every other property.
+    whole = ("not test_batches_defaults", "test_batches_defaults")
     # It declares idempotent sends: required, so that they cannot silently become a skip.
     runs.add("sender:reference", ["sender", "--adapter", f"{PY} -m hookseal_sender.adapter",
                                   "--require-ed25519", "--require", "idempotency",
-                                  *SENDER_ARGS])
+                                  *SENDER_ARGS], shards=whole)
     # The toy declares every feature the suite checks, and must pass them all.
     runs.add("sender:none", ["sender", "--adapter", toy_sender("none"), "--require", "all",
-                             *SENDER_ARGS])
+                             *SENDER_ARGS], shards=whole)
     # A provider's own catalog (hookseal-catalog init): the toy sends it and the suite,
     # given --catalog, sends its events and checks bodies against its schemas; with another
     # catalog's envelope (ids of another form), the same toy's bodies fail.

@@ -109,5 +109,15 @@ class PostgresServer:
         return self.dsn(name)
 
     def stop(self) -> None:
+        """Stop the server and delete its directory, without waiting for the deletion.
+
+        After a full run the session's server holds every test's database (about 470: 4.6
+        GB in 180,000 files), and deleting them took 16 s or more that the session waited
+        for at its very end, with every test done. A detached ``rm -rf`` deletes them.
+        """
         self.halt()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        # sh starts rm in the background and exits at once; rm, in a session of its own,
+        # outlives this process.
+        subprocess.run(["sh", "-c", 'rm -rf -- "$1" &', "sh", str(self.dir)], check=False,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, start_new_session=True, timeout=10)

@@ -222,9 +222,14 @@ def test_filters_each_operator_at_its_bounds(hookseal_sender: SenderHarness,
             problems.append(f"{name} {json.dumps(flt)}: no delivery for data that matches")
         if _delivery_for(_send(h, ep.tenant, INVOICE, no, prop), ep) is not None:
             problems.append(f"{name} {json.dumps(flt)}: a delivery for data that does not match")
+    firsts = {ep.endpoint_id: h.wait_requests(ep, 1, WAIT) for _, _, ep, _, _ in made}
+    # A second request (the event that does not match) is watched for over one window for
+    # every endpoint, 0.3 s after each had its first: not 0.3 s per endpoint in turn.
+    quiet_until = time.monotonic() + 0.3
     for name, flt, ep, hit, _ in made:
-        got = h.wait_requests(ep, 1, WAIT)
-        got = h.quiet_for(ep, 1, 0.3) if len(got) == 1 else got
+        got = firsts[ep.endpoint_id]
+        got = h.quiet_for(ep, 1, max(0.0, quiet_until - time.monotonic())) \
+            if len(got) == 1 else got
         bodies = [_body(r) for r in got]
         if [b.get("data") if isinstance(b, dict) else b for b in bodies] != [hit]:
             problems.append(f"{name} {json.dumps(flt)}: received {len(got)} request(s), "
@@ -716,6 +721,13 @@ def test_batches_defaults(hookseal_sender: SenderHarness,
     n_big = max_bytes * 3 // (2 * len(json.dumps(_big_invoice(0)))) + 1
     sized = [(str(_send(h, by_size.tenant, INVOICE, _big_invoice(i), prop).get("event_id")),
               time.time()) for i in range(n_big)]
+    # The first batch by size is due at once when the next event would not fit, which was
+    # sent by the last one: a sender still holding it then fails now, not after max_wait.
+    if not h.wait_requests(by_size, 1, max(0.0, sized[-1][1] + LATE + 1 - time.time())):
+        raise _fail(h, prop, "the first batch sent at once when the next event would not fit "
+                    "in 1 MiB (the default max_bytes)", f"nothing within {LATE + 1:.1f} s of "
+                    f"the last of {n_big} events of about "
+                    f"{len(json.dumps(_big_invoice(0))) // 1024} KB each")
     # Both endpoints' last batches come max_wait after their last event: one wait for both.
     got = h.wait_requests(by_count, 2, max(0.0, counted[-1][1] + wait + LATE + 2 - time.time()))
     got = h.quiet_for(by_count, len(got), 0.3)
