@@ -55,7 +55,10 @@ def test_kill_9_loses_nothing(db_url: str, receiver: Receiver) -> None:
         answers.append((rec.headers.get("Hookseal-Webhook-Id", ""), status))
         return status
 
-    url = receiver.route("/crash", fn=answer)
+    # Answers take 10 ms: at most 2,500 a second through 25 connections, so each worker
+    # is killed mid-queue. At full speed the first three drained it while the test waited
+    # for a lease to kill in, and the fourth had not 150 requests left to make.
+    url = receiver.route("/crash", fn=answer, delay=0.01)
     db, key = db_url, generate_master_key()
     sender = Sender(SenderConfig(database=db, master_key=key, allow_local=True))
     ep = sender.create_endpoint("t1", url, allow_local=True, retry_schedule=[0.05] * 15)
@@ -80,16 +83,18 @@ def test_kill_9_loses_nothing(db_url: str, receiver: Receiver) -> None:
     held_at_kill: list[int] = []
     for _ in range(4):
         proc = start()
-        target = len(receiver.requests("/crash")) + 150
-        # Kill while it is delivering: after it made some progress.
-        wait_for(lambda t=target: len(receiver.requests("/crash")) > t, 20, 0.005)
-        time.sleep(rng.uniform(0.0, 0.2))
-        # And while it holds leases: between a write-back and its next claim (or while a
-        # burst of 503s holds its breaker open) it holds none, and a kill then tests
-        # nothing (seen: all four kills at such moments, in 1 run of 11 alone).
-        wait_for(lambda: leased(sender) > 0, 20, 0.001)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+        try:
+            target = len(receiver.requests("/crash")) + 150
+            # Kill while it is delivering: after it made some progress.
+            wait_for(lambda t=target: len(receiver.requests("/crash")) > t, 20, 0.005)
+            time.sleep(rng.uniform(0.0, 0.2))
+            # And while it holds leases: between a write-back and its next claim (or while
+            # a burst of 503s holds its breaker open) it holds none, and a kill then tests
+            # nothing (seen: all four kills at such moments, in 1 run of 11 alone).
+            wait_for(lambda: leased(sender) > 0, 20, 0.001)
+        finally:  # a failed wait leaves no worker behind
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
         # The receiver may still be answering what the dead worker sent: wait until each
         # of its connections is closed and its last request handled.
         wait_for(lambda: receiver.open_connections() == 0, 10, 0.01)
