@@ -738,3 +738,40 @@ def test_an_address_that_never_answers_does_not_use_up_the_connect_timeout() -> 
     finally:
         for s in (hole, *fillers):
             s.close()
+
+
+@pytest.mark.parametrize("status", [b"099", b"000", b"600", b"999"])
+def test_a_status_of_no_class_is_a_protocol_error(status: bytes) -> None:
+    async def go(client: HttpClient) -> None:
+        # Taken as an answer, 099 failed the delivery for good (below 200, not a 429).
+        odd = b"HTTP/1.1 " + status + b" Odd\r\nContent-Length: 2\r\n\r\nok"
+        async with Server(([odd], False), ok(b"next")) as srv:
+            with pytest.raises(ProtocolError, match="status"):
+                await post(client, srv)
+            assert (await post(client, srv))[::2] == (200, b"next")
+
+    run(go)
+
+
+def test_a_connection_made_while_the_client_closes_is_not_kept() -> None:
+    async def go(client: HttpClient) -> None:
+        slow = asyncio.Event()
+
+        async def resolve(host: str, port: int) -> list[str]:
+            await slow.wait()  # the connection is still being made when close() runs
+            return ["127.0.0.1"]
+
+        client._resolvers[True] = _http_client.CheckedResolver(resolve, allow_local=True)
+        async with Server(ok()) as srv:
+            named = srv.url.replace("127.0.0.1", "hooks.example")
+            request = asyncio.ensure_future(
+                client.post(named, {}, b"", timeout=LIMIT, allow_local=True))
+            await until(lambda: client.open_connections == 1)
+            await client.close()
+            slow.set()
+            with pytest.raises(_http_client.ConnectError, match="closed"):
+                await request
+            assert client.open_connections == 0
+            await until(lambda: srv.ended == srv.accepted)
+
+    run(go)

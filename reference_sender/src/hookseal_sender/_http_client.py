@@ -118,6 +118,7 @@ class _Conn(asyncio.Protocol):
         self._body: list[bytes] = []
         self._size = self._head = 0
         self._headers_done = self._complete = self._unsized = self._keep_alive = False
+        self._invalid_status = False
 
     # asyncio.Protocol
     def connection_made(self, transport: Any) -> None:
@@ -145,6 +146,10 @@ class _Conn(asyncio.Protocol):
                 self._fail(ProtocolError(f"invalid HTTP answer: {exc}"))
                 return
             self._keep_alive = False
+        if self._invalid_status:
+            self._fail(ProtocolError(f"invalid HTTP answer: status {self._status} is not "
+                                     f"one of 100-599"))
+            return
         # httptools gathers a header however long, a chunked body's trailers too, and
         # llhttp reads chunk extensions however long: what is not body is bounded here,
         # head, chunk framing and trailers (one read past the bound at most is held).
@@ -185,6 +190,9 @@ class _Conn(asyncio.Protocol):
             return
         self._status = status = self._parser.get_status_code()
         self._headers_done = True
+        # llhttp takes any three digits; a status of no class (0xx, 6xx-9xx) is no valid
+        # answer (RFC 9110 15), not a 4xx-like refusal that would fail the delivery.
+        self._invalid_status = not 100 <= status <= 599
         if status >= 200 and status not in (204, 304):
             # The body runs until the close unless sized by a Content-Length or chunked,
             # that is chunked as the last coding of the Transfer-Encoding (RFC 9112 6.3;
@@ -288,6 +296,7 @@ class HttpClient:
         self._dns: dict[tuple[str, int, bool], tuple[float, list[str]]] = {}
         self._default_tls: Optional[ssl.SSLContext] = None
         self._sweep: Optional[asyncio.TimerHandle] = None
+        self._closings = 0  # how many times close() ran: connections made across one go
 
     @property
     def open_connections(self) -> int:
@@ -348,7 +357,11 @@ class HttpClient:
             raise
 
     async def close(self) -> None:
-        """Close every connection; requests still waiting for one fail."""
+        """Close every connection; requests still waiting for one, or connecting, fail.
+
+        The client may be used again afterwards (new connections are made).
+        """
+        self._closings += 1
         if self._sweep is not None:
             self._sweep.cancel()
             self._sweep = None
@@ -454,6 +467,7 @@ class HttpClient:
         if connect_timeout is not None:
             budget = min(budget, connect_timeout)
         self._connecting += 1  # holds a slot while connecting
+        closings = self._closings
         try:
             conn = await asyncio.wait_for(self._open_connection(key, https), budget)
         except BaseException:
@@ -461,6 +475,9 @@ class HttpClient:
             self._wake()  # the slot is free again
             raise
         self._connecting -= 1
+        if self._closings != closings:  # close() ran meanwhile: nothing may outlive it
+            conn.abort()
+            raise ConnectError("the client was closed while connecting")
         if conn.closed:
             # Closed before its request: the server spoke first (the bytes came before the
             # request could be sent, so the connection was dropped), or closed it. Counted
