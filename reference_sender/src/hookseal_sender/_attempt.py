@@ -20,7 +20,7 @@ from ._access import Access, OAuthToken, TokenError, fresh, token_form, token_fr
 from ._derived import DERIVATION_FAILED, DerivationFailedError, VersionedBodies
 from ._endpoint_cache import CachedEndpoint, EndpointCache
 from ._health import UNUSABLE
-from ._http_client import ClosedError, HttpClient, HttpClientError
+from ._http_client import ClosedError, DNSError, HttpClient, HttpClientError
 from ._logs import DELIVERY_LOGGER, fields
 from ._store_calls import StoreCalls
 from ._writeback import WriteBack
@@ -295,7 +295,7 @@ class AttemptRunner:
             try:
                 ip = (await resolver.resolve(dest.host, dest.port))[0]["host"]
             except OSError as exc:  # DestinationRefusedError is a ValueError, not caught
-                raise _DNSError(f"{dest.host!r} does not resolve: {exc}") from None
+                raise DNSError(f"{dest.host!r} does not resolve: {exc}") from None
         target = URL(url)
         default_port = {"https": 443, "http": 80}.get(dest.scheme)
         headers["Host"] = (target.raw_host or "") if target.port == default_port \
@@ -350,9 +350,7 @@ class AttemptRunner:
                 headers["Authorization"] = "Bearer " + token
                 answer = await self._send(ep, headers, body, timeout, access)
             return answer
-        except _DNSError as exc:
-            return None, "dns_error", {}, str(exc)[:500]
-        except HttpClientError as exc:
+        except HttpClientError as exc:  # the own client's, and DNSError of the proxy path
             if isinstance(exc, ClosedError) and access is not None and access.client_certificate:
                 return None, "tls_error", {}, _CERTIFICATE_REFUSED
             return None, exc.code, {}, str(exc)[:500]
@@ -447,7 +445,7 @@ class AttemptRunner:
                 return token_from_answer(resp.status, answer, time.time())
         except DestinationRefusedError as exc:
             raise TokenError(f"token URL refused: {exc.detail}") from None
-        except _DNSError as exc:
+        except DNSError as exc:
             raise TokenError(f"the token URL's host does not resolve: {exc}") from None
         except asyncio.TimeoutError:
             raise TokenError("the token endpoint timed out") from None
@@ -468,10 +466,6 @@ def _text(raw: bytes) -> str:
     would leave the delivery to be retried for ever.
     """
     return raw.decode("utf-8", "replace").replace("\x00", "\ufffd")
-
-
-class _DNSError(Exception):
-    """A destination's name did not resolve (checked before asking the proxy)."""
 
 
 def _basic(client_id: str, client_secret: str) -> str:

@@ -43,7 +43,7 @@ import httptools
 from yarl import URL
 
 from .errors import DestinationRefusedError
-from .ssrf import CheckedResolver, Resolve, forbidden_reason, guarded_socket, parse_destination
+from .ssrf import CheckedResolver, Resolve, guarded_socket, parse_destination
 
 __all__ = ["BODY_EXCERPT", "DNS_TTL", "HAPPY_EYEBALLS_DELAY", "KEEPALIVE", "MAX_HEAD", "Answer", "ClosedError",
            "ConnectError", "DNSError", "HttpClient", "HttpClientError", "ProtocolError",
@@ -399,17 +399,13 @@ class HttpClient:
         return self._default_tls
 
     async def _addresses(self, host: str, port: int, allow_local: bool) -> list[str]:
-        """The checked addresses of ``host`` (an IP literal, or a name resolved)."""
+        """The checked addresses of ``host``: an IP literal as it is (:meth:`_target`'s
+        ``parse_destination`` refused a forbidden one), or a name resolved and checked."""
         try:
-            ip = ipaddress.ip_address(host.split("%", 1)[0])
-        except ValueError:
-            ip = None
-        if ip is not None:
-            if not allow_local:
-                reason = forbidden_reason(ip)
-                if reason:
-                    raise DestinationRefusedError(f"{ip} refused: {reason} address")
+            ipaddress.ip_address(host.split("%", 1)[0])
             return [host]
+        except ValueError:
+            pass
         now = time.monotonic()
         cache_key = (host, port, allow_local)
         cached = self._dns.get(cache_key)
